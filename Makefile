@@ -1,0 +1,41 @@
+# Two commands do everything: `make run` and `make test`. Each bootstraps .venv itself
+# and is fast when nothing changed (stamp files track pyproject.toml).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint browser-deps clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP_RUN) $@
+
+run: $(STAMP_RUN)
+	$(VENV)/bin/planner db upgrade
+	$(VENV)/bin/streamlit run app.py
+
+browser-deps:
+	@bash scripts/ensure-chromium
+
+test: $(STAMP_DEV) browser-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP_DEV)
+	$(PY) -m benchmarks
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check planner tests benchmarks migrations app.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

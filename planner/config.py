@@ -1,0 +1,111 @@
+"""Settings from the environment, read in one place.
+
+Every variable of DESIGN.md is read here and nowhere else. `Settings.from_env()` takes a
+snapshot; `get_settings()` caches one per process (tests call `reset_settings()` after
+changing the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_SOCKETIO_PORT = 8765
+MIN_JWT_SECRET_BYTES = 32
+
+
+class ConfigError(ValueError):
+    """A setting is present but unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    model: str = DEFAULT_MODEL
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    anthropic_base_url: str | None = None
+    socketio_port: int = DEFAULT_SOCKETIO_PORT
+    redis_url: str | None = None
+    jwt_secret_env: str | None = field(default=None, repr=False)
+    signup_enabled: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("PLANNER_HOME") or "./.planner").expanduser().resolve()
+        database_url = env.get("PLANNER_DATABASE_URL") or f"duckdb:///{home / 'planner.duckdb'}"
+        port_text = env.get("PLANNER_SOCKETIO_PORT", str(DEFAULT_SOCKETIO_PORT)).strip()
+        try:
+            socketio_port = int(port_text)
+        except ValueError:
+            raise ConfigError(
+                f"PLANNER_SOCKETIO_PORT must be a port number or 0, not {port_text!r}"
+            ) from None
+        if not 0 <= socketio_port <= 65535:
+            raise ConfigError(f"PLANNER_SOCKETIO_PORT out of range: {socketio_port}")
+        secret = env.get("PLANNER_JWT_SECRET") or None
+        if secret is not None and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ConfigError(
+                f"PLANNER_JWT_SECRET is {len(secret.encode())} bytes; "
+                f"HS256 needs at least {MIN_JWT_SECRET_BYTES}"
+            )
+        return cls(
+            home=home,
+            database_url=database_url,
+            model=env.get("PLANNER_MODEL") or DEFAULT_MODEL,
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
+            anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+            socketio_port=socketio_port,
+            redis_url=env.get("PLANNER_REDIS_URL") or None,
+            jwt_secret_env=secret,
+            signup_enabled=env.get("PLANNER_SIGNUP", "1").strip().lower()
+            not in {"0", "false", "no", "off"},
+        )
+
+    @property
+    def uses_embedded_simulator(self) -> bool:
+        """No API key: planner talks to its own simulator."""
+        return self.anthropic_api_key is None
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def jwt_secret(self) -> str:
+        """The HS256 key: from the environment, else generated once into the home folder."""
+        if self.jwt_secret_env is not None:
+            return self.jwt_secret_env
+        path = self.ensure_home() / "jwt_secret"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text().strip()
+            if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+                raise ConfigError(
+                    f"{path} holds a secret shorter than {MIN_JWT_SECRET_BYTES} bytes; "
+                    "delete it to generate a new one"
+                ) from None
+            return secret
+        secret = secrets.token_urlsafe(48)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret + "\n")
+        return secret
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def reset_settings() -> None:
+    global _settings
+    _settings = None

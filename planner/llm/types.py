@@ -1,0 +1,94 @@
+"""What the resilient client reports: chunks, checkpoints, progress, recoveries, attempts
+and the final result. Plain frozen data, so the generator can record it and tests can
+compare it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Tier = Literal["stream", "partial", "nonstream", "restart", "resume", "failed"]
+AttemptKind = Literal["stream", "nonstream", "resume", "continue"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One text delta as it arrived: where it sits in the final text and when."""
+
+    attempt: int
+    seq: int
+    char_offset: int
+    chars: int
+    t_ms: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Text received so far; enough to continue the generation in another process."""
+
+    text: str
+
+    @property
+    def offset(self) -> int:
+        return len(self.text)
+
+
+@dataclass(frozen=True)
+class Progress:
+    attempt: int
+    chunks: int
+    chars: int
+    output_tokens: int
+    elapsed_ms: int
+
+
+@dataclass(frozen=True)
+class RecoveryNotice:
+    """A failure and what the strategy decided to do about it."""
+
+    attempt: int
+    failure: str
+    message: str
+    decision: Literal["retry", "resume", "continue", "nonstream", "partial", "give_up"]
+    tier: Tier
+    resume_from_char: int
+    wait_s: float
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+@dataclass
+class AttemptRecord:
+    number: int
+    kind: AttemptKind
+    start_ms: int
+    end_ms: int | None = None
+    resume_from_char: int = 0
+    chars: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    stop_reason: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+
+
+@dataclass
+class GenerationResult:
+    text: str
+    tier: Tier
+    complete: bool
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    wasted_output_tokens: int = 0
+    duration_s: float = 0.0
+    stop_reason: str | None = None
+    error: str | None = None

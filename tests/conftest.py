@@ -1,0 +1,79 @@
+"""Shared fixtures: a temporary PLANNER_HOME for every test, fresh PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from planner.config import reset_settings
+from planner.db import dispose_engines
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("PLANNER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("PLANNER_TEST_REDIS", "redis://127.0.0.1:6379/0")
+_PLANNER_VARS = (
+    "PLANNER_HOME",
+    "PLANNER_DATABASE_URL",
+    "PLANNER_JWT_SECRET",
+    "PLANNER_MODEL",
+    "PLANNER_SOCKETIO_PORT",
+    "PLANNER_REDIS_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+)
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer machine without the service; fail in CI, where it must run."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this test must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def planner_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own data folder; the developer's own data is never touched."""
+    for name in _PLANNER_VARS:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "planner-home"
+    monkeypatch.setenv("PLANNER_HOME", str(home))
+    reset_settings()
+    yield home
+    dispose_engines()
+    reset_settings()
+
+
+def _pg_admin():  # noqa: ANN202
+    import psycopg
+
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        skip_or_fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test, dropped afterwards."""
+    name = f"planner_t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        dispose_engines()
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def database_url(request: pytest.FixtureRequest, planner_home: Path) -> str:
+    """Each test using this runs once on a DuckDB file and once on PostgreSQL."""
+    if request.param == "duckdb":
+        return f"duckdb:///{planner_home / 'test.duckdb'}"
+    return request.getfixturevalue("pg_url")
