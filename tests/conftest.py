@@ -77,3 +77,34 @@ def database_url(request: pytest.FixtureRequest, planner_home: Path) -> str:
     if request.param == "duckdb":
         return f"duckdb:///{planner_home / 'test.duckdb'}"
     return request.getfixturevalue("pg_url")
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a `python -m planner` subprocess: this checkout's code first."""
+    env = {k: v for k, v in os.environ.items() if k not in _PLANNER_VARS or k == "PLANNER_HOME"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_cli():  # noqa: ANN201
+    """Run `planner ARGS...` in a subprocess, as a user would; returns CompletedProcess."""
+    import subprocess
+    import sys
+
+    def run(*args: str, input: str | None = None, timeout: float = 120, **env: str):  # noqa: A002, ANN202
+        return subprocess.run(
+            [sys.executable, "-m", "planner", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=cli_env(**env),
+            cwd=REPO_ROOT,
+        )
+
+    return run
