@@ -39,8 +39,10 @@ async def request_ids(
     return await handler(request)
 
 
-async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["request-id"] = request.get("request_id") or "req_sim" + secrets.token_hex(12)
+    if request.path.startswith("/v1/"):
+        request.app[STATE].record_status(response.status)
 
 
 def _api_key(request: web.Request) -> str | None:
@@ -91,7 +93,6 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         )
     state.count("messages")
     reply = build_reply(body, seed, run_key, request_number, fired, state.cache.account(body))
-    state.record_status(200)
     if body.get("stream"):
         state.count("streams")
         return await responses.stream(request, reply, state)
@@ -129,7 +130,7 @@ async def not_found(request: web.Request) -> web.Response:
 def create_app(state: SimState) -> web.Application:
     app = web.Application(middlewares=[request_ids], client_max_size=32 * 1024 * 1024)
     app[STATE] = state
-    app.on_response_prepare.append(_add_request_id)
+    app.on_response_prepare.append(_on_prepare)
     app.router.add_post("/v1/messages", create_message)
     app.router.add_post("/v1/messages/count_tokens", count_message_tokens)
     admin.add_routes(app, STATE)
