@@ -116,9 +116,11 @@ async def count_message_tokens(request: web.Request) -> web.Response:
     body = await _read_body(request, state)
     if isinstance(body, web.Response):
         return body
-    if not isinstance(body, dict) or "model" not in body or "messages" not in body:
+    # the endpoint needs no max_tokens; everything else is checked as for a message
+    problem = validate({"max_tokens": 1, **body} if isinstance(body, dict) else body)
+    if problem is not None:
         return responses.error_response(
-            400, "model and messages are required", _request_id(request), state
+            problem.status, problem.message, _request_id(request), state
         )
     return web.json_response({"input_tokens": input_tokens(body)})
 
