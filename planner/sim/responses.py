@@ -183,7 +183,7 @@ async def whole_message(
         await deadline.until(at_s)
         if isinstance(fault, SseError):
             status = 529 if fault.error_type == "overloaded_error" else 500
-            return error_response(status, None, request_id, state)
+            return error_response(status, None, request_id)
         close_connection(request)
         return web.Response(status=500)
     await deadline.until(finish_s)
@@ -196,7 +196,6 @@ def error_response(
     status: int,
     message: str | None,
     request_id: str,
-    state: SimState,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     return web.Response(
