@@ -16,7 +16,7 @@ from planner.sim import wire
 from planner.sim.faults import Cutoff, Eof, Progress, Reset, SseError, Stall
 from planner.sim.reply import Reply
 from planner.sim.state import SimState
-from planner.sim.timing import Deadline
+from planner.sim.timing import Deadline, SimClock
 
 PING_EVERY_S = 10.0
 FLUSH_BYTES = 32_768
@@ -70,8 +70,10 @@ class _StreamWriter:
             await self.flush()
 
 
-async def stream(request: web.Request, reply: Reply, state: SimState) -> web.StreamResponse:
-    deadline = Deadline(state.clock)
+async def stream(
+    request: web.Request, reply: Reply, state: SimState, clock: SimClock
+) -> web.StreamResponse:
+    deadline = Deadline(clock)
     response = web.StreamResponse(status=200, headers=wire.SSE_HEADERS)
     await response.prepare(request)
     out = _StreamWriter(request, response, deadline)
@@ -160,10 +162,10 @@ def _message_json(reply: Reply) -> bytes:
 
 
 async def whole_message(
-    request: web.Request, reply: Reply, state: SimState, request_id: str
+    request: web.Request, reply: Reply, state: SimState, clock: SimClock, request_id: str
 ) -> web.StreamResponse:
     """Non-streaming: the whole message after the full generation time, faults applied."""
-    deadline = Deadline(state.clock)
+    deadline = Deadline(clock)
     finish_s = reply.finish_s + sum(s.stall_ms / 1000 for s in reply.faults_of(Stall))
     total_chars = sum(map(len, reply.deltas))
     failures: list[tuple[float, Reset | SseError | Cutoff]] = []
