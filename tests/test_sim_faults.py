@@ -288,3 +288,17 @@ def test_faults_fired_are_counted_by_type(sim: Simulator) -> None:
     before = sim.stats()["faults_fired"].get("eof", 0)
     stream_text(client(sim.base_url), plain_request(), extra_headers=faults({"type": "eof"}))
     assert sim.stats()["faults_fired"]["eof"] == before + 1
+
+
+def test_reset_after_bytes_of_a_non_streaming_body(sim: Simulator) -> None:
+    headers = faults({"type": "reset", "after_bytes": 200})
+    with pytest.raises(anthropic.APIConnectionError) as caught:
+        client(sim.base_url).messages.create(**plain_request(), extra_headers=headers)
+    assert isinstance(caught.value.__cause__, httpx2.RemoteProtocolError)
+
+
+def test_reset_at_a_fraction_of_a_non_streaming_request(sim: Simulator) -> None:
+    headers = faults({"type": "reset", "at_fraction": 0.5})
+    with pytest.raises(anthropic.APIConnectionError) as caught:
+        client(sim.base_url).messages.create(**plain_request(), extra_headers=headers)
+    assert "without sending a response" in str(caught.value.__cause__)
