@@ -21,6 +21,19 @@ from planner.tokens import split_tokens
 FaultT = TypeVar("FaultT", bound=Fault)
 
 
+PREFILL_TOKENS_PER_S = 8_000.0  # reading uncached input before the first token
+CACHED_PREFILL_TOKENS_PER_S = 80_000.0
+
+
+def prefill_seconds(usage: InputUsage) -> float:
+    """Long prompts delay the first token; cached prefixes much less so."""
+    uncached = usage.input_tokens + usage.cache_creation_input_tokens
+    return (
+        uncached / PREFILL_TOKENS_PER_S
+        + usage.cache_read_input_tokens / CACHED_PREFILL_TOKENS_PER_S
+    )
+
+
 @dataclass(frozen=True)
 class Reply:
     message_id: str
@@ -85,8 +98,9 @@ def build_reply(
         for f in faults
         if isinstance(f, Latency)
     )
-    due = [at + delay_s for at in schedule(sizes, Pace(profile.ttft_s, tokens_per_s), rng)]
-    finish = (due[-1] + sizes[-1] / tokens_per_s) if due else profile.ttft_s + delay_s
+    ttft_s = profile.ttft_s + prefill_seconds(input_usage)
+    due = [at + delay_s for at in schedule(sizes, Pace(ttft_s, tokens_per_s), rng)]
+    finish = (due[-1] + sizes[-1] / tokens_per_s) if due else ttft_s + delay_s
     return Reply(
         message_id="msg_sim" + hashlib.sha256(identity.encode()).hexdigest()[:21],
         model=body["model"],
