@@ -44,6 +44,7 @@ class Reply:
     due_s: list[float]  # simulated seconds after arrival at which each delta is sent
     finish_s: float  # when the last token is done
     stop_reason: str
+    stop_sequence: str | None
     input_usage: InputUsage
     faults: tuple[Fault, ...]
 
@@ -76,11 +77,16 @@ def build_reply(
     text = answer.text
     for corrupt in (f for f in faults if isinstance(f, Corrupt)):
         text = corrupt.apply(text)
+    stop_reason, stop_sequence = "end_turn", None
+    stops = [(text.find(s), s) for s in body.get("stop_sequences") or [] if s and s in text]
+    if stops:
+        # the answer ends before the first stop sequence, which is not sent
+        at, stop_sequence = min(stops)
+        text, stop_reason = text[:at], "stop_sequence"
     tokens = split_tokens(text)
-    stop_reason = "end_turn"
     if len(tokens) > body["max_tokens"]:
         tokens = tokens[: body["max_tokens"]]
-        stop_reason = "max_tokens"
+        stop_reason, stop_sequence = "max_tokens", None
     identity = "\x00".join(
         map(str, (seed, run_key, request_number, body["model"], answer.continued_from_char))
     )
@@ -110,6 +116,7 @@ def build_reply(
         due_s=due,
         finish_s=finish,
         stop_reason=stop_reason,
+        stop_sequence=stop_sequence,
         input_usage=input_usage,
         faults=faults,
     )
