@@ -152,7 +152,7 @@ _NON_RETRYABLE_EVENT_TYPES = {
     "permission_error": AuthenticationFailed,
     "not_found_error": ModelNotFound,
 }
-_PREFILL_WORDS = ("prefill", "final assistant content", "must end with a user message")
+_PREFILL_WORDS = ("prefill", "must end with a user message")
 
 
 def parse_retry_after(headers: httpx2.Headers | None, now: float | None = None) -> float | None:
