@@ -265,7 +265,12 @@ def classify(exc: BaseException, *, request_id: str | None = None) -> PlannerLLM
         )
     if isinstance(exc, anthropic.APIConnectionError):
         cause = exc.__cause__
-        reason = f": {type(cause).__name__}: {cause}" if cause is not None else ""
+        reason = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        if isinstance(cause, (httpx2.RemoteProtocolError, httpx2.ReadError)):
+            # Connected and sent, then cut before the response (a non-streaming call).
+            return ConnectionDropped(
+                f"the connection dropped before the response arrived{reason}", request_id=request_id
+            )
         return ConnectFailed(f"could not get a response{reason}", request_id=request_id)
     if isinstance(exc, httpx2.TimeoutException):
         return StreamStalled(
