@@ -115,3 +115,19 @@ def test_resume_from_blank_text_is_a_fresh_stream(sim, baseline) -> None:
     result = generate(make_client(sim.base_url, "resume"), plan_request(TASKS), resume_from="  \n")
     assert result.complete and result.text == baseline[SONNET_45]
     assert result.attempts[0].kind == "stream"
+
+
+@pytest.mark.parametrize("model", [SONNET_45, SONNET_46])
+def test_every_generation_under_flaky_finishes_identically(sim, model) -> None:
+    """The `flaky` profile (529s with retry-after, drops, overloaded SSE errors, each by
+    chance on every request): twelve different answers, all finished exactly."""
+    client = make_client(sim.base_url, "resume")
+    recovered = 0
+    for seed in range(12):
+        seed_header = {"x-planner-seed": str(seed)}
+        clean = generate(client, plan_request(TASKS, model), extra_headers=seed_header)
+        flaky = generate(client, plan_request(TASKS, model), "flaky", extra_headers=seed_header)
+        assert flaky.complete, flaky.error
+        assert flaky.text == clean.text
+        recovered += flaky.tier == "resume"
+    assert recovered >= 3, "the profile really did break some generations"
