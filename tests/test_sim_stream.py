@@ -135,3 +135,24 @@ def test_fifty_concurrent_streams_keep_their_pace() -> None:
     assert alone_s > 0.3
     assert durations[len(durations) // 2] < 1.5 * alone_s
     assert durations[-1] < 2.5 * alone_s
+
+
+def test_the_speed_header_sets_one_request_s_pace() -> None:
+    request = plain_request(max_tokens=100)
+    with Simulator(speed=1) as sim:
+        sdk = client(sim.base_url)
+        stream_text(sdk, request, extra_headers={"x-planner-speed": "0"})  # connect first
+        started = time.monotonic()
+        stream_text(sdk, request, extra_headers={"x-planner-speed": "inf"})
+        unlimited_s = time.monotonic() - started
+        started = time.monotonic()
+        stream_text(sdk, request, extra_headers={"x-planner-speed": "10"})
+        paced_s = time.monotonic() - started
+        bad = httpx2.post(
+            f"{sim.base_url}/v1/messages", json=request, headers={"x-planner-speed": "-2"}
+        )
+    # ~1.2 s to the first token and 100 tokens at ~130 tokens/s, ten times faster
+    assert paced_s >= 0.1
+    assert unlimited_s < paced_s
+    assert bad.status_code == 400
+    assert "x-planner-speed" in bad.json()["error"]["message"]
