@@ -8,6 +8,7 @@ import click
 
 from planner import db
 from planner.config import ConfigError
+from planner.logging import configure_logging
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -16,8 +17,16 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="JSON log lines on stderr from this level up.",
+)
+def main(log_level: str) -> None:
     """planner: long LLM generations that survive unreliable networks."""
+    configure_logging(log_level)
 
 
 @main.group("db")
