@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from alembic import context
-from alembic.ddl.impl import DefaultImpl
-import sqlalchemy as sa
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
+import warnings
 
+import sqlalchemy as sa
+from alembic import context
+
+from planner.db.engine import get_engine
+from planner.db.migrate import AlembicDuckDBImpl  # noqa: F401  (registers DuckDB with Alembic)
 from planner.db.models import Base
 
-
-class AlembicDuckDBImpl(DefaultImpl):
-    """duckdb-engine ships no Alembic implementation; the default one fits."""
-
-    __dialect__ = "duckdb"
+# Known and handled by include_object below; repeating it on every check is noise.
+warnings.filterwarnings("ignore", "duckdb-engine doesn't yet support reflection on indices")
 
 
 def _on_duckdb() -> bool:
@@ -27,12 +25,14 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: AN
     return not (type_ in {"index", "unique_constraint"} and _on_duckdb())
 
 
+_PG_LOCK_KEY = 0x706C616E6E6572  # "planner"
 _TEXTUAL = (sa.String, sa.Text, sa.JSON)
 
 
 def compare_type(ctx, inspected_column, metadata_column, inspected_type, metadata_type):  # noqa: ANN001
     # DuckDB reflects TEXT and JSON columns as VARCHAR; any other difference is real.
-    if _on_duckdb() and isinstance(inspected_type, _TEXTUAL) and isinstance(metadata_type, _TEXTUAL):
+    both_textual = isinstance(inspected_type, _TEXTUAL) and isinstance(metadata_type, _TEXTUAL)
+    if both_textual and _on_duckdb():
         return False
     return None
 
@@ -40,13 +40,13 @@ def compare_type(ctx, inspected_column, metadata_column, inspected_type, metadat
 def run_migrations() -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
-    connectable = config.attributes.get("connection") or create_engine(url, poolclass=NullPool)
-    if hasattr(connectable, "connect") and not hasattr(connectable, "execute"):
-        with connectable.connect() as connection:
-            _configure_and_run(connection)
-        connectable.dispose()
-    else:
-        _configure_and_run(connectable)
+    given = config.attributes.get("connection")
+    if given is not None:
+        _configure_and_run(given)
+        return
+    # planner's own engine: it creates the DuckDB file's folder and keeps connections short.
+    with get_engine(url).connect() as connection:
+        _configure_and_run(connection)
 
 
 def _configure_and_run(connection) -> None:  # noqa: ANN001
@@ -57,6 +57,10 @@ def _configure_and_run(connection) -> None:  # noqa: ANN001
         compare_type=compare_type,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the tables: the second
+            # waits here, then finds the first one's work committed and does nothing.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         context.run_migrations()
 
 
