@@ -37,6 +37,7 @@ from planner.db import (
 )
 from planner.events import EventMessage
 from planner.llm.types import AttemptRecord
+from planner.plan.bulk import ChunkRow, insert_chunks
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,6 @@ CHUNK_BATCH = 2000
 FLUSH_INTERVAL_S = 0.5
 HEARTBEAT_INTERVAL_S = 2.0
 FLUSH_TIMEOUT_S = 60.0
-
-_CHUNK_COLUMNS = ("seq", "attempt", "stage", "char_offset", "chars", "t_ms")
 
 
 class RecordingError(RuntimeError):
@@ -113,7 +112,7 @@ class GenerationRecorder:
         self.heartbeat_interval_s = heartbeat_interval_s
         self._clock = clock
         self._cond = threading.Condition()
-        self._chunks: list[tuple[int, int, str, int, int, int]] = []
+        self._chunks: list[ChunkRow] = []
         self._events: list[dict[str, Any]] = []
         self._attempts: dict[int, dict[str, Any]] = {}
         self._generation: dict[str, Any] = {}
@@ -284,10 +283,7 @@ class GenerationRecorder:
 
     def _write(self, batch: dict[str, Any]) -> None:
         gid = self.generation_id
-        chunks = [
-            {"generation_id": gid, **dict(zip(_CHUNK_COLUMNS, row, strict=True))}
-            for row in batch["chunks"]
-        ]
+        chunks = batch["chunks"]
         new_attempts = [v for n, v in batch["attempts"].items() if n not in self._stored_attempts]
         old_attempts = [v for n, v in batch["attempts"].items() if n in self._stored_attempts]
         values = {**batch["generation"], "heartbeat_at": utcnow()}
@@ -306,8 +302,7 @@ class GenerationRecorder:
                         .where(GenerationAttempt.number == attempt["number"])
                         .values(**attempt)
                     )
-                if chunks:
-                    conn.execute(insert(GenerationChunk), chunks)
+                insert_chunks(conn, gid, chunks)
                 if batch["events"]:
                     conn.execute(insert(GenerationEvent), batch["events"])
                 conn.execute(update(Generation).where(Generation.id == gid).values(**values))
