@@ -94,9 +94,18 @@ def parse_discovery(text: str) -> Discovery:
     return _validate(Discovery, extract_json(text, "discovery"), "discovery")
 
 
-def parse_masterplan(text: str) -> MasterPlan:
-    """A MasterPlan that passed the schema and every consistency check."""
-    plan = _validate(MasterPlan, extract_json(text, "MasterPlan"), "MasterPlan")
+def load_masterplan(text: str) -> MasterPlan:
+    """A MasterPlan that passed the schema; plan-wide consistency is not checked yet."""
+    return _validate(MasterPlan, extract_json(text, "MasterPlan"), "MasterPlan")
+
+
+def check_masterplan(plan: MasterPlan) -> MasterPlan:
+    """The plan, if it is consistent as a whole."""
     if errors := consistency_errors(plan):
         raise PlanParseError("MasterPlan", errors)
     return plan
+
+
+def parse_masterplan(text: str) -> MasterPlan:
+    """A MasterPlan that passed the schema and every consistency check."""
+    return check_masterplan(load_masterplan(text))

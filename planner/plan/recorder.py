@@ -104,7 +104,9 @@ class GenerationRecorder:
         flush_interval_s: float = FLUSH_INTERVAL_S,
         heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        fresh: bool = False,
     ) -> None:
+        """`fresh`: nothing is stored for the generation yet, numbering starts at 1."""
         self.generation_id = generation_id
         self.database_url = database_url
         self.chunk_batch = chunk_batch
@@ -123,7 +125,10 @@ class GenerationRecorder:
         self._last_heartbeat = clock()
         self.transactions = 0
         self.chunks_written = 0
-        self.next_chunk_seq, self.next_event_seq, self._stored_attempts = self._load_positions()
+        if fresh:
+            self.next_chunk_seq, self.next_event_seq, self._stored_attempts = 1, 1, set()
+        else:
+            self.next_chunk_seq, self.next_event_seq, self._stored_attempts = self._load_positions()
         self._thread = threading.Thread(
             target=self._run, name=f"recorder-{generation_id.hex[:8]}", daemon=True
         )
