@@ -166,7 +166,9 @@ class ProgressTracker:
             return PLAN_HEADER_TOKENS_PRIOR + expected * TOKENS_PER_TASK_PRIOR
         remaining = max(expected - self._tasks_seen + 0.5, 0.5)
         if self._tokens_at_first_task is None:
-            return max(PLAN_HEADER_TOKENS_PRIOR, self._stage_tokens) + expected * TOKENS_PER_TASK_PRIOR
+            return (
+                max(PLAN_HEADER_TOKENS_PRIOR, self._stage_tokens) + expected * TOKENS_PER_TASK_PRIOR
+            )
         return self._stage_tokens + remaining * self._tokens_per_task()
 
     def _estimated_total(self) -> int:
