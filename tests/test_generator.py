@@ -5,6 +5,7 @@ Every generation runs at unlimited simulator speed; faults and seeds travel per 
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -120,9 +121,7 @@ def test_the_database_holds_exactly_what_the_result_says(
     assert [c.seq for c in chunks] == list(range(1, len(chunks) + 1))
     plan_chunks = [c for c in chunks if c.stage == "masterplan"]
     assert sum(c.chars for c in plan_chunks) == len(generation.checkpoint_text)
-    assert all(
-        a.char_offset + a.chars == b.char_offset for a, b in zip(plan_chunks, plan_chunks[1:])
-    )
+    assert all(a.char_offset + a.chars == b.char_offset for a, b in itertools.pairwise(plan_chunks))
 
 
 def test_drop_at_90_with_resume_stores_the_same_plan_as_a_fault_free_run(
