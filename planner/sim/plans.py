@@ -153,12 +153,12 @@ def _task(
     module = slug(subject)
     extension = {"python": "py", "typescript": "ts", "go": "go"}[language]
     files = [f"{context_slug}/{module}.{extension}"]
-    if rng.random() < 0.3:
+    if rng.random() < 0.15:
         files.append(f"tests/test_{module}.{extension}")
     subtasks = [
         {"subtask_number": index + 1, "name": sub_name, "description": sub_description}
         for index, (sub_name, sub_description) in enumerate(
-            rng.sample(_SUBTASKS, rng.randint(1, 3))
+            rng.sample(_SUBTASKS, rng.choice((1, 1, 2, 2, 3)))
         )
     ]
     return {
