@@ -8,7 +8,7 @@ import time
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import MODEL, async_client, client, plain_request, stream_text
+from sim_helpers import MODEL, async_client, client, plain_request, plan_request, stream_text
 
 from planner.sim import Simulator
 from planner.tokens import count_tokens
@@ -156,3 +156,23 @@ def test_the_speed_header_sets_one_request_s_pace() -> None:
     assert unlimited_s < paced_s
     assert bad.status_code == 400
     assert "x-planner-speed" in bad.json()["error"]["message"]
+
+
+def test_non_streaming_answers_after_the_whole_generation_time() -> None:
+    request = {**plan_request(8), "max_tokens": 4000}
+    with Simulator(speed=40) as sim:
+        sdk = client(sim.base_url)
+        started = time.monotonic()
+        with sdk.messages.stream(**request) as stream:
+            first_token_s = None
+            for _ in stream.text_stream:
+                first_token_s = first_token_s or time.monotonic() - started
+        streamed_s = time.monotonic() - started
+        started = time.monotonic()
+        message = sdk.messages.create(**request)
+        whole_s = time.monotonic() - started
+    assert message.usage.output_tokens > 1000
+    # nothing arrives before the last token would have: at least the stream's duration
+    # minus the jitter between two draws of the schedule
+    assert whole_s >= 0.6 * streamed_s
+    assert first_token_s is not None and whole_s > first_token_s

@@ -181,8 +181,7 @@ def _nonstream_failure(reply: Reply, finish_s: float) -> tuple[float, Fault] | N
             elif fault.after_bytes is not None:
                 failures.append((finish_s, fault))
             else:
-                fraction = 0.5 if fault.at_fraction is None else fault.at_fraction
-                failures.append((fraction * finish_s, fault))
+                failures.append((fault.fraction * finish_s, fault))
         elif isinstance(fault, SseError):
             failures.append((fault.at_fraction * finish_s, fault))
     return min(failures, key=lambda item: item[0]) if failures else None
