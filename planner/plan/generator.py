@@ -128,7 +128,7 @@ class GenerationRun:
         self.events = GenerationEvents(bus, spec.generation_id, recorder.next_event_seq)
         self.progress = ProgressTracker()
         self.ledger = PromptCacheLedger(spec.model)
-        self.endpoint = endpoint_for(get_settings(), speed=spec.speed, faults=spec.faults)
+        self.endpoint = endpoint_for(get_settings(), faults=spec.faults)
         self._attempt_base = recorder.next_attempt_number - 1
         self.current_attempt = self._attempt_base + 1
         self.attempts = 0
@@ -364,6 +364,7 @@ class GenerationRun:
                 stage=run_key_stage or stage,
                 faults=self.spec.faults,
                 seed=self.spec.seed,
+                speed=self.spec.speed,
             ),
             on_chunk=on_chunk,
             on_checkpoint=on_checkpoint,
