@@ -26,10 +26,10 @@ from planner.db import (
     utcnow,
     with_lock_retry,
 )
-from planner.plan.generator import GenerationSpec, ResumePoint
 from planner.plan.liveness import LIVE_STATUSES
 from planner.plan.request import GenerationOutcome
 from planner.plan.schema import Discovery
+from planner.plan.spec import GenerationSpec, ResumePoint
 from planner.tokens import count_tokens
 
 LOST_ATTEMPT_ERROR = "process_interrupted"
