@@ -43,7 +43,7 @@ def insert_generation(
     attempt 2 resumes from char 200 and completes.
     """
     attempts = attempts or [
-        {"number": 1, "kind": "stream", "chars": 200, "error_type": "connection_reset",
+        {"number": 1, "kind": "stream", "chars": 200, "error_type": "connection_dropped",
          "error_message": "peer closed connection", "resume_from_char": 0},
         {"number": 2, "kind": "resume", "chars": 280, "resume_from_char": 200,
          "stop_reason": "end_turn"},
@@ -101,7 +101,7 @@ def _insert_events(session: Any, generation_id: uuid.UUID, started: Any, chunks_
         if offset == 200:
             t_ms += 50
             events.append((t_ms, "masterplan_recovery", {
-                "attempt": 2, "tier": "resume", "reason": "connection_reset",
+                "attempt": 2, "tier": "resume", "reason": "connection_dropped",
                 "resume_from_char": 200,
             }))
         events.append((t_ms, "masterplan_text_delta",

@@ -1,0 +1,188 @@
+"""Failure-mode experiments as DataFrames: runs, the strategy × fault summary, a ranking.
+
+Shared by `planner experiment` (its closing table), the dashboard and the notebooks.
+
+Measures, per run (completed runs only; a failed run has no comparable time or text):
+- slowdown = wall time ÷ fault-free time. The fault-free time is the baseline run of the
+  same experiment with the same strategy and the same seed (so the same plan text) and
+  no faults, run in the same pool at the same simulator speed; 1.0 = no cost.
+- token_ratio = output tokens ÷ final tokens, where final tokens = output tokens minus
+  the wasted ones (generated but not in the answers); 1.0 = nothing generated twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Executable, select
+
+from planner.db import Experiment, ExperimentRun, get_engine, with_lock_retry
+
+BASELINE_FAULT = "none"
+RUN_COLUMNS = (
+    "run_id", "experiment_id", "generation_id", "fault", "fault_spec", "strategy",
+    "repeat_index", "seed", "status", "tier", "attempts", "duration_s",
+    "baseline_duration_s", "slowdown", "output_tokens", "final_tokens",
+    "wasted_output_tokens", "token_ratio", "error",
+)
+SUMMARY_COLUMNS = (
+    "strategy", "fault", "runs", "completed", "success_rate", "median_slowdown",
+    "p95_slowdown", "token_ratio", "mean_attempts", "tiers",
+)
+
+
+def _read(statement: Executable, url: str | None) -> pd.DataFrame:
+    def run() -> pd.DataFrame:
+        with get_engine(url).connect() as connection:
+            result = connection.execute(statement)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    return with_lock_retry(run)
+
+
+def fault_label(spec: str) -> str:
+    """A short name for a fault spec: the profile name, or the JSON's fault types."""
+    text = spec.strip()
+    if not text.startswith(("[", "{")):
+        return text
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError:
+        return text[:40]
+    items = items if isinstance(items, list) else [items]
+    kinds = [str(i.get("type", "?")) + "@" + ",".join(map(str, i.get("on_requests") or []))
+             for i in items if isinstance(i, dict)]
+    return "+".join(kinds) or "[]"
+
+
+def experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> pd.DataFrame:
+    """Every experiment, newest first."""
+    statement = select(
+        Experiment.id.label("experiment_id"), Experiment.name, Experiment.status,
+        Experiment.faults, Experiment.strategies, Experiment.repeats, Experiment.concurrency,
+        Experiment.speed, Experiment.seed, Experiment.from_generation_id,
+        Experiment.created_at, Experiment.finished_at,
+    ).order_by(Experiment.created_at.desc())
+    if user_id is not None:
+        statement = statement.where(Experiment.user_id == user_id)
+    return _read(statement, url)
+
+
+def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
+    """One row per run, with its slowdown and token ratio (NaN unless it completed)."""
+    key = uuid.UUID(str(experiment_id))
+    statement = (
+        select(
+            ExperimentRun.id.label("run_id"), ExperimentRun.experiment_id,
+            ExperimentRun.generation_id, ExperimentRun.fault.label("fault_spec"),
+            ExperimentRun.strategy, ExperimentRun.repeat_index, ExperimentRun.seed,
+            ExperimentRun.status, ExperimentRun.tier, ExperimentRun.attempts,
+            ExperimentRun.duration_s, ExperimentRun.baseline_duration_s,
+            ExperimentRun.output_tokens, ExperimentRun.final_tokens,
+            ExperimentRun.wasted_output_tokens, ExperimentRun.error,
+        )
+        .where(ExperimentRun.experiment_id == key)
+        .order_by(ExperimentRun.repeat_index, ExperimentRun.fault, ExperimentRun.strategy)
+    )
+    return with_measures(_read(statement, url))
+
+
+def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
+    """Add fault labels, slowdown and token ratio to raw run rows."""
+    frame = runs.copy()
+    if frame.empty:
+        return pd.DataFrame(columns=list(RUN_COLUMNS))
+    frame["fault"] = frame["fault_spec"].map(fault_label)
+    completed = frame["status"] == "completed"
+    duration = pd.to_numeric(frame["duration_s"], errors="coerce")
+    baseline = pd.to_numeric(frame["baseline_duration_s"], errors="coerce")
+    frame["slowdown"] = (duration / baseline.where(baseline > 0)).where(completed)
+    final = pd.to_numeric(frame["final_tokens"], errors="coerce")
+    output = pd.to_numeric(frame["output_tokens"], errors="coerce")
+    frame["token_ratio"] = (output / final.where(final > 0)).where(completed)
+    return frame[list(RUN_COLUMNS)]
+
+
+def _tiers(series: pd.Series) -> str:
+    counts = series.fillna("none").value_counts()
+    return ", ".join(f"{tier} {count}" for tier, count in sorted(counts.items()))
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy × fault: success rate, median/p95 slowdown, token ratio, tiers."""
+    if runs.empty:
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
+    finished = runs[~runs["status"].isin(["pending", "running", "cancelled"])]
+    rows: list[dict[str, Any]] = []
+    for (strategy, fault), group in finished.groupby(["strategy", "fault"], sort=False):
+        done = group[group["status"] == "completed"]
+        slowdown = done["slowdown"].dropna()
+        final = done["final_tokens"].sum()
+        rows.append({
+            "strategy": strategy,
+            "fault": fault,
+            "runs": len(group),
+            "completed": len(done),
+            "success_rate": len(done) / len(group),
+            "median_slowdown": float(slowdown.median()) if len(slowdown) else np.nan,
+            "p95_slowdown": float(slowdown.quantile(0.95)) if len(slowdown) else np.nan,
+            "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
+            "mean_attempts": float(group["attempts"].mean()),
+            "tiers": _tiers(group["tier"]),
+        })
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return table.sort_values(["fault", "strategy"], key=_baseline_last).reset_index(drop=True)
+
+
+def _baseline_last(column: pd.Series) -> pd.Series:
+    if column.name == "fault":
+        return column.map(lambda f: (f == BASELINE_FAULT, f))
+    return column
+
+
+def experiment_summary(experiment_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
+    return summarize(experiment_runs(experiment_id, url=url))
+
+
+def tier_distribution(runs: pd.DataFrame) -> pd.DataFrame:
+    """strategy, fault, tier, count: for stacked bars."""
+    if runs.empty:
+        return pd.DataFrame(columns=["strategy", "fault", "tier", "count"])
+    frame = runs.assign(tier=runs["tier"].fillna("none"))
+    return (
+        frame.groupby(["strategy", "fault", "tier"]).size().rename("count").reset_index()
+    )
+
+
+def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
+    """Strategies over the faulty runs (the baseline excluded), best first.
+
+    Best = highest success rate; ties go to the lower median slowdown, then to the lower
+    token ratio. Columns: strategy, runs, success_rate, median_slowdown, token_ratio.
+    """
+    faulty = runs[(runs["fault"] != BASELINE_FAULT)
+                  & ~runs["status"].isin(["pending", "running", "cancelled"])]
+    if faulty.empty:
+        return pd.DataFrame(
+            columns=["strategy", "runs", "success_rate", "median_slowdown", "token_ratio"]
+        )
+    rows = []
+    for strategy, group in faulty.groupby("strategy"):
+        done = group[group["status"] == "completed"]
+        final = done["final_tokens"].sum()
+        rows.append({
+            "strategy": strategy,
+            "runs": len(group),
+            "success_rate": len(done) / len(group),
+            "median_slowdown": float(done["slowdown"].median()) if len(done) else np.nan,
+            "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
+        })
+    table = pd.DataFrame(rows)
+    return table.sort_values(
+        ["success_rate", "median_slowdown", "token_ratio"],
+        ascending=[False, True, True], na_position="last",
+    ).reset_index(drop=True)

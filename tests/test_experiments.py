@@ -1,0 +1,118 @@
+"""Failure-mode experiments: the runner, its summary, and faults derived from a recording."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+
+import pandas as pd
+import pytest
+
+from planner.analysis.experiments import rank_strategies, summarize, with_measures
+from planner.experiments import derive_seed, split_faults
+from planner.failures import FailureSpecError, failure_points, fault_spec_from_generation
+from tests.recorded_rows import TEXT, insert_generation, migrate
+
+
+def test_split_faults_keeps_json_specs_whole() -> None:
+    spec = '[{"type": "reset", "on_requests": [1, 2], "at_fraction": 0.5}]'
+    assert split_faults(f"none, drop-at-90,{spec}") == ["none", "drop-at-90", spec]
+    assert split_faults('[{"type": "sse_error", "error_type": "a,b"}],eof') == [
+        '[{"type": "sse_error", "error_type": "a,b"}]', "eof",
+    ]
+    assert split_faults(" , ") == []
+
+
+def test_derived_seeds_are_stable_and_distinct() -> None:
+    seeds = [derive_seed(7, r) for r in range(50)]
+    assert seeds == [derive_seed(7, r) for r in range(50)]
+    assert len(set(seeds)) == 50
+    assert all(0 <= s < 2**31 for s in seeds)
+    assert derive_seed(8, 0) != derive_seed(7, 0)
+
+
+def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
+    migrate()
+    generation_id = insert_generation(attempts=[
+        {"number": 1, "kind": "stream", "chars": 0, "error_type": "overloaded",
+         "error_message": "the API is overloaded (529 overloaded_error): busy"},
+        {"number": 2, "kind": "stream", "chars": 200, "error_type": "connection_dropped",
+         "error_message": "peer closed connection"},
+        {"number": 3, "kind": "resume", "chars": 80, "resume_from_char": 200,
+         "error_type": "sse_error", "error_message": "SSE error event api_error"},
+        {"number": 4, "kind": "resume", "chars": 120, "resume_from_char": 280,
+         "error_type": "stalled", "error_message": "no byte for 60 s"},
+        {"number": 5, "kind": "resume", "chars": 80, "resume_from_char": 400,
+         "stop_reason": "end_turn"},
+    ])
+    points = failure_points(generation_id)
+    assert [p.attempt for p in points] == [1, 2, 3, 4]
+    assert points[0].http_status == 529
+    assert points[1].answer_chars == len(TEXT)
+    assert points[2].answer_chars == len(TEXT) - 200
+    assert points[2].fraction == pytest.approx(80 / 280)
+
+    spec = fault_spec_from_generation(generation_id)
+    assert spec[0] == {"type": "http_error", "status": 529, "on_requests": [1]}
+    assert spec[1]["type"] == "reset" and spec[1]["on_requests"] == [2]
+    # the cut lands after the same delta: >= 199.5 of 480 chars, < 200
+    assert 199 < spec[1]["at_fraction"] * len(TEXT) <= 200
+    assert spec[2]["type"] == "sse_error" and spec[2]["error_type"] == "api_error"
+    assert spec[3]["type"] == "stall" and spec[3]["stall_ms"] >= 60_000
+    assert [f["on_requests"] for f in spec] == [[1], [2], [3], [4]]
+    from planner.sim import parse_fault_spec
+
+    assert len(parse_fault_spec(json.dumps(spec)).faults) == 4
+
+    timed = fault_spec_from_generation(generation_id, position="time")
+    assert "after_s" in timed[1] and "at_fraction" not in timed[1]
+
+
+def test_a_generation_without_network_failures_gives_a_clear_error() -> None:
+    migrate()
+    clean = insert_generation(attempts=[
+        {"number": 1, "kind": "stream", "chars": 480, "stop_reason": "end_turn"},
+    ])
+    with pytest.raises(FailureSpecError, match="no network failure"):
+        fault_spec_from_generation(clean)
+    with pytest.raises(FailureSpecError, match="no generation"):
+        fault_spec_from_generation(uuid.uuid4())
+
+
+def _runs(rows: list[tuple[str, str, str, str | None, float, int, int]]) -> pd.DataFrame:
+    """(fault, strategy, status, tier, duration, output, final) with seed = row index % 2."""
+    frame = pd.DataFrame([
+        {"run_id": uuid.uuid4(), "experiment_id": None, "generation_id": None,
+         "fault_spec": fault, "strategy": strategy, "repeat_index": i % 2, "seed": i % 2,
+         "status": status, "tier": tier, "attempts": 1, "duration_s": duration,
+         "baseline_duration_s": 2.0, "output_tokens": output, "final_tokens": final,
+         "wasted_output_tokens": output - final, "error": None}
+        for i, (fault, strategy, status, tier, duration, output, final) in enumerate(rows)
+    ])
+    return with_measures(frame)
+
+
+def test_summary_measures_are_computed_over_completed_runs() -> None:
+    runs = _runs([
+        ("drop-at-90", "resume", "completed", "resume", 3.0, 110, 100),
+        ("drop-at-90", "resume", "completed", "resume", 2.0, 100, 100),
+        ("drop-at-90", "none", "failed", "failed", 9.0, 90, 0),
+        ("drop-at-90", "none", "failed", "failed", 9.0, 90, 0),
+        ("none", "resume", "completed", "stream", 2.0, 100, 100),
+        ("none", "none", "completed", "stream", 2.0, 100, 100),
+    ])
+    summary = summarize(runs)
+    assert list(summary.fault) == ["drop-at-90", "drop-at-90", "none", "none"]
+    resume = summary[(summary.strategy == "resume") & (summary.fault == "drop-at-90")].iloc[0]
+    assert resume.success_rate == 1.0
+    assert resume.median_slowdown == pytest.approx(1.25)
+    assert resume.p95_slowdown == pytest.approx(1.0 + 0.95 * 0.5)
+    assert resume.token_ratio == pytest.approx(210 / 200)
+    assert resume.tiers == "resume 2"
+    plain = summary[(summary.strategy == "none") & (summary.fault == "drop-at-90")].iloc[0]
+    assert plain.success_rate == 0.0
+    assert math.isnan(plain.median_slowdown) and math.isnan(plain.token_ratio)
+    ranking = rank_strategies(runs)
+    assert list(ranking.strategy) == ["resume", "none"]
+    assert ranking.runs.tolist() == [2, 2]
