@@ -96,14 +96,80 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
 
 
 @main.command("experiment")
-@click.option("--faults", required=True, help="Comma-separated fault profiles.")
-@click.option("--strategies", required=True, help="Comma-separated strategies.")
-@click.option("--repeats", default=1, show_default=True, type=int)
-@click.option("--concurrency", default=1, show_default=True, type=int)
-@click.option("--speed", default=100.0, show_default=True, type=float)
-def experiment(faults: str, strategies: str, repeats: int, concurrency: int, speed: float) -> None:
-    """Run a failure-mode experiment: every fault x strategy, REPEATS times."""
-    _fail("experiment: not built yet (issue 8)")
+@click.option(
+    "--faults", default="",
+    help="Comma-separated fault specs: profile names (drop-at-90, flaky, ...) or JSON lists.",
+)
+@click.option("--strategies", required=True, help="Comma-separated: none, hybrid, restart, resume.")
+@click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
+@click.option("--concurrency", default=1, show_default=True, type=int,
+              help="Generations at a time.")
+@click.option("--speed", default=100.0, show_default=True, type=float,
+              help="Simulator clock factor (100 = a 2-minute stream in about 1 s).")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Experiment seed: the same seed gives the same outcomes.")
+@click.option("--from-generation", "from_generation", default=None,
+              help="Also replay the failures recorded in this generation as a fault spec.")
+@click.option("--description", default=None, help="Project description every run plans.")
+@click.option("--name", default="", help="A name to find the experiment by.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the experiment id and summary as JSON on stdout.")
+def experiment(
+    faults: str, strategies: str, repeats: int, concurrency: int, speed: float, seed: int,
+    from_generation: str | None, description: str | None, name: str, as_json: bool,
+) -> None:
+    """Run a failure-mode experiment: every fault x strategy, REPEATS times.
+
+    Each run is a real generation against the simulator with a seed derived from --seed
+    and the repeat number (shared by every cell, so strategies face the same plans), plus
+    a fault-free baseline run per strategy and seed. Results are stored (experiments,
+    experiment_runs) and summarised: success rate, median and p95 wall time / fault-free
+    time, output tokens / final tokens and tiers, per strategy x fault.
+    """
+    import json
+    import uuid
+
+    from rich.console import Console
+
+    from planner.experiment_report import ExperimentProgress, summary_table
+    from planner.experiments import (
+        DEFAULT_DESCRIPTION,
+        ExperimentConfig,
+        ExperimentError,
+        run_experiment,
+        split_faults,
+    )
+
+    try:
+        source = uuid.UUID(from_generation) if from_generation else None
+    except ValueError:
+        _fail(f"experiment: --from-generation {from_generation!r} is not a generation id")
+    config = ExperimentConfig(
+        faults=tuple(split_faults(faults)),
+        strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
+        repeats=repeats, concurrency=concurrency, speed=speed, seed=seed,
+        description=DEFAULT_DESCRIPTION if description is None else description,
+        from_generation_id=source, name=name,
+    )
+    err = Console(stderr=True, highlight=False)
+    try:
+        config = config.validated()
+        with ExperimentProgress(err) as progress:
+            result = run_experiment(config, on_start=progress.on_start, on_run=progress.on_run)
+    except (ExperimentError, ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"experiment: {exc}")
+    except KeyboardInterrupt:
+        _fail("experiment interrupted: finished runs are stored, the rest cancelled", 130)
+    summary = result.summary()
+    if as_json:
+        click.echo(json.dumps({
+            "experiment_id": str(result.experiment_id), "status": result.status,
+            "summary": json.loads(summary.to_json(orient="records")),
+        }, indent=2))
+        return
+    Console(highlight=False).print(
+        summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})")
+    )
 
 
 @main.command("replay")

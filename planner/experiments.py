@@ -94,9 +94,12 @@ class ExperimentConfig:
     description: str = DEFAULT_DESCRIPTION
     from_generation_id: uuid.UUID | None = None
     name: str = ""
+    checked: bool = field(default=False, repr=False)
 
     def validated(self, *, database_url: str | None = None) -> ExperimentConfig:
         """This config checked (clear errors) and, with a source generation, its spec added."""
+        if self.checked:
+            return self
         from planner.llm import STRATEGIES
         from planner.sim import FaultSpecError, parse_fault_spec
 
@@ -138,7 +141,7 @@ class ExperimentConfig:
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
                 raise ExperimentError(f"{what} given twice: {', '.join(repeated)}")
-        return replace(self, faults=tuple(faults))
+        return replace(self, faults=tuple(faults), checked=True)
 
 
 @dataclass(frozen=True)
