@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from alembic import context
-from alembic.ddl.impl import DefaultImpl
 import sqlalchemy as sa
+from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from planner.db.migrate import AlembicDuckDBImpl  # noqa: F401  (registers DuckDB with Alembic)
 from planner.db.models import Base
-
-
-class AlembicDuckDBImpl(DefaultImpl):
-    """duckdb-engine ships no Alembic implementation; the default one fits."""
-
-    __dialect__ = "duckdb"
 
 
 def _on_duckdb() -> bool:
@@ -27,12 +21,14 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: AN
     return not (type_ in {"index", "unique_constraint"} and _on_duckdb())
 
 
+_PG_LOCK_KEY = 0x706C616E6E6572  # "planner"
 _TEXTUAL = (sa.String, sa.Text, sa.JSON)
 
 
 def compare_type(ctx, inspected_column, metadata_column, inspected_type, metadata_type):  # noqa: ANN001
     # DuckDB reflects TEXT and JSON columns as VARCHAR; any other difference is real.
-    if _on_duckdb() and isinstance(inspected_type, _TEXTUAL) and isinstance(metadata_type, _TEXTUAL):
+    both_textual = isinstance(inspected_type, _TEXTUAL) and isinstance(metadata_type, _TEXTUAL)
+    if both_textual and _on_duckdb():
         return False
     return None
 
@@ -57,6 +53,10 @@ def _configure_and_run(connection) -> None:  # noqa: ANN001
         compare_type=compare_type,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the tables: the second
+            # waits here, then finds the first one's work committed and does nothing.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         context.run_migrations()
 
 

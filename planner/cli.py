@@ -8,6 +8,7 @@ import click
 
 from planner import db
 from planner.config import ConfigError
+from planner.logging import configure_logging
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -16,8 +17,16 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="JSON log lines on stderr from this level up.",
+)
+def main(log_level: str) -> None:
     """planner: long LLM generations that survive unreliable networks."""
+    configure_logging(log_level)
 
 
 @main.group("db")
@@ -29,7 +38,7 @@ def db_group() -> None:
 def db_upgrade() -> None:
     """Migrate the configured database to the newest schema (alembic upgrade head)."""
     try:
-        db.upgrade()
+        db.ensure_schema()
     except (ConfigError, db.DatabaseLockedError) as exc:
         _fail(str(exc))
     click.echo("database is at the newest schema", err=True)
@@ -44,15 +53,39 @@ def users_group() -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_add(name: str, password_stdin: bool) -> None:
-    """Create user NAME (password from --password-stdin or a hidden prompt)."""
-    _fail("users add: not built yet (issue 2)")
+    """Create user NAME (password from --password-stdin or a hidden prompt).
+
+    With --password-stdin the first line of standard input is the password (its line
+    ending is dropped, other whitespace kept).
+    """
+    from planner import auth
+
+    try:
+        auth.validate_username(name)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif not sys.stdin.isatty():
+            _fail("users add: no terminal to ask for the password on; use --password-stdin")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+        db.ensure_schema()
+        user = auth.create_user(name, password)
+    except (auth.AuthError, ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"users add: {exc}")
+    click.echo(f"created user {user.username!r}", err=True)
 
 
 @main.command("token")
 @click.argument("name")
 def token(name: str) -> None:
-    """Print an access JWT for user NAME (for scripts and tests)."""
-    _fail("token: not built yet (issue 2)")
+    """Print an access JWT for user NAME (for scripts and tests); valid for 60 minutes."""
+    from planner import auth
+
+    try:
+        db.ensure_schema()
+        click.echo(auth.issue_access_token(auth.get_user(name)))
+    except (auth.AuthError, ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"token: {exc}")
 
 
 @main.command("sim")

@@ -1,14 +1,22 @@
 """Database layer: engine and sessions, ORM models, migrations, DuckDB lock retry."""
 
+from planner.db.cascade import (
+    delete_experiment,
+    delete_generation,
+    delete_masterplan,
+    delete_user_rows,
+)
 from planner.db.engine import (
     DatabaseLockedError,
     dispose_engines,
     get_engine,
     is_duckdb,
+    is_lock_conflict,
+    run_in_session,
     session_scope,
     with_lock_retry,
 )
-from planner.db.migrate import upgrade
+from planner.db.migrate import current_revision, downgrade, ensure_schema, head_revision, upgrade
 from planner.db.models import (
     Base,
     DiscoveryDocument,
@@ -43,9 +51,19 @@ __all__ = [
     "SubtaskRow",
     "TaskRow",
     "User",
+    "current_revision",
+    "delete_experiment",
+    "delete_generation",
+    "delete_masterplan",
+    "delete_user_rows",
     "dispose_engines",
+    "downgrade",
+    "ensure_schema",
     "get_engine",
+    "head_revision",
     "is_duckdb",
+    "is_lock_conflict",
+    "run_in_session",
     "session_scope",
     "upgrade",
     "utcnow",

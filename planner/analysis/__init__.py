@@ -1,0 +1,58 @@
+"""Analysis queries returning pandas DataFrames, shared by the dashboard and the notebooks.
+
+One module per concern: `history` (a user's generations, paged), `timelines` (chunks and
+attempts), `progress` (stored events: progress, recoveries, text), `stats` (fallback
+statistics), `plans` (a stored plan as tables).
+"""
+
+from planner.analysis.history import (
+    HistoryFilter,
+    get_generation,
+    history_count,
+    history_options,
+    history_page,
+    running_generation,
+)
+from planner.analysis.plans import PlanTables, load_plan, task_table
+from planner.analysis.progress import (
+    assemble_tail,
+    events_log,
+    latest_progress,
+    recoveries,
+    text_tail,
+)
+from planner.analysis.stats import describe, outcomes, success_matrix, summary_by, tier_counts
+from planner.analysis.timelines import (
+    attempts_table,
+    chunk_rows,
+    chunk_timeline,
+    fault_markers,
+    timeline_csv,
+)
+
+__all__ = [
+    "HistoryFilter",
+    "PlanTables",
+    "assemble_tail",
+    "attempts_table",
+    "chunk_rows",
+    "chunk_timeline",
+    "describe",
+    "events_log",
+    "fault_markers",
+    "get_generation",
+    "history_count",
+    "history_options",
+    "history_page",
+    "latest_progress",
+    "load_plan",
+    "outcomes",
+    "recoveries",
+    "running_generation",
+    "success_matrix",
+    "summary_by",
+    "task_table",
+    "text_tail",
+    "tier_counts",
+    "timeline_csv",
+]
