@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -120,3 +121,46 @@ def test_cli_replays_text_and_recovery_notices(run_cli, planner_home: Path) -> N
     bad_speed = run_cli("replay", str(generation_id), "--speed", "0")
     assert bad_speed.returncode != 0
     assert "speed" in bad_speed.stderr
+
+
+@pytest.mark.redis
+def test_socketio_replay_goes_to_the_generation_room_through_redis() -> None:
+    import redis
+
+    from planner.replay import SocketIOSink
+    from tests.conftest import REDIS_URL, skip_or_fail
+
+    migrate()
+    recording = load_recording(insert_generation(chunks_ms=5))
+    channel = f"exp-replay-{uuid.uuid4().hex[:8]}"
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        client.ping()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel)
+    try:
+        sink = SocketIOSink(f"{REDIS_URL}?channel={channel}")
+        replay(recording, sink, speed=50.0, kinds=("event",))
+        sink.close()
+        received = []
+        deadline = time.monotonic() + 5
+        while len(received) < len(recording.events) and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.2)
+            if message is not None:
+                received.append(json.loads(message["data"]))
+    finally:
+        pubsub.close()
+    assert [(m["event"], m["data"][0]["seq"]) for m in received] == [
+        (e.name, e.seq) for e in recording.events
+    ]
+    assert {m["room"] for m in received} == {f"generation:{recording.generation_id}"}
+    assert received[1]["data"][0]["text"] == TEXT[:40]
+
+
+def test_socketio_replay_without_redis_says_what_to_set() -> None:
+    from planner.replay import SocketIOSink
+
+    with pytest.raises(ReplayError, match="PLANNER_REDIS_URL"):
+        SocketIOSink()

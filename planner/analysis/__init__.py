@@ -2,9 +2,18 @@
 
 One module per concern: `history` (a user's generations, paged), `timelines` (chunks and
 attempts), `progress` (stored events: progress, recoveries, text), `stats` (fallback
-statistics), `plans` (a stored plan as tables).
+statistics), `plans` (a stored plan as tables), `experiments` (failure-mode experiment
+runs, summaries and strategy rankings).
 """
 
+from planner.analysis.experiments import (
+    experiment_runs,
+    experiment_summary,
+    list_experiments,
+    rank_strategies,
+    summarize,
+    tier_distribution,
+)
 from planner.analysis.history import (
     HistoryFilter,
     get_generation,
@@ -39,6 +48,9 @@ __all__ = [
     "chunk_timeline",
     "describe",
     "events_log",
+    "experiment_runs",
+    "experiment_summary",
+    "list_experiments",
     "fault_markers",
     "get_generation",
     "history_count",
@@ -47,12 +59,15 @@ __all__ = [
     "latest_progress",
     "load_plan",
     "outcomes",
+    "rank_strategies",
     "recoveries",
     "running_generation",
     "success_matrix",
+    "summarize",
     "summary_by",
     "task_table",
     "text_tail",
     "tier_counts",
+    "tier_distribution",
     "timeline_csv",
 ]

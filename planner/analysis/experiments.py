@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Executable, select
+from sqlalchemy import select
 
-from planner.db import Experiment, ExperimentRun, get_engine, with_lock_retry
+from planner.analysis._query import read_frame
+from planner.db import Experiment, ExperimentRun
 
 BASELINE_FAULT = "none"
 RUN_COLUMNS = (
@@ -33,15 +34,6 @@ SUMMARY_COLUMNS = (
     "strategy", "fault", "runs", "completed", "success_rate", "median_slowdown",
     "p95_slowdown", "token_ratio", "mean_attempts", "tiers",
 )
-
-
-def _read(statement: Executable, url: str | None) -> pd.DataFrame:
-    def run() -> pd.DataFrame:
-        with get_engine(url).connect() as connection:
-            result = connection.execute(statement)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-    return with_lock_retry(run)
 
 
 def fault_label(spec: str) -> str:
@@ -59,7 +51,7 @@ def fault_label(spec: str) -> str:
     return "+".join(kinds) or "[]"
 
 
-def experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> pd.DataFrame:
+def list_experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> pd.DataFrame:
     """Every experiment, newest first."""
     statement = select(
         Experiment.id.label("experiment_id"), Experiment.name, Experiment.status,
@@ -69,7 +61,7 @@ def experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> 
     ).order_by(Experiment.created_at.desc())
     if user_id is not None:
         statement = statement.where(Experiment.user_id == user_id)
-    return _read(statement, url)
+    return read_frame(statement, url)
 
 
 def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
@@ -88,7 +80,7 @@ def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -
         .where(ExperimentRun.experiment_id == key)
         .order_by(ExperimentRun.repeat_index, ExperimentRun.fault, ExperimentRun.strategy)
     )
-    return with_measures(_read(statement, url))
+    return with_measures(read_frame(statement, url))
 
 
 def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
