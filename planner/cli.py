@@ -90,12 +90,37 @@ def token(name: str) -> None:
 
 @main.command("sim")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8800, show_default=True, type=int)
+@click.option("--port", default=8800, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--faults", default="none", show_default=True, help="Profile name or JSON list.")
-@click.option("--speed", default=1.0, show_default=True, type=float)
-def sim(host: str, port: int, faults: str, speed: float) -> None:
-    """Run the Anthropic-compatible simulator."""
-    _fail("sim: not built yet (issue 3)")
+@click.option("--speed", default=1.0, show_default=True, type=float, help="0 = no delays.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--api-key", default=None, help="Refuse requests without this key (401).")
+def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str | None) -> None:
+    """Run the Anthropic-compatible simulator until interrupted.
+
+    Point a client at it with ANTHROPIC_BASE_URL=http://HOST:PORT. Admin endpoints:
+    /admin/health, /admin/stats, /admin/faults (PUT a new spec).
+    """
+    import threading
+
+    from planner.sim import FaultSpecError, Simulator
+
+    try:
+        simulator = Simulator(
+            faults=faults, speed=speed, seed=seed, api_key=api_key, host=host, port=port
+        ).start()
+    except (FaultSpecError, ValueError, OSError) as exc:
+        _fail(f"sim: {exc}")
+    click.echo(
+        f"simulator listening on {simulator.base_url} (faults={faults}, speed={speed:g})",
+        err=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
 
 
 @main.command("generate")
