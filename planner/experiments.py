@@ -309,6 +309,7 @@ def run_experiment(
     `on_start(experiment_id, total_runs)` once the rows exist; `on_run(outcome, done,
     total)` after every generation.
     """
+    db.ensure_schema(database_url)
     config = config.validated(database_url=database_url)
     if user_id is None:
         from planner.auth import get_or_create_local_user

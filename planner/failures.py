@@ -73,6 +73,7 @@ def failure_points(
 ) -> list[FailurePoint]:
     """Every failed attempt of a stored generation, in attempt order."""
     key = _generation_key(generation_id)
+    db.ensure_schema(database_url)
 
     def read() -> list[FailurePoint]:
         with db.session_scope(database_url) as session:

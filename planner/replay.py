@@ -83,6 +83,7 @@ def load_recording(
         key = uuid.UUID(str(generation_id))
     except ValueError:
         raise ReplayError(f"{generation_id!r} is not a generation id (a UUID)") from None
+    db.ensure_schema(database_url)
 
     def read() -> RecordedGeneration:
         with db.session_scope(database_url) as session:

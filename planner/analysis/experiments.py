@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from planner.analysis._query import read_frame
-from planner.db import Experiment, ExperimentRun
+from planner.db import Experiment, ExperimentRun, Generation, GenerationAttempt
+from planner.failures import failure_points, fault_for
 
 BASELINE_FAULT = "none"
 RUN_COLUMNS = (
@@ -178,3 +179,38 @@ def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
         ["success_rate", "median_slowdown", "token_ratio"],
         ascending=[False, True, True], na_position="last",
     ).reset_index(drop=True)
+
+
+def generations_with_failures(*, limit: int = 20, url: str | None = None) -> pd.DataFrame:
+    """Recent generations with at least one failed attempt: the ones worth replaying."""
+    failed = (
+        select(GenerationAttempt.generation_id, func.count().label("failed_attempts"))
+        .where(GenerationAttempt.error_type.is_not(None))
+        .group_by(GenerationAttempt.generation_id)
+        .subquery()
+    )
+    statement = (
+        select(
+            Generation.id.label("generation_id"), Generation.created_at, Generation.strategy,
+            Generation.fault_spec, Generation.status, Generation.tier, Generation.attempts,
+            failed.c.failed_attempts, Generation.duration_s,
+        )
+        .join(failed, failed.c.generation_id == Generation.id)
+        .order_by(Generation.created_at.desc())
+        .limit(limit)
+    )
+    return read_frame(statement, url)
+
+
+def failure_table(generation_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
+    """Where each failed attempt died, and the simulator fault that would replay it."""
+    points = failure_points(generation_id, database_url=url)
+    rows = [{**p.to_dict(), "replay_fault": fault_for(p)} for p in points]
+    return pd.DataFrame(rows, columns=[*FAILURE_COLUMNS, "replay_fault"])
+
+
+FAILURE_COLUMNS = (
+    "attempt", "request_number", "stage", "kind", "error_type", "error_message",
+    "resume_from_char", "chars", "answer_chars", "fraction", "died_after_ms", "stall_ms",
+    "http_status",
+)
