@@ -7,9 +7,11 @@ would have had, and after how long. `failure_points()` reads that from the store
 `planner.sim` JSON format) aimed at that request with `on_requests`, so the failure can
 be replayed against any strategy, including a generation made against the real API.
 
-Request numbers: the generation service numbers attempts generation-wide and sends all
-of a generation's requests under one simulator run key, one request per attempt, so
-attempt N is request N.
+Request numbers: the generator sends each stage's requests under the simulator run key
+`<generation id>:<stage>` (a repair round continues its stage's count), one request per
+attempt, so the simulator counts requests per stage. A failed attempt becomes a fault
+with `on_requests` = its number within that stage and `on_scope` = the stage, so the
+replay hits that one request and no other stage's request with the same number.
 
 Positions: a stream fault fires at `at_fraction` of the answer the attempt was reading:
 the stage's final length (the largest char offset its chunks reached) minus where the
@@ -44,7 +46,8 @@ class FailurePoint:
     """Where and how one attempt of a recorded generation died."""
 
     attempt: int
-    request_number: int
+    request_number: int  # within its run scope (stage), 1-based: what `on_requests` counts
+    scope: str
     stage: str
     kind: str
     error_type: str
@@ -102,17 +105,31 @@ def failure_points(
                     .group_by(GenerationChunk.attempt)
                 ).all()
             )
-            return [
-                _point(a, stage_chars, last_chunk_ms, generation.speed)
-                for a in attempts
-                if a.error_type
-            ]
+            requests: dict[str, int] = {}
+            points = []
+            for attempt in attempts:
+                scope = run_scope(attempt.stage)
+                requests[scope] = requests.get(scope, 0) + 1
+                if attempt.error_type:
+                    points.append(_point(
+                        attempt, requests[scope], stage_chars, last_chunk_ms, generation.speed
+                    ))
+            return points
 
     return db.with_lock_retry(read)
 
 
+_REPAIR_SCOPES = {"discovery_repair": "discovery", "plan_repair": "masterplan"}
+
+
+def run_scope(stage: str) -> str:
+    """The simulator run-key scope of an attempt's stage (a repair counts with its stage)."""
+    return _REPAIR_SCOPES.get(stage, stage)
+
+
 def _point(
     attempt: GenerationAttempt,
+    request_number: int,
     stage_chars: dict[str, int],
     last_chunk_ms: dict[int, int],
     speed: float,
@@ -129,7 +146,8 @@ def _point(
     status = _STATUS.search(attempt.error_message or "")
     return FailurePoint(
         attempt=attempt.number,
-        request_number=attempt.number,
+        request_number=request_number,
+        scope=run_scope(attempt.stage),
         stage=attempt.stage,
         kind=attempt.kind,
         error_type=attempt.error_type or "",
@@ -150,32 +168,34 @@ def _cut_fraction(point: FailurePoint) -> float:
 
 
 _HTTP_STATUS_OF = {"rate_limited": 429, "overloaded": 529, "server_error": 500}
+_SIMULATED_STATUSES = (429, 500, 503, 529)
 
 
 def fault_for(
     point: FailurePoint, *, position: Literal["fraction", "time"] = "fraction", speed: float = 1.0
 ) -> dict[str, Any] | None:
     """The simulator fault that reproduces one failure point (None: nothing to inject)."""
-    on = [point.request_number]
+    target = {"on_requests": [point.request_number], "on_scope": point.scope}
     kind = point.error_type
     if kind in _HTTP_STATUS_OF or kind == "http_error":
         status = point.http_status or _HTTP_STATUS_OF.get(kind, 500)
-        return {"type": "http_error", "status": status if status != 502 else 500,
-                "on_requests": on}
+        if status not in _SIMULATED_STATUSES:
+            status = 500 if status != 429 else 429
+        return {"type": "http_error", "status": status, **target}
     if kind == "sse_error":
         error_type = "api_error" if "api_error" in point.error_message else "overloaded_error"
         return {"type": "sse_error", "error_type": error_type,
-                "at_fraction": _cut_fraction(point), "on_requests": on}
+                "at_fraction": _cut_fraction(point), **target}
     if kind == "stalled":
         return {"type": "stall", "at_fraction": _cut_fraction(point),
-                "stall_ms": point.stall_ms or DEFAULT_STALL_MS, "on_requests": on}
+                "stall_ms": point.stall_ms or DEFAULT_STALL_MS, **target}
     if kind == "truncated":
-        return {"type": "eof", "at_fraction": _cut_fraction(point), "on_requests": on}
+        return {"type": "eof", "at_fraction": _cut_fraction(point), **target}
     if kind in {"connection_dropped", "connect_failed", "corrupted", "interrupted", "transient"}:
         if position == "time":
             return {"type": "reset", "after_s": round(point.died_after_ms / 1000 * speed, 3),
-                    "on_requests": on}
-        return {"type": "reset", "at_fraction": _cut_fraction(point), "on_requests": on}
+                    **target}
+        return {"type": "reset", "at_fraction": _cut_fraction(point), **target}
     # Refusals, bad requests, max_tokens and the like are answers, not network faults.
     return None
 

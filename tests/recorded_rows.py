@@ -67,7 +67,8 @@ def insert_generation(
         session.flush()
         seq = 0
         t_ms = 0
-        for attempt in attempts:
+        for given in attempts:
+            attempt = {"stage": "masterplan", **given}
             first_ms = t_ms
             offset = attempt.get("resume_from_char", 0)
             end = offset + attempt["chars"]
@@ -77,11 +78,11 @@ def insert_generation(
                 t_ms += chunks_ms
                 session.add(GenerationChunk(
                     generation_id=generation_id, seq=seq, attempt=attempt["number"],
-                    stage="masterplan", char_offset=offset, chars=size, t_ms=t_ms,
+                    stage=attempt["stage"], char_offset=offset, chars=size, t_ms=t_ms,
                 ))
                 offset += size
             session.add(GenerationAttempt(
-                generation_id=generation_id, stage="masterplan", start_ms=first_ms,
+                generation_id=generation_id, start_ms=first_ms,
                 end_ms=t_ms + 5, started_at=started + timedelta(milliseconds=first_ms),
                 **attempt,
             ))

@@ -54,7 +54,9 @@ def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
     assert points[2].fraction == pytest.approx(80 / 280)
 
     spec = fault_spec_from_generation(generation_id)
-    assert spec[0] == {"type": "http_error", "status": 529, "on_requests": [1]}
+    assert spec[0] == {
+        "type": "http_error", "status": 529, "on_requests": [1], "on_scope": "masterplan"
+    }
     assert spec[1]["type"] == "reset" and spec[1]["on_requests"] == [2]
     # the cut lands after the same delta: >= 199.5 of 480 chars, < 200
     assert 199 < spec[1]["at_fraction"] * len(TEXT) <= 200
@@ -67,6 +69,31 @@ def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
 
     timed = fault_spec_from_generation(generation_id, position="time")
     assert "after_s" in timed[1] and "at_fraction" not in timed[1]
+
+
+def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage() -> None:
+    from planner.sim import parse_fault_spec
+
+    migrate()
+    generation_id = insert_generation(attempts=[
+        {"number": 1, "kind": "stream", "chars": 40, "stage": "discovery",
+         "error_type": "connection_dropped", "error_message": "dropped"},
+        {"number": 2, "kind": "resume", "chars": 80, "resume_from_char": 40,
+         "stage": "discovery", "stop_reason": "end_turn"},
+        {"number": 3, "kind": "stream", "chars": 160, "error_type": "truncated",
+         "error_message": "no message_stop"},
+        {"number": 4, "kind": "resume", "chars": 200, "resume_from_char": 160,
+         "stop_reason": "end_turn"},
+    ])
+    spec = fault_spec_from_generation(generation_id)
+    assert [(f["type"], f["on_requests"], f["on_scope"]) for f in spec] == [
+        ("reset", [1], "discovery"), ("eof", [1], "masterplan"),
+    ]
+    assert spec[0]["at_fraction"] == pytest.approx(39.5 / 120)
+    parsed = parse_fault_spec(json.dumps(spec))
+    assert [f.type for f in parsed.fire(0, f"{generation_id}:discovery", 1)] == ["reset"]
+    assert [f.type for f in parsed.fire(0, f"{generation_id}:masterplan", 1)] == ["eof"]
+    assert parsed.fire(0, f"{generation_id}:masterplan", 2) == ()
 
 
 def test_a_generation_without_network_failures_gives_a_clear_error() -> None:

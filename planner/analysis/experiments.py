@@ -210,7 +210,7 @@ def failure_table(generation_id: uuid.UUID | str, *, url: str | None = None) -> 
 
 
 FAILURE_COLUMNS = (
-    "attempt", "request_number", "stage", "kind", "error_type", "error_message",
+    "attempt", "request_number", "scope", "stage", "kind", "error_type", "error_message",
     "resume_from_char", "chars", "answer_chars", "fraction", "died_after_ms", "stall_ms",
     "http_status",
 )
