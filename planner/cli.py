@@ -168,7 +168,9 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
               help="Experiment seed: the same seed gives the same outcomes.")
 @click.option("--from-generation", "from_generation", default=None,
               help="Also replay the failures recorded in this generation as a fault spec.")
-@click.option("--description", default=None, help="Project description every run plans.")
+@click.option("--description", default=None,
+              help="Project description every run plans (default: a bookshop, or the "
+                   "--from-generation source's).")
 @click.option("--name", default="", help="A name to find the experiment by.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the experiment id and summary as JSON on stdout.")
@@ -191,7 +193,6 @@ def experiment(
 
     from planner.experiment_report import ExperimentProgress, summary_table
     from planner.experiments import (
-        DEFAULT_DESCRIPTION,
         ExperimentConfig,
         ExperimentError,
         run_experiment,
@@ -206,7 +207,7 @@ def experiment(
         faults=tuple(split_faults(faults)),
         strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
         repeats=repeats, concurrency=concurrency, speed=speed, seed=seed,
-        description=DEFAULT_DESCRIPTION if description is None else description,
+        description=description,
         from_generation_id=source, name=name,
     )
     err = Console(stderr=True, highlight=False)

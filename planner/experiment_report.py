@@ -30,11 +30,17 @@ def _number(value: Any, template: str) -> str:
 
 def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
     """One row per strategy × fault, as the experiment's closing table."""
-    table = Table(title=title or None, title_justify="left")
+    table = Table(
+        title=title or None, title_justify="left", caption_justify="left",
+        caption=(
+            "time x = model time / fault-free model time (same seed, same speed; median and "
+            "p95 of completed runs); tokens x = output / final tokens"
+        ),
+    )
     for name, justify in (
         ("strategy", "left"), ("fault", "left"), ("runs", "right"), ("success", "right"),
-        ("median time ÷ fault-free", "right"), ("p95 time ÷ fault-free", "right"),
-        ("output ÷ final tokens", "right"), ("mean attempts", "right"), ("tiers", "left"),
+        ("time x med", "right"), ("time x p95", "right"), ("tokens x", "right"),
+        ("attempts", "right"), ("tiers", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in summary.itertuples(index=False):

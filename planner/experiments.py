@@ -4,10 +4,14 @@ Design:
 - Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
   every cell, so strategies and faults are compared on the same plans (and the same
   simulator draws); the same experiment with the same seed gives the same outcomes.
+  With `--from-generation`, repeat 0 uses the source generation's own seed and
+  description, so the replayed faults cut the same plan text at the same places.
 - A fair baseline. Each (strategy, seed) also runs fault-free (`none`) in the same pool,
   at the same speed, interleaved with the faulty runs, so machine load touches both
-  alike; a run's slowdown is its wall time ÷ that baseline's. When `none` is one of the
-  experiment's faults, those runs are the baselines.
+  alike. Without faults every strategy makes the same single stream per stage, so the
+  baseline of a seed is the median of its fault-free runs; a run's slowdown is its model
+  time ÷ that (`planner.analysis.experiments` defines the measures). When `none` is one
+  of the experiment's faults, those runs are the baselines.
 - Everything is stored first: the experiment and every run (pending) are written before
   the first generation starts, each run is updated the moment its generation ends, and
   an interrupted experiment keeps what it has (`interrupted`, the rest `cancelled`).
@@ -16,6 +20,7 @@ Design:
 from __future__ import annotations
 
 import hashlib
+import statistics
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -28,7 +33,12 @@ from sqlalchemy import select, update
 from planner import db
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
 from planner.db.models import Experiment, ExperimentRun, utcnow
-from planner.failures import FailureSpecError, fault_spec_from_generation, fault_spec_text
+from planner.failures import (
+    FailureSpecError,
+    fault_spec_from_generation,
+    fault_spec_text,
+    recorded_request,
+)
 
 DEFAULT_DESCRIPTION = (
     "An online bookshop: catalogue search, shopping cart, payments by card, order "
@@ -91,9 +101,10 @@ class ExperimentConfig:
     concurrency: int = 1
     speed: float = 100.0
     seed: int = 0
-    description: str = DEFAULT_DESCRIPTION
+    description: str | None = None  # None: DEFAULT_DESCRIPTION, or the source generation's
     from_generation_id: uuid.UUID | None = None
     name: str = ""
+    first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
     def validated(self, *, database_url: str | None = None) -> ExperimentConfig:
@@ -111,7 +122,7 @@ class ExperimentConfig:
             raise ExperimentError(f"--speed must be greater than 0, not {self.speed}")
         if not 0 <= self.seed <= MAX_SEED:
             raise ExperimentError(f"--seed must be between 0 and {MAX_SEED}, not {self.seed}")
-        if not self.description.strip():
+        if self.description is not None and not self.description.strip():
             raise ExperimentError("the description must not be empty")
         if not self.strategies:
             raise ExperimentError(f"give at least one strategy ({', '.join(STRATEGIES)})")
@@ -122,14 +133,21 @@ class ExperimentConfig:
                 f"strategies: {', '.join(STRATEGIES)}"
             )
         faults = list(self.faults)
+        description = self.description or DEFAULT_DESCRIPTION
+        first_seed = self.first_seed
         if self.from_generation_id is not None:
+            # Same description and seed as the source: the same plan text, so the faults'
+            # fractions cut at the same places.
             try:
                 derived = fault_spec_from_generation(
                     self.from_generation_id, database_url=database_url
                 )
+                source = recorded_request(self.from_generation_id, database_url=database_url)
             except FailureSpecError as exc:
                 raise ExperimentError(f"--from-generation: {exc}") from None
             faults.insert(0, fault_spec_text(derived))
+            description = self.description or source.description
+            first_seed = source.seed if first_seed is None else first_seed
         if not faults:
             raise ExperimentError("give at least one fault (a profile name or a JSON spec)")
         for spec in faults:
@@ -141,7 +159,10 @@ class ExperimentConfig:
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
                 raise ExperimentError(f"{what} given twice: {', '.join(repeated)}")
-        return replace(self, faults=tuple(faults), checked=True)
+        return replace(
+            self, faults=tuple(faults), description=description, first_seed=first_seed,
+            checked=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -185,8 +206,11 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
     faults = list(config.faults)
     if BASELINE_FAULT not in faults:
         faults.append(BASELINE_FAULT)
+    seeds = [derive_seed(config.seed, repeat) for repeat in range(config.repeats)]
+    if config.first_seed is not None:
+        seeds[0] = config.first_seed
     return [
-        PlannedRun(uuid.uuid4(), fault, strategy, repeat, derive_seed(config.seed, repeat))
+        PlannedRun(uuid.uuid4(), fault, strategy, repeat, seeds[repeat])
         for repeat in range(config.repeats)
         for fault in faults
         for strategy in config.strategies
@@ -224,10 +248,12 @@ def _create_rows(
 def _execute(
     config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID, url: str | None
 ) -> RunOutcome:
-    from planner.plan import GenerationRequest, run_generation
+    from planner.plan.request import GenerationRequest
+    from planner.plan.runner import run_generation
 
     request = GenerationRequest(
-        description=config.description, user_id=user_id, strategy=run.strategy,
+        description=config.description or DEFAULT_DESCRIPTION, user_id=user_id,
+        strategy=run.strategy,
         faults=run.fault, speed=config.speed, seed=run.seed,
     )
     try:
@@ -275,13 +301,13 @@ def _finish(experiment_id: uuid.UUID, status: str, url: str | None) -> None:
             runs = session.scalars(
                 select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
             ).all()
-            baseline = {
-                (r.strategy, r.seed): r.duration_s
-                for r in runs
-                if r.fault == BASELINE_FAULT and r.status == "completed"
-            }
+            clean: dict[int, list[float]] = {}
+            for r in runs:
+                if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
+                    clean.setdefault(r.seed, []).append(r.duration_s)
+            baseline = {seed: statistics.median(times) for seed, times in clean.items()}
             for run in runs:
-                run.baseline_duration_s = baseline.get((run.strategy, run.seed))
+                run.baseline_duration_s = baseline.get(run.seed)
                 if run.status in {"pending", "running"}:
                     run.status = "cancelled"
             experiment = session.get(Experiment, experiment_id)

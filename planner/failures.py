@@ -223,13 +223,38 @@ def fault_spec_from_generation(
     return faults
 
 
-def _generation_speed(key: uuid.UUID, database_url: str | None) -> float:
-    def read() -> float:
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What a stored generation was asked: enough to replay it on the same plan text."""
+
+    description: str
+    seed: int
+    strategy: str
+    fault_spec: str
+    speed: float
+
+
+def recorded_request(
+    generation_id: uuid.UUID | str, *, database_url: str | None = None
+) -> RecordedRequest:
+    key = _generation_key(generation_id)
+    db.ensure_schema(database_url)
+
+    def read() -> RecordedRequest:
         with db.session_scope(database_url) as session:
             generation = session.get(Generation, key)
-            return generation.speed if generation is not None else 1.0
+            if generation is None:
+                raise FailureSpecError(f"no generation {key} in the database")
+            return RecordedRequest(
+                generation.description, generation.seed, generation.strategy,
+                generation.fault_spec, generation.speed,
+            )
 
     return db.with_lock_retry(read)
+
+
+def _generation_speed(key: uuid.UUID, database_url: str | None) -> float:
+    return recorded_request(key, database_url=database_url).speed
 
 
 def fault_spec_text(faults: list[dict[str, Any]]) -> str:

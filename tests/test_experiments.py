@@ -107,39 +107,48 @@ def test_a_generation_without_network_failures_gives_a_clear_error() -> None:
         fault_spec_from_generation(uuid.uuid4())
 
 
-def _runs(rows: list[tuple[str, str, str, str | None, float, int, int]]) -> pd.DataFrame:
-    """(fault, strategy, status, tier, duration, output, final) with seed = row index % 2."""
+def _runs(rows: list[tuple[str, str, int, str, str | None, float, int, int]]) -> pd.DataFrame:
+    """(fault, strategy, seed, status, tier, model time, output, final)."""
     frame = pd.DataFrame([
         {"run_id": uuid.uuid4(), "experiment_id": None, "generation_id": None,
-         "fault_spec": fault, "strategy": strategy, "repeat_index": i % 2, "seed": i % 2,
-         "status": status, "tier": tier, "attempts": 1, "duration_s": duration,
-         "baseline_duration_s": 2.0, "output_tokens": output, "final_tokens": final,
-         "wasted_output_tokens": output - final, "error": None}
-        for i, (fault, strategy, status, tier, duration, output, final) in enumerate(rows)
+         "fault_spec": fault, "strategy": strategy, "repeat_index": seed, "seed": seed,
+         "status": status, "tier": tier, "attempts": 1, "duration_s": model + 1.0,
+         "baseline_duration_s": 3.0, "model_time_s": model, "output_tokens": output,
+         "final_tokens": final, "wasted_output_tokens": output - final, "error": None}
+        for fault, strategy, seed, status, tier, model, output, final in rows
     ])
     return with_measures(frame)
 
 
 def test_summary_measures_are_computed_over_completed_runs() -> None:
     runs = _runs([
-        ("drop-at-90", "resume", "completed", "resume", 3.0, 110, 100),
-        ("drop-at-90", "resume", "completed", "resume", 2.0, 100, 100),
-        ("drop-at-90", "none", "failed", "failed", 9.0, 90, 0),
-        ("drop-at-90", "none", "failed", "failed", 9.0, 90, 0),
-        ("none", "resume", "completed", "stream", 2.0, 100, 100),
-        ("none", "none", "completed", "stream", 2.0, 100, 100),
+        ("drop-at-90", "resume", 1, "completed", "resume", 3.0, 110, 100),
+        ("drop-at-90", "resume", 2, "completed", "resume", 4.0, 100, 100),
+        ("drop-at-90", "none", 1, "failed", "failed", 9.0, 90, 0),
+        ("drop-at-90", "none", 2, "failed", "failed", 9.0, 90, 0),
+        ("none", "resume", 1, "completed", "stream", 2.0, 100, 100),
+        ("none", "none", 1, "completed", "stream", 2.4, 100, 100),
+        ("none", "resume", 2, "completed", "stream", 2.0, 100, 100),
+        ("none", "none", 2, "failed", "failed", 1.0, 100, 100),
     ])
+    # seed 1's baseline is the median of both clean runs; seed 2's only the completed one
+    assert runs.loc[0, "baseline_model_time_s"] == pytest.approx(2.2)
+    assert runs.loc[1, "baseline_model_time_s"] == pytest.approx(2.0)
+    assert runs.loc[0, "wall_slowdown"] == pytest.approx(4.0 / 3.0)
     summary = summarize(runs)
     assert list(summary.fault) == ["drop-at-90", "drop-at-90", "none", "none"]
     resume = summary[(summary.strategy == "resume") & (summary.fault == "drop-at-90")].iloc[0]
+    slowdowns = sorted([3.0 / 2.2, 4.0 / 2.0])
     assert resume.success_rate == 1.0
-    assert resume.median_slowdown == pytest.approx(1.25)
-    assert resume.p95_slowdown == pytest.approx(1.0 + 0.95 * 0.5)
+    assert resume.median_slowdown == pytest.approx(sum(slowdowns) / 2)
+    assert resume.p95_slowdown == pytest.approx(slowdowns[0] + 0.95 * (slowdowns[1] - slowdowns[0]))
     assert resume.token_ratio == pytest.approx(210 / 200)
     assert resume.tiers == "resume 2"
     plain = summary[(summary.strategy == "none") & (summary.fault == "drop-at-90")].iloc[0]
     assert plain.success_rate == 0.0
     assert math.isnan(plain.median_slowdown) and math.isnan(plain.token_ratio)
+    clean = summary[(summary.strategy == "none") & (summary.fault == "none")].iloc[0]
+    assert clean.success_rate == 0.5 and clean.tiers == "failed 1, stream 1"
     ranking = rank_strategies(runs)
     assert list(ranking.strategy) == ["resume", "none"]
     assert ranking.runs.tolist() == [2, 2]

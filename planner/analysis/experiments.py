@@ -3,9 +3,15 @@
 Shared by `planner experiment` (its closing table), the dashboard and the notebooks.
 
 Measures, per run (completed runs only; a failed run has no comparable time or text):
-- slowdown = wall time ÷ fault-free time. The fault-free time is the baseline run of the
-  same experiment with the same strategy and the same seed (so the same plan text) and
-  no faults, run in the same pool at the same simulator speed; 1.0 = no cost.
+- slowdown = model time ÷ fault-free model time. Model time is the wall time a run spent
+  getting its text: per stage, from the first request to the last byte (retries, backoff
+  waits and repair rounds included), summed over stages; planner's local parse and save
+  work is left out because faults do not change it and at high simulator speeds it
+  would swamp the network time. The fault-free time is the median model time of the
+  experiment's fault-free runs with the same seed (so the same plan text): without
+  faults every strategy makes the same single stream per stage, so all of them count.
+  Those runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
+  `wall_slowdown` is the same ratio on the generation's whole duration.
 - token_ratio = output tokens ÷ final tokens, where final tokens = output tokens minus
   the wasted ones (generated but not in the answers); 1.0 = nothing generated twice.
 """
@@ -28,8 +34,9 @@ BASELINE_FAULT = "none"
 RUN_COLUMNS = (
     "run_id", "experiment_id", "generation_id", "fault", "fault_spec", "strategy",
     "repeat_index", "seed", "status", "tier", "attempts", "duration_s",
-    "baseline_duration_s", "slowdown", "output_tokens", "final_tokens",
-    "wasted_output_tokens", "token_ratio", "error",
+    "baseline_duration_s", "wall_slowdown", "model_time_s", "baseline_model_time_s",
+    "slowdown", "output_tokens", "final_tokens", "wasted_output_tokens", "token_ratio",
+    "error",
 )
 SUMMARY_COLUMNS = (
     "strategy", "fault", "runs", "completed", "success_rate", "median_slowdown",
@@ -65,9 +72,32 @@ def list_experiments(*, url: str | None = None, user_id: uuid.UUID | None = None
     return read_frame(statement, url)
 
 
+def _model_times(experiment_id: uuid.UUID) -> Any:
+    """Per generation of the experiment: the summed first-request-to-last-byte stage spans."""
+    spans = (
+        select(
+            GenerationAttempt.generation_id,
+            (
+                func.max(func.coalesce(GenerationAttempt.end_ms, GenerationAttempt.start_ms))
+                - func.min(GenerationAttempt.start_ms)
+            ).label("span_ms"),
+        )
+        .join(ExperimentRun, ExperimentRun.generation_id == GenerationAttempt.generation_id)
+        .where(ExperimentRun.experiment_id == experiment_id)
+        .group_by(GenerationAttempt.generation_id, GenerationAttempt.stage)
+        .subquery()
+    )
+    return (
+        select(spans.c.generation_id, (func.sum(spans.c.span_ms) / 1000.0).label("model_time_s"))
+        .group_by(spans.c.generation_id)
+        .subquery()
+    )
+
+
 def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
     """One row per run, with its slowdown and token ratio (NaN unless it completed)."""
     key = uuid.UUID(str(experiment_id))
+    model = _model_times(key)
     statement = (
         select(
             ExperimentRun.id.label("run_id"), ExperimentRun.experiment_id,
@@ -75,9 +105,10 @@ def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -
             ExperimentRun.strategy, ExperimentRun.repeat_index, ExperimentRun.seed,
             ExperimentRun.status, ExperimentRun.tier, ExperimentRun.attempts,
             ExperimentRun.duration_s, ExperimentRun.baseline_duration_s,
-            ExperimentRun.output_tokens, ExperimentRun.final_tokens,
+            model.c.model_time_s, ExperimentRun.output_tokens, ExperimentRun.final_tokens,
             ExperimentRun.wasted_output_tokens, ExperimentRun.error,
         )
+        .outerjoin(model, model.c.generation_id == ExperimentRun.generation_id)
         .where(ExperimentRun.experiment_id == key)
         .order_by(ExperimentRun.repeat_index, ExperimentRun.fault, ExperimentRun.strategy)
     )
@@ -85,19 +116,27 @@ def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -
 
 
 def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
-    """Add fault labels, slowdown and token ratio to raw run rows."""
+    """Add fault labels, baselines, slowdowns and token ratios to raw run rows."""
     frame = runs.copy()
     if frame.empty:
         return pd.DataFrame(columns=list(RUN_COLUMNS))
     frame["fault"] = frame["fault_spec"].map(fault_label)
     completed = frame["status"] == "completed"
-    duration = pd.to_numeric(frame["duration_s"], errors="coerce")
-    baseline = pd.to_numeric(frame["baseline_duration_s"], errors="coerce")
-    frame["slowdown"] = (duration / baseline.where(baseline > 0)).where(completed)
+    for column in ("duration_s", "baseline_duration_s", "model_time_s"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    clean = frame[(frame["fault_spec"] == BASELINE_FAULT) & completed]
+    baseline = clean.groupby("seed")["model_time_s"].median()
+    frame["baseline_model_time_s"] = frame["seed"].map(baseline).astype(float)
+    frame["slowdown"] = _ratio(frame["model_time_s"], frame["baseline_model_time_s"], completed)
+    frame["wall_slowdown"] = _ratio(frame["duration_s"], frame["baseline_duration_s"], completed)
     final = pd.to_numeric(frame["final_tokens"], errors="coerce")
     output = pd.to_numeric(frame["output_tokens"], errors="coerce")
-    frame["token_ratio"] = (output / final.where(final > 0)).where(completed)
+    frame["token_ratio"] = _ratio(output, final, completed)
     return frame[list(RUN_COLUMNS)]
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series, keep: pd.Series) -> pd.Series:
+    return (numerator / denominator.where(denominator > 0)).where(keep).astype(float)
 
 
 def _tiers(series: pd.Series) -> str:
