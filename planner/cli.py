@@ -226,9 +226,10 @@ def experiment(
             "summary": json.loads(summary.to_json(orient="records")),
         }, indent=2))
         return
-    Console(highlight=False).print(
-        summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})")
-    )
+    out = Console(highlight=False)
+    if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
+        out = Console(highlight=False, width=160)
+    out.print(summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})"))
 
 
 @main.command("replay")
