@@ -340,7 +340,7 @@ def run_experiment(
     if user_id is None:
         from planner.auth import get_or_create_local_user
 
-        user_id = get_or_create_local_user().id
+        user_id = get_or_create_local_user(database_url=database_url).id
     runs = plan_runs(config)
     experiment_id = _create_rows(config, runs, user_id, database_url)
     if on_start is not None:

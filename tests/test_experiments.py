@@ -330,3 +330,22 @@ def test_bad_experiments_are_refused_with_a_clear_message(
     config = replace(ExperimentConfig(faults=("eof",), strategies=("resume",)), **changes)
     with pytest.raises(ExperimentError, match=re.escape(message)):
         config.validated()
+
+
+@pytest.mark.postgres
+def test_experiment_and_its_summary_on_postgresql(pg_url: str) -> None:
+    from planner.analysis.experiments import experiment_summary, list_experiments
+    from planner.experiments import ExperimentConfig, run_experiment
+
+    result = run_experiment(
+        ExperimentConfig(faults=("eof",), strategies=("resume",), speed=SPEED, seed=3),
+        database_url=pg_url,
+    )
+    summary = experiment_summary(result.experiment_id, url=pg_url).set_index("fault")
+    assert summary.loc["eof", "success_rate"] == 1.0
+    assert summary.loc["eof", "tiers"] == "resume 1"
+    assert summary.loc["eof", "median_slowdown"] > 0
+    assert summary.loc["none", "median_slowdown"] == pytest.approx(1.0)
+    listed = list_experiments(url=pg_url)
+    assert listed.experiment_id.tolist() == [result.experiment_id]
+    assert listed.status.tolist() == ["completed"]
