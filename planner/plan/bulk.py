@@ -15,7 +15,9 @@ from sqlalchemy import Connection
 CHUNK_COLUMNS = ("seq", "attempt", "stage", "char_offset", "chars", "t_ms")
 ChunkRow = tuple[int, int, str, int, int, int]
 
-_INSERT = "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, chars, t_ms) "
+_INSERT = (
+    "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, chars, t_ms) "
+)
 _DUCKDB = _INSERT + (
     "SELECT $1::UUID, unnest($2::INTEGER[]), unnest($3::INTEGER[]), unnest($4::VARCHAR[]), "
     "unnest($5::INTEGER[]), unnest($6::INTEGER[]), unnest($7::INTEGER[])"

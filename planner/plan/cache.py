@@ -29,7 +29,9 @@ DEFAULT_INPUT_PRICE_PER_MTOK = 3.0
 
 def input_price_per_mtok(model: str) -> float:
     name = model.lower()
-    return next((price for key, price in _INPUT_PRICE_PER_MTOK if key in name), DEFAULT_INPUT_PRICE_PER_MTOK)
+    return next(
+        (price for key, price in _INPUT_PRICE_PER_MTOK if key in name), DEFAULT_INPUT_PRICE_PER_MTOK
+    )
 
 
 @dataclass
@@ -49,10 +51,9 @@ class PromptCacheLedger:
     @property
     def saved_input_token_equivalents(self) -> float:
         """Tokens' worth of base-price input that caching saved (negative: it cost more)."""
-        return (
-            self.cache_read_input_tokens * (1 - CACHE_READ_FACTOR)
-            - self.cache_creation_input_tokens * (CACHE_WRITE_FACTOR - 1)
-        )
+        return self.cache_read_input_tokens * (
+            1 - CACHE_READ_FACTOR
+        ) - self.cache_creation_input_tokens * (CACHE_WRITE_FACTOR - 1)
 
     @property
     def estimated_saving_usd(self) -> float:

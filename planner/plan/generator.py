@@ -128,7 +128,7 @@ class GenerationRun:
         self.events = GenerationEvents(bus, spec.generation_id, recorder.next_event_seq)
         self.progress = ProgressTracker()
         self.ledger = PromptCacheLedger(spec.model)
-        self.endpoint = endpoint_for(get_settings(), speed=spec.speed, faults=spec.faults)
+        self.endpoint = endpoint_for(get_settings(), faults=spec.faults)
         self._attempt_base = recorder.next_attempt_number - 1
         self.current_attempt = self._attempt_base + 1
         self.attempts = 0
@@ -159,8 +159,9 @@ class GenerationRun:
         except GenerationCancelled:
             error = CANCELLED_MESSAGE
         except KeyboardInterrupt:
-            status, error = "interrupted", (
-                f"interrupted; continue with `planner resume {self.spec.generation_id}`"
+            status, error = (
+                "interrupted",
+                (f"interrupted; continue with `planner resume {self.spec.generation_id}`"),
             )
             raise
         except Exception as exc:
@@ -281,7 +282,9 @@ class GenerationRun:
                 repaired.tier,
             ) from None
 
-    def _require_answer(self, what: str, result: GenerationResult, *, repair_round: bool = False) -> None:
+    def _require_answer(
+        self, what: str, result: GenerationResult, *, repair_round: bool = False
+    ) -> None:
         """A complete answer, or a partial one kept by `hybrid`; anything else fails."""
         if result.complete or (result.tier == "partial" and result.text):
             return
@@ -303,6 +306,8 @@ class GenerationRun:
         run_key_stage: str | None = None,
     ) -> GenerationResult:
         """One client.generate() call, every callback wired to the record and the bus."""
+        if self.cancel.is_set():
+            raise GenerationCancelled
         base = self._attempt_base
         stage_start_ms = self.elapsed_ms()
         self.progress.start_stage(stage, expected_tasks=expected_tasks, text=resume_from or "")
@@ -359,6 +364,7 @@ class GenerationRun:
                 stage=run_key_stage or stage,
                 faults=self.spec.faults,
                 seed=self.spec.seed,
+                speed=self.spec.speed,
             ),
             on_chunk=on_chunk,
             on_checkpoint=on_checkpoint,
@@ -409,7 +415,11 @@ class GenerationRun:
         return masterplan_id
 
     def _emit_terminal(
-        self, status: str, plan: MasterPlan | None, masterplan_id: uuid.UUID | None, error: str | None
+        self,
+        status: str,
+        plan: MasterPlan | None,
+        masterplan_id: uuid.UUID | None,
+        error: str | None,
     ) -> None:
         if status == "completed" and plan is not None:
             counts = plan.counts()
@@ -444,8 +454,10 @@ class GenerationRun:
         error: str | None,
         resume: ResumePoint | None,
     ) -> GenerationOutcome:
-        counts = plan.counts() if plan is not None else dict.fromkeys(
-            ("phases", "milestones", "tasks", "subtasks"), 0
+        counts = (
+            plan.counts()
+            if plan is not None
+            else dict.fromkeys(("phases", "milestones", "tasks", "subtasks"), 0)
         )
         previous = resume or ResumePoint(None, None, None)
         return GenerationOutcome(

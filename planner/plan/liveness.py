@@ -79,7 +79,9 @@ def mark_interrupted(
         with get_engine(database_url).begin() as conn:
             rows = conn.execute(
                 select(
-                    Generation.id, Generation.owner_pid, Generation.owner_host,
+                    Generation.id,
+                    Generation.owner_pid,
+                    Generation.owner_host,
                     Generation.heartbeat_at,
                 ).where(Generation.status.in_(LIVE_STATUSES))
             ).all()
@@ -87,8 +89,10 @@ def mark_interrupted(
                 row.id
                 for row in rows
                 if row.id not in running_here()
-                and (owner_gone(row.owner_pid, row.owner_host, row.id)
-                     or row.heartbeat_at < stale_before)
+                and (
+                    owner_gone(row.owner_pid, row.owner_host, row.id)
+                    or row.heartbeat_at < stale_before
+                )
             ]
             for generation_id in abandoned:
                 conn.execute(

@@ -140,12 +140,19 @@ class GenerationRecorder:
         def read() -> tuple[int, int, set[int]]:
             gid = self.generation_id
             with get_engine(self.database_url).connect() as conn:
-                chunk = conn.scalar(select(func.max(GenerationChunk.seq)).where(
-                    GenerationChunk.generation_id == gid))
-                event = conn.scalar(select(func.max(GenerationEvent.seq)).where(
-                    GenerationEvent.generation_id == gid))
-                numbers = conn.scalars(select(GenerationAttempt.number).where(
-                    GenerationAttempt.generation_id == gid)).all()
+                chunk = conn.scalar(
+                    select(func.max(GenerationChunk.seq)).where(
+                        GenerationChunk.generation_id == gid
+                    )
+                )
+                event = conn.scalar(
+                    select(func.max(GenerationEvent.seq)).where(
+                        GenerationEvent.generation_id == gid
+                    )
+                )
+                numbers = conn.scalars(
+                    select(GenerationAttempt.number).where(GenerationAttempt.generation_id == gid)
+                ).all()
             return (chunk or 0) + 1, (event or 0) + 1, set(numbers)
 
         return with_lock_retry(read)
@@ -156,7 +163,9 @@ class GenerationRecorder:
             return max(self._stored_attempts | set(self._attempts), default=0) + 1
 
     # -- what the generation hands over ----------------------------------------------
-    def add_chunk(self, *, attempt: int, stage: str, char_offset: int, chars: int, t_ms: int) -> int:
+    def add_chunk(
+        self, *, attempt: int, stage: str, char_offset: int, chars: int, t_ms: int
+    ) -> int:
         """Queue one chunk; returns its generation-wide seq."""
         with self._cond:
             seq = self.next_chunk_seq
@@ -172,7 +181,9 @@ class GenerationRecorder:
             if message.seq != self.next_event_seq:
                 log.warning(
                     "generation %s: event seq %s arrived, %s expected",
-                    self.generation_id, message.seq, self.next_event_seq,
+                    self.generation_id,
+                    message.seq,
+                    self.next_event_seq,
                 )
             self.next_event_seq = message.seq + 1
             self._events.append(
@@ -282,8 +293,10 @@ class GenerationRecorder:
         """A failed write's rows go back in front of anything queued since."""
         self._chunks = batch["chunks"] + self._chunks
         self._events = batch["events"] + self._events
-        self._attempts = {**batch["attempts"], **{
-            n: {**batch["attempts"].get(n, {}), **v} for n, v in self._attempts.items()}}
+        self._attempts = {
+            **batch["attempts"],
+            **{n: {**batch["attempts"].get(n, {}), **v} for n, v in self._attempts.items()},
+        }
         self._generation = {**batch["generation"], **self._generation}
 
     def _write(self, batch: dict[str, Any]) -> None:

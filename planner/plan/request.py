@@ -66,8 +66,10 @@ class GenerationRequest:
                 f"speed {speed:g} is out of range; use a factor above 0 and up to "
                 f"{MAX_SPEED:,.0f} (1 = real time), or 0 for unlimited"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not (
-            0 <= self.seed <= MAX_SEED
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not (0 <= self.seed <= MAX_SEED)
         ):
             found.append(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
         if self.model is not None and not self.model.strip():

@@ -52,7 +52,7 @@ def create(
     request = request.validated()
     settings = get_settings()
     try:
-        endpoint_for(settings, speed=request.speed, faults=request.faults)
+        endpoint_for(settings, faults=request.faults)
     except EndpointError as exc:
         raise GenerationRequestError([str(exc)]) from None
     url = _url(database_url)
