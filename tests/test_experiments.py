@@ -349,3 +349,21 @@ def test_experiment_and_its_summary_on_postgresql(pg_url: str) -> None:
     listed = list_experiments(url=pg_url)
     assert listed.experiment_id.tolist() == [result.experiment_id]
     assert listed.status.tolist() == ["completed"]
+
+
+def test_a_stopped_experiment_keeps_finished_runs_and_cancels_the_rest() -> None:
+    import threading
+
+    from planner.analysis.experiments import experiment_runs
+    from planner.experiments import ExperimentConfig, run_experiment
+
+    stop = threading.Event()
+    result = run_experiment(
+        ExperimentConfig(faults=("eof",), strategies=("resume", "restart"), speed=SPEED),
+        on_run=lambda outcome, done, total: stop.set(),
+        stop=stop,
+    )
+    assert result.status == "interrupted"
+    runs = experiment_runs(result.experiment_id)
+    assert sorted(runs.status) == ["cancelled", "cancelled", "cancelled", "completed"]
+    assert runs[runs.status == "cancelled"].generation_id.isna().all()
