@@ -265,7 +265,8 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
 @click.option("--concurrency", default=1, show_default=True, type=int,
               help="Generations at a time.")
 @click.option("--speed", default=100.0, show_default=True, type=float,
-              help="Simulator clock factor (100 = a 2-minute stream in about 1 s).")
+              help="Simulator clock factor (100 = a 2-minute stream in about 1 s). Far "
+                   "above 100 the client is CPU-bound and time ratios get noisy.")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Experiment seed: the same seed gives the same outcomes.")
 @click.option("--from-generation", "from_generation", default=None,

@@ -11,6 +11,9 @@ Measures, per run (completed runs only; a failed run has no comparable time or t
   experiment's fault-free runs with the same seed (so the same plan text): without
   faults every strategy makes the same single stream per stage, so all of them count.
   Those runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
+  Keep the simulator speed moderate (50-100): far above it the client is CPU-bound, the
+  machine's load sets the pace and the ratios get noisy (fault-free runs of one seed
+  spread over about +-40 % at speed 400 on a busy 2-core machine, +-4 % at 60).
   `wall_slowdown` is the same ratio on the generation's whole duration.
 - token_ratio = output tokens ÷ final tokens, where final tokens = output tokens minus
   the wasted ones (generated but not in the answers); 1.0 = nothing generated twice.
