@@ -71,7 +71,7 @@ def test_replay_generation_notebook_runs(
     text = "\n".join(_outputs_text(c) for c in notebook.cells if c.cell_type == "code")
     assert "recorded " in text and "studying " in text
     assert '"on_requests":[1]' in text.replace(" ", "")
-    assert "recovery: attempt" in text
+    assert "recovery (attempt" in text
     assert len(_charts(notebook)) == 1, "the chunk timeline chart was not rendered"
     assert (planner_home / "planner.duckdb").exists()
 

@@ -112,7 +112,8 @@ def test_cli_replays_text_and_recovery_notices(run_cli, planner_home: Path) -> N
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert TEXT[:200] in out.replace("\n", "")
-    assert "recovery: attempt 2 after connection_dropped" in out
+    notice = "recovery (attempt 2): connection_dropped; tier resume, continuing from char 200"
+    assert f"{notice}\n" in out  # one line, however long
     assert out.index("recovery") < out.index(TEXT[200:240])
     assert "completed" in out
     missing = run_cli("replay", str(uuid.uuid4()))
