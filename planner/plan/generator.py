@@ -11,6 +11,7 @@ strategy is parsed as it is and fails like the original system failed on it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -151,6 +152,7 @@ class GenerationRun:
             discovery, discovery_id = self._discovery(client, resume)
             plan = self._masterplan(client, discovery, resume)
             finishing.enter_context(held_open(self.database_url))
+            self.recorder.flush()  # the discovery document the plan refers to
             masterplan_id = self._save(plan, discovery_id)
             status = "completed"
         except GenerationFailed as exc:
@@ -210,17 +212,25 @@ class GenerationRun:
         resume_text = resume.stage_text if resume is not None else None
         result = self._stage(client, "discovery", request, resume_from=resume_text)
         discovery = self._parse_with_repair(client, "discovery", request, result, parse_discovery)
-        with held_open(self.database_url):
-            # The discovery stage's last checkpoint must not land after the reset below.
-            self.recorder.flush()
-            discovery_id = persist.store_discovery(
-                discovery,
+        discovery_id = uuid.uuid4()
+        # Stored with the recorder's next batch: the discovery document and the row's
+        # move to the MasterPlan stage commit together, after the discovery's checkpoints.
+        self.recorder.store_with_next_batch(
+            functools.partial(
+                persist.save_discovery,
+                discovery=discovery,
                 user_id=self.spec.user_id,
                 generation_id=self.spec.generation_id,
                 description=self.spec.description,
                 task_count=task_count_for(discovery),
-                database_url=self.database_url,
-            )
+                discovery_id=discovery_id,
+            ),
+            discovery_json=discovery.model_dump(mode="json"),
+            stage="masterplan",
+            checkpoint_stage=None,
+            checkpoint_text=None,
+            checkpoint_offset=0,
+        )
         return discovery, discovery_id
 
     def _masterplan(
