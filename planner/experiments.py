@@ -248,8 +248,7 @@ def _create_rows(
 def _execute(
     config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID, url: str | None
 ) -> RunOutcome:
-    from planner.plan.request import GenerationRequest
-    from planner.plan.runner import run_generation
+    from planner.plan import GenerationRequest, run_generation
 
     request = GenerationRequest(
         description=config.description or DEFAULT_DESCRIPTION, user_id=user_id,

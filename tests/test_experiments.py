@@ -237,8 +237,7 @@ def _first_failure(generation_id: uuid.UUID):  # noqa: ANN202
 def test_from_generation_replays_the_recorded_failure_against_other_strategies() -> None:
     from planner.analysis.experiments import experiment_runs
     from planner.experiments import ExperimentConfig, run_experiment
-    from planner.plan.request import GenerationRequest
-    from planner.plan.runner import run_generation
+    from planner.plan import GenerationRequest, run_generation
 
     recorded = run_generation(GenerationRequest(
         description="A clinic booking system: patients, doctors, rooms and reminders.",
