@@ -25,6 +25,17 @@ def test_split_faults_keeps_json_specs_whole() -> None:
     assert split_faults(" , ") == []
 
 
+def test_fault_labels_are_short_and_say_where() -> None:
+    from planner.analysis.experiments import fault_label
+
+    assert fault_label("drop-at-90") == "drop-at-90"
+    assert fault_label(
+        '[{"type": "reset", "at_fraction": 0.3, "on_requests": [1], "on_scope": "discovery"},'
+        ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
+        ' {"type": "latency"}]'
+    ) == "reset@discovery#1+http_error#2,3+latency"
+
+
 def test_derived_seeds_are_stable_and_distinct() -> None:
     seeds = [derive_seed(7, r) for r in range(50)]
     assert seeds == [derive_seed(7, r) for r in range(50)]
