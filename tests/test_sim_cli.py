@@ -11,6 +11,8 @@ import httpx2
 from conftest import REPO_ROOT, cli_env
 from sim_helpers import client, plain_request, stream_text
 
+from planner.sim import FAULT_TYPES, PROFILES
+
 
 def test_planner_sim_serves_until_interrupted() -> None:
     process = subprocess.Popen(
@@ -56,3 +58,6 @@ def test_planner_sim_help_documents_the_options(run_cli) -> None:  # noqa: ANN00
     assert result.returncode == 0
     for option in ("--port", "--faults", "--speed", "--seed", "--api-key"):
         assert option in result.stdout
+    help_text = " ".join(result.stdout.split())
+    for name in [*PROFILES, *FAULT_TYPES]:
+        assert name in help_text, f"planner sim --help does not mention {name}"

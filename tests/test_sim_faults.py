@@ -114,7 +114,7 @@ def test_eof_ends_quietly_without_a_stop_reason(sim: Simulator) -> None:
 
 def test_stall_trips_a_short_client_read_timeout(sim: Simulator) -> None:
     headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": 120_000})  # 0.6 s real
-    sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.1))
+    sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.3))
     received: list[str] = []
     with pytest.raises(httpx2.ReadTimeout):  # noqa: SIM117
         with sdk.messages.stream(**plain_request(), extra_headers=headers) as stream:
@@ -245,7 +245,7 @@ ASYNC_SYMPTOMS = [
 
 def test_async_client_sees_the_same_symptoms(sim: Simulator) -> None:
     """Every fault at once, concurrently, through AsyncAnthropic."""
-    sdk = async_client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.1))
+    sdk = async_client(sim.base_url, timeout=anthropic.Timeout(10.0, read=1.0))
 
     async def run(spec: dict) -> BaseException | str:
         try:

@@ -12,7 +12,7 @@ from sim_helpers import client, plan_request, stream_text
 
 from planner.sim import Simulator
 
-SPEED = 200.0
+SPEED = 100.0
 
 
 def symptom(sdk: anthropic.Anthropic, request: dict, run: str) -> str:
@@ -51,8 +51,8 @@ def symptom(sdk: anthropic.Anthropic, request: dict, run: str) -> str:
 )
 def test_profile_symptoms(profile: str, expected: list[str]) -> None:
     with Simulator(faults=profile, speed=SPEED) as sim:
-        # the stall profile's 120 s are 0.6 s here
-        sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.3))
+        # the stall profile's 120 s are 1.2 s here
+        sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.5))
         run = uuid.uuid4().hex
         assert [symptom(sdk, plan_request(8), run) for _ in expected] == expected
 

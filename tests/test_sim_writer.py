@@ -186,3 +186,15 @@ def test_a_masterplan_prompt_without_a_discovery_still_gets_a_valid_plan() -> No
     )
     plan = MasterPlan.model_validate_json(text_of(request))
     assert consistency_errors(plan) == [] and plan.total_tasks == 12
+
+
+def test_stop_sequences_end_the_answer_before_them(sim: Simulator) -> None:
+    full = text_of(plan_request(20))
+    request = {**plan_request(20), "stop_sequences": ['"milestone_number"', "never there"]}
+    text, message = stream_text(client(sim.base_url), request)
+    assert message.stop_reason == "stop_sequence"
+    assert message.stop_sequence == '"milestone_number"'
+    assert text == full[: full.index('"milestone_number"')]
+    created = client(sim.base_url).messages.create(**{**request, "max_tokens": 8000})
+    assert created.stop_sequence == '"milestone_number"'
+    assert created.content[0].text == text

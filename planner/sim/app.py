@@ -126,6 +126,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     state.count("messages")
     usage = state.cache.account(body)
     reply = build_reply(body, options.seed, options.run_key, request_number, fired, usage)
+    state.count_answer(reply.kind)
     if body.get("stream"):
         state.count("streams")
         return await responses.stream(request, reply, state, options.clock)

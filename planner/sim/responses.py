@@ -139,7 +139,7 @@ async def _send_events(
         out.deltas += 1
         out.tokens += reply.delta_tokens[index]
     out.add(wire.content_block_stop())
-    out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens)))
+    out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens), reply.stop_sequence))
     out.add(wire.message_stop())
     await out.flush()
     await out.response.write_eof()
@@ -162,6 +162,7 @@ def _message_json(reply: Reply) -> bytes:
         reply.text,
         reply.stop_reason,
         _usage(reply, reply.output_tokens),
+        reply.stop_sequence,
     )
     return json.dumps(message, ensure_ascii=False).encode()
 
