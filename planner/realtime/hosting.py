@@ -10,10 +10,10 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
-from collections.abc import Callable
 
 from planner.config import get_settings
 from planner.events import EventBus
@@ -73,9 +73,12 @@ def serve_forever(
 
     asyncio.run(main())
     if not runner.started:
-        raise RealtimeStartError(
-            "the Socket.IO endpoint did not start" + (f" (is Redis up at {redis_url}?)" if redis_url else "")
-        )
+        raise RealtimeStartError(_not_started(redis_url))
+
+
+def _not_started(redis_url: str | None) -> str:
+    hint = f" (is Redis up at {redis_url}?)" if redis_url else ""
+    return f"the Socket.IO endpoint did not start{hint}; its log says why"
 
 
 def _describe(sock: socket.socket, redis_url: str | None) -> str:
@@ -130,10 +133,7 @@ def start_in_thread(
             runner.should_exit = True
             thread.join(5)
             sock.close()
-            raise RealtimeStartError(
-                "the Socket.IO endpoint did not start"
-                + (f" (is Redis up at {redis_url}?)" if redis_url else "")
-            )
+            raise RealtimeStartError(_not_started(redis_url))
         time.sleep(0.01)
     bound_host, bound_port = sock.getsockname()[:2]
     return RealtimeHandle(bound_host, bound_port, redis_url, server, runner, thread)
@@ -159,10 +159,11 @@ def start_realtime_in_thread(
         return None
     with _process_lock:
         if _process_handle is not None and _process_handle.running:
-            if (_process_handle.port, _process_handle.redis_url) != (port, redis_url):
+            running = (_process_handle.port, _process_handle.redis_url)
+            if running != (port, redis_url):
                 raise RealtimeStartError(
-                    f"this process already serves Socket.IO on port {_process_handle.port}"
-                    f" (redis {_process_handle.redis_url}); asked for port {port} (redis {redis_url})"
+                    f"this process already serves Socket.IO as (port, redis) {running}; "
+                    f"asked for {(port, redis_url)}"
                 )
             return _process_handle
         _process_handle = start_in_thread(host, port, redis_url)

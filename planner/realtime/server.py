@@ -48,6 +48,14 @@ class RequestRefused(Exception):
         self.message = message
 
 
+class TokenNoLongerValid(Exception):
+    """The connection's token expired or its user went; the client was disconnected."""
+
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(error["message"])
+        self.error = error
+
+
 class RealtimeServer:
     """One Socket.IO node: `app` is the ASGI application to serve."""
 
@@ -137,8 +145,6 @@ class RealtimeServer:
     ) -> Reply:
         try:
             user_id = await self._still_authenticated(sid, event)
-            if user_id is None:
-                return _error_reply("not_authenticated", "the connection is no longer authenticated")
             try:
                 payload = model.model_validate(data)
             except ValidationError as exc:
@@ -146,18 +152,21 @@ class RealtimeServer:
             return await work(sid, user_id, payload)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
+        except TokenNoLongerValid as gone:
+            return {"error": gone.error}
         except Exception:
             log.exception("the %s handler failed", event)
             return await self._refuse(sid, event, "internal", "the server could not do that")
 
-    async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID | None:
+    async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
+        """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
         session = await self.sio.get_session(sid)
         try:
             claims = await rt_auth.verify_async(session["token"])
         except rt_auth.NotAuthenticated as exc:
-            await self._refuse(sid, event, exc.code, exc.message)
+            reply = await self._refuse(sid, event, exc.code, exc.message)
             await self.sio.disconnect(sid)
-            return None
+            raise TokenNoLongerValid(reply["error"]) from None
         return claims.user_id
 
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
@@ -166,8 +175,10 @@ class RealtimeServer:
         return {"error": error}
 
     async def _unknown_event(self, event: str, sid: str, *_: Any) -> Reply:
-        if await self._still_authenticated(sid, event) is None:
-            return _error_reply("not_authenticated", "the connection is no longer authenticated")
+        try:
+            await self._still_authenticated(sid, event)
+        except TokenNoLongerValid as gone:
+            return {"error": gone.error}
         known = "start_generation, join_generation, leave_generation, request_catch_up"
         return await self._refuse(
             sid, event, "unknown_event", f"there is no event {event!r}; known: {known}"
@@ -240,6 +251,3 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
     except ValueError as exc:
         raise RequestRefused("invalid_payload", str(exc)) from None
 
-
-def _error_reply(code: str, message: str) -> Reply:
-    return {"error": {"code": code, "message": message}}
