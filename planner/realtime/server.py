@@ -84,6 +84,7 @@ class RealtimeServer:
         self.app = socketio.ASGIApp(
             self.sio, on_startup=self.startup, on_shutdown=self.shutdown
         )
+        self.startup_error: Exception | None = None
         self._relay: LocalRelay | None = None
         self._publisher: RedisPublisher | None = None
         self._register()
@@ -93,13 +94,15 @@ class RealtimeServer:
             if self._manager is None:
                 self._relay = LocalRelay(self.sio, self.bus, self.high_water)
             else:
+                await self._manager.check_reachable()
                 # Listen before publishing: this node must hear its own generations too.
                 self.sio.manager_initialized = True
                 self._manager.initialize()
                 await self._manager.wait_subscribed()
                 self._publisher = attach_publisher(self.bus, self.redis_url)
-        except Exception:
-            log.exception("the Socket.IO endpoint could not start")
+        except Exception as exc:
+            self.startup_error = exc
+            log.error("the Socket.IO endpoint could not start: %s", exc)
             raise
 
     async def shutdown(self) -> None:
