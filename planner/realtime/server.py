@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=BaseModel)
 Reply = dict[str, Any]
 
-CATCH_UP_WAIT_S = 2.0
+CATCH_UP_WAIT_S = 5.0  # the recorder writes DuckDB in batches up to 2 s apart
 
 
 class RequestRefused(Exception):
