@@ -193,15 +193,15 @@ def create_user(username: str, password: str, *, database_url: str | None = None
 def authenticate(username: str, password: str, *, database_url: str | None = None) -> User:
     """The user if the password is right, else InvalidCredentials (never says which part)."""
     refused = InvalidCredentials("wrong username or password")
-    if not isinstance(username, str) or not isinstance(password, str) or not password:
+    if not isinstance(username, str) or not isinstance(password, str):
         raise refused
     ensure_schema(database_url)
     with session_scope(database_url) as session:
         user = _find(session, username)
-    if user is None or user.password_hash is None or not user.can_login:
+    if user is not None and not user.can_login:
+        raise InvalidCredentials(f"the user {user.username!r} cannot log in")
+    if user is None or user.password_hash is None or not password:
         _verify_quietly(_dummy_hash(), password)
-        if user is not None and not user.can_login:
-            raise InvalidCredentials(f"the user {user.username!r} cannot log in")
         raise refused
     if not _verify_quietly(user.password_hash, password):
         raise refused

@@ -11,6 +11,8 @@ from planner.db.engine import (
     dispose_engines,
     get_engine,
     is_duckdb,
+    is_lock_conflict,
+    run_in_session,
     session_scope,
     with_lock_retry,
 )
@@ -60,6 +62,8 @@ __all__ = [
     "get_engine",
     "head_revision",
     "is_duckdb",
+    "is_lock_conflict",
+    "run_in_session",
     "session_scope",
     "upgrade",
     "utcnow",
