@@ -96,6 +96,18 @@ class TrackingRedisManager(socketio.AsyncRedisManager):
             self.high_water.note_message(data[0])
         await super()._handle_emit(message)
 
+    async def check_reachable(self, timeout_s: float = 5.0) -> None:
+        """Fail at once, saying where, when Redis does not answer (instead of retrying)."""
+        client = self._get_redis_module().Redis.from_url(
+            self.redis_url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+        )
+        try:
+            await client.ping()
+        except Exception as exc:
+            raise ConnectionError(f"Redis at {self.redis_url} does not answer: {exc}") from exc
+        finally:
+            await client.aclose()
+
     async def wait_subscribed(self, timeout_s: float = 10.0) -> None:
         """Until this node listens on its channel, so nothing published later is missed."""
         deadline = asyncio.get_running_loop().time() + timeout_s
