@@ -2,6 +2,12 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="planner", layout="wide")
-st.title("planner")
-st.info("The dashboard is being built (issue 7). Use the `planner` command meanwhile.")
+from planner.dashboard import nav, session, shell
+
+st.set_page_config(page_title="planner", page_icon=":material/route:", layout="wide")
+warning = shell.prepare()
+user = session.current_user()
+page = nav.navigation(logged_in=user is not None)
+if user is not None:
+    shell.sidebar(user, warning)
+page.run()

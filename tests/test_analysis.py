@@ -181,3 +181,20 @@ def test_plan_tables_with_dependencies_are_private(db: str) -> None:
         [3, "Phase 2: Ordering", "critical", "T1, T2"],
     ]
     assert len(tables.subtasks) == 4
+
+
+def test_histogram_bins_are_shared_and_sum_to_the_rows() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "strategy": ["resume"] * 3 + ["restart"] * 2 + ["none"],
+            "wasted": [0, 10, 20, 30, 40, None],
+        }
+    )
+    bins = analysis.histogram(frame, "wasted", bins=4)
+    assert bins.groupby("group")["count"].sum().to_dict() == {"restart": 2, "resume": 3}
+    assert bins["bin_start"].min() == 0 and bins["bin_end"].max() == 40
+    assert analysis.histogram(frame.iloc[0:0], "wasted").empty
+    same = analysis.histogram(pd.DataFrame({"strategy": ["a", "a"], "wasted": [5, 5]}), "wasted")
+    assert same["count"].tolist() == [2]

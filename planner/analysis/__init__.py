@@ -21,7 +21,14 @@ from planner.analysis.progress import (
     recoveries,
     text_tail,
 )
-from planner.analysis.stats import describe, outcomes, success_matrix, summary_by, tier_counts
+from planner.analysis.stats import (
+    describe,
+    histogram,
+    outcomes,
+    success_matrix,
+    summary_by,
+    tier_counts,
+)
 from planner.analysis.timelines import (
     attempts_table,
     chunk_rows,
@@ -41,6 +48,7 @@ __all__ = [
     "events_log",
     "fault_markers",
     "get_generation",
+    "histogram",
     "history_count",
     "history_options",
     "history_page",

@@ -150,3 +150,32 @@ def summary_by(
     ]
     table = pd.DataFrame(rows)
     return table.astype({"count": int})
+
+
+def histogram(
+    frame: pd.DataFrame, column: str, *, by: str = "strategy", bins: int = 30
+) -> pd.DataFrame:
+    """Counts of `frame[column]` in equal-width bins shared by every `by` group.
+
+    Returns bin_start, bin_end, group and count (empty bins left out): a chart of any
+    number of generations stays a few dozen rows.
+    """
+    columns = ["bin_start", "bin_end", "group", "count"]
+    values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series()
+    valid = frame.loc[values.notna()] if not values.empty else frame.iloc[0:0]
+    if valid.empty:
+        return pd.DataFrame(columns=columns)
+    numbers = values[values.notna()].astype(float)
+    low, high = float(numbers.min()), float(numbers.max())
+    if high == low:
+        high = low + 1.0
+    edges = np.linspace(low, high, bins + 1)
+    rows = []
+    for group, part in numbers.groupby(valid[by].astype(str)):
+        counts, _ = np.histogram(part.to_numpy(), bins=edges)
+        rows.extend(
+            {"bin_start": edges[i], "bin_end": edges[i + 1], "group": group, "count": int(c)}
+            for i, c in enumerate(counts)
+            if c
+        )
+    return pd.DataFrame(rows, columns=columns)
