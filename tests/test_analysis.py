@@ -157,7 +157,8 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
     assert math.isnan(fast["overhead_ratio"])  # no fault-free baseline at that speed
     summary = analysis.summary_by(frame, "wasted_output_tokens")
     assert summary.set_index("strategy").loc["resume", "max"] == 100
-    assert analysis.describe(frame["overhead_ratio"])["count"] == 4
+    assert analysis.describe(frame["overhead_ratio"])["count"] == 3  # 2 baselines + resumed
+    assert math.isnan(frame[frame["status"] == "failed"].iloc[0]["overhead_ratio"])
 
     nobody = seed_user("dave", db)
     assert analysis.tier_counts(nobody, url=db).empty

@@ -69,7 +69,10 @@ def history_page(
     page_size: int = 50,
     url: str | None = None,
 ) -> pd.DataFrame:
-    """One page (1-based) of the user's generations, newest first."""
+    """One page (1-based) of the user's generations, newest first.
+
+    `title` is the plan's project name, or the start of the description before there is one.
+    """
     if page < 1 or page_size < 1:
         raise ValueError(f"page and page_size must be positive, got {page} and {page_size}")
     statement = (
@@ -95,7 +98,12 @@ def history_page(
         .offset((page - 1) * page_size)
     )
     frame = read_frame((filters or HistoryFilter()).apply(statement), url)
-    return frame if not frame.empty else pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    if frame.empty:
+        return pd.DataFrame(columns=[*HISTORY_COLUMNS, "title"])
+    frame["title"] = frame["project_name"].where(
+        frame["project_name"].notna(), frame["description"].str.slice(0, 100)
+    )
+    return frame
 
 
 def history_count(

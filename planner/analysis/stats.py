@@ -7,8 +7,9 @@ finished generations and pandas derives the rest:
 - wasted tokens: output tokens the model produced that are not in the final text;
 - time overhead: wall time per final token, divided by the fault-free baseline (the
   median of the user's completed `none` generations at the same model and simulator
-  speed). 1.0 means "as fast as without faults"; 1.4 means 40% slower. Without a
-  fault-free run at that model and speed the overhead is unknown (NaN), never guessed.
+  speed). 1.0 means "as fast as without faults"; 1.4 means 40% slower. Only completed
+  generations have one (a failed run has no comparable time); without a fault-free run
+  at that model and speed the overhead is unknown (NaN), never guessed.
 """
 
 from __future__ import annotations
@@ -115,8 +116,13 @@ def outcomes(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
         .rename("baseline_seconds_per_token")
     )
     frame = frame.join(baseline, on=["model", "speed"])
-    frame["overhead_ratio"] = frame["seconds_per_token"] / frame["baseline_seconds_per_token"]
-    frame["overhead_s"] = frame["duration_s"] - frame["baseline_seconds_per_token"] * finals
+    completed = frame["status"] == "completed"
+    frame["overhead_ratio"] = (
+        frame["seconds_per_token"] / frame["baseline_seconds_per_token"]
+    ).where(completed)
+    frame["overhead_s"] = (
+        frame["duration_s"] - frame["baseline_seconds_per_token"] * finals
+    ).where(completed)
     return frame
 
 

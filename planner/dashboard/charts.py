@@ -96,7 +96,11 @@ def success_heatmap(matrix: pd.DataFrame) -> alt.Chart:
     )
     labels = base.mark_text(fontSize=13, fontWeight="bold").encode(
         text=alt.Text("success_rate:Q", format=".0%"),
-        color=alt.value("#1b1f24"),
+        color=alt.condition(
+            (alt.datum.success_rate < 0.2) | (alt.datum.success_rate > 0.8),
+            alt.value("white"),
+            alt.value("#1b1f24"),
+        ),
     )
     return (cells + labels).properties(height=alt.Step(44))
 

@@ -81,7 +81,7 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
         return None
     labels = {
         str(r.id): f"{r.created_at:%Y-%m-%d %H:%M} · {r.status} · {r.strategy}/{r.fault_spec} · "
-        f"{(r.project_name or r.description)[:60]}"
+        f"{r.title[:60]}"
         for r in recent.itertuples()
     }
     choice = st.selectbox("Open a recent generation (or pick one in History)",

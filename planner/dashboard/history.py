@@ -46,7 +46,6 @@ def render() -> None:
         "Select a row to open it."
     )
     frame = analysis.history_page(user.user_id, filters, page=page_number, page_size=page_size)
-    frame["title"] = frame["project_name"].fillna(frame["description"].str.slice(0, 80))
     selection = st.dataframe(
         frame,
         hide_index=True,
@@ -54,6 +53,7 @@ def render() -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="history_table",
+        height=min(38 + 35 * len(frame), 740),
         column_order=[
             "created_at", "title", "status", "strategy", "fault_spec", "tier", "attempts",
             "output_tokens", "wasted_output_tokens", "duration_s", "model",

@@ -1,7 +1,7 @@
 """The page registry: every page's title, icon and URL, built the same way on every run.
 
-Each page is a two-line script in `pages/` that calls `render()` of the module of the
-same name, so a page's code is imported only when it runs and `AppTest.switch_page` can
+Each page is a two-line script `pages/<url_path>.py` that calls `render()` of its
+module, so a page's code is imported only when it runs and `AppTest.switch_page` can
 reach it by path. Building a `st.Page` from the registry anywhere (navigation,
 `switch_page`, `page_link`) gives the same page: Streamlit identifies pages by URL path.
 """
@@ -42,7 +42,7 @@ def experiments_available() -> bool:
 
 
 def page_script(key: str) -> Path:
-    return PAGES_DIR / f"{PAGES[key].module}.py"
+    return PAGES_DIR / f"{PAGES[key].url_path}.py"
 
 
 def page(key: str) -> StreamlitPage:

@@ -49,8 +49,7 @@ def _headline(outcomes: pd.DataFrame) -> None:
     overhead = analysis.describe(outcomes.loc[outcomes["fault_spec"] != "none", "overhead_ratio"])
     columns = st.columns(4)
     columns[0].metric("Finished generations", f"{len(outcomes):,}")
-    columns[1].metric("Completed", f"{completed / len(outcomes):.0%}", f"{completed:,} plans",
-                      delta_color="off")
+    columns[1].metric(f"Completed ({completed:,} plans)", f"{completed / len(outcomes):.0%}")
     columns[2].metric(
         "Median time overhead under faults",
         "—" if math.isnan(overhead["median"]) else f"×{overhead['median']:.2f}",

@@ -1,5 +1,0 @@
-"""The stats page (see planner/dashboard/nav.py)."""
-
-from planner.dashboard.stats import render
-
-render()
