@@ -90,33 +90,160 @@ def token(name: str) -> None:
 
 @main.command("sim")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8800, show_default=True, type=int)
+@click.option("--port", default=8800, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--faults", default="none", show_default=True, help="Profile name or JSON list.")
-@click.option("--speed", default=1.0, show_default=True, type=float)
-def sim(host: str, port: int, faults: str, speed: float) -> None:
-    """Run the Anthropic-compatible simulator."""
-    _fail("sim: not built yet (issue 3)")
+@click.option("--speed", default=1.0, show_default=True, type=float, help="0 = no delays.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--api-key", default=None, help="Refuse requests without this key (401).")
+def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str | None) -> None:
+    """Run the Anthropic-compatible simulator until interrupted.
+
+    Point a client at it with ANTHROPIC_BASE_URL=http://HOST:PORT. Admin endpoints:
+    /admin/health, /admin/stats, /admin/faults (PUT a new spec).
+    """
+    import threading
+
+    from planner.sim import FaultSpecError, Simulator
+
+    try:
+        simulator = Simulator(
+            faults=faults, speed=speed, seed=seed, api_key=api_key, host=host, port=port
+        ).start()
+    except (FaultSpecError, ValueError, OSError) as exc:
+        _fail(f"sim: {exc}")
+    click.echo(
+        f"simulator listening on {simulator.base_url} (faults={faults}, speed={speed:g})",
+        err=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
 
 
 @main.command("generate")
 @click.argument("description")
 @click.option("--user", "username", default=None, help="Owner (default: the local user).")
-@click.option("--strategy", default="resume", show_default=True)
-@click.option("--faults", default="none", show_default=True)
-@click.option("--speed", default=1.0, show_default=True, type=float)
+@click.option(
+    "--strategy",
+    default="resume",
+    show_default=True,
+    help="Recovery strategy: none, hybrid, restart or resume.",
+)
+@click.option(
+    "--faults",
+    default="none",
+    show_default=True,
+    help="Simulator fault profile (e.g. drop-at-90) or a JSON list of faults.",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Simulator clock factor (100 = a hundred times faster, 0 = unlimited).",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Simulator seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result object on stdout.")
 def generate(
-    description: str, username: str | None, strategy: str, faults: str, speed: float, as_json: bool
+    description: str,
+    username: str | None,
+    strategy: str,
+    faults: str,
+    speed: float,
+    seed: int,
+    as_json: bool,
 ) -> None:
-    """Generate one MasterPlan from DESCRIPTION, with a progress bar on stderr."""
-    _fail("generate: not built yet (issue 5)")
+    """Generate one MasterPlan from DESCRIPTION, with a progress bar on stderr.
+
+    Exits 0 only when the plan was generated and stored. An interrupted generation
+    (Ctrl-C, a killed process) is continued with `planner resume ID`.
+    """
+    import uuid
+
+    from planner import auth, plan
+    from planner.plan import runner
+
+    problems = plan.GenerationRequest(
+        description, uuid.UUID(int=0), strategy, faults, speed, seed=seed
+    ).problems()
+    if problems:
+        _fail("generate: " + "; ".join(problems), 2)
+    try:
+        runner.prepare_database()
+        user = auth.get_user(username) if username else auth.get_or_create_local_user()
+        spec = runner.create(
+            plan.GenerationRequest(description, user.id, strategy, faults, speed, seed=seed)
+        )
+    except (auth.AuthError, plan.GenerationRequestError) as exc:
+        _fail(f"generate: {exc}", 2)
+    except (ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"generate: {exc}")
+    _finish_generation(lambda: runner.execute(spec), spec.generation_id, as_json)
 
 
 @main.command("resume")
 @click.argument("generation_id")
-def resume(generation_id: str) -> None:
-    """Continue an interrupted generation from its last checkpoint."""
-    _fail("resume: not built yet (issue 5)")
+@click.option("--json", "as_json", is_flag=True, help="Print the result object on stdout.")
+def resume(generation_id: str, as_json: bool) -> None:
+    """Continue an interrupted generation from its last checkpoint.
+
+    The continuation asks the model for the rest of the answer after the stored text, so
+    the plan is the one the uninterrupted generation would have produced.
+    """
+    import uuid
+
+    from planner import plan
+    from planner.plan import runner
+
+    try:
+        gid = uuid.UUID(generation_id)
+    except ValueError:
+        _fail(f"resume: {generation_id!r} is not a generation id (a UUID)", 2)
+    try:
+        runner.prepare_database()
+        stored = plan.outcome_of(gid)
+    except plan.GenerationNotFound as exc:
+        _fail(f"resume: {exc}", 2)
+    except (ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"resume: {exc}")
+    if stored.status not in {"interrupted", "completed"}:
+        _fail(
+            f"resume: generation {gid} is {stored.status}"
+            + (f" ({stored.error})" if stored.error else "")
+            + "; only interrupted generations can be resumed"
+        )
+    _finish_generation(lambda: plan.resume_generation(gid), gid, as_json)
+
+
+def _finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN001
+    """Run with a progress bar, then report: JSON or a summary; exit 0 only if completed."""
+    import json
+
+    from planner import plan
+    from planner.events import default_bus
+    from planner.plan.terminal import TerminalProgress
+
+    try:
+        with TerminalProgress(default_bus(), generation_id):
+            outcome = run()
+    except KeyboardInterrupt:
+        _fail(f"interrupted; continue with `planner resume {generation_id}`", 130)
+    except plan.GenerationNotResumable as exc:
+        _fail(f"resume: {exc}")
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), indent=2))
+    if not outcome.completed:
+        _fail(f"generation {generation_id} {outcome.status}: {outcome.error}")
+    if not as_json:
+        click.echo(
+            f"completed: {outcome.phases} phases, {outcome.milestones} milestones, "
+            f"{outcome.tasks} tasks, {outcome.subtasks} subtasks "
+            f"(tier {outcome.tier}, {outcome.attempts} attempts, {outcome.duration_s:.1f} s)\n"
+            f"generation {outcome.generation_id}\nmasterplan {outcome.masterplan_id}"
+        )
 
 
 @main.command("serve")

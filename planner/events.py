@@ -54,6 +54,7 @@ class TokensProgress(Event):
     current_phase: str = ""
     chars: int = 0
     attempt: int = 1
+    stage: str = "masterplan"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class TextDelta(Event):
     name: ClassVar[str] = "masterplan_text_delta"
     text: str = ""
     from_char: int = 0
+    """The text replaces everything from this offset of the stage's answer on."""
+    stage: str = "masterplan"
 
 
 @dataclass(frozen=True)

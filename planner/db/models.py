@@ -74,6 +74,7 @@ class Generation(Base):
     model: Mapped[str] = mapped_column(String(128), nullable=False)
     seed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     speed: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
+    # Indexed on PostgreSQL only: migration 0002 says why DuckDB cannot have it.
     status: Mapped[str] = mapped_column(String(16), default="running", nullable=False, index=True)
     stage: Mapped[str] = mapped_column(String(16), default="discovery", nullable=False)
     tier: Mapped[str | None] = mapped_column(String(16))

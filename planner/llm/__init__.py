@@ -1,0 +1,37 @@
+"""Resilient streaming client: finish long generations over unreliable networks.
+
+`ResilientClient(...).generate(request)` streams a Messages request through the official
+SDK and, when the connection drops, stalls, or the server errs, continues from the text
+already received (strategy `resume`), or reproduces other behaviours for comparison
+(`none`, `hybrid`, `restart`). Failures are classified in `planner.llm.errors`.
+"""
+
+from planner.llm import errors
+from planner.llm.client import ResilientClient, make_client
+from planner.llm.strategies import DEFAULT_STRATEGY, STRATEGIES, Strategy, build_strategy
+from planner.llm.types import (
+    AttemptRecord,
+    Checkpoint,
+    Chunk,
+    GenerationResult,
+    Progress,
+    RecoveryNotice,
+    Usage,
+)
+
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "STRATEGIES",
+    "AttemptRecord",
+    "Checkpoint",
+    "Chunk",
+    "GenerationResult",
+    "Progress",
+    "RecoveryNotice",
+    "ResilientClient",
+    "Strategy",
+    "Usage",
+    "build_strategy",
+    "errors",
+    "make_client",
+]

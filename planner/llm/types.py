@@ -92,3 +92,5 @@ class GenerationResult:
     duration_s: float = 0.0
     stop_reason: str | None = None
     error: str | None = None
+    error_type: str | None = None
+    """The `kind` of the planner.llm.errors failure that ended an incomplete generation."""

@@ -1,0 +1,353 @@
+"""The resilient streaming client: finish the answer, losing at most what was in flight.
+
+`ResilientClient.generate()` runs attempts (`planner.llm.attempt`) until the answer ends
+with `end_turn` or `stop_sequence`, asking its strategy (`planner.llm.strategies`) after
+every failure whether and how to go on. The SDK is built with `max_retries=0`: every
+retry is planner's, and every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anthropic
+import httpx2
+
+from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
+from planner.llm.errors import PlannerLLMError
+from planner.llm.state import AttemptState
+from planner.llm.stitching import SeamJoiner
+from planner.llm.strategies import (
+    DEFAULT_STRATEGY,
+    Finish,
+    NextAttempt,
+    build_strategy,
+    continue_from_text,
+)
+from planner.llm.timeline import Callbacks, Timeline
+from planner.llm.types import (
+    AttemptRecord,
+    Checkpoint,
+    Chunk,
+    GenerationResult,
+    Progress,
+    RecoveryNotice,
+    Tier,
+    Usage,
+)
+from planner.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from planner.config import Settings
+
+SIMULATOR_API_KEY = "planner-simulator"
+
+
+@dataclass
+class _Contribution:
+    """Where one attempt's text went in the answer, to count what was wasted at the end."""
+
+    start_char: int
+    end_char: int
+    received: str
+    output_tokens: int
+    usage_reported: bool
+
+
+class ResilientClient:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        strategy: str = DEFAULT_STRATEGY,
+        read_timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+        nonstream_timeout_s: float = 600.0,
+        checkpoint_every_chars: int = 500,
+        progress_every_chunks: int = 50,
+        max_attempts: int = 10,
+        deadline_s: float = 1800.0,
+        default_headers: dict[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.strategy = build_strategy(strategy, max_attempts=max_attempts, deadline_s=deadline_s)
+        self.sdk = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=httpx2.Timeout(read_timeout_s, connect=connect_timeout_s),
+        )
+        self.nonstream_timeout = httpx2.Timeout(nonstream_timeout_s, connect=connect_timeout_s)
+        self.checkpoint_every_chars = checkpoint_every_chars
+        self.progress_every_chunks = progress_every_chunks
+        self.default_headers = dict(default_headers or {})
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng if rng is not None else random.Random()
+
+    def close(self) -> None:
+        self.sdk.close()
+
+    def __enter__(self) -> ResilientClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def generate(
+        self,
+        request: dict[str, Any],
+        *,
+        resume_from: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+        on_chunk: Callable[[Chunk], None] | None = None,
+        on_checkpoint: Callable[[Checkpoint], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_recovery: Callable[[RecoveryNotice], None] | None = None,
+        on_attempt: Callable[[AttemptRecord], None] | None = None,
+    ) -> GenerationResult:
+        """Stream `request` (kwargs of `messages.stream`) to a complete answer if possible.
+
+        `resume_from` is text of this answer received earlier (a stored checkpoint): the
+        generation continues after it. Failures are returned, not raised: the result's
+        `complete` is True only for an answer that ended with end_turn / stop_sequence.
+        """
+        headers = {**self.default_headers, **(extra_headers or {})}
+        strategy = self.strategy
+        state = AttemptState(
+            request=request,
+            clock=self.clock,
+            rng=self.rng,
+            started_at=self.clock(),
+            text=resume_from or "",
+        )
+        timeline = Timeline(
+            clock=self.clock,
+            started_at=state.started_at,
+            callbacks=Callbacks(on_chunk, on_checkpoint, on_progress),
+            checkpoint_every_chars=self.checkpoint_every_chars,
+            progress_every_chunks=self.progress_every_chunks,
+            initial_text=resume_from or "",
+        )
+        step = continue_from_text()(state) if resume_from and resume_from.strip() else None
+        if not isinstance(step, NextAttempt):
+            step = NextAttempt("stream", request, "", "retry", "stream")
+        contributions: list[_Contribution] = []
+        usage = Usage()
+
+        while True:
+            state.attempt += 1
+            state.kind = step.kind
+            record = AttemptRecord(
+                number=state.attempt,
+                kind=step.kind,
+                start_ms=state.elapsed_ms,
+                resume_from_char=len(step.kept_text),
+            )
+            # A non-streaming answer replaces the text only once it has arrived.
+            nonstream = step.kind == "nonstream"
+            timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
+            outcome = self._run(step, headers, timeline)
+            text = timeline.text
+            state.text = text
+            received = "".join(outcome.received)
+            added = len(received) if nonstream else len(text) - len(step.kept_text)
+            start_char = len(text) - added if nonstream else len(step.kept_text)
+            tokens = outcome.usage.output_tokens
+            if not outcome.usage_reported:
+                tokens = count_tokens(received)
+            contributions.append(
+                _Contribution(
+                    start_char, start_char + added, received, tokens, outcome.usage_reported
+                )
+            )
+            _add_usage(usage, outcome.usage, tokens)
+            record.end_ms = state.elapsed_ms
+            record.chars = added
+            record.input_tokens = outcome.usage.input_tokens
+            record.output_tokens = tokens
+            record.stop_reason = outcome.stop_reason
+            record.request_id = outcome.request_id
+            error = outcome.error
+            if error is not None:
+                record.error_type = error.kind
+                record.error_message = error.message
+                state.record_failure(error, added)
+            timeline.checkpoint()
+            timeline.progress()
+            state.attempts.append(record)
+            if on_attempt is not None:
+                on_attempt(record)
+
+            if error is None:
+                return self._result(
+                    state, text, step.tier, True, usage, contributions, None, outcome.stop_reason
+                )
+            next_step = strategy.next_step(state) if strategy.recoverable(state) else None
+            if isinstance(next_step, NextAttempt):
+                state.upcoming_wait_s = strategy.wait(state)
+                if strategy.stop(state):
+                    next_step = None
+            final = next_step if isinstance(next_step, Finish) else Finish("give_up", "failed")
+            notice_step = next_step if isinstance(next_step, NextAttempt) else final
+            if on_recovery is not None:
+                on_recovery(_notice(state, error, notice_step))
+            if not isinstance(next_step, NextAttempt):
+                message = (
+                    error.message
+                    if final.decision == "partial"
+                    else _give_up_message(
+                        state, error, stopped=next_step is None and strategy.recoverable(state)
+                    )
+                )
+                return self._result(
+                    state,
+                    text,
+                    final.tier,
+                    False,
+                    usage,
+                    contributions,
+                    error,
+                    outcome.stop_reason,
+                    message,
+                )
+            if state.upcoming_wait_s > 0:
+                self.sleep(state.upcoming_wait_s)
+            step = next_step
+
+    def _run(
+        self, step: NextAttempt, headers: dict[str, str], timeline: Timeline
+    ) -> AttemptOutcome:
+        if step.kind == "nonstream":
+            outcome = run_nonstream(self.sdk, step.request, headers, self.nonstream_timeout)
+            if outcome.received:
+                timeline.replace("".join(outcome.received))
+            return outcome
+        if not step.join_seam:
+            return run_stream(self.sdk, step.request, headers, timeline.append)
+        seam = SeamJoiner(step.kept_text)
+
+        def join(delta: str) -> None:
+            for piece in seam.feed(delta) or ():
+                timeline.append(piece)
+
+        outcome = run_stream(self.sdk, step.request, headers, join)
+        if outcome.error is None:
+            # Held-back text of a broken continuation may be a half-finished repeat; it is
+            # only released when the answer really ended.
+            for piece in seam.finish():
+                timeline.append(piece)
+        return outcome
+
+    def _result(
+        self,
+        state: AttemptState,
+        text: str,
+        tier: Tier,
+        complete: bool,
+        usage: Usage,
+        contributions: list[_Contribution],
+        error: PlannerLLMError | None,
+        stop_reason: str | None,
+        message: str | None = None,
+    ) -> GenerationResult:
+        return GenerationResult(
+            text=text,
+            tier=tier,
+            complete=complete,
+            attempts=state.attempts,
+            usage=usage,
+            wasted_output_tokens=_wasted_tokens(text, contributions),
+            duration_s=state.elapsed_s,
+            stop_reason=stop_reason,
+            error=message if message is not None else (error.message if error else None),
+            error_type=error.kind if error is not None else None,
+        )
+
+
+def _add_usage(total: Usage, attempt: Usage, output_tokens: int) -> None:
+    total.input_tokens += attempt.input_tokens
+    total.output_tokens += output_tokens
+    total.cache_creation_input_tokens += attempt.cache_creation_input_tokens
+    total.cache_read_input_tokens += attempt.cache_read_input_tokens
+
+
+def _wasted_tokens(final_text: str, contributions: list[_Contribution]) -> int:
+    """Output tokens generated but not part of `final_text`.
+
+    A later attempt that starts at char N cuts every earlier attempt's text after N, so
+    walking backwards gives each attempt the span of the final text it still owns. Tokens
+    the server reported are shared out by characters; for attempts without a final usage
+    report the discarded text is counted with planner's tokenizer.
+    """
+    wasted = 0
+    limit = len(final_text)
+    for part in reversed(contributions):
+        kept_chars = max(0, min(part.end_char, limit) - part.start_char)
+        limit = min(limit, part.start_char)
+        discarded_chars = len(part.received) - kept_chars
+        if discarded_chars <= 0:
+            continue
+        if part.usage_reported:
+            wasted += round(part.output_tokens * discarded_chars / max(1, len(part.received)))
+        else:
+            kept = final_text[part.start_char : part.start_char + kept_chars]
+            wasted += max(0, count_tokens(part.received) - count_tokens(kept))
+    return wasted
+
+
+def _notice(
+    state: AttemptState, error: PlannerLLMError, step: NextAttempt | Finish
+) -> RecoveryNotice:
+    if isinstance(step, NextAttempt):
+        return RecoveryNotice(
+            state.attempt,
+            error.kind,
+            error.message,
+            step.decision,
+            step.tier,
+            len(step.kept_text),
+            state.upcoming_wait_s,
+        )
+    return RecoveryNotice(
+        state.attempt, error.kind, error.message, step.decision, step.tier, len(state.text), 0.0
+    )
+
+
+def _give_up_message(state: AttemptState, error: PlannerLLMError, *, stopped: bool) -> str:
+    if not stopped:
+        return error.message
+    return (
+        f"gave up after {state.attempt} attempt(s) in {state.elapsed_s:.1f} s "
+        f"(attempt or time limit): {error.message}"
+    )
+
+
+def make_client(
+    settings: Settings, strategy: str = DEFAULT_STRATEGY, **options: Any
+) -> ResilientClient:
+    """A client for the configured endpoint: the real API with ANTHROPIC_API_KEY (at
+    ANTHROPIC_BASE_URL if set), an external simulator at ANTHROPIC_BASE_URL, else the
+    embedded simulator."""
+    if settings.anthropic_api_key is not None:
+        return ResilientClient(
+            api_key=settings.anthropic_api_key,
+            base_url=settings.anthropic_base_url,
+            strategy=strategy,
+            **options,
+        )
+    base_url = settings.anthropic_base_url
+    if base_url is None:
+        from planner.sim import embedded_simulator
+
+        base_url = embedded_simulator().base_url
+    return ResilientClient(
+        api_key=SIMULATOR_API_KEY, base_url=base_url, strategy=strategy, **options
+    )

@@ -1,0 +1,114 @@
+"""The answer as it grows, and the callbacks that watch it.
+
+`Timeline` holds the text kept so far (always the prefix of the final text the current
+attempt writes on), numbers the chunks, and fires the chunk, checkpoint and progress
+callbacks. It is cheap per chunk: text is kept as a list of pieces and only joined for a
+checkpoint, and tokens are counted only for the text added since the last progress report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from planner.llm.types import Checkpoint, Chunk, Progress
+from planner.tokens import count_tokens
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    on_chunk: Callable[[Chunk], None] | None = None
+    on_checkpoint: Callable[[Checkpoint], None] | None = None
+    on_progress: Callable[[Progress], None] | None = None
+
+
+class Timeline:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        started_at: float,
+        callbacks: Callbacks,
+        checkpoint_every_chars: int,
+        progress_every_chunks: int,
+        initial_text: str = "",
+    ) -> None:
+        self._clock = clock
+        self._started_at = started_at
+        self._callbacks = callbacks
+        self._checkpoint_every_chars = max(1, checkpoint_every_chars)
+        self._progress_every_chunks = max(1, progress_every_chunks)
+        self._parts: list[str] = [initial_text] if initial_text else []
+        self.length = len(initial_text)
+        self.seq = 0
+        self.attempt = 0
+        self._next_checkpoint_at = self.length + self._checkpoint_every_chars
+        self._last_checkpoint_length = self.length
+        self._tokens_counted = count_tokens(initial_text)
+        self._tokens_counted_to = self.length
+        self._chunks_since_progress = 0
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def elapsed_ms(self) -> int:
+        return int((self._clock() - self._started_at) * 1000)
+
+    def start_attempt(self, attempt: int, kept_text: str) -> None:
+        """A new attempt writes on after `kept_text` (a prefix of the text so far, or "")."""
+        self.attempt = attempt
+        if kept_text != self.text:
+            self._parts = [kept_text] if kept_text else []
+            self.length = len(kept_text)
+            self._tokens_counted = count_tokens(kept_text)
+            self._tokens_counted_to = self.length
+            self._next_checkpoint_at = self.length + self._checkpoint_every_chars
+        self.progress()
+
+    def append(self, delta: str) -> None:
+        if not delta:
+            return
+        callbacks = self._callbacks
+        if callbacks.on_chunk is not None:
+            callbacks.on_chunk(
+                Chunk(self.attempt, self.seq, self.length, len(delta), self.elapsed_ms(), delta)
+            )
+        self.seq += 1
+        self._parts.append(delta)
+        self.length += len(delta)
+        if self.length >= self._next_checkpoint_at:
+            self.checkpoint()
+        self._chunks_since_progress += 1
+        if self._chunks_since_progress >= self._progress_every_chunks:
+            self.progress()
+
+    def replace(self, text: str) -> None:
+        """A whole answer that arrived at once (a non-streaming call)."""
+        self.start_attempt(self.attempt, "")
+        self.append(text)
+
+    def checkpoint(self) -> None:
+        """Report the text so far (also when an attempt ends, so a crash loses nothing)."""
+        self._next_checkpoint_at = self.length + self._checkpoint_every_chars
+        if self.length == self._last_checkpoint_length or self._callbacks.on_checkpoint is None:
+            return
+        self._last_checkpoint_length = self.length
+        self._callbacks.on_checkpoint(Checkpoint(self.text))
+
+    def output_tokens(self) -> int:
+        """Approximate tokens in the text so far, counting only what is new since last time."""
+        if self.length > self._tokens_counted_to:
+            self._tokens_counted += count_tokens(self.text[self._tokens_counted_to :])
+            self._tokens_counted_to = self.length
+        return self._tokens_counted
+
+    def progress(self) -> None:
+        self._chunks_since_progress = 0
+        if self._callbacks.on_progress is None:
+            return
+        self._callbacks.on_progress(
+            Progress(self.attempt, self.seq, self.length, self.output_tokens(), self.elapsed_ms())
+        )

@@ -1,0 +1,115 @@
+"""Which model endpoint a generation talks to, and how it is told about faults and speed.
+
+- `ANTHROPIC_API_KEY` set, no `ANTHROPIC_BASE_URL`: the real API. No fault injection.
+- `ANTHROPIC_BASE_URL` set: that endpoint (an external `planner sim`, a proxy).
+- neither: planner's embedded simulator, one per requested speed, started lazily.
+
+A simulator learns a generation's fault spec and seed from request headers, and counts
+requests per `x-planner-run` key `<generation_id>:<stage>`, so a fault `on_requests: [1]`
+hits the first request of each stage and the repair round continues the stage's count.
+The client's waits and timeouts are scaled by the speed, so a sped-up generation
+behaves like the real-time one, only faster.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from planner.config import Settings
+from planner.llm import ResilientClient
+from planner.llm.client import SIMULATOR_API_KEY
+from planner.sim import Simulator, embedded_simulator
+
+FAULTS_HEADER = "x-planner-faults"
+SEED_HEADER = "x-planner-seed"
+RUN_HEADER = "x-planner-run"
+
+READ_TIMEOUT_S = 60.0
+MIN_READ_TIMEOUT_S = 2.0
+DEADLINE_S = 1800.0
+MIN_DEADLINE_S = 30.0
+UNLIMITED_TIME_SCALE = 1000.0
+
+
+class EndpointError(ValueError):
+    """The configured endpoint cannot serve this request (e.g. faults on the real API)."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str | None
+    api_key: str
+    simulated: bool
+    """Requests carry planner's fault, seed and run headers."""
+
+
+_simulators: dict[float, Simulator] = {}
+_simulators_lock = threading.Lock()
+
+
+def simulator_for_speed(speed: float) -> Simulator:
+    """The embedded simulator at `speed` (real time: the process-wide one)."""
+    if speed == 1.0:
+        return embedded_simulator()
+    key = 0.0 if math.isinf(speed) else speed
+    with _simulators_lock:
+        simulator = _simulators.get(key)
+        if simulator is None or not simulator.running:
+            simulator = _simulators[key] = Simulator(speed=key).start()
+        return simulator
+
+
+def endpoint_for(settings: Settings, *, speed: float, faults: str) -> Endpoint:
+    if settings.anthropic_api_key is not None and settings.anthropic_base_url is None:
+        if faults != "none":
+            raise EndpointError(
+                "fault injection needs planner's simulator: unset ANTHROPIC_API_KEY, or point "
+                "ANTHROPIC_BASE_URL at `planner sim`"
+            )
+        return Endpoint(None, settings.anthropic_api_key, simulated=False)
+    if settings.anthropic_base_url is not None:
+        return Endpoint(
+            settings.anthropic_base_url,
+            settings.anthropic_api_key or SIMULATOR_API_KEY,
+            simulated=True,
+        )
+    return Endpoint(simulator_for_speed(speed).base_url, SIMULATOR_API_KEY, simulated=True)
+
+
+def planner_headers(
+    endpoint: Endpoint, *, generation_id: uuid.UUID, stage: str, faults: str, seed: int
+) -> dict[str, str]:
+    if not endpoint.simulated:
+        return {}
+    return {
+        FAULTS_HEADER: faults,
+        SEED_HEADER: str(seed),
+        RUN_HEADER: f"{generation_id}:{stage}",
+    }
+
+
+def time_scale(speed: float) -> float:
+    """How much faster than real time the generation's clock runs."""
+    if speed == 0 or math.isinf(speed):
+        return UNLIMITED_TIME_SCALE
+    return speed
+
+
+def make_generation_client(endpoint: Endpoint, *, strategy: str, speed: float) -> ResilientClient:
+    scale = time_scale(speed) if endpoint.simulated else 1.0
+
+    def scaled_sleep(seconds: float) -> None:
+        time.sleep(seconds / scale)
+
+    return ResilientClient(
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        strategy=strategy,
+        read_timeout_s=max(MIN_READ_TIMEOUT_S, READ_TIMEOUT_S / scale),
+        deadline_s=max(MIN_DEADLINE_S, DEADLINE_S / scale),
+        sleep=scaled_sleep,
+    )

@@ -1,0 +1,132 @@
+"""What a caller asks for (`GenerationRequest`) and what it gets back (`GenerationOutcome`).
+
+`GenerationRequest.validated()` refuses bad input before anything is stored, each
+problem in words a user can act on; the CLI, the dashboard and the Socket.IO endpoint all
+show the same messages. `GenerationOutcome.to_json()` is the result object of DESIGN.md
+(`planner generate --json`).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from planner.llm import STRATEGIES
+from planner.sim import FaultSpecError, parse_fault_spec
+
+MAX_DESCRIPTION_CHARS = 20_000
+MAX_SPEED = 1_000_000.0
+MAX_SEED = 2**31 - 1
+
+
+class GenerationRequestError(ValueError):
+    """The request cannot run; the message lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    description: str
+    user_id: uuid.UUID
+    strategy: str = "resume"
+    faults: str = "none"
+    speed: float = 1.0
+    model: str | None = None
+    seed: int = 0
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the request, in words a user can act on."""
+        found: list[str] = []
+        text = self.description.strip() if isinstance(self.description, str) else ""
+        if not text:
+            found.append("the project description is empty; describe the project to plan")
+        elif len(text) > MAX_DESCRIPTION_CHARS:
+            found.append(
+                f"the project description has {len(text):,} characters; the limit is "
+                f"{MAX_DESCRIPTION_CHARS:,} (summarise it)"
+            )
+        if self.strategy not in STRATEGIES:
+            found.append(
+                f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}"
+            )
+        try:
+            parse_fault_spec(self.faults)
+        except FaultSpecError as exc:
+            found.append(f"bad fault spec: {exc}")
+        speed = self.speed
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or math.isnan(speed):
+            found.append(f"speed must be a number, not {speed!r}")
+        elif speed < 0 or (speed > MAX_SPEED and not math.isinf(speed)):
+            found.append(
+                f"speed {speed:g} is out of range; use a factor above 0 and up to "
+                f"{MAX_SPEED:,.0f} (1 = real time), or 0 for unlimited"
+            )
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not (0 <= self.seed <= MAX_SEED)
+        ):
+            found.append(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
+        if self.model is not None and not self.model.strip():
+            found.append("the model name is empty")
+        return found
+
+    def validated(self) -> GenerationRequest:
+        """The request with the description trimmed and the fault spec normalised."""
+        if problems := self.problems():
+            raise GenerationRequestError(problems)
+        return replace(
+            self,
+            description=self.description.strip(),
+            faults=self.faults.strip() or "none",
+            speed=float(self.speed),
+        )
+
+
+@dataclass
+class GenerationOutcome:
+    """The result object of DESIGN.md, plus the prompt cache figures."""
+
+    generation_id: uuid.UUID
+    masterplan_id: uuid.UUID | None
+    status: str
+    strategy: str
+    tier: str | None
+    attempts: int
+    output_tokens: int
+    wasted_output_tokens: int
+    duration_s: float
+    phases: int
+    milestones: int
+    tasks: int
+    subtasks: int
+    error: str | None
+    prompt_cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generation_id": str(self.generation_id),
+            "masterplan_id": str(self.masterplan_id) if self.masterplan_id else None,
+            "status": self.status,
+            "strategy": self.strategy,
+            "tier": self.tier,
+            "attempts": self.attempts,
+            "output_tokens": self.output_tokens,
+            "wasted_output_tokens": self.wasted_output_tokens,
+            "duration_s": round(self.duration_s, 3),
+            "phases": self.phases,
+            "milestones": self.milestones,
+            "tasks": self.tasks,
+            "subtasks": self.subtasks,
+            "error": self.error,
+            "prompt_cache": self.prompt_cache,
+        }

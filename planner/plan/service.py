@@ -1,0 +1,122 @@
+"""Generations in the background: start returns the id at once, a pool limits concurrency.
+
+The dashboard, the Socket.IO endpoint and the CLI share this: `start(request)` validates
+and stores the generation (status `queued`) in the caller's thread, so bad input is
+refused right there and the id is real; a worker runs it when a slot is free. `cancel`
+stops a queued generation before it starts and a running one at its next chunk; it ends
+`failed` with "cancelled before it finished". Progress goes out on the event bus.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+from planner.events import EventBus, default_bus
+from planner.plan.generator import GenerationSpec
+from planner.plan.request import GenerationOutcome, GenerationRequest
+from planner.plan.runner import create, execute, prepare_database, resume_generation
+from planner.plan.stored import outcome_of
+
+DEFAULT_MAX_CONCURRENT = 4
+
+
+@dataclass
+class _Job:
+    future: Future[GenerationOutcome]
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class GenerationService:
+    """Runs generations on a bounded pool of worker threads."""
+
+    def __init__(
+        self,
+        *,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        bus: EventBus | None = None,
+        database_url: str | None = None,
+    ) -> None:
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, not {max_concurrent}")
+        self.max_concurrent = max_concurrent
+        self.bus = bus or default_bus()
+        self.database_url = database_url
+        self._pool = ThreadPoolExecutor(max_concurrent, thread_name_prefix="generation")
+        self._jobs: dict[uuid.UUID, _Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, request: GenerationRequest) -> uuid.UUID:
+        """Store the generation and queue it; GenerationRequestError for bad input."""
+        prepare_database(self.database_url)
+        spec = create(request, database_url=self.database_url, status="queued")
+        return self._submit(spec.generation_id, lambda cancel: self._run(spec, cancel))
+
+    def resume(self, generation_id: uuid.UUID) -> uuid.UUID:
+        """Queue the resume of an interrupted generation."""
+        prepare_database(self.database_url)
+        return self._submit(
+            generation_id,
+            lambda cancel: resume_generation(
+                generation_id, bus=self.bus, database_url=self.database_url, cancel=cancel
+            ),
+        )
+
+    def _submit(self, generation_id: uuid.UUID, work) -> uuid.UUID:  # noqa: ANN001
+        cancel = threading.Event()
+        with self._lock:
+            future = self._pool.submit(work, cancel)
+            self._jobs[generation_id] = _Job(future, cancel)
+        return generation_id
+
+    def _run(self, spec: GenerationSpec, cancel: threading.Event) -> GenerationOutcome:
+        # Cancelled while queued: the run stops before its first request and its record
+        # ends `failed` like any cancelled generation.
+        return execute(spec, bus=self.bus, database_url=self.database_url, cancel=cancel)
+
+    def wait(self, generation_id: uuid.UUID, timeout: float | None = None) -> GenerationOutcome:
+        """The outcome once the generation ended (TimeoutError if it is still running)."""
+        with self._lock:
+            job = self._jobs.get(generation_id)
+        if job is None:
+            return outcome_of(generation_id, self.database_url)
+        try:
+            return job.future.result(timeout)
+        except FutureTimeout:
+            raise TimeoutError(f"generation {generation_id} is still running") from None
+
+    def cancel(self, generation_id: uuid.UUID) -> bool:
+        """Ask a queued or running generation to stop; False if it is not running here."""
+        with self._lock:
+            job = self._jobs.get(generation_id)
+        if job is None or job.future.done():
+            return False
+        job.cancel.set()
+        return True
+
+    def active(self) -> list[uuid.UUID]:
+        """Generations of this service that are queued or running."""
+        with self._lock:
+            return [gid for gid, job in self._jobs.items() if not job.future.done()]
+
+    def shutdown(self, *, cancel: bool = False) -> None:
+        if cancel:
+            for generation_id in self.active():
+                self.cancel(generation_id)
+        self._pool.shutdown(wait=True)
+
+
+_default: GenerationService | None = None
+_default_lock = threading.Lock()
+
+
+def default_service() -> GenerationService:
+    """The process-wide service on the default bus and the configured database."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = GenerationService()
+        return _default

@@ -1,0 +1,101 @@
+"""One response, decided before a byte is sent: text, deltas, schedule, usage, faults.
+
+Building the reply is pure (request, seed, fired faults, cache state in; a `Reply`
+out), so everything about a response can be tested and reproduced without a socket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from planner.sim import writer
+from planner.sim.cache import InputUsage
+from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency
+from planner.sim.models import model_profile
+from planner.sim.timing import Pace, delta_sizes, schedule
+from planner.tokens import split_tokens
+
+FaultT = TypeVar("FaultT", bound=Fault)
+
+
+@dataclass(frozen=True)
+class Reply:
+    message_id: str
+    model: str
+    kind: str
+    deltas: list[str]
+    delta_tokens: list[int]
+    due_s: list[float]  # simulated seconds after arrival at which each delta is sent
+    finish_s: float  # when the last token is done
+    stop_reason: str
+    input_usage: InputUsage
+    faults: tuple[Fault, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.deltas)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(self.delta_tokens)
+
+    def fault(self, kind: type[FaultT]) -> FaultT | None:
+        return next((f for f in self.faults if isinstance(f, kind)), None)
+
+    def faults_of(self, kind: type[FaultT]) -> list[FaultT]:
+        return [f for f in self.faults if isinstance(f, kind)]
+
+
+def build_reply(
+    body: dict[str, Any],
+    seed: int,
+    run_key: str,
+    request_number: int,
+    faults: tuple[Fault, ...],
+    input_usage: InputUsage,
+) -> Reply:
+    profile = model_profile(body["model"])
+    assert profile is not None, "validated requests name a known model"
+    answer = writer.answer(body, seed)
+    text = answer.text
+    for corrupt in (f for f in faults if isinstance(f, Corrupt)):
+        text = corrupt.apply(text)
+    tokens = split_tokens(text)
+    stop_reason = "end_turn"
+    if len(tokens) > body["max_tokens"]:
+        tokens = tokens[: body["max_tokens"]]
+        stop_reason = "max_tokens"
+    identity = "\x00".join(
+        map(str, (seed, run_key, request_number, body["model"], answer.continued_from_char))
+    )
+    rng = random.Random(hashlib.sha256((identity + text).encode()).digest())
+    sizes = delta_sizes(len(tokens), rng)
+    deltas, start = [], 0
+    for size in sizes:
+        deltas.append("".join(tokens[start : start + size]))
+        start += size
+    tokens_per_s = profile.tokens_per_s
+    for bandwidth in (f for f in faults if isinstance(f, Bandwidth)):
+        tokens_per_s = min(tokens_per_s, bandwidth.tokens_per_s)
+    delay_s = sum(
+        (f.latency_ms + rng.uniform(0, f.jitter_ms)) / 1000
+        for f in faults
+        if isinstance(f, Latency)
+    )
+    due = [at + delay_s for at in schedule(sizes, Pace(profile.ttft_s, tokens_per_s), rng)]
+    finish = (due[-1] + sizes[-1] / tokens_per_s) if due else profile.ttft_s + delay_s
+    return Reply(
+        message_id="msg_sim" + hashlib.sha256(identity.encode()).hexdigest()[:21],
+        model=body["model"],
+        kind=answer.kind,
+        deltas=deltas,
+        delta_tokens=sizes,
+        due_s=due,
+        finish_s=finish,
+        stop_reason=stop_reason,
+        input_usage=input_usage,
+        faults=faults,
+    )

@@ -1,0 +1,134 @@
+"""The simulator as a context-managed server on its own thread and event loop.
+
+`Simulator(...)` binds 127.0.0.1:0 by default and exposes `.base_url` for
+`anthropic.Anthropic(base_url=...)`. `embedded_simulator()` is the process-wide one
+that planner starts lazily when no API key is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from planner.sim.app import create_app
+from planner.sim.profiles import parse_fault_spec
+from planner.sim.state import SimState
+
+_START_TIMEOUT_S = 10.0
+
+
+class Simulator:
+    def __init__(
+        self,
+        faults: str = "none",
+        speed: float = 1.0,
+        seed: int = 0,
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.state = SimState(faults, speed, seed, api_key)
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._thread is None:
+            raise RuntimeError(
+                "the simulator is not running; call start() or use it as a context manager"
+            )
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Simulator:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._serve, name="planner-sim", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(_START_TIMEOUT_S):
+            raise RuntimeError("the simulator did not start in time")
+        if self._error is not None:
+            self._thread = None
+            raise self._error
+        return self
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._bind())
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._runner.cleanup() if self._runner else asyncio.sleep(0))
+            loop.close()
+
+    async def _bind(self) -> None:
+        self._runner = web.AppRunner(create_app(self.state), access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=512, reuse_address=True)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        self._thread = None
+        self._ready.clear()
+
+    def set_faults(self, spec: str) -> None:
+        """Change the fault spec for every later request (FaultSpecError if it is bad)."""
+        self.state.set_spec(parse_fault_spec(spec))
+
+    def stats(self) -> dict[str, Any]:
+        return self.state.stats()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+_embedded: Simulator | None = None
+_embedded_lock = threading.Lock()
+
+
+def embedded_simulator() -> Simulator:
+    """The process-wide simulator, started once on first use (no faults, speed 1)."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None or not _embedded.running:
+            _embedded = Simulator().start()
+        return _embedded

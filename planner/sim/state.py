@@ -1,0 +1,70 @@
+"""A simulator's changing state: fault spec, per-run request numbers, stats, prompt cache."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from planner.sim.cache import PromptCache
+from planner.sim.faults import Fault, FaultSpec
+from planner.sim.profiles import parse_fault_spec
+from planner.sim.timing import SimClock
+
+
+class SimState:
+    def __init__(self, faults: str, speed: float, seed: int, api_key: str | None) -> None:
+        self.clock = SimClock(speed)
+        self.seed = seed
+        self.api_key = api_key
+        self.cache = PromptCache(self.clock.now)
+        self._spec = parse_fault_spec(faults)
+        self._lock = threading.Lock()
+        self._request_numbers: Counter[str] = Counter()
+        self._counters: Counter[str] = Counter()
+        self._statuses: Counter[int] = Counter()
+        self._faults_fired: Counter[str] = Counter()
+        self.active_streams = 0
+
+    @property
+    def spec(self) -> FaultSpec:
+        return self._spec
+
+    def set_spec(self, spec: FaultSpec) -> None:
+        with self._lock:
+            self._spec = spec
+
+    def next_request_number(self, run_key: str) -> int:
+        with self._lock:
+            self._request_numbers[run_key] += 1
+            return self._request_numbers[run_key]
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counters[name] += amount
+
+    def record_status(self, status: int) -> None:
+        with self._lock:
+            self._statuses[status] += 1
+
+    def record_faults(self, fired: tuple[Fault, ...]) -> None:
+        with self._lock:
+            for fault in fired:
+                self._faults_fired[fault.type] += 1
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self._counters["requests"],
+                "messages": self._counters["messages"],
+                "streams": self._counters["streams"],
+                "active_streams": self.active_streams,
+                "output_tokens": self._counters["output_tokens"],
+                "deltas": self._counters["deltas"],
+                "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+                "faults_fired": dict(sorted(self._faults_fired.items())),
+                "runs": len(self._request_numbers),
+                "faults": self._spec.text,
+                "speed": self.clock.speed,
+                "seed": self.seed,
+            }

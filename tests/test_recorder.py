@@ -1,0 +1,208 @@
+"""The recorder: batched chunks (none lost), events under their bus seq, attempts, heartbeat."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from planner.auth import get_or_create_local_user
+from planner.db import (
+    Generation,
+    GenerationAttempt,
+    GenerationChunk,
+    GenerationEvent,
+    ensure_schema,
+    session_scope,
+)
+from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
+from planner.llm.types import AttemptRecord
+from planner.plan import recorder as recorder_module
+from planner.plan.recorder import GenerationRecorder, create_generation
+
+
+@pytest.fixture
+def generation_id(database_url: str) -> uuid.UUID:
+    ensure_schema(database_url)
+    user = get_or_create_local_user(database_url=database_url)
+    return create_generation(
+        user_id=user.id,
+        description="test",
+        strategy="resume",
+        fault_spec="none",
+        model="claude-sonnet-4-5",
+        seed=0,
+        speed=1.0,
+        database_url=database_url,
+    )
+
+
+def _chunk_seqs(url: str, generation_id: uuid.UUID) -> list[int]:
+    with session_scope(url) as session:
+        return list(
+            session.scalars(
+                select(GenerationChunk.seq)
+                .where(GenerationChunk.generation_id == generation_id)
+                .order_by(GenerationChunk.seq)
+            )
+        )
+
+
+def test_twenty_thousand_chunks_cost_a_handful_of_transactions_and_none_is_lost(
+    database_url: str, generation_id: uuid.UUID
+) -> None:
+    recorder = GenerationRecorder(generation_id, database_url=database_url, fresh=True)
+    for i in range(20_000):
+        recorder.add_chunk(
+            attempt=1 + i // 15_000, stage="masterplan", char_offset=i * 4, chars=4, t_ms=i
+        )
+    recorder.close(status="completed")
+    assert _chunk_seqs(database_url, generation_id) == list(range(1, 20_001))
+    assert recorder.transactions <= 20
+    with session_scope(database_url) as session:
+        last = session.get(GenerationChunk, (generation_id, 20_000))
+        assert (last.attempt, last.char_offset, last.chars, last.t_ms) == (2, 79_996, 4, 19_999)
+        assert session.get(Generation, generation_id).status == "completed"
+
+
+def test_events_are_stored_under_the_seq_the_bus_gave_them(
+    database_url: str, generation_id: uuid.UUID
+) -> None:
+    bus = EventBus()
+    recorder = GenerationRecorder(generation_id, database_url=database_url, fresh=True)
+    handle = bus.subscribe(recorder.on_event, generation_id)
+    published = []
+    watcher = bus.subscribe(published.append, generation_id)
+    events = GenerationEvents(bus, generation_id)
+    for i in range(300):
+        events.emit(TokensProgress(tokens_received=i, estimated_total=300, percentage=i / 3))
+        events.emit(TextDelta(text=f"piece {i}", from_char=i * 7))
+    bus.unsubscribe(handle, wait=True)
+    bus.unsubscribe(watcher, wait=True)
+    recorder.close()
+    with session_scope(database_url) as session:
+        stored = session.execute(
+            select(GenerationEvent.seq, GenerationEvent.name, GenerationEvent.payload)
+            .where(GenerationEvent.generation_id == generation_id)
+            .order_by(GenerationEvent.seq)
+        ).all()
+    assert [seq for seq, _, _ in stored] == list(range(1, 601))
+    assert [(m.seq, m.name, m.payload) for m in published] == [tuple(row) for row in stored]
+    assert stored[4] == (5, "masterplan_tokens_progress", published[4].payload)
+    assert stored[4][2]["tokens_received"] == 2 and stored[599][2]["text"] == "piece 299"
+
+
+def test_a_failed_write_is_retried_with_everything_it_held(
+    database_url: str, generation_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_insert = recorder_module.insert_chunks
+    failures = []
+
+    def fail_once(conn, gid, rows):  # noqa: ANN001, ANN202
+        if not failures:
+            failures.append(len(rows))
+            raise RuntimeError("the database went away for a moment")
+        return real_insert(conn, gid, rows)
+
+    monkeypatch.setattr(recorder_module, "insert_chunks", fail_once)
+    recorder = GenerationRecorder(
+        generation_id, database_url=database_url, fresh=True, flush_interval_s=0.05
+    )
+    for i in range(100):
+        recorder.add_chunk(attempt=1, stage="discovery", char_offset=i, chars=1, t_ms=i)
+    time.sleep(0.3)
+    for i in range(100, 150):
+        recorder.add_chunk(attempt=1, stage="discovery", char_offset=i, chars=1, t_ms=i)
+    recorder.close()
+    assert failures and failures[0] > 0
+    assert _chunk_seqs(database_url, generation_id) == list(range(1, 151))
+
+
+def test_attempts_are_upserted_and_only_the_newest_checkpoint_is_written(
+    database_url: str, generation_id: uuid.UUID
+) -> None:
+    recorder = GenerationRecorder(generation_id, database_url=database_url, fresh=True)
+    first = AttemptRecord(
+        number=1,
+        kind="stream",
+        start_ms=0,
+        end_ms=900,
+        chars=1200,
+        error_type="connection_dropped",
+        error_message="reset by peer",
+    )
+    recorder.record_attempt(first, number=1, stage="masterplan", start_ms=100, end_ms=1000)
+    recorder.flush()
+    recorder.record_attempt(first, number=1, stage="masterplan", start_ms=100, end_ms=1100)
+    second = AttemptRecord(
+        number=2,
+        kind="resume",
+        start_ms=1200,
+        end_ms=2000,
+        chars=800,
+        resume_from_char=1200,
+        stop_reason="end_turn",
+    )
+    recorder.record_attempt(second, number=2, stage="masterplan", start_ms=1300, end_ms=2100)
+    for length in (500, 1000, 1500):
+        recorder.checkpoint("masterplan", "x" * length)
+    recorder.close()
+    assert recorder.next_attempt_number == 3
+    with session_scope(database_url) as session:
+        attempts = session.scalars(
+            select(GenerationAttempt)
+            .where(GenerationAttempt.generation_id == generation_id)
+            .order_by(GenerationAttempt.number)
+        ).all()
+        assert [(a.number, a.kind, a.end_ms, a.error_type) for a in attempts] == [
+            (1, "stream", 1100, "connection_dropped"),
+            (2, "resume", 2100, None),
+        ]
+        assert attempts[1].resume_from_char == 1200 and attempts[1].stop_reason == "end_turn"
+        row = session.get(Generation, generation_id)
+        assert (row.checkpoint_stage, row.checkpoint_offset, len(row.checkpoint_text)) == (
+            "masterplan",
+            1500,
+            1500,
+        )
+
+
+def test_the_heartbeat_moves_while_nothing_else_happens(
+    database_url: str, generation_id: uuid.UUID
+) -> None:
+    with session_scope(database_url) as session:
+        before = session.get(Generation, generation_id).heartbeat_at
+    recorder = GenerationRecorder(
+        generation_id,
+        database_url=database_url,
+        fresh=True,
+        flush_interval_s=0.05,
+        heartbeat_interval_s=0.1,
+    )
+    time.sleep(0.6)
+    with session_scope(database_url) as session:
+        during = session.get(Generation, generation_id).heartbeat_at
+    recorder.close()
+    assert during > before
+    assert recorder.transactions >= 2
+
+
+def test_a_reopened_generation_continues_its_numbering(
+    database_url: str, generation_id: uuid.UUID
+) -> None:
+    first = GenerationRecorder(generation_id, database_url=database_url, fresh=True)
+    for i in range(10):
+        first.add_chunk(attempt=1, stage="discovery", char_offset=i, chars=1, t_ms=i)
+    first.record_attempt(
+        AttemptRecord(1, "stream", 0, 10), number=1, stage="discovery", start_ms=0, end_ms=10
+    )
+    first.close()
+    second = GenerationRecorder(generation_id, database_url=database_url)
+    assert (second.next_chunk_seq, second.next_attempt_number) == (11, 2)
+    second.add_chunk(attempt=2, stage="discovery", char_offset=10, chars=1, t_ms=20)
+    second.close()
+    assert _chunk_seqs(database_url, generation_id) == list(range(1, 12))
+    with session_scope(database_url) as session:
+        assert session.scalar(select(func.count()).select_from(GenerationAttempt)) == 1

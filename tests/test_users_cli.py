@@ -1,0 +1,100 @@
+"""`planner users add`, `planner token` and `planner db upgrade`, run as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jwt
+import pytest
+
+from planner import auth
+from planner.db import current_revision, head_revision
+
+
+def test_db_upgrade_creates_the_schema_and_is_repeatable(run_cli, planner_home: Path) -> None:  # noqa: ANN001
+    first = run_cli("db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "newest schema" in first.stderr
+    assert (planner_home / "planner.duckdb").exists()
+    assert current_revision() == head_revision()
+    again = run_cli("db", "upgrade")
+    assert again.returncode == 0, again.stderr
+
+
+def test_users_add_with_password_stdin_creates_a_user_who_can_log_in(run_cli) -> None:  # noqa: ANN001
+    result = run_cli("users", "add", "alice", "--password-stdin", input="s3cret pass\n")
+    assert result.returncode == 0, result.stderr
+    assert "created user 'alice'" in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+    assert auth.authenticate("alice", "s3cret pass").username == "alice"
+
+
+def test_duplicate_user_is_refused_with_a_clear_message(run_cli) -> None:  # noqa: ANN001
+    assert run_cli("users", "add", "alice", "--password-stdin", input="first pass\n").returncode == 0
+    again = run_cli("users", "add", "Alice", "--password-stdin", input="second pass\n")
+    assert again.returncode != 0
+    assert "a user called 'alice' already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert auth.authenticate("alice", "first pass").username == "alice"
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "message"),
+    [
+        ("bad name", "good password", "may use only letters"),
+        ("x" * 65, "good password", "the limit is 64"),
+        ("bob", "", "the password is empty"),
+        ("bob", "short", "at least 8 characters"),
+        ("local", "good password", "reserved"),
+    ],
+)
+def test_bad_input_is_refused_and_stores_nothing(
+    run_cli,  # noqa: ANN001
+    name: str,
+    password: str,
+    message: str,
+) -> None:
+    result = run_cli("users", "add", name, "--password-stdin", input=password + "\n")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    with pytest.raises(auth.InvalidCredentials):
+        auth.authenticate(name, password)
+
+
+def test_users_add_without_a_terminal_asks_for_password_stdin(run_cli) -> None:  # noqa: ANN001
+    result = run_cli("users", "add", "alice", input="")
+    assert result.returncode != 0
+    assert "--password-stdin" in result.stderr
+
+
+def test_token_prints_an_access_jwt_that_verifies(run_cli) -> None:  # noqa: ANN001
+    run_cli("users", "add", "alice", "--password-stdin", input="s3cret pass\n")
+    result = run_cli("token", "alice")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = auth.verify_access_token(token)
+    assert claims.username == "alice"
+    assert claims.user_id == auth.get_user("alice").id
+
+
+def test_token_for_an_unknown_user_fails_clearly(run_cli) -> None:  # noqa: ANN001
+    result = run_cli("token", "ghost")
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "no user called 'ghost'" in result.stderr
+
+
+def test_token_for_the_local_user_is_refused(run_cli) -> None:  # noqa: ANN001
+    auth.get_or_create_local_user()
+    result = run_cli("token", "local")
+    assert result.returncode != 0
+    assert "cannot log in" in result.stderr
+
+
+def test_a_short_jwt_secret_is_refused_with_a_clear_message(run_cli) -> None:  # noqa: ANN001
+    result = run_cli("db", "upgrade", PLANNER_JWT_SECRET="too-short")
+    assert result.returncode != 0
+    assert "PLANNER_JWT_SECRET is 9 bytes" in result.stderr
+    assert "Traceback" not in result.stderr
