@@ -67,6 +67,9 @@ def test_get_generation_and_running_lookup_respect_the_owner(db: str) -> None:
     assert analysis.get_generation(done, alice, url=db)["status"] == "completed"
     assert analysis.get_generation(done, bob, url=db) is None
     assert analysis.running_generation(alice, url=db) == running
+    queued = seed_generation(alice, url=db, status="queued", tier=None, total_chars=20,
+                             created_at=T0 + timedelta(minutes=2))
+    assert analysis.running_generation(alice, url=db) == queued
     assert analysis.running_generation(bob, url=db) is None
 
 
@@ -136,6 +139,7 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
     seed_generation(alice, url=db, total_chars=10, fault_spec="drop-at-90", speed=50.0,
                     duration_s=1.0, output_tokens=1000)
     seed_generation(alice, url=db, total_chars=10, status="running", tier=None)
+    seed_generation(alice, url=db, total_chars=10, status="queued", tier=None)
     seed_generation(bob, url=db, total_chars=10, strategy="restart", status="failed", tier="failed")
 
     tiers = analysis.tier_counts(alice, url=db)
@@ -148,7 +152,7 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
                     ("resume", "none"): (2, 2, 1.0)}
 
     frame = analysis.outcomes(alice, url=db)
-    assert len(frame) == 5  # the running one is not an outcome
+    assert len(frame) == 5  # the running and the queued one are not outcomes
     resumed = frame[frame["tier"] == "resume"].iloc[0]
     assert resumed["overhead_ratio"] == pytest.approx(1.5)
     assert resumed["overhead_s"] == pytest.approx(5.0)

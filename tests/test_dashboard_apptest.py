@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -238,3 +239,53 @@ def test_statistics_page_with_data() -> None:
     assert metrics["Median time overhead under faults"] == "×1.50"
     assert metrics["Wasted output tokens"] == "100"
     assert len(at.get("vega_lite_chart")) == 4
+
+
+def start_form(at: AppTest, description: str, *, faults: str = "none", strategy: str = "resume",
+               speed: float = 0.0, spec: str | None = None) -> AppTest:
+    at.text_area(key="gen_description").input(description)
+    at.selectbox(key="gen_strategy").select(strategy)
+    at.selectbox(key="gen_faults").select(faults)
+    at.number_input(key="gen_speed").set_value(speed)
+    if spec is not None:
+        at.run()
+        at.text_area(key="gen_spec").input(spec)
+    return at.button(key="gen_start").click().run()
+
+
+def test_generate_form_refuses_bad_input_clearly() -> None:
+    at, _ = logged_in("alice")
+    at.run()
+    assert not at.exception, at.exception
+    start_form(at, "   ")
+    assert "the project description is empty" in texts(at)
+    start_form(at, "A bakery", faults="custom JSON spec…", spec="")
+    assert "Enter a fault spec" in texts(at)
+    start_form(at, "A bakery", faults="custom JSON spec…", spec='[{"type": "gremlins"}]')
+    assert "bad fault spec" in texts(at)
+    assert "following_generation" not in at.session_state
+
+
+def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
+    from planner.plan import default_service
+
+    at, user = logged_in("alice")
+    at.run()
+    start_form(at, "An online ordering system for a small bakery.", faults="drop-at-90")
+    assert not at.exception, at.exception
+    generation_id = at.session_state["following_generation"]
+    outcome = default_service().wait(uuid.UUID(generation_id), timeout=120)
+    assert outcome.status == "completed", outcome.error
+    at.run()
+    page_text = texts(at)
+    assert "is ready:" in page_text and "tier `resume`" in page_text
+    assert "Recovering with **resume**" in page_text
+    assert at.expander  # the plan tree
+
+    other = create_user("bob", PASSWORD)
+    at_bob = app()
+    at_bob.session_state[TOKEN_KEY] = issue_access_token(other)
+    at_bob.run()
+    assert "following_generation" not in at_bob.session_state
+    at_bob.switch_page(page("history")).run()
+    assert "No generations yet" in texts(at_bob)

@@ -6,6 +6,7 @@ statistics), `plans` (a stored plan as tables).
 """
 
 from planner.analysis.history import (
+    ACTIVE_STATUSES,
     HistoryFilter,
     get_generation,
     history_count,
@@ -38,6 +39,7 @@ from planner.analysis.timelines import (
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "HistoryFilter",
     "PlanTables",
     "assemble_tail",

@@ -18,6 +18,8 @@ from sqlalchemy import Select, distinct, func, select
 from planner.analysis._query import read_frame, read_one, read_scalar
 from planner.db import Generation, MasterPlanRow
 
+# A generation in one of these has not ended yet (queued in the service, or streaming).
+ACTIVE_STATUSES = ("queued", "running")
 HISTORY_COLUMNS = (
     "id",
     "created_at",
@@ -137,10 +139,10 @@ def get_generation(
 
 
 def running_generation(user_id: uuid.UUID, *, url: str | None = None) -> uuid.UUID | None:
-    """The user's most recent generation still marked running (to re-attach a new tab)."""
+    """The user's most recent generation not ended yet (to re-attach a new tab)."""
     statement = (
         select(Generation.id)
-        .where(Generation.user_id == user_id, Generation.status == "running")
+        .where(Generation.user_id == user_id, Generation.status.in_(ACTIVE_STATUSES))
         .order_by(Generation.created_at.desc())
         .limit(1)
     )

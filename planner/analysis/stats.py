@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Integer, case, func, select
 
 from planner.analysis._query import read_frame
+from planner.analysis.history import ACTIVE_STATUSES
 from planner.db import Generation
 
 OUTCOME_COLUMNS = (
@@ -41,7 +42,7 @@ OUTCOME_COLUMNS = (
 
 
 def _finished(user_id: uuid.UUID) -> Any:
-    return (Generation.user_id == user_id) & (Generation.status != "running")
+    return (Generation.user_id == user_id) & Generation.status.not_in(ACTIVE_STATUSES)
 
 
 def tier_counts(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:

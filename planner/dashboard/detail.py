@@ -33,7 +33,7 @@ def render() -> None:
     _figures(row)
     if row["error"]:
         st.error(f"**Error:** {row['error']}", icon=":material/error:")
-    if row["status"] == "running":
+    if row["status"] in analysis.ACTIVE_STATUSES:
         st.info("This generation is still running: follow it live on the Generate page.",
                 icon=":material/progress_activity:")
         st.page_link(nav.page("generate"), label="Follow it live", icon=":material/play_circle:")
@@ -43,7 +43,8 @@ def render() -> None:
     with plan_tab:
         if tables is None:
             st.info("No plan was stored for this generation"
-                    + (" (it did not complete)." if row["status"] != "running" else " yet."))
+                    + (" yet." if row["status"] in analysis.ACTIVE_STATUSES
+                       else " (it did not complete)."))
         else:
             plan_view.render_summary(tables)
             view = st.segmented_control("View", ["Tree", "Table"], default="Tree",

@@ -15,8 +15,9 @@ from planner import analysis
 from planner.config import get_settings
 from planner.dashboard import live, session
 from planner.llm import STRATEGIES
-from planner.plan import GenerationRequest, default_service
-from planner.sim import PROFILES, FaultSpecError, parse_fault_spec
+from planner.plan import GenerationRequest, GenerationRequestError, default_service
+from planner.plan.request import MAX_SPEED
+from planner.sim import PROFILES
 
 FOLLOWING_KEY = "following_generation"
 CUSTOM_FAULTS = "custom JSON spec…"
@@ -35,7 +36,7 @@ def render() -> None:
     st.title("Generate a MasterPlan")
     followed = _followed_generation(user.user_id)
     if followed is not None:
-        if followed["status"] == "running":
+        if followed["status"] in analysis.ACTIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
             if st.button("Cancel this generation", icon=":material/stop_circle:"):
                 _cancel(followed["id"])
@@ -63,12 +64,12 @@ def _followed_generation(user_id: uuid.UUID) -> dict | None:
 
 
 def _cancel(generation_id: uuid.UUID) -> None:
-    try:
-        default_service().cancel(generation_id)
-    except (KeyError, LookupError, ValueError) as exc:
-        st.error(f"Could not cancel: {exc}")
-        return
-    st.toast("Cancelling…", icon=":material/stop_circle:")
+    if default_service().cancel(generation_id):
+        st.toast("Cancelling: the generation stops at its next chunk.",
+                 icon=":material/stop_circle:")
+    else:
+        st.warning("This generation is not running in this dashboard process (it was started "
+                   "by the CLI or another server), so it cannot be cancelled from here.")
 
 
 def _form(user_id: uuid.UUID) -> None:
@@ -93,10 +94,10 @@ def _form(user_id: uuid.UUID) -> None:
             help="Faults the simulator injects into its responses (`none` for a clean run).",
         )
         speed = speed_column.number_input(
-            "Simulator speed", min_value=0.1, max_value=100_000.0, value=1.0, step=1.0,
+            "Simulator speed", min_value=0.0, max_value=MAX_SPEED, value=1.0, step=1.0,
             key="gen_speed", disabled=not settings.uses_embedded_simulator,
-            help="×1 streams at a real model's pace; higher is faster. Only the embedded "
-                 "simulator has a speed.",
+            help="×1 streams at a real model's pace, higher is faster, 0 is as fast as "
+                 "possible. Only the embedded simulator has a speed.",
         )
         model = model_column.text_input("Model", value=settings.model, key="gen_model")
         spec_text = ""
@@ -117,33 +118,23 @@ def _form(user_id: uuid.UUID) -> None:
     if not start:
         return
     faults = spec_text.strip() if profile == CUSTOM_FAULTS else profile
-    problem = _problem(description, faults, model)
-    if problem:
-        st.error(problem, icon=":material/error:")
+    if profile == CUSTOM_FAULTS and not faults:
+        st.error("Enter a fault spec: a JSON list of faults, for example " + EXAMPLE_SPEC,
+                 icon=":material/error:")
         return
     request = GenerationRequest(
-        description=description.strip(), user_id=user_id, strategy=strategy, faults=faults,
-        speed=float(speed), model=model.strip(), seed=int(seed),
+        description=description, user_id=user_id, strategy=strategy, faults=faults,
+        speed=float(speed), model=model.strip() or None, seed=int(seed),
     )
-    try:
-        generation_id = default_service().start(request)
-    except ValueError as exc:
-        st.error(f"The generation could not start: {exc}", icon=":material/error:")
+    problems = request.problems()
+    if not problems:
+        try:
+            generation_id = default_service().start(request)
+        except GenerationRequestError as exc:
+            problems = exc.problems
+    if problems:
+        st.error("The generation cannot start:\n" + "\n".join(f"- {p}" for p in problems),
+                 icon=":material/error:")
         return
     st.session_state[FOLLOWING_KEY] = str(generation_id)
     st.rerun()
-
-
-def _problem(description: str, faults: str, model: str) -> str | None:
-    """What is wrong with the form, in words the user can act on, or None."""
-    if not description.strip():
-        return "Describe the project to plan: a few sentences about what it should do."
-    if not model.strip():
-        return "Name the model to use (for example claude-sonnet-4-5)."
-    if not faults:
-        return "Enter a fault spec: a JSON list of faults, for example " + EXAMPLE_SPEC
-    try:
-        parse_fault_spec(faults)
-    except FaultSpecError as exc:
-        return f"The fault spec is not valid: {exc}"
-    return None

@@ -12,6 +12,7 @@ from planner import analysis
 from planner.dashboard import charts
 
 STATUS_BADGE = {
+    "queued": ("violet", ":material/schedule:"),
     "running": ("blue", ":material/progress_activity:"),
     "completed": ("green", ":material/check_circle:"),
     "failed": ("red", ":material/error:"),
