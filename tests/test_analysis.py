@@ -109,7 +109,7 @@ def test_progress_recoveries_and_text_tail(db: str) -> None:
     progress = analysis.latest_progress(gid, url=db)
     assert progress["chars"] == 100 and progress["attempt"] == 2
     rec = analysis.recoveries(gid, url=db)
-    assert rec[["attempt", "tier", "resume_from_char"]].values.tolist() == [[2, "resume", 90]]
+    assert rec[["attempt", "tier", "resume_from_char"]].values.tolist() == [[1, "resume", 90]]
     tail = analysis.text_tail(gid, max_chars=25, url=db)
     assert tail == "xxxx1" + "xxxxxxxxx1" + "xxxxxxxxx2"
     log = analysis.events_log(gid, exclude=("masterplan_text_delta",), url=db)

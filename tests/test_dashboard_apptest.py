@@ -279,7 +279,8 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
     at.run()
     page_text = texts(at)
     assert "is ready:" in page_text and "tier `resume`" in page_text
-    assert "Recovering with **resume**" in page_text
+    recovered = "Attempt 1 failed (connection_dropped). Recovering with **resume** as attempt 2"
+    assert recovered in page_text
     assert at.expander  # the plan tree
 
     other = create_user("bob", PASSWORD)

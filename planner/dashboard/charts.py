@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 FAULT_COLOUR = "#d62839"
+X_SHAPE = "M-1,-1L1,1M-1,1L1,-1"  # an ✕ (Vega's "cross" is a plus)
 TIER_ORDER = ["stream", "resume", "restart", "partial", "nonstream", "failed", "unknown"]
 TIER_COLOURS = ["#2f6fdf", "#2a9d8f", "#8d6cc9", "#e9a23b", "#f4d35e", FAULT_COLOUR, "#9aa5b1"]
 
@@ -39,7 +40,8 @@ def chunk_timeline(
     if not markers.empty:
         layers.append(
             alt.Chart(markers)
-            .mark_point(shape="cross", size=220, filled=True, color=FAULT_COLOUR, opacity=0.95)
+            .mark_point(shape=X_SHAPE, size=160, strokeWidth=3.5, filled=False,
+                        color=FAULT_COLOUR, opacity=0.95)
             .encode(
                 x="t_s:Q",
                 y="chars_end:Q",

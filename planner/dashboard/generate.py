@@ -41,10 +41,7 @@ def render() -> None:
             if st.button("Cancel this generation", icon=":material/stop_circle:"):
                 _cancel(followed["id"])
             return
-        live.render_outcome(followed, user.user_id)
-        if st.button("Start a new generation", type="primary", icon=":material/add:"):
-            st.session_state.pop(FOLLOWING_KEY, None)
-            st.rerun()
+        live.render_outcome(followed, user.user_id, _new_generation_button)
         return
     _form(user.user_id)
 
@@ -61,6 +58,13 @@ def _followed_generation(user_id: uuid.UUID) -> dict | None:
         return None
     st.session_state[FOLLOWING_KEY] = str(generation_id)
     return row
+
+
+def _new_generation_button() -> None:
+    if st.button("Start a new generation", type="primary", icon=":material/add:",
+                 key="gen_new"):
+        st.session_state.pop(FOLLOWING_KEY, None)
+        st.rerun()
 
 
 def _cancel(generation_id: uuid.UUID) -> None:

@@ -9,6 +9,7 @@ exactly the same thing as the tab that started it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -78,11 +79,16 @@ def _announce(generation_id: uuid.UUID, recoveries: Any) -> None:
         key = (str(generation_id), int(row.seq))
         if key not in announced:
             announced.add(key)
-            st.toast(message, icon=":material/autorenew:")
+            st.toast(widgets.recovery_message(row, short=True), icon=":material/autorenew:")
 
 
-def render_outcome(row: dict[str, Any], user_id: uuid.UUID) -> None:
-    """The finished generation: its plan, or a clear error, and what happened on the way."""
+def render_outcome(
+    row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[], None]
+) -> None:
+    """The finished generation: its plan, or a clear error, and what happened on the way.
+
+    `actions` draws the page's own buttons right under the verdict.
+    """
     generation_id = row["id"]
     recoveries = analysis.recoveries(generation_id)
     tables = (
@@ -105,10 +111,13 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID) -> None:
             icon=":material/error:",
         )
     st.markdown(widgets.settings_line(row))
+    link, buttons = st.columns([2, 3], vertical_alignment="center")
+    link.page_link(nav.page("detail"), label="Open the full detail (attempts, events, downloads)",
+                   icon=":material/account_tree:", query_params={"id": str(generation_id)})
+    with buttons:
+        actions()
     for recovery in recoveries.itertuples():
         st.warning(widgets.recovery_message(recovery), icon=":material/autorenew:")
-    st.page_link(nav.page("detail"), label="Open the full detail (attempts, events, downloads)",
-                 icon=":material/account_tree:", query_params={"id": str(generation_id)})
     widgets.timeline(generation_id, key="outcome_timeline", height=260)
     if tables is not None:
         st.subheader(tables.plan["project_name"])

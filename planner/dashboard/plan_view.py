@@ -62,7 +62,9 @@ def render_tree(tables: PlanTables) -> None:
             if phase.description:
                 st.caption(phase.description)
             for milestone in milestones.itertuples():
-                st.markdown(f"##### M{milestone.milestone_number} · {escape(milestone.name)}")
+                st.markdown(
+                    f":material/flag: **M{milestone.milestone_number} · {escape(milestone.name)}**"
+                )
                 if milestone.description:
                     st.caption(milestone.description)
                 tasks = phase_tasks[phase_tasks["milestone_id"] == milestone.id]

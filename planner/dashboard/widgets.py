@@ -43,7 +43,8 @@ def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.Dat
         st.caption("No chunks recorded yet.")
         return attempts
     markers = analysis.fault_markers(attempts)
-    st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key)
+    st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key,
+                    width="stretch")
     if not markers.empty:
         faults = ", ".join(
             f"attempt {m.attempt}: {m.error_type} at char {m.chars_end:,} ({m.t_s:.1f} s)"
@@ -53,11 +54,17 @@ def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.Dat
     return attempts
 
 
-def recovery_message(row: Any) -> str:
-    where = f"from character {int(row.resume_from_char):,}" if row.tier == "resume" else ""
+def recovery_message(row: Any, *, short: bool = False) -> str:
+    """A `masterplan_recovery` event in words; its `attempt` is the one that failed."""
+    failed = int(row.attempt)
+    kind, _, detail = str(row.reason).partition(": ")
+    if short:
+        return f"Attempt {failed} failed ({kind}). Recovering with {row.tier}."
+    where = f" from character {int(row.resume_from_char):,}" if row.tier == "resume" else ""
+    said = f" — {detail}" if detail else ""
     return (
-        f"Attempt {int(row.attempt) - 1} failed ({row.reason}). "
-        f"Recovering with **{row.tier}** as attempt {int(row.attempt)} {where}".rstrip()
+        f"Attempt {failed} failed ({kind}). Recovering with **{row.tier}** as attempt "
+        f"{failed + 1}{where}.  \n:small[{kind}{said}]"
     )
 
 
