@@ -290,3 +290,24 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
     assert "following_generation" not in at_bob.session_state
     at_bob.switch_page(page("history")).run()
     assert "No generations yet" in texts(at_bob)
+
+
+def test_a_new_session_reattaches_to_the_users_running_generation() -> None:
+    at, alice = logged_in("alice")
+    bob = create_user("bob", PASSWORD)
+    running = seed_generation(alice.id, status="running", tier=None, total_chars=200,
+                              fail_at_char=180, fault_spec="drop-at-90")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["following_generation"] == str(running)
+    assert len(at.get("progress")) == 1
+    page_text = texts(at)
+    assert "Attempt 1 failed (connection_dropped). Recovering with **resume**" in page_text
+    assert [m.value for m in at.metric if m.label == "Attempt"] == ["2"]
+    assert any("xxxxxxxxx2" in c.value for c in at.code)  # the live tail of the text
+
+    at_bob = app()
+    at_bob.session_state[TOKEN_KEY] = issue_access_token(bob)
+    at_bob.run()
+    assert not at_bob.get("progress")
+    assert at_bob.button(key="gen_start")

@@ -2,8 +2,9 @@
 `streamlit run app.py` with a temporary PLANNER_HOME.
 
 Sign up, start a `drop-at-90` generation with `resume` at high simulator speed, watch the
-progress and the recovery notice, end on the completed plan; then a second user sees
-none of it. Screenshots go to test-artifacts/ (kept by CI, ignored by git).
+progress and the recovery notice (and re-attach from a second tab), end on the completed
+plan; then a second user sees none of it. Screenshots go to test-artifacts/ (kept by CI,
+ignored by git).
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ def sign_up(page, username: str) -> None:  # noqa: ANN001
     page.get_by_role("heading", name="Generate a MasterPlan").wait_for(timeout=SLOW_MS)
 
 
+def log_in(page, username: str) -> None:  # noqa: ANN001
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
 def choose(page, label: str, option: str) -> None:  # noqa: ANN001
     page.get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -125,13 +132,22 @@ def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) 
             page.get_by_label("Project description", exact=True).fill(DESCRIPTION)
             choose(page, "Fault profile", "drop-at-90")
             speed = page.get_by_label("Simulator speed", exact=True)
-            speed.fill("25")
+            speed.fill("8")
             speed.press("Enter")
             page.get_by_role("button", name="Start generation").click()
 
-            # Live: a progress bar that moves, tokens counting up, then the recovery.
-            progress = page.get_by_test_id("stProgress")
-            progress.wait_for()
+            # Live: a progress bar, then the recovery announced while it streams.
+            page.get_by_test_id("stProgress").wait_for()
+
+            # A second tab is a new session: after logging in it re-attaches to the run.
+            second = browser.new_page(viewport={"width": 1200, "height": 900})
+            second.set_default_timeout(SLOW_MS)
+            second.goto(dashboard)
+            log_in(second, "alice")
+            second.get_by_test_id("stProgress").wait_for()
+            assert "drop-at-90" in second.get_by_test_id("stMain").inner_text()
+            second.close()
+
             page.get_by_text("Recovering with resume").first.wait_for()
             page.screenshot(path=str(ARTIFACTS / "dashboard-live-recovery.png"), full_page=True)
 

@@ -23,7 +23,8 @@ def chunk_timeline(
         alt.Chart(timeline)
         .mark_line(interpolate="step-after", strokeWidth=2)
         .encode(
-            x=alt.X("t_s:Q", title="seconds since the generation started"),
+            x=alt.X("t_s:Q", title="seconds since the generation started",
+                    scale=alt.Scale(domainMin=0)),
             y=alt.Y("chars_end:Q", title="characters received (per stage)"),
             color=alt.Color("attempt:N", title="attempt", scale=alt.Scale(scheme="tableau10")),
             detail="stage:N",
