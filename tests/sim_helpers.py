@@ -21,7 +21,9 @@ def async_client(base_url: str, **kwargs: Any) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(api_key="x", base_url=base_url, **{"max_retries": 0, **kwargs})
 
 
-def plain_request(text: str = "Explain retries for camping gear uploads", **extra: Any) -> dict[str, Any]:
+def plain_request(
+    text: str = "Explain retries for camping gear uploads", **extra: Any
+) -> dict[str, Any]:
     return {
         "model": MODEL,
         "max_tokens": 4000,
@@ -48,7 +50,9 @@ def discovery(model: str = MODEL) -> dict[str, Any]:
     return discovery_request(DESCRIPTION, model)
 
 
-def stream_text(sdk: anthropic.Anthropic, request: dict[str, Any], **kwargs: Any) -> tuple[str, Any]:
+def stream_text(
+    sdk: anthropic.Anthropic, request: dict[str, Any], **kwargs: Any
+) -> tuple[str, Any]:
     """The streamed text and the final message (stop_reason None when it never came)."""
     with sdk.messages.stream(**request, **kwargs) as stream:
         text = "".join(stream.text_stream)

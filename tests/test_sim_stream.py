@@ -39,7 +39,9 @@ def test_non_streaming_returns_the_same_text_as_the_stream(sim: Simulator) -> No
 
 def test_sse_events_arrive_in_the_api_order_with_event_lines(sim: Simulator) -> None:
     body = {**plain_request(), "stream": True}
-    with httpx2.stream("POST", f"{sim.base_url}/v1/messages", json=body, headers={"x-api-key": "x"}) as response:
+    with httpx2.stream(
+        "POST", f"{sim.base_url}/v1/messages", json=body, headers={"x-api-key": "x"}
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["request-id"].startswith("req_")
         raw = response.read().decode()

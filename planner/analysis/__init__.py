@@ -2,9 +2,20 @@
 
 One module per concern: `history` (a user's generations, paged), `timelines` (chunks and
 attempts), `progress` (stored events: progress, recoveries, text), `stats` (fallback
-statistics), `plans` (a stored plan as tables).
+statistics), `plans` (a stored plan as tables), `experiments` (failure-mode experiment
+runs, summaries and strategy rankings).
 """
 
+from planner.analysis.experiments import (
+    experiment_runs,
+    experiment_summary,
+    failure_table,
+    generations_with_failures,
+    list_experiments,
+    rank_strategies,
+    summarize,
+    tier_distribution,
+)
 from planner.analysis.history import (
     ACTIVE_STATUSES,
     HistoryFilter,
@@ -48,7 +59,12 @@ __all__ = [
     "chunk_timeline",
     "describe",
     "events_log",
+    "experiment_runs",
+    "experiment_summary",
+    "failure_table",
+    "list_experiments",
     "fault_markers",
+    "generations_with_failures",
     "get_generation",
     "histogram",
     "history_count",
@@ -57,12 +73,15 @@ __all__ = [
     "latest_progress",
     "load_plan",
     "outcomes",
+    "rank_strategies",
     "recoveries",
     "running_generation",
     "success_matrix",
+    "summarize",
     "summary_by",
     "task_table",
     "text_tail",
     "tier_counts",
+    "tier_distribution",
     "timeline_csv",
 ]

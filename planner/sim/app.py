@@ -35,12 +35,21 @@ def _request_id(request: web.Request) -> str:
 async def request_ids(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """A request id for every request; routing errors as the API's JSON error bodies."""
     request["request_id"] = "req_sim" + secrets.token_hex(12)
-    return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status not in (404, 405):
+            raise
+        message = "Not found" if exc.status == 404 else f"Method {request.method} not allowed"
+        return responses.error_response(exc.status, message, request["request_id"])
 
 
-async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["request-id"] = request.get("request_id") or "req_sim" + secrets.token_hex(12)
+    if request.path.startswith("/v1/"):
+        request.app[STATE].record_status(response.status)
 
 
 def _api_key(request: web.Request) -> str | None:
@@ -52,12 +61,12 @@ def _api_key(request: web.Request) -> str | None:
 
 async def _read_body(request: web.Request, state: SimState) -> dict | web.Response:
     if state.api_key is not None and _api_key(request) != state.api_key:
-        return responses.error_response(401, "invalid x-api-key", _request_id(request), state)
+        return responses.error_response(401, "invalid x-api-key", _request_id(request))
     try:
         return json.loads(await request.read())
     except (json.JSONDecodeError, UnicodeDecodeError):
         return responses.error_response(
-            400, "The request body is not valid JSON.", _request_id(request), state
+            400, "The request body is not valid JSON.", _request_id(request)
         )
 
 
@@ -72,26 +81,25 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         header_spec = request.headers.get(FAULTS_HEADER)
         spec = parse_fault_spec(header_spec) if header_spec else state.spec
     except FaultSpecError as exc:
-        return responses.error_response(400, f"{FAULTS_HEADER}: {exc}", request_id, state)
+        return responses.error_response(400, f"{FAULTS_HEADER}: {exc}", request_id)
     seed_text = request.headers.get(SEED_HEADER)
     try:
         seed = int(seed_text) if seed_text else state.seed
     except ValueError:
-        return responses.error_response(400, f"{SEED_HEADER} must be an integer", request_id, state)
+        return responses.error_response(400, f"{SEED_HEADER} must be an integer", request_id)
     run_key = request.headers.get(RUN_HEADER, "")
     request_number = state.next_request_number(run_key)
     if problem := validate(body):
-        return responses.error_response(problem.status, problem.message, request_id, state)
+        return responses.error_response(problem.status, problem.message, request_id)
     fired = spec.fire(seed, run_key, request_number)
     state.record_faults(fired)
     http_error = next((f for f in fired if isinstance(f, HttpError)), None)
     if http_error is not None:
         return responses.error_response(
-            http_error.status, None, request_id, state, _retry_headers(http_error, state)
+            http_error.status, None, request_id, _retry_headers(http_error, state)
         )
     state.count("messages")
     reply = build_reply(body, seed, run_key, request_number, fired, state.cache.account(body))
-    state.record_status(200)
     if body.get("stream"):
         state.count("streams")
         return await responses.stream(request, reply, state)
@@ -115,21 +123,17 @@ async def count_message_tokens(request: web.Request) -> web.Response:
     body = await _read_body(request, state)
     if isinstance(body, web.Response):
         return body
-    if not isinstance(body, dict) or "model" not in body or "messages" not in body:
-        return responses.error_response(
-            400, "model and messages are required", _request_id(request), state
-        )
+    # the endpoint needs no max_tokens; everything else is checked as for a message
+    problem = validate({"max_tokens": 1, **body} if isinstance(body, dict) else body)
+    if problem is not None:
+        return responses.error_response(problem.status, problem.message, _request_id(request))
     return web.json_response({"input_tokens": input_tokens(body)})
-
-
-async def not_found(request: web.Request) -> web.Response:
-    return responses.error_response(404, "Not found", _request_id(request), request.app[STATE])
 
 
 def create_app(state: SimState) -> web.Application:
     app = web.Application(middlewares=[request_ids], client_max_size=32 * 1024 * 1024)
     app[STATE] = state
-    app.on_response_prepare.append(_add_request_id)
+    app.on_response_prepare.append(_on_prepare)
     app.router.add_post("/v1/messages", create_message)
     app.router.add_post("/v1/messages/count_tokens", count_message_tokens)
     admin.add_routes(app, STATE)

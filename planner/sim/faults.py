@@ -34,6 +34,9 @@ class Fault:
     type: ClassVar[str] = ""
     toxicity: float = 1.0
     on_requests: tuple[int, ...] | None = None
+    # Only requests whose run key is, or ends with ":", this scope (planner's generator
+    # sends `<generation id>:<stage>`), so a replayed failure hits one stage only.
+    on_scope: str | None = None
 
     def check(self) -> None:
         if not 0.0 <= self.toxicity <= 1.0:
@@ -46,8 +49,10 @@ class Fault:
                 f"got {list(self.on_requests)}"
             )
 
-    def fires(self, request_number: int, rng: random.Random) -> bool:
+    def fires(self, request_number: int, rng: random.Random, run_key: str = "") -> bool:
         if self.on_requests is not None and request_number not in self.on_requests:
+            return False
+        if self.on_scope is not None and run_key.rsplit(":", 1)[-1] != self.on_scope:
             return False
         return rng.random() < self.toxicity
 
@@ -55,6 +60,8 @@ class Fault:
         values = dataclasses.asdict(self)
         if values["on_requests"] is not None:
             values["on_requests"] = list(values["on_requests"])
+        if values["on_scope"] is None:
+            del values["on_scope"]
         return {"type": self.type, **values}
 
 
@@ -258,7 +265,7 @@ class FaultSpec:
         fired = []
         for index, fault in enumerate(self.faults):
             rng = random.Random(f"{seed}\x00{run_key}\x00{request_number}\x00{index}")
-            if fault.fires(request_number, rng):
+            if fault.fires(request_number, rng, run_key):
                 fired.append(fault)
         return tuple(fired)
 

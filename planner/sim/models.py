@@ -1,7 +1,8 @@
 """What the simulator knows about model names: family, version, limits and pace.
 
-Pace defaults to a Sonnet-class model: about 1.2 s to the first token and ~140 output
-tokens a second, so a 17,000-token MasterPlan streams in about two minutes.
+Pace defaults to a Sonnet-class model: about 1.2 s to the first token and ~130 output
+tokens a second, so a 17,000-token MasterPlan streams in a little over two minutes
+(the original system saw its server cut such streams at about 134 s).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class ModelProfile:
 
 _PACE = {  # family -> (time to first token, output tokens per second)
     "haiku": (0.6, 260.0),
-    "sonnet": (1.2, 142.0),
+    "sonnet": (1.2, 130.0),
     "opus": (2.0, 70.0),
 }
 

@@ -48,6 +48,8 @@ class _StreamWriter:
         self.deadline = deadline
         self.buffer = bytearray()
         self.bytes_sent = 0
+        self.deltas = 0
+        self.tokens = 0
 
     def add(self, data: bytes) -> None:
         self.buffer += data
@@ -80,6 +82,8 @@ async def stream(request: web.Request, reply: Reply, state: SimState) -> web.Str
         state.count("client_disconnects")
     finally:
         state.active_streams -= 1
+        state.count("deltas", out.deltas)
+        state.count("output_tokens", out.tokens)
     return response
 
 
@@ -99,7 +103,7 @@ async def _send_events(
     cutoff = reply.fault(Cutoff)
     total_chars = sum(map(len, reply.deltas))
     shift_s = 0.0
-    chars = tokens = 0
+    chars = 0
     next_ping_s = PING_EVERY_S
     for index in range(len(reply.deltas) + 1):
         due_s = (reply.due_s[index] if index < len(reply.deltas) else reply.finish_s) + shift_s
@@ -125,11 +129,10 @@ async def _send_events(
             next_ping_s = due_s + PING_EVERY_S
         out.add(wire.text_delta(reply.deltas[index]))
         chars += len(reply.deltas[index])
-        tokens += reply.delta_tokens[index]
-    state.count("deltas", len(reply.deltas))
-    state.count("output_tokens", tokens)
+        out.deltas += 1
+        out.tokens += reply.delta_tokens[index]
     out.add(wire.content_block_stop())
-    out.add(wire.message_delta(reply.stop_reason, _usage(reply, tokens)))
+    out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens)))
     out.add(wire.message_stop())
     await out.flush()
     await out.response.write_eof()
@@ -180,7 +183,7 @@ async def whole_message(
         await deadline.until(at_s)
         if isinstance(fault, SseError):
             status = 529 if fault.error_type == "overloaded_error" else 500
-            return error_response(status, None, request_id, state)
+            return error_response(status, None, request_id)
         close_connection(request)
         return web.Response(status=500)
     await deadline.until(finish_s)
@@ -193,10 +196,8 @@ def error_response(
     status: int,
     message: str | None,
     request_id: str,
-    state: SimState,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    state.record_status(status)
     return web.Response(
         status=status,
         body=wire.error_body(status, message, request_id),

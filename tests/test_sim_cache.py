@@ -1,0 +1,76 @@
+"""Usage and prompt-cache token accounting as the API reports it."""
+
+from __future__ import annotations
+
+import time
+
+from sim_helpers import client, discovery, plain_request, stream_text
+
+from planner.sim import Simulator
+from planner.sim.cache import TTL_S
+from planner.tokens import count_tokens
+
+
+def usage_of(sim: Simulator, request: dict):  # noqa: ANN201
+    return stream_text(client(sim.base_url), request)[1].usage
+
+
+def test_cached_system_prompt_is_written_once_then_read() -> None:
+    with Simulator(speed=0) as sim:
+        first = usage_of(sim, discovery())
+        second = usage_of(sim, discovery())
+    system_tokens = count_tokens(discovery()["system"][0]["text"])
+    assert first.cache_creation_input_tokens >= system_tokens
+    assert first.cache_read_input_tokens == 0
+    assert second.cache_creation_input_tokens == 0
+    assert second.cache_read_input_tokens == first.cache_creation_input_tokens
+    assert second.input_tokens == first.input_tokens > 0
+    assert first.cache_creation.ephemeral_5m_input_tokens == first.cache_creation_input_tokens
+
+
+def test_a_different_prefix_or_model_is_a_new_cache_entry() -> None:
+    with Simulator(speed=0) as sim:
+        usage_of(sim, discovery())
+        other_model = usage_of(sim, discovery(model="claude-opus-4-5"))
+        changed = discovery()
+        changed["system"] = [{**changed["system"][0], "text": changed["system"][0]["text"] + "!"}]
+        other_prefix = usage_of(sim, changed)
+    assert other_model.cache_read_input_tokens == 0 < other_model.cache_creation_input_tokens
+    assert other_prefix.cache_read_input_tokens == 0 < other_prefix.cache_creation_input_tokens
+
+
+def test_the_cache_expires_after_five_minutes_of_simulated_time() -> None:
+    speed = 2000.0
+    with Simulator(speed=speed) as sim:
+        usage_of(sim, {**discovery(), "max_tokens": 5})
+        time.sleep(TTL_S / speed + 0.05)
+        expired = usage_of(sim, {**discovery(), "max_tokens": 5})
+    assert expired.cache_read_input_tokens == 0
+    assert expired.cache_creation_input_tokens > 0
+
+
+def test_without_cache_control_everything_is_plain_input() -> None:
+    with Simulator(speed=0) as sim:
+        usage = usage_of(sim, plain_request(system="You are terse."))
+        again = usage_of(sim, plain_request(system="You are terse."))
+    assert usage.cache_creation_input_tokens == again.cache_read_input_tokens == 0
+    assert usage.input_tokens == again.input_tokens >= count_tokens("You are terse.")
+
+
+def test_input_tokens_grow_with_the_conversation() -> None:
+    with Simulator(speed=0) as sim:
+        short = usage_of(sim, plain_request("hi"))
+        long = usage_of(sim, plain_request("hi " * 200))
+    assert long.input_tokens - short.input_tokens >= 190
+
+
+def test_message_start_and_message_delta_usage_agree() -> None:
+    with Simulator(speed=0) as sim:
+        sdk = client(sim.base_url)
+        with sdk.messages.stream(**plain_request()) as stream:
+            events = list(stream)
+    start = next(e for e in events if e.type == "message_start").message.usage
+    delta = next(e for e in events if e.type == "message_delta").usage
+    text = "".join(e.delta.text for e in events if e.type == "content_block_delta")
+    assert start.input_tokens == delta.input_tokens
+    assert delta.output_tokens == count_tokens(text)

@@ -1,0 +1,149 @@
+"""Fault specs: profiles, JSON lists, clear errors, seeded toxicity, per-run request numbers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx2
+import pytest
+from sim_helpers import client, plain_request, stream_text
+
+from planner.sim import PROFILES, FaultSpecError, Simulator, parse_fault_spec
+from planner.sim.faults import REGISTRY, Corrupt, HttpError, Progress, Reset, Stall
+
+
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_every_profile_parses(name: str) -> None:
+    spec = parse_fault_spec(name)
+    assert spec.text == name
+    assert len(spec.faults) == len(PROFILES[name])
+
+
+def test_the_designed_profiles_exist() -> None:
+    required = {"none", "drop-at-90", "flaky", "overloaded", "rate-limited", "stall", "eof"}
+    assert required | {"cutoff-134s", "slow"} <= set(PROFILES)
+    (drop,) = parse_fault_spec("drop-at-90").faults
+    assert isinstance(drop, Reset) and drop.at_fraction == 0.9 and drop.on_requests == (1,)
+
+
+def test_json_list_and_single_object() -> None:
+    spec = parse_fault_spec(
+        '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
+    )
+    assert spec.faults == (Reset(toxicity=1.0, on_requests=(1,), at_fraction=0.9),)
+    assert parse_fault_spec('{"type": "stall", "stall_ms": 5}').faults == (Stall(stall_ms=5),)
+    assert parse_fault_spec("").faults == parse_fault_spec(None).faults == ()
+
+
+def test_to_list_round_trips() -> None:
+    spec = parse_fault_spec("flaky")
+    assert parse_fault_spec(json.dumps(spec.to_list())).faults == spec.faults
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("drop-at-95", ["unknown fault profile 'drop-at-95'", "drop-at-90"]),
+        ("[{", ["not valid JSON"]),
+        ('"reset"', ["unknown fault profile"]),
+        ("[1]", ["fault #1 must be a JSON object"]),
+        ('[{"type": "explode"}]', ["unknown type 'explode'", "reset"]),
+        ('[{"type": "reset", "at_fraction": 1.5}]', ["at_fraction must be between 0 and 1"]),
+        ('[{"type": "reset", "delay_ms": 5}]', ["unknown parameter(s) ['delay_ms']"]),
+        ('[{"type": "reset", "toxicity": 2}]', ["toxicity must be between 0 and 1"]),
+        ('[{"type": "http_error", "status": 418}]', ["status must be one of"]),
+        ('[{"type": "sse_error", "error_type": "boom"}]', ["error_type must be one of"]),
+        ('[{"type": "stall", "stall_ms": -1}]', ["stall_ms must be > 0"]),
+        ('[{"type": "reset", "on_requests": [0]}]', ["1-based"]),
+        ('[{"type": "reset", "on_requests": "first"}]', ["on_requests must be a list of integers"]),
+        ('[{"type": "reset", "at_fraction": 0.5, "after_bytes": 10}]', ["give one of"]),
+        ('[{"type": "latency", "latency_ms": "slow"}]', ["latency"]),
+        ('{"faults": 3}', ["unknown type None"]),
+    ],
+)
+def test_bad_specs_name_the_problem(text: str, words: list[str]) -> None:
+    with pytest.raises(FaultSpecError) as caught:
+        parse_fault_spec(text)
+    assert isinstance(caught.value, ValueError)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_toxicity_draws_are_seeded_and_roughly_proportional() -> None:
+    spec = parse_fault_spec('[{"type": "reset", "toxicity": 0.3}]')
+    draws = [bool(spec.fire(seed=7, run_key="r", request_number=n)) for n in range(1, 1001)]
+    assert draws == [bool(spec.fire(seed=7, run_key="r", request_number=n)) for n in range(1, 1001)]
+    assert draws != [bool(spec.fire(seed=8, run_key="r", request_number=n)) for n in range(1, 1001)]
+    assert 230 <= sum(draws) <= 370
+
+
+def test_on_requests_limits_a_fault_to_those_request_numbers() -> None:
+    spec = parse_fault_spec('[{"type": "http_error", "on_requests": [2, 3]}]')
+    fired = [spec.fire(0, "run", n) for n in range(1, 5)]
+    assert [bool(f) for f in fired] == [False, True, True, False]
+    assert isinstance(fired[1][0], HttpError)
+
+
+def test_each_fault_class_answers_its_own_question() -> None:
+    half = Progress(chars_sent=50, total_chars=100, bytes_sent=900, elapsed_s=2.0)
+    assert Reset(at_fraction=0.5).trips(half) and not Reset(at_fraction=0.6).trips(half)
+    assert Reset(after_bytes=900).trips(half) and not Reset(after_bytes=901).trips(half)
+    assert Reset(after_s=2.0).trips(half) and not Reset(after_s=2.5).trips(half)
+    assert Corrupt(drop_brackets=2, prose=False).apply('{"a": [1]}') == '{"a": [1'
+    assert set(REGISTRY) == set(
+        [
+            "reset",
+            "sse_error",
+            "eof",
+            "stall",
+            "http_error",
+            "latency",
+            "bandwidth",
+            "cutoff",
+            "corrupt",
+        ]
+    )
+
+
+def test_run_keys_number_requests_separately() -> None:
+    spec = json.dumps([{"type": "http_error", "status": 529, "on_requests": [1]}])
+    with Simulator(speed=0, faults=spec) as sim:
+        sdk = client(sim.base_url)
+        outcomes = []
+        for run in ("a", "a", "b", "a", "b"):
+            try:
+                stream_text(sdk, plain_request(), extra_headers={"x-planner-run": run})
+                outcomes.append("ok")
+            except Exception as exc:  # noqa: BLE001
+                outcomes.append(type(exc).__name__)
+    assert outcomes == ["OverloadedError", "ok", "OverloadedError", "ok", "ok"]
+
+
+def test_a_bad_fault_header_is_a_400_naming_the_problem() -> None:
+    with Simulator(speed=0) as sim:
+        response = httpx2.post(
+            f"{sim.base_url}/v1/messages",
+            json=plain_request(),
+            headers={"x-planner-faults": "nope", "x-planner-run": uuid.uuid4().hex},
+        )
+    assert response.status_code == 400
+    assert "unknown fault profile 'nope'" in response.json()["error"]["message"]
+
+
+def test_the_seed_header_changes_the_answer() -> None:
+    with Simulator(speed=0) as sim:
+        sdk = client(sim.base_url)
+        one, _ = stream_text(sdk, plain_request(), extra_headers={"x-planner-seed": "1"})
+        again, _ = stream_text(sdk, plain_request(), extra_headers={"x-planner-seed": "1"})
+        other, _ = stream_text(sdk, plain_request(), extra_headers={"x-planner-seed": "2"})
+        bad = httpx2.post(
+            f"{sim.base_url}/v1/messages", json=plain_request(), headers={"x-planner-seed": "x"}
+        )
+    assert one == again != other
+    assert bad.status_code == 400
+
+
+def test_a_simulator_with_a_bad_spec_does_not_start() -> None:
+    with pytest.raises(FaultSpecError):
+        Simulator(faults="no-such-profile")
