@@ -311,3 +311,44 @@ def test_a_new_session_reattaches_to_the_users_running_generation() -> None:
     at_bob.run()
     assert not at_bob.get("progress")
     assert at_bob.button(key="gen_start")
+
+
+def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
+    from planner.dashboard import experiment_jobs
+
+    at, alice = logged_in("alice")
+    at.switch_page(page("experiments")).run()
+    assert not at.exception, at.exception
+    assert "No experiments yet." in texts(at)
+    at.multiselect(key="exp_faults").set_value(["drop-at-90"])
+    at.multiselect(key="exp_strategies").set_value(["resume", "hybrid"])
+    at.number_input(key="exp_speed").set_value(5000.0)
+    at.text_input(key="exp_extra").input('[{"type": "gremlins"}]').run()
+    assert "4 generations" not in texts(at)  # the bad spec counts as a third fault
+    at.button(key="exp_start").click().run()
+    assert any("The experiment cannot run" in e.value and "gremlins" in e.value
+               for e in at.error)
+
+    at.text_input(key="exp_extra").input("").run()
+    assert "4 generations, including the fault-free baselines." in texts(at)
+    at.button(key="exp_start").click().run()
+    assert not at.exception, at.exception
+    experiment_id = uuid.UUID(at.session_state["experiment_selected"])
+    job = experiment_jobs.job_for(experiment_id, alice.id)
+    assert job is not None and job.total_runs == 4
+    job.thread.join(180)
+    assert not job.alive and job.error is None
+    at.run()
+    page_text = texts(at)
+    assert "Best under faults: **resume**, 100% success" in page_text
+    summary = at.dataframe[0].value
+    assert set(zip(summary["strategy"], summary["fault"], strict=True)) == {
+        ("resume", "drop-at-90"), ("hybrid", "drop-at-90"), ("resume", "none"), ("hybrid", "none")
+    }
+
+    bob = create_user("bob", PASSWORD)
+    at_bob = app()
+    at_bob.session_state[TOKEN_KEY] = issue_access_token(bob)
+    at_bob.switch_page(page("experiments")).run()
+    assert "No experiments yet." in texts(at_bob)
+    assert experiment_jobs.job_for(experiment_id, bob.id) is None
