@@ -101,7 +101,7 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
                 "Its results so far:", icon=":material/info:")
     if job is not None and job.error:
         st.error(f"The experiment stopped with an error: {job.error}")
-    _results(analysis.experiment_runs(experiment_id))
+    _results(analysis.experiment_runs(experiment_id), final=row["status"] == "completed")
 
 
 def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -111,15 +111,25 @@ def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
         if job is None or not job.alive:
             st.rerun()
         runs = analysis.experiment_runs(experiment_id)
-        done = int(runs["status"].isin(["completed", "failed", "interrupted"]).sum())
+        done = int(runs["status"].isin(FINISHED).sum())
         total = max(1, len(runs))
         st.progress(done / total, text=f"{done} of {total} generations finished")
-        _results(runs)
+        st.dataframe(
+            runs[["strategy", "fault", "repeat_index", "status", "tier", "attempts",
+                  "duration_s", "slowdown", "error"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "repeat_index": st.column_config.NumberColumn("repeat"),
+                "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
+                "slowdown": st.column_config.NumberColumn("slowdown", format="×%.2f"),
+            },
+        )
 
     poll()
 
 
-def _results(runs: pd.DataFrame) -> None:
+def _results(runs: pd.DataFrame, *, final: bool) -> None:
+    """The comparison; the verdict only for an experiment that ran to its end."""
     if runs.empty:
         st.caption("No runs stored.")
         return
@@ -127,7 +137,7 @@ def _results(runs: pd.DataFrame) -> None:
     if summary.empty:
         st.caption("No run has finished yet.")
         return
-    ranking = analysis.rank_strategies(runs)
+    ranking = analysis.rank_strategies(runs) if final else pd.DataFrame()
     if not ranking.empty:
         best = ranking.iloc[0]
         st.success(
@@ -141,7 +151,11 @@ def _results(runs: pd.DataFrame) -> None:
     heat.altair_chart(charts.success_heatmap(summary.rename(columns={"fault": "fault_spec"})),
                       key="exp_success", width="stretch")
     slow.markdown("**Median slowdown (× fault-free time)**")
-    slow.altair_chart(_slowdown_chart(summary), key="exp_slowdown", width="stretch")
+    if summary["median_slowdown"].notna().any():
+        slow.altair_chart(_slowdown_chart(summary), key="exp_slowdown", width="stretch")
+    else:
+        slow.caption("No slowdown yet: it needs a completed run and its fault-free baseline "
+                     "with the same seed.")
     st.dataframe(
         summary, hide_index=True, width="stretch",
         column_config={
@@ -161,6 +175,10 @@ def _results(runs: pd.DataFrame) -> None:
         )
         st.page_link(nav.page("history"), label="Open a run's generation from History",
                      icon=":material/history:")
+    st.caption(
+        "Slowdown: model time ÷ the fault-free run's with the same seed (1.00 = no cost). "
+        "Output ÷ final tokens: 1.00 = nothing generated twice."
+    )
 
 
 def _slowdown_chart(summary: pd.DataFrame) -> alt.Chart:
