@@ -15,19 +15,21 @@ from planner.dashboard import nav, plan_view, session, widgets
 
 def render() -> None:
     user = session.require_user()
+    title = st.empty()  # filled first, so the title sits above the picker
+    title.title("Generation detail")
     generation_id = _chosen_generation(user.user_id)
     if generation_id is None:
         return
     row = analysis.get_generation(generation_id, user.user_id)
     if row is None:
-        st.title("Generation detail")
         st.error("There is no generation with that id among yours.")
         st.page_link(nav.page("history"), label="Back to History", icon=":material/history:")
         return
     tables = (
         analysis.load_plan(row["masterplan_id"], user.user_id) if row["masterplan_id"] else None
     )
-    st.title(tables.plan["project_name"] if tables else "Generation detail")
+    if tables is not None:
+        title.title(tables.plan["project_name"])
     st.caption(row["description"])
     st.markdown(widgets.settings_line(row))
     _figures(row)
@@ -64,18 +66,10 @@ def render() -> None:
 
 
 def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
-    """The id from `?id=…`, else a picker over the user's most recent generations."""
-    text = st.query_params.get("id")
-    if text:
-        try:
-            return uuid.UUID(text)
-        except ValueError:
-            st.title("Generation detail")
-            st.error(f"{text!r} is not a generation id.")
-            return None
-    st.title("Generation detail")
+    """The generation in `?id=…` (default: the newest), with a picker over recent ones."""
     recent = analysis.history_page(user_id, page_size=25)
-    if recent.empty:
+    current = st.query_params.get("id")
+    if recent.empty and not current:
         st.info("No generations yet. Start one on the Generate page; its plan, timeline and "
                 "events will be here.", icon=":material/hourglass_empty:")
         st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
@@ -85,13 +79,20 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
         f"{r.title[:60]}"
         for r in recent.itertuples()
     }
-    choice = st.selectbox("Open a recent generation (or pick one in History)",
-                          list(labels), format_func=labels.get, index=None, key="detail_pick")
-    if choice is None:
+    if current and current not in labels:
+        labels = {current: "the generation in the address", **labels}
+    options = list(labels)
+    choice = st.selectbox(
+        "Generation (newest first; History has them all)", options, format_func=labels.get,
+        index=options.index(current) if current in options else 0,
+    )
+    if choice != current:
+        st.query_params["id"] = choice
+    try:
+        return uuid.UUID(choice)
+    except ValueError:
+        st.error(f"{choice!r} is not a generation id.")
         return None
-    st.query_params["id"] = choice
-    st.rerun()
-    return None
 
 
 def _figures(row: dict[str, Any]) -> None:
