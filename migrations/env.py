@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import sqlalchemy as sa
 from alembic import context
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
+from planner.db.engine import get_engine
 from planner.db.migrate import AlembicDuckDBImpl  # noqa: F401  (registers DuckDB with Alembic)
 from planner.db.models import Base
+
+# Known and handled by include_object below; repeating it on every check is noise.
+warnings.filterwarnings("ignore", "duckdb-engine doesn't yet support reflection on indices")
 
 
 def _on_duckdb() -> bool:
@@ -36,13 +40,13 @@ def compare_type(ctx, inspected_column, metadata_column, inspected_type, metadat
 def run_migrations() -> None:
     config = context.config
     url = config.get_main_option("sqlalchemy.url")
-    connectable = config.attributes.get("connection") or create_engine(url, poolclass=NullPool)
-    if hasattr(connectable, "connect") and not hasattr(connectable, "execute"):
-        with connectable.connect() as connection:
-            _configure_and_run(connection)
-        connectable.dispose()
-    else:
-        _configure_and_run(connectable)
+    given = config.attributes.get("connection")
+    if given is not None:
+        _configure_and_run(given)
+        return
+    # planner's own engine: it creates the DuckDB file's folder and keeps connections short.
+    with get_engine(url).connect() as connection:
+        _configure_and_run(connection)
 
 
 def _configure_and_run(connection) -> None:  # noqa: ANN001

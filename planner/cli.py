@@ -98,8 +98,18 @@ def token(name: str) -> None:
 def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str | None) -> None:
     """Run the Anthropic-compatible simulator until interrupted.
 
-    Point a client at it with ANTHROPIC_BASE_URL=http://HOST:PORT. Admin endpoints:
-    /admin/health, /admin/stats, /admin/faults (PUT a new spec).
+    Point a client at it with ANTHROPIC_BASE_URL=http://HOST:PORT (any API key unless
+    --api-key is given). Admin endpoints: /admin/health, /admin/stats, /admin/faults
+    (PUT a new spec).
+
+    \b
+    Fault profiles: none, drop-at-90, drop-at-50, drop-twice, flaky, overloaded,
+    rate-limited, stall, eof, sse-error, cutoff-134s, slow, corrupt.
+    Or a JSON list of faults, e.g.
+      '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
+    Fault types: reset, sse_error, eof, stall, http_error, latency, bandwidth, cutoff,
+    corrupt. Per request: headers x-planner-faults, x-planner-run, x-planner-seed,
+    x-planner-speed.
     """
     import threading
 

@@ -7,6 +7,7 @@ changing the environment).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -80,20 +81,32 @@ class Settings:
         if self.jwt_secret_env is not None:
             return self.jwt_secret_env
         path = self.ensure_home() / "jwt_secret"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            secret = path.read_text().strip()
-            if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
-                raise ConfigError(
-                    f"{path} holds a secret shorter than {MIN_JWT_SECRET_BYTES} bytes; "
-                    "delete it to generate a new one"
-                ) from None
-            return secret
-        secret = secrets.token_urlsafe(48)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secret + "\n")
+        if not path.exists():
+            _create_secret_file(path)
+        secret = path.read_text().strip()
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ConfigError(
+                f"{path} holds a secret shorter than {MIN_JWT_SECRET_BYTES} bytes; "
+                "delete it to generate a new one"
+            )
         return secret
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write a new secret so that no reader ever sees the file half-written.
+
+    The secret goes to a private temporary file first and is then hard-linked into
+    place; if another process won the race, its secret stays and ours is dropped.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process was first: keep its
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 _settings: Settings | None = None

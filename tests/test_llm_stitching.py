@@ -84,6 +84,10 @@ def test_seam_keeps_a_continuation_that_repeats_nothing() -> None:
     assert join_streamed(kept, [', "milestones"', ": []}]}"]) == ', "milestones": []}]}'
 
 
+def test_seam_drops_a_restart_from_the_very_beginning() -> None:
+    assert join_streamed("{", ['{\n  "a"', ": 1}"]) == '\n  "a": 1}'
+
+
 def test_seam_ignores_a_coincidental_short_match() -> None:
     # `}` after `}` is JSON, not a repeat: shorter than min_overlap_chars, kept.
     assert join_streamed('{"a": {"b": 1}', ["}"]) == "}"
@@ -110,7 +114,8 @@ def test_streamed_decision_equals_the_offline_one(
     """However the continuation is cut into deltas, the joiner cuts what an offline
     longest-overlap on the whole continuation would (above the coincidence threshold)."""
     overlap = brute_overlap(kept, continuation)
-    expected = continuation[overlap:] if overlap >= 4 else continuation
+    recognised = overlap >= 4 or (overlap and overlap == len(kept))
+    expected = continuation[overlap:] if recognised else continuation
     assert join_streamed(kept, split(continuation, cuts)) == expected
 
 
@@ -134,7 +139,12 @@ def test_a_repeat_from_any_point_is_removed(words: list[str], data: st.DataObjec
     true_overlap = cut - repeat_from
     cuts = data.draw(st.lists(st.integers(0, 400), max_size=10))
     joined = kept + join_streamed(kept, split(continuation, cuts))
-    if brute_overlap(kept, continuation) == true_overlap and true_overlap >= 4:
+
+    def recognised(overlap: int) -> bool:
+        return overlap >= 4 or 0 < overlap == len(kept)
+
+    found = brute_overlap(kept, continuation)
+    if found == true_overlap and recognised(true_overlap):
         assert joined == answer
-    if true_overlap == 0 and brute_overlap(kept, continuation) < 4:
+    if true_overlap == 0 and not recognised(found):
         assert joined == answer

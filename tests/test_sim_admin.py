@@ -24,6 +24,7 @@ def test_health_and_stats_count_requests_and_faults() -> None:
     assert stats["active_streams"] == 0
     assert stats["output_tokens"] > 0 and stats["deltas"] > 0
     assert stats["faults"] == "eof"
+    assert stats["answers"] == {"plain": 3}
 
 
 def test_faults_change_at_runtime_over_http() -> None:

@@ -113,8 +113,8 @@ def test_eof_ends_quietly_without_a_stop_reason(sim: Simulator) -> None:
 
 
 def test_stall_trips_a_short_client_read_timeout(sim: Simulator) -> None:
-    headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": 60_000})  # 0.3 s real
-    sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.1))
+    headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": 120_000})  # 0.6 s real
+    sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.3))
     received: list[str] = []
     with pytest.raises(httpx2.ReadTimeout):  # noqa: SIM117
         with sdk.messages.stream(**plain_request(), extra_headers=headers) as stream:
@@ -227,11 +227,30 @@ def test_corrupt_damages_the_json_and_wraps_it_in_prose(sim: Simulator) -> None:
     assert json.loads(inner + "\n}") == json.loads(clean)
 
 
+ASYNC_SYMPTOMS = [
+    ({"type": "reset", "at_fraction": 0.5}, httpx2.RemoteProtocolError, None),
+    ({"type": "cutoff", "after_s": 2}, httpx2.RemoteProtocolError, None),
+    ({"type": "sse_error", "error_type": "overloaded_error"}, anthropic.APIStatusError, None),
+    ({"type": "sse_error", "error_type": "api_error"}, anthropic.APIStatusError, None),
+    ({"type": "http_error", "status": 529}, anthropic.APIStatusError, None),
+    ({"type": "http_error", "status": 429}, anthropic.RateLimitError, None),
+    # long enough to outlast the client's own backlog of events from ten other streams
+    ({"type": "stall", "stall_ms": 600_000}, httpx2.ReadTimeout, None),
+    ({"type": "eof", "at_fraction": 0.5}, None, "None"),
+    ({"type": "latency", "latency_ms": 2_000}, None, "end_turn"),
+    ({"type": "bandwidth", "tokens_per_s": 60}, None, "end_turn"),
+    ({"type": "corrupt"}, None, "end_turn"),
+]
+
+
 def test_async_client_sees_the_same_symptoms(sim: Simulator) -> None:
+    """Every fault at once, concurrently, through AsyncAnthropic."""
+    sdk = async_client(sim.base_url, timeout=anthropic.Timeout(10.0, read=1.0))
+
     async def run(spec: dict) -> BaseException | str:
-        sdk = async_client(sim.base_url)
         try:
-            async with sdk.messages.stream(**plain_request(), extra_headers=faults(spec)) as stream:
+            request = plan_request(8)
+            async with sdk.messages.stream(**request, extra_headers=faults(spec)) as stream:
                 async for _ in stream.text_stream:
                     pass
                 return str((await stream.get_final_message()).stop_reason)
@@ -239,19 +258,47 @@ def test_async_client_sees_the_same_symptoms(sim: Simulator) -> None:
             return exc
 
     async def all_of_them() -> list[BaseException | str]:
-        return await asyncio.gather(
-            run({"type": "reset", "at_fraction": 0.5}),
-            run({"type": "sse_error", "error_type": "overloaded_error"}),
-            run({"type": "eof", "at_fraction": 0.5}),
-        )
+        return await asyncio.gather(*(run(spec) for spec, _, _ in ASYNC_SYMPTOMS))
 
-    reset, sse_error, eof = asyncio.run(all_of_them())
-    assert isinstance(reset, httpx2.RemoteProtocolError)
-    assert isinstance(sse_error, anthropic.APIStatusError) and sse_error.type == "overloaded_error"
-    assert eof == "None"
+    for outcome, (spec, error, stop_reason) in zip(
+        asyncio.run(all_of_them()), ASYNC_SYMPTOMS, strict=True
+    ):
+        if error is None:
+            assert outcome == stop_reason, spec
+        else:
+            assert isinstance(outcome, error), (spec, outcome)
+            if spec["type"] in ("sse_error", "http_error") and "error_type" in spec:
+                assert outcome.type == spec["error_type"]
+
+
+def test_async_sdk_retries_honour_retry_after(sim: Simulator) -> None:
+    spec = {"type": "http_error", "status": 529, "retry_after_s": 40, "on_requests": [1]}
+
+    async def run() -> str:
+        sdk = async_client(sim.base_url, max_retries=1)
+        async with sdk.messages.stream(**plain_request(), extra_headers=faults(spec)) as stream:
+            return str((await stream.get_final_message()).stop_reason)
+
+    started = time.monotonic()
+    assert asyncio.run(run()) == "end_turn"
+    assert time.monotonic() - started >= 0.2  # retry-after 40 s at speed 200
 
 
 def test_faults_fired_are_counted_by_type(sim: Simulator) -> None:
     before = sim.stats()["faults_fired"].get("eof", 0)
     stream_text(client(sim.base_url), plain_request(), extra_headers=faults({"type": "eof"}))
     assert sim.stats()["faults_fired"]["eof"] == before + 1
+
+
+def test_reset_after_bytes_of_a_non_streaming_body(sim: Simulator) -> None:
+    headers = faults({"type": "reset", "after_bytes": 200})
+    with pytest.raises(anthropic.APIConnectionError) as caught:
+        client(sim.base_url).messages.create(**plain_request(), extra_headers=headers)
+    assert isinstance(caught.value.__cause__, httpx2.RemoteProtocolError)
+
+
+def test_reset_at_a_fraction_of_a_non_streaming_request(sim: Simulator) -> None:
+    headers = faults({"type": "reset", "at_fraction": 0.5})
+    with pytest.raises(anthropic.APIConnectionError) as caught:
+        client(sim.base_url).messages.create(**plain_request(), extra_headers=headers)
+    assert "without sending a response" in str(caught.value.__cause__)

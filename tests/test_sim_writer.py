@@ -154,3 +154,47 @@ def test_masterplan_uses_the_discovery_it_is_given() -> None:
     names = " ".join(phase.name for phase in plan.phases)
     assert "Rentals" in names and "Payments" in names
     assert DESCRIPTION.startswith(plan.description)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "todo",
+        "",
+        "Ein Buchungssystem für Ärzte mit Terminen und Rechnungen",
+        "An IoT fleet telemetry pipeline: ingest, alerting, dashboards, billing, audit, export",
+    ],
+)
+@pytest.mark.parametrize("task_count", [1, 2, 3, 9, 150])
+def test_any_description_and_task_count_gives_a_valid_plan(
+    description: str, task_count: int
+) -> None:
+    request = plan_request(task_count)
+    content = request["messages"][0]["content"]
+    request["messages"][0]["content"] = content.replace(DESCRIPTION, description)
+    plan = MasterPlan.model_validate_json(text_of(request))
+    assert consistency_errors(plan) == [] and plan.total_tasks == task_count
+    found = Discovery.model_validate_json(text_of({**discovery(), "messages": request["messages"]}))
+    assert found.bounded_contexts
+
+
+def test_a_masterplan_prompt_without_a_discovery_still_gets_a_valid_plan() -> None:
+    request = plan_request(12)
+    request["messages"][0]["content"] = (
+        f"<project_description>\n{DESCRIPTION}\n</project_description>\n"
+        "<discovery>\nnot json\n</discovery>\nThe plan must contain exactly 12 tasks."
+    )
+    plan = MasterPlan.model_validate_json(text_of(request))
+    assert consistency_errors(plan) == [] and plan.total_tasks == 12
+
+
+def test_stop_sequences_end_the_answer_before_them(sim: Simulator) -> None:
+    full = text_of(plan_request(20))
+    request = {**plan_request(20), "stop_sequences": ['"milestone_number"', "never there"]}
+    text, message = stream_text(client(sim.base_url), request)
+    assert message.stop_reason == "stop_sequence"
+    assert message.stop_sequence == '"milestone_number"'
+    assert text == full[: full.index('"milestone_number"')]
+    created = client(sim.base_url).messages.create(**{**request, "max_tokens": 8000})
+    assert created.stop_sequence == '"milestone_number"'
+    assert created.content[0].text == text

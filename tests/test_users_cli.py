@@ -30,7 +30,8 @@ def test_users_add_with_password_stdin_creates_a_user_who_can_log_in(run_cli) ->
 
 
 def test_duplicate_user_is_refused_with_a_clear_message(run_cli) -> None:  # noqa: ANN001
-    assert run_cli("users", "add", "alice", "--password-stdin", input="first pass\n").returncode == 0
+    first = run_cli("users", "add", "alice", "--password-stdin", input="first pass\n")
+    assert first.returncode == 0, first.stderr
     again = run_cli("users", "add", "Alice", "--password-stdin", input="second pass\n")
     assert again.returncode != 0
     assert "a user called 'alice' already exists" in again.stderr

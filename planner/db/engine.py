@@ -1,8 +1,8 @@
 """Engines and sessions from `PLANNER_DATABASE_URL`.
 
 DuckDB lets one process hold a file while anything writes, so every connection is
-short-lived (`NullPool`) and lock conflicts are retried with backoff (`with_lock_retry`).
-PostgreSQL gets an ordinary pool.
+short-lived (`NullPool`), opened under planner's own file lock (`duckdb_lock`), and lock
+conflicts are retried with backoff (`with_lock_retry`). PostgreSQL gets an ordinary pool.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from planner.config import get_settings
+from planner.db.duckdb_lock import connect_locked, lock_for
 
 T = TypeVar("T")
 
@@ -121,12 +122,20 @@ def _engine_for(url: str) -> Engine:
 
 
 def _create_engine(url: str) -> Engine:
-    if is_duckdb(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return create_engine(url, poolclass=NullPool)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if not is_duckdb(url):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, poolclass=NullPool)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        path = Path(database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = lock_for(path)
+
+        @event.listens_for(engine, "do_connect")
+        def _connect_under_file_lock(dialect, record, cargs, cparams):  # noqa: ANN001, ANN202
+            return connect_locked(dialect, lock, cargs, cparams)
+
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -129,9 +129,7 @@ class GenerationAttempt(Base):
 
 class GenerationChunk(Base):
     __tablename__ = "generation_chunks"
-    generation_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("generations.id"), primary_key=True
-    )
+    generation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("generations.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     stage: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -142,9 +140,7 @@ class GenerationChunk(Base):
 
 class GenerationEvent(Base):
     __tablename__ = "generation_events"
-    generation_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("generations.id"), primary_key=True
-    )
+    generation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("generations.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -19,12 +18,14 @@ import httpx2
 
 from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
 from planner.llm.errors import PlannerLLMError
+from planner.llm.ledger import Ledger
 from planner.llm.state import AttemptState
 from planner.llm.stitching import SeamJoiner
 from planner.llm.strategies import (
     DEFAULT_STRATEGY,
     Finish,
     NextAttempt,
+    NextStep,
     build_strategy,
     continue_from_text,
 )
@@ -37,25 +38,12 @@ from planner.llm.types import (
     Progress,
     RecoveryNotice,
     Tier,
-    Usage,
 )
-from planner.tokens import count_tokens
 
 if TYPE_CHECKING:
     from planner.config import Settings
 
 SIMULATOR_API_KEY = "planner-simulator"
-
-
-@dataclass
-class _Contribution:
-    """Where one attempt's text went in the answer, to count what was wasted at the end."""
-
-    start_char: int
-    end_char: int
-    received: str
-    output_tokens: int
-    usage_reported: bool
 
 
 class ResilientClient:
@@ -120,7 +108,6 @@ class ResilientClient:
         `complete` is True only for an answer that ended with end_turn / stop_sequence.
         """
         headers = {**self.default_headers, **(extra_headers or {})}
-        strategy = self.strategy
         state = AttemptState(
             request=request,
             clock=self.clock,
@@ -139,88 +126,78 @@ class ResilientClient:
         step = continue_from_text()(state) if resume_from and resume_from.strip() else None
         if not isinstance(step, NextAttempt):
             step = NextAttempt("stream", request, "", "retry", "stream")
-        contributions: list[_Contribution] = []
-        usage = Usage()
-
+        ledger = Ledger()
         while True:
-            state.attempt += 1
-            state.kind = step.kind
-            record = AttemptRecord(
-                number=state.attempt,
-                kind=step.kind,
-                start_ms=state.elapsed_ms,
-                resume_from_char=len(step.kept_text),
-            )
-            # A non-streaming answer replaces the text only once it has arrived.
-            nonstream = step.kind == "nonstream"
-            timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
-            outcome = self._run(step, headers, timeline)
-            text = timeline.text
-            state.text = text
-            received = "".join(outcome.received)
-            added = len(received) if nonstream else len(text) - len(step.kept_text)
-            start_char = len(text) - added if nonstream else len(step.kept_text)
-            tokens = outcome.usage.output_tokens
-            if not outcome.usage_reported:
-                tokens = count_tokens(received)
-            contributions.append(
-                _Contribution(
-                    start_char, start_char + added, received, tokens, outcome.usage_reported
-                )
-            )
-            _add_usage(usage, outcome.usage, tokens)
-            record.end_ms = state.elapsed_ms
-            record.chars = added
-            record.input_tokens = outcome.usage.input_tokens
-            record.output_tokens = tokens
-            record.stop_reason = outcome.stop_reason
-            record.request_id = outcome.request_id
-            error = outcome.error
-            if error is not None:
-                record.error_type = error.kind
-                record.error_message = error.message
-                state.record_failure(error, added)
-            timeline.checkpoint()
-            timeline.progress()
-            state.attempts.append(record)
+            outcome = self._attempt(step, state, timeline, ledger, headers)
             if on_attempt is not None:
-                on_attempt(record)
-
+                on_attempt(state.attempts[-1])
+            error = outcome.error
             if error is None:
-                return self._result(
-                    state, text, step.tier, True, usage, contributions, None, outcome.stop_reason
-                )
-            next_step = strategy.next_step(state) if strategy.recoverable(state) else None
-            if isinstance(next_step, NextAttempt):
-                state.upcoming_wait_s = strategy.wait(state)
-                if strategy.stop(state):
-                    next_step = None
-            final = next_step if isinstance(next_step, Finish) else Finish("give_up", "failed")
-            notice_step = next_step if isinstance(next_step, NextAttempt) else final
+                return self._result(state, timeline.text, step.tier, ledger, outcome)
+            next_step, stopped = self._decide(state)
             if on_recovery is not None:
-                on_recovery(_notice(state, error, notice_step))
-            if not isinstance(next_step, NextAttempt):
-                message = (
-                    error.message
-                    if final.decision == "partial"
-                    else _give_up_message(
-                        state, error, stopped=next_step is None and strategy.recoverable(state)
-                    )
-                )
-                return self._result(
-                    state,
-                    text,
-                    final.tier,
-                    False,
-                    usage,
-                    contributions,
-                    error,
-                    outcome.stop_reason,
-                    message,
-                )
+                on_recovery(_notice(state, error, next_step))
+            if isinstance(next_step, Finish):
+                message = _give_up_message(state, error) if stopped else error.message
+                return self._result(state, timeline.text, next_step.tier, ledger, outcome, message)
             if state.upcoming_wait_s > 0:
                 self.sleep(state.upcoming_wait_s)
             step = next_step
+
+    def _attempt(
+        self,
+        step: NextAttempt,
+        state: AttemptState,
+        timeline: Timeline,
+        ledger: Ledger,
+        headers: dict[str, str],
+    ) -> AttemptOutcome:
+        """Run one attempt and record it in the state, the timeline and the ledger."""
+        state.attempt += 1
+        state.kind = step.kind
+        record = AttemptRecord(
+            number=state.attempt,
+            kind=step.kind,
+            start_ms=state.elapsed_ms,
+            resume_from_char=len(step.kept_text),
+        )
+        # A non-streaming answer replaces the text only once it has arrived.
+        nonstream = step.kind == "nonstream"
+        timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
+        outcome = self._run(step, headers, timeline)
+        state.text = timeline.text
+        received = "".join(outcome.received)
+        added = len(received) if nonstream else len(state.text) - len(step.kept_text)
+        start_char = len(state.text) - added if nonstream else len(step.kept_text)
+        record.output_tokens = ledger.add(
+            start_char, added, received, outcome.usage, outcome.usage_reported
+        )
+        record.end_ms = state.elapsed_ms
+        record.chars = added
+        record.input_tokens = outcome.usage.input_tokens
+        record.stop_reason = outcome.stop_reason
+        record.request_id = outcome.request_id
+        if outcome.error is not None:
+            record.error_type = outcome.error.kind
+            record.error_message = outcome.error.message
+            state.record_failure(outcome.error, added)
+        timeline.checkpoint()
+        timeline.progress()
+        state.attempts.append(record)
+        return outcome
+
+    def _decide(self, state: AttemptState) -> tuple[NextStep, bool]:
+        """The strategy's next step after a failure, and whether a limit stopped it."""
+        strategy = self.strategy
+        if not strategy.recoverable(state):
+            return Finish("give_up", "failed"), False
+        next_step = strategy.next_step(state)
+        if isinstance(next_step, Finish):
+            return next_step, False
+        state.upcoming_wait_s = strategy.wait(state)
+        if strategy.stop(state):
+            return Finish("give_up", "failed"), True
+        return next_step, False
 
     def _run(
         self, step: NextAttempt, headers: dict[str, str], timeline: Timeline
@@ -251,61 +228,26 @@ class ResilientClient:
         state: AttemptState,
         text: str,
         tier: Tier,
-        complete: bool,
-        usage: Usage,
-        contributions: list[_Contribution],
-        error: PlannerLLMError | None,
-        stop_reason: str | None,
+        ledger: Ledger,
+        last: AttemptOutcome,
         message: str | None = None,
     ) -> GenerationResult:
+        error = last.error
         return GenerationResult(
             text=text,
             tier=tier,
-            complete=complete,
+            complete=error is None,
             attempts=state.attempts,
-            usage=usage,
-            wasted_output_tokens=_wasted_tokens(text, contributions),
+            usage=ledger.usage,
+            wasted_output_tokens=ledger.wasted_tokens(text),
             duration_s=state.elapsed_s,
-            stop_reason=stop_reason,
+            stop_reason=last.stop_reason,
             error=message if message is not None else (error.message if error else None),
             error_type=error.kind if error is not None else None,
         )
 
 
-def _add_usage(total: Usage, attempt: Usage, output_tokens: int) -> None:
-    total.input_tokens += attempt.input_tokens
-    total.output_tokens += output_tokens
-    total.cache_creation_input_tokens += attempt.cache_creation_input_tokens
-    total.cache_read_input_tokens += attempt.cache_read_input_tokens
-
-
-def _wasted_tokens(final_text: str, contributions: list[_Contribution]) -> int:
-    """Output tokens generated but not part of `final_text`.
-
-    A later attempt that starts at char N cuts every earlier attempt's text after N, so
-    walking backwards gives each attempt the span of the final text it still owns. Tokens
-    the server reported are shared out by characters; for attempts without a final usage
-    report the discarded text is counted with planner's tokenizer.
-    """
-    wasted = 0
-    limit = len(final_text)
-    for part in reversed(contributions):
-        kept_chars = max(0, min(part.end_char, limit) - part.start_char)
-        limit = min(limit, part.start_char)
-        discarded_chars = len(part.received) - kept_chars
-        if discarded_chars <= 0:
-            continue
-        if part.usage_reported:
-            wasted += round(part.output_tokens * discarded_chars / max(1, len(part.received)))
-        else:
-            kept = final_text[part.start_char : part.start_char + kept_chars]
-            wasted += max(0, count_tokens(part.received) - count_tokens(kept))
-    return wasted
-
-
-def _notice(
-    state: AttemptState, error: PlannerLLMError, step: NextAttempt | Finish
-) -> RecoveryNotice:
+def _notice(state: AttemptState, error: PlannerLLMError, step: NextStep) -> RecoveryNotice:
     if isinstance(step, NextAttempt):
         return RecoveryNotice(
             state.attempt,
@@ -321,9 +263,7 @@ def _notice(
     )
 
 
-def _give_up_message(state: AttemptState, error: PlannerLLMError, *, stopped: bool) -> str:
-    if not stopped:
-        return error.message
+def _give_up_message(state: AttemptState, error: PlannerLLMError) -> str:
     return (
         f"gave up after {state.attempt} attempt(s) in {state.elapsed_s:.1f} s "
         f"(attempt or time limit): {error.message}"

@@ -19,8 +19,9 @@ the strategies only ever look at these types::
         │   ├── Overloaded       529
         │   └── ServerError      500, 502, 503, 504, 408, 409, ...
         ├── ConnectFailed        no response at all (refused, DNS, connect/read timeout)
-        └── StreamInterrupted    the stream started, then broke
-            ├── ConnectionDropped  raw httpx2 RemoteProtocolError / ReadError mid-stream
+        └── StreamInterrupted    the response started (or was awaited), then broke
+            ├── ConnectionDropped  raw httpx2 RemoteProtocolError / ReadError mid-stream,
+            │                      or the connection cut while awaiting a whole message
             ├── StreamStalled      no byte within the read timeout
             ├── StreamErrorEvent   SSE `error` event (.error_type: overloaded_error, ...)
             ├── StreamCorrupted    undecodable event data

@@ -86,12 +86,14 @@ class SeamJoiner:
 
     While everything held back still occurs in the recent kept text, the model may be in
     the middle of repeating it, so the decision waits (up to `window_chars`). Then the
-    longest suffix/prefix overlap is dropped if it is at least `min_overlap_chars` long;
-    a shorter match is more likely a coincidence (`}` after `}`) than a repeat.
+    longest suffix/prefix overlap is dropped if it is at least `min_overlap_chars` long or
+    repeats the whole kept text (a model starting over); a shorter match is more likely a
+    coincidence (`}` after `}`) than a repeat.
     """
 
     def __init__(self, kept: str, *, window_chars: int = 4000, min_overlap_chars: int = 4) -> None:
         self._tail = kept[-window_chars:]
+        self._kept_chars = len(kept)
         self._window_chars = window_chars
         self._min_overlap_chars = min_overlap_chars
         self._held: list[str] = []
@@ -118,7 +120,7 @@ class SeamJoiner:
 
     def _decide(self, held: str) -> list[str]:
         overlap = longest_overlap(self._tail, held)
-        if overlap < self._min_overlap_chars:
+        if overlap < self._min_overlap_chars and overlap < self._kept_chars:
             overlap = 0
         self.decided = True
         self.overlap_chars = overlap

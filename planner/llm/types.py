@@ -12,9 +12,12 @@ Tier = Literal["stream", "partial", "nonstream", "restart", "resume", "failed"]
 AttemptKind = Literal["stream", "nonstream", "resume", "continue"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
-    """One text delta as it arrived: where it sits in the final text and when."""
+    """One text delta as it arrived: where it sits in the final text and when.
+
+    (slots: one is made per delta, and a frozen dataclass with slots builds twice as fast.)
+    """
 
     attempt: int
     seq: int

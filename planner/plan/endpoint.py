@@ -2,11 +2,12 @@
 
 - `ANTHROPIC_API_KEY` set, no `ANTHROPIC_BASE_URL`: the real API. No fault injection.
 - `ANTHROPIC_BASE_URL` set: that endpoint (an external `planner sim`, a proxy).
-- neither: planner's embedded simulator, one per requested speed, started lazily.
+- neither: planner's embedded simulator (one per process, started lazily).
 
-A simulator learns a generation's fault spec and seed from request headers, and counts
-requests per `x-planner-run` key `<generation_id>:<stage>`, so a fault `on_requests: [1]`
-hits the first request of each stage and the repair round continues the stage's count.
+A simulator learns a generation's fault spec, seed and speed from request headers, and
+counts requests per `x-planner-run` key `<generation_id>:<stage>`, so a fault
+`on_requests: [1]` hits the first request of each stage and the repair round continues
+the stage's count.
 The client's waits and timeouts are scaled by the speed, so a sped-up generation
 behaves like the real-time one, only faster.
 """
@@ -14,7 +15,6 @@ behaves like the real-time one, only faster.
 from __future__ import annotations
 
 import math
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from planner.config import Settings
 from planner.llm import ResilientClient
 from planner.llm.client import SIMULATOR_API_KEY
-from planner.sim import Simulator, embedded_simulator
+from planner.sim import embedded_simulator
 
 FAULTS_HEADER = "x-planner-faults"
 SEED_HEADER = "x-planner-seed"
 RUN_HEADER = "x-planner-run"
+SPEED_HEADER = "x-planner-speed"
 
 READ_TIMEOUT_S = 60.0
 MIN_READ_TIMEOUT_S = 2.0
@@ -47,23 +48,7 @@ class Endpoint:
     """Requests carry planner's fault, seed and run headers."""
 
 
-_simulators: dict[float, Simulator] = {}
-_simulators_lock = threading.Lock()
-
-
-def simulator_for_speed(speed: float) -> Simulator:
-    """The embedded simulator at `speed` (real time: the process-wide one)."""
-    if speed == 1.0:
-        return embedded_simulator()
-    key = 0.0 if math.isinf(speed) else speed
-    with _simulators_lock:
-        simulator = _simulators.get(key)
-        if simulator is None or not simulator.running:
-            simulator = _simulators[key] = Simulator(speed=key).start()
-        return simulator
-
-
-def endpoint_for(settings: Settings, *, speed: float, faults: str) -> Endpoint:
+def endpoint_for(settings: Settings, *, faults: str) -> Endpoint:
     if settings.anthropic_api_key is not None and settings.anthropic_base_url is None:
         if faults != "none":
             raise EndpointError(
@@ -77,17 +62,24 @@ def endpoint_for(settings: Settings, *, speed: float, faults: str) -> Endpoint:
             settings.anthropic_api_key or SIMULATOR_API_KEY,
             simulated=True,
         )
-    return Endpoint(simulator_for_speed(speed).base_url, SIMULATOR_API_KEY, simulated=True)
+    return Endpoint(embedded_simulator().base_url, SIMULATOR_API_KEY, simulated=True)
 
 
 def planner_headers(
-    endpoint: Endpoint, *, generation_id: uuid.UUID, stage: str, faults: str, seed: int
+    endpoint: Endpoint,
+    *,
+    generation_id: uuid.UUID,
+    stage: str,
+    faults: str,
+    seed: int,
+    speed: float,
 ) -> dict[str, str]:
     if not endpoint.simulated:
         return {}
     return {
         FAULTS_HEADER: faults,
         SEED_HEADER: str(seed),
+        SPEED_HEADER: f"{speed:g}",
         RUN_HEADER: f"{generation_id}:{stage}",
     }
 

@@ -11,12 +11,12 @@ strategy is parsed as it is and fails like the original system failed on it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,24 +30,13 @@ from planner.events import (
     ParsingComplete,
     Recovery,
     SavingStart,
-    TextDelta,
-    TokensProgress,
     ValidationStart,
 )
-from planner.llm.types import (
-    AttemptRecord,
-    Checkpoint,
-    Chunk,
-    GenerationResult,
-    Progress,
-    RecoveryNotice,
-)
+from planner.llm.types import GenerationResult
 from planner.plan import persist
-from planner.plan.cache import PromptCacheLedger
 from planner.plan.dbhold import held_open
-from planner.plan.endpoint import endpoint_for, make_generation_client, planner_headers
+from planner.plan.endpoint import endpoint_for, make_generation_client
 from planner.plan.parse import PlanParseError, check_masterplan, load_masterplan, parse_discovery
-from planner.plan.progress import ProgressTracker
 from planner.plan.prompts import (
     discovery_request,
     masterplan_request,
@@ -57,6 +46,23 @@ from planner.plan.prompts import (
 from planner.plan.recorder import GenerationRecorder
 from planner.plan.request import GenerationOutcome
 from planner.plan.schema import Discovery, MasterPlan
+from planner.plan.spec import (
+    CANCELLED_MESSAGE,
+    GenerationCancelled,
+    GenerationFailed,
+    GenerationSpec,
+    ResumePoint,
+)
+from planner.plan.stage import StageRunner
+
+__all__ = [
+    "CANCELLED_MESSAGE",
+    "GenerationCancelled",
+    "GenerationFailed",
+    "GenerationRun",
+    "GenerationSpec",
+    "ResumePoint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,46 +70,6 @@ T = TypeVar("T")
 
 REPAIR_STAGE = {"discovery": "discovery_repair", "masterplan": "plan_repair"}
 TIER_SEVERITY = {"stream": 0, "resume": 1, "restart": 2, "nonstream": 3, "partial": 4, "failed": 5}
-CANCELLED_MESSAGE = "cancelled before it finished"
-
-
-class GenerationFailed(Exception):
-    def __init__(self, message: str, tier: str | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.tier = tier
-
-
-class GenerationCancelled(Exception):
-    """Raised inside the client's chunk callback to stop a cancelled generation."""
-
-
-@dataclass(frozen=True)
-class GenerationSpec:
-    """A generation's stored parameters: everything needed to run or resume it."""
-
-    generation_id: uuid.UUID
-    user_id: uuid.UUID
-    description: str
-    strategy: str
-    faults: str
-    model: str
-    seed: int
-    speed: float
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class ResumePoint:
-    """Where an interrupted generation continues."""
-
-    discovery: Discovery | None
-    discovery_id: uuid.UUID | None
-    stage_text: str | None
-    previous_attempts: int = 0
-    previous_input_tokens: int = 0
-    previous_output_tokens: int = 0
-    previous_wasted_tokens: int = 0
 
 
 class GenerationRun:
@@ -126,15 +92,15 @@ class GenerationRun:
         self.cancel = cancel or threading.Event()
         self._now = now
         self.events = GenerationEvents(bus, spec.generation_id, recorder.next_event_seq)
-        self.progress = ProgressTracker()
-        self.ledger = PromptCacheLedger(spec.model)
-        self.endpoint = endpoint_for(get_settings(), speed=spec.speed, faults=spec.faults)
-        self._attempt_base = recorder.next_attempt_number - 1
-        self.current_attempt = self._attempt_base + 1
-        self.attempts = 0
-        self.output_tokens = 0
-        self.wasted_output_tokens = 0
-        self.tiers: list[str] = []
+        self.endpoint = endpoint_for(get_settings(), faults=spec.faults)
+        self.stages = StageRunner(
+            spec,
+            recorder=recorder,
+            events=self.events,
+            endpoint=self.endpoint,
+            cancel=self.cancel,
+            elapsed_ms=self.elapsed_ms,
+        )
         self._clock_origin_ms = int((now() - spec.started_at).total_seconds() * 1000)
         self._clock_start = time.monotonic()
 
@@ -151,11 +117,12 @@ class GenerationRun:
             discovery, discovery_id = self._discovery(client, resume)
             plan = self._masterplan(client, discovery, resume)
             finishing.enter_context(held_open(self.database_url))
+            self.recorder.flush()  # the discovery document the plan refers to
             masterplan_id = self._save(plan, discovery_id)
             status = "completed"
         except GenerationFailed as exc:
             error = exc.message
-            self.tiers.append(exc.tier or "failed")
+            self.stages.tiers.append(exc.tier or "failed")
         except GenerationCancelled:
             error = CANCELLED_MESSAGE
         except KeyboardInterrupt:
@@ -191,7 +158,7 @@ class GenerationRun:
             return
         self.events.emit(
             Recovery(
-                attempt=self.current_attempt,
+                attempt=self.stages.current_attempt,
                 tier="resume",
                 reason="process_interrupted: the generation continues in a new process",
                 resume_from_char=len(resume.stage_text or ""),
@@ -203,24 +170,32 @@ class GenerationRun:
         self, client: Any, resume: ResumePoint | None
     ) -> tuple[Discovery, uuid.UUID | None]:
         if resume is not None and resume.discovery is not None:
-            self.progress.start_stage("discovery")
-            self.progress.add(0, resume.discovery.model_dump_json())
+            self.stages.progress.start_stage("discovery")
+            self.stages.progress.add(0, resume.discovery.model_dump_json())
             return resume.discovery, resume.discovery_id
         request = discovery_request(self.spec.description, self.spec.model)
         resume_text = resume.stage_text if resume is not None else None
-        result = self._stage(client, "discovery", request, resume_from=resume_text)
+        result = self.stages.run(client, "discovery", request, resume_from=resume_text)
         discovery = self._parse_with_repair(client, "discovery", request, result, parse_discovery)
-        with held_open(self.database_url):
-            # The discovery stage's last checkpoint must not land after the reset below.
-            self.recorder.flush()
-            discovery_id = persist.store_discovery(
-                discovery,
+        discovery_id = uuid.uuid4()
+        # Stored with the recorder's next batch: the discovery document and the row's
+        # move to the MasterPlan stage commit together, after the discovery's checkpoints.
+        self.recorder.store_with_next_batch(
+            functools.partial(
+                persist.save_discovery,
+                discovery=discovery,
                 user_id=self.spec.user_id,
                 generation_id=self.spec.generation_id,
                 description=self.spec.description,
                 task_count=task_count_for(discovery),
-                database_url=self.database_url,
-            )
+                discovery_id=discovery_id,
+            ),
+            discovery_json=discovery.model_dump(mode="json"),
+            stage="masterplan",
+            checkpoint_stage=None,
+            checkpoint_text=None,
+            checkpoint_offset=0,
+        )
         return discovery, discovery_id
 
     def _masterplan(
@@ -231,7 +206,7 @@ class GenerationRun:
         resume_text = None
         if resume is not None and resume.discovery is not None:
             resume_text = resume.stage_text
-        result = self._stage(
+        result = self.stages.run(
             client, "masterplan", request, resume_from=resume_text, expected_tasks=task_count
         )
         return self._parse_with_repair(client, "masterplan", request, result, self._check_plan)
@@ -269,9 +244,9 @@ class GenerationRun:
                     result.tier,
                 ) from None
             first = exc
-        self.wasted_output_tokens += result.usage.output_tokens
+        self.stages.wasted_output_tokens += result.usage.output_tokens
         repair = repair_request(request, result.text, first.errors)
-        repaired = self._stage(client, REPAIR_STAGE[stage], repair, run_key_stage=stage)
+        repaired = self.stages.run(client, REPAIR_STAGE[stage], repair, run_key_stage=stage)
         self._require_answer(what, repaired, repair_round=True)
         try:
             return parser(repaired.text)
@@ -295,111 +270,6 @@ class GenerationRun:
             result.tier,
         )
 
-    def _stage(
-        self,
-        client: Any,
-        stage: str,
-        request: dict[str, Any],
-        *,
-        resume_from: str | None = None,
-        expected_tasks: int | None = None,
-        run_key_stage: str | None = None,
-    ) -> GenerationResult:
-        """One client.generate() call, every callback wired to the record and the bus."""
-        if self.cancel.is_set():
-            raise GenerationCancelled
-        base = self._attempt_base
-        stage_start_ms = self.elapsed_ms()
-        self.progress.start_stage(stage, expected_tasks=expected_tasks, text=resume_from or "")
-        self.recorder.update(stage=stage)
-        recorder = self.recorder
-
-        def on_chunk(chunk: Chunk) -> None:
-            if self.cancel.is_set():
-                raise GenerationCancelled
-            self.current_attempt = base + chunk.attempt
-            recorder.add_chunk(
-                attempt=base + chunk.attempt,
-                stage=stage,
-                char_offset=chunk.char_offset,
-                chars=chunk.chars,
-                t_ms=stage_start_ms + chunk.t_ms,
-            )
-            self.progress.add(chunk.char_offset, chunk.text)
-
-        def on_checkpoint(checkpoint: Checkpoint) -> None:
-            recorder.checkpoint(stage, checkpoint.text)
-
-        def on_progress(_: Progress) -> None:
-            self._tick()
-
-        def on_recovery(notice: RecoveryNotice) -> None:
-            if notice.decision == "give_up":
-                return
-            self.events.emit(
-                Recovery(
-                    attempt=base + notice.attempt,
-                    tier=notice.tier,
-                    reason=f"{notice.failure}: {notice.message} ({notice.decision})",
-                    resume_from_char=notice.resume_from_char,
-                )
-            )
-
-        def on_attempt(record: AttemptRecord) -> None:
-            self.attempts += 1
-            recorder.record_attempt(
-                record,
-                number=base + record.number,
-                stage=stage,
-                start_ms=stage_start_ms + record.start_ms,
-                end_ms=None if record.end_ms is None else stage_start_ms + record.end_ms,
-            )
-
-        result = client.generate(
-            request,
-            resume_from=resume_from,
-            extra_headers=planner_headers(
-                self.endpoint,
-                generation_id=self.spec.generation_id,
-                stage=run_key_stage or stage,
-                faults=self.spec.faults,
-                seed=self.spec.seed,
-            ),
-            on_chunk=on_chunk,
-            on_checkpoint=on_checkpoint,
-            on_progress=on_progress,
-            on_recovery=on_recovery,
-            on_attempt=on_attempt,
-        )
-        self._attempt_base += len(result.attempts)
-        self.ledger.record(result.usage)
-        self.output_tokens += result.usage.output_tokens
-        self.wasted_output_tokens += result.wasted_output_tokens
-        self.tiers.append(result.tier)
-        self._tick()
-        return result
-
-    def _tick(self) -> None:
-        """Coalesced text delta and a progress event, and the row's live counters."""
-        if delta := self.progress.take_delta():
-            text, from_char = delta
-            self.events.emit(TextDelta(text=text, from_char=from_char, stage=self.progress.stage))
-        self._emit_progress(self.progress.snapshot())
-
-    def _emit_progress(self, snapshot: Any) -> None:
-        self.events.emit(
-            TokensProgress(
-                tokens_received=snapshot.tokens_received,
-                estimated_total=snapshot.estimated_total,
-                percentage=snapshot.percentage,
-                current_phase=snapshot.current_phase,
-                chars=snapshot.chars,
-                attempt=self.current_attempt,
-                stage=snapshot.stage,
-            )
-        )
-        self.recorder.update(chars=snapshot.chars)
-
     # -- the end -----------------------------------------------------------------------
     def _save(self, plan: MasterPlan, discovery_id: uuid.UUID | None) -> uuid.UUID:
         self.events.emit(SavingStart(total_entities=persist.total_entities(plan)))
@@ -410,7 +280,7 @@ class GenerationRun:
             discovery_id=discovery_id,
             database_url=self.database_url,
         )
-        self._emit_progress(self.progress.complete())
+        self.stages.emit_progress(self.stages.progress.complete())
         return masterplan_id
 
     def _emit_terminal(
@@ -430,14 +300,13 @@ class GenerationRun:
                     total_milestones=counts["milestones"],
                     total_tasks=counts["tasks"],
                     duration_seconds=round(self._duration_s(), 3),
-                    output_tokens=self.output_tokens,
+                    output_tokens=self.stages.output_tokens,
                 )
             )
         else:
-            self.events.emit(GenerationError(message=error or "failed", tier=self._tier() or ""))
-
-    def _tier(self) -> str | None:
-        return max(self.tiers, key=lambda t: TIER_SEVERITY.get(t, 0), default=None)
+            self.events.emit(
+                GenerationError(message=error or "failed", tier=self.stages.tier() or "")
+            )
 
     def _duration_s(self) -> float:
         return (self._now() - self.spec.started_at).total_seconds()
@@ -464,17 +333,17 @@ class GenerationRun:
             masterplan_id=masterplan_id,
             status=status,
             strategy=self.spec.strategy,
-            tier=self._tier(),
-            attempts=previous.previous_attempts + self.attempts,
-            output_tokens=previous.previous_output_tokens + self.output_tokens,
-            wasted_output_tokens=previous.previous_wasted_tokens + self.wasted_output_tokens,
+            tier=self.stages.tier(),
+            attempts=previous.previous_attempts + self.stages.attempts,
+            output_tokens=previous.previous_output_tokens + self.stages.output_tokens,
+            wasted_output_tokens=previous.previous_wasted_tokens + self.stages.wasted_output_tokens,
             duration_s=self._duration_s(),
             phases=counts["phases"],
             milestones=counts["milestones"],
             tasks=counts["tasks"],
             subtasks=counts["subtasks"],
             error=error,
-            prompt_cache=self.ledger.to_json(),
+            prompt_cache=self.stages.ledger.to_json(),
         )
 
     def _close_record(self, outcome: GenerationOutcome, resume: ResumePoint | None) -> None:
@@ -485,10 +354,10 @@ class GenerationRun:
             finished_at=self._now() if outcome.status != "interrupted" else None,
             duration_s=outcome.duration_s,
             attempts=outcome.attempts,
-            input_tokens=self.ledger.input_tokens
+            input_tokens=self.stages.ledger.input_tokens
             + (resume.previous_input_tokens if resume is not None else 0),
             output_tokens=outcome.output_tokens,
             wasted_output_tokens=outcome.wasted_output_tokens,
-            cache_creation_input_tokens=self.ledger.cache_creation_input_tokens,
-            cache_read_input_tokens=self.ledger.cache_read_input_tokens,
+            cache_creation_input_tokens=self.stages.ledger.cache_creation_input_tokens,
+            cache_read_input_tokens=self.stages.ledger.cache_read_input_tokens,
         )

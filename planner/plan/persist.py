@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, update
 from sqlalchemy.orm import Session
 
 from planner.db import (
@@ -36,15 +36,16 @@ def total_entities(plan: MasterPlan) -> int:
 
 
 def save_discovery(
-    session: Session,
+    session: Session | Connection,
     discovery: Discovery,
     *,
     user_id: uuid.UUID,
     generation_id: uuid.UUID | None,
     description: str,
     task_count: int,
+    discovery_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    discovery_id = uuid.uuid4()
+    discovery_id = discovery_id or uuid.uuid4()
     session.execute(
         insert(DiscoveryDocument),
         [
@@ -66,47 +67,6 @@ def save_discovery(
         ],
     )
     return discovery_id
-
-
-def store_discovery(
-    discovery: Discovery,
-    *,
-    user_id: uuid.UUID,
-    generation_id: uuid.UUID,
-    description: str,
-    task_count: int,
-    database_url: str | None = None,
-) -> uuid.UUID:
-    """Save the discovery and move the generation on to the MasterPlan stage, atomically.
-
-    The generation keeps the discovery as JSON, so a resumed generation asks for exactly
-    the MasterPlan the interrupted one asked for.
-    """
-
-    def write() -> uuid.UUID:
-        with session_scope(database_url) as session:
-            discovery_id = save_discovery(
-                session,
-                discovery,
-                user_id=user_id,
-                generation_id=generation_id,
-                description=description,
-                task_count=task_count,
-            )
-            session.execute(
-                update(Generation)
-                .where(Generation.id == generation_id)
-                .values(
-                    discovery_json=discovery.model_dump(mode="json"),
-                    stage="masterplan",
-                    checkpoint_stage=None,
-                    checkpoint_text=None,
-                    checkpoint_offset=0,
-                )
-            )
-            return discovery_id
-
-    return with_lock_retry(write)
 
 
 def _rows(plan: MasterPlan, masterplan_id: uuid.UUID) -> dict[type, list[dict[str, Any]]]:

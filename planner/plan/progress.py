@@ -26,7 +26,7 @@ MAX_PERCENT_BEFORE_DONE = 99.0
 _TASK = re.compile(r'"task_number"\s*:')
 _PHASE = re.compile(r'"phase_number"\s*:\s*(\d+)')
 _NAME = re.compile(r'"name"\s*:\s*"((?:[^"\\]|\\.){0,120})"')
-_SCAN_OVERLAP = 200
+_KEY_LOOKBACK = 32
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class ProgressTracker:
         self._text = ""
         self._pending: list[str] = []
         self._scanned = 0
+        self._task_scan_from = self._phase_scan_from = 0
         self._tasks_seen = 0
         self._tokens_at_first_task: int | None = None
         self._phase_label = ""
@@ -64,6 +65,7 @@ class ProgressTracker:
         if expected_tasks is not None:
             self._expected_tasks = expected_tasks
         self._text, self._pending, self._scanned = "", [], 0
+        self._task_scan_from = self._phase_scan_from = 0
         self._tasks_seen, self._tokens_at_first_task, self._phase_label = 0, None, ""
         self._stage_tokens = 0
         self._delta_from = 0
@@ -82,7 +84,7 @@ class ProgressTracker:
         self._consolidate()
         self._text = self._text[:char_offset]
         self._stage_tokens = count_tokens(self._text)
-        self._scanned = 0
+        self._scanned = self._task_scan_from = self._phase_scan_from = 0
         self._tasks_seen, self._tokens_at_first_task = 0, None
         self._delta_from = min(self._delta_from, char_offset)
         self._scan()
@@ -136,19 +138,23 @@ class ProgressTracker:
             self._pending = []
 
     def _scan(self) -> None:
-        start = max(0, self._scanned - _SCAN_OVERLAP)
-        window = self._text[start:]
-        for match in _TASK.finditer(window):
-            if start + match.start() >= self._scanned:
-                self._tasks_seen += 1
-                if self._tokens_at_first_task is None:
-                    self._tokens_at_first_task = count_tokens(self._text[: start + match.start()])
-        phases = list(_PHASE.finditer(window))
+        # A key can straddle two scans: look back a little, never recount a match.
+        start = max(self._task_scan_from, self._scanned - _KEY_LOOKBACK)
+        for match in _TASK.finditer(self._text, start):
+            self._tasks_seen += 1
+            self._task_scan_from = match.end()
+            if self._tokens_at_first_task is None:
+                self._tokens_at_first_task = count_tokens(self._text[: match.start()])
+        start = min(self._phase_scan_from, max(0, self._scanned - _KEY_LOOKBACK))
+        phases = list(_PHASE.finditer(self._text, start))
         if phases:
             last = phases[-1]
-            name = _NAME.search(window, last.end(), last.end() + 400)
+            self._phase_scan_from = last.start()
+            name = _NAME.search(self._text, last.end(), last.end() + 400)
             number = last.group(1)
             self._phase_label = f"Phase {number}: {name.group(1)}" if name else f"Phase {number}"
+        else:
+            self._phase_scan_from = max(0, self._scanned - _KEY_LOOKBACK)
         self._scanned = len(self._text)
 
     def _tokens_per_task(self) -> float:

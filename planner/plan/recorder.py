@@ -24,25 +24,30 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from planner.config import get_settings
 from planner.db import (
     Generation,
     GenerationAttempt,
     GenerationChunk,
     GenerationEvent,
     get_engine,
+    is_duckdb,
     utcnow,
     with_lock_retry,
 )
 from planner.events import EventMessage
 from planner.llm.types import AttemptRecord
-from planner.plan.bulk import ChunkRow, insert_chunks
+from planner.plan.bulk import ChunkRow, EventRow, insert_chunks, insert_events
+from planner.plan.dbhold import held_open
 
 log = logging.getLogger(__name__)
 
 CHUNK_BATCH = 2000
 FLUSH_INTERVAL_S = 0.5
+# DuckDB: write less often than dbhold's linger, so other processes get the file between.
+DUCKDB_FLUSH_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 FLUSH_TIMEOUT_S = 60.0
 
@@ -101,7 +106,7 @@ class GenerationRecorder:
         *,
         database_url: str | None = None,
         chunk_batch: int = CHUNK_BATCH,
-        flush_interval_s: float = FLUSH_INTERVAL_S,
+        flush_interval_s: float | None = None,
         heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
         fresh: bool = False,
@@ -110,14 +115,18 @@ class GenerationRecorder:
         self.generation_id = generation_id
         self.database_url = database_url
         self.chunk_batch = chunk_batch
+        if flush_interval_s is None:
+            url = database_url or get_settings().database_url
+            flush_interval_s = DUCKDB_FLUSH_INTERVAL_S if is_duckdb(url) else FLUSH_INTERVAL_S
         self.flush_interval_s = flush_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
         self._clock = clock
         self._cond = threading.Condition()
         self._chunks: list[ChunkRow] = []
-        self._events: list[dict[str, Any]] = []
+        self._events: list[EventRow] = []
         self._attempts: dict[int, dict[str, Any]] = {}
         self._generation: dict[str, Any] = {}
+        self._rows: list[Callable[[Connection], None]] = []
         self._requested = 0
         self._written = 0
         self._closing = False
@@ -186,15 +195,7 @@ class GenerationRecorder:
                     self.next_event_seq,
                 )
             self.next_event_seq = message.seq + 1
-            self._events.append(
-                {
-                    "generation_id": self.generation_id,
-                    "seq": message.seq,
-                    "name": message.name,
-                    "payload": message.payload,
-                    "created_at": utcnow(),
-                }
-            )
+            self._events.append((message.seq, message.name, message.payload, utcnow()))
 
     def record_attempt(
         self, record: AttemptRecord, *, number: int, stage: str, start_ms: int, end_ms: int | None
@@ -215,6 +216,16 @@ class GenerationRecorder:
         """Columns of the generation row, written with the next batch."""
         with self._cond:
             self._generation.update(values)
+
+    def store_with_next_batch(self, write: Callable[[Connection], None], **values: Any) -> None:
+        """Run `write(conn)` in the next batch's transaction, and set `values` on the row.
+
+        The values take their place among the row updates in the order they were handed
+        over; the write commits together with them, so both land or neither does.
+        """
+        with self._cond:
+            self._generation.update(values)
+            self._rows.append(write)
 
     # -- writing ----------------------------------------------------------------------
     def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
@@ -285,8 +296,10 @@ class GenerationRecorder:
             "events": self._events,
             "attempts": self._attempts,
             "generation": self._generation,
+            "rows": self._rows,
         }
         self._chunks, self._events, self._attempts, self._generation = [], [], {}, {}
+        self._rows = []
         return batch
 
     def _give_back(self, batch: dict[str, Any]) -> None:
@@ -298,6 +311,7 @@ class GenerationRecorder:
             **{n: {**batch["attempts"].get(n, {}), **v} for n, v in self._attempts.items()},
         }
         self._generation = {**batch["generation"], **self._generation}
+        self._rows = batch["rows"] + self._rows
 
     def _write(self, batch: dict[str, Any]) -> None:
         gid = self.generation_id
@@ -321,11 +335,13 @@ class GenerationRecorder:
                         .values(**attempt)
                     )
                 insert_chunks(conn, gid, chunks)
-                if batch["events"]:
-                    conn.execute(insert(GenerationEvent), batch["events"])
+                insert_events(conn, gid, batch["events"])
                 conn.execute(update(Generation).where(Generation.id == gid).values(**values))
+                for write_rows in batch["rows"]:
+                    write_rows(conn)
 
-        with_lock_retry(write)
+        with held_open(self.database_url or get_settings().database_url):
+            with_lock_retry(write)
         self._stored_attempts = self._stored_attempts | set(batch["attempts"])
         self.transactions += 1
         self.chunks_written += len(chunks)

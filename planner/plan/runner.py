@@ -19,10 +19,11 @@ from planner.db import Generation, ensure_schema, get_engine, utcnow, with_lock_
 from planner.events import EventBus, default_bus
 from planner.plan.dbhold import held_open
 from planner.plan.endpoint import EndpointError, endpoint_for
-from planner.plan.generator import GenerationRun, GenerationSpec, ResumePoint
+from planner.plan.generator import GenerationRun
 from planner.plan.liveness import claim, mark_interrupted, release
 from planner.plan.recorder import GenerationRecorder, create_generation
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
+from planner.plan.spec import GenerationSpec, ResumePoint
 from planner.plan.stored import load_row, outcome_of, reopen, spec_of, user_exists
 
 _prepared: set[str] = set()
@@ -52,7 +53,7 @@ def create(
     request = request.validated()
     settings = get_settings()
     try:
-        endpoint_for(settings, speed=request.speed, faults=request.faults)
+        endpoint_for(settings, faults=request.faults)
     except EndpointError as exc:
         raise GenerationRequestError([str(exc)]) from None
     url = _url(database_url)

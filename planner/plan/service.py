@@ -16,9 +16,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from planner.events import EventBus, default_bus
-from planner.plan.generator import GenerationSpec
 from planner.plan.request import GenerationOutcome, GenerationRequest
 from planner.plan.runner import create, execute, prepare_database, resume_generation
+from planner.plan.spec import GenerationSpec
 from planner.plan.stored import outcome_of
 
 DEFAULT_MAX_CONCURRENT = 4

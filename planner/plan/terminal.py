@@ -42,6 +42,8 @@ class TerminalProgress:
         self._handle: int | None = None
 
     def __enter__(self) -> TerminalProgress:
+        # Printed first: a user whose process dies needs the id to resume it.
+        self.console.print(f"generation {self.generation_id}", highlight=False)
         self.progress.start()
         self._handle = self.bus.subscribe(self.show, self.generation_id)
         return self

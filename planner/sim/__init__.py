@@ -1,7 +1,23 @@
 """An Anthropic Messages API simulator with fault injection, for the real `anthropic` SDK.
 
-with Simulator(faults="drop-at-90", speed=100) as sim:
-    client = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=0)
+    with Simulator(faults="drop-at-90", speed=100) as sim:
+        client = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=0)
+
+Time: every delay (first token, token pace, stalls, latency, retry-after values) is in
+simulated seconds; `speed` divides them (speed 0 or inf: no waiting at all). Faults
+that depend on time (`cutoff`, `reset.after_s`) follow the simulated schedule, so they
+strike at the same point of the answer at any speed.
+
+Per-request headers: `x-planner-faults: SPEC` (overrides the spec for this request),
+`x-planner-run: KEY` (numbers requests per key, 1-based, for `on_requests`; without it
+all requests share one count), `x-planner-seed: INT`, `x-planner-speed: FLOAT`.
+
+Fault spec: a profile name (see `PROFILES`) or a JSON list of faults such as
+`[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]`; the
+fault types and their parameters are the classes in `planner.sim.faults`.
+
+Admin: `GET /admin/health`, `GET /admin/stats`, `GET /admin/faults`, `PUT /admin/faults`
+(body: a spec).
 """
 
 from planner.sim.faults import REGISTRY as FAULT_TYPES

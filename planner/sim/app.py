@@ -2,7 +2,9 @@
 
 Per-request headers: `x-planner-faults` (a spec for this request only),
 `x-planner-run` (the key request numbers are counted under, for `on_requests`),
-`x-planner-seed` (the seed of this request's answer and fault draws).
+`x-planner-seed` (the seed of this request's answer and fault draws),
+`x-planner-speed` (this request's speed factor, so one shared simulator serves
+generations at different speeds).
 """
 
 from __future__ import annotations
@@ -10,21 +12,24 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from planner.sim import admin, responses
 from planner.sim.cache import input_tokens
-from planner.sim.faults import FaultSpecError, HttpError
+from planner.sim.faults import FaultSpec, FaultSpecError, HttpError
 from planner.sim.profiles import parse_fault_spec
 from planner.sim.reply import build_reply
 from planner.sim.state import SimState
+from planner.sim.timing import SimClock
 from planner.sim.validation import validate
 
 STATE = web.AppKey("state", SimState)
 FAULTS_HEADER = "x-planner-faults"
 RUN_HEADER = "x-planner-run"
 SEED_HEADER = "x-planner-seed"
+SPEED_HEADER = "x-planner-speed"
 
 
 def _request_id(request: web.Request) -> str:
@@ -70,6 +75,34 @@ async def _read_body(request: web.Request, state: SimState) -> dict | web.Respon
         )
 
 
+@dataclass(frozen=True)
+class RequestOptions:
+    """What the x-planner-* headers chose for one request (else the simulator's own)."""
+
+    spec: FaultSpec
+    seed: int
+    run_key: str
+    clock: SimClock
+
+
+def _options(request: web.Request, state: SimState) -> RequestOptions:
+    """The request's overrides; ValueError (FaultSpecError too) names a bad header."""
+    headers = request.headers
+    try:
+        spec = parse_fault_spec(headers[FAULTS_HEADER]) if FAULTS_HEADER in headers else state.spec
+    except FaultSpecError as exc:
+        raise ValueError(f"{FAULTS_HEADER}: {exc}") from None
+    try:
+        seed = int(headers.get(SEED_HEADER) or state.seed)
+    except ValueError:
+        raise ValueError(f"{SEED_HEADER} must be an integer") from None
+    try:
+        clock = SimClock(float(headers[SPEED_HEADER])) if SPEED_HEADER in headers else state.clock
+    except ValueError:
+        raise ValueError(f"{SPEED_HEADER} must be a number >= 0 (0 or inf = unlimited)") from None
+    return RequestOptions(spec, seed, headers.get(RUN_HEADER, ""), clock)
+
+
 async def create_message(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     state.count("requests")
@@ -78,43 +111,37 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     if isinstance(body, web.Response):
         return body
     try:
-        header_spec = request.headers.get(FAULTS_HEADER)
-        spec = parse_fault_spec(header_spec) if header_spec else state.spec
-    except FaultSpecError as exc:
-        return responses.error_response(400, f"{FAULTS_HEADER}: {exc}", request_id)
-    seed_text = request.headers.get(SEED_HEADER)
-    try:
-        seed = int(seed_text) if seed_text else state.seed
-    except ValueError:
-        return responses.error_response(400, f"{SEED_HEADER} must be an integer", request_id)
-    run_key = request.headers.get(RUN_HEADER, "")
-    request_number = state.next_request_number(run_key)
+        options = _options(request, state)
+    except ValueError as exc:
+        return responses.error_response(400, str(exc), request_id)
+    request_number = state.next_request_number(options.run_key)
     if problem := validate(body):
         return responses.error_response(problem.status, problem.message, request_id)
-    fired = spec.fire(seed, run_key, request_number)
+    fired = options.spec.fire(options.seed, options.run_key, request_number)
     state.record_faults(fired)
     http_error = next((f for f in fired if isinstance(f, HttpError)), None)
     if http_error is not None:
-        return responses.error_response(
-            http_error.status, None, request_id, _retry_headers(http_error, state)
-        )
+        headers = _retry_headers(http_error, options.clock)
+        return responses.error_response(http_error.status, None, request_id, headers)
     state.count("messages")
-    reply = build_reply(body, seed, run_key, request_number, fired, state.cache.account(body))
+    usage = state.cache.account(body)
+    reply = build_reply(body, options.seed, options.run_key, request_number, fired, usage)
+    state.count_answer(reply.kind)
     if body.get("stream"):
         state.count("streams")
-        return await responses.stream(request, reply, state)
-    return await responses.whole_message(request, reply, state, request_id)
+        return await responses.stream(request, reply, state, options.clock)
+    return await responses.whole_message(request, reply, state, options.clock, request_id)
 
 
-def _retry_headers(fault: HttpError, state: SimState) -> dict[str, str]:
+def _retry_headers(fault: HttpError, clock: SimClock) -> dict[str, str]:
     """retry-after values on the simulated clock (a 2 s wait at speed 100 is 20 ms)."""
     headers = {"x-should-retry": "true"}
     if fault.retry_after_s is not None:
-        scaled = state.clock.real_seconds(fault.retry_after_s) if fault.retry_after_s else 0.0
-        headers["retry-after"] = f"{scaled:g}" if not state.clock.unlimited else "0.001"
+        seconds = clock.real_seconds(fault.retry_after_s)
+        headers["retry-after"] = "0.001" if clock.unlimited else f"{seconds:g}"
     if fault.retry_after_ms is not None:
-        scaled = state.clock.real_seconds(fault.retry_after_ms / 1000) * 1000
-        headers["retry-after-ms"] = f"{scaled:g}" if not state.clock.unlimited else "1"
+        milliseconds = clock.real_seconds(fault.retry_after_ms / 1000) * 1000
+        headers["retry-after-ms"] = "1" if clock.unlimited else f"{milliseconds:g}"
     return headers
 
 

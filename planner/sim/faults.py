@@ -92,16 +92,25 @@ class _AtFraction(Fault):
 
 
 @dataclass(frozen=True)
-class Reset(_AtFraction):
-    """Close the TCP connection mid-body: the client sees an incomplete chunked read."""
+class Reset(Fault):
+    """Close the TCP connection mid-body: the client sees an incomplete chunked read.
+
+    Where: `at_fraction` of the answer's characters (0.5 when nothing is given),
+    `after_bytes` of the body, or `after_s` simulated seconds after the request.
+    """
 
     type: ClassVar[str] = "reset"
-    at_fraction: float | None = None  # type: ignore[assignment]
+    at_fraction: float | None = None
     after_bytes: int | None = None
     after_s: float | None = None
 
+    @property
+    def fraction(self) -> float:
+        return 0.5 if self.at_fraction is None else self.at_fraction
+
     def check(self) -> None:
         super().check()
+        _fraction(self, "at_fraction", self.at_fraction)
         _positive(self, "after_bytes", self.after_bytes, allow_zero=True)
         _positive(self, "after_s", self.after_s, allow_zero=True)
         given = [
@@ -117,8 +126,7 @@ class Reset(_AtFraction):
             return progress.bytes_sent >= self.after_bytes
         if self.after_s is not None:
             return progress.elapsed_s >= self.after_s
-        fraction = 0.5 if self.at_fraction is None else self.at_fraction
-        return progress.chars_sent >= fraction * progress.total_chars
+        return progress.chars_sent >= self.fraction * progress.total_chars
 
 
 SSE_ERROR_TYPES = ("overloaded_error", "api_error")

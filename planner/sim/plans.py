@@ -153,12 +153,12 @@ def _task(
     module = slug(subject)
     extension = {"python": "py", "typescript": "ts", "go": "go"}[language]
     files = [f"{context_slug}/{module}.{extension}"]
-    if rng.random() < 0.3:
+    if rng.random() < 0.15:
         files.append(f"tests/test_{module}.{extension}")
     subtasks = [
         {"subtask_number": index + 1, "name": sub_name, "description": sub_description}
         for index, (sub_name, sub_description) in enumerate(
-            rng.sample(_SUBTASKS, rng.randint(1, 3))
+            rng.sample(_SUBTASKS, rng.choice((1, 1, 2, 2, 3)))
         )
     ]
     return {
@@ -180,8 +180,11 @@ def masterplan(
     contexts = found.get("bounded_contexts") or [
         {"name": title(w), "aggregates": [pascal(w)]} for w in words
     ]
-    phase_count = max(3, min(7, round(task_count / 20) + 2, task_count))
-    milestone_count = max(phase_count, min(3 * phase_count, math.ceil(task_count / 6)))
+    # every phase needs a milestone and every milestone a task
+    phase_count = min(task_count, max(3, min(7, round(task_count / 20) + 2)))
+    milestone_count = min(
+        task_count, max(phase_count, min(3 * phase_count, math.ceil(task_count / 6)))
+    )
     stack = _STACKS[rng.randrange(len(_STACKS))]
     phase_names = _phase_names([c["name"] for c in contexts], phase_count - 2)
     phases = []

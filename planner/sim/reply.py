@@ -21,6 +21,19 @@ from planner.tokens import split_tokens
 FaultT = TypeVar("FaultT", bound=Fault)
 
 
+PREFILL_TOKENS_PER_S = 8_000.0  # reading uncached input before the first token
+CACHED_PREFILL_TOKENS_PER_S = 80_000.0
+
+
+def prefill_seconds(usage: InputUsage) -> float:
+    """Long prompts delay the first token; cached prefixes much less so."""
+    uncached = usage.input_tokens + usage.cache_creation_input_tokens
+    return (
+        uncached / PREFILL_TOKENS_PER_S
+        + usage.cache_read_input_tokens / CACHED_PREFILL_TOKENS_PER_S
+    )
+
+
 @dataclass(frozen=True)
 class Reply:
     message_id: str
@@ -31,6 +44,7 @@ class Reply:
     due_s: list[float]  # simulated seconds after arrival at which each delta is sent
     finish_s: float  # when the last token is done
     stop_reason: str
+    stop_sequence: str | None
     input_usage: InputUsage
     faults: tuple[Fault, ...]
 
@@ -63,11 +77,16 @@ def build_reply(
     text = answer.text
     for corrupt in (f for f in faults if isinstance(f, Corrupt)):
         text = corrupt.apply(text)
+    stop_reason, stop_sequence = "end_turn", None
+    stops = [(text.find(s), s) for s in body.get("stop_sequences") or [] if s and s in text]
+    if stops:
+        # the answer ends before the first stop sequence, which is not sent
+        at, stop_sequence = min(stops)
+        text, stop_reason = text[:at], "stop_sequence"
     tokens = split_tokens(text)
-    stop_reason = "end_turn"
     if len(tokens) > body["max_tokens"]:
         tokens = tokens[: body["max_tokens"]]
-        stop_reason = "max_tokens"
+        stop_reason, stop_sequence = "max_tokens", None
     identity = "\x00".join(
         map(str, (seed, run_key, request_number, body["model"], answer.continued_from_char))
     )
@@ -85,8 +104,9 @@ def build_reply(
         for f in faults
         if isinstance(f, Latency)
     )
-    due = [at + delay_s for at in schedule(sizes, Pace(profile.ttft_s, tokens_per_s), rng)]
-    finish = (due[-1] + sizes[-1] / tokens_per_s) if due else profile.ttft_s + delay_s
+    ttft_s = profile.ttft_s + prefill_seconds(input_usage)
+    due = [at + delay_s for at in schedule(sizes, Pace(ttft_s, tokens_per_s), rng)]
+    finish = (due[-1] + sizes[-1] / tokens_per_s) if due else ttft_s + delay_s
     return Reply(
         message_id="msg_sim" + hashlib.sha256(identity.encode()).hexdigest()[:21],
         model=body["model"],
@@ -96,6 +116,7 @@ def build_reply(
         due_s=due,
         finish_s=finish,
         stop_reason=stop_reason,
+        stop_sequence=stop_sequence,
         input_usage=input_usage,
         faults=faults,
     )

@@ -13,10 +13,10 @@ import json
 from aiohttp import web
 
 from planner.sim import wire
-from planner.sim.faults import Cutoff, Eof, Progress, Reset, SseError, Stall
+from planner.sim.faults import Cutoff, Eof, Fault, Progress, Reset, SseError, Stall
 from planner.sim.reply import Reply
 from planner.sim.state import SimState
-from planner.sim.timing import Deadline
+from planner.sim.timing import Deadline, SimClock
 
 PING_EVERY_S = 10.0
 FLUSH_BYTES = 32_768
@@ -70,8 +70,10 @@ class _StreamWriter:
             await self.flush()
 
 
-async def stream(request: web.Request, reply: Reply, state: SimState) -> web.StreamResponse:
-    deadline = Deadline(state.clock)
+async def stream(
+    request: web.Request, reply: Reply, state: SimState, clock: SimClock
+) -> web.StreamResponse:
+    deadline = Deadline(clock)
     response = web.StreamResponse(status=200, headers=wire.SSE_HEADERS)
     await response.prepare(request)
     out = _StreamWriter(request, response, deadline)
@@ -119,6 +121,11 @@ async def _send_events(
             return
         stopper = next((f for f in stoppers if f.trips(progress)), None)
         if stopper is not None:
+            # the failure happens when the next event was due (or at reset.after_s)
+            stop_at_s = due_s
+            if isinstance(stopper, Reset) and stopper.after_s is not None:
+                stop_at_s = min(stopper.after_s, due_s)
+            await out.at(stop_at_s)
             await _stop(request, out, stopper)
             return
         await out.at(due_s)
@@ -132,7 +139,7 @@ async def _send_events(
         out.deltas += 1
         out.tokens += reply.delta_tokens[index]
     out.add(wire.content_block_stop())
-    out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens)))
+    out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens), reply.stop_sequence))
     out.add(wire.message_stop())
     await out.flush()
     await out.response.write_eof()
@@ -155,41 +162,62 @@ def _message_json(reply: Reply) -> bytes:
         reply.text,
         reply.stop_reason,
         _usage(reply, reply.output_tokens),
+        reply.stop_sequence,
     )
     return json.dumps(message, ensure_ascii=False).encode()
 
 
-async def whole_message(
-    request: web.Request, reply: Reply, state: SimState, request_id: str
-) -> web.StreamResponse:
-    """Non-streaming: the whole message after the full generation time, faults applied."""
-    deadline = Deadline(state.clock)
-    finish_s = reply.finish_s + sum(s.stall_ms / 1000 for s in reply.faults_of(Stall))
-    total_chars = sum(map(len, reply.deltas))
-    failures: list[tuple[float, Reset | SseError | Cutoff]] = []
+def _nonstream_failure(reply: Reply, finish_s: float) -> tuple[float, Fault] | None:
+    """The first fault that ends a non-streaming request early, and when (simulated s).
+
+    `eof` and `stall` have no early end here: a stall only delays the message.
+    """
+    failures: list[tuple[float, Fault]] = []
     for fault in reply.faults:
         if isinstance(fault, Cutoff) and fault.after_s < finish_s:
             failures.append((fault.after_s, fault))
         elif isinstance(fault, Reset):
             if fault.after_s is not None:
                 failures.append((min(fault.after_s, finish_s), fault))
-            elif fault.after_bytes is None or fault.after_bytes < total_chars:
-                fraction = fault.at_fraction if fault.at_fraction is not None else 0.5
-                failures.append((fraction * finish_s, fault))
+            elif fault.after_bytes is not None:
+                failures.append((finish_s, fault))
+            else:
+                failures.append((fault.fraction * finish_s, fault))
         elif isinstance(fault, SseError):
             failures.append((fault.at_fraction * finish_s, fault))
-    if failures:
-        at_s, fault = min(failures, key=lambda item: item[0])
+    return min(failures, key=lambda item: item[0]) if failures else None
+
+
+async def whole_message(
+    request: web.Request, reply: Reply, state: SimState, clock: SimClock, request_id: str
+) -> web.StreamResponse:
+    """Non-streaming: the whole message after the full generation time, faults applied.
+
+    A reset closes the connection without a response (`after_bytes`: after that many
+    bytes of the body); an SSE error becomes the HTTP error a non-streaming request
+    gets (529 overloaded, 500 api_error).
+    """
+    deadline = Deadline(clock)
+    finish_s = reply.finish_s + sum(s.stall_ms / 1000 for s in reply.faults_of(Stall))
+    body = _message_json(reply)
+    failure = _nonstream_failure(reply, finish_s)
+    if failure is not None:
+        at_s, fault = failure
         await deadline.until(at_s)
         if isinstance(fault, SseError):
             status = 529 if fault.error_type == "overloaded_error" else 500
             return error_response(status, None, request_id)
+        if isinstance(fault, Reset) and fault.after_bytes is not None:
+            response = web.StreamResponse(headers={"content-type": "application/json"})
+            response.content_length = len(body)
+            await response.prepare(request)
+            await response.write(body[: fault.after_bytes])
         close_connection(request)
-        return web.Response(status=500)
+        return web.Response(status=500)  # never sent: the connection is gone
     await deadline.until(finish_s)
     state.count("output_tokens", reply.output_tokens)
     state.count("deltas", len(reply.deltas))
-    return web.Response(body=_message_json(reply), content_type="application/json")
+    return web.Response(body=body, content_type="application/json")
 
 
 def error_response(

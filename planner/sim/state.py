@@ -24,6 +24,7 @@ class SimState:
         self._counters: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._faults_fired: Counter[str] = Counter()
+        self._answers: Counter[str] = Counter()
         self.active_streams = 0
 
     @property
@@ -47,6 +48,10 @@ class SimState:
         with self._lock:
             self._statuses[status] += 1
 
+    def count_answer(self, kind: str) -> None:
+        with self._lock:
+            self._answers[kind] += 1
+
     def record_faults(self, fired: tuple[Fault, ...]) -> None:
         with self._lock:
             for fault in fired:
@@ -63,6 +68,7 @@ class SimState:
                 "deltas": self._counters["deltas"],
                 "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
                 "faults_fired": dict(sorted(self._faults_fired.items())),
+                "answers": dict(sorted(self._answers.items())),
                 "runs": len(self._request_numbers),
                 "faults": self._spec.text,
                 "speed": self.clock.speed,

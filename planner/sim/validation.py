@@ -122,6 +122,11 @@ def validate(body: Any) -> RequestProblem | None:
         )
     if problem := _check_messages(body["messages"], profile.supports_prefill):
         return RequestProblem(400, problem)
+    stops = body.get("stop_sequences")
+    if stops is not None and (
+        not isinstance(stops, list) or not all(isinstance(s, str) and s.strip() for s in stops)
+    ):
+        return RequestProblem(400, "stop_sequences: each stop sequence must contain non-whitespace")
     if "stream" in body and not isinstance(body["stream"], bool):
         return RequestProblem(400, "stream: Input should be a valid boolean")
     return None

@@ -74,6 +74,7 @@ def message(
     text: str | None,
     stop_reason: str | None,
     usage_fields: dict[str, Any],
+    stop_sequence: str | None = None,
 ) -> dict[str, Any]:
     """A message object; text None gives the empty content of `message_start`."""
     return {
@@ -83,7 +84,7 @@ def message(
         "model": model,
         "content": [] if text is None else [{"type": "text", "text": text}],
         "stop_reason": stop_reason,
-        "stop_sequence": None,
+        "stop_sequence": stop_sequence,
         "usage": usage_fields,
     }
 
@@ -111,12 +112,14 @@ def content_block_stop(index: int = 0) -> bytes:
     return sse("content_block_stop", {"type": "content_block_stop", "index": index})
 
 
-def message_delta(stop_reason: str, usage_fields: dict[str, Any]) -> bytes:
+def message_delta(
+    stop_reason: str, usage_fields: dict[str, Any], stop_sequence: str | None = None
+) -> bytes:
     return sse(
         "message_delta",
         {
             "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
             "usage": usage_fields,
         },
     )

@@ -1,0 +1,217 @@
+"""Resilient client benchmarks, printed as ratios.
+
+1. Overhead: `ResilientClient.generate` against a bare `messages.stream(...).text_stream`
+   loop on the same fault-free, long, many-chunk stream at unlimited simulator speed
+   (target <= 1.05x).
+2. Recovery cost of one dropped connection at 10/50/90% of a long MasterPlan, per
+   strategy: output tokens generated / tokens in the final text, and wall time / the
+   fault-free wall time, at a realistic pace scaled up `RECOVERY_SPEED` times (backoff
+   waits scaled alike). Target for resume: <= 1.02 tokens, <= 1.10 time.
+3. Success rate over `FLAKY_GENERATIONS` generations under the `flaky` profile, per
+   strategy (target for resume: 100%).
+
+`python -m benchmarks llm` runs it; PLANNER_BENCH_QUICK=1 makes every part smaller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+import uuid
+from typing import Any
+
+import anthropic
+
+from planner.llm import STRATEGIES, GenerationResult, ResilientClient
+from planner.plan.prompts import masterplan_request
+from planner.plan.schema import Discovery
+from planner.sim import Simulator
+from planner.tokens import count_tokens
+
+QUICK = os.environ.get("PLANNER_BENCH_QUICK") == "1"
+MODEL = "claude-sonnet-4-5"
+NO_PREFILL_MODEL = "claude-sonnet-4-6"
+LONG_PLAN_TASKS = 120
+OVERHEAD_ROUNDS = 3 if QUICK else 9
+RECOVERY_SPEED = 60.0
+RECOVERY_REPEATS = 1 if QUICK else 2
+FLAKY_GENERATIONS = 40 if QUICK else 200
+FLAKY_TASKS = 8
+FLAKY_MODELS = (MODEL, NO_PREFILL_MODEL)
+
+
+def plan_request(task_count: int, model: str = MODEL) -> dict[str, Any]:
+    discovery = Discovery.model_validate(
+        {
+            "domain": "camping gear rental",
+            "bounded_contexts": [
+                {"name": "Rentals", "aggregates": ["Booking", "GearItem"]},
+                {"name": "Payments", "aggregates": ["Payment"]},
+            ],
+            "services": [{"name": "BookingService"}],
+        }
+    )
+    description = "A marketplace for renting camping gear with bookings, payments and reviews"
+    return masterplan_request(description, discovery, task_count, model)
+
+
+def _headers(faults: str = "none") -> dict[str, str]:
+    return {"x-planner-faults": faults, "x-planner-run": uuid.uuid4().hex}
+
+
+def bench_overhead() -> None:
+    request = plan_request(LONG_PLAN_TASKS)
+    with Simulator(speed=0) as sim:
+        bare_sdk = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=0)
+        client = ResilientClient(api_key="x", base_url=sim.base_url, strategy="resume")
+
+        def bare() -> str:
+            with bare_sdk.messages.stream(**request, extra_headers=_headers()) as stream:
+                return "".join(stream.text_stream)
+
+        def resilient() -> str:
+            result = client.generate(request, extra_headers=_headers())
+            assert result.complete
+            return result.text
+
+        def watched() -> str:
+            result = client.generate(
+                request,
+                extra_headers=_headers(),
+                on_chunk=lambda chunk: None,
+                on_checkpoint=lambda checkpoint: None,
+                on_progress=lambda progress: None,
+            )
+            return result.text
+
+        expected = bare()
+        assert resilient() == expected == watched()
+        wall: dict[str, list[float]] = {"bare": [], "resilient": [], "watched": []}
+        cpu: dict[str, list[float]] = {"bare": [], "resilient": [], "watched": []}
+        for _ in range(OVERHEAD_ROUNDS):
+            for name, run in (("bare", bare), ("resilient", resilient), ("watched", watched)):
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                run()
+                cpu[name].append(time.thread_time() - started_cpu)
+                wall[name].append(time.perf_counter() - started)
+        chunks: list[Any] = []
+        client.generate(request, extra_headers=_headers(), on_chunk=chunks.append)
+    bare_cpu, bare_wall = statistics.median(cpu["bare"]), statistics.median(wall["bare"])
+    print(
+        f"[1] overhead on a fault-free MasterPlan ({len(expected):,} chars in "
+        f"{len(chunks):,} chunks) at unlimited speed, median of {OVERHEAD_ROUNDS} interleaved "
+        f"rounds: bare SDK {bare_cpu * 1000:.0f} ms client-thread CPU, "
+        f"{bare_wall * 1000:.0f} ms wall"
+    )
+    for name in ("resilient", "watched"):
+        cpu_ratio = statistics.median(cpu[name]) / bare_cpu
+        wall_ratio = statistics.median(wall[name]) / bare_wall
+        label = "resilient client" if name == "resilient" else "+ chunk/checkpoint/progress"
+        print(f"    {label:28s} CPU {cpu_ratio:.3f}x  wall {wall_ratio:.3f}x   (target <= 1.05x)")
+    print("    (client-thread CPU excludes the in-process simulator and other load; wall is noisy)")
+
+
+def _recovery_run(
+    sim: Simulator, strategy: str, faults: str, model: str
+) -> tuple[GenerationResult, float]:
+    client = ResilientClient(
+        api_key="x",
+        base_url=sim.base_url,
+        strategy=strategy,
+        sleep=lambda seconds: time.sleep(seconds / RECOVERY_SPEED),
+    )
+    started = time.perf_counter()
+    result = client.generate(plan_request(LONG_PLAN_TASKS, model), extra_headers=_headers(faults))
+    return result, time.perf_counter() - started
+
+
+RECOVERY_ROWS = (  # label, strategy, model
+    ("resume", "resume", MODEL),
+    ("resume*", "resume", NO_PREFILL_MODEL),
+    ("restart", "restart", MODEL),
+    ("hybrid", "hybrid", MODEL),
+    ("none", "none", MODEL),
+)
+
+
+def bench_recovery() -> None:
+    with Simulator(speed=RECOVERY_SPEED) as sim:
+        clean: dict[str, tuple[str, float]] = {}
+        for model in (MODEL, NO_PREFILL_MODEL):
+            runs = [_recovery_run(sim, "none", "none", model) for _ in range(RECOVERY_REPEATS)]
+            clean[model] = (runs[-1][0].text, statistics.median(s for _, s in runs))
+        clean_text, clean_s = clean[MODEL]
+        print(
+            f"[2] recovery cost of one drop in a {count_tokens(clean_text):,}-token MasterPlan at "
+            f"{RECOVERY_SPEED:g}x realistic pace (fault-free {clean_s:.2f} s; "
+            f"median of {RECOVERY_REPEATS}); tokens = generated / final, time = / fault-free"
+        )
+        print(f"    {'strategy':9s} {'drop at':>8s} {'outcome':>22s} {'tokens':>8s} {'time':>7s}")
+        for label, strategy, model in RECOVERY_ROWS:
+            expected_text, expected_s = clean[model]
+            for fraction in (0.1, 0.5, 0.9):
+                faults = json.dumps(
+                    [{"type": "reset", "at_fraction": fraction, "on_requests": [1]}]
+                )
+                runs = [
+                    _recovery_run(sim, strategy, faults, model) for _ in range(RECOVERY_REPEATS)
+                ]
+                result = runs[-1][0]
+                seconds = statistics.median(s for _, s in runs)
+                outcome = f"{result.tier}{'' if result.complete else ' (incomplete)'}"
+                if result.complete:
+                    assert result.text == expected_text, f"{label} changed the text"
+                    tokens = f"{result.usage.output_tokens / count_tokens(result.text):.3f}"
+                else:
+                    tokens = "n/a"
+                print(
+                    f"    {label:9s} {fraction:>7.0%} {outcome:>22s} {tokens:>8s} "
+                    f"{seconds / expected_s:>6.3f}x"
+                )
+        print(
+            f"    resume* = {NO_PREFILL_MODEL}, which refuses prefill (continuation turn, "
+            "overlap removed); targets for resume: tokens <= 1.02, time <= 1.10"
+        )
+
+
+def bench_flaky() -> None:
+    with Simulator(speed=0, faults="flaky") as sim:
+        print(
+            f"[3] success under `flaky`: {FLAKY_GENERATIONS} generations of an "
+            f"{FLAKY_TASKS}-task MasterPlan per strategy, half on a model without prefill"
+        )
+        for strategy in STRATEGIES:
+            client = ResilientClient(
+                api_key="x", base_url=sim.base_url, strategy=strategy, sleep=lambda seconds: None
+            )
+            complete = attempts = 0
+            tiers: dict[str, int] = {}
+            for index in range(FLAKY_GENERATIONS):
+                model = FLAKY_MODELS[index % len(FLAKY_MODELS)]
+                headers = {"x-planner-run": uuid.uuid4().hex, "x-planner-seed": str(index)}
+                result = client.generate(plan_request(FLAKY_TASKS, model), extra_headers=headers)
+                complete += result.complete
+                attempts += len(result.attempts)
+                tiers[result.tier] = tiers.get(result.tier, 0) + 1
+            rate = complete / FLAKY_GENERATIONS
+            tier_text = ", ".join(f"{tier} {count}" for tier, count in sorted(tiers.items()))
+            print(
+                f"    {strategy:8s} {rate:7.1%} complete   {attempts / FLAKY_GENERATIONS:.2f} "
+                f"attempts/generation   tiers: {tier_text}"
+            )
+        print("    target for resume: 100%")
+
+
+PARTS = {"overhead": bench_overhead, "recovery": bench_recovery, "flaky": bench_flaky}
+
+
+def main() -> None:
+    selected = os.environ.get("PLANNER_BENCH_LLM_PARTS", ",".join(PARTS)).split(",")
+    for name in selected:
+        PARTS[name.strip()]()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""`planner generate` and `planner resume` as a user runs them, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from planner.db import Generation, GenerationAttempt, MasterPlanRow, session_scope, with_lock_retry
+from tests.conftest import REPO_ROOT, cli_env
+
+DESCRIPTION = "A volunteer scheduling app for a city marathon with shifts and check-in"
+
+
+def result_of(process: Any) -> dict[str, Any]:
+    assert process.returncode == 0, process.stderr
+    return json.loads(process.stdout)
+
+
+def read(url: str, query):  # noqa: ANN001, ANN201
+    def run():  # noqa: ANN202
+        with session_scope(url) as session:
+            return query(session)
+
+    return with_lock_retry(run)
+
+
+def plan_of(url: str, masterplan_id: str) -> dict[str, Any]:
+    return read(url, lambda s: s.get(MasterPlanRow, uuid.UUID(masterplan_id)).plan_json)
+
+
+def test_generate_prints_the_result_object_and_exits_0(run_cli, database_url: str) -> None:
+    process = run_cli(
+        "generate", DESCRIPTION, "--speed", "0", "--json", PLANNER_DATABASE_URL=database_url
+    )
+    result = result_of(process)
+    assert set(result) >= {
+        "generation_id",
+        "masterplan_id",
+        "status",
+        "strategy",
+        "tier",
+        "attempts",
+        "output_tokens",
+        "wasted_output_tokens",
+        "duration_s",
+        "phases",
+        "milestones",
+        "tasks",
+        "subtasks",
+        "error",
+    }
+    assert (result["status"], result["strategy"], result["tier"], result["error"]) == (
+        "completed",
+        "resume",
+        "stream",
+        None,
+    )
+    plan = plan_of(database_url, result["masterplan_id"])
+    assert (plan["total_tasks"], len(plan["phases"])) == (result["tasks"], result["phases"])
+    owner = read(
+        database_url,
+        lambda s: s.get(Generation, uuid.UUID(result["generation_id"])).user_id,
+    )
+    from planner.db import User
+
+    assert read(database_url, lambda s: s.get(User, owner).username) == "local"
+
+
+def test_a_failed_generation_exits_1_with_a_clear_message(run_cli) -> None:
+    process = run_cli(
+        "generate",
+        DESCRIPTION,
+        "--speed",
+        "0",
+        "--strategy",
+        "none",
+        "--faults",
+        "drop-at-90",
+        "--json",
+    )
+    assert process.returncode == 1
+    result = json.loads(process.stdout)
+    assert result["status"] == "failed" and result["tier"] == "failed"
+    assert "the connection dropped mid-stream" in result["error"]
+    assert (
+        f"planner: generation {result['generation_id']} failed: the discovery request failed"
+        in (process.stderr)
+    )
+
+
+def test_without_json_a_summary_is_printed(run_cli) -> None:
+    process = run_cli("generate", DESCRIPTION, "--speed", "0", "--faults", "drop-at-90")
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.startswith("completed: ")
+    assert "(tier resume, 4 attempts" in process.stdout
+
+
+def test_bad_input_is_refused_with_clear_messages(run_cli) -> None:
+    cases = [
+        (["generate", ""], "planner: generate: the project description is empty"),
+        (["generate", "x" * 20_001], "20,001 characters; the limit is 20,000"),
+        (
+            ["generate", "ok", "--strategy", "yolo"],
+            "unknown strategy 'yolo'; choose one of none, hybrid",
+        ),
+        (["generate", "ok", "--faults", "gremlins"], "unknown fault profile 'gremlins'"),
+        (["generate", "ok", "--faults", "[{oops"], "fault spec is not valid JSON"),
+        (["generate", "ok", "--speed", "-2"], "speed -2 is out of range"),
+        (["generate", "ok", "--speed", "fast"], "'fast' is not a valid float"),
+        (["generate", "ok", "--user", "nobody"], "there is no user called 'nobody'"),
+        (["resume", "not-an-id"], "'not-an-id' is not a generation id"),
+        (["resume", str(uuid.UUID(int=7))], f"no generation {uuid.UUID(int=7)}"),
+    ]
+    for args, message in cases:
+        process = run_cli(*args)
+        assert process.returncode == 2, (args, process.stderr)
+        assert message in process.stderr, (args, process.stderr)
+        assert process.stdout == ""
+
+
+def _start_generation(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--json", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(PLANNER_DATABASE_URL=url),
+        cwd=REPO_ROOT,
+    )
+
+
+def _wait_for_masterplan_checkpoint(
+    url: str, minimum_chars: int, timeout_s: float = 120
+) -> uuid.UUID:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            rows = read(
+                url,
+                lambda s: s.execute(
+                    select(
+                        Generation.id, Generation.checkpoint_stage, Generation.checkpoint_offset
+                    ).where(Generation.status == "running")
+                ).all(),
+            )
+        except Exception:  # the table is not there until the child migrated
+            rows = []
+        for gid, stage, offset in rows:
+            if stage == "masterplan" and offset >= minimum_chars:
+                return gid
+        time.sleep(0.2)
+    raise AssertionError("the generation never reached the MasterPlan stage")
+
+
+def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same_plan(
+    run_cli, database_url: str
+) -> None:
+    reference = result_of(
+        run_cli(
+            "generate", DESCRIPTION, "--speed", "0", "--json", PLANNER_DATABASE_URL=database_url
+        )
+    )
+    child = _start_generation(database_url, "--speed", "15")
+    try:
+        gid = _wait_for_masterplan_checkpoint(database_url, minimum_chars=3000)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert read(database_url, lambda s: s.get(Generation, gid).status) == "running"
+
+    resumed = run_cli("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url)
+    result = result_of(resumed)
+    assert (result["generation_id"], result["status"]) == (str(gid), "completed")
+    assert plan_of(database_url, result["masterplan_id"]) == plan_of(
+        database_url, reference["masterplan_id"]
+    )
+    attempts = read(
+        database_url,
+        lambda s: [
+            (a.number, a.stage, a.kind, a.error_type)
+            for a in s.scalars(
+                select(GenerationAttempt)
+                .where(GenerationAttempt.generation_id == gid)
+                .order_by(GenerationAttempt.number)
+            )
+        ],
+    )
+    assert attempts[0] == (1, "discovery", "stream", None)
+    assert attempts[1] == (2, "masterplan", "stream", "process_interrupted")
+    assert attempts[2][1:] in {("masterplan", "resume", None), ("masterplan", "continue", None)}
+    assert result["attempts"] == len(attempts) == 3
+
+    again = run_cli("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url)
+    assert result_of(again)["masterplan_id"] == result["masterplan_id"]
+
+
+def test_ctrl_c_leaves_a_resumable_generation(run_cli, database_url: str) -> None:
+    child = _start_generation(database_url, "--speed", "15")
+    try:
+        gid = _wait_for_masterplan_checkpoint(database_url, minimum_chars=1000)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert f"interrupted; continue with `planner resume {gid}`" in stderr
+    row = read(database_url, lambda s: s.get(Generation, gid))
+    assert row.status == "interrupted" and row.checkpoint_offset >= 1000
+
+    resumed = result_of(run_cli("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url))
+    assert resumed["status"] == "completed" and resumed["tasks"] > 0
+
+
+def test_only_interrupted_generations_can_be_resumed(run_cli) -> None:
+    failed = run_cli(
+        "generate",
+        DESCRIPTION,
+        "--speed",
+        "0",
+        "--strategy",
+        "none",
+        "--faults",
+        "drop-at-90",
+        "--json",
+    )
+    gid = json.loads(failed.stdout)["generation_id"]
+    refused = run_cli("resume", gid)
+    assert refused.returncode == 1
+    assert (
+        f"planner: resume: generation {gid} is failed (the discovery request failed"
+        in refused.stderr
+    )
+    assert refused.stderr.rstrip().endswith("only interrupted generations can be resumed")

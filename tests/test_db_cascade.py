@@ -1,0 +1,133 @@
+"""Deletes cascade in code, leaves first, and touch nobody else's rows (DuckDB and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+
+from planner import auth
+from planner.db import (
+    Experiment,
+    ExperimentRun,
+    Generation,
+    MasterPlanRow,
+    delete_experiment,
+    delete_generation,
+    delete_masterplan,
+    delete_user_rows,
+    ensure_schema,
+    session_scope,
+)
+from tests.schema_rows import Tree, add_tree, add_user, row_counts
+
+ONE_TREE = {
+    "users": 1,
+    "generations": 1,
+    "generation_attempts": 2,
+    "generation_chunks": 3,
+    "generation_events": 2,
+    "discovery_documents": 1,
+    "masterplans": 1,
+    "masterplan_phases": 1,
+    "masterplan_milestones": 1,
+    "masterplan_tasks": 2,
+    "masterplan_subtasks": 2,
+    "experiments": 1,
+    "experiment_runs": 1,
+}
+
+
+def _two_users(url: str) -> tuple[Tree, Tree]:
+    ensure_schema(url)
+    with session_scope(url) as session:
+        ann = add_tree(session, add_user(session, "ann"), tag="ann")
+        ben = add_tree(session, add_user(session, "ben"), tag="ben")
+    return ann, ben
+
+
+def _counts(url: str) -> dict[str, int]:
+    with session_scope(url) as session:
+        return row_counts(session)
+
+
+def test_the_fixture_fills_every_table(database_url: str) -> None:
+    _two_users(database_url)
+    assert _counts(database_url) == {name: 2 * n for name, n in ONE_TREE.items()}
+
+
+def test_delete_generation_removes_what_it_produced_and_keeps_experiment_figures(
+    database_url: str,
+) -> None:
+    ann, ben = _two_users(database_url)
+    with session_scope(database_url) as session:
+        assert delete_generation(session, ann.generation_id) is True
+    expected = {name: 2 * n for name, n in ONE_TREE.items()}
+    for name in ONE_TREE:
+        if name not in {"users", "experiments", "experiment_runs"}:
+            expected[name] -= ONE_TREE[name]
+    assert _counts(database_url) == expected
+    with session_scope(database_url) as session:
+        runs = {run.experiment_id: run.generation_id for run in session.query(ExperimentRun)}
+        assert runs == {ann.experiment_id: None, ben.experiment_id: ben.generation_id}
+        assert session.get(MasterPlanRow, ben.masterplan_id) is not None
+
+
+def test_delete_masterplan_keeps_the_generation_and_clears_its_link(database_url: str) -> None:
+    ann, _ = _two_users(database_url)
+    with session_scope(database_url) as session:
+        assert delete_masterplan(session, ann.masterplan_id) is True
+    counts = _counts(database_url)
+    for name in ("masterplans", "masterplan_phases", "masterplan_milestones"):
+        assert counts[name] == ONE_TREE[name]
+    assert counts["masterplan_tasks"] == counts["masterplan_subtasks"] == 2
+    assert counts["generations"] == counts["discovery_documents"] == 2
+    assert counts["generation_chunks"] == 6
+    with session_scope(database_url) as session:
+        assert session.get(Generation, ann.generation_id).masterplan_id is None
+
+
+def test_delete_user_removes_everything_they_own_and_nothing_else(database_url: str) -> None:
+    ann, ben = _two_users(database_url)
+    with session_scope(database_url) as session:
+        assert delete_user_rows(session, ann.user_id) is True
+    assert _counts(database_url) == ONE_TREE
+    with session_scope(database_url) as session:
+        assert session.get(Experiment, ben.experiment_id) is not None
+        assert session.get(Generation, ben.generation_id).masterplan_id == ben.masterplan_id
+
+
+def test_auth_delete_user_cascades(database_url: str) -> None:
+    ann, _ = _two_users(database_url)
+    auth.delete_user("ann", database_url=database_url)
+    assert _counts(database_url) == ONE_TREE
+
+
+def test_delete_experiment_keeps_the_generations_it_ran(database_url: str) -> None:
+    ann, _ = _two_users(database_url)
+    with session_scope(database_url) as session:
+        assert delete_experiment(session, ann.experiment_id) is True
+    counts = _counts(database_url)
+    assert (counts["experiments"], counts["experiment_runs"], counts["generations"]) == (1, 1, 2)
+
+
+def test_deleting_what_does_not_exist_returns_false_and_changes_nothing(
+    database_url: str,
+) -> None:
+    _two_users(database_url)
+    before = _counts(database_url)
+    missing = uuid.uuid4()
+    with session_scope(database_url) as session:
+        assert delete_generation(session, missing) is False
+        assert delete_masterplan(session, missing) is False
+        assert delete_experiment(session, missing) is False
+        assert delete_user_rows(session, missing) is False
+    assert _counts(database_url) == before
+
+
+def test_a_repeated_delete_is_harmless(database_url: str) -> None:
+    ann, _ = _two_users(database_url)
+    with session_scope(database_url) as session:
+        delete_generation(session, ann.generation_id)
+    after_first = _counts(database_url)
+    with session_scope(database_url) as session:
+        assert delete_generation(session, ann.generation_id) is False
+    assert _counts(database_url) == after_first

@@ -1,0 +1,225 @@
+"""Several OS processes share one DuckDB file: no row is lost, and a lock held for good
+ends in a clear DatabaseLockedError.
+
+Three writers that open, insert and close in a tight loop are the case where DuckDB's own
+hand-over of the file fails now and then (`Could not read enough bytes`); planner's file
+lock (planner.db.duckdb_lock) is what makes this test pass reliably.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from sqlalchemy import func, select, text
+
+from planner.db import (
+    DatabaseLockedError,
+    User,
+    dispose_engines,
+    ensure_schema,
+    is_lock_conflict,
+    run_in_session,
+    session_scope,
+    with_lock_retry,
+)
+from planner.db.engine import MAX_DELAY_S
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ROWS_PER_WRITER = 20
+WRITERS = ("left", "middle", "right")
+
+WRITER = """
+import json, sys, time
+from pathlib import Path
+from planner.db import User, session_scope, with_lock_retry
+
+url, prefix, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+waits = 0
+
+def counting_sleep(seconds):
+    global waits
+    waits += 1
+    time.sleep(seconds)
+
+def write(index):
+    with session_scope(url) as session:
+        session.add(User(username=f"{prefix}-{index}", can_login=False))
+        session.flush()
+        time.sleep(0.002)  # hold the file a moment so the writers really collide
+
+while not go.exists():
+    time.sleep(0.002)
+start = time.time()
+for index in range(count):
+    with_lock_retry(lambda: write(index), sleep=counting_sleep, timeout_s=120)
+print(json.dumps({"start": start, "end": time.time(), "waits": waits}))
+"""
+
+# Holds the file the way another program would (DuckDB's own lock) ...
+RAW_HOLDER = """
+import sys, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.read()
+connection.close()
+"""
+# ... or the way another planner process would (planner's lock, then DuckDB's).
+PLANNER_HOLDER = """
+import sys
+from sqlalchemy import text
+from planner.db import session_scope
+with session_scope("duckdb:///" + sys.argv[1]) as session:
+    session.execute(text("SELECT 1"))
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture
+def duckdb_url(planner_home: Path) -> str:
+    url = f"duckdb:///{planner_home / 'shared.duckdb'}"
+    ensure_schema(url)
+    dispose_engines()
+    return url
+
+
+@pytest.fixture(params=["duckdb-lock", "planner-lock"])
+def lock_holder(request: pytest.FixtureRequest, planner_home: Path):  # noqa: ANN201
+    """Start a process that holds the DuckDB file open until its stdin closes."""
+    started: list[subprocess.Popen[str]] = []
+    script = RAW_HOLDER if request.param == "duckdb-lock" else PLANNER_HOLDER
+
+    def start() -> subprocess.Popen[str]:
+        path = planner_home / "shared.duckdb"
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        started.append(process)
+        assert process.stdout is not None and process.stdout.readline().strip() == "holding"
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.stdin.close()
+            process.wait(timeout=30)
+
+
+def test_three_processes_writing_at_once_lose_no_row(duckdb_url: str, planner_home: Path) -> None:
+    go = planner_home / "go"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, duckdb_url, prefix, str(ROWS_PER_WRITER), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for prefix in WRITERS
+    ]
+    time.sleep(1.0)  # let every writer import planner before they start together
+    go.touch()
+    reports = []
+    for writer in writers:
+        out, err = writer.communicate(timeout=240)
+        assert writer.returncode == 0, err
+        reports.append(json.loads(out))
+
+    with session_scope(duckdb_url) as session:
+        names = set(session.scalars(select(User.username)))
+    expected = {f"{p}-{i}" for p in WRITERS for i in range(ROWS_PER_WRITER)}
+    assert names == expected
+    latest_start = max(report["start"] for report in reports)
+    earliest_end = min(report["end"] for report in reports)
+    assert latest_start < earliest_end, f"the writers never ran together: {reports}"
+    assert sum(r["waits"] for r in reports) > 0, "the writers never met a lock: nothing tested"
+
+
+def test_a_lock_never_released_ends_in_a_clear_error(duckdb_url: str, lock_holder) -> None:  # noqa: ANN001
+    holder = lock_holder()
+    started = time.monotonic()
+    with pytest.raises(DatabaseLockedError) as refused:
+        run_in_session(lambda s: s.execute(text("SELECT 1")), duckdb_url, timeout_s=0.5)
+    assert time.monotonic() - started >= 0.5
+    message = str(refused.value)
+    assert f"PID {holder.pid}" in message
+    assert "0.5 s" in message and "PostgreSQL" in message
+    assert is_lock_conflict(refused.value.__cause__)
+
+
+def test_a_writer_waits_for_a_lock_that_is_released(duckdb_url: str, lock_holder) -> None:  # noqa: ANN001
+    holder = lock_holder()
+    release = threading.Timer(0.4, holder.stdin.close)
+    release.start()
+    try:
+        run_in_session(lambda s: s.add(User(username="patient", can_login=False)), duckdb_url)
+    finally:
+        release.cancel()
+    with session_scope(duckdb_url) as session:
+        assert session.scalar(select(func.count()).where(User.username == "patient")) == 1
+
+
+def _real_lock_error() -> duckdb.IOException:
+    return duckdb.IOException(
+        'IO Error: Could not set lock on file "/x/planner.duckdb": Conflicting lock is held '
+        "in /usr/bin/python3 (PID 4242). See also https://duckdb.org/docs/current/connect/"
+    )
+
+
+def test_backoff_grows_is_bounded_and_gives_up_at_the_deadline() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    def always_locked() -> None:
+        raise _real_lock_error()
+
+    with pytest.raises(DatabaseLockedError, match="PID 4242"):
+        with_lock_retry(always_locked, timeout_s=10, sleep=sleep, clock=lambda: now[0])
+    assert 10 <= now[0] <= 10 + 1e-9
+    assert sleeps[0] < 0.02
+    assert max(sleeps) <= MAX_DELAY_S * 1.5
+    assert sum(sleeps[:5]) < sum(sleeps[5:10])  # it backs off
+    assert len(sleeps) < 60  # and does not spin
+
+
+def test_retry_returns_once_the_lock_is_free_and_passes_other_errors_through() -> None:
+    failures = [_real_lock_error(), _real_lock_error()]
+    sleeps: list[float] = []
+
+    def flaky() -> str:
+        if failures:
+            raise failures.pop()
+        return "done"
+
+    assert with_lock_retry(flaky, sleep=sleeps.append) == "done"
+    assert len(sleeps) == 2
+
+    def broken() -> None:
+        raise ValueError("not a lock problem")
+
+    with pytest.raises(ValueError, match="not a lock problem"):
+        with_lock_retry(broken, sleep=sleeps.append)
+    assert len(sleeps) == 2
+    assert not is_lock_conflict(duckdb.IOException("IO Error: No such file or directory"))

@@ -1,0 +1,115 @@
+"""The generation service: ids at once, a concurrency limit, cancel, bad input refused."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from planner.auth import get_or_create_local_user
+from planner.db import Generation, GenerationEvent, MasterPlanRow, session_scope
+from planner.events import EventBus
+from planner.plan import (
+    GenerationRequest,
+    GenerationRequestError,
+    GenerationService,
+    default_service,
+    prepare_database,
+)
+
+
+@pytest.fixture
+def user_id(database_url: str) -> uuid.UUID:
+    prepare_database(database_url)
+    return get_or_create_local_user(database_url=database_url).id
+
+
+def test_ten_concurrent_generations_all_complete_with_their_own_records(
+    database_url: str, user_id: uuid.UUID
+) -> None:
+    bus = EventBus()
+    service = GenerationService(max_concurrent=10, bus=bus, database_url=database_url)
+    running_at_once = []
+    handle = bus.subscribe(lambda _: running_at_once.append(len(service.active())))
+    descriptions = [
+        f"Project {n}: a booking tool for bike repair shop number {n}" for n in range(10)
+    ]
+    faults = ["none", "drop-at-90"] * 5
+    ids = [
+        service.start(GenerationRequest(d, user_id, faults=f, speed=0, seed=n))
+        for n, (d, f) in enumerate(zip(descriptions, faults, strict=True))
+    ]
+    outcomes = [service.wait(gid, timeout=240) for gid in ids]
+    bus.unsubscribe(handle, wait=True)
+    service.shutdown()
+    assert [o.status for o in outcomes] == ["completed"] * 10, [o.error for o in outcomes]
+    assert [o.generation_id for o in outcomes] == ids
+    assert max(running_at_once) > 1
+    with session_scope(database_url) as session:
+        assert session.scalar(select(func.count()).select_from(MasterPlanRow)) == 10
+        for outcome in outcomes:
+            seqs = session.scalars(
+                select(GenerationEvent.seq)
+                .where(GenerationEvent.generation_id == outcome.generation_id)
+                .order_by(GenerationEvent.seq)
+            ).all()
+            assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 10
+            assert session.get(Generation, outcome.generation_id).status == "completed"
+
+
+def test_start_returns_at_once_and_cancel_stops_running_and_queued_ones(
+    database_url: str, user_id: uuid.UUID
+) -> None:
+    service = GenerationService(max_concurrent=1, database_url=database_url)
+    started = time.monotonic()
+    slow = service.start(GenerationRequest("A slow real-time plan for a library", user_id, speed=1))
+    queued = service.start(GenerationRequest("A plan that waits its turn", user_id, speed=1))
+    assert time.monotonic() - started < 10
+    assert service.active() == [slow, queued]
+    with session_scope(database_url) as session:
+        assert session.get(Generation, queued).status == "queued"
+    time.sleep(1.0)
+    assert service.cancel(queued) and service.cancel(slow)
+    first, second = service.wait(slow, timeout=60), service.wait(queued, timeout=60)
+    assert (first.status, first.error) == ("failed", "cancelled before it finished")
+    assert (second.status, second.error) == ("failed", "cancelled before it finished")
+    assert service.active() == [] and not service.cancel(slow)
+    with session_scope(database_url) as session:
+        assert session.get(Generation, slow).status == "failed"
+        assert session.scalar(select(func.count()).select_from(MasterPlanRow)) == 0
+    service.shutdown()
+
+
+def test_bad_input_is_refused_at_start_and_nothing_is_stored(
+    database_url: str, user_id: uuid.UUID
+) -> None:
+    service = GenerationService(database_url=database_url)
+    bad = [
+        (GenerationRequest("   ", user_id), "the project description is empty"),
+        (GenerationRequest("x" * 20_001, user_id), "the limit is 20,000"),
+        (
+            GenerationRequest("ok", user_id, strategy="retry-forever"),
+            "unknown strategy 'retry-forever'",
+        ),
+        (GenerationRequest("ok", user_id, faults="meteor"), "unknown fault profile 'meteor'"),
+        (GenerationRequest("ok", user_id, faults='[{"type": "reset",'), "not valid JSON"),
+        (
+            GenerationRequest("ok", user_id, faults='[{"type": "gremlin"}]'),
+            "unknown type 'gremlin'",
+        ),
+        (GenerationRequest("ok", user_id, speed=-3), "speed -3 is out of range"),
+        (GenerationRequest("ok", user_id, speed=float("nan")), "speed must be a number"),
+        (GenerationRequest("ok", uuid.uuid4()), "no user with id"),
+    ]
+    for request, message in bad:
+        with pytest.raises(GenerationRequestError, match=message):
+            service.start(request)
+    with session_scope(database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Generation)) == 0
+    service.shutdown()
+
+
+def test_default_service_is_one_per_process() -> None:
+    assert default_service() is default_service()

@@ -1,0 +1,114 @@
+"""Finding generations whose process died: dead owner on this host, or a stale heartbeat."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from planner.auth import get_or_create_local_user
+from planner.db import Generation, ensure_schema, get_engine, session_scope, utcnow
+from planner.plan import liveness
+from planner.plan.recorder import create_generation
+
+
+@pytest.fixture
+def new_generation(database_url: str):  # noqa: ANN201
+    ensure_schema(database_url)
+    user = get_or_create_local_user(database_url=database_url)
+
+    def make(*, pid: int | None, host: str | None, heartbeat_age_s: float = 0.0) -> uuid.UUID:
+        gid = create_generation(
+            user_id=user.id,
+            description="x",
+            strategy="resume",
+            fault_spec="none",
+            model="m",
+            seed=0,
+            speed=1.0,
+            database_url=database_url,
+        )
+        with get_engine(database_url).begin() as conn:
+            conn.execute(
+                update(Generation)
+                .where(Generation.id == gid)
+                .values(
+                    owner_pid=pid,
+                    owner_host=host,
+                    heartbeat_at=utcnow() - timedelta(seconds=heartbeat_age_s),
+                )
+            )
+        return gid
+
+    return make
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_abandoned_generations_are_marked_interrupted_and_live_ones_left_alone(
+    database_url: str, new_generation
+) -> None:  # noqa: ANN001
+    here = socket.gethostname()
+    dead_here = new_generation(pid=_dead_pid(), host=here)
+    stale_elsewhere = new_generation(pid=1, host="another-host", heartbeat_age_s=600)
+    fresh_elsewhere = new_generation(pid=1, host="another-host", heartbeat_age_s=5)
+    alive_here = new_generation(pid=os.getppid(), host=here)
+    mine_not_running = new_generation(pid=os.getpid(), host=here)
+    mine_running = new_generation(pid=os.getpid(), host=here)
+    liveness.claim(mine_running)
+    try:
+        marked = liveness.mark_interrupted(database_url)
+        again = liveness.mark_interrupted(database_url)
+    finally:
+        liveness.release(mine_running)
+    assert again == []
+    assert set(marked) == {dead_here, stale_elsewhere, mine_not_running}
+    with session_scope(database_url) as session:
+        statuses = {
+            gid: session.get(Generation, gid).status
+            for gid in (
+                dead_here,
+                stale_elsewhere,
+                fresh_elsewhere,
+                alive_here,
+                mine_not_running,
+                mine_running,
+            )
+        }
+        row = session.get(Generation, dead_here)
+        assert (
+            row.error
+            == f"the process running it stopped; continue with `planner resume {dead_here}`"
+        )
+    assert statuses == {
+        dead_here: "interrupted",
+        stale_elsewhere: "interrupted",
+        fresh_elsewhere: "running",
+        alive_here: "running",
+        mine_not_running: "interrupted",
+        mine_running: "running",
+    }
+
+
+def test_a_zombie_counts_as_dead() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = 50
+        while deadline and liveness.process_alive(child.pid):
+            import time
+
+            time.sleep(0.1)
+            deadline -= 1
+        assert not liveness.process_alive(child.pid)  # exited, not yet reaped: a zombie
+    finally:
+        child.wait()

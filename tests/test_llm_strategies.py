@@ -1,0 +1,217 @@
+"""The fault matrix: every fault type x every strategy, each with its expected outcome;
+attempt limits, deadlines, backoff, max_tokens continuation and non-retryable errors."""
+
+from __future__ import annotations
+
+import pytest
+from llm_helpers import FakeTime, generate, kinds, make_client, spec
+from sim_helpers import discovery
+
+from planner.llm import STRATEGIES
+from planner.sim import Simulator
+
+SONNET_45 = "claude-sonnet-4-5"
+SONNET_46 = "claude-sonnet-4-6"
+READ_TIMEOUT_S = 0.5
+
+MID_STREAM = {
+    "reset": ({"type": "reset", "at_fraction": 0.5, "on_requests": [1]}, "connection_dropped"),
+    "eof": ({"type": "eof", "at_fraction": 0.5, "on_requests": [1]}, "truncated"),
+    "sse_overloaded": (
+        {
+            "type": "sse_error",
+            "error_type": "overloaded_error",
+            "at_fraction": 0.5,
+            "on_requests": [1],
+        },
+        "sse_error",
+    ),
+    "sse_api_error": (
+        {"type": "sse_error", "error_type": "api_error", "at_fraction": 0.5, "on_requests": [1]},
+        "sse_error",
+    ),
+    # 50 simulated minutes of silence: 3 real seconds at speed 1000, past the read timeout.
+    "stall": (
+        {"type": "stall", "at_fraction": 0.5, "stall_ms": 3_000_000, "on_requests": [1]},
+        "stalled",
+    ),
+}
+BEFORE_STREAM = {
+    f"http_{status}": ({"type": "http_error", "status": status, "on_requests": [1]}, kind)
+    for status, kind in [
+        (429, "rate_limited"),
+        (529, "overloaded"),
+        (500, "server_error"),
+        (503, "server_error"),
+    ]
+}
+ALL_FAULTS = {**MID_STREAM, **BEFORE_STREAM}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with Simulator(speed=1000) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def baseline(sim) -> dict[str, str]:
+    texts = {}
+    for model in (SONNET_45, SONNET_46):
+        result = generate(make_client(sim.base_url, "none"), discovery(model))
+        assert result.complete and result.tier == "stream"
+        texts[model] = result.text
+    return texts
+
+
+def client(sim, strategy: str, fake: FakeTime | None = None, **options):
+    return make_client(sim.base_url, strategy, fake, read_timeout_s=READ_TIMEOUT_S, **options)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_fault_free_generation_is_a_plain_stream(sim, baseline, strategy) -> None:
+    result = generate(client(sim, strategy), discovery())
+    assert (result.tier, result.complete, result.text) == ("stream", True, baseline[SONNET_45])
+    assert kinds(result) == [("stream", None)]
+    assert result.wasted_output_tokens == 0
+    assert result.stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("fault", ALL_FAULTS)
+def test_none_fails_on_any_fault_and_keeps_what_arrived(sim, baseline, fault) -> None:
+    item, kind = ALL_FAULTS[fault]
+    result = generate(client(sim, "none"), discovery(), spec(item))
+    assert (result.tier, result.complete, result.error_type) == ("failed", False, kind)
+    assert kinds(result) == [("stream", kind)]
+    assert baseline[SONNET_45].startswith(result.text)
+
+
+@pytest.mark.parametrize("fault", MID_STREAM)
+def test_hybrid_returns_a_partial_over_100_chars_as_incomplete(sim, baseline, fault) -> None:
+    item, kind = MID_STREAM[fault]
+    result = generate(client(sim, "hybrid"), discovery(), spec(item))
+    assert (result.tier, result.complete, result.error_type) == ("partial", False, kind)
+    assert len(result.text) > 100 and baseline[SONNET_45].startswith(result.text)
+    assert result.text != baseline[SONNET_45]
+    assert kinds(result) == [("stream", kind)]
+
+
+@pytest.mark.parametrize("fault", BEFORE_STREAM)
+def test_hybrid_retries_once_without_streaming_when_nothing_arrived(sim, baseline, fault) -> None:
+    item, kind = BEFORE_STREAM[fault]
+    fake = FakeTime()
+    result = generate(client(sim, "hybrid", fake), discovery(), spec(item))
+    assert (result.tier, result.complete, result.text) == ("nonstream", True, baseline[SONNET_45])
+    assert kinds(result) == [("stream", kind), ("nonstream", None)]
+    assert fake.sleeps == [], "the original retried at once"
+
+
+@pytest.mark.parametrize("fault", ALL_FAULTS)
+def test_restart_starts_over_and_finishes(sim, baseline, fault) -> None:
+    item, kind = ALL_FAULTS[fault]
+    result = generate(client(sim, "restart"), discovery(), spec(item))
+    assert (result.tier, result.complete, result.text) == ("restart", True, baseline[SONNET_45])
+    assert kinds(result) == [("stream", kind), ("stream", None)]
+    assert result.attempts[1].resume_from_char == 0
+    if fault in MID_STREAM:
+        assert result.wasted_output_tokens > 0, "the first attempt's text was thrown away"
+
+
+@pytest.mark.parametrize("model", [SONNET_45, SONNET_46])
+@pytest.mark.parametrize("fault", ALL_FAULTS)
+def test_resume_continues_to_the_identical_answer(sim, baseline, fault, model) -> None:
+    item, kind = ALL_FAULTS[fault]
+    result = generate(client(sim, "resume"), discovery(model), spec(item))
+    assert (result.tier, result.complete, result.text) == ("resume", True, baseline[model])
+    assert result.attempts[0].error_type == kind
+    if fault in BEFORE_STREAM:
+        assert kinds(result)[1:] == [("stream", None)]
+    elif model == SONNET_45:
+        assert kinds(result)[1:] == [("resume", None)]
+        assert result.wasted_output_tokens <= 1, "only trailing whitespace may be re-sent"
+    else:
+        assert kinds(result)[1:] == [("resume", "prefill_refused"), ("continue", None)]
+    if fault in MID_STREAM:
+        kept = result.attempts[0].chars
+        assert result.attempts[-1].resume_from_char == len(baseline[model][:kept].rstrip())
+
+
+def test_a_refused_prefill_switches_for_the_rest_of_the_generation(sim, baseline) -> None:
+    faults = spec(
+        {"type": "reset", "at_fraction": 0.3, "on_requests": [1]},
+        {"type": "reset", "at_fraction": 0.3, "on_requests": [3]},
+        {"type": "eof", "at_fraction": 0.5, "on_requests": [4]},
+    )
+    result = generate(client(sim, "resume"), discovery(SONNET_46), faults)
+    assert result.complete and result.text == baseline[SONNET_46]
+    assert [k for k, _ in kinds(result)] == ["stream", "resume", "continue", "continue", "continue"]
+
+
+@pytest.mark.parametrize("strategy", ["restart", "resume"])
+def test_attempt_limit(sim, baseline, strategy) -> None:
+    always = spec({"type": "reset", "at_fraction": 0.5})
+    result = generate(client(sim, strategy, max_attempts=3), discovery(), always)
+    assert (result.tier, result.complete) == ("failed", False)
+    assert len(result.attempts) == 3
+    assert "gave up after 3 attempt(s)" in (result.error or "")
+    assert baseline[SONNET_45].startswith(result.text), "what arrived is kept for the caller"
+    if strategy == "resume":
+        assert len(result.text) > 0.8 * len(baseline[SONNET_45]), "each attempt added half the rest"
+
+
+@pytest.mark.parametrize("strategy", ["restart", "resume"])
+def test_deadline_stops_before_a_wait_would_pass_it(sim, strategy) -> None:
+    fake = FakeTime()
+    always_overloaded = spec({"type": "http_error", "status": 529})
+    result = generate(
+        client(sim, strategy, fake, deadline_s=10, max_attempts=100), discovery(), always_overloaded
+    )
+    assert result.tier == "failed" and result.error_type == "overloaded"
+    assert 0 < sum(fake.sleeps) < 10
+    assert len(result.attempts) == len(fake.sleeps) + 1 < 100
+    assert "gave up" in (result.error or "")
+
+
+def test_backoff_grows_without_progress_and_resets_after_it(sim, baseline) -> None:
+    fake = FakeTime()
+    faults = spec(
+        {"type": "http_error", "status": 529, "on_requests": [1, 2, 3]},
+        {"type": "reset", "at_fraction": 0.5, "on_requests": [4, 5]},
+    )
+    result = generate(client(sim, "resume", fake), discovery(), faults)
+    assert result.complete and result.text == baseline[SONNET_45]
+    assert len(fake.sleeps) == 5
+    first, second, third, after_progress, again = fake.sleeps
+    assert 0.5 <= first <= 1.0 and 1.0 <= second <= 1.5 and 2.0 <= third <= 2.5
+    assert 0.5 <= after_progress <= 1.0 and 0.5 <= again <= 1.0
+
+
+@pytest.mark.parametrize("model", [SONNET_45, SONNET_46])
+def test_resume_continues_past_max_tokens(sim, baseline, model) -> None:
+    result = generate(client(sim, "resume"), {**discovery(model), "max_tokens": 150})
+    assert result.complete and result.text == baseline[model]
+    assert result.attempts[0].stop_reason == "max_tokens"
+    assert len(result.attempts) >= 3
+    assert result.tier == "resume"
+
+
+@pytest.mark.parametrize("strategy", ["none", "hybrid", "restart"])
+def test_other_strategies_do_not_pass_max_tokens_off_as_an_answer(sim, strategy) -> None:
+    result = generate(client(sim, strategy), {**discovery(), "max_tokens": 150})
+    assert not result.complete
+    assert result.error_type == "max_tokens"
+    assert result.tier == ("partial" if strategy == "hybrid" else "failed")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_non_retryable_errors_fail_at_once_under_every_strategy(sim, strategy) -> None:
+    fake = FakeTime()
+    bad = {**discovery(), "model": "claude-nope-9"}
+    result = generate(client(sim, strategy, fake), bad)
+    assert (result.tier, result.error_type, len(result.attempts)) == ("failed", "not_found", 1)
+    assert fake.sleeps == []
+
+
+def test_unknown_strategy_is_a_clear_error(sim) -> None:
+    with pytest.raises(ValueError, match="none, hybrid, restart, resume"):
+        client(sim, "retry-harder")

@@ -1,0 +1,75 @@
+"""What each named profile does to a run's first requests, as the real SDK sees it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import anthropic
+import httpx2
+import pytest
+from sim_helpers import client, plan_request, stream_text
+
+from planner.sim import Simulator
+
+SPEED = 100.0
+
+
+def symptom(sdk: anthropic.Anthropic, request: dict, run: str) -> str:
+    try:
+        text, message = stream_text(sdk, request, extra_headers={"x-planner-run": run})
+    except httpx2.RemoteProtocolError:
+        return "reset"
+    except httpx2.ReadTimeout:
+        return "timeout"
+    except anthropic.APIStatusError as exc:
+        return f"{exc.status_code} {exc.type}"
+    if message.stop_reason is None:
+        return "eof"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return "corrupt"
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        ("none", ["ok", "ok", "ok"]),
+        ("drop-at-90", ["reset", "ok", "ok"]),
+        ("drop-at-50", ["reset", "ok", "ok"]),
+        ("drop-twice", ["reset", "reset", "ok"]),
+        ("overloaded", ["529 overloaded_error", "529 overloaded_error", "200 overloaded_error"]),
+        ("rate-limited", ["429 rate_limit_error", "429 rate_limit_error", "ok"]),
+        ("stall", ["timeout", "ok", "ok"]),
+        ("eof", ["eof", "ok", "ok"]),
+        ("sse-error", ["200 overloaded_error", "ok", "ok"]),
+        ("slow", ["ok", "ok", "ok"]),
+        ("corrupt", ["corrupt", "ok", "ok"]),
+    ],
+)
+def test_profile_symptoms(profile: str, expected: list[str]) -> None:
+    with Simulator(faults=profile, speed=SPEED) as sim:
+        # the stall profile's 120 s are 1.2 s here
+        sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.5))
+        run = uuid.uuid4().hex
+        assert [symptom(sdk, plan_request(8), run) for _ in expected] == expected
+
+
+def test_cutoff_134s_cuts_a_120_task_plan_but_not_a_short_one() -> None:
+    with Simulator(faults="cutoff-134s", speed=1000) as sim:
+        sdk = client(sim.base_url)
+        assert symptom(sdk, plan_request(120), "long") == "reset"
+        assert symptom(sdk, plan_request(30), "short") == "ok"
+
+
+def test_flaky_is_random_but_reproducible() -> None:
+    def run_with(seed: int) -> list[str]:
+        with Simulator(faults="flaky", speed=0, seed=seed) as sim:
+            sdk = client(sim.base_url)
+            return [symptom(sdk, plan_request(8), "flaky") for _ in range(16)]
+
+    first = run_with(3)
+    assert first == run_with(3)
+    assert "ok" in first and len(set(first)) >= 2
