@@ -126,8 +126,9 @@ def seed_generation(
                 session.add(
                     GenerationEvent(
                         generation_id=generation_id, seq=event_seq, name="masterplan_recovery",
-                        payload={"attempt": number + 1, "tier": "resume",
-                                 "reason": "RemoteProtocolError", "resume_from_char": end_char},
+                        payload={"attempt": number, "tier": "resume",
+                                 "reason": "connection_dropped: peer closed connection (resume)",
+                                 "resume_from_char": end_char},
                     )
                 )
                 t_ms += 100

@@ -67,6 +67,9 @@ def test_get_generation_and_running_lookup_respect_the_owner(db: str) -> None:
     assert analysis.get_generation(done, alice, url=db)["status"] == "completed"
     assert analysis.get_generation(done, bob, url=db) is None
     assert analysis.running_generation(alice, url=db) == running
+    queued = seed_generation(alice, url=db, status="queued", tier=None, total_chars=20,
+                             created_at=T0 + timedelta(minutes=2))
+    assert analysis.running_generation(alice, url=db) == queued
     assert analysis.running_generation(bob, url=db) is None
 
 
@@ -106,7 +109,7 @@ def test_progress_recoveries_and_text_tail(db: str) -> None:
     progress = analysis.latest_progress(gid, url=db)
     assert progress["chars"] == 100 and progress["attempt"] == 2
     rec = analysis.recoveries(gid, url=db)
-    assert rec[["attempt", "tier", "resume_from_char"]].values.tolist() == [[2, "resume", 90]]
+    assert rec[["attempt", "tier", "resume_from_char"]].values.tolist() == [[1, "resume", 90]]
     tail = analysis.text_tail(gid, max_chars=25, url=db)
     assert tail == "xxxx1" + "xxxxxxxxx1" + "xxxxxxxxx2"
     log = analysis.events_log(gid, exclude=("masterplan_text_delta",), url=db)
@@ -136,6 +139,7 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
     seed_generation(alice, url=db, total_chars=10, fault_spec="drop-at-90", speed=50.0,
                     duration_s=1.0, output_tokens=1000)
     seed_generation(alice, url=db, total_chars=10, status="running", tier=None)
+    seed_generation(alice, url=db, total_chars=10, status="queued", tier=None)
     seed_generation(bob, url=db, total_chars=10, strategy="restart", status="failed", tier="failed")
 
     tiers = analysis.tier_counts(alice, url=db)
@@ -148,7 +152,7 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
                     ("resume", "none"): (2, 2, 1.0)}
 
     frame = analysis.outcomes(alice, url=db)
-    assert len(frame) == 5  # the running one is not an outcome
+    assert len(frame) == 5  # the running and the queued one are not outcomes
     resumed = frame[frame["tier"] == "resume"].iloc[0]
     assert resumed["overhead_ratio"] == pytest.approx(1.5)
     assert resumed["overhead_s"] == pytest.approx(5.0)
@@ -157,7 +161,8 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
     assert math.isnan(fast["overhead_ratio"])  # no fault-free baseline at that speed
     summary = analysis.summary_by(frame, "wasted_output_tokens")
     assert summary.set_index("strategy").loc["resume", "max"] == 100
-    assert analysis.describe(frame["overhead_ratio"])["count"] == 4
+    assert analysis.describe(frame["overhead_ratio"])["count"] == 3  # 2 baselines + resumed
+    assert math.isnan(frame[frame["status"] == "failed"].iloc[0]["overhead_ratio"])
 
     nobody = seed_user("dave", db)
     assert analysis.tier_counts(nobody, url=db).empty
@@ -181,3 +186,20 @@ def test_plan_tables_with_dependencies_are_private(db: str) -> None:
         [3, "Phase 2: Ordering", "critical", "T1, T2"],
     ]
     assert len(tables.subtasks) == 4
+
+
+def test_histogram_bins_are_shared_and_sum_to_the_rows() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "strategy": ["resume"] * 3 + ["restart"] * 2 + ["none"],
+            "wasted": [0, 10, 20, 30, 40, None],
+        }
+    )
+    bins = analysis.histogram(frame, "wasted", bins=4)
+    assert bins.groupby("group")["count"].sum().to_dict() == {"restart": 2, "resume": 3}
+    assert bins["bin_start"].min() == 0 and bins["bin_end"].max() == 40
+    assert analysis.histogram(frame.iloc[0:0], "wasted").empty
+    same = analysis.histogram(pd.DataFrame({"strategy": ["a", "a"], "wasted": [5, 5]}), "wasted")
+    assert same["count"].tolist() == [2]

@@ -17,6 +17,7 @@ from planner.analysis.experiments import (
     tier_distribution,
 )
 from planner.analysis.history import (
+    ACTIVE_STATUSES,
     HistoryFilter,
     get_generation,
     history_count,
@@ -32,7 +33,14 @@ from planner.analysis.progress import (
     recoveries,
     text_tail,
 )
-from planner.analysis.stats import describe, outcomes, success_matrix, summary_by, tier_counts
+from planner.analysis.stats import (
+    describe,
+    histogram,
+    outcomes,
+    success_matrix,
+    summary_by,
+    tier_counts,
+)
 from planner.analysis.timelines import (
     attempts_table,
     chunk_rows,
@@ -42,6 +50,7 @@ from planner.analysis.timelines import (
 )
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "HistoryFilter",
     "PlanTables",
     "assemble_tail",
@@ -57,6 +66,7 @@ __all__ = [
     "fault_markers",
     "generations_with_failures",
     "get_generation",
+    "histogram",
     "history_count",
     "history_options",
     "history_page",

@@ -18,6 +18,8 @@ from sqlalchemy import Select, distinct, func, select
 from planner.analysis._query import read_frame, read_one, read_scalar
 from planner.db import Generation, MasterPlanRow
 
+# A generation in one of these has not ended yet (queued in the service, or streaming).
+ACTIVE_STATUSES = ("queued", "running")
 HISTORY_COLUMNS = (
     "id",
     "created_at",
@@ -69,7 +71,10 @@ def history_page(
     page_size: int = 50,
     url: str | None = None,
 ) -> pd.DataFrame:
-    """One page (1-based) of the user's generations, newest first."""
+    """One page (1-based) of the user's generations, newest first.
+
+    `title` is the plan's project name, or the start of the description before there is one.
+    """
     if page < 1 or page_size < 1:
         raise ValueError(f"page and page_size must be positive, got {page} and {page_size}")
     statement = (
@@ -95,7 +100,12 @@ def history_page(
         .offset((page - 1) * page_size)
     )
     frame = read_frame((filters or HistoryFilter()).apply(statement), url)
-    return frame if not frame.empty else pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    if frame.empty:
+        return pd.DataFrame(columns=[*HISTORY_COLUMNS, "title"])
+    frame["title"] = frame["project_name"].where(
+        frame["project_name"].notna(), frame["description"].str.slice(0, 100)
+    )
+    return frame
 
 
 def history_count(
@@ -129,10 +139,10 @@ def get_generation(
 
 
 def running_generation(user_id: uuid.UUID, *, url: str | None = None) -> uuid.UUID | None:
-    """The user's most recent generation still marked running (to re-attach a new tab)."""
+    """The user's most recent generation not ended yet (to re-attach a new tab)."""
     statement = (
         select(Generation.id)
-        .where(Generation.user_id == user_id, Generation.status == "running")
+        .where(Generation.user_id == user_id, Generation.status.in_(ACTIVE_STATUSES))
         .order_by(Generation.created_at.desc())
         .limit(1)
     )

@@ -7,8 +7,9 @@ finished generations and pandas derives the rest:
 - wasted tokens: output tokens the model produced that are not in the final text;
 - time overhead: wall time per final token, divided by the fault-free baseline (the
   median of the user's completed `none` generations at the same model and simulator
-  speed). 1.0 means "as fast as without faults"; 1.4 means 40% slower. Without a
-  fault-free run at that model and speed the overhead is unknown (NaN), never guessed.
+  speed). 1.0 means "as fast as without faults"; 1.4 means 40% slower. Only completed
+  generations have one (a failed run has no comparable time); without a fault-free run
+  at that model and speed the overhead is unknown (NaN), never guessed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Integer, case, func, select
 
 from planner.analysis._query import read_frame
+from planner.analysis.history import ACTIVE_STATUSES
 from planner.db import Generation
 
 OUTCOME_COLUMNS = (
@@ -40,7 +42,7 @@ OUTCOME_COLUMNS = (
 
 
 def _finished(user_id: uuid.UUID) -> Any:
-    return (Generation.user_id == user_id) & (Generation.status != "running")
+    return (Generation.user_id == user_id) & Generation.status.not_in(ACTIVE_STATUSES)
 
 
 def tier_counts(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
@@ -115,8 +117,13 @@ def outcomes(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
         .rename("baseline_seconds_per_token")
     )
     frame = frame.join(baseline, on=["model", "speed"])
-    frame["overhead_ratio"] = frame["seconds_per_token"] / frame["baseline_seconds_per_token"]
-    frame["overhead_s"] = frame["duration_s"] - frame["baseline_seconds_per_token"] * finals
+    completed = frame["status"] == "completed"
+    frame["overhead_ratio"] = (
+        frame["seconds_per_token"] / frame["baseline_seconds_per_token"]
+    ).where(completed)
+    frame["overhead_s"] = (
+        frame["duration_s"] - frame["baseline_seconds_per_token"] * finals
+    ).where(completed)
     return frame
 
 
@@ -150,3 +157,32 @@ def summary_by(
     ]
     table = pd.DataFrame(rows)
     return table.astype({"count": int})
+
+
+def histogram(
+    frame: pd.DataFrame, column: str, *, by: str = "strategy", bins: int = 30
+) -> pd.DataFrame:
+    """Counts of `frame[column]` in equal-width bins shared by every `by` group.
+
+    Returns bin_start, bin_end, group and count (empty bins left out): a chart of any
+    number of generations stays a few dozen rows.
+    """
+    columns = ["bin_start", "bin_end", "group", "count"]
+    values = pd.to_numeric(frame[column], errors="coerce") if column in frame else pd.Series()
+    valid = frame.loc[values.notna()] if not values.empty else frame.iloc[0:0]
+    if valid.empty:
+        return pd.DataFrame(columns=columns)
+    numbers = values[values.notna()].astype(float)
+    low, high = float(numbers.min()), float(numbers.max())
+    if high == low:
+        high = low + 1.0
+    edges = np.linspace(low, high, bins + 1)
+    rows = []
+    for group, part in numbers.groupby(valid[by].astype(str)):
+        counts, _ = np.histogram(part.to_numpy(), bins=edges)
+        rows.extend(
+            {"bin_start": edges[i], "bin_end": edges[i + 1], "group": group, "count": int(c)}
+            for i, c in enumerate(counts)
+            if c
+        )
+    return pd.DataFrame(rows, columns=columns)
