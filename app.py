@@ -2,9 +2,12 @@
 
 import streamlit as st
 
-from planner.db import ensure_schema
+from planner.dashboard import nav, session, shell
 
-st.set_page_config(page_title="planner", layout="wide")
-ensure_schema()
-st.title("planner")
-st.info("The dashboard is being built (issue 7). Use the `planner` command meanwhile.")
+st.set_page_config(page_title="planner", page_icon=":material/route:", layout="wide")
+warning = shell.prepare()
+user = session.current_user()
+page = nav.navigation(logged_in=user is not None)
+if user is not None:
+    shell.sidebar(user, warning)
+page.run()

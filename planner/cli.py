@@ -257,35 +257,187 @@ def _finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN0
 
 
 @main.command("serve")
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=int, help="0: any free port.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--redis", "redis_url", default=None, help="Redis URL for several nodes.")
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    help="Redis URL shared by several nodes (default: PLANNER_REDIS_URL); "
+    "redis://HOST:PORT/DB[?channel=NAME].",
+)
 def serve(port: int, host: str, redis_url: str | None) -> None:
-    """Run the Socket.IO progress endpoint alone."""
-    _fail("serve: not built yet (issue 6)")
+    """Run the Socket.IO progress endpoint alone (Ctrl-C stops it).
+
+    Clients connect with auth={"token": ACCESS_JWT} (see `planner token NAME`), then
+    start_generation, join_generation, leave_generation and request_catch_up.
+    """
+    from planner.config import get_settings
+    from planner.realtime import RealtimeStartError, RedisTarget, serve_forever
+
+    try:
+        redis_url = redis_url or get_settings().redis_url
+        if redis_url:
+            RedisTarget.parse(redis_url)
+        db.ensure_schema()
+        serve_forever(host, port, redis_url, announce=lambda text: click.echo(text, err=True))
+    except (ConfigError, ValueError, RealtimeStartError, db.DatabaseLockedError) as exc:
+        _fail(str(exc))
 
 
 @main.command("experiment")
-@click.option("--faults", required=True, help="Comma-separated fault profiles.")
-@click.option("--strategies", required=True, help="Comma-separated strategies.")
-@click.option("--repeats", default=1, show_default=True, type=int)
-@click.option("--concurrency", default=1, show_default=True, type=int)
-@click.option("--speed", default=100.0, show_default=True, type=float)
-def experiment(faults: str, strategies: str, repeats: int, concurrency: int, speed: float) -> None:
-    """Run a failure-mode experiment: every fault x strategy, REPEATS times."""
-    _fail("experiment: not built yet (issue 8)")
+@click.option(
+    "--faults", default="",
+    help="Comma-separated fault specs: profile names (drop-at-90, flaky, ...) or JSON lists.",
+)
+@click.option("--strategies", required=True, help="Comma-separated: none, hybrid, restart, resume.")
+@click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
+@click.option("--concurrency", default=1, show_default=True, type=int,
+              help="Generations at a time.")
+@click.option("--speed", default=100.0, show_default=True, type=float,
+              help="Simulator clock factor (100 = a 2-minute stream in about 1 s). Far "
+                   "above 100 the client is CPU-bound and time ratios get noisy.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Experiment seed: the same seed gives the same outcomes.")
+@click.option("--from-generation", "from_generation", default=None,
+              help="Also replay the failures recorded in this generation as a fault spec.")
+@click.option("--description", default=None,
+              help="Project description every run plans (default: a bookshop, or the "
+                   "--from-generation source's).")
+@click.option("--name", default="", help="A name to find the experiment by.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the experiment id and summary as JSON on stdout.")
+def experiment(
+    faults: str, strategies: str, repeats: int, concurrency: int, speed: float, seed: int,
+    from_generation: str | None, description: str | None, name: str, as_json: bool,
+) -> None:
+    """Run a failure-mode experiment: every fault x strategy, REPEATS times.
+
+    Each run is a real generation against the simulator with a seed derived from --seed
+    and the repeat number (shared by every cell, so strategies face the same plans), plus
+    a fault-free baseline run per strategy and seed. Results are stored (experiments,
+    experiment_runs) and summarised per strategy x fault: success rate, median and p95
+    time / fault-free time (the wall time of the model calls, against the fault-free
+    runs of the same seed), output tokens / final tokens, and how the runs ended (tiers).
+    """
+    import json
+    import uuid
+
+    from rich.console import Console
+
+    from planner.experiment_report import ExperimentProgress, summary_table
+    from planner.experiments import (
+        ExperimentConfig,
+        ExperimentError,
+        run_experiment,
+        split_faults,
+    )
+
+    try:
+        source = uuid.UUID(from_generation) if from_generation else None
+    except ValueError:
+        _fail(f"experiment: --from-generation {from_generation!r} is not a generation id")
+    config = ExperimentConfig(
+        faults=tuple(split_faults(faults)),
+        strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
+        repeats=repeats, concurrency=concurrency, speed=speed, seed=seed,
+        description=description,
+        from_generation_id=source, name=name,
+    )
+    err = Console(stderr=True, highlight=False)
+    try:
+        config = config.validated()
+        with ExperimentProgress(err) as progress:
+            result = run_experiment(config, on_start=progress.on_start, on_run=progress.on_run)
+    except (ExperimentError, ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"experiment: {exc}")
+    except KeyboardInterrupt:
+        _fail("experiment interrupted: finished runs are stored, the rest cancelled", 130)
+    summary = result.summary()
+    if as_json:
+        click.echo(json.dumps({
+            "experiment_id": str(result.experiment_id), "status": result.status,
+            "summary": json.loads(summary.to_json(orient="records")),
+        }, indent=2))
+        return
+    out = Console(highlight=False)
+    if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
+        out = Console(highlight=False, width=160)
+    out.print(summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})"))
 
 
 @main.command("replay")
 @click.argument("generation_id")
-@click.option("--speed", default=1.0, show_default=True, type=float)
-def replay(generation_id: str, speed: float) -> None:
-    """Replay a stored generation's chunk timeline and events."""
-    _fail("replay: not built yet (issue 8)")
+@click.option(
+    "--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+    help="Pace factor: 10 replays ten times faster than recorded.",
+)
+@click.option(
+    "--socketio", is_flag=True,
+    help="Publish the events to the generation's Socket.IO room instead of the terminal.",
+)
+@click.option(
+    "--redis", "redis_url", default=None,
+    help="The Socket.IO server's Redis URL for --socketio (default: PLANNER_REDIS_URL).",
+)
+def replay(generation_id: str, speed: float, socketio: bool, redis_url: str | None) -> None:
+    """Replay a stored generation's chunk timeline and events at the recorded pace.
+
+    On the terminal: the text as it streamed, recovery notices and lifecycle lines.
+    With --socketio: the stored events, with their original seq, go to the generation's
+    room on every Socket.IO node listening on the Redis message queue (--redis or
+    PLANNER_REDIS_URL); a client that already saw them must reset its last seen seq.
+    """
+    from planner import replay as replaying
+
+    try:
+        recording = replaying.load_recording(generation_id)
+        sink = replaying.SocketIOSink(redis_url) if socketio else None
+    except (replaying.ReplayError, ConfigError, db.DatabaseLockedError, ValueError) as exc:
+        _fail(f"replay: {exc}")
+    click.echo(
+        f"replaying {recording.generation_id} ({recording.status}, tier {recording.tier}, "
+        f"{len(recording.events)} events, {len(recording.chunks)} chunks, "
+        f"{recording.span_ms / 1000:.2f} s recorded) at {speed:g}x",
+        err=True,
+    )
+    if sink is not None:
+        report = replaying.replay(recording, sink, speed=speed, kinds=("event",))
+        sink.close()
+    else:
+        has_text = any(e.name == "masterplan_text_delta" for e in recording.events)
+        terminal = replaying.TerminalSink(show_chunks=not has_text)
+        report = replaying.replay(recording, terminal, speed=speed)
+        terminal.close()
+    click.echo(
+        f"replayed {report.events} events and {report.chunks} chunks in "
+        f"{report.elapsed_s:.2f} s",
+        err=True,
+    )
 
 
 @main.command("export")
 @click.argument("directory")
-def export(directory: str) -> None:
-    """Export generations, attempts, chunks, events and experiments as Parquet."""
-    _fail("export: not built yet (issue 8)")
+@click.option("--overwrite", is_flag=True, help="Replace Parquet files already in DIRECTORY.")
+@click.option(
+    "--batch-rows", default=50_000, show_default=True, type=int,
+    help="Rows read and written at a time (memory stays bounded on big chunk tables).",
+)
+def export(directory: str, overwrite: bool, batch_rows: int) -> None:
+    """Export generations, attempts, chunks, events and experiments as Parquet into DIRECTORY.
+
+    One file per table (generations, generation_attempts, generation_chunks,
+    generation_events, experiments, experiment_runs); prints each table's row count.
+    """
+    from planner.export import ExportedTable, ExportError, export_parquet
+
+    def report(done: ExportedTable) -> None:
+        click.echo(f"{done.table:<20} {done.rows:>10} rows  {done.path}")
+
+    try:
+        exported = export_parquet(
+            directory, overwrite=overwrite, batch_rows=batch_rows, on_table=report
+        )
+    except (ExportError, ConfigError, db.DatabaseLockedError) as exc:
+        _fail(f"export: {exc}")
+    click.echo(f"exported {sum(e.rows for e in exported)} rows in {len(exported)} files", err=True)

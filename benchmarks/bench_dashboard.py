@@ -1,0 +1,198 @@
+"""Dashboard data queries on a large DuckDB file: target each under 1 s.
+
+Seeds 10,000 generations and 2,000,000 chunk rows (one generation alone holds 200,000
+chunks, the rest share the remainder) with DuckDB's own INSERT … SELECT over range(),
+then times the data each page needs: History (count + a deep filtered page + filter
+options), Fallback statistics (tiers, success matrix, per-generation outcomes and their
+summaries), Generation detail (record, attempts, events, progress) and the chunk
+timeline downsampled for plotting.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from planner import analysis
+from planner.db import dispose_engines, upgrade
+
+GENERATIONS = 10_000
+CHUNKS = 2_000_000
+BIG_GENERATION_CHUNKS = 200_000
+TARGET_S = 1.0
+REPEATS = 5
+
+
+def seed(path: Path) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Fill the file; returns (user id, the biggest generation's id, a typical one's id)."""
+    user_id, other_id = uuid.uuid4(), uuid.uuid4()
+    per_generation = (CHUNKS - BIG_GENERATION_CHUNKS) // (GENERATIONS - 1)
+    big_chunks = CHUNKS - per_generation * (GENERATIONS - 1)
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "INSERT INTO users (id, username, password_hash, can_login, created_at) VALUES "
+            "(?, 'bench', NULL, false, now()), (?, 'other', NULL, false, now())",
+            [user_id, other_id],
+        )
+        con.execute(
+            """
+            CREATE TEMP TABLE g AS
+            SELECT i, uuid() AS id,
+                   ['none','resume','restart','hybrid'][1 + i % 4] AS strategy,
+                   ['none','drop-at-90','flaky','stall','eof'][1 + (i // 4) % 5] AS fault_spec,
+                   CASE WHEN i % 4 = 3 AND (i // 4) % 5 > 0 THEN 'failed' ELSE 'completed' END
+                     AS status,
+                   CASE WHEN i = 0 THEN ? ELSE ? END AS n_chunks
+            FROM range(?) t(i)
+            """,
+            [big_chunks, per_generation, GENERATIONS],
+        )
+        con.execute(
+            """
+            INSERT INTO generations (
+              id, user_id, description, strategy, fault_spec, model, seed, speed, status, stage,
+              tier, created_at, started_at, finished_at, heartbeat_at, duration_s, attempts,
+              input_tokens, output_tokens, wasted_output_tokens, cache_creation_input_tokens,
+              cache_read_input_tokens, chars, checkpoint_offset)
+            SELECT id, CASE WHEN i % 50 = 49 THEN ? ELSE ? END,
+                   'Benchmark project number ' || i, strategy, fault_spec, 'claude-sonnet-4-5',
+                   i, 1.0, status, 'masterplan',
+                   CASE WHEN status = 'failed' THEN 'failed'
+                        WHEN fault_spec = 'none' THEN 'stream' ELSE strategy END,
+                   TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE,
+                   TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE,
+                   TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE + INTERVAL 40 SECOND,
+                   TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE,
+                   30 + (i % 17) * (CASE WHEN fault_spec = 'none' THEN 0.1 ELSE 1.0 END),
+                   CASE WHEN fault_spec = 'none' THEN 1 ELSE 2 END,
+                   3000, n_chunks * 4 + (i % 7) * 40, (i % 7) * 40, 0, 0, n_chunks * 16, 0
+            FROM g
+            """,
+            [other_id, user_id],
+        )
+        con.execute(
+            """
+            INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset,
+                                           chars, t_ms)
+            SELECT g.id, s.k + 1,
+                   CASE WHEN g.fault_spec <> 'none' AND s.k >= g.n_chunks * 9 // 10 THEN 2
+                        ELSE 1 END,
+                   'masterplan', s.k * 16, 16, s.k * 3 + (CASE WHEN g.fault_spec <> 'none'
+                        AND s.k >= g.n_chunks * 9 // 10 THEN 2000 ELSE 0 END)
+            FROM g, LATERAL (SELECT range AS k FROM range(g.n_chunks)) s
+            ORDER BY g.i, s.k
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO generation_attempts (id, generation_id, number, stage, kind, started_at,
+              start_ms, end_ms, resume_from_char, chars, input_tokens, output_tokens,
+              stop_reason, error_type, error_message)
+            SELECT uuid(), g.id, a.n, 'masterplan', CASE WHEN a.n = 1 THEN 'stream'
+                   ELSE 'resume' END, TIMESTAMP '2026-01-01', 0, g.n_chunks * 3, 0, 100, 3000,
+                   25, CASE WHEN a.n = 2 OR g.fault_spec = 'none' THEN 'end_turn' END,
+                   CASE WHEN a.n = 1 AND g.fault_spec <> 'none' THEN 'RemoteProtocolError' END,
+                   NULL
+            FROM g, LATERAL (SELECT range + 1 AS n FROM range(CASE WHEN g.fault_spec = 'none'
+                             THEN 1 ELSE 2 END)) a
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO generation_events (generation_id, seq, name, payload, created_at)
+            SELECT g.id, e.k + 1,
+                   CASE WHEN e.k = 0 THEN 'masterplan_generation_start'
+                        WHEN e.k = 5 AND g.fault_spec <> 'none' THEN 'masterplan_recovery'
+                        WHEN e.k % 2 = 1 THEN 'masterplan_text_delta'
+                        ELSE 'masterplan_tokens_progress' END,
+                   json_object('text', 'abcdefghijklmnop', 'from_char', e.k * 16,
+                               'tokens_received', e.k * 4, 'percentage', e.k * 100.0 / 40,
+                               'attempt', 1, 'tier', 'resume', 'reason', 'RemoteProtocolError',
+                               'resume_from_char', 80),
+                   TIMESTAMP '2026-01-01'
+            FROM g, LATERAL (SELECT range AS k FROM range(CASE WHEN g.i = 0 THEN 20000
+                             ELSE 40 END)) e
+            """
+        )
+        typical = con.execute("SELECT id FROM g WHERE i = 2 * 4 + 1").fetchone()[0]
+        big = con.execute("SELECT id FROM g WHERE i = 0").fetchone()[0]
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM generations), (SELECT count(*) FROM generation_chunks)"
+        ).fetchone()
+    print(f"seeded {counts[0]:,} generations and {counts[1]:,} chunk rows")
+    return user_id, big, typical
+
+
+def timed(label: str, action: Callable[[], Any], results: list[tuple[str, float]]) -> None:
+    action()  # warm: the first call pays for connecting and for DuckDB's caches
+    samples = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    median = statistics.median(samples)
+    results.append((label, median))
+    verdict = "ok" if median < TARGET_S else "SLOW"
+    print(f"{label:<48} {median * 1000:8.1f} ms  ({median / TARGET_S:.3f} of 1 s target) {verdict}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.duckdb"
+        url = f"duckdb:///{path}"
+        upgrade(url)
+        dispose_engines()
+        started = time.perf_counter()
+        user_id, big, typical = seed(path)
+        print(f"seeding took {time.perf_counter() - started:.1f} s")
+        deep = analysis.HistoryFilter(statuses=("completed",), strategies=("resume", "restart"))
+        results: list[tuple[str, float]] = []
+
+        def history() -> None:
+            analysis.history_options(user_id, url=url)
+            total = analysis.history_count(user_id, deep, url=url)
+            analysis.history_page(user_id, deep, page=max(1, total // 50), url=url)
+
+        def stats() -> None:
+            analysis.tier_counts(user_id, url=url)
+            analysis.success_matrix(user_id, url=url)
+            frame = analysis.outcomes(user_id, url=url)
+            analysis.summary_by(frame, "overhead_ratio", ("strategy", "fault_spec"))
+            analysis.summary_by(frame, "wasted_output_tokens")
+
+        def detail(generation_id: uuid.UUID) -> Callable[[], None]:
+            def run() -> None:
+                analysis.get_generation(generation_id, user_id, url=url)
+                analysis.fault_markers(analysis.attempts_table(generation_id, url=url))
+                analysis.events_log(generation_id, exclude=analysis.progress.NOISY_EVENTS,
+                                    url=url)
+                analysis.recoveries(generation_id, url=url)
+                analysis.latest_progress(generation_id, url=url)
+            return run
+
+        timed("history page (options, count, deep page)", history, results)
+        timed("statistics page (tiers, matrix, outcomes)", stats, results)
+        timed("detail page, 200k-chunk generation", detail(big), results)
+        timed("detail page, typical generation", detail(typical), results)
+        timed("timeline downsample 200k chunks -> 2000 pts",
+              lambda: analysis.chunk_timeline(big, max_points=2000, url=url), results)
+        timed("timeline, typical generation (180 chunks)",
+              lambda: analysis.chunk_timeline(typical, url=url), results)
+        timed("live poll: progress + text tail (20k events)",
+              lambda: (analysis.latest_progress(big, url=url),
+                       analysis.text_tail(big, url=url)), results)
+        dispose_engines()
+        worst = max(results, key=lambda item: item[1])
+        print(f"slowest: {worst[0]} at {worst[1] * 1000:.1f} ms "
+              f"= {worst[1] / TARGET_S:.3f} of the 1 s target")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Analysis queries returning pandas DataFrames, shared by the dashboard and the notebooks.
+
+One module per concern: `history` (a user's generations, paged), `timelines` (chunks and
+attempts), `progress` (stored events: progress, recoveries, text), `stats` (fallback
+statistics), `plans` (a stored plan as tables), `experiments` (failure-mode experiment
+runs, summaries and strategy rankings).
+"""
+
+from planner.analysis.experiments import (
+    experiment_runs,
+    experiment_summary,
+    failure_table,
+    generations_with_failures,
+    list_experiments,
+    rank_strategies,
+    summarize,
+    tier_distribution,
+)
+from planner.analysis.history import (
+    ACTIVE_STATUSES,
+    HistoryFilter,
+    get_generation,
+    history_count,
+    history_options,
+    history_page,
+    running_generation,
+)
+from planner.analysis.plans import PlanTables, load_plan, task_table
+from planner.analysis.progress import (
+    assemble_tail,
+    events_log,
+    latest_progress,
+    recoveries,
+    text_tail,
+)
+from planner.analysis.stats import (
+    describe,
+    histogram,
+    outcomes,
+    success_matrix,
+    summary_by,
+    tier_counts,
+)
+from planner.analysis.timelines import (
+    attempts_table,
+    chunk_rows,
+    chunk_timeline,
+    fault_markers,
+    timeline_csv,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "HistoryFilter",
+    "PlanTables",
+    "assemble_tail",
+    "attempts_table",
+    "chunk_rows",
+    "chunk_timeline",
+    "describe",
+    "events_log",
+    "experiment_runs",
+    "experiment_summary",
+    "failure_table",
+    "list_experiments",
+    "fault_markers",
+    "generations_with_failures",
+    "get_generation",
+    "histogram",
+    "history_count",
+    "history_options",
+    "history_page",
+    "latest_progress",
+    "load_plan",
+    "outcomes",
+    "rank_strategies",
+    "recoveries",
+    "running_generation",
+    "success_matrix",
+    "summarize",
+    "summary_by",
+    "task_table",
+    "text_tail",
+    "tier_counts",
+    "tier_distribution",
+    "timeline_csv",
+]

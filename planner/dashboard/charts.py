@@ -1,0 +1,129 @@
+"""Altair charts for the pages; each takes the analysis DataFrames as they come.
+
+Charts receive already-small data (downsampled timelines, pre-binned histograms), so
+they never embed thousands of rows in the page.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+FAULT_COLOUR = "#d62839"
+X_SHAPE = "M-1,-1L1,1M-1,1L1,-1"  # an ✕ (Vega's "cross" is a plus)
+TIER_ORDER = ["stream", "resume", "restart", "partial", "nonstream", "failed", "unknown"]
+TIER_COLOURS = ["#2f6fdf", "#2a9d8f", "#8d6cc9", "#e9a23b", "#f4d35e", FAULT_COLOUR, "#9aa5b1"]
+
+
+def chunk_timeline(
+    timeline: pd.DataFrame, markers: pd.DataFrame, *, height: int = 320
+) -> alt.LayerChart:
+    """Cumulative characters over time, one colour per attempt, a red mark where a fault hit."""
+    lines = (
+        alt.Chart(timeline)
+        .mark_line(interpolate="step-after", strokeWidth=2)
+        .encode(
+            x=alt.X("t_s:Q", title="seconds since the generation started",
+                    scale=alt.Scale(domainMin=0)),
+            y=alt.Y("chars_end:Q", title="characters received (per stage)"),
+            color=alt.Color("attempt:N", title="attempt", scale=alt.Scale(scheme="tableau10")),
+            detail="stage:N",
+            tooltip=[
+                alt.Tooltip("attempt:N"),
+                alt.Tooltip("stage:N"),
+                alt.Tooltip("t_s:Q", title="seconds", format=".2f"),
+                alt.Tooltip("chars_end:Q", title="characters", format=","),
+                alt.Tooltip("chunks:Q", title="chunks in point", format=","),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [lines]
+    if not markers.empty:
+        layers.append(
+            alt.Chart(markers)
+            .mark_point(shape=X_SHAPE, size=160, strokeWidth=3.5, filled=False,
+                        color=FAULT_COLOUR, opacity=0.95)
+            .encode(
+                x="t_s:Q",
+                y="chars_end:Q",
+                tooltip=[
+                    alt.Tooltip("attempt:N", title="failed attempt"),
+                    alt.Tooltip("error_type:N", title="fault"),
+                    alt.Tooltip("error_message:N", title="message"),
+                    alt.Tooltip("chars_end:Q", title="at character", format=","),
+                    alt.Tooltip("t_s:Q", title="at second", format=".2f"),
+                ],
+            )
+        )
+    return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+
+
+def tier_bars(tiers: pd.DataFrame) -> alt.Chart:
+    """How each strategy ended: stacked horizontal bars by tier."""
+    return (
+        alt.Chart(tiers)
+        .mark_bar()
+        .encode(
+            y=alt.Y("strategy:N", title=None),
+            x=alt.X("count:Q", title="generations", stack="zero"),
+            color=alt.Color(
+                "tier:N", scale=alt.Scale(domain=TIER_ORDER, range=TIER_COLOURS), title="tier"
+            ),
+            order=alt.Order("tier:N"),
+            tooltip=["strategy:N", "tier:N", alt.Tooltip("count:Q", format=",")],
+        )
+        .properties(height=alt.Step(34))
+    )
+
+
+def success_heatmap(matrix: pd.DataFrame) -> alt.Chart:
+    """Success rate per strategy × fault profile, the rate written in each cell."""
+    base = alt.Chart(matrix).encode(
+        x=alt.X("fault_spec:N", title="fault profile", axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("strategy:N", title=None),
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color(
+            "success_rate:Q",
+            title="success",
+            scale=alt.Scale(domain=[0, 1], scheme="redyellowgreen"),
+            legend=alt.Legend(format="%"),
+        ),
+        tooltip=[
+            "strategy:N",
+            "fault_spec:N",
+            alt.Tooltip("success_rate:Q", format=".0%"),
+            alt.Tooltip("completed:Q", format=","),
+            alt.Tooltip("runs:Q", format=","),
+        ],
+    )
+    labels = base.mark_text(fontSize=13, fontWeight="bold").encode(
+        text=alt.Text("success_rate:Q", format=".0%"),
+        color=alt.condition(
+            (alt.datum.success_rate < 0.2) | (alt.datum.success_rate > 0.8),
+            alt.value("white"),
+            alt.value("#1b1f24"),
+        ),
+    )
+    return (cells + labels).properties(height=alt.Step(44))
+
+
+def histogram(bins: pd.DataFrame, *, x_title: str, x_format: str = ",") -> alt.Chart:
+    """Pre-binned counts (bin_start, bin_end, group, count) as stacked bars."""
+    return (
+        alt.Chart(bins)
+        .mark_bar(opacity=0.9)
+        .encode(
+            x=alt.X("bin_start:Q", title=x_title, axis=alt.Axis(format=x_format)),
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", title="generations", stack="zero"),
+            color=alt.Color("group:N", title="strategy", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("group:N", title="strategy"),
+                alt.Tooltip("bin_start:Q", title="from", format=x_format),
+                alt.Tooltip("bin_end:Q", title="to", format=x_format),
+                alt.Tooltip("count:Q", format=","),
+            ],
+        )
+        .properties(height=260)
+    )

@@ -1,0 +1,79 @@
+"""Experiments started from the dashboard run on a background thread of this process.
+
+`planner.experiments.run_experiment` is synchronous and stores every run as it ends; a
+job thread runs it, and the page follows it from the database like a generation. The
+thread never touches Streamlit. `start` returns once the experiment's rows exist (its
+id is real), or raises with the reason it could not start.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from planner.experiments import ExperimentConfig, ExperimentError, run_experiment
+
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ExperimentJob:
+    user_id: uuid.UUID
+    stop: threading.Event = field(default_factory=threading.Event)
+    created: threading.Event = field(default_factory=threading.Event)
+    experiment_id: uuid.UUID | None = None
+    total_runs: int = 0
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+_jobs: dict[uuid.UUID, ExperimentJob] = {}
+_lock = threading.Lock()
+
+
+def start(config: ExperimentConfig, user_id: uuid.UUID) -> uuid.UUID:
+    """Validate, create the experiment's rows and run it in the background."""
+    checked = config.validated()  # ExperimentError here, in the caller's thread
+    job = ExperimentJob(user_id)
+
+    def on_start(experiment_id: uuid.UUID, total_runs: int) -> None:
+        job.experiment_id, job.total_runs = experiment_id, total_runs
+        job.created.set()
+
+    def work() -> None:
+        try:
+            run_experiment(checked, user_id=user_id, on_start=on_start, stop=job.stop)
+        except Exception as exc:  # reported to the page; the runs stored so far stay
+            job.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            job.created.set()
+
+    job.thread = threading.Thread(target=work, name="dashboard-experiment", daemon=True)
+    job.thread.start()
+    if not job.created.wait(START_TIMEOUT_S) or job.experiment_id is None:
+        job.stop.set()
+        raise ExperimentError(job.error or "the experiment did not start in time")
+    with _lock:
+        _jobs[job.experiment_id] = job
+    return job.experiment_id
+
+
+def job_for(experiment_id: uuid.UUID, user_id: uuid.UUID) -> ExperimentJob | None:
+    """This process's job for the experiment, if the user started it here."""
+    with _lock:
+        job = _jobs.get(experiment_id)
+    return job if job is not None and job.user_id == user_id else None
+
+
+def stop(experiment_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Ask the experiment to start no more runs (those under way finish and are kept)."""
+    job = job_for(experiment_id, user_id)
+    if job is None or not job.alive:
+        return False
+    job.stop.set()
+    return True

@@ -1,0 +1,144 @@
+"""Generate: describe a project, choose how to survive failures, watch it stream.
+
+Starting hands the request to the generation service and returns at once. The page then
+follows the generation from the database (see `live`), and so does any other tab or a
+refreshed page: it finds the user's running generation there.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from planner import analysis
+from planner.config import get_settings
+from planner.dashboard import live, session
+from planner.llm import STRATEGIES
+from planner.plan import GenerationRequest, GenerationRequestError, default_service
+from planner.plan.request import MAX_SPEED
+from planner.sim import PROFILES
+
+FOLLOWING_KEY = "following_generation"
+CUSTOM_FAULTS = "custom JSON spec…"
+STRATEGY_HELP = {
+    "none": "plain stream; any failure fails the generation",
+    "hybrid": "the original system: keep a partial answer over 100 chars, else one "
+              "non-streaming retry",
+    "restart": "retry the whole stream from scratch with backoff",
+    "resume": "continue from the text already received (the default)",
+}
+EXAMPLE_SPEC = '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
+
+
+def render() -> None:
+    user = session.require_user()
+    st.title("Generate a MasterPlan")
+    followed = _followed_generation(user.user_id)
+    if followed is not None:
+        if followed["status"] in analysis.ACTIVE_STATUSES:
+            live.render_running(followed["id"], user.user_id)
+            if st.button("Cancel this generation", icon=":material/stop_circle:"):
+                _cancel(followed["id"])
+            return
+        live.render_outcome(followed, user.user_id, _new_generation_button)
+        return
+    _form(user.user_id)
+
+
+def _followed_generation(user_id: uuid.UUID) -> dict | None:
+    """The generation this tab follows, else the user's running one (re-attach)."""
+    chosen = st.session_state.get(FOLLOWING_KEY)
+    generation_id = uuid.UUID(chosen) if chosen else analysis.running_generation(user_id)
+    if generation_id is None:
+        return None
+    row = analysis.get_generation(generation_id, user_id)
+    if row is None:
+        st.session_state.pop(FOLLOWING_KEY, None)
+        return None
+    st.session_state[FOLLOWING_KEY] = str(generation_id)
+    return row
+
+
+def _new_generation_button() -> None:
+    if st.button("Start a new generation", type="primary", icon=":material/add:",
+                 key="gen_new"):
+        st.session_state.pop(FOLLOWING_KEY, None)
+        st.rerun()
+
+
+def _cancel(generation_id: uuid.UUID) -> None:
+    if default_service().cancel(generation_id):
+        st.toast("Cancelling: the generation stops at its next chunk.",
+                 icon=":material/stop_circle:")
+    else:
+        st.warning("This generation is not running in this dashboard process (it was started "
+                   "by the CLI or another server), so it cannot be cancelled from here.")
+
+
+def _form(user_id: uuid.UUID) -> None:
+    settings = get_settings()
+    with st.container(border=True):
+        description = st.text_area(
+            "Project description",
+            key="gen_description",
+            height=110,
+            placeholder="An online ordering system for a small bakery: customers order cakes "
+                        "for pickup, staff manage the daily production list, the owner sees "
+                        "sales per week.",
+        )
+        strategy_column, fault_column, speed_column, model_column = st.columns(4)
+        strategy = strategy_column.selectbox(
+            "Recovery strategy", STRATEGIES, index=list(STRATEGIES).index("resume"),
+            key="gen_strategy", format_func=str,
+            help="\n".join(f"- **{name}**: {text}" for name, text in STRATEGY_HELP.items()),
+        )
+        profile = fault_column.selectbox(
+            "Fault profile", [*PROFILES, CUSTOM_FAULTS], key="gen_faults",
+            help="Faults the simulator injects into its responses (`none` for a clean run).",
+        )
+        speed = speed_column.number_input(
+            "Simulator speed", min_value=0.0, max_value=MAX_SPEED, value=1.0, step=1.0,
+            key="gen_speed", disabled=not settings.uses_embedded_simulator,
+            help="×1 streams at a real model's pace, higher is faster, 0 is as fast as "
+                 "possible. Only the embedded simulator has a speed.",
+        )
+        model = model_column.text_input("Model", value=settings.model, key="gen_model")
+        spec_text = ""
+        if profile == CUSTOM_FAULTS:
+            spec_text = st.text_area(
+                "Fault spec (JSON list of faults)", key="gen_spec", placeholder=EXAMPLE_SPEC,
+                help="Each fault is an object with a `type`, a `toxicity` (0–1) and its "
+                     "attributes, units in their names.",
+            )
+        with st.expander("Advanced"):
+            seed = st.number_input("Seed", min_value=0, value=0, step=1, key="gen_seed",
+                                   help="The simulator's seed: the same seed, the same plan.")
+        if not settings.uses_embedded_simulator:
+            st.caption("Using the configured Anthropic endpoint: fault injection applies only "
+                       "to planner's simulator.")
+        start = st.button("Start generation", type="primary", icon=":material/play_arrow:",
+                          key="gen_start")
+    if not start:
+        return
+    faults = spec_text.strip() if profile == CUSTOM_FAULTS else profile
+    if profile == CUSTOM_FAULTS and not faults:
+        st.error("Enter a fault spec: a JSON list of faults, for example " + EXAMPLE_SPEC,
+                 icon=":material/error:")
+        return
+    request = GenerationRequest(
+        description=description, user_id=user_id, strategy=strategy, faults=faults,
+        speed=float(speed), model=model.strip() or None, seed=int(seed),
+    )
+    problems = request.problems()
+    if not problems:
+        try:
+            generation_id = default_service().start(request)
+        except GenerationRequestError as exc:
+            problems = exc.problems
+    if problems:
+        st.error("The generation cannot start:\n" + "\n".join(f"- {p}" for p in problems),
+                 icon=":material/error:")
+        return
+    st.session_state[FOLLOWING_KEY] = str(generation_id)
+    st.rerun()

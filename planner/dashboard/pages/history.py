@@ -1,0 +1,5 @@
+"""The history page (see planner/dashboard/nav.py)."""
+
+from planner.dashboard.history import render
+
+render()

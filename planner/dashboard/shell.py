@@ -1,0 +1,45 @@
+"""What every run does around the page: schema, Socket.IO endpoint, sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from planner.config import get_settings
+from planner.dashboard import session
+from planner.dashboard.session import SessionUser
+from planner.db import ensure_schema
+from planner.realtime import RealtimeStartError, start_realtime_in_thread
+
+
+def prepare() -> str | None:
+    """Migrate the database and host the Socket.IO endpoint (both once per process).
+
+    Returns a warning for the sidebar when the endpoint cannot start: the dashboard
+    itself still works without it.
+    """
+    ensure_schema()
+    try:
+        start_realtime_in_thread()
+    except RealtimeStartError as exc:
+        return f"Socket.IO endpoint not running: {exc}"
+    return None
+
+
+def sidebar(user: SessionUser, warning: str | None) -> None:
+    settings = get_settings()
+    with st.sidebar:
+        st.markdown(f"Signed in as **{user.username}**")
+        st.caption(f"Session valid until {user.expires_at:%H:%M} UTC")
+        if st.button("Log out", icon=":material/logout:", key="logout"):
+            session.log_out()
+            st.rerun()
+        st.divider()
+        endpoint = (
+            "embedded simulator" if settings.uses_embedded_simulator
+            else settings.anthropic_base_url or "Anthropic API"
+        )
+        st.caption(f"Model endpoint: {endpoint}  \nModel: `{settings.model}`")
+        if settings.socketio_port:
+            st.caption(f"Socket.IO: port {settings.socketio_port}")
+        if warning:
+            st.warning(warning, icon=":material/warning:")

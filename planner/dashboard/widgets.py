@@ -1,0 +1,86 @@
+"""Pieces shared by the live view and the detail page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from planner import analysis
+from planner.dashboard import charts
+
+STATUS_BADGE = {
+    "queued": ("violet", ":material/schedule:"),
+    "running": ("blue", ":material/progress_activity:"),
+    "completed": ("green", ":material/check_circle:"),
+    "failed": ("red", ":material/error:"),
+    "interrupted": ("orange", ":material/pause_circle:"),
+    "cancelled": ("gray", ":material/cancel:"),
+}
+
+
+def status_badge(status: str) -> str:
+    colour, icon = STATUS_BADGE.get(status, ("gray", ":material/help:"))
+    return f":{colour}-badge[{icon} {status}]"
+
+
+def settings_line(row: dict[str, Any]) -> str:
+    """strategy · faults · model · speed, as badges and code."""
+    return (
+        f"{status_badge(row['status'])} strategy `{row['strategy']}` · faults "
+        f"`{row['fault_spec']}` · model `{row['model']}` · speed ×{row['speed']:g} · "
+        f"seed {row['seed']}"
+    )
+
+
+def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.DataFrame:
+    """The chunk timeline chart with fault markers; returns the attempts table it used."""
+    frame = analysis.chunk_timeline(generation_id)
+    attempts = analysis.attempts_table(generation_id)
+    if frame.empty:
+        st.caption("No chunks recorded yet.")
+        return attempts
+    markers = analysis.fault_markers(attempts)
+    st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key,
+                    width="stretch")
+    if not markers.empty:
+        faults = ", ".join(
+            f"attempt {m.attempt}: {m.error_type} at char {m.chars_end:,} ({m.t_s:.1f} s)"
+            for m in markers.itertuples()
+        )
+        st.caption(f"✕ marks where a fault hit — {faults}")
+    return attempts
+
+
+def recovery_message(row: Any, *, short: bool = False) -> str:
+    """A `masterplan_recovery` event in words; its `attempt` is the one that failed."""
+    failed = int(row.attempt)
+    kind, _, detail = str(row.reason).partition(": ")
+    if short:
+        return f"Attempt {failed} failed ({kind}). Recovering with {row.tier}."
+    where = f" from character {int(row.resume_from_char):,}" if row.tier == "resume" else ""
+    said = f" — {detail}" if detail else ""
+    return (
+        f"Attempt {failed} failed ({kind}). Recovering with **{row.tier}** as attempt "
+        f"{failed + 1}{where}.  \n:small[{kind}{said}]"
+    )
+
+
+def attempts_dataframe(attempts: pd.DataFrame) -> None:
+    st.dataframe(
+        attempts,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "number": st.column_config.NumberColumn("#"),
+            "start_s": st.column_config.NumberColumn("start", format="%.2f s"),
+            "end_s": st.column_config.NumberColumn("end", format="%.2f s"),
+            "duration_s": st.column_config.NumberColumn("duration", format="%.2f s"),
+            "resume_from_char": st.column_config.NumberColumn("resumed from", format="localized"),
+            "chars": st.column_config.NumberColumn("chars", format="localized"),
+            "output_tokens": st.column_config.NumberColumn("output tokens", format="localized"),
+            "error_message": st.column_config.TextColumn("error", width="large"),
+        },
+    )

@@ -1,0 +1,399 @@
+"""Failure-mode experiments: every fault × strategy, N times, each a real generation.
+
+Design:
+- Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
+  every cell, so strategies and faults are compared on the same plans (and the same
+  simulator draws, which depend on the seed and the stage, not on the generation: see
+  `planner.sim.faults.run_scope`); the same experiment with the same seed gives the same
+  outcomes, down to where each connection drops.
+  With `--from-generation`, repeat 0 uses the source generation's own seed and
+  description, so the replayed faults cut the same plan text at the same places.
+- A fair baseline. Each (strategy, seed) also runs fault-free (`none`) in the same pool,
+  at the same speed, interleaved with the faulty runs, so machine load touches both
+  alike. Without faults every strategy makes the same single stream per stage, so the
+  baseline of a seed is the median of its fault-free runs; a run's slowdown is its model
+  time ÷ that (`planner.analysis.experiments` defines the measures). When `none` is one
+  of the experiment's faults, those runs are the baselines.
+- Everything is stored first: the experiment and every run (pending) are written before
+  the first generation starts, each run is updated the moment its generation ends, and
+  an interrupted experiment keeps what it has (`interrupted`, the rest `cancelled`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import select, update
+
+from planner import db
+from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
+from planner.db.models import Experiment, ExperimentRun, utcnow
+from planner.failures import (
+    FailureSpecError,
+    fault_spec_from_generation,
+    fault_spec_text,
+    recorded_request,
+)
+
+DEFAULT_DESCRIPTION = (
+    "An online bookshop: catalogue search, shopping cart, payments by card, order "
+    "tracking and an admin back office for stock and refunds."
+)
+MAX_SEED = 2**31 - 1
+
+__all__ = [
+    "DEFAULT_DESCRIPTION",
+    "ExperimentConfig",
+    "ExperimentError",
+    "ExperimentResult",
+    "RunOutcome",
+    "derive_seed",
+    "fault_spec_from_generation",
+    "run_experiment",
+    "split_faults",
+]
+
+
+class ExperimentError(ValueError):
+    """An experiment that cannot run as asked; the message says what to change."""
+
+
+def derive_seed(experiment_seed: int, repeat_index: int) -> int:
+    """The seed of repeat `repeat_index`: stable, spread out, a positive 31-bit integer."""
+    digest = hashlib.sha256(f"planner-experiment:{experiment_seed}:{repeat_index}".encode())
+    return int.from_bytes(digest.digest()[:4], "big") % MAX_SEED
+
+
+def split_faults(text: str) -> list[str]:
+    """Split `A,B` on top-level commas only, so JSON specs may contain commas."""
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    current: list[str] = []
+    previous = ""
+    for char in text:
+        if char == '"' and previous != "\\":
+            quoted = not quoted
+        elif not quoted and char in "[{":
+            depth += 1
+        elif not quoted and char in "]}":
+            depth -= 1
+        if char == "," and depth == 0 and not quoted:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        previous = char
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    faults: tuple[str, ...]
+    strategies: tuple[str, ...]
+    repeats: int = 1
+    concurrency: int = 1
+    speed: float = 100.0
+    seed: int = 0
+    description: str | None = None  # None: DEFAULT_DESCRIPTION, or the source generation's
+    from_generation_id: uuid.UUID | None = None
+    name: str = ""
+    first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
+    checked: bool = field(default=False, repr=False)
+
+    def validated(self, *, database_url: str | None = None) -> ExperimentConfig:
+        """This config checked (clear errors) and, with a source generation, its spec added."""
+        if self.checked:
+            return self
+        from planner.llm import STRATEGIES
+        from planner.sim import FaultSpecError, parse_fault_spec
+
+        if self.repeats < 1:
+            raise ExperimentError(f"--repeats must be at least 1, not {self.repeats}")
+        if self.concurrency < 1:
+            raise ExperimentError(f"--concurrency must be at least 1, not {self.concurrency}")
+        if not self.speed > 0:
+            raise ExperimentError(f"--speed must be greater than 0, not {self.speed}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ExperimentError(f"--seed must be between 0 and {MAX_SEED}, not {self.seed}")
+        if self.description is not None and not self.description.strip():
+            raise ExperimentError("the description must not be empty")
+        if not self.strategies:
+            raise ExperimentError(f"give at least one strategy ({', '.join(STRATEGIES)})")
+        unknown = [s for s in self.strategies if s not in STRATEGIES]
+        if unknown:
+            raise ExperimentError(
+                f"unknown strategy {', '.join(map(repr, unknown))}; "
+                f"strategies: {', '.join(STRATEGIES)}"
+            )
+        faults = list(self.faults)
+        description = self.description or DEFAULT_DESCRIPTION
+        first_seed = self.first_seed
+        if self.from_generation_id is not None:
+            # Same description and seed as the source: the same plan text, so the faults'
+            # fractions cut at the same places.
+            try:
+                derived = fault_spec_from_generation(
+                    self.from_generation_id, database_url=database_url
+                )
+                source = recorded_request(self.from_generation_id, database_url=database_url)
+            except FailureSpecError as exc:
+                raise ExperimentError(f"--from-generation: {exc}") from None
+            faults.insert(0, fault_spec_text(derived))
+            description = self.description or source.description
+            first_seed = source.seed if first_seed is None else first_seed
+        if not faults:
+            raise ExperimentError("give at least one fault (a profile name or a JSON spec)")
+        for spec in faults:
+            try:
+                parse_fault_spec(spec)
+            except FaultSpecError as exc:
+                raise ExperimentError(f"fault {spec!r}: {exc}") from None
+        for values, what in ((faults, "fault"), (list(self.strategies), "strategy")):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ExperimentError(f"{what} given twice: {', '.join(repeated)}")
+        return replace(
+            self, faults=tuple(faults), description=description, first_seed=first_seed,
+            checked=True,
+        )
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_id: uuid.UUID
+    fault: str
+    strategy: str
+    repeat_index: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run: PlannedRun
+    generation_id: uuid.UUID | None
+    status: str
+    tier: str | None
+    attempts: int
+    duration_s: float | None
+    output_tokens: int
+    final_tokens: int
+    wasted_output_tokens: int
+    error: str | None
+
+
+@dataclass
+class ExperimentResult:
+    experiment_id: uuid.UUID
+    status: str
+    outcomes: list[RunOutcome] = field(default_factory=list)
+
+    def runs(self, *, url: str | None = None) -> Any:
+        return experiment_runs(self.experiment_id, url=url)
+
+    def summary(self, *, url: str | None = None) -> Any:
+        return summarize(self.runs(url=url))
+
+
+def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
+    """Every cell, repeat by repeat (faults interleaved), plus the fault-free baselines."""
+    faults = list(config.faults)
+    if BASELINE_FAULT not in faults:
+        faults.append(BASELINE_FAULT)
+    seeds = [derive_seed(config.seed, repeat) for repeat in range(config.repeats)]
+    if config.first_seed is not None:
+        seeds[0] = config.first_seed
+    return [
+        PlannedRun(uuid.uuid4(), fault, strategy, repeat, seeds[repeat])
+        for repeat in range(config.repeats)
+        for fault in faults
+        for strategy in config.strategies
+    ]
+
+
+def _create_rows(
+    config: ExperimentConfig, runs: list[PlannedRun], user_id: uuid.UUID, url: str | None
+) -> uuid.UUID:
+    experiment_id = uuid.uuid4()
+
+    def write() -> None:
+        with db.session_scope(url) as session:
+            session.add(Experiment(
+                id=experiment_id, user_id=user_id, name=config.name,
+                faults=list(config.faults), strategies=list(config.strategies),
+                repeats=config.repeats, concurrency=config.concurrency, speed=config.speed,
+                seed=config.seed, from_generation_id=config.from_generation_id,
+                status="running",
+            ))
+            session.flush()
+            session.add_all(
+                ExperimentRun(
+                    id=r.run_id, experiment_id=experiment_id, fault=r.fault,
+                    strategy=r.strategy, repeat_index=r.repeat_index, seed=r.seed,
+                    status="pending",
+                )
+                for r in runs
+            )
+
+    db.with_lock_retry(write)
+    return experiment_id
+
+
+def _execute(
+    config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID, url: str | None
+) -> RunOutcome:
+    from planner.plan import GenerationRequest, run_generation
+
+    request = GenerationRequest(
+        description=config.description or DEFAULT_DESCRIPTION, user_id=user_id,
+        strategy=run.strategy,
+        faults=run.fault, speed=config.speed, seed=run.seed,
+    )
+    try:
+        outcome = run_generation(request, database_url=url)
+    except Exception as exc:  # one broken run must not end the experiment
+        message = f"{type(exc).__name__}: {exc}"
+        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
+    return RunOutcome(
+        run=run,
+        generation_id=outcome.generation_id,
+        status=outcome.status,
+        tier=outcome.tier,
+        attempts=outcome.attempts,
+        duration_s=outcome.duration_s,
+        output_tokens=outcome.output_tokens,
+        final_tokens=max(0, outcome.output_tokens - outcome.wasted_output_tokens),
+        wasted_output_tokens=outcome.wasted_output_tokens,
+        error=outcome.error,
+    )
+
+
+def _store_outcome(outcome: RunOutcome, url: str | None) -> None:
+    def write() -> None:
+        with db.session_scope(url) as session:
+            session.execute(
+                update(ExperimentRun)
+                .where(ExperimentRun.id == outcome.run.run_id)
+                .values(
+                    generation_id=outcome.generation_id, status=outcome.status,
+                    tier=outcome.tier, attempts=outcome.attempts,
+                    duration_s=outcome.duration_s, output_tokens=outcome.output_tokens,
+                    final_tokens=outcome.final_tokens,
+                    wasted_output_tokens=outcome.wasted_output_tokens, error=outcome.error,
+                )
+            )
+
+    db.with_lock_retry(write)
+
+
+def _finish(experiment_id: uuid.UUID, status: str, url: str | None) -> None:
+    """Baselines into every run, the unfinished runs cancelled, the experiment closed."""
+
+    def write() -> None:
+        with db.session_scope(url) as session:
+            runs = session.scalars(
+                select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
+            ).all()
+            clean: dict[int, list[float]] = {}
+            for r in runs:
+                if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
+                    clean.setdefault(r.seed, []).append(r.duration_s)
+            baseline = {seed: statistics.median(times) for seed, times in clean.items()}
+            for run in runs:
+                run.baseline_duration_s = baseline.get(run.seed)
+                if run.status in {"pending", "running"}:
+                    run.status = "cancelled"
+            experiment = session.get(Experiment, experiment_id)
+            assert experiment is not None
+            experiment.status = status
+            experiment.finished_at = utcnow()
+
+    db.with_lock_retry(write)
+
+
+ProgressCallback = Callable[[RunOutcome, int, int], None]
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    *,
+    user_id: uuid.UUID | None = None,
+    database_url: str | None = None,
+    on_start: Callable[[uuid.UUID, int], None] | None = None,
+    on_run: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> ExperimentResult:
+    """Run the experiment to the end (or until `stop` is set / Ctrl-C) and store it.
+
+    `on_start(experiment_id, total_runs)` once the rows exist; `on_run(outcome, done,
+    total)` after every generation.
+    """
+    db.ensure_schema(database_url)
+    config = config.validated(database_url=database_url)
+    if user_id is None:
+        from planner.auth import get_or_create_local_user
+
+        user_id = get_or_create_local_user(database_url=database_url).id
+    runs = plan_runs(config)
+    experiment_id = _create_rows(config, runs, user_id, database_url)
+    if on_start is not None:
+        on_start(experiment_id, len(runs))
+    result = ExperimentResult(experiment_id, "running")
+    stop = stop or threading.Event()
+    status = "completed"
+    try:
+        _run_all(config, runs, user_id, database_url, result, on_run, stop)
+        if stop.is_set():
+            status = "interrupted"
+    except BaseException:
+        status = "interrupted"
+        stop.set()
+        raise
+    finally:
+        _finish(experiment_id, status, database_url)
+        result.status = status
+    return result
+
+
+def _run_all(
+    config: ExperimentConfig,
+    runs: Iterable[PlannedRun],
+    user_id: uuid.UUID,
+    url: str | None,
+    result: ExperimentResult,
+    on_run: ProgressCallback | None,
+    stop: threading.Event,
+) -> None:
+    queue = list(runs)
+    total = len(queue)
+    with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="exp") as pool:
+        active: set[Future[RunOutcome]] = set()
+        try:
+            while queue or active:
+                while queue and len(active) < config.concurrency and not stop.is_set():
+                    active.add(pool.submit(_execute, config, queue.pop(0), user_id, url))
+                if not active:
+                    break
+                finished, active = wait(active, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    outcome = future.result()
+                    _store_outcome(outcome, url)
+                    result.outcomes.append(outcome)
+                    if on_run is not None:
+                        on_run(outcome, len(result.outcomes), total)
+        except BaseException:
+            # Start no new generation; keep the outcomes of those already running.
+            stop.set()
+            for future in active:
+                outcome = future.result()
+                _store_outcome(outcome, url)
+                result.outcomes.append(outcome)
+            raise

@@ -1,0 +1,76 @@
+"""Who is on a Socket.IO connection: the access JWT, checked at connect and on every event.
+
+A client proves itself with `auth={"token": "<access JWT>"}` or an `Authorization: Bearer`
+header. `planner.auth.verify_access_token` decides (HS256 only, unexpired, an access
+token, a user who still exists and can log in); a refusal becomes a
+`socketio.exceptions.ConnectionRefusedError` whose message and code reach the client in
+its `connect_error` event. The token is verified again on every client event, so a token
+that expires (or a user deleted) during a long connection is caught at the next event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from socketio.exceptions import ConnectionRefusedError as SocketIORefusal
+
+from planner import auth
+from planner.auth import TokenClaims
+
+_CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
+    (auth.TokenExpired, "token_expired"),
+    (auth.TokenWrongType, "token_wrong_type"),
+    (auth.TokenUserGone, "user_gone"),
+    (auth.TokenAlgorithmRefused, "token_algorithm"),
+    (auth.TokenSignatureInvalid, "token_signature"),
+    (auth.TokenError, "token_invalid"),
+)
+
+
+class NotAuthenticated(Exception):
+    """A connection or event without a usable access token; `code` is machine-readable."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    def as_refusal(self) -> SocketIORefusal:
+        return SocketIORefusal(self.message, {"code": self.code})
+
+
+def token_from_handshake(environ: dict[str, Any], auth_payload: Any) -> str:
+    """The bearer token of a connection attempt, from its auth payload or its headers."""
+    if isinstance(auth_payload, dict) and auth_payload.get("token") is not None:
+        token = auth_payload["token"]
+        if not isinstance(token, str) or not token.strip():
+            raise NotAuthenticated("the auth token must be a non-empty string", "token_missing")
+        return token.strip()
+    header = str(environ.get("HTTP_AUTHORIZATION") or "").strip()
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated(
+                "the Authorization header must read 'Bearer <access token>'", "token_missing"
+            )
+        return token.strip()
+    raise NotAuthenticated(
+        'no access token: connect with auth={"token": "<access JWT>"} '
+        "or an 'Authorization: Bearer <access JWT>' header",
+        "token_missing",
+    )
+
+
+def verify(token: str) -> TokenClaims:
+    """The token's claims, else NotAuthenticated with the reason planner.auth gave."""
+    try:
+        return auth.verify_access_token(token)
+    except auth.AuthError as exc:
+        code = next((c for kind, c in _CODES if isinstance(exc, kind)), "token_invalid")
+        raise NotAuthenticated(str(exc), code) from exc
+
+
+async def verify_async(token: str) -> TokenClaims:
+    """`verify` off the event loop (it reads the users table)."""
+    return await asyncio.to_thread(verify, token)

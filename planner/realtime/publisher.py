@@ -1,0 +1,125 @@
+"""Events of a process's bus, published to every Socket.IO node through Redis.
+
+Any process that runs generations (the CLI, the dashboard, a server) and has
+`PLANNER_REDIS_URL` attaches one publisher to its bus: a bus subscriber that hands each
+event to a write-only `socketio.RedisManager`, addressed to the generation's room. Every
+Socket.IO node listening on the same Redis channel then emits it to its own clients in
+that room. One publisher per process and bus publishes on one Redis connection from one
+delivery thread, so events reach Redis, and every node, in the order they were published.
+
+The Redis channel is `planner-socketio` unless the URL names another one in its query,
+`redis://host:6379/0?channel=NAME`, so several planner installations (or tests) can share
+one Redis server without seeing each other's events.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import socketio
+
+from planner.config import get_settings
+from planner.events import EventBus, EventMessage, default_bus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHANNEL = "planner-socketio"
+NAMESPACE = "/"
+
+
+def room_for(generation_id: uuid.UUID | str) -> str:
+    """The Socket.IO room of one generation: every node and publisher agrees on it."""
+    return f"generation:{generation_id}"
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where Socket.IO nodes meet: a Redis URL (without planner's options) and a channel."""
+
+    url: str
+    channel: str = DEFAULT_CHANNEL
+
+    @classmethod
+    def parse(cls, redis_url: str) -> RedisTarget:
+        """Split `?channel=NAME` off a Redis URL; other query options stay for redis-py."""
+        parts = urlsplit(redis_url)
+        if parts.scheme.split("+", 1)[0].lower() not in {"redis", "rediss", "unix", "valkey"}:
+            raise ValueError(
+                f"not a Redis URL: {redis_url!r} (expected redis://host:port/db[?channel=NAME])"
+            )
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        channels = [value for key, value in query if key == "channel"]
+        if channels and not channels[-1].strip():
+            raise ValueError(f"the Redis URL {redis_url!r} names an empty channel")
+        rest = urlencode([(key, value) for key, value in query if key != "channel"])
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
+        return cls(url=url, channel=channels[-1] if channels else DEFAULT_CHANNEL)
+
+
+class RedisPublisher:
+    """A bus subscriber that emits every event to its generation's room through Redis."""
+
+    def __init__(self, bus: EventBus, target: RedisTarget) -> None:
+        self.bus = bus
+        self.target = target
+        self._manager = socketio.RedisManager(
+            target.url, channel=target.channel, write_only=True, logger=log
+        )
+        self._handle: int | None = bus.subscribe(self._publish)
+
+    def _publish(self, message: EventMessage) -> None:
+        self._manager.emit(
+            message.name,
+            message.to_message(),
+            namespace=NAMESPACE,
+            room=room_for(message.generation_id),
+        )
+
+    def close(self) -> None:
+        """Stop publishing once every event already on the bus has gone out."""
+        if self._handle is not None:
+            self.bus.unsubscribe(self._handle)
+            self._handle = None
+
+
+_lock = threading.Lock()
+_publishers: dict[tuple[int, RedisTarget], tuple[RedisPublisher, int]] = {}
+
+
+def attach_publisher(
+    bus: EventBus | None = None, redis_url: str | None = None
+) -> RedisPublisher | None:
+    """Publish `bus`'s events to every Socket.IO node: one publisher per bus and target.
+
+    `bus` defaults to `default_bus()`, `redis_url` to `PLANNER_REDIS_URL`; without a Redis
+    URL this does nothing and returns None, so generation code calls it unconditionally.
+    Calling it again returns the publisher already attached (events never go out twice)
+    and counts one more user; it keeps publishing until every user has detached it.
+    """
+    bus = bus or default_bus()
+    redis_url = redis_url or get_settings().redis_url
+    if not redis_url:
+        return None
+    key = (id(bus), RedisTarget.parse(redis_url))
+    with _lock:
+        publisher, users = _publishers.get(key) or (RedisPublisher(bus, key[1]), 0)
+        _publishers[key] = (publisher, users + 1)
+        return publisher
+
+
+def detach_publisher(publisher: RedisPublisher) -> None:
+    """One user of `attach_publisher` is done; the last one stops the publisher."""
+    key = (id(publisher.bus), publisher.target)
+    with _lock:
+        current, users = _publishers.get(key, (None, 0))
+        if current is not publisher:
+            return
+        if users > 1:
+            _publishers[key] = (publisher, users - 1)
+            return
+        del _publishers[key]
+    publisher.close()

@@ -1,0 +1,256 @@
+"""The Socket.IO endpoint: authenticated connections, owner-only rooms, catch-up.
+
+Every handler runs through `_guarded`: re-verify the connection's token (an expired token
+or a deleted user gets an `error` event and is disconnected), validate the payload with
+pydantic, then do the work. A refused request gets an `error` event
+`{event, code, message}` and the same `{"error": {...}}` as its acknowledgement; nothing
+a handler does can crash the server. Unknown and foreign generation ids get the same
+answer, so a client learns nothing about generations that are not theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from planner.events import EventBus, default_bus
+from planner.realtime import auth as rt_auth
+from planner.realtime import store
+from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
+from planner.realtime.publisher import (
+    NAMESPACE,
+    RedisPublisher,
+    RedisTarget,
+    attach_publisher,
+    detach_publisher,
+    room_for,
+)
+from planner.realtime.relay import HighWater, LocalRelay, TrackingRedisManager
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=BaseModel)
+Reply = dict[str, Any]
+
+CATCH_UP_WAIT_S = 5.0  # the recorder writes DuckDB in batches up to 2 s apart
+
+
+class RequestRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TokenNoLongerValid(Exception):
+    """The connection's token expired or its user went; the client was disconnected."""
+
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(error["message"])
+        self.error = error
+
+
+class RealtimeServer:
+    """One Socket.IO node: `app` is the ASGI application to serve."""
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus | None = None,
+        redis_url: str | None = None,
+        catch_up_wait_s: float = CATCH_UP_WAIT_S,
+    ) -> None:
+        self.bus = bus or default_bus()
+        self.redis_url = redis_url
+        self.catch_up_wait_s = catch_up_wait_s
+        self.high_water = HighWater()
+        self._manager: TrackingRedisManager | None = None
+        if redis_url:
+            self._manager = TrackingRedisManager(RedisTarget.parse(redis_url), self.high_water)
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=self._manager,
+            # Tokens, not cookies, authenticate: any origin may connect.
+            cors_allowed_origins="*",
+            logger=False,
+            engineio_logger=False,
+        )
+        self.app = socketio.ASGIApp(
+            self.sio, on_startup=self.startup, on_shutdown=self.shutdown
+        )
+        self.startup_error: Exception | None = None
+        self._relay: LocalRelay | None = None
+        self._publisher: RedisPublisher | None = None
+        self._register()
+
+    async def startup(self) -> None:
+        try:
+            if self._manager is None:
+                self._relay = LocalRelay(self.sio, self.bus, self.high_water)
+            else:
+                await self._manager.check_reachable()
+                # Listen before publishing: this node must hear its own generations too.
+                self.sio.manager_initialized = True
+                self._manager.initialize()
+                await self._manager.wait_subscribed()
+                self._publisher = attach_publisher(self.bus, self.redis_url)
+        except Exception as exc:
+            self.startup_error = exc
+            log.error("the Socket.IO endpoint could not start: %s", exc)
+            raise
+
+    async def shutdown(self) -> None:
+        if self._relay is not None:
+            await self._relay.close()
+        if self._publisher is not None:
+            publisher, self._publisher = self._publisher, None
+            await asyncio.to_thread(detach_publisher, publisher)
+
+    # ---- handlers -------------------------------------------------------------------
+
+    def _register(self) -> None:
+        self.sio.on("connect", self._connect)
+        self._on("start_generation", StartGeneration, self._start_generation)
+        self._on("join_generation", GenerationRef, self._join)
+        self._on("leave_generation", GenerationRef, self._leave)
+        self._on("request_catch_up", CatchUp, self._catch_up)
+        self.sio.on("*", self._unknown_event)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            token = rt_auth.token_from_handshake(environ, auth)
+            claims = await rt_auth.verify_async(token)
+        except rt_auth.NotAuthenticated as refused:
+            raise refused.as_refusal() from None
+        await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
+
+    def _on(
+        self, event: str, model: type[P], work: Callable[[str, uuid.UUID, P], Awaitable[Reply]]
+    ) -> None:
+        async def handler(sid: str, data: Any = None) -> Reply:
+            return await self._guarded(sid, event, model, data, work)
+
+        self.sio.on(event, handler)
+
+    async def _guarded(
+        self,
+        sid: str,
+        event: str,
+        model: type[P],
+        data: Any,
+        work: Callable[[str, uuid.UUID, P], Awaitable[Reply]],
+    ) -> Reply:
+        try:
+            user_id = await self._still_authenticated(sid, event)
+            try:
+                payload = model.model_validate(data)
+            except ValidationError as exc:
+                raise RequestRefused("invalid_payload", describe(exc)) from None
+            return await work(sid, user_id, payload)
+        except RequestRefused as refused:
+            return await self._refuse(sid, event, refused.code, refused.message)
+        except TokenNoLongerValid as gone:
+            return {"error": gone.error}
+        except Exception:
+            log.exception("the %s handler failed", event)
+            return await self._refuse(sid, event, "internal", "the server could not do that")
+
+    async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
+        """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
+        session = await self.sio.get_session(sid)
+        try:
+            claims = await rt_auth.verify_async(session["token"])
+        except rt_auth.NotAuthenticated as exc:
+            reply = await self._refuse(sid, event, exc.code, exc.message)
+            await self.sio.disconnect(sid)
+            raise TokenNoLongerValid(reply["error"]) from None
+        return claims.user_id
+
+    async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
+        error = {"event": event, "code": code, "message": message}
+        await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
+        return {"error": error}
+
+    async def _unknown_event(self, event: str, sid: str, *_: Any) -> Reply:
+        try:
+            await self._still_authenticated(sid, event)
+        except TokenNoLongerValid as gone:
+            return {"error": gone.error}
+        known = "start_generation, join_generation, leave_generation, request_catch_up"
+        return await self._refuse(
+            sid, event, "unknown_event", f"there is no event {event!r}; known: {known}"
+        )
+
+    async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
+        info = await asyncio.to_thread(store.generation_info, generation_id)
+        if info is None or info.user_id != user_id:
+            raise RequestRefused("not_found", f"you have no generation {generation_id}")
+        return info
+
+    async def _start_generation(
+        self, sid: str, user_id: uuid.UUID, payload: StartGeneration
+    ) -> Reply:
+        generation_id = await asyncio.to_thread(_start, user_id, payload)
+        await self.sio.enter_room(sid, room_for(generation_id), namespace=NAMESPACE)
+        return {"generation_id": str(generation_id)}
+
+    async def _join(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        info = await self._owned(user_id, payload.generation_id)
+        await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
+        return {"generation_id": str(info.generation_id), "status": info.status}
+
+    async def _leave(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        await self.sio.leave_room(sid, room_for(payload.generation_id), namespace=NAMESPACE)
+        return {"generation_id": str(payload.generation_id), "left": True}
+
+    async def _catch_up(self, sid: str, user_id: uuid.UUID, payload: CatchUp) -> Reply:
+        info = await self._owned(user_id, payload.generation_id)
+        page = await self._stored_page(payload)
+        last_seq = page.events[-1]["seq"] if page.events else payload.after_seq
+        return {
+            "generation_id": str(info.generation_id),
+            "events": page.events,
+            "last_seq": last_seq,
+            "has_more": page.has_more,
+            "status": info.status,
+        }
+
+    async def _stored_page(self, payload: CatchUp) -> store.StoredEvents:
+        """Stored events, after waiting for the recorder to store what this node emitted."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.catch_up_wait_s
+        emitted = self.high_water.get(payload.generation_id)
+        while True:
+            page = await asyncio.to_thread(
+                store.stored_events_after, payload.generation_id, payload.after_seq, payload.limit
+            )
+            if page.has_more or page.last_stored_seq >= emitted or loop.time() >= deadline:
+                return page
+            await asyncio.sleep(0.02)
+
+
+def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
+    try:
+        from planner.plan import GenerationRequest, default_service
+    except ImportError:
+        raise RequestRefused(
+            "unavailable", "this server cannot start generations (no generation service)"
+        ) from None
+    request = GenerationRequest(
+        description=payload.description,
+        user_id=user_id,
+        strategy=payload.strategy,
+        faults=payload.faults,
+        speed=payload.speed,
+    )
+    try:
+        return default_service().start(request)
+    except ValueError as exc:
+        raise RequestRefused("invalid_payload", str(exc)) from None
+

@@ -1,0 +1,205 @@
+"""Analysis queries (planner.analysis) on DuckDB and PostgreSQL, with data seeded via the ORM."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from planner import analysis
+from planner.db import upgrade
+from tests.dashboard_seed import T0, seed_generation, seed_user
+
+
+@pytest.fixture
+def db(database_url: str, planner_home: Path) -> str:
+    planner_home.mkdir(parents=True, exist_ok=True)
+    upgrade(database_url)
+    return database_url
+
+
+def test_history_is_paged_filtered_and_private(db: str) -> None:
+    alice = seed_user("alice", db)
+    bob = seed_user("bob", db)
+    for i in range(7):
+        seed_generation(
+            alice, url=db, created_at=T0 + timedelta(days=i), total_chars=40,
+            strategy="resume" if i % 2 else "restart", fault_spec="drop-at-90" if i < 3 else "none",
+            status="failed" if i == 6 else "completed", tier="failed" if i == 6 else "stream",
+        )
+    seed_generation(bob, url=db, total_chars=40, description="bob's secret")
+
+    page1 = analysis.history_page(alice, page=1, page_size=3, url=db)
+    page3 = analysis.history_page(alice, page=3, page_size=3, url=db)
+    assert len(page1) == 3 and len(page3) == 1
+    assert list(page1["created_at"]) == sorted(page1["created_at"], reverse=True)
+    assert page1["created_at"].iloc[0] == T0 + timedelta(days=6)
+    assert analysis.history_count(alice, url=db) == 7
+    assert "bob's secret" not in set(page1["description"]) | set(page3["description"])
+
+    only_failed = analysis.HistoryFilter(statuses=("failed",))
+    assert analysis.history_count(alice, only_failed, url=db) == 1
+    restart_drop = analysis.HistoryFilter(strategies=("restart",), faults=("drop-at-90",))
+    assert analysis.history_count(alice, restart_drop, url=db) == 2  # days 0 and 2
+    window = analysis.HistoryFilter(since=date(2026, 11, 2), until=date(2026, 11, 3))
+    frame = analysis.history_page(alice, window, url=db)
+    assert sorted(frame["created_at"].dt.day) == [2, 3]
+    assert analysis.history_options(alice, url=db) == {
+        "statuses": ["completed", "failed"],
+        "strategies": ["restart", "resume"],
+        "faults": ["drop-at-90", "none"],
+    }
+    stranger = seed_user("carol", db)
+    assert analysis.history_count(stranger, url=db) == 0
+    assert analysis.history_page(stranger, url=db).empty
+    with pytest.raises(ValueError, match="positive"):
+        analysis.history_page(alice, page=0, url=db)
+
+
+def test_get_generation_and_running_lookup_respect_the_owner(db: str) -> None:
+    alice = seed_user("alice", db)
+    bob = seed_user("bob", db)
+    done = seed_generation(alice, url=db, total_chars=20)
+    running = seed_generation(alice, url=db, status="running", tier=None, total_chars=20,
+                              created_at=T0 + timedelta(minutes=1))
+    assert analysis.get_generation(done, alice, url=db)["status"] == "completed"
+    assert analysis.get_generation(done, bob, url=db) is None
+    assert analysis.running_generation(alice, url=db) == running
+    queued = seed_generation(alice, url=db, status="queued", tier=None, total_chars=20,
+                             created_at=T0 + timedelta(minutes=2))
+    assert analysis.running_generation(alice, url=db) == queued
+    assert analysis.running_generation(bob, url=db) is None
+
+
+def test_chunk_timeline_full_and_downsampled(db: str) -> None:
+    alice = seed_user("alice", db)
+    gid = seed_generation(alice, url=db, fail_at_char=900, total_chars=1000, chunk_chars=1)
+    full = analysis.chunk_timeline(gid, max_points=5000, url=db)
+    assert len(full) == 1000 and set(full["chunks"]) == {1}
+    assert full["chars_end"].iloc[-1] == 1000
+
+    small = analysis.chunk_timeline(gid, max_points=50, url=db)
+    assert len(small) <= 50 + 2
+    assert small["chunks"].sum() == 1000
+    last = small.groupby("attempt")["chars_end"].max().to_dict()
+    assert last == {1: 900, 2: 1000}
+    assert small["t_s"].is_monotonic_increasing
+
+    attempts = analysis.attempts_table(gid, url=db)
+    assert list(attempts["kind"]) == ["stream", "resume"]
+    markers = analysis.fault_markers(attempts)
+    assert markers[["attempt", "chars_end", "error_type"]].values.tolist() == [
+        [1, 900, "RemoteProtocolError"]
+    ]
+    assert markers["t_s"].iloc[0] == pytest.approx(4.5)
+    csv = analysis.timeline_csv(gid, url=db)
+    assert csv.splitlines()[0] == "seq,attempt,stage,char_offset,chars,t_ms"
+    assert len(csv.splitlines()) == 1001
+
+    empty = seed_generation(alice, url=db, total_chars=0)
+    assert analysis.chunk_timeline(empty, url=db).empty
+    assert analysis.fault_markers(analysis.attempts_table(empty, url=db)).empty
+
+
+def test_progress_recoveries_and_text_tail(db: str) -> None:
+    alice = seed_user("alice", db)
+    gid = seed_generation(alice, url=db, fail_at_char=90, total_chars=100, chunk_chars=10)
+    progress = analysis.latest_progress(gid, url=db)
+    assert progress["chars"] == 100 and progress["attempt"] == 2
+    rec = analysis.recoveries(gid, url=db)
+    assert rec[["attempt", "tier", "resume_from_char"]].values.tolist() == [[1, "resume", 90]]
+    tail = analysis.text_tail(gid, max_chars=25, url=db)
+    assert tail == "xxxx1" + "xxxxxxxxx1" + "xxxxxxxxx2"
+    log = analysis.events_log(gid, exclude=("masterplan_text_delta",), url=db)
+    assert list(log["name"]) == [
+        "masterplan_tokens_progress", "masterplan_recovery", "masterplan_tokens_progress"
+    ]
+
+
+def test_assemble_tail_rewrites_on_restart_and_overlap() -> None:
+    deltas = [(0, "hello "), (6, "world"), (0, "HELLO "), (6, "WOR"), (8, "RLD!")]
+    assert analysis.assemble_tail(deltas, 100) == "HELLO WORLD!"
+    assert analysis.assemble_tail(deltas, 4) == "RLD!"
+    long_stream = [(i * 10, f"{i:010d}") for i in range(100)]
+    assert analysis.assemble_tail(long_stream, 15) == "00098" + "0000000099"
+    assert analysis.assemble_tail([], 10) == ""
+
+
+def test_statistics_tiers_success_and_overhead(db: str) -> None:
+    alice = seed_user("alice", db)
+    bob = seed_user("bob", db)
+    for _ in range(2):  # baseline: 10 s for 1000 tokens
+        seed_generation(alice, url=db, total_chars=10, duration_s=10.0, output_tokens=1000)
+    seed_generation(alice, url=db, total_chars=10, fault_spec="drop-at-90", tier="resume",
+                    duration_s=15.0, output_tokens=1100, wasted_output_tokens=100)
+    seed_generation(alice, url=db, total_chars=10, strategy="hybrid", fault_spec="drop-at-90",
+                    status="failed", tier="failed", duration_s=5.0, output_tokens=900)
+    seed_generation(alice, url=db, total_chars=10, fault_spec="drop-at-90", speed=50.0,
+                    duration_s=1.0, output_tokens=1000)
+    seed_generation(alice, url=db, total_chars=10, status="running", tier=None)
+    seed_generation(alice, url=db, total_chars=10, status="queued", tier=None)
+    seed_generation(bob, url=db, total_chars=10, strategy="restart", status="failed", tier="failed")
+
+    tiers = analysis.tier_counts(alice, url=db)
+    assert tiers.values.tolist() == [["hybrid", "failed", 1], ["resume", "resume", 1],
+                                     ["resume", "stream", 3]]
+    matrix = analysis.success_matrix(alice, url=db)
+    rows = {(r.strategy, r.fault_spec): (r.runs, r.completed, r.success_rate)
+            for r in matrix.itertuples()}
+    assert rows == {("hybrid", "drop-at-90"): (1, 0, 0.0), ("resume", "drop-at-90"): (2, 2, 1.0),
+                    ("resume", "none"): (2, 2, 1.0)}
+
+    frame = analysis.outcomes(alice, url=db)
+    assert len(frame) == 5  # the running and the queued one are not outcomes
+    resumed = frame[frame["tier"] == "resume"].iloc[0]
+    assert resumed["overhead_ratio"] == pytest.approx(1.5)
+    assert resumed["overhead_s"] == pytest.approx(5.0)
+    assert resumed["wasted_ratio"] == pytest.approx(100 / 1100)
+    fast = frame[frame["speed"] == 50.0].iloc[0]
+    assert math.isnan(fast["overhead_ratio"])  # no fault-free baseline at that speed
+    summary = analysis.summary_by(frame, "wasted_output_tokens")
+    assert summary.set_index("strategy").loc["resume", "max"] == 100
+    assert analysis.describe(frame["overhead_ratio"])["count"] == 3  # 2 baselines + resumed
+    assert math.isnan(frame[frame["status"] == "failed"].iloc[0]["overhead_ratio"])
+
+    nobody = seed_user("dave", db)
+    assert analysis.tier_counts(nobody, url=db).empty
+    assert analysis.success_matrix(nobody, url=db).empty
+    assert analysis.outcomes(nobody, url=db).empty
+    assert analysis.describe(analysis.outcomes(nobody, url=db)["overhead_ratio"])["count"] == 0
+
+
+def test_plan_tables_with_dependencies_are_private(db: str) -> None:
+    alice = seed_user("alice", db)
+    bob = seed_user("bob", db)
+    gid = seed_generation(alice, url=db, total_chars=10, with_plan=True)
+    plan_id = analysis.get_generation(gid, alice, url=db)["masterplan_id"]
+    assert analysis.load_plan(plan_id, bob, url=db) is None
+    tables = analysis.load_plan(plan_id, alice, url=db)
+    assert tables.plan["project_name"] == "Bakery Orders"
+    tasks = analysis.task_table(tables)
+    assert tasks[["task_number", "phase", "complexity", "depends_on"]].values.tolist() == [
+        [1, "Phase 1: Foundation", "low", ""],
+        [2, "Phase 2: Ordering", "high", "T1"],
+        [3, "Phase 2: Ordering", "critical", "T1, T2"],
+    ]
+    assert len(tables.subtasks) == 4
+
+
+def test_histogram_bins_are_shared_and_sum_to_the_rows() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "strategy": ["resume"] * 3 + ["restart"] * 2 + ["none"],
+            "wasted": [0, 10, 20, 30, 40, None],
+        }
+    )
+    bins = analysis.histogram(frame, "wasted", bins=4)
+    assert bins.groupby("group")["count"].sum().to_dict() == {"restart": 2, "resume": 3}
+    assert bins["bin_start"].min() == 0 and bins["bin_end"].max() == 40
+    assert analysis.histogram(frame.iloc[0:0], "wasted").empty
+    same = analysis.histogram(pd.DataFrame({"strategy": ["a", "a"], "wasted": [5, 5]}), "wasted")
+    assert same["count"].tolist() == [2]

@@ -1,0 +1,354 @@
+"""The dashboard through Streamlit's AppTest: login, navigation, validation, empty states."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from planner.auth import create_user, issue_access_token
+from planner.config import get_settings, reset_settings
+from planner.dashboard.session import TOKEN_KEY
+from tests.dashboard_seed import T0, seed_generation
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PASSWORD = "correct horse battery"
+
+
+def page(name: str) -> str:
+    return f"planner/dashboard/pages/{name}.py"
+
+
+@pytest.fixture(autouse=True)
+def no_socketio(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_SOCKETIO_PORT", "0")
+    reset_settings()
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def logged_in(username: str = "alice") -> tuple[AppTest, object]:
+    user = create_user(username, PASSWORD)
+    at = app()
+    at.session_state[TOKEN_KEY] = issue_access_token(user)
+    return at, user
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "markdown", "caption", "info", "error", "warning",
+                                  "success", "subheader") for e in getattr(at, kind)]
+    parts += [str(m.label) + " " + str(m.value) for m in at.metric]
+    return "\n".join(map(str, parts))
+
+
+def test_first_visit_shows_login_and_signup() -> None:
+    at = app().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["planner"]
+    assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
+    assert not at.sidebar.button  # no logout before logging in
+
+
+def test_signup_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_SIGNUP", "0")
+    reset_settings()
+    at = app().run()
+    assert not at.exception
+    assert not at.tabs
+    assert "Sign-up is switched off" in texts(at)
+    with pytest.raises(KeyError):
+        at.text_input(key="signup_username")
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "repeat", "message"),
+    [
+        ("bad name!", PASSWORD, PASSWORD, "may use only letters"),
+        ("", PASSWORD, PASSWORD, "the username is empty"),
+        ("bob", "short", "short", "at least 8 characters"),
+        ("bob", PASSWORD, PASSWORD + "x", "The two passwords differ"),
+        ("local", PASSWORD, PASSWORD, "reserved"),
+    ],
+)
+def test_signup_refuses_bad_input_clearly(
+    username: str, password: str, repeat: str, message: str
+) -> None:
+    at = app().run()
+    at.text_input(key="signup_username").input(username)
+    at.text_input(key="signup_password").input(password)
+    at.text_input(key="signup_repeat").input(repeat)
+    at.button(key="FormSubmitter:signup-Create account").click().run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert TOKEN_KEY not in at.session_state
+
+
+def test_signup_of_a_taken_name_is_refused() -> None:
+    create_user("alice", PASSWORD)
+    at = app().run()
+    at.text_input(key="signup_username").input("Alice")
+    at.text_input(key="signup_password").input(PASSWORD)
+    at.text_input(key="signup_repeat").input(PASSWORD)
+    at.button(key="FormSubmitter:signup-Create account").click().run()
+    assert any("already exists" in e.value for e in at.error)
+
+
+def test_wrong_password_and_empty_fields_get_clear_messages() -> None:
+    create_user("alice", PASSWORD)
+    at = app().run()
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert [e.value for e in at.error] == ["Enter your username and password."]
+    at.text_input(key="login_username").input("alice")
+    at.text_input(key="login_password").input("not the password")
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert [e.value for e in at.error] == ["Could not log in: wrong username or password."]
+    at.text_input(key="login_username").input("nobody")
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert [e.value for e in at.error] == ["Could not log in: wrong username or password."]
+    assert TOKEN_KEY not in at.session_state
+
+
+def test_login_navigation_empty_states_and_logout() -> None:
+    create_user("alice", PASSWORD)
+    at = app().run()
+    at.text_input(key="login_username").input("alice")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    assert not at.exception, at.exception
+    assert TOKEN_KEY in at.session_state
+    assert "Signed in as **alice**" in [m.value for m in at.sidebar.markdown]
+    assert [t.value for t in at.title] == ["Generate a MasterPlan"]
+
+    at.switch_page(page("history")).run()
+    assert "No generations yet. Start one on the Generate page" in texts(at)
+    at.switch_page(page("statistics")).run()
+    assert "No finished generations yet" in texts(at)
+    at.switch_page(page("detail")).run()
+    assert "No generations yet. Start one on the Generate page; its plan" in texts(at)
+    assert not at.exception
+
+    at.sidebar.button(key="logout").click().run()
+    assert TOKEN_KEY not in at.session_state
+    assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
+    assert "You have logged out." in texts(at)
+
+
+def test_expired_or_forged_token_returns_to_login() -> None:
+    user = create_user("alice", PASSWORD)
+    now = datetime.now(UTC)
+    expired = jwt.encode(
+        {"sub": str(user.id), "name": "alice", "type": "access", "jti": "x",
+         "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)},
+        get_settings().jwt_secret(), algorithm="HS256",
+    )
+    at = app()
+    at.session_state[TOKEN_KEY] = expired
+    at.run()
+    assert not at.exception
+    assert TOKEN_KEY not in at.session_state
+    assert "Your session expired. Log in again to continue." in texts(at)
+
+    forged = jwt.encode({"sub": str(user.id), "type": "access", "iat": now, "jti": "y",
+                         "exp": now + timedelta(hours=1)}, "another key" * 4, algorithm="HS256")
+    at = app()
+    at.session_state[TOKEN_KEY] = forged
+    at.run()
+    assert TOKEN_KEY not in at.session_state
+    assert "You were logged out: the token's signature does not match" in texts(at)
+
+
+def test_history_pages_filters_and_shows_only_own_rows() -> None:
+    at, alice = logged_in("alice")
+    bob = create_user("bob", PASSWORD)
+    for i in range(60):
+        seed_generation(alice.id, created_at=T0 + timedelta(minutes=i), total_chars=20,
+                        status="failed" if i % 10 == 0 else "completed",
+                        description=f"alice project {i}")
+    seed_generation(bob.id, total_chars=20, description="bob's secret project")
+    at.switch_page(page("history")).run()
+    assert not at.exception
+    assert "Showing 1–50 of 60 generations" in texts(at)
+    table = at.dataframe[0].value
+    assert len(table) == 50 and table["title"].iloc[0] == "alice project 59"
+    assert not table["description"].str.contains("bob").any()
+
+    at.number_input(key="history_page").set_value(2).run()
+    assert "Showing 51–60 of 60 generations" in texts(at)
+    assert len(at.dataframe[0].value) == 10
+
+    at.multiselect(key="history_status").select("failed").run()
+    assert "Showing 1–6 of 6 generations" in texts(at)  # page reset to 1 as the list shrank
+    assert set(at.dataframe[0].value["status"]) == {"failed"}
+
+    at.multiselect(key="history_strategy").select("resume")
+    at.multiselect(key="history_fault").select("none").run()
+    assert "Showing 1–6 of 6" in texts(at)
+
+
+def test_detail_page_shows_the_plan_and_refuses_other_users_ids() -> None:
+    at, alice = logged_in("alice")
+    bob = create_user("bob", PASSWORD)
+    mine = seed_generation(alice.id, total_chars=300, fail_at_char=270, with_plan=True,
+                           fault_spec="drop-at-90", tier="resume")
+    theirs = seed_generation(bob.id, total_chars=30, description="bob's secret project")
+    at.query_params["id"] = str(mine)
+    at.switch_page(page("detail")).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == ["Bakery Orders"]
+    assert [e.label for e in at.expander][:2] == [
+        "Phase 1 · Phase 1: Foundation — 1 milestones, 1 tasks",
+        "Phase 2 · Phase 2: Ordering — 1 milestones, 2 tasks",
+    ]
+    tree = texts(at)
+    assert "**T3 · Task 3** :red-badge[critical]" in tree and "after T1, T2" in tree
+    assert "RemoteProtocolError at char 270" in tree
+    attempts = at.dataframe[0].value
+    assert list(attempts["kind"]) == ["stream", "resume"]
+    assert [b.label for b in at.get("download_button")] == [
+        "Download plan JSON", "Download timeline CSV"
+    ]
+
+    at.query_params["id"] = str(theirs)
+    at.run()
+    assert "There is no generation with that id among yours." in texts(at)
+    assert "bob's secret" not in texts(at)
+    at.query_params["id"] = "not-a-uuid"
+    at.run()
+    assert "'not-a-uuid' is not a generation id." in texts(at)
+
+
+def test_statistics_page_with_data() -> None:
+    at, alice = logged_in("alice")
+    for _ in range(2):
+        seed_generation(alice.id, total_chars=10, duration_s=10.0, output_tokens=1000)
+    seed_generation(alice.id, total_chars=10, fault_spec="drop-at-90", tier="resume",
+                    duration_s=15.0, output_tokens=1100, wasted_output_tokens=100)
+    seed_generation(alice.id, total_chars=10, strategy="hybrid", fault_spec="drop-at-90",
+                    status="failed", tier="failed", duration_s=5.0, output_tokens=900)
+    at.switch_page(page("statistics")).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Finished generations"] == "4"
+    assert metrics["Completed (3 plans)"] == "75%"
+    assert metrics["Median time overhead under faults"] == "×1.50"
+    assert metrics["Wasted output tokens"] == "100"
+    assert len(at.get("vega_lite_chart")) == 4
+
+
+def start_form(at: AppTest, description: str, *, faults: str = "none", strategy: str = "resume",
+               speed: float = 0.0, spec: str | None = None) -> AppTest:
+    at.text_area(key="gen_description").input(description)
+    at.selectbox(key="gen_strategy").select(strategy)
+    at.selectbox(key="gen_faults").select(faults)
+    at.number_input(key="gen_speed").set_value(speed)
+    if spec is not None:
+        at.run()
+        at.text_area(key="gen_spec").input(spec)
+    return at.button(key="gen_start").click().run()
+
+
+def test_generate_form_refuses_bad_input_clearly() -> None:
+    at, _ = logged_in("alice")
+    at.run()
+    assert not at.exception, at.exception
+    start_form(at, "   ")
+    assert "the project description is empty" in texts(at)
+    start_form(at, "A bakery", faults="custom JSON spec…", spec="")
+    assert "Enter a fault spec" in texts(at)
+    start_form(at, "A bakery", faults="custom JSON spec…", spec='[{"type": "gremlins"}]')
+    assert "bad fault spec" in texts(at)
+    assert "following_generation" not in at.session_state
+
+
+def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
+    from planner.plan import default_service
+
+    at, user = logged_in("alice")
+    at.run()
+    start_form(at, "An online ordering system for a small bakery.", faults="drop-at-90")
+    assert not at.exception, at.exception
+    generation_id = at.session_state["following_generation"]
+    outcome = default_service().wait(uuid.UUID(generation_id), timeout=120)
+    assert outcome.status == "completed", outcome.error
+    at.run()
+    page_text = texts(at)
+    assert "is ready:" in page_text and "tier `resume`" in page_text
+    recovered = "Attempt 1 failed (connection_dropped). Recovering with **resume** as attempt 2"
+    assert recovered in page_text
+    assert at.expander  # the plan tree
+
+    other = create_user("bob", PASSWORD)
+    at_bob = app()
+    at_bob.session_state[TOKEN_KEY] = issue_access_token(other)
+    at_bob.run()
+    assert "following_generation" not in at_bob.session_state
+    at_bob.switch_page(page("history")).run()
+    assert "No generations yet" in texts(at_bob)
+
+
+def test_a_new_session_reattaches_to_the_users_running_generation() -> None:
+    at, alice = logged_in("alice")
+    bob = create_user("bob", PASSWORD)
+    running = seed_generation(alice.id, status="running", tier=None, total_chars=200,
+                              fail_at_char=180, fault_spec="drop-at-90")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["following_generation"] == str(running)
+    assert len(at.get("progress")) == 1
+    page_text = texts(at)
+    assert "Attempt 1 failed (connection_dropped). Recovering with **resume**" in page_text
+    assert [m.value for m in at.metric if m.label == "Attempt"] == ["2"]
+    assert any("xxxxxxxxx2" in c.value for c in at.code)  # the live tail of the text
+
+    at_bob = app()
+    at_bob.session_state[TOKEN_KEY] = issue_access_token(bob)
+    at_bob.run()
+    assert not at_bob.get("progress")
+    assert at_bob.button(key="gen_start")
+
+
+def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
+    from planner.dashboard import experiment_jobs
+
+    at, alice = logged_in("alice")
+    at.switch_page(page("experiments")).run()
+    assert not at.exception, at.exception
+    assert "No experiments yet." in texts(at)
+    at.multiselect(key="exp_faults").set_value(["drop-at-90"])
+    at.multiselect(key="exp_strategies").set_value(["resume", "hybrid"])
+    at.number_input(key="exp_speed").set_value(5000.0)
+    at.text_input(key="exp_extra").input('[{"type": "gremlins"}]').run()
+    assert "4 generations" not in texts(at)  # the bad spec counts as a third fault
+    at.button(key="exp_start").click().run()
+    assert any("The experiment cannot run" in e.value and "gremlins" in e.value
+               for e in at.error)
+
+    at.text_input(key="exp_extra").input("").run()
+    assert "4 generations, including the fault-free baselines." in texts(at)
+    at.button(key="exp_start").click().run()
+    assert not at.exception, at.exception
+    experiment_id = uuid.UUID(at.session_state["experiment_selected"])
+    job = experiment_jobs.job_for(experiment_id, alice.id)
+    assert job is not None and job.total_runs == 4
+    job.thread.join(180)
+    assert not job.alive and job.error is None
+    at.run()
+    page_text = texts(at)
+    assert "Best under faults: **resume**, 100% success" in page_text
+    summary = at.dataframe[0].value
+    assert set(zip(summary["strategy"], summary["fault"], strict=True)) == {
+        ("resume", "drop-at-90"), ("hybrid", "drop-at-90"), ("resume", "none"), ("hybrid", "none")
+    }
+
+    bob = create_user("bob", PASSWORD)
+    at_bob = app()
+    at_bob.session_state[TOKEN_KEY] = issue_access_token(bob)
+    at_bob.switch_page(page("experiments")).run()
+    assert "No experiments yet." in texts(at_bob)
+    assert experiment_jobs.job_for(experiment_id, bob.id) is None

@@ -1,0 +1,181 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright against
+`streamlit run app.py` with a temporary PLANNER_HOME.
+
+Sign up, start a `drop-at-90` generation with `resume` at high simulator speed, watch the
+progress and the recovery notice (and re-attach from a second tab), end on the completed
+plan; then a second user sees none of it. Screenshots go to test-artifacts/ (kept by CI,
+ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, cli_env, skip_or_fail
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+DESCRIPTION = (
+    "An online ordering system for a small bakery: customers order cakes for pickup, "
+    "staff manage the daily production list, the owner sees weekly sales."
+)
+SLOW_MS = 120_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        skip_or_fail("Debian's chromium is not installed (make test installs it)")
+    return path
+
+
+@pytest.fixture
+def dashboard(planner_home: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port, its Socket.IO endpoint on another."""
+    port = free_port()
+    env = cli_env(PLANNER_HOME=str(planner_home), PLANNER_SOCKETIO_PORT=str(free_port()))
+    log_path = planner_home.parent / "streamlit.log"
+    planner_home.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if os.environ.get("PLANNER_SHOW_STREAMLIT_LOG"):
+            print(log_path.read_text())
+
+
+def sign_up(page, username: str) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Sign up").click()
+    page.get_by_label("Choose a username", exact=True).fill(username)
+    page.get_by_label("Choose a password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("heading", name="Generate a MasterPlan").wait_for(timeout=SLOW_MS)
+
+
+def log_in(page, username: str) -> None:  # noqa: ANN001
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def choose(page, label: str, option: str) -> None:  # noqa: ANN001
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def open_page(page, title: str) -> None:  # noqa: ANN001
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+
+
+def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) -> None:
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is not installed (dev extras)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1500})
+            page.set_default_timeout(SLOW_MS)
+            page.goto(dashboard)
+            sign_up(page, "alice")
+
+            page.get_by_label("Project description", exact=True).fill(DESCRIPTION)
+            choose(page, "Fault profile", "drop-at-90")
+            speed = page.get_by_label("Simulator speed", exact=True)
+            speed.fill("8")
+            speed.press("Enter")
+            page.get_by_role("button", name="Start generation").click()
+
+            # Live: a progress bar, then the recovery announced while it streams.
+            page.get_by_test_id("stProgress").wait_for()
+
+            # A second tab is a new session: after logging in it re-attaches to the run.
+            second = browser.new_page(viewport={"width": 1200, "height": 900})
+            second.set_default_timeout(SLOW_MS)
+            second.goto(dashboard)
+            log_in(second, "alice")
+            second.get_by_test_id("stProgress").wait_for()
+            assert "drop-at-90" in second.get_by_test_id("stMain").inner_text()
+            second.close()
+
+            page.get_by_text("Recovering with resume").first.wait_for()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-live-recovery.png"), full_page=True)
+
+            page.get_by_text("is ready:").wait_for()
+            main = page.get_by_test_id("stMain")
+            text = main.inner_text()
+            assert "tier resume" in text
+            recovered = r"Attempt 1 failed \(connection_dropped\)\. Recovering with resume"
+            assert re.search(recovered, text)
+            assert page.get_by_test_id("stExpander").count() >= 1  # the plan's phases
+            project = page.get_by_test_id("stHeading").nth(1).inner_text()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-completed.png"), full_page=True)
+
+            open_page(page, "History")
+            page.get_by_text("Showing 1–1 of 1 generations").wait_for()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
+
+            page.get_by_role("button", name="Log out").click()
+            page.get_by_text("You have logged out.").wait_for()
+            sign_up(page, "bob")
+            assert page.get_by_role("button", name="Start generation").is_visible()
+            assert project not in page.get_by_test_id("stMain").inner_text()
+            open_page(page, "History")
+            page.get_by_text("No generations yet").wait_for()
+            open_page(page, "Fallback statistics")
+            page.get_by_text("No finished generations yet").wait_for()
+            open_page(page, "Generation detail")
+            page.get_by_text("No generations yet").wait_for()
+            assert project not in page.get_by_test_id("stMain").inner_text()
+        finally:
+            browser.close()

@@ -1,0 +1,87 @@
+"""`planner export DIR`: every recorded table as Parquet, row counts that match."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from planner import db
+from planner.export import EXPORT_TABLES, ExportError, export_parquet
+from tests.recorded_rows import TEXT, insert_generation, migrate
+
+
+def _counts(url: str) -> dict[str, int]:
+    with db.get_engine(url).connect() as connection:
+        return {
+            name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in EXPORT_TABLES
+        }
+
+
+def test_round_trip_on_both_databases(database_url: str, tmp_path: Path) -> None:
+    migrate(database_url)
+    first = insert_generation(database_url)
+    insert_generation(database_url)
+    out = tmp_path / "export"
+
+    exported = export_parquet(out, database_url=database_url, batch_rows=7)
+
+    assert {e.table for e in exported} == set(EXPORT_TABLES)
+    counts = _counts(database_url)
+    assert counts["generation_chunks"] == 2 * len(range(0, len(TEXT), 40))
+    for item in exported:
+        assert item.rows == counts[item.table]
+        assert pd.read_parquet(item.path).shape[0] == counts[item.table]
+    chunks = pd.read_parquet(out / "generation_chunks.parquet")
+    mine = chunks[chunks.generation_id == str(first)].sort_values("seq")
+    assert mine.char_offset.tolist() == list(range(0, len(TEXT), 40))
+    assert mine.seq.tolist() == list(range(1, len(mine) + 1))
+    events = pd.read_parquet(out / "generation_events.parquet")
+    delta = events[(events.generation_id == str(first)) & (events.seq == 2)].iloc[0]
+    assert json.loads(delta.payload) == {"text": TEXT[:40], "from_char": 0}
+    generations = pd.read_parquet(out / "generations.parquet")
+    assert generations.started_at.dtype.kind == "M"
+    joined = duckdb.sql(
+        f"SELECT g.tier, count(*) AS n FROM '{out}/generations.parquet' g "
+        f"JOIN '{out}/generation_attempts.parquet' a ON a.generation_id = g.id "
+        "WHERE a.error_type IS NOT NULL GROUP BY g.tier"
+    ).fetchall()
+    assert joined == [("resume", 2)]
+
+
+def test_refuses_to_overwrite_and_exports_a_fresh_database_empty(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'fresh.duckdb'}"
+    fresh = export_parquet(tmp_path / "a", database_url=url)
+    assert {e.rows for e in fresh} == {0}
+    assert list(pd.read_parquet(tmp_path / "a" / "generations.parquet").columns)[:2] == [
+        "id", "user_id",
+    ]
+    with pytest.raises(ExportError, match="--overwrite"):
+        export_parquet(tmp_path / "a", database_url=url)
+    insert_generation(url)
+    again = export_parquet(tmp_path / "a", database_url=url, overwrite=True)
+    assert {e.table: e.rows for e in again}["generations"] == 1
+    with pytest.raises(ExportError, match="unknown table users"):
+        export_parquet(tmp_path / "b", database_url=url, tables=["users"])
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ExportError, match="not a directory"):
+        export_parquet(tmp_path / "file", database_url=url)
+
+
+def test_cli_prints_row_counts(run_cli, planner_home: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    migrate()
+    insert_generation()
+    db.dispose_engines()
+    result = run_cli("export", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "generation_chunks" in result.stdout
+    assert "12" in result.stdout.split("generation_chunks")[1].splitlines()[0]
+    assert (tmp_path / "out" / "experiment_runs.parquet").exists()
+    again = run_cli("export", str(tmp_path / "out"))
+    assert again.returncode == 1
+    assert "--overwrite" in again.stderr
