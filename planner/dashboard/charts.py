@@ -19,6 +19,10 @@ def chunk_timeline(
     timeline: pd.DataFrame, markers: pd.DataFrame, *, height: int = 320
 ) -> alt.LayerChart:
     """Cumulative characters over time, one colour per attempt, a red mark where a fault hit."""
+    timeline = timeline.assign(
+        attempt_label=timeline["attempt"].astype(str) + " · " + timeline["stage"].astype(str)
+    )
+    order = timeline.drop_duplicates("attempt").sort_values("attempt")["attempt_label"].tolist()
     lines = (
         alt.Chart(timeline)
         .mark_line(interpolate="step-after", strokeWidth=2)
@@ -26,8 +30,8 @@ def chunk_timeline(
             x=alt.X("t_s:Q", title="seconds since the generation started",
                     scale=alt.Scale(domainMin=0)),
             y=alt.Y("chars_end:Q", title="characters received (per stage)"),
-            color=alt.Color("attempt:N", title="attempt", scale=alt.Scale(scheme="tableau10")),
-            detail="stage:N",
+            color=alt.Color("attempt_label:N", title="attempt · stage", sort=order,
+                            scale=alt.Scale(scheme="tableau10")),
             tooltip=[
                 alt.Tooltip("attempt:N"),
                 alt.Tooltip("stage:N"),
