@@ -56,10 +56,15 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def dashboard(planner_home: Path) -> Iterator[str]:
+def socketio_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def dashboard(planner_home: Path, socketio_port: int) -> Iterator[str]:
     """`streamlit run app.py` on a free port, its Socket.IO endpoint on another."""
     port = free_port()
-    env = cli_env(PLANNER_HOME=str(planner_home), PLANNER_SOCKETIO_PORT=str(free_port()))
+    env = cli_env(PLANNER_HOME=str(planner_home), PLANNER_SOCKETIO_PORT=str(socketio_port))
     log_path = planner_home.parent / "streamlit.log"
     planner_home.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
@@ -114,7 +119,9 @@ def open_page(page, title: str) -> None:  # noqa: ANN001
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
 
 
-def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) -> None:
+def test_generation_live_in_the_browser_and_private_to_its_user(
+    dashboard: str, socketio_port: int
+) -> None:
     executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
@@ -128,6 +135,11 @@ def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) 
             page.set_default_timeout(SLOW_MS)
             page.goto(dashboard)
             sign_up(page, "alice")
+            # The dashboard process hosts the Socket.IO endpoint too (Engine.IO handshake).
+            handshake = urllib.request.urlopen(
+                f"http://127.0.0.1:{socketio_port}/socket.io/?EIO=4&transport=polling", timeout=10
+            ).read()
+            assert handshake.startswith(b"0{") and b'"sid"' in handshake
 
             page.get_by_label("Project description", exact=True).fill(DESCRIPTION)
             choose(page, "Fault profile", "drop-at-90")
