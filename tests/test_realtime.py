@@ -413,7 +413,8 @@ BAD_REQUESTS = [
     ("start_generation", {}),
     ("start_generation", {"description": "   "}),
     ("start_generation", {"description": "a shop", "strategy": "pray"}),
-    ("start_generation", {"description": "a shop", "speed": 0}),
+    ("start_generation", {"description": "a shop", "speed": -1}),
+    ("start_generation", {"description": "a shop", "faults": "gremlins"}),
     ("start_generation", {"description": "a shop", "speed": "fast"}),
     ("start_generation", {"description": "x" * 20_001}),
 ]
@@ -433,6 +434,8 @@ async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
     assert len(client.errors()) == len(BAD_REQUESTS)
     assert "after_seq" in replies[9]["error"]["message"]
     assert "strategy" in replies[15]["error"]["message"]
+    assert "out of range" in replies[16]["error"]["message"]
+    assert "gremlins" in replies[17]["error"]["message"]
     assert "sneaky" in replies[6]["error"]["message"]
 
     unknown = await client.call("launch_rockets", {"now": True})
