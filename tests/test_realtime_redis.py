@@ -28,7 +28,15 @@ from planner.realtime import (
     start_in_thread,
 )
 from tests.conftest import REDIS_URL, REPO_ROOT, cli_env, skip_or_fail
-from tests.realtime_support import Client, make_generation, make_user
+from tests.realtime_support import (
+    DESCRIPTION,
+    Client,
+    Follower,
+    assert_a_recovered_generation,
+    follow_to_the_end,
+    make_generation,
+    make_user,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -141,6 +149,7 @@ async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
             "seq": 2,
             "text": "1",
             "from_char": 1,
+            "stage": "masterplan",
         }
 
 
@@ -232,3 +241,69 @@ async def test_events_from_any_process_reach_clients_on_every_server_process(
         assert [e["seq"] for e in client.generation_events(generation_id)] == list(range(1, 301))
     assert refused["error"]["code"] == "not_found"
     assert auth.verify_access_token(token).username == "alice"
+
+
+async def test_a_generation_started_through_one_server_process_is_watched_through_another(
+    shared_database: dict[str, str],
+    redis_url: str,
+    clients: list[Client],
+) -> None:
+    _, token = make_user("alice")
+    servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
+    try:
+        starter, watcher = Client(), Client()
+        clients += [starter, watcher]
+        await starter.connect(servers[0].url, token)
+        await watcher.connect(servers[1].url, token)
+        started = await starter.call(
+            "start_generation", {"description": DESCRIPTION, "faults": "drop-at-90", "speed": 5}
+        )
+        generation_id = started["generation_id"]
+        joined = await watcher.call("join_generation", {"generation_id": generation_id})
+        follower = Follower(watcher, generation_id)
+        events = await follow_to_the_end(follower, timeout_s=180)
+        live = watcher.generation_events(generation_id)
+    finally:
+        for server in servers:
+            server.stop()
+
+    assert joined["status"] in {"queued", "running"}
+    assert_a_recovered_generation(events)
+    assert len(live) > len(events) // 2, "most events reached the other node live"
+    assert {e["seq"] for e in live} <= {e["seq"] for e in events}
+
+
+async def test_a_cli_generation_reaches_clients_of_a_server_process(
+    shared_database: dict[str, str], redis_url: str, clients: list[Client]
+) -> None:
+    make_user("alice")
+    _, token = make_user("alice2")
+    server = ServeProcess(redis_url, shared_database)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--user", "alice2",
+         "--faults", "drop-at-90", "--speed", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(PLANNER_REDIS_URL=redis_url, **shared_database),
+        cwd=REPO_ROOT,
+    )
+    try:
+        assert cli.stderr is not None
+        announced = re.search(r"generation ([0-9a-f-]{36})", cli.stderr.readline())
+        assert announced, "planner generate prints the generation id first"
+        watcher = Client()
+        clients.append(watcher)
+        await watcher.connect(server.url, token)
+        joined = await watcher.call("join_generation", {"generation_id": announced.group(1)})
+        follower = Follower(watcher, announced.group(1))
+        events = await follow_to_the_end(follower, timeout_s=180)
+        live = watcher.generation_events(announced.group(1))
+        assert cli.wait(60) == 0
+    finally:
+        cli.kill()
+        server.stop()
+
+    assert "error" not in joined
+    assert_a_recovered_generation(events)
+    assert len(live) > len(events) // 2, "most events came live from the CLI process"
