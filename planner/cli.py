@@ -257,12 +257,32 @@ def _finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN0
 
 
 @main.command("serve")
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=int, help="0: any free port.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--redis", "redis_url", default=None, help="Redis URL for several nodes.")
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    help="Redis URL shared by several nodes (default: PLANNER_REDIS_URL); "
+    "redis://HOST:PORT/DB[?channel=NAME].",
+)
 def serve(port: int, host: str, redis_url: str | None) -> None:
-    """Run the Socket.IO progress endpoint alone."""
-    _fail("serve: not built yet (issue 6)")
+    """Run the Socket.IO progress endpoint alone (Ctrl-C stops it).
+
+    Clients connect with auth={"token": ACCESS_JWT} (see `planner token NAME`), then
+    start_generation, join_generation, leave_generation and request_catch_up.
+    """
+    from planner.config import get_settings
+    from planner.realtime import RealtimeStartError, RedisTarget, serve_forever
+
+    try:
+        redis_url = redis_url or get_settings().redis_url
+        if redis_url:
+            RedisTarget.parse(redis_url)
+        db.ensure_schema()
+        serve_forever(host, port, redis_url, announce=lambda text: click.echo(text, err=True))
+    except (ConfigError, ValueError, RealtimeStartError, db.DatabaseLockedError) as exc:
+        _fail(str(exc))
 
 
 @main.command("experiment")

@@ -7,13 +7,15 @@ the caller, and port 0 (an ephemeral port, for tests) reports the port it got.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
-from collections.abc import Callable
 
 from planner.config import get_settings
 from planner.events import EventBus
@@ -63,19 +65,32 @@ def serve_forever(
     server = RealtimeServer(redis_url=redis_url)
     runner = _uvicorn(server)
 
-    async def main() -> None:
-        serving = asyncio.create_task(runner.serve(sockets=[sock]))
-        while not runner.started and not serving.done():
+    async def announce_when_started() -> None:
+        while not runner.started:
             await asyncio.sleep(0.01)
-        if runner.started and announce is not None:
+        if announce is not None:
             announce(_describe(sock, redis_url))
-        await serving
 
-    asyncio.run(main())
+    async def main() -> None:
+        watcher = asyncio.create_task(announce_when_started())
+        try:
+            await runner.serve(sockets=[sock])
+        finally:
+            watcher.cancel()
+
+    _run_uvicorn(main())
     if not runner.started:
-        raise RealtimeStartError(
-            "the Socket.IO endpoint did not start" + (f" (is Redis up at {redis_url}?)" if redis_url else "")
-        )
+        raise RealtimeStartError(_not_started(server))
+
+
+def _run_uvicorn(main: Coroutine[Any, Any, None]) -> None:
+    with contextlib.suppress(SystemExit):  # uvicorn's way to stop when startup failed
+        asyncio.run(main)
+
+
+def _not_started(server: RealtimeServer) -> str:
+    reason = server.startup_error or "see its log"
+    return f"the Socket.IO endpoint did not start: {reason}"
 
 
 def _describe(sock: socket.socket, redis_url: str | None) -> str:
@@ -120,7 +135,9 @@ def start_in_thread(
     server = RealtimeServer(bus=bus, redis_url=redis_url)
     runner = _uvicorn(server)
     thread = threading.Thread(
-        target=asyncio.run, args=(runner.serve(sockets=[sock]),), name="planner-realtime",
+        target=_run_uvicorn,
+        args=(runner.serve(sockets=[sock]),),
+        name="planner-realtime",
         daemon=True,
     )
     thread.start()
@@ -130,10 +147,7 @@ def start_in_thread(
             runner.should_exit = True
             thread.join(5)
             sock.close()
-            raise RealtimeStartError(
-                "the Socket.IO endpoint did not start"
-                + (f" (is Redis up at {redis_url}?)" if redis_url else "")
-            )
+            raise RealtimeStartError(_not_started(server))
         time.sleep(0.01)
     bound_host, bound_port = sock.getsockname()[:2]
     return RealtimeHandle(bound_host, bound_port, redis_url, server, runner, thread)
@@ -159,10 +173,11 @@ def start_realtime_in_thread(
         return None
     with _process_lock:
         if _process_handle is not None and _process_handle.running:
-            if (_process_handle.port, _process_handle.redis_url) != (port, redis_url):
+            running = (_process_handle.port, _process_handle.redis_url)
+            if running != (port, redis_url):
                 raise RealtimeStartError(
-                    f"this process already serves Socket.IO on port {_process_handle.port}"
-                    f" (redis {_process_handle.redis_url}); asked for port {port} (redis {redis_url})"
+                    f"this process already serves Socket.IO as (port, redis) {running}; "
+                    f"asked for {(port, redis_url)}"
                 )
             return _process_handle
         _process_handle = start_in_thread(host, port, redis_url)

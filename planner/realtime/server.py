@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=BaseModel)
 Reply = dict[str, Any]
 
-CATCH_UP_WAIT_S = 2.0
+CATCH_UP_WAIT_S = 5.0  # the recorder writes DuckDB in batches up to 2 s apart
 
 
 class RequestRefused(Exception):
@@ -46,6 +46,14 @@ class RequestRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class TokenNoLongerValid(Exception):
+    """The connection's token expired or its user went; the client was disconnected."""
+
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(error["message"])
+        self.error = error
 
 
 class RealtimeServer:
@@ -76,6 +84,7 @@ class RealtimeServer:
         self.app = socketio.ASGIApp(
             self.sio, on_startup=self.startup, on_shutdown=self.shutdown
         )
+        self.startup_error: Exception | None = None
         self._relay: LocalRelay | None = None
         self._publisher: RedisPublisher | None = None
         self._register()
@@ -85,13 +94,15 @@ class RealtimeServer:
             if self._manager is None:
                 self._relay = LocalRelay(self.sio, self.bus, self.high_water)
             else:
+                await self._manager.check_reachable()
                 # Listen before publishing: this node must hear its own generations too.
                 self.sio.manager_initialized = True
                 self._manager.initialize()
                 await self._manager.wait_subscribed()
                 self._publisher = attach_publisher(self.bus, self.redis_url)
-        except Exception:
-            log.exception("the Socket.IO endpoint could not start")
+        except Exception as exc:
+            self.startup_error = exc
+            log.error("the Socket.IO endpoint could not start: %s", exc)
             raise
 
     async def shutdown(self) -> None:
@@ -137,8 +148,6 @@ class RealtimeServer:
     ) -> Reply:
         try:
             user_id = await self._still_authenticated(sid, event)
-            if user_id is None:
-                return _error_reply("not_authenticated", "the connection is no longer authenticated")
             try:
                 payload = model.model_validate(data)
             except ValidationError as exc:
@@ -146,18 +155,21 @@ class RealtimeServer:
             return await work(sid, user_id, payload)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
+        except TokenNoLongerValid as gone:
+            return {"error": gone.error}
         except Exception:
             log.exception("the %s handler failed", event)
             return await self._refuse(sid, event, "internal", "the server could not do that")
 
-    async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID | None:
+    async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
+        """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
         session = await self.sio.get_session(sid)
         try:
             claims = await rt_auth.verify_async(session["token"])
         except rt_auth.NotAuthenticated as exc:
-            await self._refuse(sid, event, exc.code, exc.message)
+            reply = await self._refuse(sid, event, exc.code, exc.message)
             await self.sio.disconnect(sid)
-            return None
+            raise TokenNoLongerValid(reply["error"]) from None
         return claims.user_id
 
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
@@ -166,8 +178,10 @@ class RealtimeServer:
         return {"error": error}
 
     async def _unknown_event(self, event: str, sid: str, *_: Any) -> Reply:
-        if await self._still_authenticated(sid, event) is None:
-            return _error_reply("not_authenticated", "the connection is no longer authenticated")
+        try:
+            await self._still_authenticated(sid, event)
+        except TokenNoLongerValid as gone:
+            return {"error": gone.error}
         known = "start_generation, join_generation, leave_generation, request_catch_up"
         return await self._refuse(
             sid, event, "unknown_event", f"there is no event {event!r}; known: {known}"
@@ -240,6 +254,3 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
     except ValueError as exc:
         raise RequestRefused("invalid_payload", str(exc)) from None
 
-
-def _error_reply(code: str, message: str) -> Reply:
-    return {"error": {"code": code, "message": message}}

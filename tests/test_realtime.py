@@ -1,0 +1,446 @@
+"""The Socket.IO endpoint with real clients: auth, ownership, live events, catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+import socketio
+
+from planner import auth
+from planner.config import get_settings
+from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
+from planner.realtime import RealtimeHandle, start_in_thread
+from tests.realtime_support import Client, Follower, Recorder, make_generation, make_user
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def bus() -> EventBus:
+    return EventBus()
+
+
+@pytest.fixture
+def recorder(bus: EventBus) -> Iterator[Recorder]:
+    recorder = Recorder(bus)
+    yield recorder
+    recorder.close()
+
+
+@pytest.fixture
+def endpoint(bus: EventBus) -> Iterator[RealtimeHandle]:
+    handle = start_in_thread("127.0.0.1", 0, bus=bus)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+@pytest.fixture
+def alice() -> tuple[auth.TokenClaims, str]:
+    user, token = make_user("alice")
+    return auth.verify_access_token(token), token
+
+
+async def connected(clients: list[Client], endpoint: RealtimeHandle, token: str) -> Client:
+    client = Client()
+    clients.append(client)
+    return await client.connect(endpoint.url, token)
+
+
+def publish_run(bus: EventBus, generation_id: uuid.UUID, count: int) -> list[int]:
+    """`count` events shaped like a generation's stream; returns their seqs."""
+    events = GenerationEvents(bus, generation_id)
+    seqs = []
+    for i in range(count):
+        if i % 10 == 9:
+            event = Recovery(attempt=2, tier="resume", reason="reset", resume_from_char=i * 40)
+        elif i % 2:
+            event = TextDelta(text="x" * 40, from_char=i * 40)
+        else:
+            event = TokensProgress(tokens_received=i * 10, estimated_total=count * 10, chars=i * 40)
+        seqs.append(events.emit(event).seq)
+    return seqs
+
+
+def signed(claims: dict, *, secret: str | None = None, algorithm: str = "HS256") -> str:
+    now = datetime.now(UTC)
+    body = {"iat": now, "exp": now + timedelta(minutes=5), "type": "access", "jti": "t", **claims}
+    key = get_settings().jwt_secret() if secret is None else secret
+    return jwt.encode(body, key if algorithm != "none" else None, algorithm=algorithm)
+
+
+# ---- refusals at connect ---------------------------------------------------------------
+
+
+async def refused(endpoint: RealtimeHandle, **connect: object) -> dict:
+    client = Client()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(endpoint.url, **connect)
+    assert not client.sio.connected
+    assert client.connect_errors, "the client must receive the reason"
+    return client.connect_errors[-1]
+
+
+async def test_no_token_is_refused_with_a_reason(endpoint: RealtimeHandle) -> None:
+    reason = await refused(endpoint)
+    assert reason["data"]["code"] == "token_missing"
+    assert "no access token" in reason["message"]
+
+
+async def test_a_token_signed_with_another_key_is_refused(
+    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str]
+) -> None:
+    claims, _ = alice
+    forged = signed({"sub": str(claims.user_id)}, secret="another-secret-" * 4)
+    reason = await refused(endpoint, token=forged)
+    assert reason["data"]["code"] == "token_signature"
+
+
+async def test_alg_none_is_refused(
+    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str]
+) -> None:
+    claims, _ = alice
+    reason = await refused(endpoint, token=signed({"sub": str(claims.user_id)}, algorithm="none"))
+    assert reason["data"]["code"] == "token_algorithm"
+    assert "HS256" in reason["message"]
+
+
+async def test_an_expired_token_is_refused(
+    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str]
+) -> None:
+    claims, _ = alice
+    past = datetime.now(UTC) - timedelta(minutes=10)
+    token = signed({"sub": str(claims.user_id), "iat": past, "exp": past + timedelta(minutes=5)})
+    reason = await refused(endpoint, token=token)
+    assert reason["data"]["code"] == "token_expired"
+    assert "expired" in reason["message"]
+
+
+async def test_a_refresh_token_is_refused(endpoint: RealtimeHandle) -> None:
+    user, _ = make_user("bob")
+    reason = await refused(endpoint, token=auth.issue_refresh_token(user))
+    assert reason["data"]["code"] == "token_wrong_type"
+
+
+async def test_a_deleted_users_token_is_refused(endpoint: RealtimeHandle) -> None:
+    _, token = make_user("carol")
+    auth.delete_user("carol")
+    reason = await refused(endpoint, token=token)
+    assert reason["data"]["code"] == "user_gone"
+
+
+async def test_garbage_and_malformed_headers_are_refused(endpoint: RealtimeHandle) -> None:
+    assert (await refused(endpoint, token="not.a.jwt"))["data"]["code"] == "token_invalid"
+    basic = await refused(endpoint, headers={"Authorization": "Basic YWxpY2U6cHc="})
+    assert basic["data"]["code"] == "token_missing"
+    assert "Bearer" in basic["message"]
+
+
+async def test_bearer_header_and_auth_payload_both_connect(
+    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str], clients: list[Client]
+) -> None:
+    _, token = alice
+    by_payload = await connected(clients, endpoint, token)
+    by_header = Client()
+    clients.append(by_header)
+    await by_header.connect(endpoint.url, headers={"Authorization": f"Bearer {token}"})
+    assert by_payload.sio.connected and by_header.sio.connected
+
+
+# ---- tokens that stop being valid during a connection -----------------------------------
+
+
+async def test_a_token_expiring_during_the_connection_is_caught_at_the_next_event(
+    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str], clients: list[Client]
+) -> None:
+    claims, _ = alice
+    generation_id = make_generation(claims.user_id)
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    short = signed({"sub": str(claims.user_id), "exp": expires})
+    client = await connected(clients, endpoint, short)
+    joined = await client.call("join_generation", {"generation_id": str(generation_id)})
+    assert "error" not in joined
+    await asyncio.sleep(max(0.0, expires.timestamp() - time.time()) + 1.05)
+    await client.sio.emit("request_catch_up", {"generation_id": str(generation_id), "after_seq": 0})
+    await asyncio.wait_for(client.disconnected.wait(), 10)
+    [error] = client.errors()
+    assert error["code"] == "token_expired" and error["event"] == "request_catch_up"
+    assert not client.generation_events(generation_id)
+
+
+async def test_a_user_deleted_during_the_connection_is_disconnected(
+    endpoint: RealtimeHandle, clients: list[Client]
+) -> None:
+    _, token = make_user("dave")
+    client = await connected(clients, endpoint, token)
+    auth.delete_user("dave")
+    await client.sio.emit("join_generation", {"generation_id": str(uuid.uuid4())})
+    await asyncio.wait_for(client.disconnected.wait(), 10)
+    assert [e["code"] for e in client.errors()] == ["user_gone"]
+
+
+# ---- ownership --------------------------------------------------------------------------
+
+
+async def test_nobody_joins_or_catches_up_on_another_users_generation(
+    endpoint: RealtimeHandle,
+    bus: EventBus,
+    recorder: Recorder,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
+) -> None:
+    claims, alice_token = alice
+    _, mallory_token = make_user("mallory")
+    generation_id = make_generation(claims.user_id)
+    owner = await connected(clients, endpoint, alice_token)
+    mallory = await connected(clients, endpoint, mallory_token)
+    assert (await owner.call("join_generation", {"generation_id": str(generation_id)}))[
+        "status"
+    ] == "running"
+
+    unknown_id = uuid.uuid4()
+    join = await mallory.call("join_generation", {"generation_id": str(generation_id)})
+    stranger = await mallory.call("join_generation", {"generation_id": str(unknown_id)})
+    publish_run(bus, generation_id, 20)
+    await owner.wait_until(lambda: len(owner.generation_events(generation_id)) == 20)
+    peek = await mallory.call(
+        "request_catch_up", {"generation_id": str(generation_id), "after_seq": 0}
+    )
+
+    assert join["error"]["code"] == stranger["error"]["code"] == "not_found"
+    # A foreign generation looks exactly like one that does not exist.
+    assert join["error"]["message"].replace(str(generation_id), "ID") == stranger["error"][
+        "message"
+    ].replace(str(unknown_id), "ID")
+    assert peek == {"error": peek["error"]} and peek["error"]["code"] == "not_found"
+    assert [e["code"] for e in mallory.errors()] == ["not_found"] * 3
+    assert mallory.generation_events(generation_id) == []
+    assert mallory.sio.connected, "a refused request does not end the connection"
+
+
+# ---- live events and catch-up -------------------------------------------------------
+
+
+async def test_bus_events_reach_the_room_in_order_and_gap_free(
+    endpoint: RealtimeHandle,
+    bus: EventBus,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
+) -> None:
+    claims, token = alice
+    watched, other = make_generation(claims.user_id), make_generation(claims.user_id)
+    watchers = [await connected(clients, endpoint, token) for _ in range(3)]
+    for watcher in watchers:
+        await watcher.call("join_generation", {"generation_id": str(watched)})
+    publish_run(bus, other, 50)
+    seqs = publish_run(bus, watched, 500)
+
+    for watcher in watchers:
+        await watcher.wait_until(lambda w=watcher: len(w.generation_events(watched)) == 500)
+        received = watcher.generation_events(watched)
+        assert [e["seq"] for e in received] == seqs == list(range(1, 501))
+        assert received[0]["name"] == "masterplan_tokens_progress"
+        assert [name for name, _ in watcher.events if name != "error"][:2] == [
+            "masterplan_tokens_progress",
+            "masterplan_text_delta",
+        ]
+        assert received[1]["text"] == "x" * 40 and received[1]["from_char"] == 40
+        assert received[9]["name"] == "masterplan_recovery" and received[9]["tier"] == "resume"
+        assert watcher.generation_events(other) == []
+
+
+async def test_leaving_a_generation_stops_its_events(
+    endpoint: RealtimeHandle, bus: EventBus, alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
+) -> None:
+    claims, token = alice
+    generation_id = make_generation(claims.user_id)
+    stays = await connected(clients, endpoint, token)
+    leaves = await connected(clients, endpoint, token)
+    for client in (stays, leaves):
+        await client.call("join_generation", {"generation_id": str(generation_id)})
+    events = GenerationEvents(bus, generation_id)
+    events.emit(TokensProgress(tokens_received=1))
+    await leaves.wait_until(lambda: len(leaves.generation_events(generation_id)) == 1)
+    left = await leaves.call("leave_generation", {"generation_id": str(generation_id)})
+    events.emit(TokensProgress(tokens_received=2))
+    await stays.wait_until(lambda: len(stays.generation_events(generation_id)) == 2)
+    assert left == {"generation_id": str(generation_id), "left": True}
+    assert [e["seq"] for e in leaves.generation_events(generation_id)] == [1]
+
+
+async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
+    endpoint: RealtimeHandle,
+    bus: EventBus,
+    recorder: Recorder,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
+) -> None:
+    claims, token = alice
+    generation_id = make_generation(claims.user_id)
+    client = await connected(clients, endpoint, token)
+    follower = Follower(client, generation_id)
+    await client.call("join_generation", {"generation_id": str(generation_id)})
+    await follower.catch_up()
+    events = GenerationEvents(bus, generation_id)
+    for i in range(10):
+        events.emit(TokensProgress(tokens_received=i))
+    await client.wait_until(lambda: len(client.generation_events(generation_id)) == 10)
+    await follower.sync()
+    await client.close()
+
+    for i in range(10, 25):  # published while the client is away
+        events.emit(TextDelta(text=f"<{i}>", from_char=i))
+    reconnected = await connected(clients, endpoint, token)
+    follower.client, follower._live_index = reconnected, 0
+    await reconnected.call("join_generation", {"generation_id": str(generation_id)})
+    for i in range(25, 35):  # published while it catches up
+        events.emit(TokensProgress(tokens_received=i))
+    await follower.catch_up()
+    await reconnected.wait_until(
+        lambda: any(e["seq"] == 35 for e in reconnected.generation_events(generation_id))
+    )
+    await follower.sync()
+
+    assert [e["seq"] for e in follower.applied] == list(range(1, 36))
+    assert follower.applied[10]["name"] == "masterplan_text_delta"
+    assert follower.applied[10]["text"] == "<10>"
+
+
+async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
+    endpoint: RealtimeHandle,
+    bus: EventBus,
+    recorder: Recorder,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
+) -> None:
+    claims, token = alice
+    generation_id = make_generation(claims.user_id)
+    publish_run(bus, generation_id, 30)
+    client = await connected(clients, endpoint, token)
+    ref = str(generation_id)
+    await client.wait_until(lambda: recorder_has(generation_id, 30), what="the recorder")
+
+    reply = await client.call("request_catch_up", {"generation_id": ref, "after_seq": 12})
+    paged = await client.call(
+        "request_catch_up", {"generation_id": ref, "after_seq": 0, "limit": 25}
+    )
+    rest = await client.call("request_catch_up", {"generation_id": ref, "after_seq": 25})
+    done = await client.call("request_catch_up", {"generation_id": ref, "after_seq": 30})
+
+    assert [e["seq"] for e in reply["events"]] == list(range(13, 31))
+    assert reply["last_seq"] == 30 and reply["has_more"] is False and reply["status"] == "running"
+    assert all(e["generation_id"] == ref and "name" in e for e in reply["events"])
+    assert reply["events"][-1]["name"] == "masterplan_recovery"
+    assert reply["events"][-1]["resume_from_char"] == 29 * 40
+    assert [e["seq"] for e in paged["events"]] == list(range(1, 26)) and paged["has_more"]
+    assert paged["last_seq"] == 25
+    assert [e["seq"] for e in rest["events"]] == list(range(26, 31)) and not rest["has_more"]
+    assert done["events"] == [] and done["last_seq"] == 30
+
+
+def recorder_has(generation_id: uuid.UUID, count: int) -> bool:
+    from sqlalchemy import func, select
+
+    from planner.db import GenerationEvent, session_scope
+
+    with session_scope() as session:
+        stored = session.scalar(
+            select(func.count()).where(GenerationEvent.generation_id == generation_id)
+        )
+    return stored == count
+
+
+async def test_catch_up_waits_for_events_emitted_before_the_join_but_not_yet_stored(
+    endpoint: RealtimeHandle,
+    bus: EventBus,
+    recorder: Recorder,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
+) -> None:
+    claims, token = alice
+    generation_id = make_generation(claims.user_id)
+    client = await connected(clients, endpoint, token)
+    recorder.gate.clear()  # the recorder lags: events go out live before they are stored
+    publish_run(bus, generation_id, 5)
+    await client.wait_until(lambda: endpoint.server.high_water.get(generation_id) == 5)
+    await client.call("join_generation", {"generation_id": str(generation_id)})
+    asyncio.get_running_loop().call_later(0.3, recorder.gate.set)
+
+    reply = await client.call(
+        "request_catch_up", {"generation_id": str(generation_id), "after_seq": 0}
+    )
+
+    assert client.generation_events(generation_id) == [], "they went out before the join"
+    assert [e["seq"] for e in reply["events"]] == [1, 2, 3, 4, 5]
+
+
+# ---- malformed requests -------------------------------------------------------------
+
+
+BAD_REQUESTS = [
+    ("join_generation", None),
+    ("join_generation", "not a dict"),
+    ("join_generation", [1, 2]),
+    ("join_generation", {}),
+    ("join_generation", {"generation_id": "not-a-uuid"}),
+    ("join_generation", {"generation_id": 12345}),
+    ("join_generation", {"generation_id": str(uuid.uuid4()), "sneaky": True}),
+    ("leave_generation", {"generation": "x"}),
+    ("request_catch_up", {"generation_id": str(uuid.uuid4())}),
+    ("request_catch_up", {"generation_id": str(uuid.uuid4()), "after_seq": -1}),
+    ("request_catch_up", {"generation_id": str(uuid.uuid4()), "after_seq": "5"}),
+    ("request_catch_up", {"generation_id": str(uuid.uuid4()), "after_seq": 1.5}),
+    ("request_catch_up", {"generation_id": str(uuid.uuid4()), "after_seq": 0, "limit": 10**9}),
+    ("start_generation", {}),
+    ("start_generation", {"description": "   "}),
+    ("start_generation", {"description": "a shop", "strategy": "pray"}),
+    ("start_generation", {"description": "a shop", "speed": -1}),
+    ("start_generation", {"description": "a shop", "faults": "gremlins"}),
+    ("start_generation", {"description": "a shop", "speed": "fast"}),
+    ("start_generation", {"description": "x" * 20_001}),
+]
+
+
+async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
+    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str], clients: list[Client]
+) -> None:
+    claims, token = alice
+    client = await connected(clients, endpoint, token)
+    replies = [await client.call(event, data) for event, data in BAD_REQUESTS]
+
+    for (event, _), reply in zip(BAD_REQUESTS, replies, strict=True):
+        assert reply["error"]["code"] == "invalid_payload", (event, reply)
+        assert reply["error"]["event"] == event
+        assert reply["error"]["message"]
+    assert len(client.errors()) == len(BAD_REQUESTS)
+    assert "after_seq" in replies[9]["error"]["message"]
+    assert "strategy" in replies[15]["error"]["message"]
+    assert "out of range" in replies[16]["error"]["message"]
+    assert "gremlins" in replies[17]["error"]["message"]
+    assert "sneaky" in replies[6]["error"]["message"]
+
+    unknown = await client.call("launch_rockets", {"now": True})
+    assert unknown["error"]["code"] == "unknown_event"
+    generation_id = make_generation(claims.user_id)
+    ok = await client.call("join_generation", {"generation_id": str(generation_id)})
+    assert ok == {"generation_id": str(generation_id), "status": "running"}
+    assert client.sio.connected

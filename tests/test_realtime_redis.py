@@ -1,0 +1,309 @@
+"""Several Socket.IO nodes on one Redis: events from any process reach every node."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from planner import auth
+from planner.config import reset_settings
+from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
+from planner.realtime import (
+    DEFAULT_CHANNEL,
+    RealtimeHandle,
+    RedisTarget,
+    attach_publisher,
+    detach_publisher,
+    start_in_thread,
+)
+from tests.conftest import REDIS_URL, REPO_ROOT, cli_env, skip_or_fail
+from tests.realtime_support import (
+    DESCRIPTION,
+    Client,
+    Follower,
+    assert_a_recovered_generation,
+    follow_to_the_end,
+    make_generation,
+    make_user,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.redis]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The shared Redis, on a channel no other test or helper uses."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    return f"{REDIS_URL}?channel=planner-test-realtime-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+async def watcher(clients: list[Client], url: str, token: str, generation_id: uuid.UUID) -> Client:
+    client = Client()
+    clients.append(client)
+    await client.connect(url, token)
+    joined = await client.call("join_generation", {"generation_id": str(generation_id)})
+    assert "error" not in joined, joined
+    return client
+
+
+def test_the_channel_comes_from_the_url_query() -> None:
+    plain = RedisTarget.parse("redis://127.0.0.1:6379/0")
+    named = RedisTarget.parse("redis://:pw@host:6379/2?channel=staging&socket_timeout=5")
+    assert plain == RedisTarget("redis://127.0.0.1:6379/0", DEFAULT_CHANNEL)
+    assert named == RedisTarget("redis://:pw@host:6379/2?socket_timeout=5", "staging")
+    with pytest.raises(ValueError, match="not a Redis URL"):
+        RedisTarget.parse("http://127.0.0.1:6379")
+    with pytest.raises(ValueError, match="empty channel"):
+        RedisTarget.parse("redis://127.0.0.1:6379/0?channel=")
+
+
+def test_a_publisher_is_attached_once_per_bus_and_stops_with_its_last_user(
+    redis_url: str,
+) -> None:
+    target = RedisTarget.parse(redis_url)
+    listener = redis.Redis.from_url(target.url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(target.channel)
+    bus = EventBus()
+    first, second = attach_publisher(bus, redis_url), attach_publisher(bus, redis_url)
+    events = GenerationEvents(bus, uuid.uuid4())
+    events.emit(TokensProgress(tokens_received=1))
+    detach_publisher(second)
+    events.emit(TokensProgress(tokens_received=2))
+    detach_publisher(first)
+    events.emit(TokensProgress(tokens_received=3))
+
+    received = []
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        if (message := listener.get_message(timeout=0.1)) is not None:
+            received.append(json.loads(message["data"]))
+    listener.close()
+    assert first is second
+    assert [m["data"][0]["tokens_received"] for m in received] == [1, 2], (
+        "once per event while attached, nothing after the last detach"
+    )
+    assert received[0]["room"] == f"generation:{events.generation_id}"
+    assert attach_publisher(bus, None) is None, "no Redis configured: nothing to attach"
+
+
+@pytest.fixture
+def nodes(redis_url: str) -> Iterator[tuple[EventBus, list[RealtimeHandle]]]:
+    bus = EventBus()
+    handles = [start_in_thread("127.0.0.1", 0, redis_url, bus=bus) for _ in range(2)]
+    yield bus, handles
+    for handle in handles:
+        handle.stop()
+
+
+async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
+    nodes: tuple[EventBus, list[RealtimeHandle]], redis_url: str, clients: list[Client]
+) -> None:
+    bus, (first, second) = nodes
+    # The generation code of this process attaches too: events must still go out once.
+    publisher = attach_publisher(bus, redis_url)
+    user, token = make_user("alice")
+    generation_id = make_generation(user.id)
+    watchers = [
+        await watcher(clients, node.url, token, generation_id) for node in (first, second)
+    ]
+    events = GenerationEvents(bus, generation_id)
+    for i in range(200):
+        events.emit(TextDelta(text=str(i), from_char=i) if i % 2 else TokensProgress(chars=i))
+    for client in watchers:
+        await client.wait_until(lambda c=client: len(c.generation_events(generation_id)) >= 200)
+    detach_publisher(publisher)
+
+    for client in watchers:
+        received = client.generation_events(generation_id)
+        assert [e["seq"] for e in received] == list(range(1, 201))
+        assert received[1] == {
+            "name": "masterplan_text_delta",
+            "generation_id": str(generation_id),
+            "seq": 2,
+            "text": "1",
+            "from_char": 1,
+            "stage": "masterplan",
+        }
+
+
+class ServeProcess:
+    """`planner serve --port 0 --redis URL` in a subprocess, as an operator runs it."""
+
+    def __init__(self, redis_url: str, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "planner", "serve", "--port", "0", "--redis", redis_url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(**env),
+            cwd=REPO_ROOT,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = self._wait_for_url()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def _wait_for_url(self) -> str:
+        seen = []
+        while True:
+            try:
+                line = self.lines.get(timeout=30)
+            except queue.Empty:
+                self.stop()
+                raise AssertionError(f"planner serve did not start: {seen}") from None
+            seen.append(line)
+            if match := re.search(r"Socket\.IO endpoint on (http://\S+?),", line):
+                return match.group(1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def shared_database(
+    pg_url: str, planner_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """Several processes share PostgreSQL and one JWT secret, as nodes in production do."""
+    env = {
+        "PLANNER_DATABASE_URL": pg_url,
+        "PLANNER_JWT_SECRET": "s" * 48,
+        "PLANNER_HOME": str(planner_home),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    return env
+
+
+async def test_events_from_any_process_reach_clients_on_every_server_process(
+    shared_database: dict[str, str], redis_url: str, clients: list[Client]
+) -> None:
+    servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
+    try:
+        user, token = make_user("alice")
+        generation_id = make_generation(user.id)
+        watchers = [await watcher(clients, s.url, token, generation_id) for s in servers]
+        # This test process plays the CLI running a generation: its bus goes out via Redis.
+        bus = EventBus()
+        publisher = attach_publisher(bus, redis_url)
+        events = GenerationEvents(bus, generation_id)
+        for i in range(300):
+            events.emit(TokensProgress(tokens_received=i, chars=i * 4))
+        for client in watchers:
+            await client.wait_until(lambda c=client: len(c.generation_events(generation_id)) >= 300)
+        detach_publisher(publisher)
+        _, stranger_token = make_user("mallory")
+        stranger = Client()
+        clients.append(stranger)
+        await stranger.connect(servers[1].url, stranger_token)
+        refused = await stranger.call("join_generation", {"generation_id": str(generation_id)})
+    finally:
+        for server in servers:
+            server.stop()
+
+    for client in watchers:
+        assert [e["seq"] for e in client.generation_events(generation_id)] == list(range(1, 301))
+    assert refused["error"]["code"] == "not_found"
+    assert auth.verify_access_token(token).username == "alice"
+
+
+async def test_a_generation_started_through_one_server_process_is_watched_through_another(
+    shared_database: dict[str, str],
+    redis_url: str,
+    clients: list[Client],
+) -> None:
+    _, token = make_user("alice")
+    servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
+    try:
+        starter, watcher = Client(), Client()
+        clients += [starter, watcher]
+        await starter.connect(servers[0].url, token)
+        await watcher.connect(servers[1].url, token)
+        started = await starter.call(
+            "start_generation", {"description": DESCRIPTION, "faults": "drop-at-90", "speed": 5}
+        )
+        generation_id = started["generation_id"]
+        joined = await watcher.call("join_generation", {"generation_id": generation_id})
+        follower = Follower(watcher, generation_id)
+        events = await follow_to_the_end(follower, timeout_s=180)
+        live = watcher.generation_events(generation_id)
+    finally:
+        for server in servers:
+            server.stop()
+
+    assert joined["status"] in {"queued", "running"}
+    assert_a_recovered_generation(events)
+    assert len(live) > len(events) // 2, "most events reached the other node live"
+    assert {e["seq"] for e in live} <= {e["seq"] for e in events}
+
+
+async def test_a_cli_generation_reaches_clients_of_a_server_process(
+    shared_database: dict[str, str], redis_url: str, clients: list[Client]
+) -> None:
+    make_user("alice")
+    _, token = make_user("alice2")
+    server = ServeProcess(redis_url, shared_database)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--user", "alice2",
+         "--faults", "drop-at-90", "--speed", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(PLANNER_REDIS_URL=redis_url, **shared_database),
+        cwd=REPO_ROOT,
+    )
+    try:
+        assert cli.stderr is not None
+        announced = re.search(r"generation ([0-9a-f-]{36})", cli.stderr.readline())
+        assert announced, "planner generate prints the generation id first"
+        watcher = Client()
+        clients.append(watcher)
+        await watcher.connect(server.url, token)
+        joined = await watcher.call("join_generation", {"generation_id": announced.group(1)})
+        follower = Follower(watcher, announced.group(1))
+        events = await follow_to_the_end(follower, timeout_s=180)
+        live = watcher.generation_events(announced.group(1))
+        assert cli.wait(60) == 0
+    finally:
+        cli.kill()
+        server.stop()
+
+    assert "error" not in joined
+    assert_a_recovered_generation(events)
+    assert len(live) > len(events) // 2, "most events came live from the CLI process"
