@@ -295,7 +295,8 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
 @click.option("--concurrency", default=1, show_default=True, type=int,
               help="Generations at a time.")
 @click.option("--speed", default=100.0, show_default=True, type=float,
-              help="Simulator clock factor (100 = a 2-minute stream in about 1 s).")
+              help="Simulator clock factor (100 = a 2-minute stream in about 1 s). Far "
+                   "above 100 the client is CPU-bound and time ratios get noisy.")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Experiment seed: the same seed gives the same outcomes.")
 @click.option("--from-generation", "from_generation", default=None,
@@ -315,8 +316,9 @@ def experiment(
     Each run is a real generation against the simulator with a seed derived from --seed
     and the repeat number (shared by every cell, so strategies face the same plans), plus
     a fault-free baseline run per strategy and seed. Results are stored (experiments,
-    experiment_runs) and summarised: success rate, median and p95 wall time / fault-free
-    time, output tokens / final tokens and tiers, per strategy x fault.
+    experiment_runs) and summarised per strategy x fault: success rate, median and p95
+    time / fault-free time (the wall time of the model calls, against the fault-free
+    runs of the same seed), output tokens / final tokens, and how the runs ended (tiers).
     """
     import json
     import uuid
@@ -382,8 +384,9 @@ def replay(generation_id: str, speed: float, socketio: bool, redis_url: str | No
     """Replay a stored generation's chunk timeline and events at the recorded pace.
 
     On the terminal: the text as it streamed, recovery notices and lifecycle lines.
-    With --socketio: the stored events go to the generation's room (via PLANNER_REDIS_URL
-    when set, so a separately running `planner serve` receives them).
+    With --socketio: the stored events, with their original seq, go to the generation's
+    room on every Socket.IO node listening on the Redis message queue (--redis or
+    PLANNER_REDIS_URL); a client that already saw them must reset its last seen seq.
     """
     from planner import replay as replaying
 

@@ -3,7 +3,9 @@
 Design:
 - Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
   every cell, so strategies and faults are compared on the same plans (and the same
-  simulator draws); the same experiment with the same seed gives the same outcomes.
+  simulator draws, which depend on the seed and the stage, not on the generation: see
+  `planner.sim.faults.run_scope`); the same experiment with the same seed gives the same
+  outcomes, down to where each connection drops.
   With `--from-generation`, repeat 0 uses the source generation's own seed and
   description, so the replayed faults cut the same plan text at the same places.
 - A fair baseline. Each (strategy, seed) also runs fault-free (`none`) in the same pool,
@@ -248,8 +250,7 @@ def _create_rows(
 def _execute(
     config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID, url: str | None
 ) -> RunOutcome:
-    from planner.plan.request import GenerationRequest
-    from planner.plan.runner import run_generation
+    from planner.plan import GenerationRequest, run_generation
 
     request = GenerationRequest(
         description=config.description or DEFAULT_DESCRIPTION, user_id=user_id,
@@ -340,7 +341,7 @@ def run_experiment(
     if user_id is None:
         from planner.auth import get_or_create_local_user
 
-        user_id = get_or_create_local_user().id
+        user_id = get_or_create_local_user(database_url=database_url).id
     runs = plan_runs(config)
     experiment_id = _create_rows(config, runs, user_id, database_url)
     if on_start is not None:

@@ -20,9 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-from sqlalchemy import inspect as sa_inspect
 
-from planner.db import get_engine, is_duckdb, with_lock_retry
+from planner.db import ensure_schema, get_engine, is_duckdb, with_lock_retry
 from planner.db.models import Base
 
 EXPORT_TABLES: tuple[str, ...] = (
@@ -161,15 +160,6 @@ def _check_target(directory: Path, tables: Iterable[str], overwrite: bool) -> No
         )
 
 
-def _check_schema(database_url: str | None, tables: Iterable[str]) -> None:
-    present = set(sa_inspect(get_engine(database_url)).get_table_names())
-    missing = [t for t in tables if t not in present]
-    if missing:
-        raise ExportError(
-            f"the database has no table {', '.join(missing)}: run `planner db upgrade` first"
-        )
-
-
 def export_parquet(
     directory: str | Path,
     *,
@@ -190,7 +180,7 @@ def export_parquet(
         raise ExportError(f"batch_rows must be at least 1, not {batch_rows}")
     target = Path(directory).expanduser()
     _check_target(target, names, overwrite)
-    with_lock_retry(lambda: _check_schema(database_url, names))
+    ensure_schema(database_url)
     target.mkdir(parents=True, exist_ok=True)
     exported = []
     for name in names:

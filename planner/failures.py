@@ -16,7 +16,8 @@ replay hits that one request and no other stage's request with the same number.
 Positions: a stream fault fires at `at_fraction` of the answer the attempt was reading:
 the stage's final length (the largest char offset its chunks reached) minus where the
 attempt resumed from. The fraction is set half a character below the recorded count, so
-the simulator cuts after the same text delta even with float rounding. With
+the simulator cuts after the same text delta even with float rounding; replayed on the
+source's seed, its deltas are the same too, so the cut lands on the same character. With
 `position="time"`, connection drops use `after_s` (simulated seconds) instead.
 """
 

@@ -251,7 +251,7 @@ class TerminalSink:
         if self._mid_line:
             self.console.out("")
             self._mid_line = False
-        self.console.print(text, style=style, markup=False)
+        self.console.print(text, style=style, markup=False, soft_wrap=True)
 
     def emit(self, step: ReplayStep) -> None:
         if step.chunk is not None:
@@ -291,7 +291,7 @@ def describe_event(name: str, payload: dict[str, Any]) -> str | None:
         )
     if name == "masterplan_recovery":
         return (
-            f"~ recovery: attempt {get('attempt')} after {get('reason') or 'a failure'}; "
+            f"~ recovery (attempt {get('attempt')}): {get('reason') or 'a failure'}; "
             f"tier {get('tier')}, continuing from char {get('resume_from_char', 0)}"
         )
     if name == "masterplan_parsing_complete":

@@ -36,6 +36,7 @@ def insert_generation(
     *,
     chunks_ms: int = 20,
     attempts: list[dict[str, Any]] | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """A generation of TEXT in chunks of 40 chars, one every `chunks_ms`, with `attempts`.
 
@@ -51,12 +52,14 @@ def insert_generation(
     started = utcnow() - timedelta(minutes=5)
     generation_id = uuid.uuid4()
     with db.session_scope(database_url) as session:
-        user = User(username=f"u{uuid.uuid4().hex[:10]}", can_login=False)
-        session.add(user)
-        session.flush()
+        if user_id is None:
+            user = User(username=f"u{uuid.uuid4().hex[:10]}", can_login=False)
+            session.add(user)
+            session.flush()
+            user_id = user.id
         session.add(
             Generation(
-                id=generation_id, user_id=user.id, description="a test shop",
+                id=generation_id, user_id=user_id, description="a test shop",
                 strategy="resume", fault_spec="drop-at-90", model="claude-sonnet-4-5",
                 status="completed", stage="done", tier="resume", started_at=started,
                 finished_at=started + timedelta(seconds=2), duration_s=2.0,

@@ -25,6 +25,17 @@ def test_split_faults_keeps_json_specs_whole() -> None:
     assert split_faults(" , ") == []
 
 
+def test_fault_labels_are_short_and_say_where() -> None:
+    from planner.analysis.experiments import fault_label
+
+    assert fault_label("drop-at-90") == "drop-at-90"
+    assert fault_label(
+        '[{"type": "reset", "at_fraction": 0.3, "on_requests": [1], "on_scope": "discovery"},'
+        ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
+        ' {"type": "latency"}]'
+    ) == "reset@discovery#1+http_error#2,3+latency"
+
+
 def test_derived_seeds_are_stable_and_distinct() -> None:
     seeds = [derive_seed(7, r) for r in range(50)]
     assert seeds == [derive_seed(7, r) for r in range(50)]
@@ -193,7 +204,7 @@ def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
     from planner.experiments import ExperimentConfig, run_experiment
 
     config = ExperimentConfig(
-        faults=("drop-at-90",), strategies=("none", "resume"), repeats=2,
+        faults=("drop-at-90", "flaky"), strategies=("none", "resume"), repeats=2,
         concurrency=2, speed=SPEED, seed=42,
     )
     progress: list[tuple[int, int]] = []
@@ -201,15 +212,17 @@ def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
     second = run_experiment(config)
 
     assert first.status == second.status == "completed"
-    assert progress[-1] == (8, 8) and len(progress) == 8
+    assert progress[-1] == (12, 12) and len(progress) == 12
     runs = experiment_runs(first.experiment_id)
-    assert len(runs) == 8  # (drop-at-90 + fault-free baseline) x 2 strategies x 2 repeats
+    assert len(runs) == 12  # (2 faults + the fault-free baseline) x 2 strategies x 2 repeats
     assert runs.generation_id.notna().all()
     assert sorted(set(runs.seed)) == sorted({derive_seed(42, 0), derive_seed(42, 1)})
     cells = runs.set_index(["fault", "strategy"])
     assert set(cells.loc[("drop-at-90", "none"), "status"]) == {"failed"}
     assert set(cells.loc[("drop-at-90", "resume"), "tier"]) == {"resume"}
     assert set(cells.loc[("none", "resume"), "tier"]) == {"stream"}
+    flaky = runs[runs.fault == "flaky"]
+    assert (flaky.attempts > 2).any(), "seed 42 makes flaky faults fire: the draws are tested"
     resumed = runs[(runs.fault == "drop-at-90") & (runs.strategy == "resume")]
     assert (resumed.slowdown > 0).all() and (resumed.token_ratio >= 1.0).all()
     assert resumed.baseline_model_time_s.notna().all()
@@ -217,17 +230,16 @@ def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
     again = experiment_runs(second.experiment_id)
     key = ["fault", "strategy", "repeat_index"]
     one, two = runs.sort_values(key), again.sort_values(key)
-    for column in ("seed", "status", "tier", "attempts"):
-        assert one[column].tolist() == two[column].tolist(), column
-    # A drop lands within one delta (the simulator sizes deltas per generation), so only
-    # completed runs have token counts that must match exactly: their final texts.
-    done = one.status == "completed"
-    assert one[done].final_tokens.tolist() == two[done.values].final_tokens.tolist()
+    columns = ["seed", "status", "tier", "attempts", "output_tokens", "final_tokens"]
+    assert one[columns].values.tolist() == two[columns].values.tolist()
     assert _texts(list(one.generation_id)) == _texts(list(two.generation_id))
     assert [_attempt_trace(g) for g in one.generation_id] == [
         _attempt_trace(g) for g in two.generation_id
     ]
-    assert sum(p is not None for p in _texts(list(one.generation_id))) == 6
+    assert [[(p.chars, p.error_type) for p in failure_points(g)] for g in one.generation_id] == [
+        [(p.chars, p.error_type) for p in failure_points(g)] for g in two.generation_id
+    ]
+    assert sum(p is not None for p in _texts(list(one.generation_id))) >= 6
 
 
 def _first_failure(generation_id: uuid.UUID):  # noqa: ANN202
@@ -237,8 +249,7 @@ def _first_failure(generation_id: uuid.UUID):  # noqa: ANN202
 def test_from_generation_replays_the_recorded_failure_against_other_strategies() -> None:
     from planner.analysis.experiments import experiment_runs
     from planner.experiments import ExperimentConfig, run_experiment
-    from planner.plan.request import GenerationRequest
-    from planner.plan.runner import run_generation
+    from planner.plan import GenerationRequest, run_generation
 
     recorded = run_generation(GenerationRequest(
         description="A clinic booking system: patients, doctors, rooms and reminders.",
@@ -262,8 +273,7 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
         (p.attempt, p.stage, p.request_number, p.error_type) for p in source_points
     ]
     for old, new in zip(source_points, again, strict=True):
-        # deltas carry 1-5 tokens and are cut per request: the drop lands within one delta
-        assert abs(old.resume_from_char + old.chars - new.resume_from_char - new.chars) <= 40
+        assert (old.resume_from_char, old.chars) == (new.resume_from_char, new.chars)
     assert replayed.loc["resume", "status"] == "completed"
     assert replayed.loc["resume", "tier"] == "resume"
 
@@ -272,7 +282,7 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
     source_first = source_points[0]
     assert (restart_first.attempt, restart_first.stage, restart_first.error_type) == (
         source_first.attempt, source_first.stage, source_first.error_type)
-    assert abs(restart_first.chars - source_first.chars) <= 40
+    assert restart_first.chars == source_first.chars
     restart_trace = _attempt_trace(replayed.loc["restart", "generation_id"])
     assert restart_trace[1][2] == "stream"  # the retry starts from scratch
 
@@ -330,3 +340,40 @@ def test_bad_experiments_are_refused_with_a_clear_message(
     config = replace(ExperimentConfig(faults=("eof",), strategies=("resume",)), **changes)
     with pytest.raises(ExperimentError, match=re.escape(message)):
         config.validated()
+
+
+@pytest.mark.postgres
+def test_experiment_and_its_summary_on_postgresql(pg_url: str) -> None:
+    from planner.analysis.experiments import experiment_summary, list_experiments
+    from planner.experiments import ExperimentConfig, run_experiment
+
+    result = run_experiment(
+        ExperimentConfig(faults=("eof",), strategies=("resume",), speed=SPEED, seed=3),
+        database_url=pg_url,
+    )
+    summary = experiment_summary(result.experiment_id, url=pg_url).set_index("fault")
+    assert summary.loc["eof", "success_rate"] == 1.0
+    assert summary.loc["eof", "tiers"] == "resume 1"
+    assert summary.loc["eof", "median_slowdown"] > 0
+    assert summary.loc["none", "median_slowdown"] == pytest.approx(1.0)
+    listed = list_experiments(url=pg_url)
+    assert listed.experiment_id.tolist() == [result.experiment_id]
+    assert listed.status.tolist() == ["completed"]
+
+
+def test_a_stopped_experiment_keeps_finished_runs_and_cancels_the_rest() -> None:
+    import threading
+
+    from planner.analysis.experiments import experiment_runs
+    from planner.experiments import ExperimentConfig, run_experiment
+
+    stop = threading.Event()
+    result = run_experiment(
+        ExperimentConfig(faults=("eof",), strategies=("resume", "restart"), speed=SPEED),
+        on_run=lambda outcome, done, total: stop.set(),
+        stop=stop,
+    )
+    assert result.status == "interrupted"
+    runs = experiment_runs(result.experiment_id)
+    assert sorted(runs.status) == ["cancelled", "cancelled", "cancelled", "completed"]
+    assert runs[runs.status == "cancelled"].generation_id.isna().all()

@@ -54,12 +54,13 @@ def test_round_trip_on_both_databases(database_url: str, tmp_path: Path) -> None
     assert joined == [("resume", 2)]
 
 
-def test_refuses_to_overwrite_and_names_missing_schema(tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'empty.duckdb'}"
-    with pytest.raises(ExportError, match="planner db upgrade"):
-        export_parquet(tmp_path / "a", database_url=url)
-    migrate(url)
-    export_parquet(tmp_path / "a", database_url=url)
+def test_refuses_to_overwrite_and_exports_a_fresh_database_empty(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'fresh.duckdb'}"
+    fresh = export_parquet(tmp_path / "a", database_url=url)
+    assert {e.rows for e in fresh} == {0}
+    assert list(pd.read_parquet(tmp_path / "a" / "generations.parquet").columns)[:2] == [
+        "id", "user_id",
+    ]
     with pytest.raises(ExportError, match="--overwrite"):
         export_parquet(tmp_path / "a", database_url=url)
     insert_generation(url)

@@ -112,7 +112,8 @@ def test_cli_replays_text_and_recovery_notices(run_cli, planner_home: Path) -> N
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert TEXT[:200] in out.replace("\n", "")
-    assert "recovery: attempt 2 after connection_dropped" in out
+    notice = "recovery (attempt 2): connection_dropped; tier resume, continuing from char 200"
+    assert f"{notice}\n" in out  # one line, however long
     assert out.index("recovery") < out.index(TEXT[200:240])
     assert "completed" in out
     missing = run_cli("replay", str(uuid.uuid4()))
@@ -164,3 +165,54 @@ def test_socketio_replay_without_redis_says_what_to_set() -> None:
 
     with pytest.raises(ReplayError, match="PLANNER_REDIS_URL"):
         SocketIOSink()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(run_cli) -> None:  # noqa: ANN001
+    """A real server on Redis, a real client in the room, `planner replay --socketio`."""
+    import anyio
+    import redis
+
+    from planner.events import EventBus
+    from planner.realtime import start_in_thread
+    from tests.conftest import REDIS_URL, skip_or_fail
+    from tests.realtime_support import Client, make_user
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    redis_url = f"{REDIS_URL}?channel=exp-test-replay-{uuid.uuid4().hex[:8]}"
+    migrate()
+    user, token = make_user("replayer")
+    recording = load_recording(insert_generation(chunks_ms=5, user_id=user.id))
+    server = start_in_thread("127.0.0.1", 0, redis_url, bus=EventBus())
+    client = Client()
+    try:
+        await client.connect(server.url, token)
+        joined = await client.call(
+            "join_generation", {"generation_id": str(recording.generation_id)}
+        )
+        assert "error" not in joined, joined
+        result = await anyio.to_thread.run_sync(lambda: run_cli(
+            "replay", str(recording.generation_id), "--socketio", "--redis", redis_url,
+            "--speed", "20",
+        ))
+        assert result.returncode == 0, result.stderr
+        expected = [(e.seq, e.name) for e in recording.events]
+        await client.wait_until(
+            lambda: len(client.generation_events(recording.generation_id)) >= len(expected),
+            what="the replayed events",
+        )
+        received = client.generation_events(recording.generation_id)
+        assert [(e["seq"], e["name"]) for e in received] == expected
+        assert received[1]["text"] == TEXT[:40]
+    finally:
+        await client.close()
+        server.stop()

@@ -11,6 +11,9 @@ Measures, per run (completed runs only; a failed run has no comparable time or t
   experiment's fault-free runs with the same seed (so the same plan text): without
   faults every strategy makes the same single stream per stage, so all of them count.
   Those runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
+  Keep the simulator speed moderate (50-100): far above it the client is CPU-bound, the
+  machine's load sets the pace and the ratios get noisy (fault-free runs of one seed
+  spread over about +-40 % at speed 400 on a busy 2-core machine, +-4 % at 60).
   `wall_slowdown` is the same ratio on the generation's whole duration.
 - token_ratio = output tokens ÷ final tokens, where final tokens = output tokens minus
   the wasted ones (generated but not in the answers); 1.0 = nothing generated twice.
@@ -45,7 +48,11 @@ SUMMARY_COLUMNS = (
 
 
 def fault_label(spec: str) -> str:
-    """A short name for a fault spec: the profile name, or the JSON's fault types."""
+    """A short name for a fault spec: the profile name, or its faults as type@scope#requests.
+
+    `[{"type": "reset", "on_requests": [1], "on_scope": "masterplan"}]` reads
+    `reset@masterplan#1`; without `on_requests` or `on_scope` the fault hits every request.
+    """
     text = spec.strip()
     if not text.startswith(("[", "{")):
         return text
@@ -54,9 +61,16 @@ def fault_label(spec: str) -> str:
     except json.JSONDecodeError:
         return text[:40]
     items = items if isinstance(items, list) else [items]
-    kinds = [str(i.get("type", "?")) + "@" + ",".join(map(str, i.get("on_requests") or []))
-             for i in items if isinstance(i, dict)]
-    return "+".join(kinds) or "[]"
+    return "+".join(_fault_name(i) for i in items if isinstance(i, dict)) or "[]"
+
+
+def _fault_name(item: dict[str, Any]) -> str:
+    name = str(item.get("type", "?"))
+    if item.get("on_scope"):
+        name += f"@{item['on_scope']}"
+    if item.get("on_requests"):
+        name += "#" + ",".join(map(str, item["on_requests"]))
+    return name
 
 
 def list_experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> pd.DataFrame:

@@ -10,7 +10,10 @@ strike at the same point of the answer at any speed.
 
 Per-request headers: `x-planner-faults: SPEC` (overrides the spec for this request),
 `x-planner-run: KEY` (numbers requests per key, 1-based, for `on_requests`; without it
-all requests share one count), `x-planner-seed: INT`, `x-planner-speed: FLOAT`.
+all requests share one count), `x-planner-seed: INT`, `x-planner-speed: FLOAT`. A key's
+scope is its part after the last ':' (the stage, in planner's `<generation id>:<stage>`):
+a fault's `on_scope` limits it to one scope, and fault draws and delta sizes depend on
+the seed and the scope, not the whole key, so equal seeds replay equal failures.
 
 Fault spec: a profile name (see `PROFILES`) or a JSON list of faults such as
 `[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]`; the

@@ -29,13 +29,23 @@ class Progress:
     elapsed_s: float  # simulated seconds since the request arrived
 
 
+def run_scope(run_key: str) -> str:
+    """The part of a run key after its last ':' (all of it without one).
+
+    planner's generator sends `<generation id>:<stage>`: requests are numbered per whole
+    key, but draws depend on the scope (the stage) only, so two generations with the
+    same seed meet the same faults at the same places: experiments are reproducible.
+    """
+    return run_key.rsplit(":", 1)[-1]
+
+
 @dataclass(frozen=True)
 class Fault:
     type: ClassVar[str] = ""
     toxicity: float = 1.0
     on_requests: tuple[int, ...] | None = None
-    # Only requests whose run key is, or ends with ":", this scope (planner's generator
-    # sends `<generation id>:<stage>`), so a replayed failure hits one stage only.
+    # Only requests whose run key's scope (see `run_scope`) is this one, so a replayed
+    # failure hits one stage of a generation only.
     on_scope: str | None = None
 
     def check(self) -> None:
@@ -52,7 +62,7 @@ class Fault:
     def fires(self, request_number: int, rng: random.Random, run_key: str = "") -> bool:
         if self.on_requests is not None and request_number not in self.on_requests:
             return False
-        if self.on_scope is not None and run_key.rsplit(":", 1)[-1] != self.on_scope:
+        if self.on_scope is not None and run_scope(run_key) != self.on_scope:
             return False
         return rng.random() < self.toxicity
 
@@ -272,7 +282,7 @@ class FaultSpec:
         """The faults that fire on this request: a seeded draw per fault."""
         fired = []
         for index, fault in enumerate(self.faults):
-            rng = random.Random(f"{seed}\x00{run_key}\x00{request_number}\x00{index}")
+            rng = random.Random(f"{seed}\x00{run_scope(run_key)}\x00{request_number}\x00{index}")
             if fault.fires(request_number, rng, run_key):
                 fired.append(fault)
         return tuple(fired)

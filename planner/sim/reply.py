@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from planner.sim import writer
 from planner.sim.cache import InputUsage
-from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency
+from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency, run_scope
 from planner.sim.models import model_profile
 from planner.sim.timing import Pace, delta_sizes, schedule
 from planner.tokens import split_tokens
@@ -88,7 +88,8 @@ def build_reply(
         tokens = tokens[: body["max_tokens"]]
         stop_reason, stop_sequence = "max_tokens", None
     identity = "\x00".join(
-        map(str, (seed, run_key, request_number, body["model"], answer.continued_from_char))
+        map(str, (seed, run_scope(run_key), request_number, body["model"],
+                  answer.continued_from_char))
     )
     rng = random.Random(hashlib.sha256((identity + text).encode()).digest())
     sizes = delta_sizes(len(tokens), rng)
