@@ -28,11 +28,11 @@ def render_running(generation_id: uuid.UUID, user_id: uuid.UUID) -> None:
 
     @st.fragment(run_every=POLL_S)
     def poll() -> None:
-        row = analysis.get_generation(generation_id, user_id)
-        if row is None or row["status"] not in analysis.ACTIVE_STATUSES:
-            st.rerun()
-            return
-        _live_panel(row)
+        with analysis.shared_connection():
+            row = analysis.get_generation(generation_id, user_id)
+            if row is None or row["status"] not in analysis.ACTIVE_STATUSES:
+                st.rerun()
+            _live_panel(row)
 
     poll()
 
