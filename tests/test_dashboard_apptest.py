@@ -352,3 +352,21 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
     at_bob.switch_page(page("experiments")).run()
     assert "No experiments yet." in texts(at_bob)
     assert experiment_jobs.job_for(experiment_id, bob.id) is None
+
+
+def test_a_running_generation_can_be_cancelled_and_ends_on_a_clear_error() -> None:
+    from planner.plan import default_service
+
+    at, _ = logged_in("alice")
+    at.run()
+    start_form(at, "A slow plan for a bakery, to be cancelled.", speed=0.5)
+    generation_id = uuid.UUID(at.session_state["following_generation"])
+    assert len(at.get("progress")) == 1  # the live view
+    at.button(key="gen_cancel").click().run()
+    outcome = default_service().wait(generation_id, timeout=120)
+    assert outcome.status == "failed"
+    at.run()
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("The generation failed") and "cancelled" in e for e in errors), errors
+    at.button(key="gen_new").click().run()
+    assert at.button(key="gen_start")

@@ -41,7 +41,8 @@ def render() -> None:
     if followed is not None:
         if followed["status"] in analysis.ACTIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
-            if st.button("Cancel this generation", icon=":material/stop_circle:"):
+            if st.button("Cancel this generation", icon=":material/stop_circle:",
+                         key="gen_cancel"):
                 _cancel(followed["id"])
             return
         live.render_outcome(followed, user.user_id, _new_generation_button)
