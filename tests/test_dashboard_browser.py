@@ -176,6 +176,13 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             open_page(page, "History")
             page.get_by_text("Showing 1–1 of 1 generations").wait_for()
             page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
+            # Selecting the row (its checkbox, first column of the grid) opens the detail.
+            grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+            page.mouse.click(grid["x"] + 15, grid["y"] + 52)
+            page.get_by_role("tab", name="Chunk timeline").wait_for()
+            page.get_by_role("heading", name=project).wait_for()
+            page.get_by_role("tab", name="Attempts").click()
+            page.get_by_text("Download timeline CSV").wait_for(state="attached")
 
             page.get_by_role("button", name="Log out").click()
             page.get_by_text("You have logged out.").wait_for()
