@@ -104,6 +104,12 @@ def sign_up(page, username: str) -> None:  # noqa: ANN001
     page.get_by_role("heading", name="Generate a MasterPlan").wait_for(timeout=SLOW_MS)
 
 
+def settled(page) -> None:  # noqa: ANN001
+    """Wait until Streamlit has drawn every element (no loading skeleton left)."""
+    page.wait_for_function("!document.querySelector('[data-testid=\"stSkeleton\"]')")
+    page.wait_for_timeout(500)
+
+
 def log_in(page, username: str) -> None:  # noqa: ANN001
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -167,6 +173,7 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             page.get_by_test_id("stExpander").first.wait_for()  # the plan's phases
             text = page.get_by_test_id("stMain").inner_text()
             project = re.search(r"(.+) is ready: \d+ phases", text).group(1).strip()
+            settled(page)
             assert "tier resume" in text
             recovered = r"Attempt 1 failed \(connection_dropped\)\. Recovering with resume"
             assert re.search(recovered, text)
@@ -175,6 +182,8 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
 
             open_page(page, "History")
             page.get_by_text("Showing 1–1 of 1 generations").wait_for()
+            page.get_by_test_id("stDataFrame").first.wait_for()
+            settled(page)
             page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
             # Selecting the row (its checkbox, first column of the grid) opens the detail.
             grid = page.get_by_test_id("stDataFrame").first.bounding_box()
