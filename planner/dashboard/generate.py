@@ -16,6 +16,7 @@ import streamlit as st
 from planner import analysis
 from planner.config import get_settings
 from planner.dashboard import live, nav, session, widgets
+from planner.dashboard.plan_view import escape
 from planner.llm import STRATEGIES
 from planner.plan import GenerationRequest, GenerationRequestError, default_service
 from planner.plan.request import MAX_SPEED
@@ -92,7 +93,8 @@ def _recent(user_id: uuid.UUID) -> None:
         st.page_link(
             nav.page("detail"), query_params={"id": str(row.id)},
             icon=widgets.STATUS_BADGE.get(row.status, ("gray", ":material/help:"))[1],
-            label=f"{row.title[:70]} · {row.strategy}/{row.fault_spec} · {row.status}{duration}",
+            label=f"{escape(row.title[:70])} · {row.strategy}/{escape(row.fault_spec[:30])} · "
+            f"{row.status}{duration}",
         )
 
 

@@ -48,6 +48,9 @@ def _live_panel(row: dict[str, Any]) -> None:
     tier = recoveries["tier"].iloc[-1] if not recoveries.empty else "stream"
 
     st.markdown(widgets.settings_line(row))
+    if row["status"] == "queued":
+        st.info("Queued: it starts as soon as one of the generation service's slots is free.",
+                icon=":material/schedule:")
     phase = progress.get("current_phase") or ""
     label = f"{percentage:.0f}% · {row['stage']} stage" + (f" · {phase}" if phase else "")
     st.progress(min(1.0, percentage / 100.0), text=label)
