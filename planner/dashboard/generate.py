@@ -17,7 +17,7 @@ from planner import analysis
 from planner.config import get_settings
 from planner.dashboard import live, nav, session, widgets
 from planner.dashboard.plan_view import escape
-from planner.llm import STRATEGIES
+from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan import GenerationRequest, GenerationRequestError, default_service
 from planner.plan.request import MAX_SPEED
 from planner.sim import PROFILES
@@ -111,8 +111,8 @@ def _form(user_id: uuid.UUID) -> None:
         )
         strategy_column, fault_column, speed_column, model_column = st.columns(4)
         strategy = strategy_column.selectbox(
-            "Recovery strategy", STRATEGIES, index=list(STRATEGIES).index("resume"),
-            key="gen_strategy", format_func=str,
+            "Recovery strategy", STRATEGIES, index=list(STRATEGIES).index(DEFAULT_STRATEGY),
+            key="gen_strategy",
             help="\n".join(f"- **{name}**: {text}" for name, text in STRATEGY_HELP.items()),
         )
         profile = fault_column.selectbox(
