@@ -370,3 +370,20 @@ def test_a_running_generation_can_be_cancelled_and_ends_on_a_clear_error() -> No
     assert any(e.startswith("The generation failed") and "cancelled" in e for e in errors), errors
     at.button(key="gen_new").click().run()
     assert at.button(key="gen_start")
+
+
+@pytest.mark.postgres
+def test_pages_work_unchanged_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", pg_url)
+    reset_settings()
+    at, alice = logged_in("alice")
+    seed_generation(alice.id, url=pg_url, total_chars=300, fail_at_char=270, with_plan=True,
+                    fault_spec="drop-at-90", tier="resume")
+    at.switch_page(page("history")).run()
+    assert not at.exception, at.exception
+    assert "Showing 1–1 of 1 generations" in texts(at)
+    at.switch_page(page("detail")).run()
+    assert [t.value for t in at.title] == ["Bakery Orders"]
+    at.switch_page(page("statistics")).run()
+    assert {m.label: m.value for m in at.metric}["Finished generations"] == "1"
+    assert not at.exception
