@@ -387,3 +387,15 @@ def test_pages_work_unchanged_on_postgresql(pg_url: str, monkeypatch: pytest.Mon
     at.switch_page(page("statistics")).run()
     assert {m.label: m.value for m in at.metric}["Finished generations"] == "1"
     assert not at.exception
+
+
+def test_an_unreachable_database_is_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "PLANNER_DATABASE_URL", "postgresql+psycopg://planner:s3cret@127.0.0.1:1/nowhere"
+    )
+    reset_settings()
+    at = app().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "planner cannot use its database `postgresql+psycopg://planner:***@127.0.0.1:1" in error
+    assert "s3cret" not in error
