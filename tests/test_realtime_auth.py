@@ -146,7 +146,7 @@ async def test_a_token_expiring_during_the_connection_is_caught_at_the_next_even
 ) -> None:
     claims, _ = alice
     generation_id = make_generation(claims.user_id)
-    expires = datetime.now(UTC) + timedelta(seconds=2)
+    expires = datetime.now(UTC) + timedelta(seconds=3)
     short = signed({"sub": str(claims.user_id), "exp": expires})
     client = await connected(clients, endpoint, short)
     joined = await client.call("join_generation", {"generation_id": str(generation_id)})
