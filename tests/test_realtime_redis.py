@@ -285,11 +285,10 @@ async def test_a_generation_started_through_one_server_process_is_watched_throug
 async def test_a_cli_generation_reaches_clients_of_a_server_process(
     shared_database: dict[str, str], redis_url: str, clients: list[Client]
 ) -> None:
-    make_user("alice")
-    _, token = make_user("alice2")
+    _, token = make_user("alice")
     server = ServeProcess(redis_url, shared_database)
     cli = PlannerProcess(
-        "generate", DESCRIPTION, "--user", "alice2", "--faults", "drop-at-90", "--speed", "5",
+        "generate", DESCRIPTION, "--user", "alice", "--faults", "drop-at-90", "--speed", "5",
         env={"PLANNER_REDIS_URL": redis_url, **shared_database},
     )
     try:
