@@ -12,7 +12,9 @@ import benchmarks
 
 def main(selected: list[str]) -> None:
     names = sorted(
-        info.name for info in pkgutil.iter_modules(benchmarks.__path__) if info.name.startswith("bench_")
+        info.name
+        for info in pkgutil.iter_modules(benchmarks.__path__)
+        if info.name.startswith("bench_")
     )
     if selected:
         names = [name for name in names if any(s in name for s in selected)]

@@ -65,6 +65,9 @@ class NullRecorder:
     def flush(self, *_: Any) -> None:
         pass
 
+    def flush_soon(self) -> None:
+        pass
+
     def close(self, *_: Any, **__: Any) -> None:
         pass
 

@@ -223,3 +223,36 @@ def test_retry_returns_once_the_lock_is_free_and_passes_other_errors_through() -
         with_lock_retry(broken, sleep=sleeps.append)
     assert len(sleeps) == 2
     assert not is_lock_conflict(duckdb.IOException("IO Error: No such file or directory"))
+
+
+def test_threads_of_one_process_share_the_file_and_lose_no_row(duckdb_url: str) -> None:
+    def writer(prefix: str) -> None:
+        for index in range(10):
+            run_in_session(
+                lambda s, i=index: s.add(User(username=f"{prefix}-{i}", can_login=False)),
+                duckdb_url,
+            )
+
+    threads = [threading.Thread(target=writer, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    with session_scope(duckdb_url) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 40
+    # Every connection was closed, so the file is free for another process right away.
+    probe = subprocess.run(
+        [sys.executable, "-c", HOLDER_PROBE, duckdb_url.removeprefix("duckdb:///")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+
+
+HOLDER_PROBE = """
+import sys, duckdb
+duckdb.connect(sys.argv[1]).close()
+"""

@@ -209,6 +209,7 @@ class GenerationRun:
         result = self.stages.run(
             client, "masterplan", request, resume_from=resume_text, expected_tasks=task_count
         )
+        self.recorder.flush_soon()  # written while the answer is parsed, not after
         return self._parse_with_repair(client, "masterplan", request, result, self._check_plan)
 
     def _check_plan(self, text: str) -> MasterPlan:

@@ -88,12 +88,15 @@ def discovery_request(description: str, model: str) -> dict[str, Any]:
     }
 
 
-def task_count_for(discovery: Discovery, min_tasks: int = MIN_TASKS, max_tasks: int = MAX_TASKS) -> int:
+def task_count_for(
+    discovery: Discovery, min_tasks: int = MIN_TASKS, max_tasks: int = MAX_TASKS
+) -> int:
     """(bounded contexts x 2) + (aggregates x 3) + (services x 1.5) + 4, clamped."""
     aggregates = set(discovery.aggregates) | {
         a for context in discovery.bounded_contexts for a in context.aggregates
     }
-    raw = len(discovery.bounded_contexts) * 2 + len(aggregates) * 3 + len(discovery.services) * 1.5 + 4
+    contexts, services = len(discovery.bounded_contexts), len(discovery.services)
+    raw = contexts * 2 + len(aggregates) * 3 + services * 1.5 + 4
     return max(min_tasks, min(max_tasks, math.ceil(raw)))
 
 

@@ -228,6 +228,12 @@ class GenerationRecorder:
             self._rows.append(write)
 
     # -- writing ----------------------------------------------------------------------
+    def flush_soon(self) -> None:
+        """Start writing what is pending now, without waiting for it."""
+        with self._cond:
+            self._requested += 1
+            self._cond.notify_all()
+
     def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
         """Block until everything handed over so far is stored."""
         with self._cond:

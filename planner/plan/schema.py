@@ -8,12 +8,12 @@ models, so what the simulator writes is what the generator accepts.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Complexity(str, Enum):
+class Complexity(StrEnum):
     low = "low"
     medium = "medium"
     high = "high"

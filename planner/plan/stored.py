@@ -26,6 +26,7 @@ from planner.db import (
     utcnow,
     with_lock_retry,
 )
+from planner.plan.cache import PromptCacheLedger
 from planner.plan.liveness import LIVE_STATUSES
 from planner.plan.request import GenerationOutcome
 from planner.plan.schema import Discovery
@@ -108,10 +109,12 @@ def outcome_of(generation_id: uuid.UUID, database_url: str | None = None) -> Gen
         tasks=plan.total_tasks if plan else 0,
         subtasks=plan.total_subtasks if plan else 0,
         error=row.error,
-        prompt_cache={
-            "cache_creation_input_tokens": row.cache_creation_input_tokens,
-            "cache_read_input_tokens": row.cache_read_input_tokens,
-        },
+        prompt_cache=PromptCacheLedger(
+            row.model,
+            input_tokens=row.input_tokens,
+            cache_creation_input_tokens=row.cache_creation_input_tokens,
+            cache_read_input_tokens=row.cache_read_input_tokens,
+        ).to_json(),
     )
 
 
