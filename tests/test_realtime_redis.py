@@ -153,12 +153,12 @@ async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
         }
 
 
-class ServeProcess:
-    """`planner serve --port 0 --redis URL` in a subprocess, as an operator runs it."""
+class PlannerProcess:
+    """`planner ARGS...` in a subprocess whose stderr is read (and drained) on a thread."""
 
-    def __init__(self, redis_url: str, env: dict[str, str]) -> None:
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "planner", "serve", "--port", "0", "--redis", redis_url],
+            [sys.executable, "-m", "planner", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -167,24 +167,25 @@ class ServeProcess:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self.url = self._wait_for_url()
 
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.put(line)
 
-    def _wait_for_url(self) -> str:
+    def wait_for(self, pattern: str, timeout_s: float = 30) -> re.Match[str]:
+        """The first stderr line matching `pattern` (later lines stay queued)."""
         seen = []
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
-                line = self.lines.get(timeout=30)
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                raise AssertionError(f"planner serve did not start: {seen}") from None
+                raise AssertionError(f"no {pattern!r} on stderr; saw {seen}") from None
             seen.append(line)
-            if match := re.search(r"Socket\.IO endpoint on (http://\S+?),", line):
-                return match.group(1)
+            if match := re.search(pattern, line):
+                return match
 
     def stop(self) -> None:
         self.process.terminate()
@@ -193,6 +194,14 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class ServeProcess(PlannerProcess):
+    """`planner serve --port 0 --redis URL`, as an operator runs it."""
+
+    def __init__(self, redis_url: str, env: dict[str, str]) -> None:
+        super().__init__("serve", "--port", "0", "--redis", redis_url, env=env)
+        self.url = self.wait_for(r"Socket\.IO endpoint on (http://\S+?),").group(1)
 
 
 @pytest.fixture
@@ -276,22 +285,14 @@ async def test_a_generation_started_through_one_server_process_is_watched_throug
 async def test_a_cli_generation_reaches_clients_of_a_server_process(
     shared_database: dict[str, str], redis_url: str, clients: list[Client]
 ) -> None:
-    make_user("alice")
-    _, token = make_user("alice2")
+    _, token = make_user("alice")
     server = ServeProcess(redis_url, shared_database)
-    cli = subprocess.Popen(
-        [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--user", "alice2",
-         "--faults", "drop-at-90", "--speed", "5"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli_env(PLANNER_REDIS_URL=redis_url, **shared_database),
-        cwd=REPO_ROOT,
+    cli = PlannerProcess(
+        "generate", DESCRIPTION, "--user", "alice", "--faults", "drop-at-90", "--speed", "5",
+        env={"PLANNER_REDIS_URL": redis_url, **shared_database},
     )
     try:
-        assert cli.stderr is not None
-        announced = re.search(r"generation ([0-9a-f-]{36})", cli.stderr.readline())
-        assert announced, "planner generate prints the generation id first"
+        announced = cli.wait_for(r"generation ([0-9a-f-]{36})")
         watcher = Client()
         clients.append(watcher)
         await watcher.connect(server.url, token)
@@ -299,9 +300,9 @@ async def test_a_cli_generation_reaches_clients_of_a_server_process(
         follower = Follower(watcher, announced.group(1))
         events = await follow_to_the_end(follower, timeout_s=180)
         live = watcher.generation_events(announced.group(1))
-        assert cli.wait(60) == 0
+        assert cli.process.wait(60) == 0
     finally:
-        cli.kill()
+        cli.stop()
         server.stop()
 
     assert "error" not in joined
