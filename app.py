@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from planner.analysis import shared_connection
 from planner.dashboard import nav, session, shell
 
 st.set_page_config(page_title="planner", page_icon=":material/route:", layout="wide")
@@ -10,4 +11,5 @@ user = session.current_user()
 page = nav.navigation(logged_in=user is not None)
 if user is not None:
     shell.sidebar(user, warning)
-page.run()
+with shared_connection():  # one database connection for all of the page's queries
+    page.run()

@@ -26,6 +26,7 @@ from planner.db import dispose_engines, upgrade
 GENERATIONS = 10_000
 CHUNKS = 2_000_000
 BIG_GENERATION_CHUNKS = 200_000
+PLAN_EVERY = 10
 TARGET_S = 1.0
 REPEATS = 5
 
@@ -121,21 +122,72 @@ def seed(path: Path) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
                              ELSE 40 END)) e
             """
         )
-        typical = con.execute("SELECT id FROM g WHERE i = 2 * 4 + 1").fetchone()[0]
+        _seed_plans(con, user_id)
+        typical = con.execute(f"SELECT id FROM g WHERE i = {PLAN_EVERY}").fetchone()[0]
         big = con.execute("SELECT id FROM g WHERE i = 0").fetchone()[0]
         counts = con.execute(
-            "SELECT (SELECT count(*) FROM generations), (SELECT count(*) FROM generation_chunks)"
+            "SELECT (SELECT count(*) FROM generations), (SELECT count(*) FROM generation_chunks),"
+            " (SELECT count(*) FROM masterplan_tasks)"
         ).fetchone()
-    print(f"seeded {counts[0]:,} generations and {counts[1]:,} chunk rows")
+    print(f"seeded {counts[0]:,} generations, {counts[1]:,} chunk rows, "
+          f"{counts[2]:,} plan tasks")
     return user_id, big, typical
 
 
-def timed(label: str, action: Callable[[], Any], results: list[tuple[str, float]]) -> None:
-    action()  # warm: the first call pays for connecting and for DuckDB's caches
+def _seed_plans(con: duckdb.DuckDBPyConnection, user_id: uuid.UUID) -> None:
+    """A 120-task plan (6 phases, 12 milestones, 3 subtasks each) for every 10th generation."""
+    script = f"""
+        CREATE TEMP TABLE p AS SELECT g.id AS generation_id, uuid() AS id, g.i FROM g
+        WHERE g.i % {PLAN_EVERY} = 0;
+        INSERT INTO masterplans (id, user_id, generation_id, project_name, description,
+          architecture_style, tech_stack, status, total_phases, total_milestones, total_tasks,
+          total_subtasks, completed_tasks, progress_percent, estimated_total_hours, plan_json,
+          created_at, updated_at)
+        SELECT id, ?, generation_id, 'Project ' || i, '', 'modular monolith', '{{}}', 'draft',
+               6, 12, 120, 360, 0, 0, 480, '{{"phases": []}}', now(), now() FROM p;
+        UPDATE generations SET masterplan_id = p.id FROM p WHERE generations.id = p.generation_id;
+        CREATE TEMP TABLE ph AS SELECT p.id AS plan_id, uuid() AS id, n.range + 1 AS number
+          FROM p, range(6) n;
+        INSERT INTO masterplan_phases (id, masterplan_id, phase_number, name, description,
+          status, total_milestones, total_tasks, completed_tasks, created_at)
+        SELECT id, plan_id, number, 'Phase ' || number, '', 'pending', 2, 20, 0, now() FROM ph;
+        CREATE TEMP TABLE ms AS SELECT ph.plan_id, ph.id AS phase_id, uuid() AS id,
+          (ph.number - 1) * 2 + n.range + 1 AS number FROM ph, range(2) n;
+        INSERT INTO masterplan_milestones (id, masterplan_id, phase_id, milestone_number, name,
+          description, status, total_tasks, completed_tasks, created_at)
+        SELECT id, plan_id, phase_id, number, 'Milestone ' || number, '', 'pending', 10, 0,
+          now() FROM ms;
+        CREATE TEMP TABLE tk AS SELECT ms.plan_id, ms.phase_id, ms.id AS milestone_id,
+          uuid() AS id, (ms.number - 1) * 10 + n.range + 1 AS number FROM ms, range(10) n;
+        INSERT INTO masterplan_tasks (id, masterplan_id, phase_id, milestone_id, task_number,
+          name, description, complexity, status, estimated_hours, depends_on_numbers,
+          depends_on_task_ids, target_files, total_subtasks, completed_subtasks, created_at)
+        SELECT id, plan_id, phase_id, milestone_id, number, 'Task ' || number, '', 'medium',
+          'pending', 4, CASE WHEN number > 1 THEN '[' || (number - 1) || ']' ELSE '[]' END,
+          '[]', '[]', 3, 0, now() FROM tk;
+        INSERT INTO masterplan_subtasks (id, masterplan_id, task_id, subtask_number, name,
+          description, status, created_at)
+        SELECT uuid(), plan_id, id, n.range + 1, 'Subtask', '', 'pending', now()
+          FROM tk, range(3) n
+        """
+    for statement in script.split(";"):
+        con.execute(statement, [user_id] if "?" in statement else None)
+
+
+def timed(
+    label: str, action: Callable[[], Any], results: list[tuple[str, float]], url: str
+) -> None:
+    """Median of REPEATS runs, each on one shared connection as a dashboard page runs."""
+
+    def page() -> None:
+        with analysis.shared_connection(url):
+            action()
+
+    page()  # warm: the first call pays for DuckDB's caches
     samples = []
     for _ in range(REPEATS):
         started = time.perf_counter()
-        action()
+        page()
         samples.append(time.perf_counter() - started)
     median = statistics.median(samples)
     results.append((label, median))
@@ -169,7 +221,9 @@ def main() -> None:
 
         def detail(generation_id: uuid.UUID) -> Callable[[], None]:
             def run() -> None:
-                analysis.get_generation(generation_id, user_id, url=url)
+                row = analysis.get_generation(generation_id, user_id, url=url)
+                tables = analysis.load_plan(row["masterplan_id"], user_id, url=url)
+                analysis.task_table(tables)
                 analysis.fault_markers(analysis.attempts_table(generation_id, url=url))
                 analysis.events_log(generation_id, exclude=analysis.progress.NOISY_EVENTS,
                                     url=url)
@@ -177,17 +231,17 @@ def main() -> None:
                 analysis.latest_progress(generation_id, url=url)
             return run
 
-        timed("history page (options, count, deep page)", history, results)
-        timed("statistics page (tiers, matrix, outcomes)", stats, results)
-        timed("detail page, 200k-chunk generation", detail(big), results)
-        timed("detail page, typical generation", detail(typical), results)
+        timed("history page (options, count, deep page)", history, results, url)
+        timed("statistics page (tiers, matrix, outcomes)", stats, results, url)
+        timed("detail page, 200k-chunk generation", detail(big), results, url)
+        timed("detail page, typical generation", detail(typical), results, url)
         timed("timeline downsample 200k chunks -> 2000 pts",
-              lambda: analysis.chunk_timeline(big, max_points=2000, url=url), results)
+              lambda: analysis.chunk_timeline(big, max_points=2000, url=url), results, url)
         timed("timeline, typical generation (180 chunks)",
-              lambda: analysis.chunk_timeline(typical, url=url), results)
+              lambda: analysis.chunk_timeline(typical, url=url), results, url)
         timed("live poll: progress + text tail (20k events)",
               lambda: (analysis.latest_progress(big, url=url),
-                       analysis.text_tail(big, url=url)), results)
+                       analysis.text_tail(big, url=url)), results, url)
         dispose_engines()
         worst = max(results, key=lambda item: item[1])
         print(f"slowest: {worst[0]} at {worst[1] * 1000:.1f} ms "

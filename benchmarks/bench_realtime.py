@@ -57,7 +57,12 @@ def _server_main(conn: Connection, env: dict[str, str], redis_url: str | None) -
     bus = EventBus()
     handle = start_in_thread("127.0.0.1", 0, redis_url, bus=bus)
     conn.send(handle.url)
+    cpu_at_start = time.process_time()
     while (command := conn.recv()) is not None:
+        if command == "cpu":  # the server's CPU time since the last run began
+            conn.send(time.process_time() - cpu_at_start)
+            continue
+        cpu_at_start = time.process_time()
         generation_id, chunks, tick_every = command
         events = GenerationEvents(bus, uuid.UUID(generation_id))
         chunk_arrived: dict[int, float] = {}
@@ -117,7 +122,7 @@ def _watch_main(
 
 def _run(
     url: str, token: str, generation_id: str, scenario: Scenario, server: Connection
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, float]:
     """Spread the watchers over a few processes, as real clients are, then play."""
     context = mp.get_context("spawn")
     workers = []
@@ -139,13 +144,17 @@ def _run(
     for process, parent in workers:
         arrivals += parent.recv()
         process.join()
+    server.send("cpu")
+    server_cpu_s: float = server.recv()
     latencies = [
         (seen[seq] - arrived) * 1000
         for seen in arrivals
         for seq, arrived in chunk_arrived.items()
         if seq in seen
     ]
-    return latencies, len(chunk_arrived) * len(arrivals) - len(latencies)
+    deliveries = 2 * len(chunk_arrived) * len(arrivals)  # a text delta and a progress each
+    missing = len(chunk_arrived) * len(arrivals) - len(latencies)
+    return latencies, missing, server_cpu_s / deliveries
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -200,14 +209,17 @@ def main() -> None:
             server.start()
             url = parent.recv()
             for scenario in SCENARIOS:
-                latencies, missing = _run(url, token, next(ids), scenario, parent)
+                latencies, missing, cpu_per_delivery = _run(
+                    url, token, next(ids), scenario, parent
+                )
                 p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
                 verdict = "meets" if p99 < TARGET_P99_MS else "MISSES"
                 lost = f"; {missing} NEVER ARRIVED" if missing else ""
                 print(
                     f"  {transport:5s} {scenario.label:18s} {scenario.watchers:3d} client(s): "
                     f"median {p50:7.2f} ms  p99 {p99:7.2f} ms  max {max(latencies):7.2f} ms  "
-                    f"({len(latencies)} deliveries{lost}; {verdict} p99 < {TARGET_P99_MS:.0f} ms)",
+                    f"({len(latencies)} deliveries{lost}; {verdict} p99 < {TARGET_P99_MS:.0f} ms; "
+                    f"server CPU {cpu_per_delivery * 1e6:.0f} us/delivery)",
                     flush=True,
                 )
             parent.send(None)

@@ -20,9 +20,16 @@ from planner.db import (
     session_scope,
     with_lock_retry,
 )
-from planner.events import EventBus, EventMessage
+from planner.events import TERMINAL_EVENTS, EventBus, EventMessage
 
 PASSWORD = "correct horse battery staple"
+DESCRIPTION = "An online bookshop with payments, a catalogue and order tracking"
+LIFECYCLE_ORDER = [
+    "masterplan_parsing_complete",
+    "masterplan_validation_start",
+    "masterplan_saving_start",
+    "masterplan_generation_complete",
+]
 
 
 def make_user(username: str) -> tuple[User, str]:
@@ -183,3 +190,32 @@ class Follower:
                 await self.catch_up()
             self._apply(event)
         self._live_index = len(live)
+
+
+async def follow_to_the_end(follower: Follower, timeout_s: float = 120) -> list[dict[str, Any]]:
+    """Catch up, then apply live events until the terminal one, by the client rule."""
+    await follower.catch_up()
+    deadline = time.monotonic() + timeout_s
+    while not follower.applied or follower.applied[-1]["name"] not in TERMINAL_EVENTS:
+        assert time.monotonic() < deadline, f"no terminal event; last {follower.applied[-3:]}"
+        await follower.sync()
+        await asyncio.sleep(0.02)
+    return follower.applied
+
+
+def assert_a_recovered_generation(events: list[dict[str, Any]]) -> None:
+    names = [e["name"] for e in events]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1)), "gap-free, in order"
+    assert names[0] == "masterplan_generation_start"
+    assert names[-1] == "masterplan_generation_complete"
+    assert [n for n in names if n in LIFECYCLE_ORDER] == LIFECYCLE_ORDER
+    recoveries = [e for e in events if e["name"] == "masterplan_recovery"]
+    assert recoveries and all(r["tier"] == "resume" for r in recoveries)
+    first_recovery = names.index("masterplan_recovery")
+    assert "masterplan_tokens_progress" in names[:first_recovery], "progress before the drop"
+    assert "masterplan_tokens_progress" in names[first_recovery:], "and after it"
+    progress = [e for e in events if e["name"] == "masterplan_tokens_progress"]
+    assert all(p["tokens_received"] >= 0 and "percentage" in p for p in progress)
+    assert any(e["name"] == "masterplan_text_delta" and e["text"] for e in events)
+    complete = events[-1]
+    assert complete["masterplan_id"] and complete["total_tasks"] > 0

@@ -203,3 +203,31 @@ def test_histogram_bins_are_shared_and_sum_to_the_rows() -> None:
     assert analysis.histogram(frame.iloc[0:0], "wasted").empty
     same = analysis.histogram(pd.DataFrame({"strategy": ["a", "a"], "wasted": [5, 5]}), "wasted")
     assert same["count"].tolist() == [2]
+
+
+def test_shared_connection_serves_a_page_of_queries_over_one_connection(db: str) -> None:
+    from sqlalchemy import event
+
+    from planner.db import get_engine
+
+    alice = seed_user("alice", db)
+    gid = seed_generation(alice, url=db, total_chars=30)
+    checkouts: list[object] = []
+    engine = get_engine(db)
+
+    def count(*args: object) -> None:
+        checkouts.append(args)
+
+    event.listen(engine, "checkout", count)
+    try:
+        with analysis.shared_connection(db):
+            with analysis.shared_connection(db):  # nested blocks reuse the outer one
+                assert analysis.get_generation(gid, alice, url=db)["id"] == gid
+            assert len(analysis.chunk_timeline(gid, url=db)) == 3
+            assert analysis.history_count(alice, url=db) == 1
+        assert len(checkouts) == 1
+        analysis.history_count(alice, url=db)
+        analysis.get_generation(gid, alice, url=db)
+        assert len(checkouts) == 3
+    finally:
+        event.remove(engine, "checkout", count)

@@ -352,3 +352,50 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
     at_bob.switch_page(page("experiments")).run()
     assert "No experiments yet." in texts(at_bob)
     assert experiment_jobs.job_for(experiment_id, bob.id) is None
+
+
+def test_a_running_generation_can_be_cancelled_and_ends_on_a_clear_error() -> None:
+    from planner.plan import default_service
+
+    at, _ = logged_in("alice")
+    at.run()
+    start_form(at, "A slow plan for a bakery, to be cancelled.", speed=0.5)
+    generation_id = uuid.UUID(at.session_state["following_generation"])
+    assert len(at.get("progress")) == 1  # the live view
+    at.button(key="gen_cancel").click().run()
+    outcome = default_service().wait(generation_id, timeout=120)
+    assert outcome.status == "failed"
+    at.run()
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("The generation failed") and "cancelled" in e for e in errors), errors
+    at.button(key="gen_new").click().run()
+    assert at.button(key="gen_start")
+
+
+@pytest.mark.postgres
+def test_pages_work_unchanged_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", pg_url)
+    reset_settings()
+    at, alice = logged_in("alice")
+    seed_generation(alice.id, url=pg_url, total_chars=300, fail_at_char=270, with_plan=True,
+                    fault_spec="drop-at-90", tier="resume")
+    at.switch_page(page("history")).run()
+    assert not at.exception, at.exception
+    assert "Showing 1–1 of 1 generations" in texts(at)
+    at.switch_page(page("detail")).run()
+    assert [t.value for t in at.title] == ["Bakery Orders"]
+    at.switch_page(page("statistics")).run()
+    assert {m.label: m.value for m in at.metric}["Finished generations"] == "1"
+    assert not at.exception
+
+
+def test_an_unreachable_database_is_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "PLANNER_DATABASE_URL", "postgresql+psycopg://planner:s3cret@127.0.0.1:1/nowhere"
+    )
+    reset_settings()
+    at = app().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "planner cannot use its database `postgresql+psycopg://planner:***@127.0.0.1:1" in error
+    assert "s3cret" not in error

@@ -56,10 +56,15 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def dashboard(planner_home: Path) -> Iterator[str]:
+def socketio_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def dashboard(planner_home: Path, socketio_port: int) -> Iterator[str]:
     """`streamlit run app.py` on a free port, its Socket.IO endpoint on another."""
     port = free_port()
-    env = cli_env(PLANNER_HOME=str(planner_home), PLANNER_SOCKETIO_PORT=str(free_port()))
+    env = cli_env(PLANNER_HOME=str(planner_home), PLANNER_SOCKETIO_PORT=str(socketio_port))
     log_path = planner_home.parent / "streamlit.log"
     planner_home.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
@@ -99,6 +104,12 @@ def sign_up(page, username: str) -> None:  # noqa: ANN001
     page.get_by_role("heading", name="Generate a MasterPlan").wait_for(timeout=SLOW_MS)
 
 
+def settled(page) -> None:  # noqa: ANN001
+    """Wait until Streamlit has drawn every element (no loading skeleton left)."""
+    page.wait_for_function("!document.querySelector('[data-testid=\"stSkeleton\"]')")
+    page.wait_for_timeout(500)
+
+
 def log_in(page, username: str) -> None:  # noqa: ANN001
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -114,7 +125,9 @@ def open_page(page, title: str) -> None:  # noqa: ANN001
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
 
 
-def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) -> None:
+def test_generation_live_in_the_browser_and_private_to_its_user(
+    dashboard: str, socketio_port: int
+) -> None:
     executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
@@ -128,6 +141,11 @@ def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) 
             page.set_default_timeout(SLOW_MS)
             page.goto(dashboard)
             sign_up(page, "alice")
+            # The dashboard process hosts the Socket.IO endpoint too (Engine.IO handshake).
+            handshake = urllib.request.urlopen(
+                f"http://127.0.0.1:{socketio_port}/socket.io/?EIO=4&transport=polling", timeout=10
+            ).read()
+            assert handshake.startswith(b"0{") and b'"sid"' in handshake
 
             page.get_by_label("Project description", exact=True).fill(DESCRIPTION)
             choose(page, "Fault profile", "drop-at-90")
@@ -152,23 +170,33 @@ def test_generation_live_in_the_browser_and_private_to_its_user(dashboard: str) 
             page.screenshot(path=str(ARTIFACTS / "dashboard-live-recovery.png"), full_page=True)
 
             page.get_by_text("is ready:").wait_for()
-            main = page.get_by_test_id("stMain")
-            text = main.inner_text()
+            page.get_by_test_id("stExpander").first.wait_for()  # the plan's phases
+            text = page.get_by_test_id("stMain").inner_text()
+            project = re.search(r"(.+) is ready: \d+ phases", text).group(1).strip()
+            settled(page)
             assert "tier resume" in text
             recovered = r"Attempt 1 failed \(connection_dropped\)\. Recovering with resume"
             assert re.search(recovered, text)
-            assert page.get_by_test_id("stExpander").count() >= 1  # the plan's phases
-            project = page.get_by_test_id("stHeading").nth(1).inner_text()
+            assert "Phase 1 · " in text and "T1 · " in text
             page.screenshot(path=str(ARTIFACTS / "dashboard-completed.png"), full_page=True)
 
             open_page(page, "History")
             page.get_by_text("Showing 1–1 of 1 generations").wait_for()
+            page.get_by_test_id("stDataFrame").first.wait_for()
+            settled(page)
             page.screenshot(path=str(ARTIFACTS / "dashboard-history.png"), full_page=True)
+            # Selecting the row (its checkbox, first column of the grid) opens the detail.
+            grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+            page.mouse.click(grid["x"] + 15, grid["y"] + 52)
+            page.get_by_role("tab", name="Chunk timeline").wait_for()
+            page.get_by_role("heading", name=project).wait_for()
+            page.get_by_role("tab", name="Attempts").click()
+            page.get_by_text("Download timeline CSV").wait_for(state="attached")
 
             page.get_by_role("button", name="Log out").click()
             page.get_by_text("You have logged out.").wait_for()
             sign_up(page, "bob")
-            assert page.get_by_role("button", name="Start generation").is_visible()
+            page.get_by_role("button", name="Start generation").wait_for()
             assert project not in page.get_by_test_id("stMain").inner_text()
             open_page(page, "History")
             page.get_by_text("No generations yet").wait_for()

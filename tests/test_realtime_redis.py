@@ -28,7 +28,15 @@ from planner.realtime import (
     start_in_thread,
 )
 from tests.conftest import REDIS_URL, REPO_ROOT, cli_env, skip_or_fail
-from tests.realtime_support import Client, make_generation, make_user
+from tests.realtime_support import (
+    DESCRIPTION,
+    Client,
+    Follower,
+    assert_a_recovered_generation,
+    follow_to_the_end,
+    make_generation,
+    make_user,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -141,15 +149,16 @@ async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
             "seq": 2,
             "text": "1",
             "from_char": 1,
+            "stage": "masterplan",
         }
 
 
-class ServeProcess:
-    """`planner serve --port 0 --redis URL` in a subprocess, as an operator runs it."""
+class PlannerProcess:
+    """`planner ARGS...` in a subprocess whose stderr is read (and drained) on a thread."""
 
-    def __init__(self, redis_url: str, env: dict[str, str]) -> None:
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "planner", "serve", "--port", "0", "--redis", redis_url],
+            [sys.executable, "-m", "planner", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -158,24 +167,25 @@ class ServeProcess:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
-        self.url = self._wait_for_url()
 
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.put(line)
 
-    def _wait_for_url(self) -> str:
+    def wait_for(self, pattern: str, timeout_s: float = 30) -> re.Match[str]:
+        """The first stderr line matching `pattern` (later lines stay queued)."""
         seen = []
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
-                line = self.lines.get(timeout=30)
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                raise AssertionError(f"planner serve did not start: {seen}") from None
+                raise AssertionError(f"no {pattern!r} on stderr; saw {seen}") from None
             seen.append(line)
-            if match := re.search(r"Socket\.IO endpoint on (http://\S+?),", line):
-                return match.group(1)
+            if match := re.search(pattern, line):
+                return match
 
     def stop(self) -> None:
         self.process.terminate()
@@ -184,6 +194,14 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class ServeProcess(PlannerProcess):
+    """`planner serve --port 0 --redis URL`, as an operator runs it."""
+
+    def __init__(self, redis_url: str, env: dict[str, str]) -> None:
+        super().__init__("serve", "--port", "0", "--redis", redis_url, env=env)
+        self.url = self.wait_for(r"Socket\.IO endpoint on (http://\S+?),").group(1)
 
 
 @pytest.fixture
@@ -232,3 +250,61 @@ async def test_events_from_any_process_reach_clients_on_every_server_process(
         assert [e["seq"] for e in client.generation_events(generation_id)] == list(range(1, 301))
     assert refused["error"]["code"] == "not_found"
     assert auth.verify_access_token(token).username == "alice"
+
+
+async def test_a_generation_started_through_one_server_process_is_watched_through_another(
+    shared_database: dict[str, str],
+    redis_url: str,
+    clients: list[Client],
+) -> None:
+    _, token = make_user("alice")
+    servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
+    try:
+        starter, watcher = Client(), Client()
+        clients += [starter, watcher]
+        await starter.connect(servers[0].url, token)
+        await watcher.connect(servers[1].url, token)
+        started = await starter.call(
+            "start_generation", {"description": DESCRIPTION, "faults": "drop-at-90", "speed": 5}
+        )
+        generation_id = started["generation_id"]
+        joined = await watcher.call("join_generation", {"generation_id": generation_id})
+        follower = Follower(watcher, generation_id)
+        events = await follow_to_the_end(follower, timeout_s=180)
+        live = watcher.generation_events(generation_id)
+    finally:
+        for server in servers:
+            server.stop()
+
+    assert joined["status"] in {"queued", "running"}
+    assert_a_recovered_generation(events)
+    assert len(live) > len(events) // 2, "most events reached the other node live"
+    assert {e["seq"] for e in live} <= {e["seq"] for e in events}
+
+
+async def test_a_cli_generation_reaches_clients_of_a_server_process(
+    shared_database: dict[str, str], redis_url: str, clients: list[Client]
+) -> None:
+    _, token = make_user("alice")
+    server = ServeProcess(redis_url, shared_database)
+    cli = PlannerProcess(
+        "generate", DESCRIPTION, "--user", "alice", "--faults", "drop-at-90", "--speed", "5",
+        env={"PLANNER_REDIS_URL": redis_url, **shared_database},
+    )
+    try:
+        announced = cli.wait_for(r"generation ([0-9a-f-]{36})")
+        watcher = Client()
+        clients.append(watcher)
+        await watcher.connect(server.url, token)
+        joined = await watcher.call("join_generation", {"generation_id": announced.group(1)})
+        follower = Follower(watcher, announced.group(1))
+        events = await follow_to_the_end(follower, timeout_s=180)
+        live = watcher.generation_events(announced.group(1))
+        assert cli.process.wait(60) == 0
+    finally:
+        cli.stop()
+        server.stop()
+
+    assert "error" not in joined
+    assert_a_recovered_generation(events)
+    assert len(live) > len(events) // 2, "most events came live from the CLI process"

@@ -6,6 +6,7 @@ statistics), `plans` (a stored plan as tables), `experiments` (failure-mode expe
 runs, summaries and strategy rankings).
 """
 
+from planner.analysis._query import shared_connection
 from planner.analysis.experiments import (
     experiment_runs,
     experiment_summary,
@@ -76,6 +77,7 @@ __all__ = [
     "rank_strategies",
     "recoveries",
     "running_generation",
+    "shared_connection",
     "success_matrix",
     "summarize",
     "summary_by",

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from planner.analysis._query import read_frame, read_one
+from planner.analysis._query import read_frames, read_one
 from planner.db import MasterPlanRow, MilestoneRow, PhaseRow, SubtaskRow, TaskRow
 
 
@@ -38,13 +38,10 @@ def load_plan(
     )
     if plan is None:
         return None
-    phases = read_frame(
+    phases, milestones, tasks, subtasks = read_frames([
         select(PhaseRow.id, PhaseRow.phase_number, PhaseRow.name, PhaseRow.description)
         .where(PhaseRow.masterplan_id == masterplan_id)
         .order_by(PhaseRow.phase_number),
-        url,
-    )
-    milestones = read_frame(
         select(
             MilestoneRow.id,
             MilestoneRow.phase_id,
@@ -54,9 +51,6 @@ def load_plan(
         )
         .where(MilestoneRow.masterplan_id == masterplan_id)
         .order_by(MilestoneRow.milestone_number),
-        url,
-    )
-    tasks = read_frame(
         select(
             TaskRow.id,
             TaskRow.phase_id,
@@ -72,9 +66,6 @@ def load_plan(
         )
         .where(TaskRow.masterplan_id == masterplan_id)
         .order_by(TaskRow.task_number),
-        url,
-    )
-    subtasks = read_frame(
         select(
             SubtaskRow.id,
             SubtaskRow.task_id,
@@ -84,8 +75,7 @@ def load_plan(
         )
         .where(SubtaskRow.masterplan_id == masterplan_id)
         .order_by(SubtaskRow.task_id, SubtaskRow.subtask_number),
-        url,
-    )
+    ], url)
     return PlanTables(plan, phases, milestones, tasks, subtasks)
 
 

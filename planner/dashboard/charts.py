@@ -19,6 +19,10 @@ def chunk_timeline(
     timeline: pd.DataFrame, markers: pd.DataFrame, *, height: int = 320
 ) -> alt.LayerChart:
     """Cumulative characters over time, one colour per attempt, a red mark where a fault hit."""
+    timeline = timeline.assign(
+        attempt_label=timeline["attempt"].astype(str) + " · " + timeline["stage"].astype(str)
+    )
+    order = timeline.drop_duplicates("attempt").sort_values("attempt")["attempt_label"].tolist()
     lines = (
         alt.Chart(timeline)
         .mark_line(interpolate="step-after", strokeWidth=2)
@@ -26,8 +30,8 @@ def chunk_timeline(
             x=alt.X("t_s:Q", title="seconds since the generation started",
                     scale=alt.Scale(domainMin=0)),
             y=alt.Y("chars_end:Q", title="characters received (per stage)"),
-            color=alt.Color("attempt:N", title="attempt", scale=alt.Scale(scheme="tableau10")),
-            detail="stage:N",
+            color=alt.Color("attempt_label:N", title="attempt · stage", sort=order,
+                            scale=alt.Scale(scheme="tableau10")),
             tooltip=[
                 alt.Tooltip("attempt:N"),
                 alt.Tooltip("stage:N"),
@@ -108,15 +112,23 @@ def success_heatmap(matrix: pd.DataFrame) -> alt.Chart:
     return (cells + labels).properties(height=alt.Step(44))
 
 
-def histogram(bins: pd.DataFrame, *, x_title: str, x_format: str = ",") -> alt.Chart:
-    """Pre-binned counts (bin_start, bin_end, group, count) as stacked bars."""
+def histogram(bins: pd.DataFrame, *, x_title: str, x_format: str = ",.0f") -> alt.Chart:
+    """Pre-binned counts (bin_start, bin_end, group, count) as stacked bars.
+
+    The stacking is computed here (count_from, count_to per bin) and drawn as rectangles,
+    so the x axis stays an ordinary quantitative axis with the requested number format.
+    """
+    stacked = bins.sort_values(["bin_start", "group"]).copy()
+    stacked["count_to"] = stacked.groupby("bin_start")["count"].cumsum()
+    stacked["count_from"] = stacked["count_to"] - stacked["count"]
     return (
-        alt.Chart(bins)
-        .mark_bar(opacity=0.9)
+        alt.Chart(stacked)
+        .mark_rect(opacity=0.9, stroke="white", strokeWidth=0.5)
         .encode(
             x=alt.X("bin_start:Q", title=x_title, axis=alt.Axis(format=x_format)),
             x2="bin_end:Q",
-            y=alt.Y("count:Q", title="generations", stack="zero"),
+            y=alt.Y("count_to:Q", title="generations"),
+            y2="count_from:Q",
             color=alt.Color("group:N", title="strategy", scale=alt.Scale(scheme="tableau10")),
             tooltip=[
                 alt.Tooltip("group:N", title="strategy"),

@@ -12,6 +12,8 @@ from planner import analysis
 from planner.analysis.progress import NOISY_EVENTS
 from planner.dashboard import nav, plan_view, session, widgets
 
+EVENTS_SHOWN = 5000
+
 
 def render() -> None:
     user = session.require_user()
@@ -30,7 +32,7 @@ def render() -> None:
     )
     if tables is not None:
         title.title(tables.plan["project_name"])
-    st.caption(row["description"])
+    st.caption(plan_view.escape(row["description"]))
     st.markdown(widgets.settings_line(row))
     _figures(row)
     if row["error"]:
@@ -109,10 +111,12 @@ def _figures(row: dict[str, Any]) -> None:
 def _events(generation_id: uuid.UUID) -> None:
     show_all = st.toggle("Include progress and text events", key="events_all")
     frame = analysis.events_log(generation_id, exclude=() if show_all else NOISY_EVENTS,
-                                limit=5000)
+                                limit=EVENTS_SHOWN)
     if frame.empty:
         st.caption("No events recorded.")
         return
+    if len(frame) == EVENTS_SHOWN:
+        st.caption(f"The first {EVENTS_SHOWN:,} events; the Downloads tab has the timeline.")
     frame["payload"] = frame["payload"].map(lambda p: json.dumps(p, ensure_ascii=False))
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"created_at": st.column_config.DatetimeColumn(

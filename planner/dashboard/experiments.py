@@ -110,7 +110,8 @@ def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
         job = experiment_jobs.job_for(experiment_id, user_id)
         if job is None or not job.alive:
             st.rerun()
-        runs = analysis.experiment_runs(experiment_id)
+        with analysis.shared_connection():
+            runs = analysis.experiment_runs(experiment_id)
         done = int(runs["status"].isin(FINISHED).sum())
         total = max(1, len(runs))
         st.progress(done / total, text=f"{done} of {total} generations finished")

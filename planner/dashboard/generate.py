@@ -7,19 +7,23 @@ refreshed page: it finds the user's running generation there.
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import pandas as pd
 import streamlit as st
 
 from planner import analysis
 from planner.config import get_settings
-from planner.dashboard import live, session
-from planner.llm import STRATEGIES
+from planner.dashboard import live, nav, session, widgets
+from planner.dashboard.plan_view import escape
+from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan import GenerationRequest, GenerationRequestError, default_service
 from planner.plan.request import MAX_SPEED
 from planner.sim import PROFILES
 
 FOLLOWING_KEY = "following_generation"
+RECENT = 5
 CUSTOM_FAULTS = "custom JSON spec…"
 STRATEGY_HELP = {
     "none": "plain stream; any failure fails the generation",
@@ -38,12 +42,14 @@ def render() -> None:
     if followed is not None:
         if followed["status"] in analysis.ACTIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
-            if st.button("Cancel this generation", icon=":material/stop_circle:"):
+            if st.button("Cancel this generation", icon=":material/stop_circle:",
+                         key="gen_cancel"):
                 _cancel(followed["id"])
             return
         live.render_outcome(followed, user.user_id, _new_generation_button)
         return
     _form(user.user_id)
+    _recent(user.user_id)
 
 
 def _followed_generation(user_id: uuid.UUID) -> dict | None:
@@ -76,6 +82,22 @@ def _cancel(generation_id: uuid.UUID) -> None:
                    "by the CLI or another server), so it cannot be cancelled from here.")
 
 
+def _recent(user_id: uuid.UUID) -> None:
+    recent = analysis.history_page(user_id, page_size=RECENT)
+    if recent.empty:
+        st.caption("Your generations will be listed here and in History.")
+        return
+    st.markdown("**Your latest generations**")
+    for row in recent.itertuples():
+        duration = f" · {row.duration_s:,.1f} s" if pd.notna(row.duration_s) else ""
+        st.page_link(
+            nav.page("detail"), query_params={"id": str(row.id)},
+            icon=widgets.STATUS_BADGE.get(row.status, ("gray", ":material/help:"))[1],
+            label=f"{escape(row.title[:70])} · {row.strategy}/{escape(row.fault_spec[:30])} · "
+            f"{row.status}{duration}",
+        )
+
+
 def _form(user_id: uuid.UUID) -> None:
     settings = get_settings()
     with st.container(border=True):
@@ -89,8 +111,8 @@ def _form(user_id: uuid.UUID) -> None:
         )
         strategy_column, fault_column, speed_column, model_column = st.columns(4)
         strategy = strategy_column.selectbox(
-            "Recovery strategy", STRATEGIES, index=list(STRATEGIES).index("resume"),
-            key="gen_strategy", format_func=str,
+            "Recovery strategy", STRATEGIES, index=list(STRATEGIES).index(DEFAULT_STRATEGY),
+            key="gen_strategy",
             help="\n".join(f"- **{name}**: {text}" for name, text in STRATEGY_HELP.items()),
         )
         profile = fault_column.selectbox(
@@ -105,7 +127,10 @@ def _form(user_id: uuid.UUID) -> None:
         )
         model = model_column.text_input("Model", value=settings.model, key="gen_model")
         spec_text = ""
-        if profile == CUSTOM_FAULTS:
+        if profile != CUSTOM_FAULTS:
+            faults_json = json.dumps(PROFILES[profile]) if PROFILES[profile] else "no faults"
+            st.caption(f"`{profile}` injects: `{faults_json}`")
+        else:
             spec_text = st.text_area(
                 "Fault spec (JSON list of faults)", key="gen_spec", placeholder=EXAMPLE_SPEC,
                 help="Each fault is an object with a `type`, a `toxicity` (0–1) and its "

@@ -62,7 +62,7 @@ def render() -> None:
             "created_at": st.column_config.DatetimeColumn(
                 "started (UTC)", format="YYYY-MM-DD HH:mm:ss"
             ),
-            "title": st.column_config.TextColumn("project / description", width="large"),
+            "title": st.column_config.TextColumn("project / description", width="medium"),
             "fault_spec": st.column_config.TextColumn("fault profile"),
             "output_tokens": st.column_config.NumberColumn("output tokens", format="localized"),
             "wasted_output_tokens": st.column_config.NumberColumn(

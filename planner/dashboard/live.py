@@ -28,11 +28,11 @@ def render_running(generation_id: uuid.UUID, user_id: uuid.UUID) -> None:
 
     @st.fragment(run_every=POLL_S)
     def poll() -> None:
-        row = analysis.get_generation(generation_id, user_id)
-        if row is None or row["status"] not in analysis.ACTIVE_STATUSES:
-            st.rerun()
-            return
-        _live_panel(row)
+        with analysis.shared_connection():
+            row = analysis.get_generation(generation_id, user_id)
+            if row is None or row["status"] not in analysis.ACTIVE_STATUSES:
+                st.rerun()
+            _live_panel(row)
 
     poll()
 
@@ -48,6 +48,9 @@ def _live_panel(row: dict[str, Any]) -> None:
     tier = recoveries["tier"].iloc[-1] if not recoveries.empty else "stream"
 
     st.markdown(widgets.settings_line(row))
+    if row["status"] == "queued":
+        st.info("Queued: it starts as soon as one of the generation service's slots is free.",
+                icon=":material/schedule:")
     phase = progress.get("current_phase") or ""
     label = f"{percentage:.0f}% · {row['stage']} stage" + (f" · {phase}" if phase else "")
     st.progress(min(1.0, percentage / 100.0), text=label)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from planner.config import get_settings
 from planner.dashboard import session
 from planner.dashboard.session import SessionUser
-from planner.db import ensure_schema
+from planner.db import DatabaseLockedError, ensure_schema
 from planner.realtime import RealtimeStartError, start_realtime_in_thread
 
 
@@ -15,9 +17,15 @@ def prepare() -> str | None:
     """Migrate the database and host the Socket.IO endpoint (both once per process).
 
     Returns a warning for the sidebar when the endpoint cannot start: the dashboard
-    itself still works without it.
+    itself still works without it. Without a database it stops with a message saying
+    which database and why.
     """
-    ensure_schema()
+    try:
+        ensure_schema()
+    except (DatabaseLockedError, SQLAlchemyError) as exc:
+        url = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        st.error(f"planner cannot use its database `{url}`: {exc}", icon=":material/error:")
+        st.stop()
     try:
         start_realtime_in_thread()
     except RealtimeStartError as exc:

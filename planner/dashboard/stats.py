@@ -10,14 +10,16 @@ import streamlit as st
 from planner import analysis
 from planner.dashboard import charts, nav, session
 
-SUMMARY_FORMAT = {
-    "count": st.column_config.NumberColumn("n", format="localized"),
-    "median": st.column_config.NumberColumn("median", format="%.2f"),
-    "p90": st.column_config.NumberColumn("p90", format="%.2f"),
-    "p95": st.column_config.NumberColumn("p95", format="%.2f"),
-    "mean": st.column_config.NumberColumn("mean", format="%.2f"),
-    "max": st.column_config.NumberColumn("max", format="%.2f"),
-}
+SUMMARY_COLUMNS = ["count", "median", "p95", "max"]
+
+
+def summary_format(number_format: str) -> dict[str, object]:
+    return {
+        "fault_spec": st.column_config.TextColumn("fault"),
+        "count": st.column_config.NumberColumn("n", format="localized"),
+        **{name: st.column_config.NumberColumn(name, format=number_format)
+           for name in SUMMARY_COLUMNS[1:]},
+    }
 
 
 def render() -> None:
@@ -100,8 +102,9 @@ def _overhead(outcomes: pd.DataFrame) -> None:
                          x_format=".2f"),
         key="overhead_chart",
     )
-    table.dataframe(analysis.summary_by(known, "overhead_ratio", ("strategy", "fault_spec")),
-                    hide_index=True, width="stretch", column_config=SUMMARY_FORMAT)
+    summary = analysis.summary_by(known, "overhead_ratio", ("strategy", "fault_spec"))
+    table.dataframe(summary[["strategy", "fault_spec", *SUMMARY_COLUMNS]], hide_index=True,
+                    width="stretch", column_config=summary_format("×%.2f"))
     if missing:
         table.caption(f"{missing:,} generations have no baseline at their model and speed.")
 
@@ -121,7 +124,8 @@ def _wasted(outcomes: pd.DataFrame) -> None:
         for _, g in outcomes.groupby("strategy", dropna=False)
     ]
     table.dataframe(
-        summary, hide_index=True, width="stretch",
-        column_config={**SUMMARY_FORMAT, "share of output": st.column_config.NumberColumn(
-            "share of output", format="percent")},
+        summary[["strategy", *SUMMARY_COLUMNS, "share of output"]], hide_index=True,
+        width="stretch",
+        column_config={**summary_format("localized"), "share of output":
+                       st.column_config.NumberColumn("share of output", format="percent")},
     )

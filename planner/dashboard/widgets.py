@@ -10,6 +10,7 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import charts
+from planner.dashboard.plan_view import escape
 
 STATUS_BADGE = {
     "queued": ("violet", ":material/schedule:"),
@@ -61,7 +62,7 @@ def recovery_message(row: Any, *, short: bool = False) -> str:
     if short:
         return f"Attempt {failed} failed ({kind}). Recovering with {row.tier}."
     where = f" from character {int(row.resume_from_char):,}" if row.tier == "resume" else ""
-    said = f" — {detail}" if detail else ""
+    said = f" — {escape(detail)}" if detail else ""
     return (
         f"Attempt {failed} failed ({kind}). Recovering with **{row.tier}** as attempt "
         f"{failed + 1}{where}.  \n:small[{kind}{said}]"

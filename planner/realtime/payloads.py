@@ -7,9 +7,9 @@ the client sees instead of a silent default.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 MAX_CATCH_UP_PAGE = 5000
 DEFAULT_CATCH_UP_PAGE = 1000
@@ -20,17 +20,12 @@ class Payload(BaseModel):
 
 
 class StartGeneration(Payload):
-    description: str = Field(min_length=1, max_length=20_000)
-    strategy: Literal["none", "hybrid", "restart", "resume"] = "resume"
-    faults: str = Field(default="none", min_length=1, max_length=20_000)
-    speed: float = Field(default=1.0, gt=0, le=10_000)
+    """Shapes only: the generation service judges the values (`GenerationRequestError`)."""
 
-    @field_validator("description")
-    @classmethod
-    def _not_blank(cls, description: str) -> str:
-        if not description.strip():
-            raise ValueError("the description is blank")
-        return description.strip()
+    description: StrictStr
+    strategy: StrictStr = "resume"
+    faults: StrictStr = "none"
+    speed: float = Field(default=1.0, allow_inf_nan=False)
 
 
 class GenerationRef(Payload):
@@ -49,6 +44,10 @@ def describe(error: ValidationError) -> str:
     for item in error.errors(include_url=False):
         where = ".".join(str(part) for part in item["loc"]) or "payload"
         got: Any = item.get("input")
-        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        shown = "" if isinstance(got, dict) else f" (got {_short(repr(got))})"
         lines.append(f"{where}: {item['msg']}{shown}")
     return "; ".join(lines)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

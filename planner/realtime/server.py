@@ -210,8 +210,9 @@ class RealtimeServer:
         return {"generation_id": str(payload.generation_id), "left": True}
 
     async def _catch_up(self, sid: str, user_id: uuid.UUID, payload: CatchUp) -> Reply:
-        info = await self._owned(user_id, payload.generation_id)
+        await self._owned(user_id, payload.generation_id)
         page = await self._stored_page(payload)
+        info = await self._owned(user_id, payload.generation_id)  # the status after the wait
         last_seq = page.events[-1]["seq"] if page.events else payload.after_seq
         return {
             "generation_id": str(info.generation_id),
@@ -225,23 +226,21 @@ class RealtimeServer:
         """Stored events, after waiting for the recorder to store what this node emitted."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.catch_up_wait_s
-        emitted = self.high_water.get(payload.generation_id)
+        needed = self.high_water.get(payload.generation_id)
         while True:
             page = await asyncio.to_thread(
                 store.stored_events_after, payload.generation_id, payload.after_seq, payload.limit
             )
-            if page.has_more or page.last_stored_seq >= emitted or loop.time() >= deadline:
+            stored = max(page.last_stored_seq, payload.after_seq)
+            if page.has_more or stored >= needed or loop.time() >= deadline:
                 return page
             await asyncio.sleep(0.02)
 
 
 def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
-    try:
-        from planner.plan import GenerationRequest, default_service
-    except ImportError:
-        raise RequestRefused(
-            "unavailable", "this server cannot start generations (no generation service)"
-        ) from None
+    # Imported here: planner.plan's runner imports planner.realtime (its Redis publisher).
+    from planner.plan import GenerationRequest, default_service
+
     request = GenerationRequest(
         description=payload.description,
         user_id=user_id,

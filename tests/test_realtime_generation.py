@@ -1,0 +1,61 @@
+"""Real generations followed over Socket.IO: the full event sequence, and across nodes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from planner.realtime import RealtimeHandle, start_in_thread
+from tests.realtime_support import (
+    DESCRIPTION,
+    Client,
+    Follower,
+    assert_a_recovered_generation,
+    follow_to_the_end,
+    make_user,
+)
+
+pytestmark = pytest.mark.anyio
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def endpoint() -> Iterator[RealtimeHandle]:
+    handle = start_in_thread("127.0.0.1", 0)  # the default bus, as the dashboard's
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for client in made:
+        await client.close()
+
+
+async def test_a_generation_started_over_socketio_streams_every_event_in_order(
+    endpoint: RealtimeHandle, clients: list[Client]
+) -> None:
+    _, token = make_user("alice")
+    client = Client()
+    clients.append(client)
+    await client.connect(endpoint.url, token)
+
+    started = await client.call(
+        "start_generation", {"description": DESCRIPTION, "faults": "drop-at-90", "speed": 0}
+    )
+    follower = Follower(client, started["generation_id"])
+    events = await follow_to_the_end(follower)
+    stored = await client.call(
+        "request_catch_up",
+        {"generation_id": started["generation_id"], "after_seq": 0, "limit": 5000},
+    )
+
+    assert_a_recovered_generation(events)
+    assert stored["events"] == events, "what went out live is exactly what was stored"
+    assert stored["status"] == "completed"
