@@ -74,3 +74,28 @@ def test_message_start_and_message_delta_usage_agree() -> None:
     text = "".join(e.delta.text for e in events if e.type == "content_block_delta")
     assert start.input_tokens == delta.input_tokens
     assert delta.output_tokens == count_tokens(text)
+
+
+def test_a_prefix_below_the_minimum_cacheable_length_is_not_cached() -> None:
+    short = plain_request(system="You are terse.")
+    short["system"] = [
+        {"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}
+    ]
+    with Simulator(speed=0) as sim:
+        first = usage_of(sim, short)
+        second = usage_of(sim, short)
+    assert first.cache_creation_input_tokens == second.cache_read_input_tokens == 0
+    assert second.input_tokens == first.input_tokens > 0
+
+
+def test_both_stages_share_the_handbook_prefix() -> None:
+    from planner.plan.handbook import HANDBOOK
+    from planner.plan.prompts import masterplan_request
+    from planner.plan.schema import Discovery
+
+    found = Discovery(domain="retail", bounded_contexts=[{"name": "Orders"}])
+    plan = masterplan_request("A shop", found, 8, "claude-sonnet-4-5")
+    with Simulator(speed=0) as sim:
+        usage_of(sim, discovery())
+        second_stage = usage_of(sim, {**plan, "max_tokens": 5})
+    assert second_stage.cache_read_input_tokens >= count_tokens(HANDBOOK) >= 1024

@@ -1,7 +1,8 @@
 """planner's prompts: discovery, MasterPlan and the repair round.
 
 Requests are plain keyword dictionaries for `client.messages.stream(**request)`. The
-system prompts are long and stable, so they are marked for prompt caching. The
+system prompts open with the shared handbook, long and stable, and are marked for
+prompt caching. The
 simulator recognises them by their first sentence and reads the description, the task
 count and the discovery from the tagged parts of the user message, exactly the parts a
 real model would read.
@@ -13,6 +14,7 @@ import json
 import math
 from typing import Any
 
+from planner.plan.handbook import HANDBOOK
 from planner.plan.schema import Discovery
 
 DISCOVERY_ROLE = "You are the discovery analyst of planner."
@@ -71,7 +73,11 @@ No code fences, no prose around the JSON."""
 
 
 def _system(text: str) -> list[dict[str, Any]]:
-    return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+    """The shared handbook (one cached prefix for every request), then the stage's role."""
+    return [
+        {"type": "text", "text": HANDBOOK, "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}},
+    ]
 
 
 def discovery_request(description: str, model: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Blocks marked with `cache_control` (in `system` and in message content) are cach
 breakpoints. The prefix up to a breakpoint is cached for 5 minutes of simulated time
 after it is written or read. A request reports the longest cached prefix as
 `cache_read_input_tokens`, the rest up to its last breakpoint as
-`cache_creation_input_tokens`, and everything after that as `input_tokens`.
+`cache_creation_input_tokens`, and everything after that as `input_tokens`. As on the
+real API, a prefix shorter than the model's minimum cacheable length is not cached at
+all (1,024 tokens; 2,048 for Haiku models).
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from planner.tokens import count_tokens
 TTL_S = 300.0
 MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each message
 REQUEST_OVERHEAD_TOKENS = 3
+MIN_CACHEABLE_TOKENS = 1024
+MIN_CACHEABLE_TOKENS_HAIKU = 2048
+
+
+def min_cacheable_tokens(model: str) -> int:
+    return MIN_CACHEABLE_TOKENS_HAIKU if "haiku" in model else MIN_CACHEABLE_TOKENS
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ def _prefixes(body: dict[str, Any]) -> tuple[int, list[tuple[str, int]]]:
     for text, is_breakpoint in _blocks(body):
         digest.update(text.encode() + b"\x01")
         tokens += MESSAGE_OVERHEAD_TOKENS if text.startswith("\x00") else count_tokens(text)
-        if is_breakpoint:
+        if is_breakpoint and tokens >= min_cacheable_tokens(str(body.get("model"))):
             breakpoints.append((digest.hexdigest(), tokens))
     return tokens, breakpoints
 
