@@ -74,9 +74,11 @@ def run_stream(
             for event in stream:
                 kind = event.type
                 if kind == "content_block_delta":
-                    if event.delta.type == "text_delta":
-                        received.append(event.delta.text)
-                        on_text(event.delta.text)
+                    delta = event.delta
+                    if delta.type == "text_delta":
+                        text = delta.text
+                        received.append(text)
+                        on_text(text)
                 elif kind == "message_start":
                     start_usage = event.message.usage
                     usage.input_tokens = start_usage.input_tokens or 0
