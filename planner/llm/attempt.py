@@ -1,8 +1,8 @@
 """One HTTP attempt against the Messages API through the official SDK.
 
-A streaming attempt reads the SDK's events (text deltas, usage from `message_start` and
-`message_delta`, the stop reason, `message_stop`) and feeds text to a sink; a
-non-streaming attempt makes one `messages.create` call. Either way every failure leaves
+A streaming attempt reads the SDK's raw stream events (text deltas, usage from
+`message_start` and `message_delta`, the stop reason, `message_stop`) and feeds text to a
+sink; a non-streaming attempt makes one `messages.create` call. Either way every failure leaves
 here already classified (`planner.llm.errors`), together with whatever arrived before it.
 """
 
@@ -69,14 +69,20 @@ def run_stream(
     received = outcome.received
     saw_message_stop = False
     try:
-        with sdk.messages.stream(**request, extra_headers=extra_headers) as stream:
-            outcome.request_id = stream.request_id
+        # The raw event stream, not the `messages.stream()` helper: the helper rebuilds a
+        # snapshot of the whole message and an extra event object for every delta, which
+        # planner does not use (it keeps its own text) and which costs more than all of
+        # planner's own per-delta work.
+        with sdk.messages.create(**request, stream=True, extra_headers=extra_headers) as stream:
+            outcome.request_id = stream.response.headers.get("request-id")
             for event in stream:
                 kind = event.type
                 if kind == "content_block_delta":
-                    if event.delta.type == "text_delta":
-                        received.append(event.delta.text)
-                        on_text(event.delta.text)
+                    delta = event.delta
+                    if delta.type == "text_delta":
+                        text = delta.text
+                        received.append(text)
+                        on_text(text)
                 elif kind == "message_start":
                     start_usage = event.message.usage
                     usage.input_tokens = start_usage.input_tokens or 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from planner.llm.types import Checkpoint, Chunk, Progress
+from planner.llm.types import Checkpoint, Chunk, Progress, new_chunk
 from planner.tokens import count_tokens
 
 
@@ -36,6 +36,7 @@ class Timeline:
         self._clock = clock
         self._started_at = started_at
         self._callbacks = callbacks
+        self._on_chunk = callbacks.on_chunk
         self._checkpoint_every_chars = max(1, checkpoint_every_chars)
         self._progress_every_chunks = max(1, progress_every_chunks)
         self._parts: list[str] = [initial_text] if initial_text else []
@@ -69,17 +70,18 @@ class Timeline:
         self.progress()
 
     def append(self, delta: str) -> None:
+        # Runs once per delta (thousands per answer): locals, no helper calls on the way.
         if not delta:
             return
-        callbacks = self._callbacks
-        if callbacks.on_chunk is not None:
-            callbacks.on_chunk(
-                Chunk(self.attempt, self.seq, self.length, len(delta), self.elapsed_ms(), delta)
-            )
+        length = self.length
+        chars = len(delta)
+        if self._on_chunk is not None:
+            t_ms = int((self._clock() - self._started_at) * 1000)
+            self._on_chunk(new_chunk(self.attempt, self.seq, length, chars, t_ms, delta))
         self.seq += 1
         self._parts.append(delta)
-        self.length += len(delta)
-        if self.length >= self._next_checkpoint_at:
+        self.length = length = length + chars
+        if length >= self._next_checkpoint_at:
             self.checkpoint()
         self._chunks_since_progress += 1
         if self._chunks_since_progress >= self._progress_every_chunks:

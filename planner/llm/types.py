@@ -16,7 +16,8 @@ AttemptKind = Literal["stream", "nonstream", "resume", "continue"]
 class Chunk:
     """One text delta as it arrived: where it sits in the final text and when.
 
-    (slots: one is made per delta, and a frozen dataclass with slots builds twice as fast.)
+    (slots: one is made per delta, and a frozen dataclass with slots builds twice as fast;
+    `new_chunk` below halves that again.)
     """
 
     attempt: int
@@ -25,6 +26,33 @@ class Chunk:
     chars: int
     t_ms: int
     text: str
+
+
+_new_object = object.__new__
+(
+    _set_attempt,
+    _set_seq,
+    _set_char_offset,
+    _set_chars,
+    _set_t_ms,
+    _set_text,
+) = (Chunk.__dict__[name].__set__ for name in Chunk.__slots__)
+
+
+def new_chunk(attempt: int, seq: int, char_offset: int, chars: int, t_ms: int, text: str) -> Chunk:
+    """`Chunk(...)` at half the cost, for the client's per-delta path.
+
+    A frozen dataclass's `__init__` sets each field through `object.__setattr__`; setting
+    the slots directly builds the same object (equal, hashable, still frozen afterwards).
+    """
+    chunk = _new_object(Chunk)
+    _set_attempt(chunk, attempt)
+    _set_seq(chunk, seq)
+    _set_char_offset(chunk, char_offset)
+    _set_chars(chunk, chars)
+    _set_t_ms(chunk, t_ms)
+    _set_text(chunk, text)
+    return chunk
 
 
 @dataclass(frozen=True)
