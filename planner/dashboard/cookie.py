@@ -19,13 +19,16 @@ import re
 import streamlit as st
 
 REFRESH_COOKIE = "planner_refresh"
+_HOLDER = "planner_cookie"
 _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 def browser_cookie() -> str | None:
     """The refresh cookie the browser sent when this session connected, if any."""
     value = st.context.cookies.get(REFRESH_COOKIE)
-    return value.strip() if value and value.strip() else None
+    if not isinstance(value, str) or not value.strip():  # AppTest's client is a stand-in
+        return None
+    return value.strip()
 
 
 def set_script(token: str, expires_at: float) -> str:
@@ -61,5 +64,10 @@ def _script(body: str) -> str:
 
 
 def write(script: str) -> None:
-    """Run a cookie script in the browser (an invisible element)."""
-    st.html(script, unsafe_allow_javascript=True, width="content")
+    """Run a cookie script in the browser, in a hidden container that takes no space."""
+    # Style-only HTML goes to Streamlit's event container and takes no space either.
+    st.html(
+        f"<style>.st-key-{_HOLDER}, div:has(> .st-key-{_HOLDER}) {{ display: none; }}</style>"
+    )
+    with st.container(key=_HOLDER):
+        st.html(script, unsafe_allow_javascript=True)
