@@ -10,9 +10,17 @@ import jwt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner.auth import create_user, issue_access_token
+from planner.auth import (
+    create_user,
+    delete_user,
+    issue_access_token,
+    issue_refresh_token,
+    verify_access_token,
+    verify_refresh_token,
+)
 from planner.config import get_settings, reset_settings
-from planner.dashboard.session import TOKEN_KEY
+from planner.dashboard import cookie
+from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
 from tests.dashboard_seed import T0, seed_generation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -399,3 +407,120 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch: pytest.MonkeyPa
     [error] = [e.value for e in at.error]
     assert "planner cannot use its database `postgresql+psycopg://planner:***@127.0.0.1:1" in error
     assert "s3cret" not in error
+
+
+# The refresh cookie. AppTest cannot send cookies (its `context` cannot seed them), so
+# these tests stand in for the browser at `cookie.browser_cookie`, our one reader of
+# `st.context.cookies`; test_dashboard_browser.py drives the real cookie in Chromium.
+
+
+def browser_sends(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+    monkeypatch.setattr(cookie, "browser_cookie", lambda: value)
+
+
+def cookie_scripts(at: AppTest) -> list[str]:
+    return [h.value for h in at.html if "document.cookie" in h.value]
+
+
+def refresh_token(user_id: uuid.UUID, *, key: str | None = None, hours: float = 1,
+                  token_type: str = "refresh") -> str:
+    now = datetime.now(UTC)
+    return jwt.encode(
+        {"sub": str(user_id), "name": "alice", "type": token_type, "jti": "z",
+         "iat": now - timedelta(hours=2), "exp": now + timedelta(hours=hours)},
+        key or get_settings().jwt_secret(), algorithm="HS256",
+    )
+
+
+def test_login_writes_the_refresh_cookie_and_logout_clears_it() -> None:
+    create_user("alice", PASSWORD)
+    at = app().run()
+    assert not cookie_scripts(at)  # nothing to write before logging in
+    at.text_input(key="login_username").input("alice")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    refresh = at.session_state[REFRESH_KEY]
+    claims = verify_refresh_token(refresh)
+    assert claims.username == "alice"
+    assert claims.expires_at - datetime.now(UTC) > timedelta(days=29)
+    [script] = cookie_scripts(at)
+    assert f'"planner_refresh={refresh}"' in script
+    assert "Path=/" in script and "SameSite=Strict" in script and "Max-Age=" in script
+    assert str(int(claims.expires_at.timestamp())) in script  # the token's own lifetime
+    assert at.session_state[TOKEN_KEY] not in script  # the access token stays server-side
+
+    at.sidebar.button(key="logout").click().run()
+    assert at.session_state[REFRESH_KEY] == ""
+    [script] = cookie_scripts(at)
+    assert '"planner_refresh="' in script and "Max-Age=0" in script
+    assert refresh not in script
+
+
+def test_a_new_session_logs_in_from_the_refresh_cookie(monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = create_user("alice", PASSWORD)
+    running = seed_generation(alice.id, status="running", tier=None, total_chars=200,
+                              fail_at_char=180, fault_spec="drop-at-90")
+    refresh = issue_refresh_token(alice)
+    browser_sends(monkeypatch, refresh)
+    at = app().run()  # a refresh: a new session with an empty session_state
+    assert not at.exception, at.exception
+    assert verify_access_token(at.session_state[TOKEN_KEY]).username == "alice"
+    assert "Signed in as **alice**" in [m.value for m in at.sidebar.markdown]
+    assert at.session_state["following_generation"] == str(running)  # re-attached
+    assert len(at.get("progress")) == 1
+
+    # Logging out wins over the cookie this session connected with (now stale).
+    at.sidebar.button(key="logout").click().run()
+    assert TOKEN_KEY not in at.session_state
+    assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
+    at.run()
+    assert TOKEN_KEY not in at.session_state
+    assert "Max-Age=0" in cookie_scripts(at)[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("expired", "Your saved login has expired. Log in again to continue."),
+        ("forged", "Your saved login was refused (the token's signature does not match"),
+        ("access token", "Your saved login was refused (a 'access' token was given"),
+        ("deleted user", "Your saved login was refused (the token's user no longer exists)"),
+        ("garbage", "Your saved login was refused (the token is not a well-formed JWT)"),
+    ],
+)
+def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
+    monkeypatch: pytest.MonkeyPatch, case: str, message: str
+) -> None:
+    alice = create_user("alice", PASSWORD)
+    value = {
+        "expired": refresh_token(alice.id, hours=-1),
+        "forged": refresh_token(alice.id, key="another key" * 4),
+        "access token": refresh_token(alice.id, token_type="access"),
+        "deleted user": issue_refresh_token(alice),
+        "garbage": "<script>alert(1)</script>",
+    }[case]
+    if case == "deleted user":
+        delete_user("alice")
+    browser_sends(monkeypatch, value)
+    at = app().run()
+    assert not at.exception, at.exception
+    assert TOKEN_KEY not in at.session_state
+    assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
+    assert any(message in i.value for i in at.info), [i.value for i in at.info]
+    [script] = cookie_scripts(at)
+    assert "Max-Age=0" in script and value not in script
+
+
+def test_an_expired_access_token_is_renewed_from_the_refresh_token() -> None:
+    at, alice = logged_in("alice")
+    at.session_state[REFRESH_KEY] = issue_refresh_token(alice)
+    at.session_state[TOKEN_KEY] = refresh_token(alice.id, hours=-1, token_type="access")
+    at.run()
+    assert not at.exception, at.exception
+    assert verify_access_token(at.session_state[TOKEN_KEY]).user_id == alice.id
+    assert [t.value for t in at.title] == ["Generate a MasterPlan"]
+
+
+def test_only_a_jwt_can_be_written_to_the_cookie() -> None:
+    with pytest.raises(ValueError, match="only a JWT"):
+        cookie.set_script('x"; document.location="http://evil', 0)
