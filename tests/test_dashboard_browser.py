@@ -2,8 +2,9 @@
 `streamlit run app.py` with a temporary PLANNER_HOME.
 
 Sign up, start a `drop-at-90` generation with `resume` at high simulator speed, watch the
-progress and the recovery notice (and re-attach from a second tab), end on the completed
-plan; then a second user sees none of it. Screenshots go to test-artifacts/ (kept by CI,
+progress and the recovery notice (a second tab and a refresh stay logged in through the
+refresh cookie and re-attach), end on the completed plan; logging out clears the cookie;
+then a second user sees none of it. Screenshots go to test-artifacts/ (kept by CI,
 ignored by git).
 """
 
@@ -20,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 
 from tests.conftest import REPO_ROOT, cli_env, skip_or_fail
@@ -116,6 +118,27 @@ def log_in(page, username: str) -> None:  # noqa: ANN001
     page.get_by_role("button", name="Log in").click()
 
 
+def refresh_cookie(context) -> dict | None:  # noqa: ANN001
+    return next((c for c in context.cookies() if c["name"] == "planner_refresh"), None)
+
+
+def wait_for_cookie(context, present: bool) -> dict | None:  # noqa: ANN001
+    """The page writes the cookie with a script after its run: wait until it did."""
+    deadline = time.monotonic() + 30
+    while (refresh_cookie(context) is not None) != present:
+        assert time.monotonic() < deadline, f"the refresh cookie is not {present=}"
+        time.sleep(0.1)
+    return refresh_cookie(context)
+
+
+def signed_in_as(page) -> str | None:  # noqa: ANN001
+    """The sidebar's user name once the page has drawn, None on the login page."""
+    sidebar = page.get_by_text(re.compile(r"^Signed in as "))
+    login = page.get_by_role("tab", name="Log in")
+    sidebar.or_(login).first.wait_for()
+    return sidebar.inner_text().removeprefix("Signed in as ").strip() if sidebar.count() else None
+
+
 def choose(page, label: str, option: str) -> None:  # noqa: ANN001
     page.get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -137,10 +160,14 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1440, "height": 1500})
-            page.set_default_timeout(SLOW_MS)
+            context = browser.new_context(viewport={"width": 1440, "height": 1500})
+            context.set_default_timeout(SLOW_MS)
+            page = context.new_page()
             page.goto(dashboard)
             sign_up(page, "alice")
+            cookie = wait_for_cookie(context, present=True)
+            assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+            assert cookie["expires"] > time.time() + 29 * 86400  # the refresh token's 30 days
             # The dashboard process hosts the Socket.IO endpoint too (Engine.IO handshake).
             handshake = urllib.request.urlopen(
                 f"http://127.0.0.1:{socketio_port}/socket.io/?EIO=4&transport=polling", timeout=10
@@ -157,14 +184,23 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             # Live: a progress bar, then the recovery announced while it streams.
             page.get_by_test_id("stProgress").wait_for()
 
-            # A second tab is a new session: after logging in it re-attaches to the run.
-            second = browser.new_page(viewport={"width": 1200, "height": 900})
-            second.set_default_timeout(SLOW_MS)
+            # A second tab is a new session: the cookie logs it in and it re-attaches.
+            second = context.new_page()
             second.goto(dashboard)
-            log_in(second, "alice")
+            assert signed_in_as(second) == "alice"
             second.get_by_test_id("stProgress").wait_for()
             assert "drop-at-90" in second.get_by_test_id("stMain").inner_text()
             second.close()
+
+            # So does a refresh: still alice, back on the live generation (or its end).
+            page.reload()
+            assert signed_in_as(page) == "alice"
+            page.get_by_role("heading", name="Generate a MasterPlan").wait_for()
+            following = page.get_by_test_id("stProgress").or_(page.get_by_text("is ready:"))
+            following.first.wait_for()
+            assert "drop-at-90" in page.get_by_test_id("stMain").inner_text()
+            assert not page.get_by_role("button", name="Start generation").count()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-after-reload.png"), full_page=True)
 
             page.get_by_text("Recovering with resume").first.wait_for()
             page.screenshot(path=str(ARTIFACTS / "dashboard-live-recovery.png"), full_page=True)
@@ -195,8 +231,19 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
 
             page.get_by_role("button", name="Log out").click()
             page.get_by_text("You have logged out.").wait_for()
+            wait_for_cookie(context, present=False)
+            page.reload()  # logged out for good: a refresh lands on the login page
+            assert signed_in_as(page) is None
+            page.get_by_role("button", name="Log in").wait_for()
+
             sign_up(page, "bob")
             page.get_by_role("button", name="Start generation").wait_for()
+            assert project not in page.get_by_test_id("stMain").inner_text()
+            wait_for_cookie(context, present=True)
+            page.reload()  # the cookie is now bob's
+            assert signed_in_as(page) == "bob"
+            page.get_by_role("button", name="Start generation").wait_for()
+            settled(page)
             assert project not in page.get_by_test_id("stMain").inner_text()
             open_page(page, "History")
             page.get_by_text("No generations yet").wait_for()
@@ -205,5 +252,16 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             open_page(page, "Generation detail")
             page.get_by_text("No generations yet").wait_for()
             assert project not in page.get_by_test_id("stMain").inner_text()
+
+            # A forged cookie is refused quietly: the login page says so and clears it.
+            context.clear_cookies()
+            forged = jwt.encode({"sub": "x", "type": "refresh", "iat": 0, "exp": 2**31},
+                                "not the server's secret", algorithm="HS256")
+            context.add_cookies([{"name": "planner_refresh", "value": forged,
+                                  "url": dashboard}])
+            page.reload()
+            assert signed_in_as(page) is None
+            page.get_by_text("Your saved login was refused").wait_for()
+            wait_for_cookie(context, present=False)
         finally:
             browser.close()
