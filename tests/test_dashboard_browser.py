@@ -190,7 +190,6 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             assert signed_in_as(second) == "alice"
             second.get_by_test_id("stProgress").wait_for()
             assert "drop-at-90" in second.get_by_test_id("stMain").inner_text()
-            second.close()
 
             # So does a refresh: still alice, back on the live generation (or its end).
             page.reload()
@@ -232,6 +231,12 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             page.get_by_role("button", name="Log out").click()
             page.get_by_text("You have logged out.").wait_for()
             wait_for_cookie(context, present=False)
+            # The tab still open keeps its own session, but never writes the cookie back.
+            open_page(second, "History")
+            second.get_by_text("Showing 1–1 of 1 generations").wait_for()
+            settled(second)
+            assert refresh_cookie(context) is None
+            second.close()
             page.reload()  # logged out for good: a refresh lands on the login page
             assert signed_in_as(page) is None
             page.get_by_role("button", name="Log in").wait_for()
@@ -256,7 +261,7 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             # A forged cookie is refused quietly: the login page says so and clears it.
             context.clear_cookies()
             forged = jwt.encode({"sub": "x", "type": "refresh", "iat": 0, "exp": 2**31},
-                                "not the server's secret", algorithm="HS256")
+                                "not the server's secret" * 2, algorithm="HS256")
             context.add_cookies([{"name": "planner_refresh", "value": forged,
                                   "url": dashboard}])
             page.reload()
