@@ -108,3 +108,18 @@ def run_cli():  # noqa: ANN201
         )
 
     return run
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (the Socket.IO ones) run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def clients():  # noqa: ANN201
+    """Socket.IO test clients made during a test, closed after it."""
+    made: list = []
+    yield made
+    for client in made:
+        await client.close()

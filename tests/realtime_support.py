@@ -219,3 +219,10 @@ def assert_a_recovered_generation(events: list[dict[str, Any]]) -> None:
     assert any(e["name"] == "masterplan_text_delta" and e["text"] for e in events)
     complete = events[-1]
     assert complete["masterplan_id"] and complete["total_tasks"] > 0
+
+
+async def connected(clients: list[Client], endpoint: Any, token: str) -> Client:
+    """A client connected to `endpoint` (a RealtimeHandle), closed by the `clients` fixture."""
+    client = Client()
+    clients.append(client)
+    return await client.connect(endpoint.url, token)

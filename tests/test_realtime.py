@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from planner import auth
 from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
 from planner.realtime import RealtimeHandle, start_in_thread
-from tests.realtime_support import Client, Follower, Recorder, make_generation, make_user
+from tests.realtime_support import Client, Follower, Recorder, connected, make_generation, make_user
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -41,23 +36,9 @@ def endpoint(bus: EventBus) -> Iterator[RealtimeHandle]:
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for client in made:
-        await client.close()
-
-
-@pytest.fixture
 def alice() -> tuple[auth.TokenClaims, str]:
     user, token = make_user("alice")
     return auth.verify_access_token(token), token
-
-
-async def connected(clients: list[Client], endpoint: RealtimeHandle, token: str) -> Client:
-    client = Client()
-    clients.append(client)
-    return await client.connect(endpoint.url, token)
 
 
 def publish_run(bus: EventBus, generation_id: uuid.UUID, count: int) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -16,14 +16,9 @@ from planner import auth
 from planner.config import get_settings
 from planner.events import EventBus
 from planner.realtime import RealtimeHandle, start_in_thread
-from tests.realtime_support import Client, make_generation, make_user
+from tests.realtime_support import Client, connected, make_generation, make_user
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -34,23 +29,9 @@ def endpoint() -> Iterator[RealtimeHandle]:
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for client in made:
-        await client.close()
-
-
-@pytest.fixture
 def alice() -> tuple[auth.TokenClaims, str]:
     _, token = make_user("alice")
     return auth.verify_access_token(token), token
-
-
-async def connected(clients: list[Client], endpoint: RealtimeHandle, token: str) -> Client:
-    client = Client()
-    clients.append(client)
-    return await client.connect(endpoint.url, token)
 
 
 def signed(claims: dict, *, secret: str | None = None, algorithm: str = "HS256") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,23 +19,10 @@ from tests.realtime_support import (
 pytestmark = pytest.mark.anyio
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def endpoint() -> Iterator[RealtimeHandle]:
     handle = start_in_thread("127.0.0.1", 0)  # the default bus, as the dashboard's
     yield handle
     handle.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for client in made:
-        await client.close()
 
 
 async def test_a_generation_started_over_socketio_streams_every_event_in_order(

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,11 +42,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def redis_url() -> str:
     """The shared Redis, on a channel no other test or helper uses."""
     try:
@@ -54,14 +49,6 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
     return f"{REDIS_URL}?channel=planner-test-realtime-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for client in made:
-        await client.close()
 
 
 async def watcher(clients: list[Client], url: str, token: str, generation_id: uuid.UUID) -> Client:

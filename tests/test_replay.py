@@ -167,11 +167,6 @@ def test_socketio_replay_without_redis_says_what_to_set() -> None:
         SocketIOSink()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.redis
 @pytest.mark.anyio
 async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(run_cli) -> None:  # noqa: ANN001
