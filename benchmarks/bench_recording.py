@@ -62,11 +62,11 @@ class NullRecorder:
     def update(self, **_: Any) -> None:
         pass
 
-    def flush(self, *_: Any) -> None:
+    def flush(self, *_: Any, **__: Any) -> None:
         pass
 
-    def flush_soon(self) -> None:
-        pass
+    def flush_soon(self) -> int:
+        return 0
 
     def close(self, *_: Any, **__: Any) -> None:
         pass

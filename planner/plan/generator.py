@@ -103,6 +103,8 @@ class GenerationRun:
         )
         self._clock_origin_ms = int((now() - spec.started_at).total_seconds() * 1000)
         self._clock_start = time.monotonic()
+        # The recorder's mark for the stored discovery (None: wait for everything).
+        self._discovery_stored: int | None = None
 
     # -- the whole generation -----------------------------------------------------------
     def execute(self, resume: ResumePoint | None = None) -> GenerationOutcome:
@@ -117,7 +119,10 @@ class GenerationRun:
             discovery, discovery_id = self._discovery(client, resume)
             plan = self._masterplan(client, discovery, resume)
             finishing.enter_context(held_open(self.database_url))
-            self.recorder.flush()  # the discovery document the plan refers to
+            # The discovery document the plan refers to: its batch was started when the
+            # discovery ended, so it is normally stored already; the MasterPlan's own rows
+            # keep being written while the plan is saved.
+            self.recorder.flush(through=self._discovery_stored)
             masterplan_id = self._save(plan, discovery_id)
             status = "completed"
         except GenerationFailed as exc:
@@ -196,6 +201,7 @@ class GenerationRun:
             checkpoint_text=None,
             checkpoint_offset=0,
         )
+        self._discovery_stored = self.recorder.flush_soon()  # while the MasterPlan streams
         return discovery, discovery_id
 
     def _masterplan(

@@ -228,17 +228,28 @@ class GenerationRecorder:
             self._rows.append(write)
 
     # -- writing ----------------------------------------------------------------------
-    def flush_soon(self) -> None:
-        """Start writing what is pending now, without waiting for it."""
+    def flush_soon(self) -> int:
+        """Start writing what is pending now, without waiting for it.
+
+        Returns a mark: `flush(through=mark)` waits for exactly that much to be stored.
+        """
         with self._cond:
             self._requested += 1
             self._cond.notify_all()
+            return self._requested
 
-    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
-        """Block until everything handed over so far is stored."""
+    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S, *, through: int | None = None) -> None:
+        """Block until everything handed over so far is stored.
+
+        `through`: a mark of `flush_soon()`; wait only until what was pending when it
+        was taken is stored (later rows may still be on their way).
+        """
         with self._cond:
-            self._requested += 1
-            target = self._requested
+            if through is None:
+                self._requested += 1
+                target = self._requested
+            else:
+                target = through
             self._cond.notify_all()
             finished = self._cond.wait_for(
                 lambda: self._written >= target or not self._thread.is_alive(), timeout_s
