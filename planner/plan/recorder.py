@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -122,7 +123,8 @@ class GenerationRecorder:
         self.heartbeat_interval_s = heartbeat_interval_s
         self._clock = clock
         self._cond = threading.Condition()
-        self._chunks: list[ChunkRow] = []
+        # Appended without the lock (one producer; deque ends are thread-safe).
+        self._chunks: deque[ChunkRow] = deque()
         self._events: list[EventRow] = []
         self._attempts: dict[int, dict[str, Any]] = {}
         self._generation: dict[str, Any] = {}
@@ -175,12 +177,18 @@ class GenerationRecorder:
     def add_chunk(
         self, *, attempt: int, stage: str, char_offset: int, chars: int, t_ms: int
     ) -> int:
-        """Queue one chunk; returns its generation-wide seq."""
-        with self._cond:
-            seq = self.next_chunk_seq
-            self.next_chunk_seq += 1
-            self._chunks.append((seq, attempt, stage, char_offset, chars, t_ms))
-            if len(self._chunks) >= self.chunk_batch:
+        """Queue one chunk; returns its generation-wide seq.
+
+        Called for every chunk on the streaming thread, so it takes no lock: chunks come
+        from one thread at a time (the generation's), and a deque's append and the
+        writer's popleft are atomic. The writer is woken only at the batch threshold.
+        """
+        seq = self.next_chunk_seq
+        self.next_chunk_seq = seq + 1
+        chunks = self._chunks
+        chunks.append((seq, attempt, stage, char_offset, chars, t_ms))
+        if len(chunks) >= self.chunk_batch:
+            with self._cond:
                 self._cond.notify_all()
         return seq
 
@@ -308,20 +316,21 @@ class GenerationRecorder:
                 self._cond.notify_all()
 
     def _take(self) -> dict[str, Any]:
+        chunks = self._chunks
         batch = {
-            "chunks": self._chunks,
+            "chunks": [chunks.popleft() for _ in range(len(chunks))],
             "events": self._events,
             "attempts": self._attempts,
             "generation": self._generation,
             "rows": self._rows,
         }
-        self._chunks, self._events, self._attempts, self._generation = [], [], {}, {}
+        self._events, self._attempts, self._generation = [], {}, {}
         self._rows = []
         return batch
 
     def _give_back(self, batch: dict[str, Any]) -> None:
         """A failed write's rows go back in front of anything queued since."""
-        self._chunks = batch["chunks"] + self._chunks
+        self._chunks.extendleft(reversed(batch["chunks"]))
         self._events = batch["events"] + self._events
         self._attempts = {
             **batch["attempts"],
