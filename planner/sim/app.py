@@ -32,8 +32,11 @@ SEED_HEADER = "x-planner-seed"
 SPEED_HEADER = "x-planner-speed"
 
 
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
 def _request_id(request: web.Request) -> str:
-    return request["request_id"]
+    return request[REQUEST_ID]
 
 
 @web.middleware
@@ -41,18 +44,18 @@ async def request_ids(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     """A request id for every request; routing errors as the API's JSON error bodies."""
-    request["request_id"] = "req_sim" + secrets.token_hex(12)
+    request[REQUEST_ID] = "req_sim" + secrets.token_hex(12)
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status not in (404, 405):
             raise
         message = "Not found" if exc.status == 404 else f"Method {request.method} not allowed"
-        return responses.error_response(exc.status, message, request["request_id"])
+        return responses.error_response(exc.status, message, request[REQUEST_ID])
 
 
 async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["request-id"] = request.get("request_id") or "req_sim" + secrets.token_hex(12)
+    response.headers["request-id"] = request.get(REQUEST_ID) or "req_sim" + secrets.token_hex(12)
     if request.path.startswith("/v1/"):
         request.app[STATE].record_status(response.status)
 
