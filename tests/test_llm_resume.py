@@ -124,7 +124,10 @@ def test_every_generation_under_flaky_finishes_identically(sim, model) -> None:
     client = make_client(sim.base_url, "resume")
     recovered = 0
     for seed in range(12):
-        seed_header = {"x-planner-seed": str(seed)}
+        # Its own run key: requests are numbered per key and the draws depend on the
+        # number, so with the shared "" key the faults met would depend on which other
+        # tests of this module ran first on this xdist worker (once: 10 attempts spent).
+        seed_header = {"x-planner-seed": str(seed), "x-planner-run": f"flaky-{model}-{seed}"}
         clean = generate(client, plan_request(TASKS, model), extra_headers=seed_header)
         flaky = generate(client, plan_request(TASKS, model), "flaky", extra_headers=seed_header)
         assert flaky.complete, flaky.error
