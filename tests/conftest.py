@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
-from planner.db import dispose_engines
+from planner.db import dispose_engines, ensure_schema
+from planner.plan.recorder import create_generation
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("PLANNER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -77,6 +79,23 @@ def database_url(request: pytest.FixtureRequest, planner_home: Path) -> str:
     if request.param == "duckdb":
         return f"duckdb:///{planner_home / 'test.duckdb'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def generation_id(database_url: str) -> uuid.UUID:
+    """A fresh `running` generation row of the local user, in `database_url`."""
+    ensure_schema(database_url)
+    user = get_or_create_local_user(database_url=database_url)
+    return create_generation(
+        user_id=user.id,
+        description="test",
+        strategy="resume",
+        fault_spec="none",
+        model="claude-sonnet-4-5",
+        seed=0,
+        speed=1.0,
+        database_url=database_url,
+    )
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -8,26 +8,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from planner.auth import get_or_create_local_user
-from planner.db import GenerationChunk, GenerationEvent, ensure_schema, get_engine, session_scope
+from planner.db import GenerationChunk, GenerationEvent, get_engine, session_scope
 from planner.plan.bulk import ChunkRow, EventRow, insert_chunks, insert_events
-from planner.plan.recorder import create_generation
-
-
-@pytest.fixture
-def generation_id(database_url: str) -> uuid.UUID:
-    ensure_schema(database_url)
-    user = get_or_create_local_user(database_url=database_url)
-    return create_generation(
-        user_id=user.id,
-        description="bulk",
-        strategy="resume",
-        fault_spec="none",
-        model="claude-sonnet-4-5",
-        seed=0,
-        speed=1.0,
-        database_url=database_url,
-    )
 
 
 def _stored_chunks(url: str, generation_id: uuid.UUID) -> list[ChunkRow]:

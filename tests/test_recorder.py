@@ -8,35 +8,17 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from planner.auth import get_or_create_local_user
 from planner.db import (
     Generation,
     GenerationAttempt,
     GenerationChunk,
     GenerationEvent,
-    ensure_schema,
     session_scope,
 )
 from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
 from planner.llm.types import AttemptRecord
 from planner.plan import recorder as recorder_module
-from planner.plan.recorder import GenerationRecorder, create_generation
-
-
-@pytest.fixture
-def generation_id(database_url: str) -> uuid.UUID:
-    ensure_schema(database_url)
-    user = get_or_create_local_user(database_url=database_url)
-    return create_generation(
-        user_id=user.id,
-        description="test",
-        strategy="resume",
-        fault_spec="none",
-        model="claude-sonnet-4-5",
-        seed=0,
-        speed=1.0,
-        database_url=database_url,
-    )
+from planner.plan.recorder import GenerationRecorder
 
 
 def _chunk_seqs(url: str, generation_id: uuid.UUID) -> list[int]:
