@@ -8,25 +8,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from planner.db import GenerationChunk, GenerationEvent, get_engine, session_scope
-from planner.plan.bulk import ChunkRow, EventRow, insert_chunks, insert_events
+from planner.analysis.timelines import chunk_rows
+from planner.db import GenerationEvent, get_engine, session_scope
+from planner.plan.bulk import CHUNK_COLUMNS, ChunkRow, EventRow, insert_chunks, insert_events
 
 
 def _stored_chunks(url: str, generation_id: uuid.UUID) -> list[ChunkRow]:
-    with session_scope(url) as session:
-        rows = session.execute(
-            select(
-                GenerationChunk.seq,
-                GenerationChunk.attempt,
-                GenerationChunk.stage,
-                GenerationChunk.char_offset,
-                GenerationChunk.chars,
-                GenerationChunk.t_ms,
-            )
-            .where(GenerationChunk.generation_id == generation_id)
-            .order_by(GenerationChunk.seq)
-        )
-        return [tuple(row) for row in rows]
+    frame = chunk_rows(generation_id, url=url)
+    return [tuple(row) for row in frame[list(CHUNK_COLUMNS)].itertuples(index=False)]
 
 
 def _insert(url: str, generation_id: uuid.UUID, rows: list[ChunkRow]) -> None:

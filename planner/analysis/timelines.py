@@ -17,6 +17,7 @@ from sqlalchemy import Integer, func, literal, select
 
 from planner.analysis._query import read_frame, read_one
 from planner.db import GenerationAttempt, GenerationChunk
+from planner.plan.bulk import CHUNK_COLUMNS
 
 TIMELINE_COLUMNS = ("attempt", "stage", "t_s", "chars_end", "chunks")
 MARKER_COLUMNS = ("attempt", "stage", "kind", "t_s", "chars_end", "error_type", "error_message")
@@ -35,7 +36,6 @@ ATTEMPT_COLUMNS = (
     "error_message",
     "request_id",
 )
-CHUNK_COLUMNS = ("seq", "attempt", "stage", "char_offset", "chars", "t_ms")
 
 
 def chunk_timeline(
