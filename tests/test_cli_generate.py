@@ -74,18 +74,16 @@ def test_generate_prints_the_result_object_and_exits_0(run_cli, database_url: st
     assert read(database_url, lambda s: s.get(User, owner).username) == "local"
 
 
-def test_a_failed_generation_exits_1_with_a_clear_message(run_cli) -> None:
-    process = run_cli(
-        "generate",
-        DESCRIPTION,
-        "--speed",
-        "0",
-        "--strategy",
-        "none",
-        "--faults",
-        "drop-at-90",
+def _fail_a_generation(run_cli):  # noqa: ANN001, ANN202
+    """A generation that cannot finish: strategy none meets a drop at 90%."""
+    return run_cli(
+        "generate", DESCRIPTION, "--speed", "0", "--strategy", "none", "--faults", "drop-at-90",
         "--json",
     )
+
+
+def test_a_failed_generation_exits_1_with_a_clear_message(run_cli) -> None:
+    process = _fail_a_generation(run_cli)
     assert process.returncode == 1
     result = json.loads(process.stdout)
     assert result["status"] == "failed" and result["tier"] == "failed"
@@ -221,17 +219,7 @@ def test_ctrl_c_leaves_a_resumable_generation(run_cli, database_url: str) -> Non
 
 
 def test_only_interrupted_generations_can_be_resumed(run_cli) -> None:
-    failed = run_cli(
-        "generate",
-        DESCRIPTION,
-        "--speed",
-        "0",
-        "--strategy",
-        "none",
-        "--faults",
-        "drop-at-90",
-        "--json",
-    )
+    failed = _fail_a_generation(run_cli)
     gid = json.loads(failed.stdout)["generation_id"]
     refused = run_cli("resume", gid)
     assert refused.returncode == 1
