@@ -124,9 +124,18 @@ def test_bad_input_is_refused_with_clear_messages(run_cli) -> None:
         assert process.stdout == ""
 
 
+# A shell started without job control (`make test &` in a script, some CI runners) starts
+# its children with SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+# A Ctrl-C at a terminal meets the default handler, so the child gets it back first.
+_WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'planner'; runpy.run_module('planner', run_name='__main__')"
+)
+
+
 def _start_generation(url: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--json", *args],
+        [sys.executable, "-c", _WITH_CTRL_C, "generate", DESCRIPTION, "--json", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
