@@ -109,3 +109,29 @@ def test_ensure_schema_migrates_an_empty_database_once(database_url: str) -> Non
 def test_a_url_with_a_percent_sign_reaches_alembic_unchanged() -> None:
     url = "postgresql+psycopg://user:p%40ss@127.0.0.1/db"
     assert alembic_config(url).get_main_option("sqlalchemy.url") == url
+
+
+def test_chunks_lose_their_foreign_key_and_keep_their_rows(database_url: str) -> None:
+    """0003 rebuilds the chunk table on DuckDB: no row may be lost either way."""
+    upgrade(database_url, "0002")
+    with session_scope(database_url) as session:
+        tree = add_tree(session, add_user(session, "ann"))
+
+    def chunks() -> list[tuple]:
+        with get_engine(database_url).begin() as connection:
+            return connection.execute(text("SELECT * FROM generation_chunks ORDER BY seq")).all()
+
+    def chunk_keys() -> list[list[str]]:
+        keys = inspect(get_engine(database_url)).get_foreign_keys("generation_chunks")
+        return [key["constrained_columns"] for key in keys]
+
+    before = chunks()
+    assert before and chunk_keys() == [["generation_id"]]
+    upgrade(database_url)
+    assert chunk_keys() == [] and chunks() == before
+    with session_scope(database_url) as session:
+        assert session.get(GenerationChunk, (tree.generation_id, 1)).t_ms == 25
+    command.check(alembic_config(database_url))
+
+    downgrade(database_url, "0002")
+    assert chunk_keys() == [["generation_id"]] and chunks() == before
