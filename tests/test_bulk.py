@@ -1,16 +1,26 @@
-"""The bulk inserts under the recorder: every shape of batch stores exactly its rows."""
+"""The bulk writes under the recorder: every shape of batch stores exactly its rows."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from planner.analysis.timelines import chunk_rows
-from planner.db import GenerationEvent, get_engine, session_scope
-from planner.plan.bulk import CHUNK_COLUMNS, ChunkRow, EventRow, insert_chunks, insert_events
+from planner.db import Generation, GenerationAttempt, GenerationEvent, get_engine, session_scope
+from planner.llm.types import AttemptRecord
+from planner.plan.bulk import (
+    CHUNK_COLUMNS,
+    ChunkRow,
+    EventRow,
+    insert_chunks,
+    insert_events,
+    store_batch,
+)
 
 
 def _stored_chunks(url: str, generation_id: uuid.UUID) -> list[ChunkRow]:
@@ -94,3 +104,98 @@ def test_a_batch_that_breaks_the_key_stores_nothing(
     with pytest.raises(Exception, match=r"(?i)duplicate|constraint|unique"):
         _insert(database_url, generation_id, [(s, 1, "discovery", s, 1, s) for s in range(2)])
     assert _stored_chunks(database_url, generation_id) == [(1, 1, "discovery", 0, 1, 0)]
+
+
+def _store(url: str, generation_id: uuid.UUID, stored_attempts: set[int], **batch: Any) -> None:
+    rows: dict[str, Any] = {"chunks": [], "events": [], "attempts": [], "values": {}}
+    with get_engine(url).begin() as conn:
+        store_batch(conn, generation_id, stored_attempts=stored_attempts, **{**rows, **batch})
+
+
+def _attempt(number: int, **changes: Any) -> dict[str, Any]:
+    values = asdict(AttemptRecord(number=number, kind="stream", start_ms=10 * number))
+    return {**values, "stage": "masterplan", "ended_at": None, **changes}
+
+
+def test_a_whole_batch_lands_in_one_go(database_url: str, generation_id: uuid.UUID) -> None:
+    """Chunks, events, new attempts and row values: each written exactly as given."""
+    ended = datetime(2026, 11, 29, 12, 0, 3, 500_000)
+    discovery = {"domain": "shop", "risks": ['a "quoted" risk', "é"], "n": [1, 2.5, None]}
+    _store(
+        database_url,
+        generation_id,
+        set(),
+        chunks=[(s, 1, "discovery", s * 2, 2, s) for s in range(1, 101)],
+        events=[(1, "masterplan_generation_start", {"stage": "discovery"}, ended)],
+        attempts=[_attempt(1), _attempt(2, kind="resume", resume_from_char=40)],
+        values={
+            "stage": "masterplan",
+            "checkpoint_text": "{'it''s' \\ \"text\"",
+            "checkpoint_offset": 17,
+            "discovery_json": discovery,
+            "finished_at": ended,
+            "duration_s": 1.25,
+            "error": None,
+        },
+    )
+    assert _stored_chunks(database_url, generation_id) == [
+        (s, 1, "discovery", s * 2, 2, s) for s in range(1, 101)
+    ]
+    with session_scope(database_url) as session:
+        row = session.get(Generation, generation_id)
+        assert (row.stage, row.checkpoint_text, row.checkpoint_offset) == (
+            "masterplan",
+            "{'it''s' \\ \"text\"",
+            17,
+        )
+        assert row.discovery_json == discovery
+        assert (row.finished_at, row.duration_s, row.error) == (ended, 1.25, None)
+        assert session.get(GenerationEvent, (generation_id, 1)).created_at == ended
+        attempts = _attempts(session, generation_id)
+    assert [(a.number, a.kind, a.resume_from_char, a.start_ms) for a in attempts] == [
+        (1, "stream", 0, 10),
+        (2, "resume", 40, 20),
+    ]
+    assert all(a.started_at is not None and a.ended_at is None for a in attempts)
+
+
+def test_a_stored_attempt_is_updated_in_place(database_url: str, generation_id: uuid.UUID) -> None:
+    _store(database_url, generation_id, set(), attempts=[_attempt(1)])
+    with session_scope(database_url) as session:
+        (first,) = _attempts(session, generation_id)
+        first_id, started = first.id, first.started_at
+    ended = datetime(2026, 11, 29, 12, 0, 9)
+    finished = _attempt(1, end_ms=900, chars=4_000, stop_reason="end_turn", ended_at=ended)
+    _store(database_url, generation_id, {1}, attempts=[finished, _attempt(2)])
+    with session_scope(database_url) as session:
+        attempts = _attempts(session, generation_id)
+    assert [(a.number, a.end_ms, a.chars, a.stop_reason) for a in attempts] == [
+        (1, 900, 4_000, "end_turn"),
+        (2, None, 0, None),
+    ]
+    assert (attempts[0].id, attempts[0].started_at, attempts[0].ended_at) == (
+        first_id,
+        started,
+        ended,
+    )
+
+
+def test_a_batch_naming_an_unknown_column_is_refused(
+    database_url: str, generation_id: uuid.UUID
+) -> None:
+    with pytest.raises(Exception, match="nickname"):
+        _store(database_url, generation_id, set(), values={"nickname": "x"})
+    with pytest.raises(Exception, match="colour"):
+        _store(database_url, generation_id, set(), attempts=[_attempt(1, colour="red")])
+    with session_scope(database_url) as session:
+        assert _attempts(session, generation_id) == []
+
+
+def _attempts(session: Any, generation_id: uuid.UUID) -> list[GenerationAttempt]:
+    return list(
+        session.scalars(
+            select(GenerationAttempt)
+            .where(GenerationAttempt.generation_id == generation_id)
+            .order_by(GenerationAttempt.number)
+        )
+    )

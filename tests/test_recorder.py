@@ -79,16 +79,16 @@ def test_events_are_stored_under_the_seq_the_bus_gave_them(
 def test_a_failed_write_is_retried_with_everything_it_held(
     database_url: str, generation_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_insert = recorder_module.insert_chunks
+    real_store = recorder_module.store_batch
     failures = []
 
-    def fail_once(conn, gid, rows):  # noqa: ANN001, ANN202
+    def fail_once(conn, gid, **rows):  # noqa: ANN001, ANN003, ANN202
         if not failures:
-            failures.append(len(rows))
+            failures.append(len(rows["chunks"]))
             raise RuntimeError("the database went away for a moment")
-        return real_insert(conn, gid, rows)
+        return real_store(conn, gid, **rows)
 
-    monkeypatch.setattr(recorder_module, "insert_chunks", fail_once)
+    monkeypatch.setattr(recorder_module, "store_batch", fail_once)
     recorder = GenerationRecorder(
         generation_id, database_url=database_url, fresh=True, flush_interval_s=0.05
     )

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 
 from planner.config import get_settings
 from planner.db import (
@@ -40,7 +40,7 @@ from planner.db import (
 )
 from planner.events import EventMessage
 from planner.llm.types import AttemptRecord
-from planner.plan.bulk import ChunkRow, EventRow, insert_chunks, insert_events
+from planner.plan.bulk import ChunkRow, EventRow, store_batch
 from planner.plan.dbhold import held_open
 
 log = logging.getLogger(__name__)
@@ -342,27 +342,19 @@ class GenerationRecorder:
     def _write(self, batch: dict[str, Any]) -> None:
         gid = self.generation_id
         chunks = batch["chunks"]
-        new_attempts = [v for n, v in batch["attempts"].items() if n not in self._stored_attempts]
-        old_attempts = [v for n, v in batch["attempts"].items() if n in self._stored_attempts]
         values = {**batch["generation"], "heartbeat_at": utcnow()}
 
         def write() -> None:
             with get_engine(self.database_url).begin() as conn:
-                if new_attempts:
-                    conn.execute(
-                        insert(GenerationAttempt),
-                        [{"id": uuid.uuid4(), "generation_id": gid, **v} for v in new_attempts],
-                    )
-                for attempt in old_attempts:
-                    conn.execute(
-                        update(GenerationAttempt)
-                        .where(GenerationAttempt.generation_id == gid)
-                        .where(GenerationAttempt.number == attempt["number"])
-                        .values(**attempt)
-                    )
-                insert_chunks(conn, gid, chunks)
-                insert_events(conn, gid, batch["events"])
-                conn.execute(update(Generation).where(Generation.id == gid).values(**values))
+                store_batch(
+                    conn,
+                    gid,
+                    chunks=chunks,
+                    events=batch["events"],
+                    attempts=list(batch["attempts"].values()),
+                    stored_attempts=self._stored_attempts,
+                    values=values,
+                )
                 for write_rows in batch["rows"]:
                     write_rows(conn)
 
