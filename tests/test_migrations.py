@@ -24,6 +24,7 @@ from planner.db import (
     TaskRow,
     User,
     current_revision,
+    delete_generation,
     downgrade,
     ensure_schema,
     get_engine,
@@ -135,3 +136,11 @@ def test_chunks_lose_their_foreign_key_and_keep_their_rows(database_url: str) ->
 
     downgrade(database_url, "0002")
     assert chunk_keys() == [["generation_id"]] and chunks() == before
+    upgrade(database_url)
+    # The rebuilt table is a proper child of generations: cascading deletes and dropping
+    # the whole schema both still work (a renamed table once left DuckDB a stale note).
+    with session_scope(database_url) as session:
+        assert delete_generation(session, tree.generation_id)
+    assert chunks() == []
+    downgrade(database_url)
+    assert _tables(database_url) == set()

@@ -11,7 +11,7 @@ starts, only the recorder writes chunks, and deletes remove chunks first
 (`planner.db.cascade`). Events (about a hundred rows per generation) keep their key.
 
 PostgreSQL drops the constraint. DuckDB can neither drop nor add a constraint, so the
-table is rebuilt there, rows copied, inside the migration's transaction.
+table is rebuilt there, rows kept, inside the migration's transaction.
 
 Revision ID: 0003
 Revises: 0002
@@ -38,7 +38,14 @@ def _on_duckdb() -> bool:
 
 
 def _rebuild_chunks(with_foreign_key: bool) -> None:
-    """DuckDB: the chunk table made again, with or without the key, rows kept."""
+    """DuckDB: the chunk table made again, with or without the key, rows kept.
+
+    No table is renamed: DuckDB also notes a foreign key on the referenced table, under
+    the referencing table's name, and a rename leaves that note stale (later deletes
+    from generations fail with "VerifyForeignKey failed to find foreign key index", or
+    generations can no longer be dropped). So the rows wait in a plain copy while the
+    table is dropped and created again under its own name.
+    """
     constraints: list[sa.Constraint] = [
         sa.PrimaryKeyConstraint("generation_id", "seq", name=op.f("pk_generation_chunks"))
     ]
@@ -46,7 +53,8 @@ def _rebuild_chunks(with_foreign_key: bool) -> None:
         constraints.append(
             sa.ForeignKeyConstraint(["generation_id"], ["generations.id"], name=op.f(FOREIGN_KEY))
         )
-    op.rename_table("generation_chunks", "generation_chunks_old")
+    op.execute(f"CREATE TABLE generation_chunks_copy AS SELECT {COLUMNS} FROM generation_chunks")
+    op.drop_table("generation_chunks")
     op.create_table(
         "generation_chunks",
         sa.Column("generation_id", sa.Uuid(), nullable=False),
@@ -59,9 +67,9 @@ def _rebuild_chunks(with_foreign_key: bool) -> None:
         *constraints,
     )
     op.execute(
-        f"INSERT INTO generation_chunks ({COLUMNS}) SELECT {COLUMNS} FROM generation_chunks_old"
+        f"INSERT INTO generation_chunks ({COLUMNS}) SELECT {COLUMNS} FROM generation_chunks_copy"
     )
-    op.drop_table("generation_chunks_old")
+    op.drop_table("generation_chunks_copy")
 
 
 def upgrade() -> None:
