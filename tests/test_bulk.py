@@ -17,6 +17,7 @@ from planner.plan.bulk import (
     CHUNK_COLUMNS,
     ChunkRow,
     EventRow,
+    chunk_runs,
     insert_chunks,
     insert_events,
     store_batch,
@@ -125,7 +126,10 @@ def test_a_whole_batch_lands_in_one_go(database_url: str, generation_id: uuid.UU
         database_url,
         generation_id,
         set(),
-        chunks=[(s, 1, "discovery", s * 2, 2, s) for s in range(1, 101)],
+        chunks=chunk_runs(
+            [(s, 1, "discovery", s * 2, 2, s) for s in range(1, 61)]
+            + [(s, 2, "discovery", s * 2, 2, s) for s in range(61, 101)]
+        ),
         events=[(1, "masterplan_generation_start", {"stage": "discovery"}, ended)],
         attempts=[_attempt(1), _attempt(2, kind="resume", resume_from_char=40)],
         values={
@@ -139,7 +143,7 @@ def test_a_whole_batch_lands_in_one_go(database_url: str, generation_id: uuid.UU
         },
     )
     assert _stored_chunks(database_url, generation_id) == [
-        (s, 1, "discovery", s * 2, 2, s) for s in range(1, 101)
+        (s, 1 if s < 61 else 2, "discovery", s * 2, 2, s) for s in range(1, 101)
     ]
     with session_scope(database_url) as session:
         row = session.get(Generation, generation_id)

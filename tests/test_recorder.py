@@ -49,6 +49,55 @@ def test_twenty_thousand_chunks_cost_a_handful_of_transactions_and_none_is_lost(
         assert session.get(Generation, generation_id).status == "completed"
 
 
+def test_runs_of_attempts_and_stages_survive_concurrent_batches_and_a_failed_write(
+    database_url: str, generation_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every chunk keeps its own attempt and stage, however batches cut across runs."""
+    real_store = recorder_module.store_batch
+    calls = []
+
+    def fail_third(conn, gid, **rows):  # noqa: ANN001, ANN003, ANN202
+        calls.append(len(rows["chunks"]))
+        if len(calls) == 3:
+            raise RuntimeError("the database went away for a moment")
+        return real_store(conn, gid, **rows)
+
+    monkeypatch.setattr(recorder_module, "store_batch", fail_third)
+    recorder = GenerationRecorder(
+        generation_id, database_url=database_url, fresh=True, chunk_batch=37, flush_interval_s=0.01
+    )
+    # Runs of 1 to 90 chunks: attempt changes, stage changes, and both at once.
+    plan = [(1, "discovery", 5), (2, "discovery", 90), (3, "masterplan", 1), (3, "repair", 40)]
+    plan += [(4, "masterplan", 61), (5, "masterplan", 2), (6, "masterplan", 300)]
+    handed = []
+    for attempt, stage, count in plan:
+        for _ in range(count):
+            offset = len(handed) * 3
+            seq = recorder.add_chunk(
+                attempt=attempt, stage=stage, char_offset=offset, chars=3, t_ms=2 * offset
+            )
+            handed.append((seq, attempt, stage, offset, 3, 2 * offset))
+            if seq % 50 == 0:
+                time.sleep(0.005)  # let the writer take batches mid-run
+    recorder.close()
+    assert len(calls) > 3 and max(calls) > 1  # batches did cut across runs
+    with session_scope(database_url) as session:
+        stored = session.execute(
+            select(
+                GenerationChunk.seq,
+                GenerationChunk.attempt,
+                GenerationChunk.stage,
+                GenerationChunk.char_offset,
+                GenerationChunk.chars,
+                GenerationChunk.t_ms,
+            )
+            .where(GenerationChunk.generation_id == generation_id)
+            .order_by(GenerationChunk.seq)
+        ).all()
+    assert [tuple(row) for row in stored] == handed
+    assert len(recorder._chunk_runs) == 1  # written runs are forgotten
+
+
 def test_events_are_stored_under_the_seq_the_bus_gave_them(
     database_url: str, generation_id: uuid.UUID
 ) -> None:
@@ -84,7 +133,7 @@ def test_a_failed_write_is_retried_with_everything_it_held(
 
     def fail_once(conn, gid, **rows):  # noqa: ANN001, ANN003, ANN202
         if not failures:
-            failures.append(len(rows["chunks"]))
+            failures.append(sum(len(run.offsets) for run in rows["chunks"]))
             raise RuntimeError("the database went away for a moment")
         return real_store(conn, gid, **rows)
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,82 +37,79 @@ CHUNK_COLUMNS = ("seq", "attempt", "stage", "char_offset", "chars", "t_ms")
 ChunkRow = tuple[int, int, str, int, int, int]
 EventRow = tuple[int, str, dict[str, Any], datetime]
 
+
+@dataclass(frozen=True)
+class ChunkRun:
+    """Chunks of one attempt and stage with consecutive seqs from `first_seq` on, held
+    column by column (lists, or the recorder's typed arrays: no object per chunk)."""
+
+    first_seq: int
+    attempt: int
+    stage: str
+    offsets: Sequence[int]
+    chars: Sequence[int]
+    t_ms: Sequence[int]
+
+
+def chunk_runs(rows: Iterable[ChunkRow]) -> list[ChunkRun]:
+    """Any chunk rows as runs, in seq order (a repeated seq starts a run of its own)."""
+    runs: list[tuple[int, int, str, list[int], list[int], list[int]]] = []
+    for seq, attempt, stage, offset, chars, t_ms in sorted(rows, key=lambda row: row[0]):
+        last = runs[-1] if runs else None
+        if last is None or last[1:3] != (attempt, stage) or last[0] + len(last[3]) != seq:
+            last = (seq, attempt, stage, [], [], [])
+            runs.append(last)
+        last[3].append(offset)
+        last[4].append(chars)
+        last[5].append(t_ms)
+    return [ChunkRun(*run) for run in runs]
+
+
 _INSERT = (
     "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, chars, t_ms) "
 )
-# One run: $2 first seq, $3 row count, $4 attempt, $5 stage, then the per-row columns.
+# $2 first seq, $3 row count, $4 attempt, $5 stage, then the per-row columns.
 _DUCKDB_RUN = _INSERT + (
     "SELECT $1::UUID, unnest(range($2::INTEGER, $2::INTEGER + $3::INTEGER)), $4::INTEGER, "
     "$5::VARCHAR, unnest($6::INTEGER[]), unnest($7::INTEGER[]), unnest($8::INTEGER[])"
-)
-# Any batch: stages go as a short list ($4) and a 1-based index per row ($5).
-_DUCKDB_ROWS = _INSERT + (
-    "SELECT $1::UUID, unnest($2::INTEGER[]), unnest($3::INTEGER[]), "
-    "list_extract($4::VARCHAR[], unnest($5::INTEGER[])), "
-    "unnest($6::INTEGER[]), unnest($7::INTEGER[]), unnest($8::INTEGER[])"
 )
 _POSTGRESQL_RUN = _INSERT + (
     "SELECT %s::uuid, %s::integer + c.i::integer - 1, %s::integer, %s::text, c.o, c.n, c.t "
     "FROM unnest(%s::integer[], %s::integer[], %s::integer[]) WITH ORDINALITY AS c(o, n, t, i)"
 )
-_POSTGRESQL_ROWS = _INSERT + (
-    "SELECT %s::uuid, c.* FROM unnest(%s::integer[], %s::integer[], %s::text[], "
-    "%s::integer[], %s::integer[], %s::integer[]) AS c"
-)
 
 
 def insert_chunks(conn: Connection, generation_id: uuid.UUID, rows: Sequence[ChunkRow]) -> None:
-    """Insert chunk rows (in CHUNK_COLUMNS order) of one generation in one statement."""
-    if rows:
-        conn.exec_driver_sql(*_chunk_statement(_is_duckdb(conn), generation_id, rows))
+    """Insert chunk rows (in CHUNK_COLUMNS order) of one generation, a statement a run."""
+    insert_chunk_runs(conn, generation_id, chunk_runs(rows))
+
+
+def insert_chunk_runs(conn: Connection, generation_id: uuid.UUID, runs: Sequence[ChunkRun]) -> None:
+    duckdb = _is_duckdb(conn)
+    for run in runs:
+        if run.offsets:
+            conn.exec_driver_sql(*_chunk_statement(duckdb, generation_id, run))
 
 
 def _chunk_statement(
-    duckdb: bool, generation_id: uuid.UUID, rows: Sequence[ChunkRow]
+    duckdb: bool, generation_id: uuid.UUID, run: ChunkRun
 ) -> tuple[str, tuple[Any, ...]]:
-    seqs, attempts, stages, offsets, chars, t_ms = zip(*rows, strict=True)
     gid = str(generation_id)
-    if _one_run(seqs, attempts, stages):
-        if duckdb:
-            return _DUCKDB_RUN, (gid, seqs[0], len(seqs), attempts[0], stages[0]) + (
-                _duckdb_list(offsets),
-                _duckdb_list(chars),
-                _duckdb_list(t_ms),
-            )
-        return _POSTGRESQL_RUN, (gid, seqs[0], attempts[0], stages[0]) + (
-            _int_array(offsets),
-            _int_array(chars),
-            _int_array(t_ms),
-        )
     if duckdb:
-        names = sorted(set(stages))
-        index = {name: i for i, name in enumerate(names, 1)}
-        return _DUCKDB_ROWS, (gid, _duckdb_list(seqs), _duckdb_list(attempts), names) + (
-            _duckdb_list([index[stage] for stage in stages]),
-            _duckdb_list(offsets),
-            _duckdb_list(chars),
-            _duckdb_list(t_ms),
+        return _DUCKDB_RUN, (gid, run.first_seq, len(run.offsets), run.attempt, run.stage) + (
+            _duckdb_list(run.offsets),
+            _duckdb_list(run.chars),
+            _duckdb_list(run.t_ms),
         )
-    return _POSTGRESQL_ROWS, (gid, _int_array(seqs), _int_array(attempts), _text_array(stages)) + (
-        _int_array(offsets),
-        _int_array(chars),
-        _int_array(t_ms),
+    return _POSTGRESQL_RUN, (gid, run.first_seq, run.attempt, run.stage) + (
+        _int_array(run.offsets),
+        _int_array(run.chars),
+        _int_array(run.t_ms),
     )
 
 
 def _is_duckdb(conn: Connection) -> bool:
     return conn.dialect.name == "duckdb"
-
-
-def _one_run(seqs: tuple[int, ...], attempts: tuple[int, ...], stages: tuple[str, ...]) -> bool:
-    """Consecutive seqs, one attempt, one stage (checked with C-level tuple operations)."""
-    count = len(seqs)
-    return (
-        seqs[-1] - seqs[0] == count - 1
-        and seqs == tuple(range(seqs[0], seqs[0] + count))
-        and attempts.count(attempts[0]) == count
-        and stages.count(stages[0]) == count
-    )
 
 
 def _duckdb_list(values: Sequence[int]) -> str:
@@ -122,12 +120,6 @@ def _duckdb_list(values: Sequence[int]) -> str:
 def _int_array(values: Sequence[int]) -> str:
     """A PostgreSQL array literal of integers: {1,2,3}."""
     return "{" + ",".join(map(str, values)) + "}"
-
-
-def _text_array(values: Sequence[str]) -> str:
-    """A PostgreSQL array literal of strings, each quoted and escaped."""
-    quoted = {v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in set(values)}
-    return "{" + ",".join([quoted[v] for v in values]) + "}"
 
 
 _EVENTS_DUCKDB = (
@@ -166,7 +158,7 @@ def store_batch(
     conn: Connection,
     generation_id: uuid.UUID,
     *,
-    chunks: Sequence[ChunkRow],
+    chunks: Sequence[ChunkRun],
     events: Sequence[EventRow],
     attempts: Sequence[dict[str, Any]],
     stored_attempts: Collection[int],
@@ -186,14 +178,14 @@ def store_batch(
         return
     clauses: list[str] = []
     params: tuple[Any, ...] = ()
-    for name, rows, statement in (
-        ("chunks", chunks, _chunk_statement),
-        ("events", events, _event_statement),
-    ):
-        if rows:
-            sql, more = statement(False, generation_id, rows)
-            clauses.append(f"{name} AS ({sql})")
-            params += more
+    for number, run in enumerate(run for run in chunks if run.offsets):
+        sql, more = _chunk_statement(False, generation_id, run)
+        clauses.append(f"chunks_{number} AS ({sql})")
+        params += more
+    if events:
+        sql, more = _event_statement(False, generation_id, events)
+        clauses.append(f"events AS ({sql})")
+        params += more
     for number, (sql, more) in enumerate(_attempt_upserts(generation_id, attempts)):
         clauses.append(f"attempts_{number} AS ({sql})")
         params += more
@@ -205,7 +197,7 @@ def store_batch(
 def _store_duckdb(
     conn: Connection,
     generation_id: uuid.UUID,
-    chunks: Sequence[ChunkRow],
+    chunks: Sequence[ChunkRun],
     events: Sequence[EventRow],
     attempts: Sequence[dict[str, Any]],
     stored_attempts: Collection[int],
@@ -227,7 +219,7 @@ def _store_duckdb(
                 .where(GenerationAttempt.number == attempt["number"])
                 .values(**attempt)
             )
-    insert_chunks(conn, generation_id, chunks)
+    insert_chunk_runs(conn, generation_id, chunks)
     insert_events(conn, generation_id, events)
     if values:
         conn.execute(update(Generation).where(Generation.id == generation_id).values(values))
