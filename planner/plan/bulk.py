@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, insert, update
+from sqlalchemy import JSON, Connection
 
 from planner.db import Generation, GenerationAttempt, utcnow
 
@@ -203,26 +203,31 @@ def _store_duckdb(
     stored_attempts: Collection[int],
     values: dict[str, Any],
 ) -> None:
+    """DuckDB, statement by statement, all written as SQL text: duckdb-engine turns off
+    SQLAlchemy's statement cache, so a Core statement is compiled anew on every batch."""
+    gid = str(generation_id)
     for attempt in attempts:
         _check_columns(attempt, _ATTEMPT_COLUMNS, "generation_attempts")
-    new = [a for a in attempts if a["number"] not in stored_attempts]
-    if new:
-        conn.execute(
-            insert(GenerationAttempt),
-            [{"id": uuid.uuid4(), "generation_id": generation_id, **a} for a in new],
-        )
-    for attempt in attempts:
         if attempt["number"] in stored_attempts:
-            conn.execute(
-                update(GenerationAttempt)
-                .where(GenerationAttempt.generation_id == generation_id)
-                .where(GenerationAttempt.number == attempt["number"])
-                .values(**attempt)
+            changed = {k: v for k, v in attempt.items() if k != "number"}
+            sql, params = _assignments(changed, _ATTEMPT_COLUMNS, duckdb=True)
+            conn.exec_driver_sql(
+                f"UPDATE generation_attempts SET {sql} WHERE generation_id = "
+                f"${len(params) + 1}::UUID AND number = ${len(params) + 2}",
+                (*params, gid, attempt["number"]),
+            )
+        else:
+            row = {"id": str(uuid.uuid4()), "generation_id": gid, "started_at": utcnow()}
+            row |= attempt
+            marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+            conn.exec_driver_sql(
+                f"INSERT INTO generation_attempts ({', '.join(row)}) VALUES ({marks})",
+                tuple(row.values()),
             )
     insert_chunk_runs(conn, generation_id, chunks)
     insert_events(conn, generation_id, events)
     if values:
-        conn.execute(update(Generation).where(Generation.id == generation_id).values(values))
+        conn.exec_driver_sql(*_generation_update(generation_id, values, duckdb=True))
 
 
 _GENERATION_COLUMNS = Generation.__table__.c
@@ -278,17 +283,27 @@ def _json_value(value: Any) -> str:
 
 
 def _generation_update(
-    generation_id: uuid.UUID, values: dict[str, Any]
+    generation_id: uuid.UUID, values: dict[str, Any], *, duckdb: bool = False
 ) -> tuple[str, tuple[Any, ...]]:
-    """PostgreSQL: UPDATE generations SET the given columns (JSON ones encoded here)."""
+    """UPDATE generations SET the given columns."""
     _check_columns(values, _GENERATION_COLUMNS, "generations")
+    sql, params = _assignments(values, _GENERATION_COLUMNS, duckdb=duckdb)
+    where = f"${len(params) + 1}::UUID" if duckdb else "%s::uuid"
+    return f"UPDATE generations SET {sql} WHERE id = {where}", (*params, str(generation_id))
+
+
+def _assignments(
+    values: dict[str, Any], columns: Any, *, duckdb: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """`column = placeholder, ...` (JSON values encoded here) and the parameters, in
+    DuckDB's numbered or psycopg's positional style."""
     assignments, params = [], []
-    for name, value in values.items():
-        if isinstance(_GENERATION_COLUMNS[name].type, JSON) and value is not None:
-            assignments.append(f"{name} = %s::json")
+    for number, (name, value) in enumerate(values.items(), 1):
+        mark = f"${number}" if duckdb else "%s"
+        if isinstance(columns[name].type, JSON) and value is not None:
+            assignments.append(f"{name} = {mark}::json")
             params.append(json.dumps(value, separators=(",", ":")))
         else:
-            assignments.append(f"{name} = %s")
+            assignments.append(f"{name} = {mark}")
             params.append(value)
-    sql = f"UPDATE generations SET {', '.join(assignments)} WHERE id = %s::uuid"
-    return sql, (*params, str(generation_id))
+    return ", ".join(assignments), tuple(params)
