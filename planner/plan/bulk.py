@@ -9,15 +9,15 @@ or DuckDB list text (`[1,2,3]`), built with `str.join` and parsed by the databas
 with the GIL released. Both drivers would otherwise convert Python lists element by
 element while holding the GIL (psycopg even escapes each text element with `re.sub`).
 
-- Chunks: a batch is almost always one run (consecutive seqs of one attempt and stage),
-  and then only the three per-row columns go as arrays; seq, attempt and stage are
-  scalars. Any other batch goes with all six columns.
+- Chunks go as runs (`ChunkRun`: consecutive seqs of one attempt and stage, kept column
+  by column): one statement a run, the three per-row columns as arrays, seq, attempt
+  and stage as scalars. A batch is almost always one run; `chunk_runs` cuts any rows.
 - Events: the batch goes as one JSON document, encoded by the json module's C encoder
   (payloads included) and unpacked by the database.
 - A whole batch (`store_batch`): on PostgreSQL chunks, events and the attempt upsert are
   data-modifying WITH clauses of the generation row's UPDATE, one round trip in all;
   building and running the separate SQLAlchemy statements took about a third of the
-  writer thread's CPU.
+  writer thread's CPU. DuckDB runs the statements one by one, as SQL text too.
 """
 
 from __future__ import annotations
