@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from planner.analysis.timelines import chunk_rows
 from planner.db import (
     Generation,
     GenerationAttempt,
@@ -18,6 +19,7 @@ from planner.db import (
 from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
 from planner.llm.types import AttemptRecord
 from planner.plan import recorder as recorder_module
+from planner.plan.bulk import CHUNK_COLUMNS, ChunkRun
 from planner.plan.recorder import GenerationRecorder
 
 
@@ -30,6 +32,22 @@ def _chunk_seqs(url: str, generation_id: uuid.UUID) -> list[int]:
                 .order_by(GenerationChunk.seq)
             )
         )
+
+
+def _store_failing_on_call(monkeypatch: pytest.MonkeyPatch, failing: int) -> list[list[ChunkRun]]:
+    """The recorder's batch writes, the `failing`-th of which fails; returns each call's
+    chunk runs."""
+    real_store = recorder_module.store_batch
+    calls: list[list[ChunkRun]] = []
+
+    def store(conn, gid, **rows):  # noqa: ANN001, ANN003, ANN202
+        calls.append(rows["chunks"])
+        if len(calls) == failing:
+            raise RuntimeError("the database went away for a moment")
+        return real_store(conn, gid, **rows)
+
+    monkeypatch.setattr(recorder_module, "store_batch", store)
+    return calls
 
 
 def test_twenty_thousand_chunks_cost_a_handful_of_transactions_and_none_is_lost(
@@ -53,16 +71,7 @@ def test_runs_of_attempts_and_stages_survive_concurrent_batches_and_a_failed_wri
     database_url: str, generation_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every chunk keeps its own attempt and stage, however batches cut across runs."""
-    real_store = recorder_module.store_batch
-    calls = []
-
-    def fail_third(conn, gid, **rows):  # noqa: ANN001, ANN003, ANN202
-        calls.append(len(rows["chunks"]))
-        if len(calls) == 3:
-            raise RuntimeError("the database went away for a moment")
-        return real_store(conn, gid, **rows)
-
-    monkeypatch.setattr(recorder_module, "store_batch", fail_third)
+    calls = _store_failing_on_call(monkeypatch, 3)
     recorder = GenerationRecorder(
         generation_id, database_url=database_url, fresh=True, chunk_batch=37, flush_interval_s=0.01
     )
@@ -80,21 +89,9 @@ def test_runs_of_attempts_and_stages_survive_concurrent_batches_and_a_failed_wri
             if seq % 50 == 0:
                 time.sleep(0.005)  # let the writer take batches mid-run
     recorder.close()
-    assert len(calls) > 3 and max(calls) > 1  # batches did cut across runs
-    with session_scope(database_url) as session:
-        stored = session.execute(
-            select(
-                GenerationChunk.seq,
-                GenerationChunk.attempt,
-                GenerationChunk.stage,
-                GenerationChunk.char_offset,
-                GenerationChunk.chars,
-                GenerationChunk.t_ms,
-            )
-            .where(GenerationChunk.generation_id == generation_id)
-            .order_by(GenerationChunk.seq)
-        ).all()
-    assert [tuple(row) for row in stored] == handed
+    assert len(calls) > 3 and max(len(runs) for runs in calls) > 1  # batches cut across runs
+    stored = chunk_rows(generation_id, url=database_url)[list(CHUNK_COLUMNS)]
+    assert list(stored.itertuples(index=False, name=None)) == handed
     assert len(recorder._chunk_runs) == 1  # written runs are forgotten
 
 
@@ -128,16 +125,7 @@ def test_events_are_stored_under_the_seq_the_bus_gave_them(
 def test_a_failed_write_is_retried_with_everything_it_held(
     database_url: str, generation_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_store = recorder_module.store_batch
-    failures = []
-
-    def fail_once(conn, gid, **rows):  # noqa: ANN001, ANN003, ANN202
-        if not failures:
-            failures.append(sum(len(run.offsets) for run in rows["chunks"]))
-            raise RuntimeError("the database went away for a moment")
-        return real_store(conn, gid, **rows)
-
-    monkeypatch.setattr(recorder_module, "store_batch", fail_once)
+    calls = _store_failing_on_call(monkeypatch, 1)
     recorder = GenerationRecorder(
         generation_id, database_url=database_url, fresh=True, flush_interval_s=0.05
     )
@@ -147,7 +135,7 @@ def test_a_failed_write_is_retried_with_everything_it_held(
     for i in range(100, 150):
         recorder.add_chunk(attempt=1, stage="discovery", char_offset=i, chars=1, t_ms=i)
     recorder.close()
-    assert failures and failures[0] > 0
+    assert sum(len(run.offsets) for run in calls[0]) > 0  # the failed batch held chunks
     assert _chunk_seqs(database_url, generation_id) == list(range(1, 151))
 
 
