@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 import uuid
-from array import array
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -40,7 +39,8 @@ from planner.db import (
 )
 from planner.events import EventMessage
 from planner.llm.types import AttemptRecord
-from planner.plan.bulk import ChunkRun, EventRow, store_batch
+from planner.plan.bulk import EventRow, store_batch
+from planner.plan.chunkqueue import ChunkQueue, TakenChunks
 from planner.plan.dbhold import held_open
 
 log = logging.getLogger(__name__)
@@ -123,16 +123,6 @@ class GenerationRecorder:
         self.heartbeat_interval_s = heartbeat_interval_s
         self._clock = clock
         self._cond = threading.Condition()
-        # Pending chunks, appended by the streaming thread without a lock: char_offset,
-        # chars and t_ms of each, in seq order, in one typed array. No object per chunk
-        # (thousands of tuples kept alive set off extra garbage collections on the
-        # streaming thread), and an extend, like the writer's copy-and-delete of a
-        # prefix, is atomic under the GIL.
-        self._chunk_values = array("q")
-        # Where each run of one attempt and stage starts: (first seq, attempt, stage).
-        self._chunk_runs: list[tuple[int, int, str]] = []
-        self._run_attempt: int | None = None
-        self._run_stage: str | None = None
         self._events: list[EventRow] = []
         self._attempts: dict[int, dict[str, Any]] = {}
         self._generation: dict[str, Any] = {}
@@ -145,10 +135,10 @@ class GenerationRecorder:
         self.transactions = 0
         self.chunks_written = 0
         if fresh:
-            self.next_chunk_seq, self.next_event_seq, self._stored_attempts = 1, 1, set()
+            next_chunk_seq, self.next_event_seq, self._stored_attempts = 1, 1, set()
         else:
-            self.next_chunk_seq, self.next_event_seq, self._stored_attempts = self._load_positions()
-        self._pending_seq = self.next_chunk_seq  # the seq of _chunk_values' first chunk
+            next_chunk_seq, self.next_event_seq, self._stored_attempts = self._load_positions()
+        self._chunks = ChunkQueue(next_chunk_seq)
         self._thread = threading.Thread(
             target=self._run, name=f"recorder-{generation_id.hex[:8]}", daemon=True
         )
@@ -178,6 +168,10 @@ class GenerationRecorder:
         return with_lock_retry(read)
 
     @property
+    def next_chunk_seq(self) -> int:
+        return self._chunks.next_seq
+
+    @property
     def next_attempt_number(self) -> int:
         with self._cond:
             return max(self._stored_attempts | set(self._attempts), default=0) + 1
@@ -188,19 +182,13 @@ class GenerationRecorder:
     ) -> int:
         """Queue one chunk; returns its generation-wide seq.
 
-        Called for every chunk on the streaming thread, so it takes no lock: chunks come
-        from one thread at a time (the generation's), a new run is noted before its
-        first chunk is queued, and each step is atomic. The writer is woken only at the
-        batch threshold.
+        Called for every chunk on the streaming thread, so it takes no lock (chunks come
+        from one thread at a time, the generation's: see ChunkQueue). The writer is woken
+        only at the batch threshold.
         """
-        seq = self.next_chunk_seq
-        self.next_chunk_seq = seq + 1
-        if attempt != self._run_attempt or stage != self._run_stage:
-            self._run_attempt, self._run_stage = attempt, stage
-            self._chunk_runs.append((seq, attempt, stage))
-        values = self._chunk_values
-        values.extend((char_offset, chars, t_ms))
-        if len(values) >= 3 * self.chunk_batch:
+        chunks = self._chunks
+        seq = chunks.add(attempt, stage, char_offset, chars, t_ms)
+        if len(chunks) >= self.chunk_batch:
             with self._cond:
                 self._cond.notify_all()
         return seq
@@ -295,7 +283,7 @@ class GenerationRecorder:
     def _due(self) -> bool:
         return (
             self._requested > self._written
-            or len(self._chunk_values) >= 3 * self.chunk_batch
+            or len(self._chunks) >= self.chunk_batch
             or self._closing
         )
 
@@ -329,14 +317,8 @@ class GenerationRecorder:
                 self._cond.notify_all()
 
     def _take(self) -> dict[str, Any]:
-        values = self._chunk_values
-        count = len(values)
-        taken = values[:count]
-        del values[:count]  # chunks queued meanwhile stay, after the taken ones
-        first = self._pending_seq
-        self._pending_seq = first + count // 3
         batch = {
-            "chunks": (first, taken) if count else (),
+            "chunks": self._chunks.take(),
             "events": self._events,
             "attempts": self._attempts,
             "generation": self._generation,
@@ -348,10 +330,8 @@ class GenerationRecorder:
 
     def _give_back(self, batch: dict[str, Any]) -> None:
         """A failed write's rows go back in front of anything queued since."""
-        if batch["chunks"]:
-            first, taken = batch["chunks"]
-            self._chunk_values[0:0] = taken
-            self._pending_seq = first
+        if batch["chunks"] is not None:
+            self._chunks.give_back(batch["chunks"])
         self._events = batch["events"] + self._events
         self._attempts = {
             **batch["attempts"],
@@ -362,8 +342,7 @@ class GenerationRecorder:
 
     def _write(self, batch: dict[str, Any]) -> None:
         gid = self.generation_id
-        first, taken = batch["chunks"] or (self._pending_seq, array("q"))
-        chunks = self._runs_of(first, taken)
+        taken: TakenChunks | None = batch["chunks"]
         values = {**batch["generation"], "heartbeat_at": utcnow()}
 
         def write() -> None:
@@ -371,7 +350,7 @@ class GenerationRecorder:
                 store_batch(
                     conn,
                     gid,
-                    chunks=chunks,
+                    chunks=taken.runs if taken is not None else [],
                     events=batch["events"],
                     attempts=list(batch["attempts"].values()),
                     stored_attempts=self._stored_attempts,
@@ -384,32 +363,6 @@ class GenerationRecorder:
             with_lock_retry(write)
         self._stored_attempts = self._stored_attempts | set(batch["attempts"])
         self.transactions += 1
-        self.chunks_written += len(taken) // 3
-        self._forget_runs_before(first + len(taken) // 3)
-
-    def _runs_of(self, first: int, values: array[int]) -> list[ChunkRun]:
-        """Taken chunk values (from seq `first` on) cut into runs of one attempt and stage."""
-        end = first + len(values) // 3
-        starts = self._chunk_runs
-        runs = []
-        for index in range(self._run_in_force(first), len(starts)):
-            start, attempt, stage = starts[index]
-            if start >= end:
-                break
-            low = max(start, first)
-            high = min(starts[index + 1][0], end) if index + 1 < len(starts) else end
-            part = values[3 * (low - first) : 3 * (high - first)]
-            runs.append(ChunkRun(low, attempt, stage, part[0::3], part[1::3], part[2::3]))
-        return runs
-
-    def _run_in_force(self, seq: int) -> int:
-        """Index in _chunk_runs of the run that chunk `seq` belongs to."""
-        starts = self._chunk_runs
-        index = 0
-        while index + 1 < len(starts) and starts[index + 1][0] <= seq:
-            index += 1
-        return index
-
-    def _forget_runs_before(self, seq: int) -> None:
-        """Runs that ended before `seq` are written; only the writer removes entries."""
-        del self._chunk_runs[: self._run_in_force(seq)]
+        if taken is not None:
+            self._chunks.stored(taken)
+            self.chunks_written += taken.count
