@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +15,7 @@ from planner.db import (
     GenerationAttempt,
     GenerationChunk,
     GenerationEvent,
+    get_engine,
     session_scope,
 )
 from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
@@ -21,6 +23,7 @@ from planner.llm.types import AttemptRecord
 from planner.plan import recorder as recorder_module
 from planner.plan.bulk import CHUNK_COLUMNS, ChunkRun
 from planner.plan.recorder import GenerationRecorder
+from tests.conftest import new_generation
 
 
 def _chunk_seqs(url: str, generation_id: uuid.UUID) -> list[int]:
@@ -224,3 +227,29 @@ def test_a_reopened_generation_continues_its_numbering(
     assert _chunk_seqs(database_url, generation_id) == list(range(1, 12))
     with session_scope(database_url) as session:
         assert session.scalar(select(func.count()).select_from(GenerationAttempt)) == 1
+
+
+def test_postgresql_batches_share_one_connection_and_outlive_losing_it(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One autocommit connection per recorder; a dropped one is replaced, nothing lost."""
+    generation_id = new_generation(pg_url)
+    pool = get_engine(pg_url).pool
+    recorder = GenerationRecorder(
+        generation_id, database_url=pg_url, fresh=True, flush_interval_s=0.02
+    )
+    for i in range(50):
+        recorder.add_chunk(attempt=1, stage="discovery", char_offset=i, chars=1, t_ms=i)
+    recorder.flush()
+    assert pool.checkedout() == 1
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://")) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    for i in range(50, 120):
+        recorder.add_chunk(attempt=1, stage="discovery", char_offset=i, chars=1, t_ms=i)
+    recorder.close(timeout_s=20, status="completed")  # a writer stuck on it fails here
+    assert "recording write failed" in caplog.text  # the lost connection was noticed
+    assert _chunk_seqs(pg_url, generation_id) == list(range(1, 121))
+    assert pool.checkedout() == 0

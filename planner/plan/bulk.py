@@ -169,8 +169,9 @@ def store_batch(
     `values` set on the generation row.
 
     PostgreSQL does it all in one statement: the inserts and the attempt upsert are
-    data-modifying WITH clauses of the row's UPDATE, so a batch is one round trip and
-    builds no SQLAlchemy statement. DuckDB has no data-modifying WITH and runs them one
+    data-modifying WITH clauses of the row's UPDATE, so a batch is one round trip,
+    builds no SQLAlchemy statement and is atomic even in autocommit mode (the recorder
+    relies on that). DuckDB has no data-modifying WITH and runs them one
     by one.
     """
     if _is_duckdb(conn):
