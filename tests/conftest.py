@@ -84,10 +84,11 @@ def database_url(request: pytest.FixtureRequest, planner_home: Path) -> str:
 @pytest.fixture
 def generation_id(database_url: str) -> uuid.UUID:
     """A fresh `running` generation row of the local user, in `database_url`."""
-    return new_generation(database_url)
+    return stored_generation(database_url)
 
 
-def new_generation(database_url: str) -> uuid.UUID:
+def stored_generation(database_url: str) -> uuid.UUID:
+    """A new `running` generation row of the local user (schema made if missing)."""
     ensure_schema(database_url)
     user = get_or_create_local_user(database_url=database_url)
     return create_generation(

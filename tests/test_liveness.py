@@ -12,28 +12,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from planner.auth import get_or_create_local_user
-from planner.db import Generation, ensure_schema, get_engine, session_scope, utcnow
+from planner.db import Generation, get_engine, session_scope, utcnow
 from planner.plan import liveness
-from planner.plan.recorder import create_generation
+from tests.conftest import stored_generation
 
 
 @pytest.fixture
 def new_generation(database_url: str):  # noqa: ANN201
-    ensure_schema(database_url)
-    user = get_or_create_local_user(database_url=database_url)
-
     def make(*, pid: int | None, host: str | None, heartbeat_age_s: float = 0.0) -> uuid.UUID:
-        gid = create_generation(
-            user_id=user.id,
-            description="x",
-            strategy="resume",
-            fault_spec="none",
-            model="m",
-            seed=0,
-            speed=1.0,
-            database_url=database_url,
-        )
+        gid = stored_generation(database_url)
         with get_engine(database_url).begin() as conn:
             conn.execute(
                 update(Generation)

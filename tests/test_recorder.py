@@ -23,7 +23,7 @@ from planner.llm.types import AttemptRecord
 from planner.plan import recorder as recorder_module
 from planner.plan.bulk import CHUNK_COLUMNS, ChunkRun
 from planner.plan.recorder import GenerationRecorder
-from tests.conftest import new_generation
+from tests.conftest import stored_generation
 
 
 def _chunk_seqs(url: str, generation_id: uuid.UUID) -> list[int]:
@@ -233,7 +233,7 @@ def test_postgresql_batches_share_one_connection_and_outlive_losing_it(
     pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One autocommit connection per recorder; a dropped one is replaced, nothing lost."""
-    generation_id = new_generation(pg_url)
+    generation_id = stored_generation(pg_url)
     pool = get_engine(pg_url).pool
     recorder = GenerationRecorder(
         generation_id, database_url=pg_url, fresh=True, flush_interval_s=0.02
