@@ -16,9 +16,9 @@ from planner.llm.types import AttemptRecord
 from planner.plan.bulk import (
     CHUNK_COLUMNS,
     ChunkRow,
+    ChunkRun,
     EventRow,
-    chunk_runs,
-    insert_chunks,
+    insert_chunk_runs,
     insert_events,
     store_batch,
 )
@@ -29,9 +29,23 @@ def _stored_chunks(url: str, generation_id: uuid.UUID) -> list[ChunkRow]:
     return [tuple(row) for row in frame[list(CHUNK_COLUMNS)].itertuples(index=False)]
 
 
+def chunk_runs(rows: list[ChunkRow]) -> list[ChunkRun]:
+    """Any chunk rows as runs, in seq order (a repeated seq starts a run of its own)."""
+    runs: list[tuple[int, int, str, list[int], list[int], list[int]]] = []
+    for seq, attempt, stage, offset, chars, t_ms in sorted(rows, key=lambda row: row[0]):
+        last = runs[-1] if runs else None
+        if last is None or last[1:3] != (attempt, stage) or last[0] + len(last[3]) != seq:
+            last = (seq, attempt, stage, [], [], [])
+            runs.append(last)
+        last[3].append(offset)
+        last[4].append(chars)
+        last[5].append(t_ms)
+    return [ChunkRun(*run) for run in runs]
+
+
 def _insert(url: str, generation_id: uuid.UUID, rows: list[ChunkRow]) -> None:
     with get_engine(url).begin() as conn:
-        insert_chunks(conn, generation_id, rows)
+        insert_chunk_runs(conn, generation_id, chunk_runs(rows))
 
 
 def test_a_run_of_one_attempt_and_stage_stores_every_row(

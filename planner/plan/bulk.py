@@ -11,7 +11,7 @@ element while holding the GIL (psycopg even escapes each text element with `re.s
 
 - Chunks go as runs (`ChunkRun`: consecutive seqs of one attempt and stage, kept column
   by column): one statement a run, the three per-row columns as arrays, seq, attempt
-  and stage as scalars. A batch is almost always one run; `chunk_runs` cuts any rows.
+  and stage as scalars. A batch is almost always one run.
 - Events: the batch goes as one JSON document, encoded by the json module's C encoder
   (payloads included) and unpacked by the database.
 - A whole batch (`store_batch`): on PostgreSQL chunks, events and the attempt upsert are
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,20 +51,6 @@ class ChunkRun:
     t_ms: Sequence[int]
 
 
-def chunk_runs(rows: Iterable[ChunkRow]) -> list[ChunkRun]:
-    """Any chunk rows as runs, in seq order (a repeated seq starts a run of its own)."""
-    runs: list[tuple[int, int, str, list[int], list[int], list[int]]] = []
-    for seq, attempt, stage, offset, chars, t_ms in sorted(rows, key=lambda row: row[0]):
-        last = runs[-1] if runs else None
-        if last is None or last[1:3] != (attempt, stage) or last[0] + len(last[3]) != seq:
-            last = (seq, attempt, stage, [], [], [])
-            runs.append(last)
-        last[3].append(offset)
-        last[4].append(chars)
-        last[5].append(t_ms)
-    return [ChunkRun(*run) for run in runs]
-
-
 _INSERT = (
     "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, chars, t_ms) "
 )
@@ -79,12 +65,8 @@ _POSTGRESQL_RUN = _INSERT + (
 )
 
 
-def insert_chunks(conn: Connection, generation_id: uuid.UUID, rows: Sequence[ChunkRow]) -> None:
-    """Insert chunk rows (in CHUNK_COLUMNS order) of one generation, a statement a run."""
-    insert_chunk_runs(conn, generation_id, chunk_runs(rows))
-
-
 def insert_chunk_runs(conn: Connection, generation_id: uuid.UUID, runs: Sequence[ChunkRun]) -> None:
+    """Insert runs of chunks of one generation, a statement a run."""
     duckdb = _is_duckdb(conn)
     for run in runs:
         if run.offsets:
