@@ -96,7 +96,7 @@ def stored_generation(database_url: str) -> uuid.UUID:
         description="test",
         strategy="resume",
         fault_spec="none",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-5-5",
         seed=0,
         speed=1.0,
         database_url=database_url,
@@ -104,6 +104,9 @@ def stored_generation(database_url: str) -> uuid.UUID:
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A current model that still accepts an assistant prefill, for the tests of that resume path
+# (the default model refuses prefill, as every 4.6+ and 5.x model does).
+PREFILL_MODEL = "claude-haiku-4-5"
 
 
 def cli_env(**extra: str) -> dict[str, str]:

@@ -43,7 +43,7 @@ def seed_generation(
     output_tokens: int = 1000,
     wasted_output_tokens: int = 0,
     speed: float = 1.0,
-    model: str = "claude-sonnet-4-5",
+    model: str = "claude-sonnet-5-5",
     description: str = "A bakery ordering system",
     fail_at_char: int | None = None,
     total_chars: int = 1000,

@@ -45,7 +45,7 @@ def make_generation(user_id: uuid.UUID, status: str = "running") -> uuid.UUID:
         user_id=user_id,
         description="a test generation",
         strategy="resume",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-5-5",
         status=status,
     )
 

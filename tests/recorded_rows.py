@@ -60,7 +60,7 @@ def insert_generation(
         session.add(
             Generation(
                 id=generation_id, user_id=user_id, description="a test shop",
-                strategy="resume", fault_spec="drop-at-90", model="claude-sonnet-4-5",
+                strategy="resume", fault_spec="drop-at-90", model="claude-sonnet-5-5",
                 status="completed", stage="done", tier="resume", started_at=started,
                 finished_at=started + timedelta(seconds=2), duration_s=2.0,
                 attempts=len(attempts), output_tokens=130, chars=len(TEXT),

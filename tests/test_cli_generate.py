@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from planner.db import Generation, GenerationAttempt, MasterPlanRow, session_scope, with_lock_retry
-from tests.conftest import REPO_ROOT, cli_env
+from tests.conftest import PREFILL_MODEL, REPO_ROOT, cli_env
 
 DESCRIPTION = "A volunteer scheduling app for a city marathon with shifts and check-in"
 
@@ -95,7 +95,15 @@ def test_a_failed_generation_exits_1_with_a_clear_message(run_cli) -> None:
 
 
 def test_without_json_a_summary_is_printed(run_cli) -> None:
-    process = run_cli("generate", DESCRIPTION, "--speed", "0", "--faults", "drop-at-90")
+    process = run_cli(
+        "generate",
+        DESCRIPTION,
+        "--speed",
+        "0",
+        "--faults",
+        "drop-at-90",
+        PLANNER_MODEL=PREFILL_MODEL,
+    )
     assert process.returncode == 0, process.stderr
     assert process.stdout.startswith("completed: ")
     assert "(tier resume, 4 attempts" in process.stdout
@@ -139,7 +147,7 @@ def _start_generation(url: str, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(PLANNER_DATABASE_URL=url),
+        env=cli_env(PLANNER_DATABASE_URL=url, PLANNER_MODEL=PREFILL_MODEL),
         cwd=REPO_ROOT,
     )
 
@@ -172,10 +180,17 @@ def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same
 ) -> None:
     reference = result_of(
         run_cli(
-            "generate", DESCRIPTION, "--speed", "0", "--json", PLANNER_DATABASE_URL=database_url
+            "generate",
+            DESCRIPTION,
+            "--speed",
+            "0",
+            "--json",
+            PLANNER_DATABASE_URL=database_url,
+            PLANNER_MODEL=PREFILL_MODEL,
         )
     )
-    child = _start_generation(database_url, "--speed", "15")
+    # Half the speed of the Sonnet-paced original: the prefill model (Haiku) streams twice as fast.
+    child = _start_generation(database_url, "--speed", "7")
     try:
         gid = _wait_for_masterplan_checkpoint(database_url, minimum_chars=3000)
         os.kill(child.pid, signal.SIGKILL)
@@ -211,7 +226,8 @@ def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same
 
 
 def test_ctrl_c_leaves_a_resumable_generation(run_cli, database_url: str) -> None:
-    child = _start_generation(database_url, "--speed", "15")
+    # Half the speed of the Sonnet-paced original: the prefill model (Haiku) streams twice as fast.
+    child = _start_generation(database_url, "--speed", "7")
     try:
         gid = _wait_for_masterplan_checkpoint(database_url, minimum_chars=1000)
         child.send_signal(signal.SIGINT)

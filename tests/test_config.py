@@ -27,7 +27,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings.from_env({})
     assert settings.home == tmp_path / ".planner"
     assert settings.database_url == f"duckdb:///{tmp_path / '.planner' / 'planner.duckdb'}"
-    assert settings.model == DEFAULT_MODEL == "claude-sonnet-4-5"
+    assert settings.model == DEFAULT_MODEL == "claude-sonnet-5-5"
     assert settings.socketio_port == DEFAULT_SOCKETIO_PORT == 8765
     assert settings.redis_url is None
     assert settings.anthropic_api_key is None and settings.anthropic_base_url is None

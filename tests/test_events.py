@@ -13,6 +13,7 @@ from planner.db import GenerationEvent, MasterPlanRow, session_scope
 from planner.events import EventBus, EventMessage
 from planner.plan import GenerationRequest, prepare_database, run_generation
 from planner.plan.parse import parse_masterplan
+from tests.conftest import PREFILL_MODEL
 
 DESCRIPTION = "A ticketing system for a small theatre with seat maps and season passes"
 
@@ -106,7 +107,9 @@ def test_progress_is_real_and_the_text_deltas_rebuild_the_answer(
 def test_each_recovery_is_an_event_and_the_error_ends_a_failed_generation(
     database_url: str, user_id: uuid.UUID
 ) -> None:
-    recovered, seen = run_watched(database_url, user_id, faults="drop-at-90")
+    recovered, seen = run_watched(
+        database_url, user_id, faults="drop-at-90", model=PREFILL_MODEL
+    )
     recoveries = [m.payload for m in seen if m.name == "masterplan_recovery"]
     assert [(r["attempt"], r["tier"]) for r in recoveries] == [(1, "resume"), (3, "resume")]
     assert all(r["reason"].startswith("connection_dropped: ") for r in recoveries)

@@ -27,6 +27,7 @@ from planner.db import (
 )
 from planner.plan import GenerationOutcome, GenerationRequest, run_generation
 from planner.plan.parse import parse_masterplan
+from tests.conftest import PREFILL_MODEL
 
 DESCRIPTION = "A platform for community gardens to share tools and schedule plots"
 
@@ -127,8 +128,8 @@ def test_the_database_holds_exactly_what_the_result_says(
 def test_drop_at_90_with_resume_stores_the_same_plan_as_a_fault_free_run(
     database_url: str, user_id: uuid.UUID
 ) -> None:
-    clean = generate(database_url, user_id)
-    dropped = generate(database_url, user_id, faults="drop-at-90")
+    clean = generate(database_url, user_id, model=PREFILL_MODEL)
+    dropped = generate(database_url, user_id, faults="drop-at-90", model=PREFILL_MODEL)
     assert dropped.status == "completed" and dropped.tier == "resume"
     assert stored_plan(database_url, dropped) == stored_plan(database_url, clean)
     assert attempts(database_url, dropped.generation_id) == [
