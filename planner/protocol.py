@@ -1,0 +1,56 @@
+"""What planner and its simulator say to each other beside the Messages API, in one place.
+
+Both sides import this module and nothing of each other: the generator (the client
+side) sends these headers, the simulator reads them.
+
+- Headers, sent only to the simulator or an `ANTHROPIC_BASE_URL` endpoint, never to the
+  real API: `x-planner-faults` (a fault spec for this request), `x-planner-run` (the run
+  key requests are counted under), `x-planner-seed`, `x-planner-speed`.
+- A run key is `<run id>:<scope>`; planner's generator sends `<generation id>:<stage>`.
+  The simulator numbers requests per whole key (for a fault's `on_requests`) but draws
+  faults and answers from the scope only, so two generations with the same seed meet the
+  same failures at the same places: experiments are reproducible. A repair round is sent
+  under its stage's scope, so it continues that stage's request count.
+- The HTTP error statuses the simulator can inject, which the client classifies and a
+  recorded failure is replayed with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FAULTS_HEADER = "x-planner-faults"
+RUN_HEADER = "x-planner-run"
+SEED_HEADER = "x-planner-seed"
+SPEED_HEADER = "x-planner-speed"
+PLANNER_HEADERS = (FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER)
+
+RUN_KEY_SEPARATOR = ":"
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """The key a simulator counts one run's requests under: `<run_id>:<scope>`."""
+
+    run_id: str
+    scope: str
+
+    def __str__(self) -> str:
+        return f"{self.run_id}{RUN_KEY_SEPARATOR}{self.scope}" if self.run_id else self.scope
+
+    @classmethod
+    def parse(cls, text: str) -> RunKey:
+        """The key of a header value; without a separator all of it is the scope."""
+        run_id, _, scope = text.rpartition(RUN_KEY_SEPARATOR)
+        return cls(run_id, scope)
+
+
+__all__ = [
+    "FAULTS_HEADER",
+    "PLANNER_HEADERS",
+    "RUN_HEADER",
+    "RUN_KEY_SEPARATOR",
+    "SEED_HEADER",
+    "SPEED_HEADER",
+    "RunKey",
+]
