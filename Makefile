@@ -30,7 +30,7 @@ run: $(STAMP_RUN)
 browser-deps:
 	@bash scripts/ensure-chromium
 
-test: $(STAMP_DEV) browser-deps
+test: $(STAMP_DEV) browser-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP_DEV)
@@ -38,6 +38,7 @@ bench: $(STAMP_DEV)
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check planner tests benchmarks migrations app.py
+	$(VENV)/bin/ruff format --check planner tests benchmarks migrations app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

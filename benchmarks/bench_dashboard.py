@@ -129,8 +129,7 @@ def seed(path: Path) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
             "SELECT (SELECT count(*) FROM generations), (SELECT count(*) FROM generation_chunks),"
             " (SELECT count(*) FROM masterplan_tasks)"
         ).fetchone()
-    print(f"seeded {counts[0]:,} generations, {counts[1]:,} chunk rows, "
-          f"{counts[2]:,} plan tasks")
+    print(f"seeded {counts[0]:,} generations, {counts[1]:,} chunk rows, {counts[2]:,} plan tasks")
     return user_id, big, typical
 
 
@@ -225,27 +224,40 @@ def main() -> None:
                 tables = analysis.load_plan(row["masterplan_id"], user_id, url=url)
                 analysis.task_table(tables)
                 analysis.fault_markers(analysis.attempts_table(generation_id, url=url))
-                analysis.events_log(generation_id, exclude=analysis.progress.NOISY_EVENTS,
-                                    url=url)
+                analysis.events_log(generation_id, exclude=analysis.progress.NOISY_EVENTS, url=url)
                 analysis.recoveries(generation_id, url=url)
                 analysis.latest_progress(generation_id, url=url)
+
             return run
 
         timed("history page (options, count, deep page)", history, results, url)
         timed("statistics page (tiers, matrix, outcomes)", stats, results, url)
         timed("detail page, 200k-chunk generation", detail(big), results, url)
         timed("detail page, typical generation", detail(typical), results, url)
-        timed("timeline downsample 200k chunks -> 2000 pts",
-              lambda: analysis.chunk_timeline(big, max_points=2000, url=url), results, url)
-        timed("timeline, typical generation (180 chunks)",
-              lambda: analysis.chunk_timeline(typical, url=url), results, url)
-        timed("live poll: progress + text tail (20k events)",
-              lambda: (analysis.latest_progress(big, url=url),
-                       analysis.text_tail(big, url=url)), results, url)
+        timed(
+            "timeline downsample 200k chunks -> 2000 pts",
+            lambda: analysis.chunk_timeline(big, max_points=2000, url=url),
+            results,
+            url,
+        )
+        timed(
+            "timeline, typical generation (180 chunks)",
+            lambda: analysis.chunk_timeline(typical, url=url),
+            results,
+            url,
+        )
+        timed(
+            "live poll: progress + text tail (20k events)",
+            lambda: (analysis.latest_progress(big, url=url), analysis.text_tail(big, url=url)),
+            results,
+            url,
+        )
         dispose_engines()
         worst = max(results, key=lambda item: item[1])
-        print(f"slowest: {worst[0]} at {worst[1] * 1000:.1f} ms "
-              f"= {worst[1] / TARGET_S:.3f} of the 1 s target")
+        print(
+            f"slowest: {worst[0]} at {worst[1] * 1000:.1f} ms "
+            f"= {worst[1] / TARGET_S:.3f} of the 1 s target"
+        )
 
 
 if __name__ == "__main__":

@@ -30,14 +30,25 @@ def _seed_chunks(url: str) -> uuid.UUID:
         user = User(username=f"bench{uuid.uuid4().hex[:8]}", can_login=False)
         session.add(user)
         session.flush()
-        session.add(Generation(id=generation_id, user_id=user.id, description="bench",
-                               strategy="resume", model="bench", status="completed"))
+        session.add(
+            Generation(
+                id=generation_id,
+                user_id=user.id,
+                description="bench",
+                strategy="resume",
+                model="bench",
+                status="completed",
+            )
+        )
     with db.get_engine(url).begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, "
-            "chars, t_ms) SELECT CAST(:g AS UUID), i + 1, 1 + i // 200000, 'masterplan', "
-            "i * 4, 4, i // 10 FROM range(:n) t(i)"
-        ), {"g": str(generation_id), "n": CHUNKS})
+        connection.execute(
+            sa.text(
+                "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, "
+                "chars, t_ms) SELECT CAST(:g AS UUID), i + 1, 1 + i // 200000, 'masterplan', "
+                "i * 4, 4, i // 10 FROM range(:n) t(i)"
+            ),
+            {"g": str(generation_id), "n": CHUNKS},
+        )
     return generation_id
 
 
@@ -51,13 +62,16 @@ def bench_export(home: Path) -> None:
     for batch_rows in (10_000, 100_000):
         out = home / f"export-{batch_rows}"
         started = time.perf_counter()
-        exported = export_parquet(out, database_url=url, batch_rows=batch_rows,
-                                  tables=["generation_chunks"])
+        exported = export_parquet(
+            out, database_url=url, batch_rows=batch_rows, tables=["generation_chunks"]
+        )
         elapsed = time.perf_counter() - started
         size = exported[0].path.stat().st_size
-        print(f"export {exported[0].rows:,} chunks, batches of {batch_rows:,}: "
-              f"{elapsed:.2f} s = {exported[0].rows / elapsed:,.0f} rows/s, "
-              f"{size / exported[0].rows:.2f} bytes/row")
+        print(
+            f"export {exported[0].rows:,} chunks, batches of {batch_rows:,}: "
+            f"{elapsed:.2f} s = {exported[0].rows / elapsed:,.0f} rows/s, "
+            f"{size / exported[0].rows:.2f} bytes/row"
+        )
 
 
 def bench_replay() -> None:
@@ -69,27 +83,42 @@ def bench_replay() -> None:
     for index in range(3000):
         t_ms = index * 5
         if index % 3 == 0:
-            steps.append(ReplayStep(t_ms, "event", event=EventMessage(
-                generation_id, index // 3 + 1, "masterplan_text_delta", {"text": "x"})))
+            steps.append(
+                ReplayStep(
+                    t_ms,
+                    "event",
+                    event=EventMessage(
+                        generation_id, index // 3 + 1, "masterplan_text_delta", {"text": "x"}
+                    ),
+                )
+            )
         else:
-            steps.append(ReplayStep(t_ms, "chunk", chunk=ChunkStep(1, index, "masterplan",
-                                                                    index, 1)))
-    recording = RecordedGeneration(generation_id, "bench", "resume", "none", "completed",
-                                   "stream", 15.0, steps)
+            steps.append(
+                ReplayStep(t_ms, "chunk", chunk=ChunkStep(1, index, "masterplan", index, 1))
+            )
+    recording = RecordedGeneration(
+        generation_id, "bench", "resume", "none", "completed", "stream", 15.0, steps
+    )
     speed = 50.0
     lateness: list[float] = []
     started = time.monotonic()
-    report = replay(recording, CallbackSink(
-        lambda step: lateness.append((time.monotonic() - started) - step.t_ms / 1000 / speed)
-    ), speed=speed)
+    report = replay(
+        recording,
+        CallbackSink(
+            lambda step: lateness.append((time.monotonic() - started) - step.t_ms / 1000 / speed)
+        ),
+        speed=speed,
+    )
     expected = recording.span_ms / 1000 / speed
     lateness.sort()
-    print(f"replay {report.steps} steps ({recording.span_ms / 1000:.1f} s recorded) at "
-          f"{speed:g}x: {report.elapsed_s:.3f} s for {expected:.3f} s expected "
-          f"(ratio {report.elapsed_s / expected:.3f}); lateness median "
-          f"{lateness[len(lateness) // 2] * 1000:.2f} ms, p99 "
-          f"{lateness[int(len(lateness) * 0.99)] * 1000:.2f} ms, "
-          f"max {report.max_lateness_ms:.2f} ms")
+    print(
+        f"replay {report.steps} steps ({recording.span_ms / 1000:.1f} s recorded) at "
+        f"{speed:g}x: {report.elapsed_s:.3f} s for {expected:.3f} s expected "
+        f"(ratio {report.elapsed_s / expected:.3f}); lateness median "
+        f"{lateness[len(lateness) // 2] * 1000:.2f} ms, p99 "
+        f"{lateness[int(len(lateness) * 0.99)] * 1000:.2f} ms, "
+        f"max {report.max_lateness_ms:.2f} ms"
+    )
 
 
 def bench_experiment() -> None:
@@ -101,13 +130,18 @@ def bench_experiment() -> None:
     config = ExperimentConfig(
         faults=("drop-at-90", "drop-twice", "overloaded", "flaky"),
         strategies=("none", "hybrid", "restart", "resume"),
-        repeats=2, concurrency=2, speed=SPEED, seed=1,
+        repeats=2,
+        concurrency=2,
+        speed=SPEED,
+        seed=1,
     )
     started = time.perf_counter()
     result = run_experiment(config)
     elapsed = time.perf_counter() - started
-    print(f"experiment: {len(result.outcomes)} generations in {elapsed:.1f} s "
-          f"({elapsed / len(result.outcomes):.2f} s each, concurrency 2, speed {SPEED:g})")
+    print(
+        f"experiment: {len(result.outcomes)} generations in {elapsed:.1f} s "
+        f"({elapsed / len(result.outcomes):.2f} s each, concurrency 2, speed {SPEED:g})"
+    )
     Console(width=160, highlight=False).print(summary_table(result.summary()))
 
 

@@ -88,26 +88,20 @@ async def _connect(url: str, token: str, generation_id: str) -> tuple[Any, dict[
         seen[data["seq"]] = time.monotonic()
 
     client.on("masterplan_tokens_progress", on_progress)
-    await client.connect(
-        url, auth={"token": token}, transports=["websocket"], wait_timeout=30
-    )
+    await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=30)
     reply = await client.call("join_generation", {"generation_id": generation_id}, timeout=30)
     assert "error" not in reply, reply
     return client, seen
 
 
-def _watch_main(
-    conn: Connection, url: str, token: str, generation_id: str, count: int
-) -> None:
+def _watch_main(conn: Connection, url: str, token: str, generation_id: str, count: int) -> None:
     """One process of watching clients: connect, join, record arrivals, report them."""
 
     async def watch() -> None:
         connected = []
         for start in range(0, count, 10):
             batch = range(start, min(start + 10, count))
-            connected += await asyncio.gather(
-                *(_connect(url, token, generation_id) for _ in batch)
-            )
+            connected += await asyncio.gather(*(_connect(url, token, generation_id) for _ in batch))
         conn.send("ready")
         expected = await asyncio.to_thread(conn.recv)
         deadline = time.monotonic() + 60
@@ -195,10 +189,15 @@ def main() -> None:
         os.environ.update(env)
         token, generation_ids = _setup(2 * len(SCENARIOS))
         ids = iter(generation_ids)
-        print(f"chunks at {CHUNKS_PER_S}/s; a progress tick = text delta + progress event; "
-              "latency = chunk reaches the generator -> progress event in a client's handler")
-        print("load average before: " + " ".join(f"{load:.1f}" for load in os.getloadavg())
-              + f" on {os.cpu_count()} cores")
+        print(
+            f"chunks at {CHUNKS_PER_S}/s; a progress tick = text delta + progress event; "
+            "latency = chunk reaches the generator -> progress event in a client's handler"
+        )
+        print(
+            "load average before: "
+            + " ".join(f"{load:.1f}" for load in os.getloadavg())
+            + f" on {os.cpu_count()} cores"
+        )
         for transport, redis_url in (("alone", None), ("redis", _redis_channel())):
             if transport == "redis" and redis_url is None:
                 print("  redis: skipped (Redis not reachable)")
@@ -209,9 +208,7 @@ def main() -> None:
             server.start()
             url = parent.recv()
             for scenario in SCENARIOS:
-                latencies, missing, cpu_per_delivery = _run(
-                    url, token, next(ids), scenario, parent
-                )
+                latencies, missing, cpu_per_delivery = _run(url, token, next(ids), scenario, parent)
                 p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
                 verdict = "meets" if p99 < TARGET_P99_MS else "MISSES"
                 lost = f"; {missing} NEVER ARRIVED" if missing else ""

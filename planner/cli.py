@@ -287,29 +287,57 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
 
 @main.command("experiment")
 @click.option(
-    "--faults", default="",
+    "--faults",
+    default="",
     help="Comma-separated fault specs: profile names (drop-at-90, flaky, ...) or JSON lists.",
 )
 @click.option("--strategies", required=True, help="Comma-separated: none, hybrid, restart, resume.")
 @click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
-@click.option("--concurrency", default=1, show_default=True, type=int,
-              help="Generations at a time.")
-@click.option("--speed", default=100.0, show_default=True, type=float,
-              help="Simulator clock factor (100 = a 2-minute stream in about 1 s). Far "
-                   "above 100 the client is CPU-bound and time ratios get noisy.")
-@click.option("--seed", default=0, show_default=True, type=int,
-              help="Experiment seed: the same seed gives the same outcomes.")
-@click.option("--from-generation", "from_generation", default=None,
-              help="Also replay the failures recorded in this generation as a fault spec.")
-@click.option("--description", default=None,
-              help="Project description every run plans (default: a bookshop, or the "
-                   "--from-generation source's).")
+@click.option(
+    "--concurrency", default=1, show_default=True, type=int, help="Generations at a time."
+)
+@click.option(
+    "--speed",
+    default=100.0,
+    show_default=True,
+    type=float,
+    help="Simulator clock factor (100 = a 2-minute stream in about 1 s). Far "
+    "above 100 the client is CPU-bound and time ratios get noisy.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    help="Experiment seed: the same seed gives the same outcomes.",
+)
+@click.option(
+    "--from-generation",
+    "from_generation",
+    default=None,
+    help="Also replay the failures recorded in this generation as a fault spec.",
+)
+@click.option(
+    "--description",
+    default=None,
+    help="Project description every run plans (default: a bookshop, or the "
+    "--from-generation source's).",
+)
 @click.option("--name", default="", help="A name to find the experiment by.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the experiment id and summary as JSON on stdout.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the experiment id and summary as JSON on stdout."
+)
 def experiment(
-    faults: str, strategies: str, repeats: int, concurrency: int, speed: float, seed: int,
-    from_generation: str | None, description: str | None, name: str, as_json: bool,
+    faults: str,
+    strategies: str,
+    repeats: int,
+    concurrency: int,
+    speed: float,
+    seed: int,
+    from_generation: str | None,
+    description: str | None,
+    name: str,
+    as_json: bool,
 ) -> None:
     """Run a failure-mode experiment: every fault x strategy, REPEATS times.
 
@@ -340,9 +368,13 @@ def experiment(
     config = ExperimentConfig(
         faults=tuple(split_faults(faults)),
         strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
-        repeats=repeats, concurrency=concurrency, speed=speed, seed=seed,
+        repeats=repeats,
+        concurrency=concurrency,
+        speed=speed,
+        seed=seed,
         description=description,
-        from_generation_id=source, name=name,
+        from_generation_id=source,
+        name=name,
     )
     err = Console(stderr=True, highlight=False)
     try:
@@ -355,10 +387,16 @@ def experiment(
         _fail("experiment interrupted: finished runs are stored, the rest cancelled", 130)
     summary = result.summary()
     if as_json:
-        click.echo(json.dumps({
-            "experiment_id": str(result.experiment_id), "status": result.status,
-            "summary": json.loads(summary.to_json(orient="records")),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "experiment_id": str(result.experiment_id),
+                    "status": result.status,
+                    "summary": json.loads(summary.to_json(orient="records")),
+                },
+                indent=2,
+            )
+        )
         return
     out = Console(highlight=False)
     if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
@@ -369,15 +407,21 @@ def experiment(
 @main.command("replay")
 @click.argument("generation_id")
 @click.option(
-    "--speed", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
     help="Pace factor: 10 replays ten times faster than recorded.",
 )
 @click.option(
-    "--socketio", is_flag=True,
+    "--socketio",
+    is_flag=True,
     help="Publish the events to the generation's Socket.IO room instead of the terminal.",
 )
 @click.option(
-    "--redis", "redis_url", default=None,
+    "--redis",
+    "redis_url",
+    default=None,
     help="The Socket.IO server's Redis URL for --socketio (default: PLANNER_REDIS_URL).",
 )
 def replay(generation_id: str, speed: float, socketio: bool, redis_url: str | None) -> None:
@@ -410,8 +454,7 @@ def replay(generation_id: str, speed: float, socketio: bool, redis_url: str | No
         report = replaying.replay(recording, terminal, speed=speed)
         terminal.close()
     click.echo(
-        f"replayed {report.events} events and {report.chunks} chunks in "
-        f"{report.elapsed_s:.2f} s",
+        f"replayed {report.events} events and {report.chunks} chunks in {report.elapsed_s:.2f} s",
         err=True,
     )
 
@@ -420,7 +463,10 @@ def replay(generation_id: str, speed: float, socketio: bool, redis_url: str | No
 @click.argument("directory")
 @click.option("--overwrite", is_flag=True, help="Replace Parquet files already in DIRECTORY.")
 @click.option(
-    "--batch-rows", default=50_000, show_default=True, type=int,
+    "--batch-rows",
+    default=50_000,
+    show_default=True,
+    type=int,
     help="Rows read and written at a time (memory stays bounded on big chunk tables).",
 )
 def export(directory: str, overwrite: bool, batch_rows: int) -> None:

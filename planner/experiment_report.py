@@ -31,25 +31,37 @@ def _number(value: Any, template: str) -> str:
 def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
     """One row per strategy × fault, as the experiment's closing table."""
     table = Table(
-        title=title or None, title_justify="left", caption_justify="left",
+        title=title or None,
+        title_justify="left",
+        caption_justify="left",
         caption=(
             "time x = model time / fault-free model time (same seed, same speed; median and "
             "p95 of completed runs); tokens x = output / final tokens"
         ),
     )
     for name, justify in (
-        ("strategy", "left"), ("fault", "left"), ("runs", "right"), ("success", "right"),
-        ("time x med", "right"), ("time x p95", "right"), ("tokens x", "right"),
-        ("attempts", "right"), ("tiers", "left"),
+        ("strategy", "left"),
+        ("fault", "left"),
+        ("runs", "right"),
+        ("success", "right"),
+        ("time x med", "right"),
+        ("time x p95", "right"),
+        ("tokens x", "right"),
+        ("attempts", "right"),
+        ("tiers", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in summary.itertuples(index=False):
         fault = f"{row.fault} (baseline)" if row.fault == BASELINE_FAULT else row.fault
         table.add_row(
-            row.strategy, fault, str(row.runs),
+            row.strategy,
+            fault,
+            str(row.runs),
             f"{row.completed}/{row.runs} ({row.success_rate:.0%})",
-            _number(row.median_slowdown, "{:.2f}"), _number(row.p95_slowdown, "{:.2f}"),
-            _number(row.token_ratio, "{:.3f}"), _number(row.mean_attempts, "{:.1f}"),
+            _number(row.median_slowdown, "{:.2f}"),
+            _number(row.p95_slowdown, "{:.2f}"),
+            _number(row.token_ratio, "{:.3f}"),
+            _number(row.mean_attempts, "{:.1f}"),
             row.tiers,
         )
     return table
@@ -61,9 +73,13 @@ class ExperimentProgress:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress = Progress(
-            TextColumn("[bold]experiment[/]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
-            console=console, transient=False,
+            TextColumn("[bold]experiment[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
         )
         self._task: TaskID | None = None
         self.failures = 0

@@ -162,7 +162,10 @@ class ExperimentConfig:
             if repeated:
                 raise ExperimentError(f"{what} given twice: {', '.join(repeated)}")
         return replace(
-            self, faults=tuple(faults), description=description, first_seed=first_seed,
+            self,
+            faults=tuple(faults),
+            description=description,
+            first_seed=first_seed,
             checked=True,
         )
 
@@ -226,18 +229,30 @@ def _create_rows(
 
     def write() -> None:
         with db.session_scope(url) as session:
-            session.add(Experiment(
-                id=experiment_id, user_id=user_id, name=config.name,
-                faults=list(config.faults), strategies=list(config.strategies),
-                repeats=config.repeats, concurrency=config.concurrency, speed=config.speed,
-                seed=config.seed, from_generation_id=config.from_generation_id,
-                status="running",
-            ))
+            session.add(
+                Experiment(
+                    id=experiment_id,
+                    user_id=user_id,
+                    name=config.name,
+                    faults=list(config.faults),
+                    strategies=list(config.strategies),
+                    repeats=config.repeats,
+                    concurrency=config.concurrency,
+                    speed=config.speed,
+                    seed=config.seed,
+                    from_generation_id=config.from_generation_id,
+                    status="running",
+                )
+            )
             session.flush()
             session.add_all(
                 ExperimentRun(
-                    id=r.run_id, experiment_id=experiment_id, fault=r.fault,
-                    strategy=r.strategy, repeat_index=r.repeat_index, seed=r.seed,
+                    id=r.run_id,
+                    experiment_id=experiment_id,
+                    fault=r.fault,
+                    strategy=r.strategy,
+                    repeat_index=r.repeat_index,
+                    seed=r.seed,
                     status="pending",
                 )
                 for r in runs
@@ -253,9 +268,12 @@ def _execute(
     from planner.plan import GenerationRequest, run_generation
 
     request = GenerationRequest(
-        description=config.description or DEFAULT_DESCRIPTION, user_id=user_id,
+        description=config.description or DEFAULT_DESCRIPTION,
+        user_id=user_id,
         strategy=run.strategy,
-        faults=run.fault, speed=config.speed, seed=run.seed,
+        faults=run.fault,
+        speed=config.speed,
+        seed=run.seed,
     )
     try:
         outcome = run_generation(request, database_url=url)
@@ -283,11 +301,15 @@ def _store_outcome(outcome: RunOutcome, url: str | None) -> None:
                 update(ExperimentRun)
                 .where(ExperimentRun.id == outcome.run.run_id)
                 .values(
-                    generation_id=outcome.generation_id, status=outcome.status,
-                    tier=outcome.tier, attempts=outcome.attempts,
-                    duration_s=outcome.duration_s, output_tokens=outcome.output_tokens,
+                    generation_id=outcome.generation_id,
+                    status=outcome.status,
+                    tier=outcome.tier,
+                    attempts=outcome.attempts,
+                    duration_s=outcome.duration_s,
+                    output_tokens=outcome.output_tokens,
                     final_tokens=outcome.final_tokens,
-                    wasted_output_tokens=outcome.wasted_output_tokens, error=outcome.error,
+                    wasted_output_tokens=outcome.wasted_output_tokens,
+                    error=outcome.error,
                 )
             )
 

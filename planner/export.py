@@ -105,7 +105,8 @@ def _duckdb_batches(
     """DuckDB hands Arrow batches over natively: no Python object per value."""
     columns = ", ".join(
         f'CAST("{c.name}" AS VARCHAR) AS "{c.name}"'
-        if isinstance(c.type, sa.Uuid | sa.JSON) else f'"{c.name}"'
+        if isinstance(c.type, sa.Uuid | sa.JSON)
+        else f'"{c.name}"'
         for c in table.columns
     )
     order = ", ".join(f'"{c.name}"' for c in _order_of(table))

@@ -112,9 +112,11 @@ def failure_points(
                 scope = run_scope(attempt.stage)
                 requests[scope] = requests.get(scope, 0) + 1
                 if attempt.error_type:
-                    points.append(_point(
-                        attempt, requests[scope], stage_chars, last_chunk_ms, generation.speed
-                    ))
+                    points.append(
+                        _point(
+                            attempt, requests[scope], stage_chars, last_chunk_ms, generation.speed
+                        )
+                    )
             return points
 
     return db.with_lock_retry(read)
@@ -136,7 +138,8 @@ def _point(
     speed: float,
 ) -> FailurePoint:
     answer_chars = max(
-        1, max(stage_chars.get(attempt.stage, 0), attempt.resume_from_char + attempt.chars)
+        1,
+        max(stage_chars.get(attempt.stage, 0), attempt.resume_from_char + attempt.chars)
         - attempt.resume_from_char,
     )
     end_ms = attempt.end_ms if attempt.end_ms is not None else attempt.start_ms
@@ -185,17 +188,28 @@ def fault_for(
         return {"type": "http_error", "status": status, **target}
     if kind == "sse_error":
         error_type = "api_error" if "api_error" in point.error_message else "overloaded_error"
-        return {"type": "sse_error", "error_type": error_type,
-                "at_fraction": _cut_fraction(point), **target}
+        return {
+            "type": "sse_error",
+            "error_type": error_type,
+            "at_fraction": _cut_fraction(point),
+            **target,
+        }
     if kind == "stalled":
-        return {"type": "stall", "at_fraction": _cut_fraction(point),
-                "stall_ms": point.stall_ms or DEFAULT_STALL_MS, **target}
+        return {
+            "type": "stall",
+            "at_fraction": _cut_fraction(point),
+            "stall_ms": point.stall_ms or DEFAULT_STALL_MS,
+            **target,
+        }
     if kind == "truncated":
         return {"type": "eof", "at_fraction": _cut_fraction(point), **target}
     if kind in {"connection_dropped", "connect_failed", "corrupted", "interrupted", "transient"}:
         if position == "time":
-            return {"type": "reset", "after_s": round(point.died_after_ms / 1000 * speed, 3),
-                    **target}
+            return {
+                "type": "reset",
+                "after_s": round(point.died_after_ms / 1000 * speed, 3),
+                **target,
+            }
         return {"type": "reset", "at_fraction": _cut_fraction(point), **target}
     # Refusals, bad requests, max_tokens and the like are answers, not network faults.
     return None
@@ -247,8 +261,11 @@ def recorded_request(
             if generation is None:
                 raise FailureSpecError(f"no generation {key} in the database")
             return RecordedRequest(
-                generation.description, generation.seed, generation.strategy,
-                generation.fault_spec, generation.speed,
+                generation.description,
+                generation.seed,
+                generation.strategy,
+                generation.fault_spec,
+                generation.speed,
             )
 
     return db.with_lock_retry(read)

@@ -88,23 +88,35 @@ def seed_generation(
                 size = min(chunk_chars, end_char - offset)
                 session.add(
                     GenerationChunk(
-                        generation_id=generation_id, seq=seq, attempt=number, stage="masterplan",
-                        char_offset=offset, chars=size, t_ms=t_ms,
+                        generation_id=generation_id,
+                        seq=seq,
+                        attempt=number,
+                        stage="masterplan",
+                        char_offset=offset,
+                        chars=size,
+                        t_ms=t_ms,
                     )
                 )
                 event_seq += 1
                 session.add(
                     GenerationEvent(
-                        generation_id=generation_id, seq=event_seq, name="masterplan_text_delta",
+                        generation_id=generation_id,
+                        seq=event_seq,
+                        name="masterplan_text_delta",
                         payload={"text": "x" * (size - 1) + str(number), "from_char": offset},
                     )
                 )
             failed = number < len(ends)
             session.add(
                 GenerationAttempt(
-                    generation_id=generation_id, number=number, stage="masterplan",
-                    kind="stream" if number == 1 else "resume", start_ms=attempt_start,
-                    end_ms=t_ms, resume_from_char=start_char, chars=end_char - start_char,
+                    generation_id=generation_id,
+                    number=number,
+                    stage="masterplan",
+                    kind="stream" if number == 1 else "resume",
+                    start_ms=attempt_start,
+                    end_ms=t_ms,
+                    resume_from_char=start_char,
+                    chars=end_char - start_char,
                     output_tokens=(end_char - start_char) // 4,
                     stop_reason=None if failed else "end_turn",
                     error_type="RemoteProtocolError" if failed else None,
@@ -114,21 +126,32 @@ def seed_generation(
             event_seq += 1
             session.add(
                 GenerationEvent(
-                    generation_id=generation_id, seq=event_seq,
+                    generation_id=generation_id,
+                    seq=event_seq,
                     name="masterplan_tokens_progress",
-                    payload={"tokens_received": end_char // 4, "estimated_total": total_chars // 4,
-                             "percentage": 100.0 * end_char / max(total_chars, 1),
-                             "current_phase": "masterplan", "chars": end_char, "attempt": number},
+                    payload={
+                        "tokens_received": end_char // 4,
+                        "estimated_total": total_chars // 4,
+                        "percentage": 100.0 * end_char / max(total_chars, 1),
+                        "current_phase": "masterplan",
+                        "chars": end_char,
+                        "attempt": number,
+                    },
                 )
             )
             if failed:
                 event_seq += 1
                 session.add(
                     GenerationEvent(
-                        generation_id=generation_id, seq=event_seq, name="masterplan_recovery",
-                        payload={"attempt": number, "tier": "resume",
-                                 "reason": "connection_dropped: peer closed connection (resume)",
-                                 "resume_from_char": end_char},
+                        generation_id=generation_id,
+                        seq=event_seq,
+                        name="masterplan_recovery",
+                        payload={
+                            "attempt": number,
+                            "tier": "resume",
+                            "reason": "connection_dropped: peer closed connection (resume)",
+                            "resume_from_char": end_char,
+                        },
                     )
                 )
                 t_ms += 100
@@ -140,37 +163,60 @@ def seed_generation(
 
 def _seed_plan(session, user_id: uuid.UUID, generation_id: uuid.UUID) -> uuid.UUID:  # noqa: ANN001
     plan = MasterPlanRow(
-        user_id=user_id, generation_id=generation_id, project_name="Bakery Orders",
-        description="Orders for a bakery", architecture_style="modular monolith",
-        tech_stack={"backend": "Python"}, total_phases=2, total_milestones=2, total_tasks=3,
-        total_subtasks=4, plan_json={"project_name": "Bakery Orders", "phases": []},
+        user_id=user_id,
+        generation_id=generation_id,
+        project_name="Bakery Orders",
+        description="Orders for a bakery",
+        architecture_style="modular monolith",
+        tech_stack={"backend": "Python"},
+        total_phases=2,
+        total_milestones=2,
+        total_tasks=3,
+        total_subtasks=4,
+        plan_json={"project_name": "Bakery Orders", "phases": []},
     )
     session.add(plan)
     session.flush()
     task_number = 0
     for phase_number in (1, 2):
         title = "Foundation" if phase_number == 1 else "Ordering"
-        phase = PhaseRow(masterplan_id=plan.id, phase_number=phase_number,
-                         name=f"Phase {phase_number}: {title}")
+        phase = PhaseRow(
+            masterplan_id=plan.id, phase_number=phase_number, name=f"Phase {phase_number}: {title}"
+        )
         session.add(phase)
         session.flush()
-        milestone = MilestoneRow(masterplan_id=plan.id, phase_id=phase.id,
-                                 milestone_number=phase_number, name=f"Milestone {phase_number}")
+        milestone = MilestoneRow(
+            masterplan_id=plan.id,
+            phase_id=phase.id,
+            milestone_number=phase_number,
+            name=f"Milestone {phase_number}",
+        )
         session.add(milestone)
         session.flush()
         for _ in range(1 if phase_number == 1 else 2):
             task_number += 1
             task = TaskRow(
-                masterplan_id=plan.id, phase_id=phase.id, milestone_id=milestone.id,
-                task_number=task_number, name=f"Task {task_number}",
-                complexity=["low", "high", "critical"][task_number - 1], estimated_hours=4.0,
-                depends_on_numbers=list(range(1, task_number)), depends_on_task_ids=[],
-                target_files=[f"src/t{task_number}.py"], total_subtasks=1 if task_number < 3 else 2,
+                masterplan_id=plan.id,
+                phase_id=phase.id,
+                milestone_id=milestone.id,
+                task_number=task_number,
+                name=f"Task {task_number}",
+                complexity=["low", "high", "critical"][task_number - 1],
+                estimated_hours=4.0,
+                depends_on_numbers=list(range(1, task_number)),
+                depends_on_task_ids=[],
+                target_files=[f"src/t{task_number}.py"],
+                total_subtasks=1 if task_number < 3 else 2,
             )
             session.add(task)
             session.flush()
             for subtask_number in range(1, task.total_subtasks + 1):
-                session.add(SubtaskRow(masterplan_id=plan.id, task_id=task.id,
-                                       subtask_number=subtask_number,
-                                       name=f"Subtask {task_number}.{subtask_number}"))
+                session.add(
+                    SubtaskRow(
+                        masterplan_id=plan.id,
+                        task_id=task.id,
+                        subtask_number=subtask_number,
+                        name=f"Subtask {task_number}.{subtask_number}",
+                    )
+                )
     return plan.id

@@ -134,7 +134,8 @@ class Client:
         return [
             data
             for event, data in self.events
-            if event != "error" and isinstance(data, dict)
+            if event != "error"
+            and isinstance(data, dict)
             and data.get("generation_id") == str(generation_id)
         ]
 

@@ -44,10 +44,21 @@ def insert_generation(
     attempt 2 resumes from char 200 and completes.
     """
     attempts = attempts or [
-        {"number": 1, "kind": "stream", "chars": 200, "error_type": "connection_dropped",
-         "error_message": "peer closed connection", "resume_from_char": 0},
-        {"number": 2, "kind": "resume", "chars": 280, "resume_from_char": 200,
-         "stop_reason": "end_turn"},
+        {
+            "number": 1,
+            "kind": "stream",
+            "chars": 200,
+            "error_type": "connection_dropped",
+            "error_message": "peer closed connection",
+            "resume_from_char": 0,
+        },
+        {
+            "number": 2,
+            "kind": "resume",
+            "chars": 280,
+            "resume_from_char": 200,
+            "stop_reason": "end_turn",
+        },
     ]
     started = utcnow() - timedelta(minutes=5)
     generation_id = uuid.uuid4()
@@ -59,12 +70,23 @@ def insert_generation(
             user_id = user.id
         session.add(
             Generation(
-                id=generation_id, user_id=user_id, description="a test shop",
-                strategy="resume", fault_spec="drop-at-90", model="claude-sonnet-5-5",
-                status="completed", stage="done", tier="resume", started_at=started,
-                finished_at=started + timedelta(seconds=2), duration_s=2.0,
-                attempts=len(attempts), output_tokens=130, chars=len(TEXT),
-                checkpoint_text=TEXT, checkpoint_offset=len(TEXT),
+                id=generation_id,
+                user_id=user_id,
+                description="a test shop",
+                strategy="resume",
+                fault_spec="drop-at-90",
+                model="claude-sonnet-5-5",
+                status="completed",
+                stage="done",
+                tier="resume",
+                started_at=started,
+                finished_at=started + timedelta(seconds=2),
+                duration_s=2.0,
+                attempts=len(attempts),
+                output_tokens=130,
+                chars=len(TEXT),
+                checkpoint_text=TEXT,
+                checkpoint_offset=len(TEXT),
             )
         )
         session.flush()
@@ -79,16 +101,27 @@ def insert_generation(
                 size = min(CHUNK_CHARS, end - offset)
                 seq += 1
                 t_ms += chunks_ms
-                session.add(GenerationChunk(
-                    generation_id=generation_id, seq=seq, attempt=attempt["number"],
-                    stage=attempt["stage"], char_offset=offset, chars=size, t_ms=t_ms,
-                ))
+                session.add(
+                    GenerationChunk(
+                        generation_id=generation_id,
+                        seq=seq,
+                        attempt=attempt["number"],
+                        stage=attempt["stage"],
+                        char_offset=offset,
+                        chars=size,
+                        t_ms=t_ms,
+                    )
+                )
                 offset += size
-            session.add(GenerationAttempt(
-                generation_id=generation_id, start_ms=first_ms,
-                end_ms=t_ms + 5, started_at=started + timedelta(milliseconds=first_ms),
-                **attempt,
-            ))
+            session.add(
+                GenerationAttempt(
+                    generation_id=generation_id,
+                    start_ms=first_ms,
+                    end_ms=t_ms + 5,
+                    started_at=started + timedelta(milliseconds=first_ms),
+                    **attempt,
+                )
+            )
             t_ms += 50
         _insert_events(session, generation_id, started, chunks_ms)
     return generation_id
@@ -104,15 +137,33 @@ def _insert_events(session: Any, generation_id: uuid.UUID, started: Any, chunks_
         t_ms += chunks_ms
         if offset == 200:
             t_ms += 50
-            events.append((t_ms, "masterplan_recovery", {
-                "attempt": 2, "tier": "resume", "reason": "connection_dropped",
-                "resume_from_char": 200,
-            }))
-        events.append((t_ms, "masterplan_text_delta",
-                       {"text": TEXT[offset:offset + CHUNK_CHARS], "from_char": offset}))
+            events.append(
+                (
+                    t_ms,
+                    "masterplan_recovery",
+                    {
+                        "attempt": 2,
+                        "tier": "resume",
+                        "reason": "connection_dropped",
+                        "resume_from_char": 200,
+                    },
+                )
+            )
+        events.append(
+            (
+                t_ms,
+                "masterplan_text_delta",
+                {"text": TEXT[offset : offset + CHUNK_CHARS], "from_char": offset},
+            )
+        )
     events.append((t_ms + 10, "masterplan_generation_complete", {"total_tasks": 8}))
     for seq, (ms, name, payload) in enumerate(events, start=1):
-        session.add(GenerationEvent(
-            generation_id=generation_id, seq=seq, name=name, payload=payload,
-            created_at=started + timedelta(milliseconds=ms),
-        ))
+        session.add(
+            GenerationEvent(
+                generation_id=generation_id,
+                seq=seq,
+                name=name,
+                payload=payload,
+                created_at=started + timedelta(milliseconds=ms),
+            )
+        )

@@ -25,9 +25,14 @@ def test_history_is_paged_filtered_and_private(db: str) -> None:
     bob = seed_user("bob", db)
     for i in range(7):
         seed_generation(
-            alice, url=db, created_at=T0 + timedelta(days=i), total_chars=40,
-            strategy="resume" if i % 2 else "restart", fault_spec="drop-at-90" if i < 3 else "none",
-            status="failed" if i == 6 else "completed", tier="failed" if i == 6 else "stream",
+            alice,
+            url=db,
+            created_at=T0 + timedelta(days=i),
+            total_chars=40,
+            strategy="resume" if i % 2 else "restart",
+            fault_spec="drop-at-90" if i < 3 else "none",
+            status="failed" if i == 6 else "completed",
+            tier="failed" if i == 6 else "stream",
         )
     seed_generation(bob, url=db, total_chars=40, description="bob's secret")
 
@@ -62,13 +67,25 @@ def test_get_generation_and_running_lookup_respect_the_owner(db: str) -> None:
     alice = seed_user("alice", db)
     bob = seed_user("bob", db)
     done = seed_generation(alice, url=db, total_chars=20)
-    running = seed_generation(alice, url=db, status="running", tier=None, total_chars=20,
-                              created_at=T0 + timedelta(minutes=1))
+    running = seed_generation(
+        alice,
+        url=db,
+        status="running",
+        tier=None,
+        total_chars=20,
+        created_at=T0 + timedelta(minutes=1),
+    )
     assert analysis.get_generation(done, alice, url=db)["status"] == "completed"
     assert analysis.get_generation(done, bob, url=db) is None
     assert analysis.running_generation(alice, url=db) == running
-    queued = seed_generation(alice, url=db, status="queued", tier=None, total_chars=20,
-                             created_at=T0 + timedelta(minutes=2))
+    queued = seed_generation(
+        alice,
+        url=db,
+        status="queued",
+        tier=None,
+        total_chars=20,
+        created_at=T0 + timedelta(minutes=2),
+    )
     assert analysis.running_generation(alice, url=db) == queued
     assert analysis.running_generation(bob, url=db) is None
 
@@ -114,7 +131,9 @@ def test_progress_recoveries_and_text_tail(db: str) -> None:
     assert tail == "xxxx1" + "xxxxxxxxx1" + "xxxxxxxxx2"
     log = analysis.events_log(gid, exclude=("masterplan_text_delta",), url=db)
     assert list(log["name"]) == [
-        "masterplan_tokens_progress", "masterplan_recovery", "masterplan_tokens_progress"
+        "masterplan_tokens_progress",
+        "masterplan_recovery",
+        "masterplan_tokens_progress",
     ]
 
 
@@ -132,24 +151,56 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
     bob = seed_user("bob", db)
     for _ in range(2):  # baseline: 10 s for 1000 tokens
         seed_generation(alice, url=db, total_chars=10, duration_s=10.0, output_tokens=1000)
-    seed_generation(alice, url=db, total_chars=10, fault_spec="drop-at-90", tier="resume",
-                    duration_s=15.0, output_tokens=1100, wasted_output_tokens=100)
-    seed_generation(alice, url=db, total_chars=10, strategy="hybrid", fault_spec="drop-at-90",
-                    status="failed", tier="failed", duration_s=5.0, output_tokens=900)
-    seed_generation(alice, url=db, total_chars=10, fault_spec="drop-at-90", speed=50.0,
-                    duration_s=1.0, output_tokens=1000)
+    seed_generation(
+        alice,
+        url=db,
+        total_chars=10,
+        fault_spec="drop-at-90",
+        tier="resume",
+        duration_s=15.0,
+        output_tokens=1100,
+        wasted_output_tokens=100,
+    )
+    seed_generation(
+        alice,
+        url=db,
+        total_chars=10,
+        strategy="hybrid",
+        fault_spec="drop-at-90",
+        status="failed",
+        tier="failed",
+        duration_s=5.0,
+        output_tokens=900,
+    )
+    seed_generation(
+        alice,
+        url=db,
+        total_chars=10,
+        fault_spec="drop-at-90",
+        speed=50.0,
+        duration_s=1.0,
+        output_tokens=1000,
+    )
     seed_generation(alice, url=db, total_chars=10, status="running", tier=None)
     seed_generation(alice, url=db, total_chars=10, status="queued", tier=None)
     seed_generation(bob, url=db, total_chars=10, strategy="restart", status="failed", tier="failed")
 
     tiers = analysis.tier_counts(alice, url=db)
-    assert tiers.values.tolist() == [["hybrid", "failed", 1], ["resume", "resume", 1],
-                                     ["resume", "stream", 3]]
+    assert tiers.values.tolist() == [
+        ["hybrid", "failed", 1],
+        ["resume", "resume", 1],
+        ["resume", "stream", 3],
+    ]
     matrix = analysis.success_matrix(alice, url=db)
-    rows = {(r.strategy, r.fault_spec): (r.runs, r.completed, r.success_rate)
-            for r in matrix.itertuples()}
-    assert rows == {("hybrid", "drop-at-90"): (1, 0, 0.0), ("resume", "drop-at-90"): (2, 2, 1.0),
-                    ("resume", "none"): (2, 2, 1.0)}
+    rows = {
+        (r.strategy, r.fault_spec): (r.runs, r.completed, r.success_rate)
+        for r in matrix.itertuples()
+    }
+    assert rows == {
+        ("hybrid", "drop-at-90"): (1, 0, 0.0),
+        ("resume", "drop-at-90"): (2, 2, 1.0),
+        ("resume", "none"): (2, 2, 1.0),
+    }
 
     frame = analysis.outcomes(alice, url=db)
     assert len(frame) == 5  # the running and the queued one are not outcomes

@@ -77,7 +77,14 @@ def test_generate_prints_the_result_object_and_exits_0(run_cli, database_url: st
 def _fail_a_generation(run_cli):  # noqa: ANN001, ANN202
     """A generation that cannot finish: strategy none meets a drop at 90%."""
     return run_cli(
-        "generate", DESCRIPTION, "--speed", "0", "--strategy", "none", "--faults", "drop-at-90",
+        "generate",
+        DESCRIPTION,
+        "--speed",
+        "0",
+        "--strategy",
+        "none",
+        "--faults",
+        "drop-at-90",
         "--json",
     )
 

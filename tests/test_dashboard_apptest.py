@@ -49,8 +49,20 @@ def logged_in(username: str = "alice") -> tuple[AppTest, object]:
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "info", "error", "warning",
-                                  "success", "subheader") for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in (
+            "title",
+            "markdown",
+            "caption",
+            "info",
+            "error",
+            "warning",
+            "success",
+            "subheader",
+        )
+        for e in getattr(at, kind)
+    ]
     parts += [str(m.label) + " " + str(m.value) for m in at.metric]
     return "\n".join(map(str, parts))
 
@@ -151,9 +163,16 @@ def test_expired_or_forged_token_returns_to_login() -> None:
     user = create_user("alice", PASSWORD)
     now = datetime.now(UTC)
     expired = jwt.encode(
-        {"sub": str(user.id), "name": "alice", "type": "access", "jti": "x",
-         "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)},
-        get_settings().jwt_secret(), algorithm="HS256",
+        {
+            "sub": str(user.id),
+            "name": "alice",
+            "type": "access",
+            "jti": "x",
+            "iat": now - timedelta(hours=2),
+            "exp": now - timedelta(hours=1),
+        },
+        get_settings().jwt_secret(),
+        algorithm="HS256",
     )
     at = app()
     at.session_state[TOKEN_KEY] = expired
@@ -162,8 +181,17 @@ def test_expired_or_forged_token_returns_to_login() -> None:
     assert TOKEN_KEY not in at.session_state
     assert "Your session expired. Log in again to continue." in texts(at)
 
-    forged = jwt.encode({"sub": str(user.id), "type": "access", "iat": now, "jti": "y",
-                         "exp": now + timedelta(hours=1)}, "another key" * 4, algorithm="HS256")
+    forged = jwt.encode(
+        {
+            "sub": str(user.id),
+            "type": "access",
+            "iat": now,
+            "jti": "y",
+            "exp": now + timedelta(hours=1),
+        },
+        "another key" * 4,
+        algorithm="HS256",
+    )
     at = app()
     at.session_state[TOKEN_KEY] = forged
     at.run()
@@ -175,9 +203,13 @@ def test_history_pages_filters_and_shows_only_own_rows() -> None:
     at, alice = logged_in("alice")
     bob = create_user("bob", PASSWORD)
     for i in range(60):
-        seed_generation(alice.id, created_at=T0 + timedelta(minutes=i), total_chars=20,
-                        status="failed" if i % 10 == 0 else "completed",
-                        description=f"alice project {i}")
+        seed_generation(
+            alice.id,
+            created_at=T0 + timedelta(minutes=i),
+            total_chars=20,
+            status="failed" if i % 10 == 0 else "completed",
+            description=f"alice project {i}",
+        )
     seed_generation(bob.id, total_chars=20, description="bob's secret project")
     at.switch_page(page("history")).run()
     assert not at.exception
@@ -202,8 +234,14 @@ def test_history_pages_filters_and_shows_only_own_rows() -> None:
 def test_detail_page_shows_the_plan_and_refuses_other_users_ids() -> None:
     at, alice = logged_in("alice")
     bob = create_user("bob", PASSWORD)
-    mine = seed_generation(alice.id, total_chars=300, fail_at_char=270, with_plan=True,
-                           fault_spec="drop-at-90", tier="resume")
+    mine = seed_generation(
+        alice.id,
+        total_chars=300,
+        fail_at_char=270,
+        with_plan=True,
+        fault_spec="drop-at-90",
+        tier="resume",
+    )
     theirs = seed_generation(bob.id, total_chars=30, description="bob's secret project")
     at.query_params["id"] = str(mine)
     at.switch_page(page("detail")).run()
@@ -219,7 +257,8 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids() -> None:
     attempts = at.dataframe[0].value
     assert list(attempts["kind"]) == ["stream", "resume"]
     assert [b.label for b in at.get("download_button")] == [
-        "Download plan JSON", "Download timeline CSV"
+        "Download plan JSON",
+        "Download timeline CSV",
     ]
 
     at.query_params["id"] = str(theirs)
@@ -235,10 +274,25 @@ def test_statistics_page_with_data() -> None:
     at, alice = logged_in("alice")
     for _ in range(2):
         seed_generation(alice.id, total_chars=10, duration_s=10.0, output_tokens=1000)
-    seed_generation(alice.id, total_chars=10, fault_spec="drop-at-90", tier="resume",
-                    duration_s=15.0, output_tokens=1100, wasted_output_tokens=100)
-    seed_generation(alice.id, total_chars=10, strategy="hybrid", fault_spec="drop-at-90",
-                    status="failed", tier="failed", duration_s=5.0, output_tokens=900)
+    seed_generation(
+        alice.id,
+        total_chars=10,
+        fault_spec="drop-at-90",
+        tier="resume",
+        duration_s=15.0,
+        output_tokens=1100,
+        wasted_output_tokens=100,
+    )
+    seed_generation(
+        alice.id,
+        total_chars=10,
+        strategy="hybrid",
+        fault_spec="drop-at-90",
+        status="failed",
+        tier="failed",
+        duration_s=5.0,
+        output_tokens=900,
+    )
     at.switch_page(page("statistics")).run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -249,8 +303,15 @@ def test_statistics_page_with_data() -> None:
     assert len(at.get("vega_lite_chart")) == 4
 
 
-def start_form(at: AppTest, description: str, *, faults: str = "none", strategy: str = "resume",
-               speed: float = 0.0, spec: str | None = None) -> AppTest:
+def start_form(
+    at: AppTest,
+    description: str,
+    *,
+    faults: str = "none",
+    strategy: str = "resume",
+    speed: float = 0.0,
+    spec: str | None = None,
+) -> AppTest:
     at.text_area(key="gen_description").input(description)
     at.selectbox(key="gen_strategy").select(strategy)
     at.selectbox(key="gen_faults").select(faults)
@@ -303,8 +364,14 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
 def test_a_new_session_reattaches_to_the_users_running_generation() -> None:
     at, alice = logged_in("alice")
     bob = create_user("bob", PASSWORD)
-    running = seed_generation(alice.id, status="running", tier=None, total_chars=200,
-                              fail_at_char=180, fault_spec="drop-at-90")
+    running = seed_generation(
+        alice.id,
+        status="running",
+        tier=None,
+        total_chars=200,
+        fail_at_char=180,
+        fault_spec="drop-at-90",
+    )
     at.run()
     assert not at.exception, at.exception
     assert at.session_state["following_generation"] == str(running)
@@ -334,8 +401,7 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
     at.text_input(key="exp_extra").input('[{"type": "gremlins"}]').run()
     assert "4 generations" not in texts(at)  # the bad spec counts as a third fault
     at.button(key="exp_start").click().run()
-    assert any("The experiment cannot run" in e.value and "gremlins" in e.value
-               for e in at.error)
+    assert any("The experiment cannot run" in e.value and "gremlins" in e.value for e in at.error)
 
     at.text_input(key="exp_extra").input("").run()
     assert "4 generations, including the fault-free baselines." in texts(at)
@@ -351,7 +417,10 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
     assert "Best under faults: **resume**, 100% success" in page_text
     summary = at.dataframe[0].value
     assert set(zip(summary["strategy"], summary["fault"], strict=True)) == {
-        ("resume", "drop-at-90"), ("hybrid", "drop-at-90"), ("resume", "none"), ("hybrid", "none")
+        ("resume", "drop-at-90"),
+        ("hybrid", "drop-at-90"),
+        ("resume", "none"),
+        ("hybrid", "none"),
     }
 
     bob = create_user("bob", PASSWORD)
@@ -385,8 +454,15 @@ def test_pages_work_unchanged_on_postgresql(pg_url: str, monkeypatch: pytest.Mon
     monkeypatch.setenv("PLANNER_DATABASE_URL", pg_url)
     reset_settings()
     at, alice = logged_in("alice")
-    seed_generation(alice.id, url=pg_url, total_chars=300, fail_at_char=270, with_plan=True,
-                    fault_spec="drop-at-90", tier="resume")
+    seed_generation(
+        alice.id,
+        url=pg_url,
+        total_chars=300,
+        fail_at_char=270,
+        with_plan=True,
+        fault_spec="drop-at-90",
+        tier="resume",
+    )
     at.switch_page(page("history")).run()
     assert not at.exception, at.exception
     assert "Showing 1–1 of 1 generations" in texts(at)
@@ -422,13 +498,21 @@ def cookie_scripts(at: AppTest) -> list[str]:
     return [h.value for h in at.html if "document.cookie" in h.value]
 
 
-def refresh_token(user_id: uuid.UUID, *, key: str | None = None, hours: float = 1,
-                  token_type: str = "refresh") -> str:
+def refresh_token(
+    user_id: uuid.UUID, *, key: str | None = None, hours: float = 1, token_type: str = "refresh"
+) -> str:
     now = datetime.now(UTC)
     return jwt.encode(
-        {"sub": str(user_id), "name": "alice", "type": token_type, "jti": "z",
-         "iat": now - timedelta(hours=2), "exp": now + timedelta(hours=hours)},
-        key or get_settings().jwt_secret(), algorithm="HS256",
+        {
+            "sub": str(user_id),
+            "name": "alice",
+            "type": token_type,
+            "jti": "z",
+            "iat": now - timedelta(hours=2),
+            "exp": now + timedelta(hours=hours),
+        },
+        key or get_settings().jwt_secret(),
+        algorithm="HS256",
     )
 
 
@@ -458,8 +542,14 @@ def test_login_writes_the_refresh_cookie_and_logout_clears_it() -> None:
 
 def test_a_new_session_logs_in_from_the_refresh_cookie(monkeypatch: pytest.MonkeyPatch) -> None:
     alice = create_user("alice", PASSWORD)
-    running = seed_generation(alice.id, status="running", tier=None, total_chars=200,
-                              fail_at_char=180, fault_spec="drop-at-90")
+    running = seed_generation(
+        alice.id,
+        status="running",
+        tier=None,
+        total_chars=200,
+        fail_at_char=180,
+        fault_spec="drop-at-90",
+    )
     refresh = issue_refresh_token(alice)
     browser_sends(monkeypatch, refresh)
     at = app().run()  # a refresh: a new session with an empty session_state

@@ -71,9 +71,23 @@ def dashboard(planner_home: Path, socketio_port: int) -> Iterator[str]:
     planner_home.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -260,10 +274,12 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
 
             # A forged cookie is refused quietly: the login page says so and clears it.
             context.clear_cookies()
-            forged = jwt.encode({"sub": "x", "type": "refresh", "iat": 0, "exp": 2**31},
-                                "not the server's secret" * 2, algorithm="HS256")
-            context.add_cookies([{"name": "planner_refresh", "value": forged,
-                                  "url": dashboard}])
+            forged = jwt.encode(
+                {"sub": "x", "type": "refresh", "iat": 0, "exp": 2**31},
+                "not the server's secret" * 2,
+                algorithm="HS256",
+            )
+            context.add_cookies([{"name": "planner_refresh", "value": forged, "url": dashboard}])
             page.reload()
             assert signed_in_as(page) is None
             page.get_by_text("Your saved login was refused").wait_for()

@@ -107,9 +107,7 @@ def test_progress_is_real_and_the_text_deltas_rebuild_the_answer(
 def test_each_recovery_is_an_event_and_the_error_ends_a_failed_generation(
     database_url: str, user_id: uuid.UUID
 ) -> None:
-    recovered, seen = run_watched(
-        database_url, user_id, faults="drop-at-90", model=PREFILL_MODEL
-    )
+    recovered, seen = run_watched(database_url, user_id, faults="drop-at-90", model=PREFILL_MODEL)
     recoveries = [m.payload for m in seen if m.name == "masterplan_recovery"]
     assert [(r["attempt"], r["tier"]) for r in recoveries] == [(1, "resume"), (3, "resume")]
     assert all(r["reason"].startswith("connection_dropped: ") for r in recoveries)

@@ -20,7 +20,8 @@ def test_split_faults_keeps_json_specs_whole() -> None:
     spec = '[{"type": "reset", "on_requests": [1, 2], "at_fraction": 0.5}]'
     assert split_faults(f"none, drop-at-90,{spec}") == ["none", "drop-at-90", spec]
     assert split_faults('[{"type": "sse_error", "error_type": "a,b"}],eof') == [
-        '[{"type": "sse_error", "error_type": "a,b"}]', "eof",
+        '[{"type": "sse_error", "error_type": "a,b"}]',
+        "eof",
     ]
     assert split_faults(" , ") == []
 
@@ -29,11 +30,14 @@ def test_fault_labels_are_short_and_say_where() -> None:
     from planner.analysis.experiments import fault_label
 
     assert fault_label("drop-at-90") == "drop-at-90"
-    assert fault_label(
-        '[{"type": "reset", "at_fraction": 0.3, "on_requests": [1], "on_scope": "discovery"},'
-        ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
-        ' {"type": "latency"}]'
-    ) == "reset@discovery#1+http_error#2,3+latency"
+    assert (
+        fault_label(
+            '[{"type": "reset", "at_fraction": 0.3, "on_requests": [1], "on_scope": "discovery"},'
+            ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
+            ' {"type": "latency"}]'
+        )
+        == "reset@discovery#1+http_error#2,3+latency"
+    )
 
 
 def test_derived_seeds_are_stable_and_distinct() -> None:
@@ -46,18 +50,47 @@ def test_derived_seeds_are_stable_and_distinct() -> None:
 
 def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
     migrate()
-    generation_id = insert_generation(attempts=[
-        {"number": 1, "kind": "stream", "chars": 0, "error_type": "overloaded",
-         "error_message": "the API is overloaded (529 overloaded_error): busy"},
-        {"number": 2, "kind": "stream", "chars": 200, "error_type": "connection_dropped",
-         "error_message": "peer closed connection"},
-        {"number": 3, "kind": "resume", "chars": 80, "resume_from_char": 200,
-         "error_type": "sse_error", "error_message": "SSE error event api_error"},
-        {"number": 4, "kind": "resume", "chars": 120, "resume_from_char": 280,
-         "error_type": "stalled", "error_message": "no byte for 60 s"},
-        {"number": 5, "kind": "resume", "chars": 80, "resume_from_char": 400,
-         "stop_reason": "end_turn"},
-    ])
+    generation_id = insert_generation(
+        attempts=[
+            {
+                "number": 1,
+                "kind": "stream",
+                "chars": 0,
+                "error_type": "overloaded",
+                "error_message": "the API is overloaded (529 overloaded_error): busy",
+            },
+            {
+                "number": 2,
+                "kind": "stream",
+                "chars": 200,
+                "error_type": "connection_dropped",
+                "error_message": "peer closed connection",
+            },
+            {
+                "number": 3,
+                "kind": "resume",
+                "chars": 80,
+                "resume_from_char": 200,
+                "error_type": "sse_error",
+                "error_message": "SSE error event api_error",
+            },
+            {
+                "number": 4,
+                "kind": "resume",
+                "chars": 120,
+                "resume_from_char": 280,
+                "error_type": "stalled",
+                "error_message": "no byte for 60 s",
+            },
+            {
+                "number": 5,
+                "kind": "resume",
+                "chars": 80,
+                "resume_from_char": 400,
+                "stop_reason": "end_turn",
+            },
+        ]
+    )
     points = failure_points(generation_id)
     assert [p.attempt for p in points] == [1, 2, 3, 4]
     assert points[0].http_status == 529
@@ -67,7 +100,10 @@ def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
 
     spec = fault_spec_from_generation(generation_id)
     assert spec[0] == {
-        "type": "http_error", "status": 529, "on_requests": [1], "on_scope": "masterplan"
+        "type": "http_error",
+        "status": 529,
+        "on_requests": [1],
+        "on_scope": "masterplan",
     }
     assert spec[1]["type"] == "reset" and spec[1]["on_requests"] == [2]
     # the cut lands after the same delta: >= 199.5 of 480 chars, < 200
@@ -87,19 +123,44 @@ def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage() -> None:
     from planner.sim import parse_fault_spec
 
     migrate()
-    generation_id = insert_generation(attempts=[
-        {"number": 1, "kind": "stream", "chars": 40, "stage": "discovery",
-         "error_type": "connection_dropped", "error_message": "dropped"},
-        {"number": 2, "kind": "resume", "chars": 80, "resume_from_char": 40,
-         "stage": "discovery", "stop_reason": "end_turn"},
-        {"number": 3, "kind": "stream", "chars": 160, "error_type": "truncated",
-         "error_message": "no message_stop"},
-        {"number": 4, "kind": "resume", "chars": 200, "resume_from_char": 160,
-         "stop_reason": "end_turn"},
-    ])
+    generation_id = insert_generation(
+        attempts=[
+            {
+                "number": 1,
+                "kind": "stream",
+                "chars": 40,
+                "stage": "discovery",
+                "error_type": "connection_dropped",
+                "error_message": "dropped",
+            },
+            {
+                "number": 2,
+                "kind": "resume",
+                "chars": 80,
+                "resume_from_char": 40,
+                "stage": "discovery",
+                "stop_reason": "end_turn",
+            },
+            {
+                "number": 3,
+                "kind": "stream",
+                "chars": 160,
+                "error_type": "truncated",
+                "error_message": "no message_stop",
+            },
+            {
+                "number": 4,
+                "kind": "resume",
+                "chars": 200,
+                "resume_from_char": 160,
+                "stop_reason": "end_turn",
+            },
+        ]
+    )
     spec = fault_spec_from_generation(generation_id)
     assert [(f["type"], f["on_requests"], f["on_scope"]) for f in spec] == [
-        ("reset", [1], "discovery"), ("eof", [1], "masterplan"),
+        ("reset", [1], "discovery"),
+        ("eof", [1], "masterplan"),
     ]
     assert spec[0]["at_fraction"] == pytest.approx(39.5 / 120)
     parsed = parse_fault_spec(json.dumps(spec))
@@ -110,9 +171,11 @@ def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage() -> None:
 
 def test_a_generation_without_network_failures_gives_a_clear_error() -> None:
     migrate()
-    clean = insert_generation(attempts=[
-        {"number": 1, "kind": "stream", "chars": 480, "stop_reason": "end_turn"},
-    ])
+    clean = insert_generation(
+        attempts=[
+            {"number": 1, "kind": "stream", "chars": 480, "stop_reason": "end_turn"},
+        ]
+    )
     with pytest.raises(FailureSpecError, match="no network failure"):
         fault_spec_from_generation(clean)
     with pytest.raises(FailureSpecError, match="no generation"):
@@ -121,28 +184,46 @@ def test_a_generation_without_network_failures_gives_a_clear_error() -> None:
 
 def _runs(rows: list[tuple[str, str, int, str, str | None, float, int, int]]) -> pd.DataFrame:
     """(fault, strategy, seed, status, tier, model time, output, final)."""
-    frame = pd.DataFrame([
-        {"run_id": uuid.uuid4(), "experiment_id": None, "generation_id": None,
-         "fault_spec": fault, "strategy": strategy, "repeat_index": seed, "seed": seed,
-         "status": status, "tier": tier, "attempts": 1, "duration_s": model + 1.0,
-         "baseline_duration_s": 3.0, "model_time_s": model, "output_tokens": output,
-         "final_tokens": final, "wasted_output_tokens": output - final, "error": None}
-        for fault, strategy, seed, status, tier, model, output, final in rows
-    ])
+    frame = pd.DataFrame(
+        [
+            {
+                "run_id": uuid.uuid4(),
+                "experiment_id": None,
+                "generation_id": None,
+                "fault_spec": fault,
+                "strategy": strategy,
+                "repeat_index": seed,
+                "seed": seed,
+                "status": status,
+                "tier": tier,
+                "attempts": 1,
+                "duration_s": model + 1.0,
+                "baseline_duration_s": 3.0,
+                "model_time_s": model,
+                "output_tokens": output,
+                "final_tokens": final,
+                "wasted_output_tokens": output - final,
+                "error": None,
+            }
+            for fault, strategy, seed, status, tier, model, output, final in rows
+        ]
+    )
     return with_measures(frame)
 
 
 def test_summary_measures_are_computed_over_completed_runs() -> None:
-    runs = _runs([
-        ("drop-at-90", "resume", 1, "completed", "resume", 3.0, 110, 100),
-        ("drop-at-90", "resume", 2, "completed", "resume", 4.0, 100, 100),
-        ("drop-at-90", "none", 1, "failed", "failed", 9.0, 90, 0),
-        ("drop-at-90", "none", 2, "failed", "failed", 9.0, 90, 0),
-        ("none", "resume", 1, "completed", "stream", 2.0, 100, 100),
-        ("none", "none", 1, "completed", "stream", 2.4, 100, 100),
-        ("none", "resume", 2, "completed", "stream", 2.0, 100, 100),
-        ("none", "none", 2, "failed", "failed", 1.0, 100, 100),
-    ])
+    runs = _runs(
+        [
+            ("drop-at-90", "resume", 1, "completed", "resume", 3.0, 110, 100),
+            ("drop-at-90", "resume", 2, "completed", "resume", 4.0, 100, 100),
+            ("drop-at-90", "none", 1, "failed", "failed", 9.0, 90, 0),
+            ("drop-at-90", "none", 2, "failed", "failed", 9.0, 90, 0),
+            ("none", "resume", 1, "completed", "stream", 2.0, 100, 100),
+            ("none", "none", 1, "completed", "stream", 2.4, 100, 100),
+            ("none", "resume", 2, "completed", "stream", 2.0, 100, 100),
+            ("none", "none", 2, "failed", "failed", 1.0, 100, 100),
+        ]
+    )
     # seed 1's baseline is the median of both clean runs; seed 2's only the completed one
     assert runs.loc[0, "baseline_model_time_s"] == pytest.approx(2.2)
     assert runs.loc[1, "baseline_model_time_s"] == pytest.approx(2.0)
@@ -186,8 +267,11 @@ def _texts(generation_ids: list[uuid.UUID]) -> list[object]:
     with db.session_scope() as session:
         for generation_id in generation_ids:
             generation = session.get(Generation, generation_id)
-            plan = session.get(MasterPlanRow, generation.masterplan_id) if (
-                generation is not None and generation.masterplan_id) else None
+            plan = (
+                session.get(MasterPlanRow, generation.masterplan_id)
+                if (generation is not None and generation.masterplan_id)
+                else None
+            )
             plans.append(plan.plan_json if plan is not None else None)
     return plans
 
@@ -204,8 +288,12 @@ def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
     from planner.experiments import ExperimentConfig, run_experiment
 
     config = ExperimentConfig(
-        faults=("drop-at-90", "flaky"), strategies=("none", "resume"), repeats=2,
-        concurrency=2, speed=SPEED, seed=42,
+        faults=("drop-at-90", "flaky"),
+        strategies=("none", "resume"),
+        repeats=2,
+        concurrency=2,
+        speed=SPEED,
+        seed=42,
     )
     progress: list[tuple[int, int]] = []
     first = run_experiment(config, on_run=lambda o, done, total: progress.append((done, total)))
@@ -251,18 +339,29 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
     from planner.experiments import ExperimentConfig, run_experiment
     from planner.plan import GenerationRequest, run_generation
 
-    recorded = run_generation(GenerationRequest(
-        description="A clinic booking system: patients, doctors, rooms and reminders.",
-        user_id=_local_user(), strategy="resume", faults="drop-twice", speed=SPEED, seed=9,
-    ))
+    recorded = run_generation(
+        GenerationRequest(
+            description="A clinic booking system: patients, doctors, rooms and reminders.",
+            user_id=_local_user(),
+            strategy="resume",
+            faults="drop-twice",
+            speed=SPEED,
+            seed=9,
+        )
+    )
     assert recorded.status == "completed" and recorded.tier == "resume"
     source_points = failure_points(recorded.generation_id)
     assert len(source_points) == 4  # two drops in each stage
 
-    result = run_experiment(ExperimentConfig(
-        faults=(), strategies=("resume", "restart"), repeats=1, speed=SPEED,
-        from_generation_id=recorded.generation_id,
-    ))
+    result = run_experiment(
+        ExperimentConfig(
+            faults=(),
+            strategies=("resume", "restart"),
+            repeats=1,
+            speed=SPEED,
+            from_generation_id=recorded.generation_id,
+        )
+    )
     runs = experiment_runs(result.experiment_id)
     replayed = runs[runs.fault != "none"].set_index("strategy")
     assert replayed.loc["resume", "seed"] == 9
@@ -281,7 +380,10 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
     restart_first = _first_failure(replayed.loc["restart", "generation_id"])
     source_first = source_points[0]
     assert (restart_first.attempt, restart_first.stage, restart_first.error_type) == (
-        source_first.attempt, source_first.stage, source_first.error_type)
+        source_first.attempt,
+        source_first.stage,
+        source_first.error_type,
+    )
     assert restart_first.chars == source_first.chars
     restart_trace = _attempt_trace(replayed.loc["restart", "generation_id"])
     assert restart_trace[1][2] == "stream"  # the retry starts from scratch
@@ -289,7 +391,13 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
 
 def test_cli_runs_an_experiment_and_refuses_bad_input(run_cli) -> None:  # noqa: ANN001
     result = run_cli(
-        "experiment", "--faults", "drop-at-90", "--strategies", "resume", "--speed", "400",
+        "experiment",
+        "--faults",
+        "drop-at-90",
+        "--strategies",
+        "resume",
+        "--speed",
+        "400",
         "--json",
     )
     assert result.returncode == 0, result.stderr
@@ -301,35 +409,38 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(run_cli) -> None:  # noqa:
     assert cells[("resume", "none")]["median_slowdown"] == pytest.approx(1.0)
     assert "experiment " in result.stderr
 
-    table = run_cli("experiment", "--faults", "eof", "--strategies", "none,resume",
-                    "--speed", "400")
+    table = run_cli(
+        "experiment", "--faults", "eof", "--strategies", "none,resume", "--speed", "400"
+    )
     assert table.returncode == 0, table.stderr
     assert "none (baseline)" in table.stdout and "eof" in table.stdout
 
     for args, message in [
         (["--faults", "nope", "--strategies", "resume"], "unknown fault profile 'nope'"),
-        (["--strategies", "resume", "--from-generation", str(uuid.uuid4())],
-         "no generation"),
+        (["--strategies", "resume", "--from-generation", str(uuid.uuid4())], "no generation"),
     ]:
         bad = run_cli("experiment", *args)
         assert bad.returncode == 1, (args, bad.stderr)
         assert message in bad.stderr, (args, bad.stderr)
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"strategies": ("bogus",)}, "unknown strategy 'bogus'"),
-    ({"strategies": ()}, "give at least one strategy"),
-    ({"faults": ("nope",)}, "unknown fault profile 'nope'"),
-    ({"faults": ('[{"type": "reset", "at_fraction": 2}]',)}, "at_fraction must be between"),
-    ({"faults": ()}, "give at least one fault"),
-    ({"faults": ("eof", "eof")}, "fault given twice: eof"),
-    ({"strategies": ("resume", "resume")}, "strategy given twice: resume"),
-    ({"repeats": 0}, "--repeats must be at least 1"),
-    ({"concurrency": 0}, "--concurrency must be at least 1"),
-    ({"speed": 0.0}, "--speed must be greater than 0"),
-    ({"seed": -1}, "--seed must be between 0 and"),
-    ({"description": "  "}, "the description must not be empty"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"strategies": ("bogus",)}, "unknown strategy 'bogus'"),
+        ({"strategies": ()}, "give at least one strategy"),
+        ({"faults": ("nope",)}, "unknown fault profile 'nope'"),
+        ({"faults": ('[{"type": "reset", "at_fraction": 2}]',)}, "at_fraction must be between"),
+        ({"faults": ()}, "give at least one fault"),
+        ({"faults": ("eof", "eof")}, "fault given twice: eof"),
+        ({"strategies": ("resume", "resume")}, "strategy given twice: resume"),
+        ({"repeats": 0}, "--repeats must be at least 1"),
+        ({"concurrency": 0}, "--concurrency must be at least 1"),
+        ({"speed": 0.0}, "--speed must be greater than 0"),
+        ({"seed": -1}, "--seed must be between 0 and"),
+        ({"description": "  "}, "the description must not be empty"),
+    ],
+)
 def test_bad_experiments_are_refused_with_a_clear_message(
     changes: dict[str, object], message: str
 ) -> None:

@@ -59,7 +59,8 @@ def test_refuses_to_overwrite_and_exports_a_fresh_database_empty(tmp_path: Path)
     fresh = export_parquet(tmp_path / "a", database_url=url)
     assert {e.rows for e in fresh} == {0}
     assert list(pd.read_parquet(tmp_path / "a" / "generations.parquet").columns)[:2] == [
-        "id", "user_id",
+        "id",
+        "user_id",
     ]
     with pytest.raises(ExportError, match="--overwrite"):
         export_parquet(tmp_path / "a", database_url=url)

@@ -81,4 +81,3 @@ def test_failure_modes_notebook_runs(monkeypatch: pytest.MonkeyPatch, planner_ho
     conclusion = _outputs_text(notebook.cells[-1])
     assert " won: " in conclusion, conclusion
     assert len(_charts(notebook)) == 4
-

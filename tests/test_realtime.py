@@ -127,7 +127,9 @@ async def test_bus_events_reach_the_room_in_order_and_gap_free(
 
 
 async def test_leaving_a_generation_stops_its_events(
-    endpoint: RealtimeHandle, bus: EventBus, alice: tuple[auth.TokenClaims, str],
+    endpoint: RealtimeHandle,
+    bus: EventBus,
+    alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice

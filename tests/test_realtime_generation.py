@@ -18,6 +18,7 @@ from tests.realtime_support import (
 
 pytestmark = pytest.mark.anyio
 
+
 @pytest.fixture
 def endpoint() -> Iterator[RealtimeHandle]:
     handle = start_in_thread("127.0.0.1", 0)  # the default bus, as the dashboard's

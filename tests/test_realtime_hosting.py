@@ -73,7 +73,8 @@ def test_a_busy_port_is_a_clear_error(
 
 
 def test_serve_reports_a_busy_port_a_bad_redis_url_and_a_redis_that_is_down(
-    run_cli, busy_port: int  # noqa: ANN001
+    run_cli,
+    busy_port: int,  # noqa: ANN001
 ) -> None:
     busy = run_cli("serve", "--port", str(busy_port), timeout=60)
     bad_url = run_cli("serve", "--port", "0", "--redis", "http://127.0.0.1:6379", timeout=60)

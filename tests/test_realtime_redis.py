@@ -117,9 +117,7 @@ async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
     publisher = attach_publisher(bus, redis_url)
     user, token = make_user("alice")
     generation_id = make_generation(user.id)
-    watchers = [
-        await watcher(clients, node.url, token, generation_id) for node in (first, second)
-    ]
+    watchers = [await watcher(clients, node.url, token, generation_id) for node in (first, second)]
     events = GenerationEvents(bus, generation_id)
     for i in range(200):
         events.emit(TextDelta(text=str(i), from_char=i) if i % 2 else TokensProgress(chars=i))
@@ -275,7 +273,14 @@ async def test_a_cli_generation_reaches_clients_of_a_server_process(
     _, token = make_user("alice")
     server = ServeProcess(redis_url, shared_database)
     cli = PlannerProcess(
-        "generate", DESCRIPTION, "--user", "alice", "--faults", "drop-at-90", "--speed", "5",
+        "generate",
+        DESCRIPTION,
+        "--user",
+        "alice",
+        "--faults",
+        "drop-at-90",
+        "--speed",
+        "5",
         env={"PLANNER_REDIS_URL": redis_url, **shared_database},
     )
     try:

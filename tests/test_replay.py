@@ -67,8 +67,7 @@ def test_replay_with_an_injected_clock_waits_exactly_the_scaled_gaps() -> None:
         waits.append(seconds)
         now[0] += seconds
 
-    replay(recording, CallbackSink(lambda step: None), speed=4.0, sleep=sleep,
-           clock=lambda: now[0])
+    replay(recording, CallbackSink(lambda step: None), speed=4.0, sleep=sleep, clock=lambda: now[0])
     assert sum(waits) == pytest.approx(recording.span_ms / 1000 / 4.0)
     with pytest.raises(ValueError, match="speed must be greater than 0"):
         replay(recording, CallbackSink(lambda step: None), speed=0)
@@ -195,10 +194,17 @@ async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(run_c
             "join_generation", {"generation_id": str(recording.generation_id)}
         )
         assert "error" not in joined, joined
-        result = await anyio.to_thread.run_sync(lambda: run_cli(
-            "replay", str(recording.generation_id), "--socketio", "--redis", redis_url,
-            "--speed", "20",
-        ))
+        result = await anyio.to_thread.run_sync(
+            lambda: run_cli(
+                "replay",
+                str(recording.generation_id),
+                "--socketio",
+                "--redis",
+                redis_url,
+                "--speed",
+                "20",
+            )
+        )
         assert result.returncode == 0, result.stderr
         expected = [(e.seq, e.name) for e in recording.events]
         await client.wait_until(

@@ -35,15 +35,40 @@ from planner.failures import failure_points, fault_for
 
 BASELINE_FAULT = "none"
 RUN_COLUMNS = (
-    "run_id", "experiment_id", "generation_id", "fault", "fault_spec", "strategy",
-    "repeat_index", "seed", "status", "tier", "attempts", "duration_s",
-    "baseline_duration_s", "wall_slowdown", "model_time_s", "baseline_model_time_s",
-    "slowdown", "output_tokens", "final_tokens", "wasted_output_tokens", "token_ratio",
+    "run_id",
+    "experiment_id",
+    "generation_id",
+    "fault",
+    "fault_spec",
+    "strategy",
+    "repeat_index",
+    "seed",
+    "status",
+    "tier",
+    "attempts",
+    "duration_s",
+    "baseline_duration_s",
+    "wall_slowdown",
+    "model_time_s",
+    "baseline_model_time_s",
+    "slowdown",
+    "output_tokens",
+    "final_tokens",
+    "wasted_output_tokens",
+    "token_ratio",
     "error",
 )
 SUMMARY_COLUMNS = (
-    "strategy", "fault", "runs", "completed", "success_rate", "median_slowdown",
-    "p95_slowdown", "token_ratio", "mean_attempts", "tiers",
+    "strategy",
+    "fault",
+    "runs",
+    "completed",
+    "success_rate",
+    "median_slowdown",
+    "p95_slowdown",
+    "token_ratio",
+    "mean_attempts",
+    "tiers",
 )
 
 
@@ -76,10 +101,18 @@ def _fault_name(item: dict[str, Any]) -> str:
 def list_experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> pd.DataFrame:
     """Every experiment, newest first."""
     statement = select(
-        Experiment.id.label("experiment_id"), Experiment.name, Experiment.status,
-        Experiment.faults, Experiment.strategies, Experiment.repeats, Experiment.concurrency,
-        Experiment.speed, Experiment.seed, Experiment.from_generation_id,
-        Experiment.created_at, Experiment.finished_at,
+        Experiment.id.label("experiment_id"),
+        Experiment.name,
+        Experiment.status,
+        Experiment.faults,
+        Experiment.strategies,
+        Experiment.repeats,
+        Experiment.concurrency,
+        Experiment.speed,
+        Experiment.seed,
+        Experiment.from_generation_id,
+        Experiment.created_at,
+        Experiment.finished_at,
     ).order_by(Experiment.created_at.desc())
     if user_id is not None:
         statement = statement.where(Experiment.user_id == user_id)
@@ -114,13 +147,23 @@ def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -
     model = _model_times(key)
     statement = (
         select(
-            ExperimentRun.id.label("run_id"), ExperimentRun.experiment_id,
-            ExperimentRun.generation_id, ExperimentRun.fault.label("fault_spec"),
-            ExperimentRun.strategy, ExperimentRun.repeat_index, ExperimentRun.seed,
-            ExperimentRun.status, ExperimentRun.tier, ExperimentRun.attempts,
-            ExperimentRun.duration_s, ExperimentRun.baseline_duration_s,
-            model.c.model_time_s, ExperimentRun.output_tokens, ExperimentRun.final_tokens,
-            ExperimentRun.wasted_output_tokens, ExperimentRun.error,
+            ExperimentRun.id.label("run_id"),
+            ExperimentRun.experiment_id,
+            ExperimentRun.generation_id,
+            ExperimentRun.fault.label("fault_spec"),
+            ExperimentRun.strategy,
+            ExperimentRun.repeat_index,
+            ExperimentRun.seed,
+            ExperimentRun.status,
+            ExperimentRun.tier,
+            ExperimentRun.attempts,
+            ExperimentRun.duration_s,
+            ExperimentRun.baseline_duration_s,
+            model.c.model_time_s,
+            ExperimentRun.output_tokens,
+            ExperimentRun.final_tokens,
+            ExperimentRun.wasted_output_tokens,
+            ExperimentRun.error,
         )
         .outerjoin(model, model.c.generation_id == ExperimentRun.generation_id)
         .where(ExperimentRun.experiment_id == key)
@@ -168,18 +211,20 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         done = group[group["status"] == "completed"]
         slowdown = done["slowdown"].dropna()
         final = done["final_tokens"].sum()
-        rows.append({
-            "strategy": strategy,
-            "fault": fault,
-            "runs": len(group),
-            "completed": len(done),
-            "success_rate": len(done) / len(group),
-            "median_slowdown": float(slowdown.median()) if len(slowdown) else np.nan,
-            "p95_slowdown": float(slowdown.quantile(0.95)) if len(slowdown) else np.nan,
-            "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
-            "mean_attempts": float(group["attempts"].mean()),
-            "tiers": _tiers(group["tier"]),
-        })
+        rows.append(
+            {
+                "strategy": strategy,
+                "fault": fault,
+                "runs": len(group),
+                "completed": len(done),
+                "success_rate": len(done) / len(group),
+                "median_slowdown": float(slowdown.median()) if len(slowdown) else np.nan,
+                "p95_slowdown": float(slowdown.quantile(0.95)) if len(slowdown) else np.nan,
+                "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
+                "mean_attempts": float(group["attempts"].mean()),
+                "tiers": _tiers(group["tier"]),
+            }
+        )
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     return table.sort_values(["fault", "strategy"], key=_baseline_last).reset_index(drop=True)
 
@@ -199,9 +244,7 @@ def tier_distribution(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame(columns=["strategy", "fault", "tier", "count"])
     frame = runs.assign(tier=runs["tier"].fillna("none"))
-    return (
-        frame.groupby(["strategy", "fault", "tier"]).size().rename("count").reset_index()
-    )
+    return frame.groupby(["strategy", "fault", "tier"]).size().rename("count").reset_index()
 
 
 def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
@@ -210,8 +253,10 @@ def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
     Best = highest success rate; ties go to the lower median slowdown, then to the lower
     token ratio. Columns: strategy, runs, success_rate, median_slowdown, token_ratio.
     """
-    faulty = runs[(runs["fault"] != BASELINE_FAULT)
-                  & ~runs["status"].isin(["pending", "running", "cancelled"])]
+    faulty = runs[
+        (runs["fault"] != BASELINE_FAULT)
+        & ~runs["status"].isin(["pending", "running", "cancelled"])
+    ]
     if faulty.empty:
         return pd.DataFrame(
             columns=["strategy", "runs", "success_rate", "median_slowdown", "token_ratio"]
@@ -220,17 +265,20 @@ def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
     for strategy, group in faulty.groupby("strategy"):
         done = group[group["status"] == "completed"]
         final = done["final_tokens"].sum()
-        rows.append({
-            "strategy": strategy,
-            "runs": len(group),
-            "success_rate": len(done) / len(group),
-            "median_slowdown": float(done["slowdown"].median()) if len(done) else np.nan,
-            "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
-        })
+        rows.append(
+            {
+                "strategy": strategy,
+                "runs": len(group),
+                "success_rate": len(done) / len(group),
+                "median_slowdown": float(done["slowdown"].median()) if len(done) else np.nan,
+                "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
+            }
+        )
     table = pd.DataFrame(rows)
     return table.sort_values(
         ["success_rate", "median_slowdown", "token_ratio"],
-        ascending=[False, True, True], na_position="last",
+        ascending=[False, True, True],
+        na_position="last",
     ).reset_index(drop=True)
 
 
@@ -244,9 +292,15 @@ def generations_with_failures(*, limit: int = 20, url: str | None = None) -> pd.
     )
     statement = (
         select(
-            Generation.id.label("generation_id"), Generation.created_at, Generation.strategy,
-            Generation.fault_spec, Generation.status, Generation.tier, Generation.attempts,
-            failed.c.failed_attempts, Generation.duration_s,
+            Generation.id.label("generation_id"),
+            Generation.created_at,
+            Generation.strategy,
+            Generation.fault_spec,
+            Generation.status,
+            Generation.tier,
+            Generation.attempts,
+            failed.c.failed_attempts,
+            Generation.duration_s,
         )
         .join(failed, failed.c.generation_id == Generation.id)
         .order_by(Generation.created_at.desc())
@@ -263,7 +317,18 @@ def failure_table(generation_id: uuid.UUID | str, *, url: str | None = None) -> 
 
 
 FAILURE_COLUMNS = (
-    "attempt", "request_number", "scope", "stage", "kind", "error_type", "error_message",
-    "resume_from_char", "chars", "answer_chars", "fraction", "died_after_ms", "stall_ms",
+    "attempt",
+    "request_number",
+    "scope",
+    "stage",
+    "kind",
+    "error_type",
+    "error_message",
+    "resume_from_char",
+    "chars",
+    "answer_chars",
+    "fraction",
+    "died_after_ms",
+    "stall_ms",
     "http_status",
 )

@@ -38,44 +38,47 @@ def load_plan(
     )
     if plan is None:
         return None
-    phases, milestones, tasks, subtasks = read_frames([
-        select(PhaseRow.id, PhaseRow.phase_number, PhaseRow.name, PhaseRow.description)
-        .where(PhaseRow.masterplan_id == masterplan_id)
-        .order_by(PhaseRow.phase_number),
-        select(
-            MilestoneRow.id,
-            MilestoneRow.phase_id,
-            MilestoneRow.milestone_number,
-            MilestoneRow.name,
-            MilestoneRow.description,
-        )
-        .where(MilestoneRow.masterplan_id == masterplan_id)
-        .order_by(MilestoneRow.milestone_number),
-        select(
-            TaskRow.id,
-            TaskRow.phase_id,
-            TaskRow.milestone_id,
-            TaskRow.task_number,
-            TaskRow.name,
-            TaskRow.description,
-            TaskRow.complexity,
-            TaskRow.estimated_hours,
-            TaskRow.depends_on_numbers,
-            TaskRow.target_files,
-            TaskRow.total_subtasks,
-        )
-        .where(TaskRow.masterplan_id == masterplan_id)
-        .order_by(TaskRow.task_number),
-        select(
-            SubtaskRow.id,
-            SubtaskRow.task_id,
-            SubtaskRow.subtask_number,
-            SubtaskRow.name,
-            SubtaskRow.description,
-        )
-        .where(SubtaskRow.masterplan_id == masterplan_id)
-        .order_by(SubtaskRow.task_id, SubtaskRow.subtask_number),
-    ], url)
+    phases, milestones, tasks, subtasks = read_frames(
+        [
+            select(PhaseRow.id, PhaseRow.phase_number, PhaseRow.name, PhaseRow.description)
+            .where(PhaseRow.masterplan_id == masterplan_id)
+            .order_by(PhaseRow.phase_number),
+            select(
+                MilestoneRow.id,
+                MilestoneRow.phase_id,
+                MilestoneRow.milestone_number,
+                MilestoneRow.name,
+                MilestoneRow.description,
+            )
+            .where(MilestoneRow.masterplan_id == masterplan_id)
+            .order_by(MilestoneRow.milestone_number),
+            select(
+                TaskRow.id,
+                TaskRow.phase_id,
+                TaskRow.milestone_id,
+                TaskRow.task_number,
+                TaskRow.name,
+                TaskRow.description,
+                TaskRow.complexity,
+                TaskRow.estimated_hours,
+                TaskRow.depends_on_numbers,
+                TaskRow.target_files,
+                TaskRow.total_subtasks,
+            )
+            .where(TaskRow.masterplan_id == masterplan_id)
+            .order_by(TaskRow.task_number),
+            select(
+                SubtaskRow.id,
+                SubtaskRow.task_id,
+                SubtaskRow.subtask_number,
+                SubtaskRow.name,
+                SubtaskRow.description,
+            )
+            .where(SubtaskRow.masterplan_id == masterplan_id)
+            .order_by(SubtaskRow.task_id, SubtaskRow.subtask_number),
+        ],
+        url,
+    )
     return PlanTables(plan, phases, milestones, tasks, subtasks)
 
 
@@ -83,8 +86,16 @@ def task_table(tables: PlanTables) -> pd.DataFrame:
     """One row per task with its phase and milestone names and its dependencies as text."""
     if tables.tasks.empty:
         return pd.DataFrame(
-            columns=["phase", "milestone", "task_number", "name", "complexity",
-                     "estimated_hours", "depends_on", "subtasks"]
+            columns=[
+                "phase",
+                "milestone",
+                "task_number",
+                "name",
+                "complexity",
+                "estimated_hours",
+                "depends_on",
+                "subtasks",
+            ]
         )
     phase_names = dict(zip(tables.phases["id"], tables.phases["name"], strict=True))
     milestone_names = dict(zip(tables.milestones["id"], tables.milestones["name"], strict=True))

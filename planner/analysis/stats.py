@@ -151,8 +151,10 @@ def summary_by(
     if frame.empty:
         return pd.DataFrame(columns=[*by, "count", "median", "p90", "p95", "mean", "max"])
     rows = [
-        {**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
-         **describe(group[column])}
+        {
+            **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+            **describe(group[column]),
+        }
         for key, group in frame.groupby(list(by), dropna=False)
     ]
     table = pd.DataFrame(rows)

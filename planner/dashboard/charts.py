@@ -27,11 +27,16 @@ def chunk_timeline(
         alt.Chart(timeline)
         .mark_line(interpolate="step-after", strokeWidth=2)
         .encode(
-            x=alt.X("t_s:Q", title="seconds since the generation started",
-                    scale=alt.Scale(domainMin=0)),
+            x=alt.X(
+                "t_s:Q", title="seconds since the generation started", scale=alt.Scale(domainMin=0)
+            ),
             y=alt.Y("chars_end:Q", title="characters received (per stage)"),
-            color=alt.Color("attempt_label:N", title="attempt · stage", sort=order,
-                            scale=alt.Scale(scheme="tableau10")),
+            color=alt.Color(
+                "attempt_label:N",
+                title="attempt · stage",
+                sort=order,
+                scale=alt.Scale(scheme="tableau10"),
+            ),
             tooltip=[
                 alt.Tooltip("attempt:N"),
                 alt.Tooltip("stage:N"),
@@ -45,8 +50,14 @@ def chunk_timeline(
     if not markers.empty:
         layers.append(
             alt.Chart(markers)
-            .mark_point(shape=X_SHAPE, size=160, strokeWidth=3.5, filled=False,
-                        color=FAULT_COLOUR, opacity=0.95)
+            .mark_point(
+                shape=X_SHAPE,
+                size=160,
+                strokeWidth=3.5,
+                filled=False,
+                color=FAULT_COLOUR,
+                opacity=0.95,
+            )
             .encode(
                 x="t_s:Q",
                 y="chars_end:Q",

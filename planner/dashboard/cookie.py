@@ -66,8 +66,6 @@ def _script(body: str) -> str:
 def write(script: str) -> None:
     """Run a cookie script in the browser, in a hidden container that takes no space."""
     # Style-only HTML goes to Streamlit's event container and takes no space either.
-    st.html(
-        f"<style>.st-key-{_HOLDER}, div:has(> .st-key-{_HOLDER}) {{ display: none; }}</style>"
-    )
+    st.html(f"<style>.st-key-{_HOLDER}, div:has(> .st-key-{_HOLDER}) {{ display: none; }}</style>")
     with st.container(key=_HOLDER):
         st.html(script, unsafe_allow_javascript=True)

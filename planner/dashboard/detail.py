@@ -38,21 +38,33 @@ def render() -> None:
     if row["error"]:
         st.error(f"**Error:** {row['error']}", icon=":material/error:")
     if row["status"] in analysis.ACTIVE_STATUSES:
-        st.info("This generation is still running: follow it live on the Generate page.",
-                icon=":material/progress_activity:")
+        st.info(
+            "This generation is still running: follow it live on the Generate page.",
+            icon=":material/progress_activity:",
+        )
         st.page_link(nav.page("generate"), label="Follow it live", icon=":material/play_circle:")
     plan_tab, timeline_tab, attempts_tab, events_tab, downloads_tab = st.tabs(
         ["Plan", "Chunk timeline", "Attempts", "Events", "Downloads"]
     )
     with plan_tab:
         if tables is None:
-            st.info("No plan was stored for this generation"
-                    + (" yet." if row["status"] in analysis.ACTIVE_STATUSES
-                       else " (it did not complete)."))
+            st.info(
+                "No plan was stored for this generation"
+                + (
+                    " yet."
+                    if row["status"] in analysis.ACTIVE_STATUSES
+                    else " (it did not complete)."
+                )
+            )
         else:
             plan_view.render_summary(tables)
-            view = st.segmented_control("View", ["Tree", "Table"], default="Tree",
-                                        key="plan_view_mode", label_visibility="collapsed")
+            view = st.segmented_control(
+                "View",
+                ["Tree", "Table"],
+                default="Tree",
+                key="plan_view_mode",
+                label_visibility="collapsed",
+            )
             if view == "Table":
                 plan_view.render_task_table(tables)
             else:
@@ -72,8 +84,11 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
     recent = analysis.history_page(user_id, page_size=25)
     current = st.query_params.get("id")
     if recent.empty and not current:
-        st.info("No generations yet. Start one on the Generate page; its plan, timeline and "
-                "events will be here.", icon=":material/hourglass_empty:")
+        st.info(
+            "No generations yet. Start one on the Generate page; its plan, timeline and "
+            "events will be here.",
+            icon=":material/hourglass_empty:",
+        )
         st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
         return None
     labels = {
@@ -85,7 +100,9 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
         labels = {current: "the generation in the address", **labels}
     options = list(labels)
     choice = st.selectbox(
-        "Generation (newest first; History has them all)", options, format_func=labels.get,
+        "Generation (newest first; History has them all)",
+        options,
+        format_func=labels.get,
         index=options.index(current) if current in options else 0,
     )
     if choice != current:
@@ -110,18 +127,24 @@ def _figures(row: dict[str, Any]) -> None:
 
 def _events(generation_id: uuid.UUID) -> None:
     show_all = st.toggle("Include progress and text events", key="events_all")
-    frame = analysis.events_log(generation_id, exclude=() if show_all else NOISY_EVENTS,
-                                limit=EVENTS_SHOWN)
+    frame = analysis.events_log(
+        generation_id, exclude=() if show_all else NOISY_EVENTS, limit=EVENTS_SHOWN
+    )
     if frame.empty:
         st.caption("No events recorded.")
         return
     if len(frame) == EVENTS_SHOWN:
         st.caption(f"The first {EVENTS_SHOWN:,} events; the Downloads tab has the timeline.")
     frame["payload"] = frame["payload"].map(lambda p: json.dumps(p, ensure_ascii=False))
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"created_at": st.column_config.DatetimeColumn(
-                     "time (UTC)", format="HH:mm:ss.SSS"),
-                     "payload": st.column_config.TextColumn("payload", width="large")})
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("time (UTC)", format="HH:mm:ss.SSS"),
+            "payload": st.column_config.TextColumn("payload", width="large"),
+        },
+    )
 
 
 def _downloads(generation_id: uuid.UUID, tables: analysis.PlanTables | None) -> None:
@@ -135,7 +158,9 @@ def _downloads(generation_id: uuid.UUID, tables: analysis.PlanTables | None) -> 
                 "Download plan JSON",
                 data=json.dumps(tables.plan["plan_json"], indent=2, ensure_ascii=False),
                 file_name=f"masterplan-{tables.plan['id']}.json",
-                mime="application/json", icon=":material/download:", on_click="ignore",
+                mime="application/json",
+                icon=":material/download:",
+                on_click="ignore",
             )
     with right:
         st.markdown("**Timeline CSV**: every chunk (seq, attempt, stage, offset, size, t_ms).")
@@ -143,5 +168,7 @@ def _downloads(generation_id: uuid.UUID, tables: analysis.PlanTables | None) -> 
             "Download timeline CSV",
             data=lambda: analysis.timeline_csv(generation_id),
             file_name=f"timeline-{generation_id}.csv",
-            mime="text/csv", icon=":material/download:", on_click="ignore",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
         )

@@ -31,9 +31,11 @@ def render() -> None:
     with st.expander("New experiment", expanded=experiments.empty, icon=":material/add:"):
         _form(user.user_id)
     if experiments.empty:
-        st.info("No experiments yet. Configure a small matrix above (two faults, four "
-                "strategies, one repeat at speed 100 takes about a minute) and run it.",
-                icon=":material/science:")
+        st.info(
+            "No experiments yet. Configure a small matrix above (two faults, four "
+            "strategies, one repeat at speed 100 takes about a minute) and run it.",
+            icon=":material/science:",
+        )
         return
     labels = {
         str(r.experiment_id): f"{r.created_at:%Y-%m-%d %H:%M} · {r.status} · "
@@ -43,8 +45,9 @@ def render() -> None:
     }
     default = st.session_state.get(SELECTED_KEY)
     ids = list(labels)
-    chosen = st.selectbox("Experiment", ids, format_func=labels.get,
-                          index=ids.index(default) if default in ids else 0)
+    chosen = st.selectbox(
+        "Experiment", ids, format_func=labels.get, index=ids.index(default) if default in ids else 0
+    )
     st.session_state[SELECTED_KEY] = chosen
     row = experiments[experiments["experiment_id"].astype(str) == chosen].iloc[0]
     _experiment(uuid.UUID(chosen), row, user.user_id)
@@ -53,13 +56,21 @@ def render() -> None:
 def _form(user_id: uuid.UUID) -> None:
     profiles = [p for p in PROFILES if p != "none"]
     left, right = st.columns(2)
-    faults = left.multiselect("Fault profiles", profiles, default=["drop-at-90", "flaky"],
-                              key="exp_faults",
-                              help="The fault-free baseline (`none`) is always added.")
-    strategies = right.multiselect("Strategies", STRATEGIES, default=list(STRATEGIES),
-                                   key="exp_strategies")
-    extra = st.text_input("Extra fault spec (JSON, optional)", key="exp_extra",
-                          placeholder='[{"type": "reset", "at_fraction": 0.5, "on_requests": [1]}]')
+    faults = left.multiselect(
+        "Fault profiles",
+        profiles,
+        default=["drop-at-90", "flaky"],
+        key="exp_faults",
+        help="The fault-free baseline (`none`) is always added.",
+    )
+    strategies = right.multiselect(
+        "Strategies", STRATEGIES, default=list(STRATEGIES), key="exp_strategies"
+    )
+    extra = st.text_input(
+        "Extra fault spec (JSON, optional)",
+        key="exp_extra",
+        placeholder='[{"type": "reset", "at_fraction": 0.5, "on_requests": [1]}]',
+    )
     repeats_col, concurrency_col, speed_col, seed_col = st.columns(4)
     repeats = repeats_col.number_input("Repeats", 1, 50, 1, key="exp_repeats")
     concurrency = concurrency_col.number_input("Concurrency", 1, 8, 2, key="exp_concurrency")
@@ -70,13 +81,19 @@ def _form(user_id: uuid.UUID) -> None:
     all_faults = [*faults, *([extra.strip()] if extra.strip() else [])]
     cells = (len(set(all_faults) | {"none"})) * len(strategies) * int(repeats)
     st.caption(f"{cells} generations, including the fault-free baselines.")
-    if not st.button("Run experiment", type="primary", icon=":material/play_arrow:",
-                     key="exp_start"):
+    if not st.button(
+        "Run experiment", type="primary", icon=":material/play_arrow:", key="exp_start"
+    ):
         return
     config = ExperimentConfig(
-        faults=tuple(all_faults), strategies=tuple(strategies), repeats=int(repeats),
-        concurrency=int(concurrency), speed=float(speed), seed=int(seed),
-        description=description, name=name.strip(),
+        faults=tuple(all_faults),
+        strategies=tuple(strategies),
+        repeats=int(repeats),
+        concurrency=int(concurrency),
+        speed=float(speed),
+        seed=int(seed),
+        description=description,
+        name=name.strip(),
     )
     try:
         experiment_id = experiment_jobs.start(config, user_id)
@@ -96,9 +113,12 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
                 experiment_jobs.stop(experiment_id, user_id)
                 st.toast("Stopping: no new runs start; those under way finish.")
             return
-        st.info("This experiment is still marked running but is not running in this "
-                "dashboard (the CLI or another process runs it, or that process died). "
-                "Its results so far:", icon=":material/info:")
+        st.info(
+            "This experiment is still marked running but is not running in this "
+            "dashboard (the CLI or another process runs it, or that process died). "
+            "Its results so far:",
+            icon=":material/info:",
+        )
     if job is not None and job.error:
         st.error(f"The experiment stopped with an error: {job.error}")
     _results(analysis.experiment_runs(experiment_id), final=row["status"] == "completed")
@@ -116,9 +136,21 @@ def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
         total = max(1, len(runs))
         st.progress(done / total, text=f"{done} of {total} generations finished")
         st.dataframe(
-            runs[["strategy", "fault", "repeat_index", "status", "tier", "attempts",
-                  "duration_s", "slowdown", "error"]],
-            hide_index=True, width="stretch",
+            runs[
+                [
+                    "strategy",
+                    "fault",
+                    "repeat_index",
+                    "status",
+                    "tier",
+                    "attempts",
+                    "duration_s",
+                    "slowdown",
+                    "error",
+                ]
+            ],
+            hide_index=True,
+            width="stretch",
             column_config={
                 "repeat_index": st.column_config.NumberColumn("repeat"),
                 "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
@@ -143,39 +175,54 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
         best = ranking.iloc[0]
         st.success(
             f"Best under faults: **{best['strategy']}**, {best['success_rate']:.0%} success"
-            + (f", median slowdown ×{best['median_slowdown']:.2f}"
-               if pd.notna(best["median_slowdown"]) else ""),
+            + (
+                f", median slowdown ×{best['median_slowdown']:.2f}"
+                if pd.notna(best["median_slowdown"])
+                else ""
+            ),
             icon=":material/emoji_events:",
         )
     heat, slow = st.columns(2)
     heat.markdown("**Success rate**")
-    heat.altair_chart(charts.success_heatmap(summary.rename(columns={"fault": "fault_spec"})),
-                      key="exp_success", width="stretch")
+    heat.altair_chart(
+        charts.success_heatmap(summary.rename(columns={"fault": "fault_spec"})),
+        key="exp_success",
+        width="stretch",
+    )
     slow.markdown("**Median slowdown (× fault-free time)**")
     if summary["median_slowdown"].notna().any():
         slow.altair_chart(_slowdown_chart(summary), key="exp_slowdown", width="stretch")
     else:
-        slow.caption("No slowdown yet: it needs a completed run and its fault-free baseline "
-                     "with the same seed.")
+        slow.caption(
+            "No slowdown yet: it needs a completed run and its fault-free baseline "
+            "with the same seed."
+        )
     st.dataframe(
-        summary, hide_index=True, width="stretch",
+        summary,
+        hide_index=True,
+        width="stretch",
         column_config={
             "success_rate": st.column_config.ProgressColumn(
-                "success", format="percent", min_value=0.0, max_value=1.0),
+                "success", format="percent", min_value=0.0, max_value=1.0
+            ),
             "median_slowdown": st.column_config.NumberColumn("median slowdown", format="×%.2f"),
             "p95_slowdown": st.column_config.NumberColumn("p95 slowdown", format="×%.2f"),
-            "token_ratio": st.column_config.NumberColumn("output ÷ final tokens",
-                                                         format="%.2f"),
+            "token_ratio": st.column_config.NumberColumn("output ÷ final tokens", format="%.2f"),
             "mean_attempts": st.column_config.NumberColumn("attempts", format="%.1f"),
         },
     )
     with st.expander("Every run"):
         st.dataframe(
-            runs.drop(columns=["experiment_id", "fault_spec"]), hide_index=True, width="stretch",
+            runs.drop(columns=["experiment_id", "fault_spec"]),
+            hide_index=True,
+            width="stretch",
             column_config={"generation_id": st.column_config.TextColumn("generation")},
         )
-        st.page_link(nav.page("history"), label="Open a run's generation from History",
-                     icon=":material/history:")
+        st.page_link(
+            nav.page("history"),
+            label="Open a run's generation from History",
+            icon=":material/history:",
+        )
     st.caption(
         "Slowdown: model time ÷ the fault-free run's with the same seed (1.00 = no cost). "
         "Output ÷ final tokens: 1.00 = nothing generated twice."
@@ -191,10 +238,13 @@ def _slowdown_chart(summary: pd.DataFrame) -> alt.Chart:
             y=alt.Y("strategy:N", title=None),
             x=alt.X("median_slowdown:Q", title="× fault-free time"),
             color=alt.Color("strategy:N", legend=None, scale=alt.Scale(scheme="tableau10")),
-            row=alt.Row("fault:N", title=None, header=alt.Header(labelAngle=0,
-                                                                  labelAlign="left")),
-            tooltip=["strategy:N", "fault:N", alt.Tooltip("median_slowdown:Q", format=".2f"),
-                     alt.Tooltip("p95_slowdown:Q", format=".2f")],
+            row=alt.Row("fault:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+            tooltip=[
+                "strategy:N",
+                "fault:N",
+                alt.Tooltip("median_slowdown:Q", format=".2f"),
+                alt.Tooltip("p95_slowdown:Q", format=".2f"),
+            ],
         )
         .properties(height=alt.Step(16))
     )

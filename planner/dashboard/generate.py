@@ -28,7 +28,7 @@ CUSTOM_FAULTS = "custom JSON spec…"
 STRATEGY_HELP = {
     "none": "plain stream; any failure fails the generation",
     "hybrid": "the original system: keep a partial answer over 100 chars, else one "
-              "non-streaming retry",
+    "non-streaming retry",
     "restart": "retry the whole stream from scratch with backoff",
     "resume": "continue from the text already received (the default)",
 }
@@ -42,8 +42,7 @@ def render() -> None:
     if followed is not None:
         if followed["status"] in analysis.ACTIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
-            if st.button("Cancel this generation", icon=":material/stop_circle:",
-                         key="gen_cancel"):
+            if st.button("Cancel this generation", icon=":material/stop_circle:", key="gen_cancel"):
                 _cancel(followed["id"])
             return
         live.render_outcome(followed, user.user_id, _new_generation_button)
@@ -67,19 +66,21 @@ def _followed_generation(user_id: uuid.UUID) -> dict | None:
 
 
 def _new_generation_button() -> None:
-    if st.button("Start a new generation", type="primary", icon=":material/add:",
-                 key="gen_new"):
+    if st.button("Start a new generation", type="primary", icon=":material/add:", key="gen_new"):
         st.session_state.pop(FOLLOWING_KEY, None)
         st.rerun()
 
 
 def _cancel(generation_id: uuid.UUID) -> None:
     if default_service().cancel(generation_id):
-        st.toast("Cancelling: the generation stops at its next chunk.",
-                 icon=":material/stop_circle:")
+        st.toast(
+            "Cancelling: the generation stops at its next chunk.", icon=":material/stop_circle:"
+        )
     else:
-        st.warning("This generation is not running in this dashboard process (it was started "
-                   "by the CLI or another server), so it cannot be cancelled from here.")
+        st.warning(
+            "This generation is not running in this dashboard process (it was started "
+            "by the CLI or another server), so it cannot be cancelled from here."
+        )
 
 
 def _recent(user_id: uuid.UUID) -> None:
@@ -91,7 +92,8 @@ def _recent(user_id: uuid.UUID) -> None:
     for row in recent.itertuples():
         duration = f" · {row.duration_s:,.1f} s" if pd.notna(row.duration_s) else ""
         st.page_link(
-            nav.page("detail"), query_params={"id": str(row.id)},
+            nav.page("detail"),
+            query_params={"id": str(row.id)},
             icon=widgets.STATUS_BADGE.get(row.status, ("gray", ":material/help:"))[1],
             label=f"{escape(row.title[:70])} · {row.strategy}/{escape(row.fault_spec[:30])} · "
             f"{row.status}{duration}",
@@ -106,24 +108,33 @@ def _form(user_id: uuid.UUID) -> None:
             key="gen_description",
             height=110,
             placeholder="An online ordering system for a small bakery: customers order cakes "
-                        "for pickup, staff manage the daily production list, the owner sees "
-                        "sales per week.",
+            "for pickup, staff manage the daily production list, the owner sees "
+            "sales per week.",
         )
         strategy_column, fault_column, speed_column, model_column = st.columns(4)
         strategy = strategy_column.selectbox(
-            "Recovery strategy", STRATEGIES, index=list(STRATEGIES).index(DEFAULT_STRATEGY),
+            "Recovery strategy",
+            STRATEGIES,
+            index=list(STRATEGIES).index(DEFAULT_STRATEGY),
             key="gen_strategy",
             help="\n".join(f"- **{name}**: {text}" for name, text in STRATEGY_HELP.items()),
         )
         profile = fault_column.selectbox(
-            "Fault profile", [*PROFILES, CUSTOM_FAULTS], key="gen_faults",
+            "Fault profile",
+            [*PROFILES, CUSTOM_FAULTS],
+            key="gen_faults",
             help="Faults the simulator injects into its responses (`none` for a clean run).",
         )
         speed = speed_column.number_input(
-            "Simulator speed", min_value=0.0, max_value=MAX_SPEED, value=1.0, step=1.0,
-            key="gen_speed", disabled=not settings.uses_embedded_simulator,
+            "Simulator speed",
+            min_value=0.0,
+            max_value=MAX_SPEED,
+            value=1.0,
+            step=1.0,
+            key="gen_speed",
+            disabled=not settings.uses_embedded_simulator,
             help="×1 streams at a real model's pace, higher is faster, 0 is as fast as "
-                 "possible. Only the embedded simulator has a speed.",
+            "possible. Only the embedded simulator has a speed.",
         )
         model = model_column.text_input("Model", value=settings.model, key="gen_model")
         spec_text = ""
@@ -132,28 +143,46 @@ def _form(user_id: uuid.UUID) -> None:
             st.caption(f"`{profile}` injects: `{faults_json}`")
         else:
             spec_text = st.text_area(
-                "Fault spec (JSON list of faults)", key="gen_spec", placeholder=EXAMPLE_SPEC,
+                "Fault spec (JSON list of faults)",
+                key="gen_spec",
+                placeholder=EXAMPLE_SPEC,
                 help="Each fault is an object with a `type`, a `toxicity` (0–1) and its "
-                     "attributes, units in their names.",
+                "attributes, units in their names.",
             )
         with st.expander("Advanced"):
-            seed = st.number_input("Seed", min_value=0, value=0, step=1, key="gen_seed",
-                                   help="The simulator's seed: the same seed, the same plan.")
+            seed = st.number_input(
+                "Seed",
+                min_value=0,
+                value=0,
+                step=1,
+                key="gen_seed",
+                help="The simulator's seed: the same seed, the same plan.",
+            )
         if not settings.uses_embedded_simulator:
-            st.caption("Using the configured Anthropic endpoint: fault injection applies only "
-                       "to planner's simulator.")
-        start = st.button("Start generation", type="primary", icon=":material/play_arrow:",
-                          key="gen_start")
+            st.caption(
+                "Using the configured Anthropic endpoint: fault injection applies only "
+                "to planner's simulator."
+            )
+        start = st.button(
+            "Start generation", type="primary", icon=":material/play_arrow:", key="gen_start"
+        )
     if not start:
         return
     faults = spec_text.strip() if profile == CUSTOM_FAULTS else profile
     if profile == CUSTOM_FAULTS and not faults:
-        st.error("Enter a fault spec: a JSON list of faults, for example " + EXAMPLE_SPEC,
-                 icon=":material/error:")
+        st.error(
+            "Enter a fault spec: a JSON list of faults, for example " + EXAMPLE_SPEC,
+            icon=":material/error:",
+        )
         return
     request = GenerationRequest(
-        description=description, user_id=user_id, strategy=strategy, faults=faults,
-        speed=float(speed), model=model.strip() or None, seed=int(seed),
+        description=description,
+        user_id=user_id,
+        strategy=strategy,
+        faults=faults,
+        speed=float(speed),
+        model=model.strip() or None,
+        seed=int(seed),
     )
     problems = request.problems()
     if not problems:
@@ -162,8 +191,10 @@ def _form(user_id: uuid.UUID) -> None:
         except GenerationRequestError as exc:
             problems = exc.problems
     if problems:
-        st.error("The generation cannot start:\n" + "\n".join(f"- {p}" for p in problems),
-                 icon=":material/error:")
+        st.error(
+            "The generation cannot start:\n" + "\n".join(f"- {p}" for p in problems),
+            icon=":material/error:",
+        )
         return
     st.session_state[FOLLOWING_KEY] = str(generation_id)
     st.rerun()

@@ -55,8 +55,17 @@ def render() -> None:
         key="history_table",
         height=min(38 + 35 * len(frame), 740),
         column_order=[
-            "created_at", "title", "status", "strategy", "fault_spec", "tier", "attempts",
-            "output_tokens", "wasted_output_tokens", "duration_s", "model",
+            "created_at",
+            "title",
+            "status",
+            "strategy",
+            "fault_spec",
+            "tier",
+            "attempts",
+            "output_tokens",
+            "wasted_output_tokens",
+            "duration_s",
+            "model",
         ],
         column_config={
             "created_at": st.column_config.DatetimeColumn(
@@ -84,12 +93,16 @@ def _filters(options: dict[str, list[str]]) -> analysis.HistoryFilter:
         "Strategy", options["strategies"], key="history_strategy"
     )
     faults = fault_column.multiselect("Fault profile", options["faults"], key="history_fault")
-    dates = date_column.date_input("Started between", value=(), key="history_dates",
-                                   format="YYYY-MM-DD")
+    dates = date_column.date_input(
+        "Started between", value=(), key="history_dates", format="YYYY-MM-DD"
+    )
     since, until = _date_range(dates)
     return analysis.HistoryFilter(
-        statuses=tuple(statuses), strategies=tuple(strategies), faults=tuple(faults),
-        since=since, until=until,
+        statuses=tuple(statuses),
+        strategies=tuple(strategies),
+        faults=tuple(faults),
+        since=since,
+        until=until,
     )
 
 

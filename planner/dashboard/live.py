@@ -49,14 +49,19 @@ def _live_panel(row: dict[str, Any]) -> None:
 
     st.markdown(widgets.settings_line(row))
     if row["status"] == "queued":
-        st.info("Queued: it starts as soon as one of the generation service's slots is free.",
-                icon=":material/schedule:")
+        st.info(
+            "Queued: it starts as soon as one of the generation service's slots is free.",
+            icon=":material/schedule:",
+        )
     phase = progress.get("current_phase") or ""
     label = f"{percentage:.0f}% · {row['stage']} stage" + (f" · {phase}" if phase else "")
     st.progress(min(1.0, percentage / 100.0), text=label)
     columns = st.columns(5)
-    columns[0].metric("Tokens received", f"{tokens:,}",
-                      help=f"of about {int(progress.get('estimated_total', 0)):,} expected")
+    columns[0].metric(
+        "Tokens received",
+        f"{tokens:,}",
+        help=f"of about {int(progress.get('estimated_total', 0)):,} expected",
+    )
     columns[1].metric("Tokens / s", f"{tokens / elapsed:,.1f}")
     columns[2].metric("Attempt", attempt)
     columns[3].metric("Tier", tier)
@@ -69,8 +74,9 @@ def _live_panel(row: dict[str, Any]) -> None:
     with tail:
         st.markdown("**Latest text**")
         text = analysis.text_tail(generation_id, max_chars=TAIL_CHARS)
-        st.code(text or "waiting for the first chunk…", language="json", wrap_lines=True,
-                height=300)
+        st.code(
+            text or "waiting for the first chunk…", language="json", wrap_lines=True, height=300
+        )
 
 
 def _announce(generation_id: uuid.UUID, recoveries: Any) -> None:
@@ -85,18 +91,14 @@ def _announce(generation_id: uuid.UUID, recoveries: Any) -> None:
             st.toast(widgets.recovery_message(row, short=True), icon=":material/autorenew:")
 
 
-def render_outcome(
-    row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[], None]
-) -> None:
+def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[], None]) -> None:
     """The finished generation: its plan, or a clear error, and what happened on the way.
 
     `actions` draws the page's own buttons right under the verdict.
     """
     generation_id = row["id"]
     recoveries = analysis.recoveries(generation_id)
-    tables = (
-        analysis.load_plan(row["masterplan_id"], user_id) if row["masterplan_id"] else None
-    )
+    tables = analysis.load_plan(row["masterplan_id"], user_id) if row["masterplan_id"] else None
     if row["status"] == "completed" and tables is not None:
         plan = tables.plan
         st.success(
@@ -115,8 +117,12 @@ def render_outcome(
         )
     st.markdown(widgets.settings_line(row))
     link, buttons = st.columns([2, 3], vertical_alignment="center")
-    link.page_link(nav.page("detail"), label="Open the full detail (attempts, events, downloads)",
-                   icon=":material/account_tree:", query_params={"id": str(generation_id)})
+    link.page_link(
+        nav.page("detail"),
+        label="Open the full detail (attempts, events, downloads)",
+        icon=":material/account_tree:",
+        query_params={"id": str(generation_id)},
+    )
     with buttons:
         actions()
     for recovery in recoveries.itertuples():

@@ -34,8 +34,10 @@ def render() -> None:
                 _signup_form()
         else:
             _login_form()
-            st.caption("Sign-up is switched off here; ask an administrator for an account "
-                       "(`planner users add NAME`).")
+            st.caption(
+                "Sign-up is switched off here; ask an administrator for an account "
+                "(`planner users add NAME`)."
+            )
 
 
 def _login_form() -> None:
@@ -62,15 +64,22 @@ def _login_form() -> None:
 def _signup_form() -> None:
     with st.form("signup", border=True):
         username = st.text_input(
-            "Choose a username", key="signup_username", autocomplete="username",
+            "Choose a username",
+            key="signup_username",
+            autocomplete="username",
             help="Letters, digits, '.', '_' and '-'; up to 64 characters.",
         )
         password = st.text_input(
-            "Choose a password", type="password", key="signup_password",
-            autocomplete="new-password", help=f"At least {PASSWORD_MIN} characters.",
+            "Choose a password",
+            type="password",
+            key="signup_password",
+            autocomplete="new-password",
+            help=f"At least {PASSWORD_MIN} characters.",
         )
         repeated = st.text_input(
-            "Repeat the password", type="password", key="signup_repeat",
+            "Repeat the password",
+            type="password",
+            key="signup_repeat",
             autocomplete="new-password",
         )
         submitted = st.form_submit_button("Create account", type="primary", width="stretch")

@@ -48,7 +48,10 @@ def page_script(key: str) -> Path:
 def page(key: str) -> StreamlitPage:
     spec = PAGES[key]
     return st.Page(
-        page_script(key), title=spec.title, icon=spec.icon, url_path=spec.url_path,
+        page_script(key),
+        title=spec.title,
+        icon=spec.icon,
+        url_path=spec.url_path,
         default=spec.default,
     )
 

@@ -43,7 +43,8 @@ def sidebar(user: SessionUser, warning: str | None) -> None:
             st.rerun()
         st.divider()
         endpoint = (
-            "embedded simulator" if settings.uses_embedded_simulator
+            "embedded simulator"
+            if settings.uses_embedded_simulator
             else settings.anthropic_base_url or "Anthropic API"
         )
         st.caption(f"Model endpoint: {endpoint}  \nModel: `{settings.model}`")

@@ -17,8 +17,10 @@ def summary_format(number_format: str) -> dict[str, object]:
     return {
         "fault_spec": st.column_config.TextColumn("fault"),
         "count": st.column_config.NumberColumn("n", format="localized"),
-        **{name: st.column_config.NumberColumn(name, format=number_format)
-           for name in SUMMARY_COLUMNS[1:]},
+        **{
+            name: st.column_config.NumberColumn(name, format=number_format)
+            for name in SUMMARY_COLUMNS[1:]
+        },
     }
 
 
@@ -62,8 +64,9 @@ def _headline(outcomes: pd.DataFrame) -> None:
 def _tiers(tiers: pd.DataFrame) -> None:
     chart, table = st.columns([3, 2])
     chart.altair_chart(charts.tier_bars(tiers), key="tier_chart")
-    pivot = tiers.pivot_table(index="strategy", columns="tier", values="count",
-                              aggfunc="sum", fill_value=0)
+    pivot = tiers.pivot_table(
+        index="strategy", columns="tier", values="count", aggfunc="sum", fill_value=0
+    )
     pivot["total"] = pivot.sum(axis=1)
     table.dataframe(pivot, width="stretch")
 
@@ -92,30 +95,41 @@ def _overhead(outcomes: pd.DataFrame) -> None:
         "faults."
     )
     if known.empty:
-        st.info("No baseline yet: run a generation with fault profile `none` at the same "
-                "model and speed as your faulty ones.", icon=":material/info:")
+        st.info(
+            "No baseline yet: run a generation with fault profile `none` at the same "
+            "model and speed as your faulty ones.",
+            icon=":material/info:",
+        )
         return
     missing = len(outcomes) - len(known)
     chart, table = st.columns([3, 2])
     chart.altair_chart(
-        charts.histogram(analysis.histogram(known, "overhead_ratio"), x_title="× fault-free time",
-                         x_format=".2f"),
+        charts.histogram(
+            analysis.histogram(known, "overhead_ratio"), x_title="× fault-free time", x_format=".2f"
+        ),
         key="overhead_chart",
     )
     summary = analysis.summary_by(known, "overhead_ratio", ("strategy", "fault_spec"))
-    table.dataframe(summary[["strategy", "fault_spec", *SUMMARY_COLUMNS]], hide_index=True,
-                    width="stretch", column_config=summary_format("×%.2f"))
+    table.dataframe(
+        summary[["strategy", "fault_spec", *SUMMARY_COLUMNS]],
+        hide_index=True,
+        width="stretch",
+        column_config=summary_format("×%.2f"),
+    )
     if missing:
         table.caption(f"{missing:,} generations have no baseline at their model and speed.")
 
 
 def _wasted(outcomes: pd.DataFrame) -> None:
-    st.caption("Output tokens the model produced that are not in the final text "
-               "(thrown away by a restart, or overlap removed on resume).")
+    st.caption(
+        "Output tokens the model produced that are not in the final text "
+        "(thrown away by a restart, or overlap removed on resume)."
+    )
     chart, table = st.columns([3, 2])
     chart.altair_chart(
-        charts.histogram(analysis.histogram(outcomes, "wasted_output_tokens"),
-                         x_title="wasted output tokens"),
+        charts.histogram(
+            analysis.histogram(outcomes, "wasted_output_tokens"), x_title="wasted output tokens"
+        ),
         key="wasted_chart",
     )
     summary = analysis.summary_by(outcomes, "wasted_output_tokens")
@@ -124,8 +138,11 @@ def _wasted(outcomes: pd.DataFrame) -> None:
         for _, g in outcomes.groupby("strategy", dropna=False)
     ]
     table.dataframe(
-        summary[["strategy", *SUMMARY_COLUMNS, "share of output"]], hide_index=True,
+        summary[["strategy", *SUMMARY_COLUMNS, "share of output"]],
+        hide_index=True,
         width="stretch",
-        column_config={**summary_format("localized"), "share of output":
-                       st.column_config.NumberColumn("share of output", format="percent")},
+        column_config={
+            **summary_format("localized"),
+            "share of output": st.column_config.NumberColumn("share of output", format="percent"),
+        },
     )

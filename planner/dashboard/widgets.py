@@ -44,8 +44,7 @@ def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.Dat
         st.caption("No chunks recorded yet.")
         return attempts
     markers = analysis.fault_markers(attempts)
-    st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key,
-                    width="stretch")
+    st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key, width="stretch")
     if not markers.empty:
         faults = ", ".join(
             f"attempt {m.attempt}: {m.error_type} at char {m.chars_end:,} ({m.t_s:.1f} s)"

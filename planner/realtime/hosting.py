@@ -47,9 +47,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _uvicorn(server: RealtimeServer) -> uvicorn.Server:
-    config = uvicorn.Config(
-        server.app, lifespan="on", log_level="warning", access_log=False
-    )
+    config = uvicorn.Config(server.app, lifespan="on", log_level="warning", access_log=False)
     return uvicorn.Server(config)
 
 

@@ -81,9 +81,7 @@ class RealtimeServer:
             logger=False,
             engineio_logger=False,
         )
-        self.app = socketio.ASGIApp(
-            self.sio, on_startup=self.startup, on_shutdown=self.shutdown
-        )
+        self.app = socketio.ASGIApp(self.sio, on_startup=self.startup, on_shutdown=self.shutdown)
         self.startup_error: Exception | None = None
         self._relay: LocalRelay | None = None
         self._publisher: RedisPublisher | None = None
@@ -252,4 +250,3 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
         return default_service().start(request)
     except ValueError as exc:
         raise RequestRefused("invalid_payload", str(exc)) from None
-

@@ -31,9 +31,7 @@ def generation_info(generation_id: uuid.UUID) -> GenerationInfo | None:
     def read() -> GenerationInfo | None:
         with session_scope() as session:
             row = session.execute(
-                select(Generation.user_id, Generation.status).where(
-                    Generation.id == generation_id
-                )
+                select(Generation.user_id, Generation.status).where(Generation.id == generation_id)
             ).first()
         return None if row is None else GenerationInfo(generation_id, row[0], row[1])
 

@@ -88,8 +88,10 @@ def build_reply(
         tokens = tokens[: body["max_tokens"]]
         stop_reason, stop_sequence = "max_tokens", None
     identity = "\x00".join(
-        map(str, (seed, run_scope(run_key), request_number, body["model"],
-                  answer.continued_from_char))
+        map(
+            str,
+            (seed, run_scope(run_key), request_number, body["model"], answer.continued_from_char),
+        )
     )
     rng = random.Random(hashlib.sha256((identity + text).encode()).digest())
     sizes = delta_sizes(len(tokens), rng)
