@@ -13,15 +13,13 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.errors import ConfigError
+
 # The current Sonnet (anthropic SDK 2.15 `types/model.py`); claude-sonnet-4-5, the default
 # until now, reached end of life on 2026-11-30.
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
-
-
-class ConfigError(ValueError):
-    """A setting is present but unusable; the message says which and why."""
 
 
 @dataclass(frozen=True)

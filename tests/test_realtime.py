@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from planner import auth
+from planner.db import Database
 from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
+from planner.plan import GenerationService
 from planner.realtime import RealtimeHandle, start_in_thread
 from tests.realtime_support import Client, Follower, Recorder, connected, make_generation, make_user
 
@@ -22,23 +24,25 @@ def bus() -> EventBus:
 
 
 @pytest.fixture
-def recorder(bus: EventBus) -> Iterator[Recorder]:
-    recorder = Recorder(bus)
+def recorder(home_db: Database, bus: EventBus) -> Iterator[Recorder]:
+    recorder = Recorder(bus, home_db)
     yield recorder
     recorder.close()
 
 
 @pytest.fixture
-def endpoint(bus: EventBus) -> Iterator[RealtimeHandle]:
-    handle = start_in_thread("127.0.0.1", 0, bus=bus)
+def endpoint(bus: EventBus, home_db: Database) -> Iterator[RealtimeHandle]:
+    service = GenerationService(home_db, bus=bus)
+    handle = start_in_thread("127.0.0.1", 0, db=home_db, service=service, bus=bus)
     yield handle
     handle.stop()
+    service.shutdown(cancel=True)
 
 
 @pytest.fixture
-def alice() -> tuple[auth.TokenClaims, str]:
-    user, token = make_user("alice")
-    return auth.verify_access_token(token), token
+def alice(home_db: Database) -> tuple[auth.TokenClaims, str]:
+    user, token = make_user(home_db, "alice")
+    return auth.verify_access_token(home_db, token), token
 
 
 def publish_run(bus: EventBus, generation_id: uuid.UUID, count: int) -> list[int]:
@@ -60,6 +64,7 @@ def publish_run(bus: EventBus, generation_id: uuid.UUID, count: int) -> list[int
 
 
 async def test_nobody_joins_or_catches_up_on_another_users_generation(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -67,8 +72,8 @@ async def test_nobody_joins_or_catches_up_on_another_users_generation(
     clients: list[Client],
 ) -> None:
     claims, alice_token = alice
-    _, mallory_token = make_user("mallory")
-    generation_id = make_generation(claims.user_id)
+    _, mallory_token = make_user(home_db, "mallory")
+    generation_id = make_generation(home_db, claims.user_id)
     owner = await connected(clients, endpoint, alice_token)
     mallory = await connected(clients, endpoint, mallory_token)
     assert (await owner.call("join_generation", {"generation_id": str(generation_id)}))[
@@ -99,13 +104,17 @@ async def test_nobody_joins_or_catches_up_on_another_users_generation(
 
 
 async def test_bus_events_reach_the_room_in_order_and_gap_free(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    watched, other = make_generation(claims.user_id), make_generation(claims.user_id)
+    watched, other = (
+        make_generation(home_db, claims.user_id),
+        make_generation(home_db, claims.user_id),
+    )
     watchers = [await connected(clients, endpoint, token) for _ in range(3)]
     for watcher in watchers:
         await watcher.call("join_generation", {"generation_id": str(watched)})
@@ -127,13 +136,14 @@ async def test_bus_events_reach_the_room_in_order_and_gap_free(
 
 
 async def test_leaving_a_generation_stops_its_events(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     stays = await connected(clients, endpoint, token)
     leaves = await connected(clients, endpoint, token)
     for client in (stays, leaves):
@@ -149,6 +159,7 @@ async def test_leaving_a_generation_stops_its_events(
 
 
 async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -156,7 +167,7 @@ async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     client = await connected(clients, endpoint, token)
     follower = Follower(client, generation_id)
     await client.call("join_generation", {"generation_id": str(generation_id)})
@@ -187,6 +198,7 @@ async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
 
 
 async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -194,11 +206,11 @@ async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     publish_run(bus, generation_id, 30)
     client = await connected(clients, endpoint, token)
     ref = str(generation_id)
-    await client.wait_until(lambda: recorder_has(generation_id, 30), what="the recorder")
+    await client.wait_until(lambda: recorder_has(home_db, generation_id, 30), what="the recorder")
 
     reply = await client.call("request_catch_up", {"generation_id": ref, "after_seq": 12})
     paged = await client.call(
@@ -218,12 +230,12 @@ async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
     assert done["events"] == [] and done["last_seq"] == 30
 
 
-def recorder_has(generation_id: uuid.UUID, count: int) -> bool:
+def recorder_has(db: Database, generation_id: uuid.UUID, count: int) -> bool:
     from sqlalchemy import func, select
 
-    from planner.db import GenerationEvent, session_scope
+    from planner.db import GenerationEvent
 
-    with session_scope() as session:
+    with db.session() as session:
         stored = session.scalar(
             select(func.count()).where(GenerationEvent.generation_id == generation_id)
         )
@@ -231,6 +243,7 @@ def recorder_has(generation_id: uuid.UUID, count: int) -> bool:
 
 
 async def test_catch_up_waits_for_events_emitted_before_the_join_but_not_yet_stored(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -238,7 +251,7 @@ async def test_catch_up_waits_for_events_emitted_before_the_join_but_not_yet_sto
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     client = await connected(clients, endpoint, token)
     recorder.gate.clear()  # the recorder lags: events go out live before they are stored
     publish_run(bus, generation_id, 5)
@@ -282,7 +295,10 @@ BAD_REQUESTS = [
 
 
 async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
-    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str], clients: list[Client]
+    home_db: Database,
+    endpoint: RealtimeHandle,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
 ) -> None:
     claims, token = alice
     client = await connected(clients, endpoint, token)
@@ -301,7 +317,7 @@ async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
 
     unknown = await client.call("launch_rockets", {"now": True})
     assert unknown["error"]["code"] == "unknown_event"
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     ok = await client.call("join_generation", {"generation_id": str(generation_id)})
     assert ok == {"generation_id": str(generation_id), "status": "running"}
     assert client.sio.connected

@@ -1,11 +1,12 @@
-"""MasterPlan generation: prompts, parsing, the generator, its recording and the service.
+"""MasterPlan generation: prompts, parsing, the generator, the run API and the service.
 
-Front ends use `run_generation` / `resume_generation` (synchronous) or the
-`GenerationService` (background, `default_service()`); every generation is recorded the
-same way, whoever starts it.
+Front ends use `run_generation(db, request)` / `resume_generation(db, id)` (synchronous)
+or a `GenerationService(db)` (background); every generation is recorded the same way,
+through the generation store (`planner.store`), whoever starts it.
 
 The names are loaded on first use: the simulator imports `planner.plan.prompts` and
 `planner.plan.schema`, and must not pull in the generator (which uses the simulator).
+This goes once the simulator no longer imports planner's prompts (the sim track).
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "GenerationNotFound": "planner.plan.stored",
-    "GenerationNotResumable": "planner.plan.stored",
+    "GenerationNotFound": "planner.store",
+    "GenerationNotResumable": "planner.store",
     "GenerationOutcome": "planner.plan.request",
     "GenerationRequest": "planner.plan.request",
     "GenerationRequestError": "planner.plan.request",
     "GenerationService": "planner.plan.service",
     "PlanParseError": "planner.plan.parse",
-    "default_service": "planner.plan.service",
-    "outcome_of": "planner.plan.stored",
+    "outcome_of": "planner.plan.runner",
     "parse_discovery": "planner.plan.parse",
     "parse_masterplan": "planner.plan.parse",
-    "prepare_database": "planner.plan.runner",
+    "prepare": "planner.plan.runner",
     "resume_generation": "planner.plan.runner",
     "run_generation": "planner.plan.runner",
 }

@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 from planner.config import Settings
+from planner.errors import ConfigError
 from planner.llm import ResilientClient
 from planner.llm.client import SIMULATOR_API_KEY
 from planner.sim import embedded_simulator
@@ -36,7 +37,7 @@ MIN_DEADLINE_S = 30.0
 UNLIMITED_TIME_SCALE = 1000.0
 
 
-class EndpointError(ValueError):
+class EndpointError(ConfigError, ValueError):
     """The configured endpoint cannot serve this request (e.g. faults on the real API)."""
 
 

@@ -17,6 +17,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketIORefusal
 
 from planner import auth
 from planner.auth import TokenClaims
+from planner.db import Database
 
 _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
     (auth.TokenExpired, "token_expired"),
@@ -62,15 +63,15 @@ def token_from_handshake(environ: dict[str, Any], auth_payload: Any) -> str:
     )
 
 
-def verify(token: str) -> TokenClaims:
+def verify(db: Database, token: str) -> TokenClaims:
     """The token's claims, else NotAuthenticated with the reason planner.auth gave."""
     try:
-        return auth.verify_access_token(token)
+        return auth.verify_access_token(db, token)
     except auth.AuthError as exc:
         code = next((c for kind, c in _CODES if isinstance(exc, kind)), "token_invalid")
         raise NotAuthenticated(str(exc), code) from exc
 
 
-async def verify_async(token: str) -> TokenClaims:
+async def verify_async(db: Database, token: str) -> TokenClaims:
     """`verify` off the event loop (it reads the users table)."""
-    return await asyncio.to_thread(verify, token)
+    return await asyncio.to_thread(verify, db, token)

@@ -18,7 +18,9 @@ from typing import Any
 import uvicorn
 
 from planner.config import get_settings
+from planner.db import Database
 from planner.events import EventBus
+from planner.plan.service import GenerationService
 from planner.realtime.server import RealtimeServer
 
 START_TIMEOUT_S = 15.0
@@ -56,11 +58,13 @@ def serve_forever(
     port: int,
     redis_url: str | None,
     *,
+    db: Database,
+    service: GenerationService,
     announce: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM); `announce(text)` once listening."""
     sock = bind(host, port)
-    server = RealtimeServer(redis_url=redis_url)
+    server = RealtimeServer(db=db, service=service, redis_url=redis_url)
     runner = _uvicorn(server)
 
     async def announce_when_started() -> None:
@@ -126,11 +130,13 @@ def start_in_thread(
     port: int = 0,
     redis_url: str | None = None,
     *,
+    db: Database,
+    service: GenerationService,
     bus: EventBus | None = None,
 ) -> RealtimeHandle:
     """Start an endpoint on a daemon thread and return once it accepts connections."""
     sock = bind(host, port)
-    server = RealtimeServer(bus=bus, redis_url=redis_url)
+    server = RealtimeServer(db=db, service=service, bus=bus, redis_url=redis_url)
     runner = _uvicorn(server)
     thread = threading.Thread(
         target=_run_uvicorn,
@@ -156,7 +162,12 @@ _process_handle: RealtimeHandle | None = None
 
 
 def start_realtime_in_thread(
-    port: int | None = None, redis_url: str | None = None, host: str = "127.0.0.1"
+    *,
+    db: Database,
+    service: GenerationService,
+    port: int | None = None,
+    redis_url: str | None = None,
+    host: str = "127.0.0.1",
 ) -> RealtimeHandle | None:
     """The dashboard's endpoint: started once per process, later calls return it.
 
@@ -178,5 +189,5 @@ def start_realtime_in_thread(
                     f"asked for {(port, redis_url)}"
                 )
             return _process_handle
-        _process_handle = start_in_thread(host, port, redis_url)
+        _process_handle = start_in_thread(host, port, redis_url, db=db, service=service)
         return _process_handle

@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from planner.db import Database
 from planner.events import EventBus, default_bus
+from planner.plan.request import GenerationRequest
+from planner.plan.service import GenerationService
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
@@ -62,10 +65,14 @@ class RealtimeServer:
     def __init__(
         self,
         *,
+        db: Database,
+        service: GenerationService,
         bus: EventBus | None = None,
         redis_url: str | None = None,
         catch_up_wait_s: float = CATCH_UP_WAIT_S,
     ) -> None:
+        self.db = db
+        self.service = service
         self.bus = bus or default_bus()
         self.redis_url = redis_url
         self.catch_up_wait_s = catch_up_wait_s
@@ -123,7 +130,7 @@ class RealtimeServer:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             token = rt_auth.token_from_handshake(environ, auth)
-            claims = await rt_auth.verify_async(token)
+            claims = await rt_auth.verify_async(self.db, token)
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
@@ -163,7 +170,7 @@ class RealtimeServer:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
         session = await self.sio.get_session(sid)
         try:
-            claims = await rt_auth.verify_async(session["token"])
+            claims = await rt_auth.verify_async(self.db, session["token"])
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
             await self.sio.disconnect(sid)
@@ -186,7 +193,7 @@ class RealtimeServer:
         )
 
     async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
-        info = await asyncio.to_thread(store.generation_info, generation_id)
+        info = await asyncio.to_thread(store.generation_info, self.db, generation_id)
         if info is None or info.user_id != user_id:
             raise RequestRefused("not_found", f"you have no generation {generation_id}")
         return info
@@ -194,7 +201,7 @@ class RealtimeServer:
     async def _start_generation(
         self, sid: str, user_id: uuid.UUID, payload: StartGeneration
     ) -> Reply:
-        generation_id = await asyncio.to_thread(_start, user_id, payload)
+        generation_id = await asyncio.to_thread(_start, self.service, user_id, payload)
         await self.sio.enter_room(sid, room_for(generation_id), namespace=NAMESPACE)
         return {"generation_id": str(generation_id)}
 
@@ -227,7 +234,11 @@ class RealtimeServer:
         needed = self.high_water.get(payload.generation_id)
         while True:
             page = await asyncio.to_thread(
-                store.stored_events_after, payload.generation_id, payload.after_seq, payload.limit
+                store.stored_events_after,
+                self.db,
+                payload.generation_id,
+                payload.after_seq,
+                payload.limit,
             )
             stored = max(page.last_stored_seq, payload.after_seq)
             if page.has_more or stored >= needed or loop.time() >= deadline:
@@ -235,10 +246,7 @@ class RealtimeServer:
             await asyncio.sleep(0.02)
 
 
-def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
-    # Imported here: planner.plan's runner imports planner.realtime (its Redis publisher).
-    from planner.plan import GenerationRequest, default_service
-
+def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
     request = GenerationRequest(
         description=payload.description,
         user_id=user_id,
@@ -247,6 +255,6 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
         speed=payload.speed,
     )
     try:
-        return default_service().start(request)
+        return service.start(request)
     except ValueError as exc:
         raise RequestRefused("invalid_payload", str(exc)) from None
