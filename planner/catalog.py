@@ -21,9 +21,11 @@ disagree, see /work/notes/api_parity.md):
   "successor to Claude Mythos Preview" on "Introducing Claude Fable 5 and Claude Mythos 5".
 - Context window, max output, release date, thinking: each model's page,
   platform.claude.com/docs/en/models/<model>/overview, and "What's new" pages. Thinking
-  `always`: the docs say it cannot be disabled (Fable, Mythos 5.x, Opus 5.5); `on`: on by
-  default and can be turned off (Opus 5, Sonnet 5, Sonnet 5.5 via `between_tools`, Haiku
-  5.5); `off`: runs without thinking unless asked (4.x models).
+  The thinking column follows the table on "Troubleshooting thinking"
+  (platform.claude.com/docs/en/build-with-claude/thinking-troubleshooting): `always`
+  cannot be disabled (Fable, Mythos, Opus 5.5); `on` is on by default and can be turned
+  off (Opus 5, Sonnet 5, Sonnet 5.5 via `between_tools`, Haiku 5.5); `off` runs without
+  thinking unless asked (the 4.x models).
 - Prefill: refused (400) from the 4.6 generation on and by every 5.x model ("What's new in
   Claude 4.6", prefill removal; each 5.x migration guide); accepted by 4.5 and earlier.
 - Prices (USD per million tokens): platform.claude.com/docs/en/about-claude/pricing and the
@@ -194,7 +196,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("claude-opus-4-7", "opus", date(2026, 4, 16), thinking_default="off",
               min_cacheable_tokens=2048, prices=_OPUS_4_5_TO_5, **_1M_128K, **_NO_PREFILL),
     ModelSpec("claude-mythos-preview", "mythos", None, accepts_prefill=None,
-              thinking_default=None, max_output_tokens=None, context_window=None,
+              thinking_default="always", max_output_tokens=None, context_window=None,
               min_cacheable_tokens=None, prices=None,
               end_of_life=date(2026, 6, 30), replacement="claude-mythos-5"),
     ModelSpec("claude-opus-4-6", "opus", date(2026, 2, 5), thinking_default="off",
