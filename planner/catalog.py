@@ -19,9 +19,9 @@ disagree, see /work/notes/api_parity.md):
   migrating to" links and the Model deprecations page
   (platform.claude.com/docs/en/about-claude/model-deprecations); Claude Mythos 5 is named
   "successor to Claude Mythos Preview" on "Introducing Claude Fable 5 and Claude Mythos 5".
-- Context window, max output, release date, thinking: each model's page,
-  platform.claude.com/docs/en/models/<model>/overview, and "What's new" pages. Thinking
-  The thinking column follows the table on "Troubleshooting thinking"
+- Context window, max output, release date: each model's page,
+  platform.claude.com/docs/en/models/<model>/overview, and its "What's new" page.
+- Thinking: the table on "Troubleshooting thinking"
   (platform.claude.com/docs/en/build-with-claude/thinking-troubleshooting): `always`
   cannot be disabled (Fable, Mythos, Opus 5.5); `on` is on by default and can be turned
   off (Opus 5, Sonnet 5, Sonnet 5.5 via `between_tools`, Haiku 5.5); `off` runs without
@@ -36,7 +36,8 @@ disagree, see /work/notes/api_parity.md):
   stored docs gave the specs, not the price rows); Sonnet 4.x and Haiku 4.5 cache prices
   apply the pricing page's multipliers (5 min write 1.25x, 1 h write 2x, read 0.1x).
 - Minimum cacheable prompt: the prompt caching page as quoted in anthropic-sdk-python
-  issue 1194 (4.x) and in trackers citing it (512 for Opus 5 and Fable/Mythos 5 and 5.1).
+  issue 1194 (Opus 4.5/4.6, Haiku 4.5, Sonnet 4.5/4.6) and by trackers citing it (Opus
+  4.7 2,048, Opus 4.8 and Sonnet 5 1,024, 512 for Opus 5 and Fable/Mythos 5 and 5.1).
   No source gave it for the 5.5 generation or Fable/Mythos 5.2: None.
 - Claude Mythos Preview: invitation-only and retired; no source gave its limits or prices.
 """
