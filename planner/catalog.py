@@ -230,15 +230,11 @@ def lookup(name: str) -> ModelSpec | None:
 
 
 def default_model(today: date | None = None) -> ModelSpec:
-    """The current Sonnet: the newest Sonnet released by `today` that is still active."""
-    day = today or date.today()
+    """The current Sonnet: the most recently released Sonnet that is active `today`."""
     sonnets = [
         spec
         for spec in MODELS
-        if spec.line == "sonnet"
-        and spec.released is not None
-        and spec.released <= day
-        and spec.lifecycle(day) == "active"
+        if spec.line == "sonnet" and spec.released and spec.lifecycle(today) == "active"
     ]
     return max(sonnets, key=lambda spec: spec.released or date.min)
 
