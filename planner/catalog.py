@@ -6,8 +6,8 @@ accepted, the thinking default, output cap, context window, cache minimum and pr
 A model that is not here is unknown: `lookup` returns None and nothing is guessed from
 a version number. A figure no source gave is None, never a neighbour's figure.
 
-Where each figure comes from (all read on 2026-12-01; the SDK wins where it and the docs
-disagree, see /work/notes/api_parity.md):
+Where each figure comes from (all read on 2026-12-01; where the SDK and the docs
+disagree, the SDK wins):
 
 - Names: `anthropic/types/model.py` (the `Model` literal, SDK 2.15.0). Claude Sonnet 4.5
   (`claude-sonnet-4-5`, `claude-sonnet-4-5-20250929`) is in SDK 2.14's literal only; it is
