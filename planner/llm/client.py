@@ -20,15 +20,9 @@ from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
 from planner.llm.errors import PlannerLLMError
 from planner.llm.ledger import Ledger
 from planner.llm.state import AttemptState
+from planner.llm.steps import Finish, NextAttempt, NextStep, continue_from_text
 from planner.llm.stitching import SeamJoiner
-from planner.llm.strategies import (
-    DEFAULT_STRATEGY,
-    Finish,
-    NextAttempt,
-    NextStep,
-    build_strategy,
-    continue_from_text,
-)
+from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
 from planner.llm.types import (
     AttemptRecord,
@@ -47,6 +41,11 @@ SIMULATOR_API_KEY = "planner-simulator"
 
 
 class ResilientClient:
+    """Generations through one SDK client, recovering as the named strategy says.
+
+    `sleep`, `clock` and `rng` are injected so tests wait for nothing.
+    """
+
     def __init__(
         self,
         *,
@@ -58,8 +57,8 @@ class ResilientClient:
         nonstream_timeout_s: float = 600.0,
         checkpoint_every_chars: int = 500,
         progress_every_chunks: int = 50,
-        max_attempts: int = 10,
-        deadline_s: float = 1800.0,
+        max_attempts: int = Limits.max_attempts,
+        deadline_s: float = Limits.deadline_s,
         default_headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -134,11 +133,12 @@ class ResilientClient:
             error = outcome.error
             if error is None:
                 return self._result(state, timeline.text, step.tier, ledger, outcome)
-            next_step, stopped = self._decide(state)
+            decision = self.strategy.decide(state)
+            next_step = decision.step
             if on_recovery is not None:
                 on_recovery(_notice(state, error, next_step))
             if isinstance(next_step, Finish):
-                message = _give_up_message(state, error) if stopped else error.message
+                message = _give_up_message(state, error) if decision.stopped else error.message
                 return self._result(state, timeline.text, next_step.tier, ledger, outcome, message)
             if state.upcoming_wait_s > 0:
                 self.sleep(state.upcoming_wait_s)
@@ -185,19 +185,6 @@ class ResilientClient:
         timeline.progress()
         state.attempts.append(record)
         return outcome
-
-    def _decide(self, state: AttemptState) -> tuple[NextStep, bool]:
-        """The strategy's next step after a failure, and whether a limit stopped it."""
-        strategy = self.strategy
-        if not strategy.recoverable(state):
-            return Finish("give_up", "failed"), False
-        next_step = strategy.next_step(state)
-        if isinstance(next_step, Finish):
-            return next_step, False
-        state.upcoming_wait_s = strategy.wait(state)
-        if strategy.stop(state):
-            return Finish("give_up", "failed"), True
-        return next_step, False
 
     def _run(
         self, step: NextAttempt, headers: dict[str, str], timeline: Timeline
