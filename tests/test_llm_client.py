@@ -1,5 +1,6 @@
-"""The client as other parts of planner use it: endpoint selection from the settings,
-aborting from a callback, and closing."""
+"""The client as other parts of planner use it: built explicitly for an endpoint (the
+endpoint rule lives in planner.plan.endpoint, not in the client), aborting from a
+callback, and closing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sim_helpers import discovery
 
 from planner.config import Settings
 from planner.llm import REGISTRY, STRATEGIES, ResilientClient
-from planner.llm import make_client as make_configured_client
+from planner.plan.endpoint import endpoint_for
 from planner.sim import Simulator, embedded_simulator
 
 
@@ -17,8 +18,13 @@ def settings(tmp_path, **env: str) -> Settings:
     return Settings.from_env({"PLANNER_HOME": str(tmp_path), **env})
 
 
-def test_without_a_key_the_embedded_simulator_answers(tmp_path) -> None:
-    client = make_configured_client(settings(tmp_path), "none")
+def client_for(settings: Settings, strategy: str) -> ResilientClient:
+    endpoint = endpoint_for(settings, faults="none")
+    return ResilientClient(api_key=endpoint.api_key, base_url=endpoint.base_url, strategy=strategy)
+
+
+def test_a_client_built_for_the_embedded_simulator_gets_an_answer(tmp_path) -> None:
+    client = client_for(settings(tmp_path), "none")
     assert str(client.sdk.base_url).rstrip("/") == embedded_simulator().base_url
     # The embedded simulator runs at real pace: ask for a few tokens only.
     result = client.generate({**discovery(), "max_tokens": 12})
@@ -26,26 +32,23 @@ def test_without_a_key_the_embedded_simulator_answers(tmp_path) -> None:
     assert result.attempts[0].request_id.startswith("req_")
 
 
-def test_a_base_url_without_a_key_is_an_external_simulator(tmp_path) -> None:
+def test_a_client_built_for_an_external_simulator_sends_it_every_request(tmp_path) -> None:
     with Simulator(speed=0) as external:
-        client = make_configured_client(
-            settings(tmp_path, ANTHROPIC_BASE_URL=external.base_url), "restart"
-        )
+        client = client_for(settings(tmp_path, ANTHROPIC_BASE_URL=external.base_url), "restart")
         assert generate(client, discovery()).complete
         assert external.stats()["messages"] == 1
 
 
-def test_with_a_key_the_configured_endpoint_is_used_with_no_sdk_retries(tmp_path) -> None:
-    client = make_configured_client(
-        settings(tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL="https://api.example"),
-        "none",
-        read_timeout_s=42,
+def test_the_sdk_it_builds_has_the_given_key_url_and_timeout_and_no_retries() -> None:
+    client = ResilientClient(
+        api_key="sk-test", base_url="https://api.example", strategy="none", read_timeout_s=42
     )
     assert client.sdk.api_key == "sk-test"
     assert str(client.sdk.base_url).startswith("https://api.example")
     assert client.sdk.max_retries == 0, "planner owns and records every retry"
     assert client.sdk.timeout.read == 42
     client.close()
+    assert client.sdk.is_closed()
 
 
 def test_every_registered_strategy_builds_a_client() -> None:
@@ -58,7 +61,7 @@ class Cancelled(Exception):
     pass
 
 
-def test_an_exception_from_a_callback_aborts_the_generation(tmp_path) -> None:
+def test_an_exception_from_a_callback_aborts_the_generation() -> None:
     with Simulator(speed=0) as sim:
         seen = []
 

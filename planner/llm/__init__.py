@@ -4,11 +4,12 @@
 SDK and, when the connection drops, stalls, or the server errs, continues from the text
 already received (strategy `resume`), or reproduces other behaviours for comparison
 (`none`, `hybrid`, `restart`): `REGISTRY` names each strategy with a line describing it.
-Failures are classified in `planner.llm.errors`.
+Failures are classified in `planner.llm.errors`. The client imports nothing of the
+simulator, the database or any front end; it reports through callbacks.
 """
 
 from planner.llm import errors
-from planner.llm.client import ResilientClient, make_client
+from planner.llm.client import ResilientClient
 from planner.llm.state import AttemptState
 from planner.llm.strategies import (
     DEFAULT_STRATEGY,
@@ -49,5 +50,4 @@ __all__ = [
     "Usage",
     "build_strategy",
     "errors",
-    "make_client",
 ]

@@ -3,7 +3,9 @@
 `ResilientClient.generate()` runs attempts (`planner.llm.attempt`) until the answer ends
 with `end_turn` or `stop_sequence`, asking its strategy (`planner.llm.strategies`) after
 every failure whether and how to go on. The SDK is built with `max_retries=0`: every
-retry is planner's, and every attempt is recorded.
+retry is planner's, and every attempt is recorded. Which endpoint to talk to is the
+caller's business (`planner.plan.endpoint`): the client knows nothing of the simulator or
+the settings.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anthropic
 import httpx2
@@ -33,11 +35,6 @@ from planner.llm.types import (
     RecoveryNotice,
     Tier,
 )
-
-if TYPE_CHECKING:
-    from planner.config import Settings
-
-SIMULATOR_API_KEY = "planner-simulator"
 
 
 class ResilientClient:
@@ -254,27 +251,4 @@ def _give_up_message(state: AttemptState, error: PlannerLLMError) -> str:
     return (
         f"gave up after {state.attempt} attempt(s) in {state.elapsed_s:.1f} s "
         f"(attempt or time limit): {error.message}"
-    )
-
-
-def make_client(
-    settings: Settings, strategy: str = DEFAULT_STRATEGY, **options: Any
-) -> ResilientClient:
-    """A client for the configured endpoint: the real API with ANTHROPIC_API_KEY (at
-    ANTHROPIC_BASE_URL if set), an external simulator at ANTHROPIC_BASE_URL, else the
-    embedded simulator."""
-    if settings.anthropic_api_key is not None:
-        return ResilientClient(
-            api_key=settings.anthropic_api_key,
-            base_url=settings.anthropic_base_url,
-            strategy=strategy,
-            **options,
-        )
-    base_url = settings.anthropic_base_url
-    if base_url is None:
-        from planner.sim import embedded_simulator
-
-        base_url = embedded_simulator().base_url
-    return ResilientClient(
-        api_key=SIMULATOR_API_KEY, base_url=base_url, strategy=strategy, **options
     )
