@@ -1,9 +1,11 @@
 """The client as other parts of planner use it: built explicitly for an endpoint (the
-endpoint rule lives in planner.plan.endpoint, not in the client), aborting from a
-callback, and closing."""
+endpoint rule lives in planner.plan.endpoint, not in the client), with an injected SDK,
+aborting from a callback, and closing."""
 
 from __future__ import annotations
 
+import anthropic
+import httpx2
 import pytest
 from llm_helpers import generate, make_client
 from sim_helpers import discovery
@@ -49,6 +51,37 @@ def test_the_sdk_it_builds_has_the_given_key_url_and_timeout_and_no_retries() ->
     assert client.sdk.timeout.read == 42
     client.close()
     assert client.sdk.is_closed()
+
+
+def test_an_injected_sdk_is_used_with_planner_retries_and_timeouts_and_left_open() -> None:
+    with Simulator(speed=0) as sim:
+        sdk = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=5)
+        with ResilientClient(sdk=sdk, strategy="none", read_timeout_s=7) as client:
+            assert client.sdk.max_retries == 0 and client.sdk.timeout.read == 7
+            assert generate(client, discovery()).complete
+        assert not sdk.is_closed(), "the caller's SDK client is the caller's to close"
+        assert sdk.max_retries == 5, "the caller's SDK client is not changed"
+        sdk.close()
+
+
+def test_an_injected_sdk_excludes_the_arguments_that_would_build_one() -> None:
+    sdk = anthropic.Anthropic(api_key="x", base_url="http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="either sdk="):
+        ResilientClient(sdk=sdk, base_url="http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="either sdk="):
+        ResilientClient(sdk=sdk, http_client=httpx2.Client())
+    sdk.close()
+
+
+def test_an_injected_http_client_carries_the_requests_and_is_closed_with_the_client() -> None:
+    with Simulator(speed=0) as sim:
+        http_client = httpx2.Client()
+        with ResilientClient(
+            api_key="x", base_url=sim.base_url, strategy="none", http_client=http_client
+        ) as client:
+            assert client.sdk.max_retries == 0
+            assert generate(client, discovery()).complete
+        assert http_client.is_closed, "the SDK closes the HTTP client it was given"
 
 
 def test_every_registered_strategy_builds_a_client() -> None:

@@ -2,10 +2,15 @@
 
 `ResilientClient.generate()` runs attempts (`planner.llm.attempt`) until the answer ends
 with `end_turn` or `stop_sequence`, asking its strategy (`planner.llm.strategies`) after
-every failure whether and how to go on. The SDK is built with `max_retries=0`: every
-retry is planner's, and every attempt is recorded. Which endpoint to talk to is the
-caller's business (`planner.plan.endpoint`): the client knows nothing of the simulator or
-the settings.
+every failure whether and how to go on. The SDK runs with `max_retries=0`: every retry is
+planner's, and every attempt is recorded.
+
+The SDK is the seam, as the transport is in httpx: by default the client builds its own
+`anthropic.Anthropic` from `api_key` and `base_url`; a caller may hand it an HTTP client
+instead (`http_client=`, e.g. an `httpx2.Client` on a `MockTransport` serving hand-written
+SSE bodies), or a whole SDK client (`sdk=`), which is used through a copy with planner's
+retries and timeouts. Which endpoint to talk to is the caller's business
+(`planner.plan.endpoint`): the client knows nothing of the simulator or the settings.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ from planner.llm.types import (
 class ResilientClient:
     """Generations through one SDK client, recovering as the named strategy says.
 
-    `sleep`, `clock` and `rng` are injected so tests wait for nothing.
+    `sleep`, `clock` and `rng` are injected so tests wait for nothing; the SDK or its HTTP
+    client may be injected too (see the module docstring).
     """
 
     def __init__(
@@ -60,14 +66,25 @@ class ResilientClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        sdk: anthropic.Anthropic | None = None,
+        http_client: httpx2.Client | None = None,
     ) -> None:
         self.strategy = build_strategy(strategy, max_attempts=max_attempts, deadline_s=deadline_s)
-        self.sdk = anthropic.Anthropic(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,
-            timeout=httpx2.Timeout(read_timeout_s, connect=connect_timeout_s),
-        )
+        timeout = httpx2.Timeout(read_timeout_s, connect=connect_timeout_s)
+        if sdk is None:
+            self.sdk = anthropic.Anthropic(
+                api_key=api_key,
+                base_url=base_url,
+                max_retries=0,
+                timeout=timeout,
+                http_client=http_client,
+            )
+        elif api_key is not None or base_url is not None or http_client is not None:
+            raise TypeError("give either sdk= or api_key / base_url / http_client, not both")
+        else:
+            # A copy sharing the caller's connection pool, with planner's retries and timeouts.
+            self.sdk = sdk.with_options(max_retries=0, timeout=timeout)
+        self._owns_sdk = sdk is None
         self.nonstream_timeout = httpx2.Timeout(nonstream_timeout_s, connect=connect_timeout_s)
         self.checkpoint_every_chars = checkpoint_every_chars
         self.progress_every_chunks = progress_every_chunks
@@ -77,7 +94,10 @@ class ResilientClient:
         self.rng = rng if rng is not None else random.Random()
 
     def close(self) -> None:
-        self.sdk.close()
+        """Close the SDK client this client built (with it an injected `http_client`, as
+        the SDK closes what it is given); an injected `sdk` stays the caller's to close."""
+        if self._owns_sdk:
+            self.sdk.close()
 
     def __enter__(self) -> ResilientClient:
         return self
