@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from planner.llm import STRATEGIES
+from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.sim import FaultSpecError, parse_fault_spec
 
 MAX_DESCRIPTION_CHARS = 20_000
@@ -33,7 +33,7 @@ class GenerationRequestError(ValueError):
 class GenerationRequest:
     description: str
     user_id: uuid.UUID
-    strategy: str = "resume"
+    strategy: str = DEFAULT_STRATEGY
     faults: str = "none"
     speed: float = 1.0
     model: str | None = None
