@@ -1,7 +1,8 @@
 """Events of a process's bus, published to every Socket.IO node through Redis.
 
 Any process that runs generations (the CLI, the dashboard, a server) and has
-`PLANNER_REDIS_URL` attaches one publisher to its bus: a bus subscriber that hands each
+`PLANNER_REDIS_URL` attaches one publisher to its bus, at its start (`publishing()` or
+`attach_publisher`): a bus subscriber that hands each
 event to a write-only `socketio.RedisManager`, addressed to the generation's room. Every
 Socket.IO node listening on the same Redis channel then emits it to its own clients in
 that room. One publisher per process and bus publishes on one Redis connection from one
@@ -14,9 +15,11 @@ one Redis server without seeing each other's events.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -96,7 +99,7 @@ def attach_publisher(
     """Publish `bus`'s events to every Socket.IO node: one publisher per bus and target.
 
     `bus` defaults to `default_bus()`, `redis_url` to `PLANNER_REDIS_URL`; without a Redis
-    URL this does nothing and returns None, so generation code calls it unconditionally.
+    URL this does nothing and returns None, so a front end calls it unconditionally.
     Calling it again returns the publisher already attached (events never go out twice)
     and counts one more user; it keeps publishing until every user has detached it.
     """
@@ -123,3 +126,16 @@ def detach_publisher(publisher: RedisPublisher) -> None:
             return
         del _publishers[key]
     publisher.close()
+
+
+@contextlib.contextmanager
+def publishing(
+    bus: EventBus | None = None, redis_url: str | None = None
+) -> Iterator[RedisPublisher | None]:
+    """`attach_publisher` for a block: on leaving it, every event has gone out to Redis."""
+    publisher = attach_publisher(bus, redis_url)
+    try:
+        yield publisher
+    finally:
+        if publisher is not None:
+            detach_publisher(publisher)

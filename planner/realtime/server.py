@@ -20,6 +20,7 @@ import socketio
 from pydantic import BaseModel, ValidationError
 
 from planner.events import EventBus, default_bus
+from planner.plan import GenerationRequest, GenerationRequestError, default_service
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
@@ -236,9 +237,6 @@ class RealtimeServer:
 
 
 def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
-    # Imported here: planner.plan's runner imports planner.realtime (its Redis publisher).
-    from planner.plan import GenerationRequest, default_service
-
     request = GenerationRequest(
         description=payload.description,
         user_id=user_id,
@@ -248,5 +246,5 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
     )
     try:
         return default_service().start(request)
-    except ValueError as exc:
+    except GenerationRequestError as exc:
         raise RequestRefused("invalid_payload", str(exc)) from None
