@@ -28,9 +28,9 @@ generations attaches the publisher to its bus at its start (`publishing`,
 `attach_publisher`): the CLI, the dashboard and `planner serve` do; the core never does.
 """
 
+from planner.realtime.errors import RealtimeStartError
 from planner.realtime.hosting import (
     RealtimeHandle,
-    RealtimeStartError,
     serve_forever,
     start_in_thread,
     start_realtime_in_thread,

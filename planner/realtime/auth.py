@@ -15,7 +15,7 @@ from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as SocketIORefusal
 
-from planner import auth
+from planner import auth, errors
 from planner.auth import TokenClaims
 
 _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
@@ -28,7 +28,7 @@ _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
 )
 
 
-class NotAuthenticated(Exception):
+class NotAuthenticated(errors.AuthError):
     """A connection or event without a usable access token; `code` is machine-readable."""
 
     def __init__(self, message: str, code: str) -> None:

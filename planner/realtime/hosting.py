@@ -19,13 +19,10 @@ import uvicorn
 
 from planner.config import get_settings
 from planner.events import EventBus
+from planner.realtime.errors import RealtimeStartError
 from planner.realtime.server import RealtimeServer
 
 START_TIMEOUT_S = 15.0
-
-
-class RealtimeStartError(RuntimeError):
-    """The endpoint could not start (port taken, Redis unreachable, ...)."""
 
 
 def bind(host: str, port: int) -> socket.socket:

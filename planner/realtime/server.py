@@ -23,6 +23,13 @@ from planner.events import EventBus, default_bus
 from planner.plan import GenerationRequest, GenerationRequestError, default_service
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
+from planner.realtime.errors import (
+    InvalidPayload,
+    NoSuchGeneration,
+    RequestRefused,
+    TokenNoLongerValid,
+)
+from planner.realtime.fanout import FanoutManager
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
 from planner.realtime.publisher import (
     NAMESPACE,
@@ -32,7 +39,7 @@ from planner.realtime.publisher import (
     detach_publisher,
     room_for,
 )
-from planner.realtime.relay import HighWater, LocalRelay, TrackingRedisManager
+from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +47,6 @@ P = TypeVar("P", bound=BaseModel)
 Reply = dict[str, Any]
 
 CATCH_UP_WAIT_S = 5.0  # the recorder writes DuckDB in batches up to 2 s apart
-
-
-class RequestRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class TokenNoLongerValid(Exception):
-    """The connection's token expired or its user went; the client was disconnected."""
-
-    def __init__(self, error: dict[str, str]) -> None:
-        super().__init__(error["message"])
-        self.error = error
 
 
 class RealtimeServer:
@@ -71,12 +63,9 @@ class RealtimeServer:
         self.redis_url = redis_url
         self.catch_up_wait_s = catch_up_wait_s
         self.high_water = HighWater()
-        self._manager: TrackingRedisManager | None = None
-        if redis_url:
-            self._manager = TrackingRedisManager(RedisTarget.parse(redis_url), self.high_water)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
-            client_manager=self._manager,
+            client_manager=FanoutManager(),
             # Tokens, not cookies, authenticate: any origin may connect.
             cors_allowed_origins="*",
             logger=False,
@@ -84,32 +73,31 @@ class RealtimeServer:
         )
         self.app = socketio.ASGIApp(self.sio, on_startup=self.startup, on_shutdown=self.shutdown)
         self.startup_error: Exception | None = None
-        self._relay: LocalRelay | None = None
+        self._relay: LocalRelay | RedisRelay | None = None
         self._publisher: RedisPublisher | None = None
         self._register()
 
     async def startup(self) -> None:
         try:
-            if self._manager is None:
+            if not self.redis_url:
                 self._relay = LocalRelay(self.sio, self.bus, self.high_water)
-            else:
-                await self._manager.check_reachable()
-                # Listen before publishing: this node must hear its own generations too.
-                self.sio.manager_initialized = True
-                self._manager.initialize()
-                await self._manager.wait_subscribed()
-                self._publisher = attach_publisher(self.bus, self.redis_url)
+                return
+            relay = RedisRelay(self.sio, RedisTarget.parse(self.redis_url), self.high_water)
+            # Listen before publishing: this node must hear its own generations too.
+            await relay.start()
+            self._relay = relay
+            self._publisher = attach_publisher(self.bus, self.redis_url)
         except Exception as exc:
             self.startup_error = exc
             log.error("the Socket.IO endpoint could not start: %s", exc)
             raise
 
     async def shutdown(self) -> None:
-        if self._relay is not None:
-            await self._relay.close()
         if self._publisher is not None:
             publisher, self._publisher = self._publisher, None
             await asyncio.to_thread(detach_publisher, publisher)
+        if self._relay is not None:
+            await self._relay.close()
 
     # ---- handlers -------------------------------------------------------------------
 
@@ -150,7 +138,7 @@ class RealtimeServer:
             try:
                 payload = model.model_validate(data)
             except ValidationError as exc:
-                raise RequestRefused("invalid_payload", describe(exc)) from None
+                raise InvalidPayload(describe(exc)) from None
             return await work(sid, user_id, payload)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
@@ -189,7 +177,7 @@ class RealtimeServer:
     async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
         info = await asyncio.to_thread(store.generation_info, generation_id)
         if info is None or info.user_id != user_id:
-            raise RequestRefused("not_found", f"you have no generation {generation_id}")
+            raise NoSuchGeneration(f"you have no generation {generation_id}")
         return info
 
     async def _start_generation(
@@ -228,7 +216,10 @@ class RealtimeServer:
         needed = self.high_water.get(payload.generation_id)
         while True:
             page = await asyncio.to_thread(
-                store.stored_events_after, payload.generation_id, payload.after_seq, payload.limit
+                store.stored_events_after,
+                payload.generation_id,
+                payload.after_seq,
+                payload.limit,
             )
             stored = max(page.last_stored_seq, payload.after_seq)
             if page.has_more or stored >= needed or loop.time() >= deadline:
@@ -247,4 +238,4 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
     try:
         return default_service().start(request)
     except GenerationRequestError as exc:
-        raise RequestRefused("invalid_payload", str(exc)) from None
+        raise InvalidPayload(str(exc)) from None
