@@ -124,10 +124,14 @@ def start_in_thread(
     redis_url: str | None = None,
     *,
     bus: EventBus | None = None,
+    **options: Any,
 ) -> RealtimeHandle:
-    """Start an endpoint on a daemon thread and return once it accepts connections."""
+    """Start an endpoint on a daemon thread and return once it accepts connections.
+
+    `options` go to `RealtimeServer` (`reads`, `clock`, `catch_up_wait_s`).
+    """
     sock = bind(host, port)
-    server = RealtimeServer(bus=bus, redis_url=redis_url)
+    server = RealtimeServer(bus=bus, redis_url=redis_url, **options)
     runner = _uvicorn(server)
     thread = threading.Thread(
         target=_run_uvicorn,

@@ -6,6 +6,10 @@ pydantic, then do the work. A refused request gets an `error` event
 `{event, code, message}` and the same `{"error": {...}}` as its acknowledgement; nothing
 a handler does can crash the server. Unknown and foreign generation ids get the same
 answer, so a client learns nothing about generations that are not theirs.
+
+What the server reads (`reads`, the database by default) and its clock (`clock`, for
+token expiry) are parameters, so tests can watch a catch-up wait and let a token expire
+without sleeping.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import socketio
 from pydantic import BaseModel, ValidationError
@@ -47,6 +52,21 @@ P = TypeVar("P", bound=BaseModel)
 Reply = dict[str, Any]
 
 CATCH_UP_WAIT_S = 5.0  # the recorder writes DuckDB in batches up to 2 s apart
+CATCH_UP_POLL_S = 0.02
+
+
+class StoredReads(Protocol):
+    """What the endpoint reads from the database (`planner.realtime.store`)."""
+
+    def generation_info(self, generation_id: uuid.UUID) -> store.GenerationInfo | None: ...
+
+    def stored_events_after(
+        self, generation_id: uuid.UUID, after_seq: int, limit: int
+    ) -> store.StoredEvents: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class RealtimeServer:
@@ -58,10 +78,14 @@ class RealtimeServer:
         bus: EventBus | None = None,
         redis_url: str | None = None,
         catch_up_wait_s: float = CATCH_UP_WAIT_S,
+        reads: StoredReads = store,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.bus = bus or default_bus()
         self.redis_url = redis_url
         self.catch_up_wait_s = catch_up_wait_s
+        self.reads = reads
+        self.clock = clock
         self.high_water = HighWater()
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
@@ -112,7 +136,7 @@ class RealtimeServer:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             token = rt_auth.token_from_handshake(environ, auth)
-            claims = await rt_auth.verify_async(token)
+            claims = await rt_auth.verify_async(token, self.clock())
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
@@ -152,7 +176,7 @@ class RealtimeServer:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
         session = await self.sio.get_session(sid)
         try:
-            claims = await rt_auth.verify_async(session["token"])
+            claims = await rt_auth.verify_async(session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
             await self.sio.disconnect(sid)
@@ -175,7 +199,7 @@ class RealtimeServer:
         )
 
     async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
-        info = await asyncio.to_thread(store.generation_info, generation_id)
+        info = await asyncio.to_thread(self.reads.generation_info, generation_id)
         if info is None or info.user_id != user_id:
             raise NoSuchGeneration(f"you have no generation {generation_id}")
         return info
@@ -216,7 +240,7 @@ class RealtimeServer:
         needed = self.high_water.get(payload.generation_id)
         while True:
             page = await asyncio.to_thread(
-                store.stored_events_after,
+                self.reads.stored_events_after,
                 payload.generation_id,
                 payload.after_seq,
                 payload.limit,
@@ -224,7 +248,7 @@ class RealtimeServer:
             stored = max(page.last_stored_seq, payload.after_seq)
             if page.has_more or stored >= needed or loop.time() >= deadline:
                 return page
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(CATCH_UP_POLL_S)
 
 
 def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
