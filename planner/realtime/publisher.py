@@ -123,7 +123,7 @@ class RedisPublisher:
             self._down_until = time.monotonic() + RETRY_AFTER_S
             return
         if self._down_until is not None:
-            log.warning("publishing events to Redis at %s again", self.target.url)
+            log.info("publishing events to Redis at %s again", self.target.url)
             self._down_until = None
 
     def close(self) -> None:

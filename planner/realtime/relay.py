@@ -17,6 +17,7 @@ public way to say when it listens, nor to see each event before it is emitted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -146,5 +147,7 @@ class RedisRelay:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         await self._pubsub.aclose()
         await self._redis.aclose()
