@@ -235,9 +235,10 @@ def _finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN0
     from planner import plan
     from planner.events import default_bus
     from planner.plan.terminal import TerminalProgress
+    from planner.realtime import publishing
 
     try:
-        with TerminalProgress(default_bus(), generation_id):
+        with publishing(default_bus()), TerminalProgress(default_bus(), generation_id):
             outcome = run()
     except KeyboardInterrupt:
         _fail(f"interrupted; continue with `planner resume {generation_id}`", 130)
@@ -360,6 +361,7 @@ def experiment(
         run_experiment,
         split_faults,
     )
+    from planner.realtime import publishing
 
     try:
         source = uuid.UUID(from_generation) if from_generation else None
@@ -379,7 +381,7 @@ def experiment(
     err = Console(stderr=True, highlight=False)
     try:
         config = config.validated()
-        with ExperimentProgress(err) as progress:
+        with publishing(), ExperimentProgress(err) as progress:
             result = run_experiment(config, on_start=progress.on_start, on_run=progress.on_run)
     except (ExperimentError, ConfigError, db.DatabaseLockedError) as exc:
         _fail(f"experiment: {exc}")

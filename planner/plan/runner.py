@@ -25,7 +25,6 @@ from planner.plan.recorder import GenerationRecorder, create_generation
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
 from planner.plan.spec import GenerationSpec, ResumePoint
 from planner.plan.stored import load_row, outcome_of, reopen, spec_of, user_exists
-from planner.realtime.publisher import attach_publisher
 
 _prepared: set[str] = set()
 _prepared_lock = threading.Lock()
@@ -87,8 +86,6 @@ def execute(
     """Run a created (or reopened) generation to its end in this thread."""
     url = _url(database_url)
     bus = bus or default_bus()
-    # With PLANNER_REDIS_URL, every Socket.IO node sees this generation, whoever runs it.
-    attach_publisher(bus)
     claim(spec.generation_id)
     try:
         recorder = GenerationRecorder(spec.generation_id, database_url=url, fresh=resume is None)

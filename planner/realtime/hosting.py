@@ -19,13 +19,10 @@ import uvicorn
 
 from planner.config import get_settings
 from planner.events import EventBus
+from planner.realtime.errors import RealtimeStartError
 from planner.realtime.server import RealtimeServer
 
 START_TIMEOUT_S = 15.0
-
-
-class RealtimeStartError(RuntimeError):
-    """The endpoint could not start (port taken, Redis unreachable, ...)."""
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -127,10 +124,14 @@ def start_in_thread(
     redis_url: str | None = None,
     *,
     bus: EventBus | None = None,
+    **options: Any,
 ) -> RealtimeHandle:
-    """Start an endpoint on a daemon thread and return once it accepts connections."""
+    """Start an endpoint on a daemon thread and return once it accepts connections.
+
+    `options` go to `RealtimeServer` (`reads`, `clock`, `catch_up_wait_s`).
+    """
     sock = bind(host, port)
-    server = RealtimeServer(bus=bus, redis_url=redis_url)
+    server = RealtimeServer(bus=bus, redis_url=redis_url, **options)
     runner = _uvicorn(server)
     thread = threading.Thread(
         target=_run_uvicorn,
