@@ -4,7 +4,8 @@
    loop on the same fault-free, long, many-chunk stream at unlimited simulator speed,
    without and with the callbacks the generator attaches (chunk, checkpoint, progress,
    attempt; no-ops here, so only the client's own cost of serving them counts), in
-   client-thread CPU time (target <= 1.05x).
+   client-thread CPU time (target <= 1.05x), also shown per delta, the figure a change to
+   the client's hot path (attempt.py, timeline.py) must not make worse.
 2. Recovery cost of one dropped connection at 10/50/90% of a long MasterPlan, per
    strategy: output tokens generated / tokens in the final text, and wall time / the
    fault-free wall time, at a realistic pace scaled up `RECOVERY_SPEED` times (backoff
@@ -126,9 +127,11 @@ def bench_overhead() -> None:
         cpu_ratio = statistics.median(cpu[name]) / bare_cpu
         wall_ratio = statistics.median(wall[name]) / bare_wall
         label = "resilient client" if name == "resilient" else "+ the generator's callbacks"
+        per_delta_us = statistics.median(cpu[name]) / len(chunks) * 1e6
         print(
             f"    {label:28s} CPU {cpu_ratio:.3f}x  wall {wall_ratio:.3f}x   (target <= 1.05x); "
-            f"CPU {statistics.median(cpu[name]) / raw_cpu:.3f}x a raw-event SDK loop"
+            f"CPU {statistics.median(cpu[name]) / raw_cpu:.3f}x a raw-event SDK loop, "
+            f"{per_delta_us:.1f} us/delta"
         )
     print(
         f"    (raw-event loop `messages.create(stream=True)`: {raw_cpu * 1000:.0f} ms CPU, "

@@ -16,7 +16,7 @@ import click
 
 from planner.config import get_settings
 from planner.db import Database
-from planner.errors import InputError, PlannerError
+from planner.errors import ConfigError, InputError, PlannerError
 from planner.logging import configure_logging
 
 
@@ -263,19 +263,15 @@ def _finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN0
 
     from planner.events import default_bus
     from planner.plan.terminal import TerminalProgress
-    from planner.realtime.publisher import attach_publisher, detach_publisher
+    from planner.realtime import publishing
 
     bus = default_bus()
-    # With PLANNER_REDIS_URL, every Socket.IO node sees this generation.
-    publisher = attach_publisher(bus)
     try:
-        with TerminalProgress(bus, generation_id):
+        # With PLANNER_REDIS_URL, every Socket.IO node sees this generation.
+        with publishing(bus), TerminalProgress(bus, generation_id):
             outcome = run(bus)
     except KeyboardInterrupt:
         _stop(f"interrupted; continue with `planner resume {generation_id}`", 130)
-    finally:
-        if publisher is not None:
-            detach_publisher(publisher)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2))
     if not outcome.completed:
@@ -306,14 +302,14 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
     start_generation, join_generation, leave_generation and request_catch_up.
     """
     from planner.plan import GenerationService
-    from planner.realtime import RealtimeStartError, RedisTarget, serve_forever
+    from planner.realtime import RedisTarget, serve_forever
 
-    try:
-        redis_url = redis_url or get_settings().redis_url
-        if redis_url:
+    redis_url = redis_url or get_settings().redis_url
+    if redis_url:
+        try:
             RedisTarget.parse(redis_url)
-    except ValueError as exc:
-        raise PlannerError(str(exc)) from None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     db = _database()
     db.ensure_schema()
     service = GenerationService(db)
@@ -326,8 +322,6 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
             service=service,
             announce=lambda text: click.echo(text, err=True),
         )
-    except RealtimeStartError as exc:
-        raise PlannerError(str(exc)) from None
     finally:
         service.shutdown(cancel=True)
 
@@ -408,7 +402,7 @@ def experiment(
         run_experiment,
         split_faults,
     )
-    from planner.realtime.publisher import attach_publisher, detach_publisher
+    from planner.realtime import publishing
 
     try:
         source = uuid.UUID(from_generation) if from_generation else None
@@ -431,15 +425,11 @@ def experiment(
     db = _database()
     db.ensure_schema()
     config = config.validated(db)
-    publisher = attach_publisher(default_bus())
     try:
-        with ExperimentProgress(err) as progress:
+        with publishing(default_bus()), ExperimentProgress(err) as progress:
             result = run_experiment(db, config, on_start=progress.on_start, on_run=progress.on_run)
     except KeyboardInterrupt:
         _stop("experiment interrupted: finished runs are stored, the rest cancelled", 130)
-    finally:
-        if publisher is not None:
-            detach_publisher(publisher)
     summary = result.summary(db)
     if as_json:
         click.echo(

@@ -13,11 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planner.catalog import default_model
 from planner.errors import ConfigError
 
-# The current Sonnet (anthropic SDK 2.15 `types/model.py`); claude-sonnet-4-5, the default
-# until now, reached end of life on 2026-11-30.
-DEFAULT_MODEL = "claude-sonnet-5-5"
+# The current Sonnet in the catalogue; claude-sonnet-4-5, the default until 2026-11-30,
+# reached end of life that day.
+DEFAULT_MODEL = default_model().name
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
 

@@ -1,4 +1,5 @@
-"""Shared helpers for the resilient client tests: a fake clock, clients on a real simulator."""
+"""Shared helpers for the resilient client tests: a fake clock, clients on a real simulator,
+and bare attempt states for unit tests of the strategy pieces."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner.llm import GenerationResult, ResilientClient
+from planner.llm import AttemptState, GenerationResult, ResilientClient
+from planner.llm.errors import PlannerLLMError
+from planner.llm.types import AttemptKind
+
+REQUEST: dict[str, Any] = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "Plan a small project."}],
+}
 
 
 @dataclass
@@ -56,3 +65,39 @@ def generate(
 
 def kinds(result: GenerationResult) -> list[tuple[str, str | None]]:
     return [(attempt.kind, attempt.error_type) for attempt in result.attempts]
+
+
+def make_attempt_state(
+    *,
+    attempt: int = 1,
+    kind: AttemptKind = "stream",
+    text: str = "",
+    error: PlannerLLMError | None = None,
+    chars_delivered: int | None = None,
+    consecutive_failures: int | None = None,
+    prefill_allowed: bool = True,
+    elapsed_s: float = 0.0,
+    upcoming_wait_s: float = 0.0,
+    request: dict[str, Any] | None = None,
+    seed: int = 7,
+) -> AttemptState:
+    """The state as the client leaves it after attempt `attempt` (of `kind`) failed with
+    `error`, having delivered `chars_delivered` chars (default: all of `text`), `elapsed_s`
+    after the start; like tenacity's `make_retry_state`. The failure is recorded the way
+    the client records it; `consecutive_failures` then overrides the count it left."""
+    state = AttemptState(
+        request=REQUEST if request is None else request,
+        clock=lambda: elapsed_s,
+        rng=random.Random(seed),
+        started_at=0.0,
+        attempt=attempt,
+        kind=kind,
+        text=text,
+        prefill_allowed=prefill_allowed,
+        upcoming_wait_s=upcoming_wait_s,
+    )
+    if error is not None:
+        state.record_failure(error, len(text) if chars_delivered is None else chars_delivered)
+    if consecutive_failures is not None:
+        state.consecutive_failures = consecutive_failures
+    return state

@@ -1,4 +1,9 @@
-"""Helpers for the Socket.IO tests: a recording client, users, generations, a recorder."""
+"""Helpers for the Socket.IO tests: a recording client, users, generations, a recorder.
+
+Nothing here waits for a fixed time: tests wait for a condition (with a generous limit
+that only decides how long a failing test takes), the endpoint's clock is a `Clock` the
+test moves, and `WatchedReads` lets a test act at the moment the endpoint reads.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import socketio
@@ -14,6 +20,7 @@ import socketio
 from planner import auth
 from planner.db import Database, Generation, GenerationEvent, User
 from planner.events import TERMINAL_EVENTS, EventBus, EventMessage
+from planner.realtime import store
 
 PASSWORD = "correct horse battery staple"
 DESCRIPTION = "An online bookshop with payments, a catalogue and order tracking"
@@ -81,6 +88,50 @@ class Recorder:
     def close(self) -> None:
         self.gate.set()
         self.bus.unsubscribe(self.handle)
+
+
+class Clock:
+    """The endpoint's clock (`clock=`), standing still until the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+class WatchedReads:
+    """The endpoint's database reads (`reads=`), calling `on_events_read(page)` after each
+    read of stored events, so a test can act exactly when the endpoint has looked."""
+
+    def __init__(self, db: Database, on_events_read: Callable[[store.StoredEvents], None]) -> None:
+        self.db = db
+        self.on_events_read = on_events_read
+
+    def generation_info(self, generation_id: uuid.UUID) -> store.GenerationInfo | None:
+        return store.generation_info(self.db, generation_id)
+
+    def stored_events_after(
+        self, generation_id: uuid.UUID, after_seq: int, limit: int
+    ) -> store.StoredEvents:
+        page = store.stored_events_after(self.db, generation_id, after_seq, limit)
+        self.on_events_read(page)
+        return page
+
+
+def reads_releasing(recorder: Recorder, seq: int, short_reads: list[int]) -> WatchedReads:
+    """Reads that, once the endpoint finds fewer than `seq` events stored, note it in
+    `short_reads` and let the held-back recorder store them."""
+
+    def release(page: store.StoredEvents) -> None:
+        if page.last_stored_seq < seq:
+            short_reads.append(page.last_stored_seq)
+            recorder.gate.set()
+
+    return WatchedReads(recorder.db, release)
 
 
 class Client:
@@ -157,6 +208,11 @@ class Follower:
         self.generation_id = generation_id
         self.last_seen = 0
         self.applied: list[dict[str, Any]] = []
+        self._live_index = 0
+
+    def reconnected(self, client: Client) -> None:
+        """Follow on a new connection: its live events start afresh, `last_seen` stays."""
+        self.client = client
         self._live_index = 0
 
     def _apply(self, event: dict[str, Any]) -> None:

@@ -1,15 +1,18 @@
-"""The client as other parts of planner use it: endpoint selection from the settings,
+"""The client as other parts of planner use it: built explicitly for an endpoint (the
+endpoint rule lives in planner.plan.endpoint, not in the client), with an injected SDK,
 aborting from a callback, and closing."""
 
 from __future__ import annotations
 
+import anthropic
+import httpx2
 import pytest
 from llm_helpers import generate, make_client
 from sim_helpers import discovery
 
 from planner.config import Settings
-from planner.llm import STRATEGIES, ResilientClient
-from planner.llm import make_client as make_configured_client
+from planner.llm import REGISTRY, STRATEGIES, ResilientClient
+from planner.plan.endpoint import endpoint_for
 from planner.sim import Simulator, embedded_simulator
 
 
@@ -17,8 +20,13 @@ def settings(tmp_path, **env: str) -> Settings:
     return Settings.from_env({"PLANNER_HOME": str(tmp_path), **env})
 
 
-def test_without_a_key_the_embedded_simulator_answers(tmp_path) -> None:
-    client = make_configured_client(settings(tmp_path), "none")
+def client_for(settings: Settings, strategy: str) -> ResilientClient:
+    endpoint = endpoint_for(settings, faults="none")
+    return ResilientClient(api_key=endpoint.api_key, base_url=endpoint.base_url, strategy=strategy)
+
+
+def test_a_client_built_for_the_embedded_simulator_gets_an_answer(tmp_path) -> None:
+    client = client_for(settings(tmp_path), "none")
     assert str(client.sdk.base_url).rstrip("/") == embedded_simulator().base_url
     # The embedded simulator runs at real pace: ask for a few tokens only.
     result = client.generate({**discovery(), "max_tokens": 12})
@@ -26,31 +34,58 @@ def test_without_a_key_the_embedded_simulator_answers(tmp_path) -> None:
     assert result.attempts[0].request_id.startswith("req_")
 
 
-def test_a_base_url_without_a_key_is_an_external_simulator(tmp_path) -> None:
+def test_a_client_built_for_an_external_simulator_sends_it_every_request(tmp_path) -> None:
     with Simulator(speed=0) as external:
-        client = make_configured_client(
-            settings(tmp_path, ANTHROPIC_BASE_URL=external.base_url), "restart"
-        )
-        assert client.strategy.name == "restart"
+        client = client_for(settings(tmp_path, ANTHROPIC_BASE_URL=external.base_url), "restart")
         assert generate(client, discovery()).complete
         assert external.stats()["messages"] == 1
 
 
-def test_with_a_key_the_configured_endpoint_is_used_with_no_sdk_retries(tmp_path) -> None:
-    client = make_configured_client(
-        settings(tmp_path, ANTHROPIC_API_KEY="sk-test", ANTHROPIC_BASE_URL="https://api.example"),
-        "none",
-        read_timeout_s=42,
+def test_the_sdk_it_builds_has_the_given_key_url_and_timeout_and_no_retries() -> None:
+    client = ResilientClient(
+        api_key="sk-test", base_url="https://api.example", strategy="none", read_timeout_s=42
     )
     assert client.sdk.api_key == "sk-test"
     assert str(client.sdk.base_url).startswith("https://api.example")
     assert client.sdk.max_retries == 0, "planner owns and records every retry"
     assert client.sdk.timeout.read == 42
     client.close()
+    assert client.sdk.is_closed()
 
 
-def test_every_strategy_name_builds(tmp_path) -> None:
-    assert STRATEGIES == ("none", "hybrid", "restart", "resume")
+def test_an_injected_sdk_is_used_with_planner_retries_and_timeouts_and_left_open() -> None:
+    with Simulator(speed=0) as sim:
+        sdk = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=5)
+        with ResilientClient(sdk=sdk, strategy="none", read_timeout_s=7) as client:
+            assert client.sdk.max_retries == 0 and client.sdk.timeout.read == 7
+            assert generate(client, discovery()).complete
+        assert not sdk.is_closed(), "the caller's SDK client is the caller's to close"
+        assert sdk.max_retries == 5, "the caller's SDK client is not changed"
+        sdk.close()
+
+
+def test_an_injected_sdk_excludes_the_arguments_that_would_build_one() -> None:
+    sdk = anthropic.Anthropic(api_key="x", base_url="http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="either sdk="):
+        ResilientClient(sdk=sdk, base_url="http://127.0.0.1:9")
+    with pytest.raises(TypeError, match="either sdk="):
+        ResilientClient(sdk=sdk, http_client=httpx2.Client())
+    sdk.close()
+
+
+def test_an_injected_http_client_carries_the_requests_and_is_closed_with_the_client() -> None:
+    with Simulator(speed=0) as sim:
+        http_client = httpx2.Client()
+        with ResilientClient(
+            api_key="x", base_url=sim.base_url, strategy="none", http_client=http_client
+        ) as client:
+            assert client.sdk.max_retries == 0
+            assert generate(client, discovery()).complete
+        assert http_client.is_closed, "the SDK closes the HTTP client it was given"
+
+
+def test_every_registered_strategy_builds_a_client() -> None:
+    assert STRATEGIES == tuple(REGISTRY) == ("none", "hybrid", "restart", "resume")
     for name in STRATEGIES:
         assert ResilientClient(api_key="x", base_url="http://127.0.0.1:9", strategy=name)
 
@@ -59,7 +94,7 @@ class Cancelled(Exception):
     pass
 
 
-def test_an_exception_from_a_callback_aborts_the_generation(tmp_path) -> None:
+def test_an_exception_from_a_callback_aborts_the_generation() -> None:
     with Simulator(speed=0) as sim:
         seen = []
 

@@ -10,6 +10,7 @@ import pytest
 from llm_helpers import FakeTime, generate, make_client, spec
 from sim_helpers import discovery
 
+from planner.errors import LLMError, PlannerError
 from planner.llm import errors
 from planner.sim import Simulator
 
@@ -157,3 +158,10 @@ def test_failures_are_translated_not_leaked() -> None:
         dropped, errors.TransientError
     )
     assert isinstance(errors.classify(httpx2.ReadTimeout("slow")), errors.StreamStalled)
+
+
+def test_every_llm_failure_is_a_planner_error_a_front_end_shows_in_one_line() -> None:
+    failure = errors.classify(httpx2.RemoteProtocolError("peer closed"))
+    assert isinstance(failure, LLMError) and isinstance(failure, PlannerError)
+    assert failure.exit_code == LLMError.exit_code == 7
+    assert "\n" not in str(failure)

@@ -7,7 +7,7 @@ import pytest
 from llm_helpers import FakeTime, generate, kinds, make_client, spec
 from sim_helpers import discovery
 
-from planner.llm import STRATEGIES
+from planner.llm import STRATEGIES, UnknownStrategy
 from planner.sim import Simulator
 
 SONNET_45 = "claude-sonnet-4-5"
@@ -213,5 +213,5 @@ def test_non_retryable_errors_fail_at_once_under_every_strategy(sim, strategy) -
 
 
 def test_unknown_strategy_is_a_clear_error(sim) -> None:
-    with pytest.raises(ValueError, match="none, hybrid, restart, resume"):
+    with pytest.raises(UnknownStrategy, match="none, hybrid, restart, resume"):
         client(sim, "retry-harder")

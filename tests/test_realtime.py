@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -13,7 +12,15 @@ from planner.db import Database
 from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
 from planner.plan import GenerationService
 from planner.realtime import RealtimeHandle, start_in_thread
-from tests.realtime_support import Client, Follower, Recorder, connected, make_generation, make_user
+from tests.realtime_support import (
+    Client,
+    Follower,
+    Recorder,
+    connected,
+    make_generation,
+    make_user,
+    reads_releasing,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -182,7 +189,7 @@ async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
     for i in range(10, 25):  # published while the client is away
         events.emit(TextDelta(text=f"<{i}>", from_char=i))
     reconnected = await connected(clients, endpoint, token)
-    follower.client, follower._live_index = reconnected, 0
+    follower.reconnected(reconnected)
     await reconnected.call("join_generation", {"generation_id": str(generation_id)})
     for i in range(25, 35):  # published while it catches up
         events.emit(TokensProgress(tokens_received=i))
@@ -242,28 +249,51 @@ def recorder_has(db: Database, generation_id: uuid.UUID, count: int) -> bool:
     return stored == count
 
 
+@pytest.fixture
+def short_reads() -> list[int]:
+    """How many events were stored each time the endpoint found too few."""
+    return []
+
+
+@pytest.fixture
+def lagging_endpoint(
+    home_db: Database, bus: EventBus, recorder: Recorder, short_reads: list[int]
+) -> Iterator[RealtimeHandle]:
+    """An endpoint whose first short read of stored events lets the recorder store them."""
+    reads = reads_releasing(recorder, 5, short_reads)
+    # However slow this machine, the reply is the wait for the recorder, not the deadline.
+    service = GenerationService(home_db, bus=bus)
+    handle = start_in_thread(
+        "127.0.0.1", 0, db=home_db, service=service, bus=bus, reads=reads, catch_up_wait_s=120
+    )
+    yield handle
+    handle.stop()
+    service.shutdown(cancel=True)
+
+
 async def test_catch_up_waits_for_events_emitted_before_the_join_but_not_yet_stored(
     home_db: Database,
-    endpoint: RealtimeHandle,
+    lagging_endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
+    short_reads: list[int],
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice
     generation_id = make_generation(home_db, claims.user_id)
-    client = await connected(clients, endpoint, token)
+    client = await connected(clients, lagging_endpoint, token)
     recorder.gate.clear()  # the recorder lags: events go out live before they are stored
     publish_run(bus, generation_id, 5)
-    await client.wait_until(lambda: endpoint.server.high_water.get(generation_id) == 5)
+    await client.wait_until(lambda: lagging_endpoint.server.high_water.get(generation_id) == 5)
     await client.call("join_generation", {"generation_id": str(generation_id)})
-    asyncio.get_running_loop().call_later(0.3, recorder.gate.set)
 
     reply = await client.call(
         "request_catch_up", {"generation_id": str(generation_id), "after_seq": 0}
     )
 
     assert client.generation_events(generation_id) == [], "they went out before the join"
+    assert short_reads[:1] == [0], "the endpoint looked before the recorder had stored any"
     assert [e["seq"] for e in reply["events"]] == [1, 2, 3, 4, 5]
 
 

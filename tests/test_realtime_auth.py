@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,14 +17,23 @@ from planner.db import Database
 from planner.events import EventBus
 from planner.plan import GenerationService
 from planner.realtime import RealtimeHandle, start_in_thread
-from tests.realtime_support import Client, connected, make_generation, make_user
+from tests.realtime_support import Client, Clock, connected, make_generation, make_user
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def endpoint(home_db: Database, service: GenerationService) -> Iterator[RealtimeHandle]:
-    handle = start_in_thread("127.0.0.1", 0, db=home_db, service=service, bus=EventBus())
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def endpoint(
+    clock: Clock, home_db: Database, service: GenerationService
+) -> Iterator[RealtimeHandle]:
+    handle = start_in_thread(
+        "127.0.0.1", 0, db=home_db, service=service, bus=EventBus(), clock=clock
+    )
     yield handle
     handle.stop()
 
@@ -129,21 +137,25 @@ async def test_bearer_header_and_auth_payload_both_connect(
 async def test_a_token_expiring_during_the_connection_is_caught_at_the_next_event(
     home_db: Database,
     endpoint: RealtimeHandle,
+    clock: Clock,
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
-    claims, _ = alice
+    claims, token = alice
     generation_id = make_generation(home_db, claims.user_id)
-    expires = datetime.now(UTC) + timedelta(seconds=3)
-    short = signed({"sub": str(claims.user_id), "exp": expires})
-    client = await connected(clients, endpoint, short)
+    client = await connected(clients, endpoint, token)
     joined = await client.call("join_generation", {"generation_id": str(generation_id)})
     assert "error" not in joined
-    await asyncio.sleep(max(0.0, expires.timestamp() - time.time()) + 1.05)
+    clock.advance(claims.expires_at - clock() + timedelta(seconds=1))
     await client.sio.emit("request_catch_up", {"generation_id": str(generation_id), "after_seq": 0})
     await asyncio.wait_for(client.disconnected.wait(), 10)
     [error] = client.errors()
     assert error["code"] == "token_expired" and error["event"] == "request_catch_up"
+    with pytest.raises(auth.TokenExpired) as at_connect:
+        past = datetime.now(UTC) - timedelta(minutes=10)
+        expired = {"sub": str(claims.user_id), "iat": past, "exp": past + timedelta(minutes=5)}
+        auth.verify_access_token(home_db, signed(expired))
+    assert error["message"] == str(at_connect.value), "the same words as at connect"
     assert not client.generation_events(generation_id)
 
 

@@ -90,9 +90,11 @@ def test_serve_reports_a_busy_port_a_bad_redis_url_and_a_redis_that_is_down(
     bad_url = run_cli("serve", "--port", "0", "--redis", "http://127.0.0.1:6379", timeout=60)
     down = run_cli("serve", "--port", "0", "--redis", "redis://127.0.0.1:1/0", timeout=60)
 
-    assert busy.returncode == 1 and f"cannot listen on 127.0.0.1:{busy_port}" in busy.stderr
-    assert bad_url.returncode == 1 and "not a Redis URL" in bad_url.stderr
-    assert down.returncode == 1 and "Redis at redis://127.0.0.1:1/0 does not answer" in down.stderr
+    # A service that cannot be used (the port, Redis) exits 6; a setting that is wrong, 2.
+    assert busy.returncode == 6 and f"cannot listen on 127.0.0.1:{busy_port}" in busy.stderr
+    assert bad_url.returncode == 2 and "not a Redis URL" in bad_url.stderr
+    assert down.returncode == 6 and "Redis at redis://127.0.0.1:1/0 does not answer" in down.stderr
+    assert all("Traceback" not in run.stderr for run in (busy, bad_url, down))
 
 
 def test_serve_help_documents_the_protocol(run_cli) -> None:  # noqa: ANN001

@@ -34,10 +34,12 @@ from tests.realtime_support import (
     DESCRIPTION,
     Client,
     Follower,
+    Recorder,
     assert_a_recovered_generation,
     follow_to_the_end,
     make_generation,
     make_user,
+    reads_releasing,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
@@ -77,28 +79,34 @@ def test_a_publisher_is_attached_once_per_bus_and_stops_with_its_last_user(
     redis_url: str,
 ) -> None:
     target = RedisTarget.parse(redis_url)
-    listener = redis.Redis.from_url(target.url).pubsub(ignore_subscribe_messages=True)
+    redis_client = redis.Redis.from_url(target.url)
+    listener = redis_client.pubsub()
     listener.subscribe(target.channel)
+    assert listener.get_message(timeout=10)["type"] == "subscribe"
     bus = EventBus()
     first, second = attach_publisher(bus, redis_url), attach_publisher(bus, redis_url)
     events = GenerationEvents(bus, uuid.uuid4())
     events.emit(TokensProgress(tokens_received=1))
     detach_publisher(second)
     events.emit(TokensProgress(tokens_received=2))
-    detach_publisher(first)
+    detach_publisher(first)  # returns once every event on the bus has gone out
     events.emit(TokensProgress(tokens_received=3))
+    redis_client.publish(target.channel, "end of test")  # Redis keeps the publish order
 
     received = []
-    deadline = time.monotonic() + 1.5
-    while time.monotonic() < deadline:
-        if (message := listener.get_message(timeout=0.1)) is not None:
-            received.append(json.loads(message["data"]))
+    while (message := listener.get_message(timeout=10)) and message["data"] != b"end of test":
+        received.append(json.loads(message["data"]))
     listener.close()
     assert first is second
-    assert [m["data"][0]["tokens_received"] for m in received] == [1, 2], (
+    assert [m["tokens_received"] for m in received] == [1, 2], (
         "once per event while attached, nothing after the last detach"
     )
-    assert received[0]["room"] == f"generation:{events.generation_id}"
+    assert received[0] == {
+        "name": "masterplan_tokens_progress",
+        "generation_id": str(events.generation_id),
+        "seq": 1,
+        **received[0],
+    }
     assert attach_publisher(bus, None) is None, "no Redis configured: nothing to attach"
 
 
@@ -146,6 +154,68 @@ async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
             "from_char": 1,
             "stage": "masterplan",
         }
+
+
+@pytest.fixture
+def recorder(home_db: Database) -> Iterator[Recorder]:
+    recorder = Recorder(EventBus(), home_db)
+    yield recorder
+    recorder.close()
+
+
+@pytest.fixture
+def short_reads() -> list[int]:
+    return []
+
+
+@pytest.fixture
+def lagging_node(
+    home_db: Database, redis_url: str, recorder: Recorder, short_reads: list[int]
+) -> Iterator[RealtimeHandle]:
+    """A node whose first short read of stored events lets the recorder store them."""
+    reads = reads_releasing(recorder, 5, short_reads)
+    service = GenerationService(home_db, bus=recorder.bus)
+    handle = start_in_thread(
+        "127.0.0.1",
+        0,
+        redis_url,
+        db=home_db,
+        service=service,
+        bus=recorder.bus,
+        reads=reads,
+        catch_up_wait_s=120,
+    )
+    yield handle
+    handle.stop()
+    service.shutdown(cancel=True)
+
+
+async def test_a_node_on_redis_waits_for_the_recorder_before_answering_a_catch_up(
+    home_db: Database,
+    lagging_node: RealtimeHandle,
+    recorder: Recorder,
+    short_reads: list[int],
+    clients: list[Client],
+) -> None:
+    user, token = make_user(home_db, "alice")
+    generation_id = make_generation(home_db, user.id)
+    client = Client()
+    clients.append(client)
+    await client.connect(lagging_node.url, token)
+    recorder.gate.clear()
+    events = GenerationEvents(recorder.bus, generation_id)
+    for i in range(5):
+        events.emit(TokensProgress(tokens_received=i))
+    # Through Redis and back: the node notes what it relayed, before anyone joined.
+    await client.wait_until(lambda: lagging_node.server.high_water.get(generation_id) == 5)
+    await client.call("join_generation", {"generation_id": str(generation_id)})
+
+    reply = await client.call(
+        "request_catch_up", {"generation_id": str(generation_id), "after_seq": 0}
+    )
+
+    assert short_reads[:1] == [0], "the node looked before the recorder had stored any"
+    assert [e["seq"] for e in reply["events"]] == [1, 2, 3, 4, 5]
 
 
 class PlannerProcess:

@@ -143,11 +143,9 @@ def test_socketio_replay_goes_to_the_generation_room_through_redis(duckdb: Datab
                 received.append(json.loads(message["data"]))
     finally:
         pubsub.close()
-    assert [(m["event"], m["data"][0]["seq"]) for m in received] == [
-        (e.name, e.seq) for e in recording.events
-    ]
-    assert {m["room"] for m in received} == {f"generation:{recording.generation_id}"}
-    assert received[1]["data"][0]["text"] == TEXT[:40]
+    assert [(m["name"], m["seq"]) for m in received] == [(e.name, e.seq) for e in recording.events]
+    assert {m["generation_id"] for m in received} == {str(recording.generation_id)}
+    assert received[1]["text"] == TEXT[:40]
 
 
 def test_socketio_replay_without_redis_says_what_to_set() -> None:

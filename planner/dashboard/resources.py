@@ -2,8 +2,8 @@
 
 Streamlit keeps them with `st.cache_resource`, keyed by the database URL, so every page of
 every session passes the same `Database` to the library, and generations started in any
-session run on one bounded pool whose events go out on the process's bus (with the
-Socket.IO publisher attached once, here: the core attaches no front end).
+session run on one bounded pool whose events go out on the process's bus (where
+`shell.prepare` attaches the Socket.IO publisher: the core attaches no front end).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.events import default_bus
 from planner.plan import GenerationService
-from planner.realtime.publisher import attach_publisher
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,7 +23,6 @@ def _database(url: str) -> Database:
 
 @st.cache_resource(show_spinner=False)
 def _service(url: str) -> GenerationService:
-    attach_publisher(default_bus())  # with PLANNER_REDIS_URL, every node sees these runs
     return GenerationService(_database(url), bus=default_bus())
 
 

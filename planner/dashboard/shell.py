@@ -10,11 +10,17 @@ from planner.dashboard import session
 from planner.dashboard.resources import database, service
 from planner.dashboard.session import SessionUser
 from planner.errors import DatabaseError
-from planner.realtime import RealtimeStartError, start_realtime_in_thread
+from planner.realtime import RealtimeStartError, attach_publisher, start_realtime_in_thread
+
+
+@st.cache_resource
+def _publish_generations() -> None:
+    """With PLANNER_REDIS_URL, this process's generations reach every Socket.IO node."""
+    attach_publisher()
 
 
 def prepare() -> str | None:
-    """Migrate the database and host the Socket.IO endpoint (both once per process).
+    """Migrate the database, publish generations, host the Socket.IO endpoint (once each).
 
     Returns a warning for the sidebar when the endpoint cannot start: the dashboard
     itself still works without it. Without a database it stops with a message saying
@@ -27,8 +33,9 @@ def prepare() -> str | None:
         st.error(f"planner cannot use its database `{db.safe_url}`: {exc}", icon=":material/error:")
         st.stop()
     try:
+        _publish_generations()
         start_realtime_in_thread(db=db, service=service())
-    except RealtimeStartError as exc:
+    except (ValueError, RealtimeStartError) as exc:  # ValueError: not a Redis URL
         return f"Socket.IO endpoint not running: {exc}"
     return None
 

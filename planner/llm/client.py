@@ -2,8 +2,15 @@
 
 `ResilientClient.generate()` runs attempts (`planner.llm.attempt`) until the answer ends
 with `end_turn` or `stop_sequence`, asking its strategy (`planner.llm.strategies`) after
-every failure whether and how to go on. The SDK is built with `max_retries=0`: every
-retry is planner's, and every attempt is recorded.
+every failure whether and how to go on. The SDK runs with `max_retries=0`: every retry is
+planner's, and every attempt is recorded.
+
+The SDK is the seam, as the transport is in httpx: by default the client builds its own
+`anthropic.Anthropic` from `api_key` and `base_url`; a caller may hand it an HTTP client
+instead (`http_client=`, e.g. an `httpx2.Client` on a `MockTransport` serving hand-written
+SSE bodies), or a whole SDK client (`sdk=`), which is used through a copy with planner's
+retries and timeouts. Which endpoint to talk to is the caller's business
+(`planner.plan.endpoint`): the client knows nothing of the simulator or the settings.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anthropic
 import httpx2
@@ -20,15 +27,9 @@ from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
 from planner.llm.errors import PlannerLLMError
 from planner.llm.ledger import Ledger
 from planner.llm.state import AttemptState
+from planner.llm.steps import Finish, NextAttempt, NextStep, continue_from_text
 from planner.llm.stitching import SeamJoiner
-from planner.llm.strategies import (
-    DEFAULT_STRATEGY,
-    Finish,
-    NextAttempt,
-    NextStep,
-    build_strategy,
-    continue_from_text,
-)
+from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
 from planner.llm.types import (
     AttemptRecord,
@@ -40,13 +41,14 @@ from planner.llm.types import (
     Tier,
 )
 
-if TYPE_CHECKING:
-    from planner.config import Settings
-
-SIMULATOR_API_KEY = "planner-simulator"
-
 
 class ResilientClient:
+    """Generations through one SDK client, recovering as the named strategy says.
+
+    `sleep`, `clock` and `rng` are injected so tests wait for nothing; the SDK or its HTTP
+    client may be injected too (see the module docstring).
+    """
+
     def __init__(
         self,
         *,
@@ -58,20 +60,31 @@ class ResilientClient:
         nonstream_timeout_s: float = 600.0,
         checkpoint_every_chars: int = 500,
         progress_every_chunks: int = 50,
-        max_attempts: int = 10,
-        deadline_s: float = 1800.0,
+        max_attempts: int = Limits.max_attempts,
+        deadline_s: float = Limits.deadline_s,
         default_headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        sdk: anthropic.Anthropic | None = None,
+        http_client: httpx2.Client | None = None,
     ) -> None:
         self.strategy = build_strategy(strategy, max_attempts=max_attempts, deadline_s=deadline_s)
-        self.sdk = anthropic.Anthropic(
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=0,
-            timeout=httpx2.Timeout(read_timeout_s, connect=connect_timeout_s),
-        )
+        timeout = httpx2.Timeout(read_timeout_s, connect=connect_timeout_s)
+        if sdk is None:
+            self.sdk = anthropic.Anthropic(
+                api_key=api_key,
+                base_url=base_url,
+                max_retries=0,
+                timeout=timeout,
+                http_client=http_client,
+            )
+        elif api_key is not None or base_url is not None or http_client is not None:
+            raise TypeError("give either sdk= or api_key / base_url / http_client, not both")
+        else:
+            # A copy sharing the caller's connection pool, with planner's retries and timeouts.
+            self.sdk = sdk.with_options(max_retries=0, timeout=timeout)
+        self._owns_sdk = sdk is None
         self.nonstream_timeout = httpx2.Timeout(nonstream_timeout_s, connect=connect_timeout_s)
         self.checkpoint_every_chars = checkpoint_every_chars
         self.progress_every_chunks = progress_every_chunks
@@ -81,7 +94,10 @@ class ResilientClient:
         self.rng = rng if rng is not None else random.Random()
 
     def close(self) -> None:
-        self.sdk.close()
+        """Close the SDK client this client built (with it an injected `http_client`, as
+        the SDK closes what it is given); an injected `sdk` stays the caller's to close."""
+        if self._owns_sdk:
+            self.sdk.close()
 
     def __enter__(self) -> ResilientClient:
         return self
@@ -134,11 +150,12 @@ class ResilientClient:
             error = outcome.error
             if error is None:
                 return self._result(state, timeline.text, step.tier, ledger, outcome)
-            next_step, stopped = self._decide(state)
+            decision = self.strategy.decide(state)
+            next_step = decision.step
             if on_recovery is not None:
                 on_recovery(_notice(state, error, next_step))
             if isinstance(next_step, Finish):
-                message = _give_up_message(state, error) if stopped else error.message
+                message = _give_up_message(state, error) if decision.stopped else error.message
                 return self._result(state, timeline.text, next_step.tier, ledger, outcome, message)
             if state.upcoming_wait_s > 0:
                 self.sleep(state.upcoming_wait_s)
@@ -185,19 +202,6 @@ class ResilientClient:
         timeline.progress()
         state.attempts.append(record)
         return outcome
-
-    def _decide(self, state: AttemptState) -> tuple[NextStep, bool]:
-        """The strategy's next step after a failure, and whether a limit stopped it."""
-        strategy = self.strategy
-        if not strategy.recoverable(state):
-            return Finish("give_up", "failed"), False
-        next_step = strategy.next_step(state)
-        if isinstance(next_step, Finish):
-            return next_step, False
-        state.upcoming_wait_s = strategy.wait(state)
-        if strategy.stop(state):
-            return Finish("give_up", "failed"), True
-        return next_step, False
 
     def _run(
         self, step: NextAttempt, headers: dict[str, str], timeline: Timeline
@@ -267,27 +271,4 @@ def _give_up_message(state: AttemptState, error: PlannerLLMError) -> str:
     return (
         f"gave up after {state.attempt} attempt(s) in {state.elapsed_s:.1f} s "
         f"(attempt or time limit): {error.message}"
-    )
-
-
-def make_client(
-    settings: Settings, strategy: str = DEFAULT_STRATEGY, **options: Any
-) -> ResilientClient:
-    """A client for the configured endpoint: the real API with ANTHROPIC_API_KEY (at
-    ANTHROPIC_BASE_URL if set), an external simulator at ANTHROPIC_BASE_URL, else the
-    embedded simulator."""
-    if settings.anthropic_api_key is not None:
-        return ResilientClient(
-            api_key=settings.anthropic_api_key,
-            base_url=settings.anthropic_base_url,
-            strategy=strategy,
-            **options,
-        )
-    base_url = settings.anthropic_base_url
-    if base_url is None:
-        from planner.sim import embedded_simulator
-
-        base_url = embedded_simulator().base_url
-    return ResilientClient(
-        api_key=SIMULATOR_API_KEY, base_url=base_url, strategy=strategy, **options
     )

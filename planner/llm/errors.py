@@ -2,30 +2,32 @@
 
 Every exception the `anthropic` SDK or `httpx2` can raise while planner talks to the
 Messages API goes through `classify()`, which maps it, most specific first, to this tree;
-the strategies only ever look at these types::
+the strategies only ever look at these types. Its root hangs under `planner.errors.LLMError`,
+so a front end that catches `PlannerError` catches these too::
 
-    PlannerLLMError
-    ├── NonRetryableError        fail at once: retrying cannot help
-    │   ├── InvalidRequestError  400 invalid_request_error (and 413, 422, ...)
-    │   ├── AuthenticationFailed 401 / 403
-    │   ├── ModelNotFound        404
-    │   ├── Refused              stop_reason "refusal"
-    │   └── UnexpectedStop       tool_use, pause_turn, ...: not a text answer
-    ├── PrefillRefused           400: this model does not accept an assistant prefill
-    ├── MaxTokensReached         the answer stopped at max_tokens (only continuing helps)
-    └── TransientError           worth another attempt
-        ├── RequestFailed        HTTP error before the stream started (.retry_after_s)
-        │   ├── RateLimited      429
-        │   ├── Overloaded       529
-        │   └── ServerError      500, 502, 503, 504, 408, 409, ...
-        ├── ConnectFailed        no response at all (refused, DNS, connect/read timeout)
-        └── StreamInterrupted    the response started (or was awaited), then broke
-            ├── ConnectionDropped  raw httpx2 RemoteProtocolError / ReadError mid-stream,
-            │                      or the connection cut while awaiting a whole message
-            ├── StreamStalled      no byte within the read timeout
-            ├── StreamErrorEvent   SSE `error` event (.error_type: overloaded_error, ...)
-            ├── StreamCorrupted    undecodable event data
-            └── StreamTruncated    ended without message_stop / stop_reason
+    LLMError (planner.errors)
+    └── PlannerLLMError
+        ├── NonRetryableError        fail at once: retrying cannot help
+        │   ├── InvalidRequestError  400 invalid_request_error (and 413, 422, ...)
+        │   ├── AuthenticationFailed 401 / 403
+        │   ├── ModelNotFound        404
+        │   ├── Refused              stop_reason "refusal"
+        │   └── UnexpectedStop       tool_use, pause_turn, ...: not a text answer
+        ├── PrefillRefused           400: this model does not accept an assistant prefill
+        ├── MaxTokensReached         the answer stopped at max_tokens (only continuing helps)
+        └── TransientError           worth another attempt
+            ├── RequestFailed        HTTP error before the stream started (.retry_after_s)
+            │   ├── RateLimited      429
+            │   ├── Overloaded       529
+            │   └── ServerError      500, 502, 503, 504, 408, 409, ...
+            ├── ConnectFailed        no response at all (refused, DNS, connect/read timeout)
+            └── StreamInterrupted    the response started (or was awaited), then broke
+                ├── ConnectionDropped  raw httpx2 RemoteProtocolError / ReadError mid-stream,
+                │                      or the connection cut while awaiting a whole message
+                ├── StreamStalled      no byte within the read timeout
+                ├── StreamErrorEvent   SSE `error` event (.error_type: overloaded_error, ...)
+                ├── StreamCorrupted    undecodable event data
+                └── StreamTruncated    ended without message_stop / stop_reason
 
 Each failure has a short stable `kind` (recorded as the attempt's error type) and a message
 a person can act on.
@@ -40,8 +42,10 @@ import time
 import anthropic
 import httpx2
 
+from planner.errors import LLMError
 
-class PlannerLLMError(Exception):
+
+class PlannerLLMError(LLMError):
     kind = "error"
 
     def __init__(self, message: str, *, request_id: str | None = None) -> None:

@@ -1,239 +1,176 @@
-"""Recovery strategies composed of small pieces, tenacity style.
+"""Recovery strategies composed of small pieces, tenacity style, and the one registry of them.
 
 A strategy answers four questions about the `AttemptState` after a failed attempt, each
-with a tiny callable object: is the failure *recoverable*, *how to continue* (a next
-attempt, or a final answer such as hybrid's partial text), how long to *wait*, and when to
-*stop*. The pieces keep no state; everything that changes lives in the `AttemptState`.
+with a tiny stateless piece: is the failure *recoverable* (`planner.llm.retry`), *how to
+go on* (`planner.llm.steps`: a next attempt, or a final answer such as hybrid's partial
+text), how long to *wait* (`planner.llm.wait`) and when to *stop* (`planner.llm.stop`).
+`Strategy.decide` asks them in that order; everything that changes lives in the state.
+
+`REGISTRY` is the only list of strategies: name -> a factory taking the limits, and a
+one-line description in words for CLI help and the dashboard. `STRATEGIES` (the names, in
+order) and `DEFAULT_STRATEGY` are read from it; `build_strategy` looks names up in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from types import MappingProxyType
 
-from planner.llm.errors import (
-    MaxTokensReached,
-    PrefillRefused,
-    RequestFailed,
-    TransientError,
-)
+from planner.errors import InputError
+from planner.llm.errors import MaxTokensReached, PrefillRefused, TransientError
+from planner.llm.retry import retry_base, retry_if_attempt_kind, retry_if_error, retry_never
 from planner.llm.state import AttemptState
-from planner.llm.stitching import continuation_request, prefill_request
-from planner.llm.types import AttemptKind, Tier
+from planner.llm.steps import (
+    HYBRID_PARTIAL_MIN_CHARS,
+    Finish,
+    NextStep,
+    continue_from_text,
+    give_up,
+    partial_or_nonstream,
+    start_over,
+    step_base,
+)
+from planner.llm.stop import stop_after_attempt, stop_base, stop_before_deadline, stop_never
+from planner.llm.wait import wait_base, wait_exponential_jitter, wait_none, wait_retry_after_or
 
-STRATEGIES: tuple[str, ...] = ("none", "hybrid", "restart", "resume")
-DEFAULT_STRATEGY = "resume"
-HYBRID_PARTIAL_MIN_CHARS = 100
-
-
-@dataclass(frozen=True)
-class NextAttempt:
-    """Run another attempt: what to send, and what of the text so far to keep."""
-
-    kind: AttemptKind
-    request: dict[str, Any]
-    kept_text: str
-    decision: Literal["retry", "resume", "continue", "nonstream"]
-    tier: Tier
-    """The tier the generation ends with if this attempt completes it."""
-    join_seam: bool = False
-    """The continuation may repeat the end of the kept text: cut the overlap."""
+GIVE_UP = Finish("give_up", "failed")
 
 
 @dataclass(frozen=True)
-class Finish:
-    """Stop here: return the text so far as an incomplete answer, or fail."""
+class Decision:
+    """What a strategy decided after a failure."""
 
-    decision: Literal["partial", "give_up"]
-    tier: Tier
-
-
-NextStep = NextAttempt | Finish
-
-
-# --- is the failure recoverable ------------------------------------------------------
-
-
-class retry_never:
-    def __call__(self, state: AttemptState) -> bool:
-        return False
-
-
-class retry_if_transient:
-    """Network, server and stream failures; not bad requests, refusals or max_tokens."""
-
-    def __call__(self, state: AttemptState) -> bool:
-        return isinstance(state.last_error, TransientError)
-
-
-class retry_if_continuable:
-    """Transient failures, plus what only continuing can fix: max_tokens, and a refused
-    prefill of planner's own (a prefill in the caller's request is the caller's error)."""
-
-    def __call__(self, state: AttemptState) -> bool:
-        if isinstance(state.last_error, PrefillRefused):
-            return state.kind == "resume"
-        return isinstance(state.last_error, TransientError | MaxTokensReached)
-
-
-class retry_if_stream_failed:
-    """The original system's rule: any failure of the streaming call, once."""
-
-    def __call__(self, state: AttemptState) -> bool:
-        return state.kind != "nonstream" and isinstance(
-            state.last_error, TransientError | MaxTokensReached
-        )
-
-
-# --- how to continue -----------------------------------------------------------------
-
-
-class give_up:
-    def __call__(self, state: AttemptState) -> NextStep:
-        return Finish("give_up", "failed")
-
-
-class start_over:
-    def __call__(self, state: AttemptState) -> NextStep:
-        return NextAttempt("stream", state.request, "", "retry", "restart")
-
-
-class continue_from_text:
-    """Prefill while the model accepts it, else a follow-up user turn and seam joining."""
-
-    def __call__(self, state: AttemptState) -> NextStep:
-        kept = state.text.rstrip()
-        if not kept:
-            return NextAttempt("stream", state.request, "", "retry", "resume")
-        if state.prefill_allowed:
-            return NextAttempt(
-                "resume", prefill_request(state.request, kept), kept, "resume", "resume"
-            )
-        return NextAttempt(
-            "continue",
-            continuation_request(state.request, kept),
-            kept,
-            "continue",
-            "resume",
-            join_seam=True,
-        )
-
-
-class partial_or_nonstream:
-    """Hybrid: a partial answer over `min_chars` is returned (incomplete); else one
-    non-streaming call of the original request."""
-
-    def __init__(self, min_chars: int = HYBRID_PARTIAL_MIN_CHARS) -> None:
-        self.min_chars = min_chars
-
-    def __call__(self, state: AttemptState) -> NextStep:
-        if len(state.text) > self.min_chars:
-            return Finish("partial", "partial")
-        return NextAttempt("nonstream", state.request, "", "nonstream", "nonstream")
-
-
-# --- how long to wait ----------------------------------------------------------------
-
-
-class wait_none:
-    def __call__(self, state: AttemptState) -> float:
-        return 0.0
-
-
-class wait_exponential_jitter:
-    """initial * 2**(n-1) plus up to `jitter` seconds, capped at `maximum`, where n counts
-    failures since text last arrived; no wait for what is not a network or server failure."""
-
-    def __init__(self, initial: float = 0.5, maximum: float = 8.0, jitter: float = 0.5) -> None:
-        self.initial = initial
-        self.maximum = maximum
-        self.jitter = jitter
-
-    def __call__(self, state: AttemptState) -> float:
-        if not isinstance(state.last_error, TransientError):
-            return 0.0
-        exponent = max(0, state.consecutive_failures - 1)
-        backoff = self.initial * 2.0 ** min(exponent, 30)
-        return min(self.maximum, backoff + state.rng.uniform(0, self.jitter))
-
-
-class wait_retry_after_or:
-    """What the server asked for (`retry-after-ms` / `retry-after`), else `fallback`."""
-
-    def __init__(self, fallback: Callable[[AttemptState], float], maximum: float = 120.0) -> None:
-        self.fallback = fallback
-        self.maximum = maximum
-
-    def __call__(self, state: AttemptState) -> float:
-        error = state.last_error
-        if isinstance(error, RequestFailed) and error.retry_after_s is not None:
-            return min(self.maximum, error.retry_after_s)
-        return self.fallback(state)
-
-
-# --- when to stop --------------------------------------------------------------------
-
-
-class stop_never:
-    def __call__(self, state: AttemptState) -> bool:
-        return False
-
-
-class stop_after_attempt:
-    def __init__(self, max_attempts: int) -> None:
-        self.max_attempts = max_attempts
-
-    def __call__(self, state: AttemptState) -> bool:
-        return state.attempt >= self.max_attempts
-
-
-class stop_before_deadline:
-    """Stop if waiting for the next attempt would already pass the overall deadline."""
-
-    def __init__(self, deadline_s: float) -> None:
-        self.deadline_s = deadline_s
-
-    def __call__(self, state: AttemptState) -> bool:
-        return state.elapsed_s + state.upcoming_wait_s >= self.deadline_s
-
-
-class stop_any:
-    def __init__(self, *stops: Callable[[AttemptState], bool]) -> None:
-        self.stops = stops
-
-    def __call__(self, state: AttemptState) -> bool:
-        return any(stop(state) for stop in self.stops)
-
-
-# --- strategies ----------------------------------------------------------------------
+    step: NextStep
+    stopped: bool = False
+    """A limit (attempts, deadline) ended a generation that could otherwise have gone on."""
 
 
 @dataclass(frozen=True)
 class Strategy:
+    recoverable: retry_base
+    next_step: step_base
+    wait: wait_base
+    stop: stop_base
+
+    def decide(self, state: AttemptState) -> Decision:
+        """The next step after the failed attempt in `state`; sets `state.upcoming_wait_s`
+        when that step is another attempt (the wait comes before the limits are asked, so
+        a deadline can refuse a wait that would pass it)."""
+        if not self.recoverable(state):
+            return Decision(GIVE_UP)
+        step = self.next_step(state)
+        if isinstance(step, Finish):
+            return Decision(step)
+        state.upcoming_wait_s = self.wait(state)
+        if self.stop(state):
+            return Decision(GIVE_UP, stopped=True)
+        return Decision(step)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a generation may keep trying."""
+
+    max_attempts: int = 10
+    deadline_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class RegisteredStrategy:
     name: str
-    recoverable: Callable[[AttemptState], bool]
-    next_step: Callable[[AttemptState], NextStep]
-    wait: Callable[[AttemptState], float]
-    stop: Callable[[AttemptState], bool]
+    description: str
+    """One line in words, for CLI help and the dashboard."""
+    factory: Callable[[Limits], Strategy]
 
 
-def build_strategy(name: str, *, max_attempts: int = 10, deadline_s: float = 1800.0) -> Strategy:
-    """The named strategy with these limits (hybrid keeps the original's single retry)."""
-    backoff = wait_retry_after_or(wait_exponential_jitter())
-    limits = stop_any(stop_after_attempt(max_attempts), stop_before_deadline(deadline_s))
-    if name == "none":
-        return Strategy(name, retry_never(), give_up(), wait_none(), stop_never())
-    if name == "hybrid":
-        return Strategy(
-            name,
-            retry_if_stream_failed(),
-            partial_or_nonstream(),
-            wait_none(),
-            stop_before_deadline(deadline_s),
+class UnknownStrategy(InputError):
+    """A strategy name that is not in the registry."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+# Streamed attempts: everything but hybrid's own non-streaming retry.
+STREAMED_KINDS = ("stream", "resume", "continue")
+
+
+def _backoff() -> wait_base:
+    return wait_retry_after_or(wait_exponential_jitter())
+
+
+def _none(limits: Limits) -> Strategy:
+    return Strategy(retry_never(), give_up(), wait_none(), stop_never())
+
+
+def _hybrid(limits: Limits) -> Strategy:
+    # The original system's rule: any failure of the streaming call, retried once at once.
+    return Strategy(
+        retry_if_error(TransientError, MaxTokensReached) & retry_if_attempt_kind(*STREAMED_KINDS),
+        partial_or_nonstream(),
+        wait_none(),
+        stop_before_deadline(limits.deadline_s),
+    )
+
+
+def _restart(limits: Limits) -> Strategy:
+    return Strategy(
+        retry_if_error(TransientError),
+        start_over(),
+        _backoff(),
+        stop_after_attempt(limits.max_attempts) | stop_before_deadline(limits.deadline_s),
+    )
+
+
+def _resume(limits: Limits) -> Strategy:
+    # max_tokens is only fixed by continuing; a refused prefill only if it was planner's own
+    # (a prefill in the caller's request is the caller's error).
+    return Strategy(
+        retry_if_error(TransientError, MaxTokensReached)
+        | (retry_if_error(PrefillRefused) & retry_if_attempt_kind("resume")),
+        continue_from_text(),
+        _backoff(),
+        stop_after_attempt(limits.max_attempts) | stop_before_deadline(limits.deadline_s),
+    )
+
+
+REGISTRY: Mapping[str, RegisteredStrategy] = MappingProxyType(
+    {
+        entry.name: entry
+        for entry in (
+            RegisteredStrategy("none", "plain stream; any failure fails the generation", _none),
+            RegisteredStrategy(
+                "hybrid",
+                "the original system: keep a partial answer over "
+                f"{HYBRID_PARTIAL_MIN_CHARS} chars, else one non-streaming retry",
+                _hybrid,
+            ),
+            RegisteredStrategy(
+                "restart", "retry the whole stream from scratch with backoff", _restart
+            ),
+            RegisteredStrategy(
+                "resume",
+                "continue from the text already received: prefill where the model allows it, "
+                "else a continuation turn with the repeated overlap removed",
+                _resume,
+            ),
         )
-    if name == "restart":
-        return Strategy(name, retry_if_transient(), start_over(), backoff, limits)
-    if name == "resume":
-        return Strategy(name, retry_if_continuable(), continue_from_text(), backoff, limits)
-    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    }
+)
+STRATEGIES: tuple[str, ...] = tuple(REGISTRY)
+# Looked up, so the default cannot name a strategy that is not registered.
+DEFAULT_STRATEGY = REGISTRY["resume"].name
+
+
+def build_strategy(
+    name: str,
+    *,
+    max_attempts: int = Limits.max_attempts,
+    deadline_s: float = Limits.deadline_s,
+) -> Strategy:
+    """The named strategy with these limits (hybrid keeps the original's single retry)."""
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise UnknownStrategy(name)
+    return entry.factory(Limits(max_attempts, deadline_s))

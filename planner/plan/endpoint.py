@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from planner.config import Settings
 from planner.errors import ConfigError
 from planner.llm import ResilientClient
-from planner.llm.client import SIMULATOR_API_KEY
 from planner.sim import embedded_simulator
+
+# Sent to a simulator that has no key of its own (it accepts any): the SDK needs one.
+SIMULATOR_API_KEY = "planner-simulator"
 
 FAULTS_HEADER = "x-planner-faults"
 SEED_HEADER = "x-planner-seed"

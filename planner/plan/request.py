@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from planner.errors import InputError
-from planner.llm import STRATEGIES
+from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan.cache import PromptCacheLedger
 from planner.sim import FaultSpecError, parse_fault_spec
 from planner.store import GenerationStatus, StoredGeneration
@@ -36,7 +36,7 @@ class GenerationRequestError(InputError, ValueError):
 class GenerationRequest:
     description: str
     user_id: uuid.UUID
-    strategy: str = "resume"
+    strategy: str = DEFAULT_STRATEGY
     faults: str = "none"
     speed: float = 1.0
     model: str | None = None

@@ -22,11 +22,15 @@ catch-up events in order. Drop every live event with `seq <= last_seen`; apply o
 the reply waits on the database). After a reconnect, join and catch up from `last_seen`.
 The server waits for the recorder before answering a catch-up, so an event emitted before
 the client joined is always in the reply.
+
+Several nodes share events through Redis (`PLANNER_REDIS_URL`): every process that runs
+generations attaches the publisher to its bus at its start (`publishing`,
+`attach_publisher`): the CLI, the dashboard and `planner serve` do; the core never does.
 """
 
+from planner.realtime.errors import RealtimeStartError
 from planner.realtime.hosting import (
     RealtimeHandle,
-    RealtimeStartError,
     serve_forever,
     start_in_thread,
     start_realtime_in_thread,
@@ -37,6 +41,7 @@ from planner.realtime.publisher import (
     RedisTarget,
     attach_publisher,
     detach_publisher,
+    publishing,
     room_for,
 )
 from planner.realtime.server import RealtimeServer
@@ -50,6 +55,7 @@ __all__ = [
     "RedisTarget",
     "attach_publisher",
     "detach_publisher",
+    "publishing",
     "room_for",
     "serve_forever",
     "start_in_thread",

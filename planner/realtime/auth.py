@@ -6,16 +6,19 @@ token, a user who still exists and can log in); a refusal becomes a
 `socketio.exceptions.ConnectionRefusedError` whose message and code reach the client in
 its `connect_error` event. The token is verified again on every client event, so a token
 that expires (or a user deleted) during a long connection is caught at the next event.
+planner.auth judges expiry by the system clock; the endpoint also holds each token to its
+`exp` by its own clock, which tests inject to let a token expire without waiting for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as SocketIORefusal
 
-from planner import auth
+from planner import auth, errors
 from planner.auth import TokenClaims
 from planner.db import Database
 
@@ -29,7 +32,7 @@ _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
 )
 
 
-class NotAuthenticated(Exception):
+class NotAuthenticated(errors.AuthError):
     """A connection or event without a usable access token; `code` is machine-readable."""
 
     def __init__(self, message: str, code: str) -> None:
@@ -63,15 +66,21 @@ def token_from_handshake(environ: dict[str, Any], auth_payload: Any) -> str:
     )
 
 
-def verify(db: Database, token: str) -> TokenClaims:
-    """The token's claims, else NotAuthenticated with the reason planner.auth gave."""
+EXPIRED = "the token has expired; log in again"  # as planner.auth says it
+
+
+def verify(db: Database, token: str, now: datetime) -> TokenClaims:
+    """The token's claims at `now`, else NotAuthenticated with the reason planner.auth gave."""
     try:
-        return auth.verify_access_token(db, token)
+        claims = auth.verify_access_token(db, token)
     except auth.AuthError as exc:
         code = next((c for kind, c in _CODES if isinstance(exc, kind)), "token_invalid")
         raise NotAuthenticated(str(exc), code) from exc
+    if now >= claims.expires_at:
+        raise NotAuthenticated(EXPIRED, "token_expired")
+    return claims
 
 
-async def verify_async(db: Database, token: str) -> TokenClaims:
+async def verify_async(db: Database, token: str, now: datetime) -> TokenClaims:
     """`verify` off the event loop (it reads the users table)."""
-    return await asyncio.to_thread(verify, db, token)
+    return await asyncio.to_thread(verify, db, token, now)

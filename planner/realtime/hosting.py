@@ -21,13 +21,10 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.events import EventBus
 from planner.plan.service import GenerationService
+from planner.realtime.errors import RealtimeStartError
 from planner.realtime.server import RealtimeServer
 
 START_TIMEOUT_S = 15.0
-
-
-class RealtimeStartError(RuntimeError):
-    """The endpoint could not start (port taken, Redis unreachable, ...)."""
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -133,10 +130,14 @@ def start_in_thread(
     db: Database,
     service: GenerationService,
     bus: EventBus | None = None,
+    **options: Any,
 ) -> RealtimeHandle:
-    """Start an endpoint on a daemon thread and return once it accepts connections."""
+    """Start an endpoint on a daemon thread and return once it accepts connections.
+
+    `options` go to `RealtimeServer` (`reads`, `clock`, `catch_up_wait_s`).
+    """
     sock = bind(host, port)
-    server = RealtimeServer(db=db, service=service, bus=bus, redis_url=redis_url)
+    server = RealtimeServer(db=db, service=service, bus=bus, redis_url=redis_url, **options)
     runner = _uvicorn(server)
     thread = threading.Thread(
         target=_run_uvicorn,

@@ -3,30 +3,39 @@
 Without Redis, a `LocalRelay` subscribes to the bus; the bus's delivery thread hands each
 event to the event loop, where a single task emits them one after another, so a room sees
 a generation's events in `seq` order. With Redis, the node's own bus is published through
-Redis like any other process's (`attach_publisher`) and `TrackingRedisManager` emits what
-arrives, in the order Redis delivers it. Both note, per generation, the highest `seq` this
-node has emitted: catch-up uses it to wait for the recorder rather than answer from a
-database that has not yet stored an event the client may have missed.
+Redis like any other process's (`attach_publisher`) and a `RedisRelay` emits what arrives
+on the channel, in the order Redis delivers it. Both note, per generation, the highest
+`seq` this node has emitted: catch-up uses it to wait for the recorder rather than answer
+from a database that has not yet stored an event the client may have missed.
+
+The Redis side is redis-py's public pub/sub API: the relay subscribes before the node
+serves anyone and returns only once Redis confirmed the subscription, so nothing
+published after the node started is missed. python-socketio's own Redis manager has no
+public way to say when it listens, nor to see each event before it is emitted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import socketio
-from engineio import packet as eio_packet
-from socketio import packet
+from redis import RedisError
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from planner.events import EventBus, EventMessage
-from planner.realtime.publisher import NAMESPACE, RedisTarget, room_for
+from planner.realtime.errors import RealtimeStartError
+from planner.realtime.publisher import NAMESPACE, RedisTarget, decode_event, room_for
 
 log = logging.getLogger(__name__)
 
-SeenCallback = Callable[[str, int], None]
+CONNECT_TIMEOUT_S = 5.0
+RECONNECT_MAX_S = 30.0
 
 
 class HighWater:
@@ -39,35 +48,21 @@ class HighWater:
         if seq > self._seqs.get(generation_id, 0):
             self._seqs[generation_id] = seq
 
-    def note_message(self, data: Any) -> None:
-        if isinstance(data, dict):
-            generation_id, seq = data.get("generation_id"), data.get("seq")
-            if isinstance(generation_id, str) and isinstance(seq, int):
-                self.note(generation_id, seq)
-
     def get(self, generation_id: uuid.UUID) -> int:
         return self._seqs.get(str(generation_id), 0)
 
 
-async def emit_to_room(sio: socketio.AsyncServer, event: str, data: Any, room: str) -> None:
-    """Encode an event once and queue it on every socket in the room, in one loop.
-
-    python-socketio's own emit starts an asyncio task per recipient and waits for them
-    all, which nearly doubles the server's CPU per delivery with 100 watchers
-    (benchmarks/bench_realtime.py). Each of those tasks only queues the packet on its
-    socket, so queueing them here in turn delivers the same packets in the same order.
-    """
-    manager = sio.manager
-    if NAMESPACE not in manager.rooms:
-        return
-    encoded = sio.packet_class(packet.EVENT, namespace=NAMESPACE, data=[event, data]).encode()
-    frames = [
-        eio_packet.Packet(eio_packet.MESSAGE, part)
-        for part in (encoded if isinstance(encoded, list) else [encoded])
-    ]
-    for _, eio_sid in list(manager.get_participants(NAMESPACE, room)):
-        for frame in frames:
-            await sio._send_eio_packet(eio_sid, frame)
+async def emit_event(
+    sio: socketio.AsyncServer, high_water: HighWater, event: dict[str, Any]
+) -> None:
+    """Note one event's seq, then emit it to its generation's room on this node."""
+    high_water.note(event["generation_id"], event["seq"])
+    try:
+        await sio.emit(
+            event["name"], event, room=room_for(event["generation_id"]), namespace=NAMESPACE
+        )
+    except Exception:
+        log.exception("could not emit %s #%s", event["name"], event["seq"])
 
 
 class LocalRelay:
@@ -88,13 +83,7 @@ class LocalRelay:
     async def _run(self) -> None:
         while True:
             message = await self._queue.get()
-            self.high_water.note(str(message.generation_id), message.seq)
-            try:
-                await emit_to_room(
-                    self.sio, message.name, message.to_message(), room_for(message.generation_id)
-                )
-            except Exception:
-                log.exception("could not emit %s #%s", message.name, message.seq)
+            await emit_event(self.sio, self.high_water, message.to_message())
 
     async def close(self) -> None:
         if self._handle is not None:
@@ -103,52 +92,62 @@ class LocalRelay:
         self._task.cancel()
 
 
-class TrackingRedisManager(socketio.AsyncRedisManager):
-    """The Redis client manager, noting each event's seq before emitting it locally."""
+class RedisRelay:
+    """Emits every event on the Redis channel to local rooms, in the order Redis sends them."""
 
-    def __init__(self, target: RedisTarget, high_water: HighWater) -> None:
-        super().__init__(target.url, channel=target.channel, logger=log)
+    def __init__(
+        self, sio: socketio.AsyncServer, target: RedisTarget, high_water: HighWater
+    ) -> None:
+        self.sio = sio
+        self.target = target
         self.high_water = high_water
-
-    async def _handle_emit(self, message: dict[str, Any]) -> None:
-        data = message.get("data")
-        event_data = data[0] if isinstance(data, list) and len(data) == 1 else None
-        self.high_water.note_message(event_data)
-        plain_room_event = (
-            event_data is not None
-            and message.get("room")
-            and (message.get("namespace") or NAMESPACE) == NAMESPACE
-            and not (message.get("callback") or message.get("binary") or message.get("skip_sid"))
+        self._redis = aioredis.Redis.from_url(
+            target.url, socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 1)
         )
-        if plain_room_event:
-            await emit_to_room(self.server, message["event"], event_data, message["room"])
-        else:
-            await super()._handle_emit(message)
+        self._pubsub = self._redis.pubsub()
+        self._task: asyncio.Task[None] | None = None
 
-    async def check_reachable(self, timeout_s: float = 5.0) -> None:
-        """Fail at once, saying where, when Redis does not answer (instead of retrying)."""
-        client = self._get_redis_module().Redis.from_url(
-            self.redis_url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
-        )
+    async def start(self) -> None:
+        """Subscribe, or RealtimeStartError saying where Redis did not answer."""
         try:
-            await client.ping()
-        except Exception as exc:
-            raise ConnectionError(f"Redis at {self.redis_url} does not answer: {exc}") from exc
-        finally:
-            await client.aclose()
+            await asyncio.wait_for(self._subscribe(), CONNECT_TIMEOUT_S)
+        except (RedisError, OSError, TimeoutError) as exc:
+            await self.close()
+            reason = str(exc) or type(exc).__name__
+            raise RealtimeStartError(
+                f"Redis at {self.target.url} does not answer: {reason}"
+            ) from None
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name="planner-realtime-redis-relay"
+        )
 
-    async def wait_subscribed(self, timeout_s: float = 10.0) -> None:
-        """Until this node listens on its channel, so nothing published later is missed."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
+    async def _subscribe(self) -> None:
+        await self._pubsub.subscribe(self.target.channel)
+        # Redis confirms before it sends the channel's first message to this connection.
+        confirmation = await self._pubsub.get_message(timeout=CONNECT_TIMEOUT_S)
+        if confirmation is None or confirmation["type"] != "subscribe":
+            raise RedisError(f"it did not confirm the subscription to {self.target.channel!r}")
+
+    async def _run(self) -> None:
+        delay_s = 1.0
         while True:
-            pubsub = getattr(self, "pubsub", None)
-            if pubsub is not None and pubsub.subscribed:
-                counts = await self.redis.pubsub_numsub(self.channel)
-                if counts and counts[0][1] >= 1:
-                    return
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(
-                    f"could not subscribe to Redis channel {self.channel!r} at "
-                    f"{self.redis_url} within {timeout_s:.0f} s"
-                )
-            await asyncio.sleep(0.01)
+            try:
+                async for message in self._pubsub.listen():
+                    delay_s = 1.0
+                    event = decode_event(message["data"]) if message["type"] == "message" else None
+                    if event is not None:
+                        await emit_event(self.sio, self.high_water, event)
+                return
+            except (RedisError, OSError) as exc:
+                # redis-py reconnects and subscribes again on the next read.
+                log.error("lost Redis at %s (%s); again in %.0f s", self.target.url, exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, RECONNECT_MAX_S)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._pubsub.aclose()
+        await self._redis.aclose()

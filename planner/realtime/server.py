@@ -6,6 +6,11 @@ pydantic, then do the work. A refused request gets an `error` event
 `{event, code, message}` and the same `{"error": {...}}` as its acknowledgement; nothing
 a handler does can crash the server. Unknown and foreign generation ids get the same
 answer, so a client learns nothing about generations that are not theirs.
+
+The front end that hosts it hands over its `Database` and `GenerationService`. What the
+server reads (`reads`, that database by default) and its clock (`clock`, for token
+expiry) are parameters, so tests can watch a catch-up wait and let a token expire
+without sleeping.
 """
 
 from __future__ import annotations
@@ -14,17 +19,25 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import socketio
 from pydantic import BaseModel, ValidationError
 
 from planner.db import Database
 from planner.events import EventBus, default_bus
-from planner.plan.request import GenerationRequest
+from planner.plan.request import GenerationRequest, GenerationRequestError
 from planner.plan.service import GenerationService
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
+from planner.realtime.errors import (
+    InvalidPayload,
+    NoSuchGeneration,
+    RequestRefused,
+    TokenNoLongerValid,
+)
+from planner.realtime.fanout import FanoutManager
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
 from planner.realtime.publisher import (
     NAMESPACE,
@@ -34,7 +47,7 @@ from planner.realtime.publisher import (
     detach_publisher,
     room_for,
 )
-from planner.realtime.relay import HighWater, LocalRelay, TrackingRedisManager
+from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +55,21 @@ P = TypeVar("P", bound=BaseModel)
 Reply = dict[str, Any]
 
 CATCH_UP_WAIT_S = 5.0  # the recorder writes DuckDB in batches up to 2 s apart
+CATCH_UP_POLL_S = 0.02
 
 
-class RequestRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class StoredReads(Protocol):
+    """What the endpoint reads from the database (`planner.realtime.store`)."""
+
+    def generation_info(self, generation_id: uuid.UUID) -> store.GenerationInfo | None: ...
+
+    def stored_events_after(
+        self, generation_id: uuid.UUID, after_seq: int, limit: int
+    ) -> store.StoredEvents: ...
 
 
-class TokenNoLongerValid(Exception):
-    """The connection's token expired or its user went; the client was disconnected."""
-
-    def __init__(self, error: dict[str, str]) -> None:
-        super().__init__(error["message"])
-        self.error = error
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class RealtimeServer:
@@ -70,19 +83,20 @@ class RealtimeServer:
         bus: EventBus | None = None,
         redis_url: str | None = None,
         catch_up_wait_s: float = CATCH_UP_WAIT_S,
+        reads: StoredReads | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.db = db
         self.service = service
         self.bus = bus or default_bus()
         self.redis_url = redis_url
         self.catch_up_wait_s = catch_up_wait_s
+        self.reads = reads or store.DatabaseReads(db)
+        self.clock = clock
         self.high_water = HighWater()
-        self._manager: TrackingRedisManager | None = None
-        if redis_url:
-            self._manager = TrackingRedisManager(RedisTarget.parse(redis_url), self.high_water)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
-            client_manager=self._manager,
+            client_manager=FanoutManager(),
             # Tokens, not cookies, authenticate: any origin may connect.
             cors_allowed_origins="*",
             logger=False,
@@ -90,32 +104,31 @@ class RealtimeServer:
         )
         self.app = socketio.ASGIApp(self.sio, on_startup=self.startup, on_shutdown=self.shutdown)
         self.startup_error: Exception | None = None
-        self._relay: LocalRelay | None = None
+        self._relay: LocalRelay | RedisRelay | None = None
         self._publisher: RedisPublisher | None = None
         self._register()
 
     async def startup(self) -> None:
         try:
-            if self._manager is None:
+            if not self.redis_url:
                 self._relay = LocalRelay(self.sio, self.bus, self.high_water)
-            else:
-                await self._manager.check_reachable()
-                # Listen before publishing: this node must hear its own generations too.
-                self.sio.manager_initialized = True
-                self._manager.initialize()
-                await self._manager.wait_subscribed()
-                self._publisher = attach_publisher(self.bus, self.redis_url)
+                return
+            relay = RedisRelay(self.sio, RedisTarget.parse(self.redis_url), self.high_water)
+            # Listen before publishing: this node must hear its own generations too.
+            await relay.start()
+            self._relay = relay
+            self._publisher = attach_publisher(self.bus, self.redis_url)
         except Exception as exc:
             self.startup_error = exc
             log.error("the Socket.IO endpoint could not start: %s", exc)
             raise
 
     async def shutdown(self) -> None:
-        if self._relay is not None:
-            await self._relay.close()
         if self._publisher is not None:
             publisher, self._publisher = self._publisher, None
             await asyncio.to_thread(detach_publisher, publisher)
+        if self._relay is not None:
+            await self._relay.close()
 
     # ---- handlers -------------------------------------------------------------------
 
@@ -130,7 +143,7 @@ class RealtimeServer:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             token = rt_auth.token_from_handshake(environ, auth)
-            claims = await rt_auth.verify_async(self.db, token)
+            claims = await rt_auth.verify_async(self.db, token, self.clock())
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
@@ -156,7 +169,7 @@ class RealtimeServer:
             try:
                 payload = model.model_validate(data)
             except ValidationError as exc:
-                raise RequestRefused("invalid_payload", describe(exc)) from None
+                raise InvalidPayload(describe(exc)) from None
             return await work(sid, user_id, payload)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
@@ -170,7 +183,7 @@ class RealtimeServer:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
         session = await self.sio.get_session(sid)
         try:
-            claims = await rt_auth.verify_async(self.db, session["token"])
+            claims = await rt_auth.verify_async(self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
             await self.sio.disconnect(sid)
@@ -193,9 +206,9 @@ class RealtimeServer:
         )
 
     async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
-        info = await asyncio.to_thread(store.generation_info, self.db, generation_id)
+        info = await asyncio.to_thread(self.reads.generation_info, generation_id)
         if info is None or info.user_id != user_id:
-            raise RequestRefused("not_found", f"you have no generation {generation_id}")
+            raise NoSuchGeneration(f"you have no generation {generation_id}")
         return info
 
     async def _start_generation(
@@ -234,8 +247,7 @@ class RealtimeServer:
         needed = self.high_water.get(payload.generation_id)
         while True:
             page = await asyncio.to_thread(
-                store.stored_events_after,
-                self.db,
+                self.reads.stored_events_after,
                 payload.generation_id,
                 payload.after_seq,
                 payload.limit,
@@ -243,7 +255,7 @@ class RealtimeServer:
             stored = max(page.last_stored_seq, payload.after_seq)
             if page.has_more or stored >= needed or loop.time() >= deadline:
                 return page
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(CATCH_UP_POLL_S)
 
 
 def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
@@ -256,5 +268,5 @@ def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGenerat
     )
     try:
         return service.start(request)
-    except ValueError as exc:
-        raise RequestRefused("invalid_payload", str(exc)) from None
+    except GenerationRequestError as exc:
+        raise InvalidPayload(str(exc)) from None

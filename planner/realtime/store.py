@@ -70,3 +70,18 @@ def stored_events_after(
         return StoredEvents(events, int(last or 0), len(rows) > limit)
 
     return db.in_session(read)
+
+
+@dataclass(frozen=True)
+class DatabaseReads:
+    """These reads on one Database: what `RealtimeServer(reads=...)` takes by default."""
+
+    db: Database
+
+    def generation_info(self, generation_id: uuid.UUID) -> GenerationInfo | None:
+        return generation_info(self.db, generation_id)
+
+    def stored_events_after(
+        self, generation_id: uuid.UUID, after_seq: int, limit: int
+    ) -> StoredEvents:
+        return stored_events_after(self.db, generation_id, after_seq, limit)
