@@ -298,9 +298,15 @@ class Recording:
         self._closed = True
 
     def _stop_writer(self, timeout_s: float) -> None:
+        """Let the writer finish the flushes already asked for (`flush_soon`: the last
+        stream's rows, written while the answer was parsed), then stop it."""
         if self._thread is None:
             return
         with self._cond:
+            target = self._requested
+            self._cond.wait_for(
+                lambda: self._written >= target or not self._thread.is_alive(), timeout_s
+            )
             self._stopping = True
             self._cond.notify_all()
         self._thread.join(timeout_s)
