@@ -46,8 +46,9 @@ from planner.failures import (
 )
 from planner.llm import STRATEGIES
 from planner.plan.request import GenerationRequest
-from planner.plan.runner import run_generation
+from planner.plan.runner import create, execute
 from planner.sim import FaultSpecError, parse_fault_spec
+from planner.store import GenerationStore
 
 DEFAULT_DESCRIPTION = (
     "An online bookshop: catalogue search, shopping cart, payments by card, order "
@@ -264,9 +265,8 @@ def _create_rows(
 
 
 def _execute(
-    db: Database, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
+    store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
-
     request = GenerationRequest(
         description=config.description or DEFAULT_DESCRIPTION,
         user_id=user_id,
@@ -276,7 +276,7 @@ def _execute(
         seed=run.seed,
     )
     try:
-        outcome = run_generation(db, request)
+        outcome = execute(store, create(store, request))
     except Exception as exc:  # one broken run must not end the experiment
         message = f"{type(exc).__name__}: {exc}"
         return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
@@ -392,12 +392,13 @@ def _run_all(
 ) -> None:
     queue = list(runs)
     total = len(queue)
+    store = GenerationStore(db)  # one store: the liveness scan runs once, not per run
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="exp") as pool:
         active: set[Future[RunOutcome]] = set()
         try:
             while queue or active:
                 while queue and len(active) < config.concurrency and not stop.is_set():
-                    active.add(pool.submit(_execute, db, config, queue.pop(0), user_id))
+                    active.add(pool.submit(_execute, store, config, queue.pop(0), user_id))
                 if not active:
                     break
                 finished, active = wait(active, return_when=FIRST_COMPLETED)

@@ -29,6 +29,7 @@ def prepare() -> str | None:
     db = database()
     try:
         db.ensure_schema()
+        service().store.prepare()  # generations of dead processes: `interrupted`, once
     except (DatabaseError, SQLAlchemyError) as exc:
         st.error(f"planner cannot use its database `{db.safe_url}`: {exc}", icon=":material/error:")
         st.stop()

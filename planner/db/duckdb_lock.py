@@ -25,8 +25,10 @@ from typing import Any
 
 import filelock
 
+from planner.errors import DatabaseError
 
-class DuckDBFileBusy(OSError):
+
+class DuckDBFileBusy(DatabaseError, OSError):
     """Another process holds planner's lock on the DuckDB file."""
 
 

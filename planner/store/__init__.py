@@ -9,7 +9,8 @@ process died. Statuses are `GenerationStatus`.
 from planner.store.errors import GenerationNotFound, GenerationNotResumable
 from planner.store.generations import GenerationStore
 from planner.store.liveness import claim, release, running_here
-from planner.store.recording import Positions, Recording, RecordingError
+from planner.store.pending import Positions
+from planner.store.recording import Recording, RecordingError
 from planner.store.spec import GenerationSpec, ResumePoint, StoredGeneration
 from planner.store.status import FINISHED_STATUSES, LIVE_STATUSES, GenerationStatus
 

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -39,9 +39,10 @@ from planner.db import Database, utcnow
 from planner.errors import DatabaseError
 from planner.events import Event, EventMessage
 from planner.llm.types import AttemptRecord
-from planner.store.batch import EventRow, store_batch
+from planner.store.batch import store_batch
 from planner.store.checkpoints import CheckpointState, segment_between
-from planner.store.chunkqueue import ChunkQueue, TakenChunks
+from planner.store.chunkqueue import ChunkQueue
+from planner.store.pending import Batch, Positions, RowWrite
 
 log = logging.getLogger(__name__)
 
@@ -52,37 +53,9 @@ DUCKDB_FLUSH_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 FLUSH_TIMEOUT_S = 60.0
 
-RowWrite = Callable[[Connection], None]
-
 
 class RecordingError(DatabaseError):
     """The recording could not store what it was given (the message says why)."""
-
-
-@dataclass(frozen=True)
-class Positions:
-    """Where a generation's numbering continues (all 1 and empty for a new one)."""
-
-    next_chunk_seq: int = 1
-    next_event_seq: int = 1
-    next_checkpoint_seq: int = 1
-    stored_attempts: frozenset[int] = frozenset()
-    checkpoint: CheckpointState | None = None
-
-
-@dataclass
-class _Batch:
-    chunks: TakenChunks | None = None
-    events: list[EventRow] = field(default_factory=list)
-    attempts: dict[int, dict[str, Any]] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    rows: list[RowWrite] = field(default_factory=list)
-    checkpoint: CheckpointState | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.chunks or self.events or self.attempts or self.values or self.rows) or (
-            self.checkpoint is not None
-        )
 
 
 class Recording:
@@ -119,7 +92,7 @@ class Recording:
         self._one_statement = not db.is_duckdb
         self._autocommit: Connection | None = None
         self._cond = threading.Condition()
-        self._pending = _Batch()
+        self._pending = Batch()
         self._chunks = ChunkQueue(positions.next_chunk_seq)
         self._next_event_seq = positions.next_event_seq
         self._next_checkpoint_seq = positions.next_checkpoint_seq
@@ -334,7 +307,7 @@ class Recording:
                 with self._cond:
                     self._cond.wait_for(lambda: self._stopping, self.flush_interval_s)
 
-    def _write_or_give_back(self, batch: _Batch) -> bool:
+    def _write_or_give_back(self, batch: Batch) -> bool:
         heartbeat_due = self._clock() - self._last_heartbeat >= self.heartbeat_interval_s
         if not batch and not heartbeat_due:
             return True
@@ -350,13 +323,13 @@ class Recording:
             self._last_error = None
         return True
 
-    def _take(self) -> _Batch:
+    def _take(self) -> Batch:
         batch = self._pending
         batch.chunks = self._chunks.take()
-        self._pending = _Batch()
+        self._pending = Batch()
         return batch
 
-    def _give_back(self, batch: _Batch) -> None:
+    def _give_back(self, batch: Batch) -> None:
         """A failed write's rows go back in front of anything queued since."""
         if batch.chunks is not None:
             self._chunks.give_back(batch.chunks)
@@ -371,7 +344,7 @@ class Recording:
         if pending.checkpoint is None and batch.checkpoint is not None:
             pending.checkpoint = batch.checkpoint
 
-    def _write(self, batch: _Batch, *, last: RowWrite | None = None) -> None:
+    def _write(self, batch: Batch, *, last: RowWrite | None = None) -> None:
         """One transaction: the batch, then `last` (written after the batch's own rows)."""
         taken = batch.chunks
         rows = [*batch.rows, last] if last is not None else batch.rows

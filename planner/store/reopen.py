@@ -27,7 +27,7 @@ from planner.db import (
 )
 from planner.store.checkpoints import CheckpointState, rebuild
 from planner.store.errors import GenerationNotFound, GenerationNotResumable
-from planner.store.recording import Positions
+from planner.store.pending import Positions
 from planner.store.spec import GenerationSpec, ResumePoint, spec_of
 from planner.store.status import LIVE_STATUSES, GenerationStatus
 from planner.tokens import count_tokens

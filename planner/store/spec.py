@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from planner.store.recording import Positions
+from planner.store.pending import Positions
 
 
 @dataclass(frozen=True)
