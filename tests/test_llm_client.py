@@ -7,13 +7,13 @@ from __future__ import annotations
 import anthropic
 import httpx2
 import pytest
-from llm_helpers import generate, make_client
-from sim_helpers import discovery
 
 from planner.config import Settings
 from planner.llm import REGISTRY, STRATEGIES, ResilientClient
 from planner.plan.endpoint import endpoint_for
 from planner.sim import Simulator, embedded_simulator
+from tests.llm_helpers import generate, make_client
+from tests.sim_helpers import discovery
 
 
 def settings(tmp_path, **env: str) -> Settings:
