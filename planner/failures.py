@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from planner import db
 from planner.db.models import Generation, GenerationAttempt, GenerationChunk
+from planner.protocol import HTTP_ERROR_STATUSES
 
 DEFAULT_STALL_MS = 120_000
 _STATUS = re.compile(r"\b(429|500|502|503|504|529)\b")
@@ -172,7 +173,6 @@ def _cut_fraction(point: FailurePoint) -> float:
 
 
 _HTTP_STATUS_OF = {"rate_limited": 429, "overloaded": 529, "server_error": 500}
-_SIMULATED_STATUSES = (429, 500, 503, 529)
 
 
 def fault_for(
@@ -183,7 +183,7 @@ def fault_for(
     kind = point.error_type
     if kind in _HTTP_STATUS_OF or kind == "http_error":
         status = point.http_status or _HTTP_STATUS_OF.get(kind, 500)
-        if status not in _SIMULATED_STATUSES:
+        if status not in HTTP_ERROR_STATUSES:
             status = 500 if status != 429 else 429
         return {"type": "http_error", "status": status, **target}
     if kind == "sse_error":

@@ -9,6 +9,7 @@ import httpx2
 import pytest
 from sim_helpers import client, plain_request, stream_text
 
+from planner.errors import InputError
 from planner.sim import PROFILES, FaultSpecError, Simulator, parse_fault_spec
 from planner.sim.faults import REGISTRY, Corrupt, HttpError, Progress, Reset, Stall
 
@@ -65,7 +66,7 @@ def test_to_list_round_trips() -> None:
 def test_bad_specs_name_the_problem(text: str, words: list[str]) -> None:
     with pytest.raises(FaultSpecError) as caught:
         parse_fault_spec(text)
-    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, InputError)
     for word in words:
         assert word in str(caught.value)
 

@@ -23,8 +23,9 @@ Admin: `GET /admin/health`, `GET /admin/stats`, `GET /admin/faults`, `PUT /admin
 (body: a spec).
 """
 
+from planner.sim.errors import FaultSpecError, SimulatorNotRunning, SimulatorStartError, SpeedError
 from planner.sim.faults import REGISTRY as FAULT_TYPES
-from planner.sim.faults import Fault, FaultSpec, FaultSpecError
+from planner.sim.faults import Fault, FaultSpec
 from planner.sim.profiles import PROFILES, parse_fault_spec
 from planner.sim.server import Simulator, embedded_simulator
 
@@ -35,6 +36,9 @@ __all__ = [
     "FaultSpec",
     "FaultSpecError",
     "Simulator",
+    "SimulatorNotRunning",
+    "SimulatorStartError",
+    "SpeedError",
     "embedded_simulator",
     "parse_fault_spec",
 ]

@@ -14,9 +14,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-
-class FaultSpecError(ValueError):
-    """A fault spec that cannot be used; the message names the problem."""
+from planner.protocol import HTTP_ERROR_STATUSES
+from planner.sim.errors import FaultSpecError
 
 
 @dataclass(frozen=True)
@@ -175,9 +174,6 @@ class Stall(_AtFraction):
     def check(self) -> None:
         super().check()
         _positive(self, "stall_ms", self.stall_ms)
-
-
-HTTP_ERROR_STATUSES = (429, 500, 503, 529)
 
 
 @dataclass(frozen=True)

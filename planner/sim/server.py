@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from planner.sim.app import create_app
+from planner.sim.errors import SimulatorNotRunning, SimulatorStartError
 from planner.sim.profiles import parse_fault_spec
 from planner.sim.state import SimState
 
@@ -44,7 +45,7 @@ class Simulator:
     @property
     def base_url(self) -> str:
         if self._thread is None:
-            raise RuntimeError(
+            raise SimulatorNotRunning(
                 "the simulator is not running; call start() or use it as a context manager"
             )
         return f"http://{self.host}:{self.port}"
@@ -59,10 +60,17 @@ class Simulator:
         self._thread = threading.Thread(target=self._serve, name="planner-sim", daemon=True)
         self._thread.start()
         if not self._ready.wait(_START_TIMEOUT_S):
-            raise RuntimeError("the simulator did not start in time")
+            raise SimulatorStartError(f"the simulator did not start in {_START_TIMEOUT_S:g} s")
         if self._error is not None:
             self._thread = None
-            raise self._error
+            self._ready.clear()
+            error, self._error = self._error, None
+            if isinstance(error, OSError):
+                raise SimulatorStartError(
+                    f"the simulator cannot listen on {self.host}:{self.port}: "
+                    f"{error.strerror or error}"
+                ) from error
+            raise error
         return self
 
     def _serve(self) -> None:
@@ -88,9 +96,7 @@ class Simulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=512, reuse_address=True)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
 
     def stop(self) -> None:
         thread, loop = self._thread, self._loop

@@ -15,6 +15,8 @@ import random
 import time
 from dataclasses import dataclass
 
+from planner.sim.errors import SpeedError
+
 MIN_DELTA_TOKENS = 1
 MAX_DELTA_TOKENS = 5
 JITTER = 0.35  # each interval is scaled by a factor in [1 - JITTER, 1 + JITTER]
@@ -25,7 +27,7 @@ class SimClock:
 
     def __init__(self, speed: float) -> None:
         if speed < 0 or math.isnan(speed):
-            raise ValueError(f"speed must be >= 0 (0 or inf = unlimited), got {speed}")
+            raise SpeedError(f"speed must be >= 0 (0 or inf = unlimited), got {speed}")
         self.speed = speed
 
     @property
