@@ -30,6 +30,7 @@ import anthropic
 from planner.llm import STRATEGIES, GenerationResult, ResilientClient
 from planner.plan.prompts import masterplan_request
 from planner.plan.schema import Discovery
+from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER
 from planner.sim import Simulator
 from planner.tokens import count_tokens
 
@@ -61,7 +62,7 @@ def plan_request(task_count: int, model: str = MODEL) -> dict[str, Any]:
 
 
 def _headers(faults: str = "none") -> dict[str, str]:
-    return {"x-planner-faults": faults, "x-planner-run": uuid.uuid4().hex}
+    return {FAULTS_HEADER: faults, RUN_HEADER: uuid.uuid4().hex}
 
 
 def bench_overhead() -> None:
@@ -217,7 +218,7 @@ def bench_flaky() -> None:
             tiers: dict[str, int] = {}
             for index in range(FLAKY_GENERATIONS):
                 model = FLAKY_MODELS[index % len(FLAKY_MODELS)]
-                headers = {"x-planner-run": uuid.uuid4().hex, "x-planner-seed": str(index)}
+                headers = {RUN_HEADER: uuid.uuid4().hex, SEED_HEADER: str(index)}
                 result = client.generate(plan_request(FLAKY_TASKS, model), extra_headers=headers)
                 complete += result.complete
                 attempts += len(result.attempts)

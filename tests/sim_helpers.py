@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 import anthropic
 
 from planner.plan.prompts import discovery_request, masterplan_request
 from planner.plan.schema import Discovery
+from planner.protocol import FAULTS_HEADER, RUN_HEADER
 
 MODEL = "claude-sonnet-4-5"
 DESCRIPTION = "A marketplace for renting camping gear with bookings, payments and reviews"
@@ -57,3 +60,8 @@ def stream_text(
     with sdk.messages.stream(**request, **kwargs) as stream:
         text = "".join(stream.text_stream)
         return text, stream.current_message_snapshot
+
+
+def fault_headers(*items: dict[str, Any], run: str | None = None) -> dict[str, str]:
+    """Headers giving one request these faults, under its own run key unless told."""
+    return {FAULTS_HEADER: json.dumps(list(items)), RUN_HEADER: run or uuid.uuid4().hex}

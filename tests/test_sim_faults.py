@@ -11,6 +11,7 @@ import anthropic
 import httpx2
 import pytest
 from sim_helpers import async_client, client, plain_request, plan_request, stream_text
+from sim_helpers import fault_headers as faults
 
 from planner.sim import Simulator
 
@@ -21,10 +22,6 @@ SPEED = 200.0
 def sim():
     with Simulator(speed=SPEED) as running:
         yield running
-
-
-def faults(*items: dict, run: str | None = None) -> dict[str, str]:
-    return {"x-planner-faults": json.dumps(list(items)), "x-planner-run": run or uuid.uuid4().hex}
 
 
 def full_text(sim: Simulator, request: dict) -> str:

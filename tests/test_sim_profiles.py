@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from sim_helpers import client, plan_request, stream_text
 
+from planner.protocol import RUN_HEADER
 from planner.sim import Simulator
 
 SPEED = 100.0
@@ -17,7 +18,7 @@ SPEED = 100.0
 
 def symptom(sdk: anthropic.Anthropic, request: dict, run: str) -> str:
     try:
-        text, message = stream_text(sdk, request, extra_headers={"x-planner-run": run})
+        text, message = stream_text(sdk, request, extra_headers={RUN_HEADER: run})
     except httpx2.RemoteProtocolError:
         return "reset"
     except httpx2.ReadTimeout:

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from sim_helpers import MODEL, async_client, client, plain_request, plan_request, stream_text
 
+from planner.protocol import SPEED_HEADER
 from planner.sim import Simulator
 from planner.tokens import count_tokens
 
@@ -141,21 +142,19 @@ def test_the_speed_header_sets_one_request_s_pace() -> None:
     request = plain_request(max_tokens=100)
     with Simulator(speed=1) as sim:
         sdk = client(sim.base_url)
-        stream_text(sdk, request, extra_headers={"x-planner-speed": "0"})  # connect first
+        stream_text(sdk, request, extra_headers={SPEED_HEADER: "0"})  # connect first
         started = time.monotonic()
-        stream_text(sdk, request, extra_headers={"x-planner-speed": "inf"})
+        stream_text(sdk, request, extra_headers={SPEED_HEADER: "inf"})
         unlimited_s = time.monotonic() - started
         started = time.monotonic()
-        stream_text(sdk, request, extra_headers={"x-planner-speed": "10"})
+        stream_text(sdk, request, extra_headers={SPEED_HEADER: "10"})
         paced_s = time.monotonic() - started
-        bad = httpx2.post(
-            f"{sim.base_url}/v1/messages", json=request, headers={"x-planner-speed": "-2"}
-        )
+        bad = httpx2.post(f"{sim.base_url}/v1/messages", json=request, headers={SPEED_HEADER: "-2"})
     # ~1.2 s to the first token and 100 tokens at ~130 tokens/s, ten times faster
     assert paced_s >= 0.1
     assert unlimited_s < paced_s
     assert bad.status_code == 400
-    assert "x-planner-speed" in bad.json()["error"]["message"]
+    assert SPEED_HEADER in bad.json()["error"]["message"]
 
 
 def test_non_streaming_answers_after_the_whole_generation_time() -> None:

@@ -4,8 +4,9 @@
 - `ANTHROPIC_BASE_URL` set: that endpoint (an external `planner sim`, a proxy).
 - neither: planner's embedded simulator (one per process, started lazily).
 
-A simulator learns a generation's fault spec, seed and speed from request headers, and
-counts requests per `x-planner-run` key `<generation_id>:<stage>`, so a fault
+A simulator learns a generation's fault spec, seed and speed from request headers (named
+in `planner.protocol`), and counts requests per `x-planner-run` key
+`RunKey(generation_id, stage)`, so a fault
 `on_requests: [1]` hits the first request of each stage and the repair round continues
 the stage's count.
 The client's waits and timeouts are scaled by the speed, so a sped-up generation
@@ -21,15 +22,11 @@ from dataclasses import dataclass
 
 from planner.config import Settings
 from planner.llm import ResilientClient
+from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
 from planner.sim import embedded_simulator
 
 # Sent to a simulator that has no key of its own (it accepts any): the SDK needs one.
 SIMULATOR_API_KEY = "planner-simulator"
-
-FAULTS_HEADER = "x-planner-faults"
-SEED_HEADER = "x-planner-seed"
-RUN_HEADER = "x-planner-run"
-SPEED_HEADER = "x-planner-speed"
 
 READ_TIMEOUT_S = 60.0
 MIN_READ_TIMEOUT_S = 2.0
@@ -82,7 +79,7 @@ def planner_headers(
         FAULTS_HEADER: faults,
         SEED_HEADER: str(seed),
         SPEED_HEADER: f"{speed:g}",
-        RUN_HEADER: f"{generation_id}:{stage}",
+        RUN_HEADER: str(RunKey(str(generation_id), stage)),
     }
 
 

@@ -1,8 +1,8 @@
 """The simulator's HTTP application: `POST /v1/messages` and friends, as the API serves them.
 
-Per-request headers: `x-planner-faults` (a spec for this request only),
-`x-planner-run` (the key request numbers are counted under, for `on_requests`),
-`x-planner-seed` (the seed of this request's answer and fault draws),
+Per-request headers (names in `planner.protocol`): `x-planner-faults` (a spec for this
+request only), `x-planner-run` (the run key request numbers are counted under, for
+`on_requests`), `x-planner-seed` (the seed of this request's answer and fault draws),
 `x-planner-speed` (this request's speed factor, so one shared simulator serves
 generations at different speeds).
 """
@@ -16,20 +16,18 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
 from planner.sim import admin, responses
 from planner.sim.cache import input_tokens
-from planner.sim.faults import FaultSpec, FaultSpecError, HttpError
-from planner.sim.profiles import parse_fault_spec
+from planner.sim.errors import FaultSpecError
+from planner.sim.faults import HttpError
 from planner.sim.reply import build_reply
+from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
 from planner.sim.timing import SimClock
 from planner.sim.validation import validate
 
 STATE = web.AppKey("state", SimState)
-FAULTS_HEADER = "x-planner-faults"
-RUN_HEADER = "x-planner-run"
-SEED_HEADER = "x-planner-seed"
-SPEED_HEADER = "x-planner-speed"
 
 
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -84,7 +82,7 @@ class RequestOptions:
 
     spec: FaultSpec
     seed: int
-    run_key: str
+    run_key: RunKey
     clock: SimClock
 
 
@@ -103,7 +101,7 @@ def _options(request: web.Request, state: SimState) -> RequestOptions:
         clock = SimClock(float(headers[SPEED_HEADER])) if SPEED_HEADER in headers else state.clock
     except ValueError:
         raise ValueError(f"{SPEED_HEADER} must be a number >= 0 (0 or inf = unlimited)") from None
-    return RequestOptions(spec, seed, headers.get(RUN_HEADER, ""), clock)
+    return RequestOptions(spec, seed, RunKey.parse(headers.get(RUN_HEADER, "")), clock)
 
 
 async def create_message(request: web.Request) -> web.StreamResponse:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from planner.protocol import HTTP_ERROR_STATUSES
+from planner.protocol import HTTP_ERROR_STATUSES, RunKey
 from planner.sim.errors import FaultSpecError
 
 
@@ -28,23 +28,13 @@ class Progress:
     elapsed_s: float  # simulated seconds since the request arrived
 
 
-def run_scope(run_key: str) -> str:
-    """The part of a run key after its last ':' (all of it without one).
-
-    planner's generator sends `<generation id>:<stage>`: requests are numbered per whole
-    key, but draws depend on the scope (the stage) only, so two generations with the
-    same seed meet the same faults at the same places: experiments are reproducible.
-    """
-    return run_key.rsplit(":", 1)[-1]
-
-
 @dataclass(frozen=True)
 class Fault:
     type: ClassVar[str] = ""
     toxicity: float = 1.0
     on_requests: tuple[int, ...] | None = None
-    # Only requests whose run key's scope (see `run_scope`) is this one, so a replayed
-    # failure hits one stage of a generation only.
+    # Only requests whose run key has this scope (`RunKey.scope`), so a replayed failure
+    # hits one stage of a generation only.
     on_scope: str | None = None
 
     def check(self) -> None:
@@ -58,20 +48,30 @@ class Fault:
                 f"got {list(self.on_requests)}"
             )
 
-    def fires(self, request_number: int, rng: random.Random, run_key: str = "") -> bool:
+    def fires(self, request_number: int, rng: random.Random, run_key: RunKey) -> bool:
         if self.on_requests is not None and request_number not in self.on_requests:
             return False
-        if self.on_scope is not None and run_scope(run_key) != self.on_scope:
+        if self.on_scope is not None and run_key.scope != self.on_scope:
             return False
         return rng.random() < self.toxicity
 
     def to_dict(self) -> dict[str, Any]:
+        """Its type and every parameter (what `GET /admin/faults` shows)."""
         values = dataclasses.asdict(self)
         if values["on_requests"] is not None:
             values["on_requests"] = list(values["on_requests"])
         if values["on_scope"] is None:
             del values["on_scope"]
         return {"type": self.type, **values}
+
+    def to_spec_item(self) -> dict[str, Any]:
+        """Its type and the parameters that differ from the defaults (the canonical form)."""
+        item: dict[str, Any] = {"type": self.type}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value != field.default:
+                item[field.name] = list(value) if isinstance(value, tuple) else value
+        return item
 
 
 def _positive(fault: Fault, name: str, value: float | None, allow_zero: bool = False) -> None:
@@ -265,23 +265,3 @@ REGISTRY: dict[str, type[Fault]] = {
     cls.type: cls
     for cls in (Reset, SseError, Eof, Stall, HttpError, Latency, Bandwidth, Cutoff, Corrupt)
 }
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    """A parsed spec: the text it came from and its faults, in order."""
-
-    text: str
-    faults: tuple[Fault, ...] = field(default=())
-
-    def fire(self, seed: int, run_key: str, request_number: int) -> tuple[Fault, ...]:
-        """The faults that fire on this request: a seeded draw per fault."""
-        fired = []
-        for index, fault in enumerate(self.faults):
-            rng = random.Random(f"{seed}\x00{run_scope(run_key)}\x00{request_number}\x00{index}")
-            if fault.fires(request_number, rng, run_key):
-                fired.append(fault)
-        return tuple(fired)
-
-    def to_list(self) -> list[dict[str, Any]]:
-        return [fault.to_dict() for fault in self.faults]

@@ -11,9 +11,10 @@ import random
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from planner.protocol import RunKey
 from planner.sim import writer
 from planner.sim.cache import InputUsage
-from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency, run_scope
+from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency
 from planner.sim.models import model_profile
 from planner.sim.timing import Pace, delta_sizes, schedule
 from planner.tokens import split_tokens
@@ -66,7 +67,7 @@ class Reply:
 def build_reply(
     body: dict[str, Any],
     seed: int,
-    run_key: str,
+    run_key: RunKey,
     request_number: int,
     faults: tuple[Fault, ...],
     input_usage: InputUsage,
@@ -90,7 +91,7 @@ def build_reply(
     identity = "\x00".join(
         map(
             str,
-            (seed, run_scope(run_key), request_number, body["model"], answer.continued_from_char),
+            (seed, run_key.scope, request_number, body["model"], answer.continued_from_char),
         )
     )
     rng = random.Random(hashlib.sha256((identity + text).encode()).digest())

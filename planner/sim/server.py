@@ -17,7 +17,7 @@ from aiohttp import web
 
 from planner.sim.app import create_app
 from planner.sim.errors import SimulatorNotRunning, SimulatorStartError
-from planner.sim.profiles import parse_fault_spec
+from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
 
 _START_TIMEOUT_S = 10.0
@@ -26,7 +26,7 @@ _START_TIMEOUT_S = 10.0
 class Simulator:
     def __init__(
         self,
-        faults: str = "none",
+        faults: str | FaultSpec = "none",
         speed: float = 1.0,
         seed: int = 0,
         api_key: str | None = None,
@@ -108,7 +108,7 @@ class Simulator:
         self._thread = None
         self._ready.clear()
 
-    def set_faults(self, spec: str) -> None:
+    def set_faults(self, spec: str | FaultSpec) -> None:
         """Change the fault spec for every later request (FaultSpecError if it is bad)."""
         self.state.set_spec(parse_fault_spec(spec))
 

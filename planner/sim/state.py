@@ -6,21 +6,24 @@ import threading
 from collections import Counter
 from typing import Any
 
+from planner.protocol import RunKey
 from planner.sim.cache import PromptCache
-from planner.sim.faults import Fault, FaultSpec
-from planner.sim.profiles import parse_fault_spec
+from planner.sim.faults import Fault
+from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.timing import SimClock
 
 
 class SimState:
-    def __init__(self, faults: str, speed: float, seed: int, api_key: str | None) -> None:
+    def __init__(
+        self, faults: str | FaultSpec, speed: float, seed: int, api_key: str | None
+    ) -> None:
         self.clock = SimClock(speed)
         self.seed = seed
         self.api_key = api_key
         self.cache = PromptCache(self.clock.now)
         self._spec = parse_fault_spec(faults)
         self._lock = threading.Lock()
-        self._request_numbers: Counter[str] = Counter()
+        self._request_numbers: Counter[RunKey] = Counter()
         self._counters: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._faults_fired: Counter[str] = Counter()
@@ -35,7 +38,8 @@ class SimState:
         with self._lock:
             self._spec = spec
 
-    def next_request_number(self, run_key: str) -> int:
+    def next_request_number(self, run_key: RunKey) -> int:
+        """1-based, counted per whole key (run id and scope)."""
         with self._lock:
             self._request_numbers[run_key] += 1
             return self._request_numbers[run_key]
