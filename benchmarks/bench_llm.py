@@ -28,6 +28,7 @@ from typing import Any
 import anthropic
 
 from planner.llm import STRATEGIES, GenerationResult, ResilientClient
+from planner.plan.model import PLANNING_MODEL
 from planner.plan.prompts import masterplan_request
 from planner.plan.schema import Discovery
 from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER
@@ -67,7 +68,7 @@ def _headers(faults: str = "none") -> dict[str, str]:
 
 def bench_overhead() -> None:
     request = plan_request(LONG_PLAN_TASKS)
-    with Simulator(speed=0) as sim:
+    with Simulator(speed=0, model=PLANNING_MODEL) as sim:
         bare_sdk = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=0)
         client = ResilientClient(api_key="x", base_url=sim.base_url, strategy="resume")
 
@@ -165,7 +166,7 @@ RECOVERY_ROWS = (  # label, strategy, model
 
 
 def bench_recovery() -> None:
-    with Simulator(speed=RECOVERY_SPEED) as sim:
+    with Simulator(speed=RECOVERY_SPEED, model=PLANNING_MODEL) as sim:
         clean: dict[str, tuple[str, float]] = {}
         for model in (MODEL, NO_PREFILL_MODEL):
             runs = [_recovery_run(sim, "none", "none", model) for _ in range(RECOVERY_REPEATS)]
@@ -205,7 +206,7 @@ def bench_recovery() -> None:
 
 
 def bench_flaky() -> None:
-    with Simulator(speed=0, faults="flaky") as sim:
+    with Simulator(speed=0, faults="flaky", model=PLANNING_MODEL) as sim:
         print(
             f"[3] success under `flaky`: {FLAKY_GENERATIONS} generations of an "
             f"{FLAKY_TASKS}-task MasterPlan per strategy, half on a model without prefill"

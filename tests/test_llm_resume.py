@@ -13,6 +13,7 @@ from llm_helpers import FakeTime, generate, make_client
 from sim_helpers import plan_request
 
 from planner.llm import Checkpoint
+from planner.plan.model import PLANNING_MODEL
 from planner.protocol import RUN_HEADER, SEED_HEADER
 from planner.sim import Simulator
 
@@ -23,7 +24,7 @@ TASKS = 8
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 

@@ -12,7 +12,6 @@ from planner.sim import (
     Simulator,
     SimulatorNotRunning,
     SimulatorStartError,
-    embedded_simulator,
 )
 
 
@@ -94,9 +93,3 @@ def test_a_busy_port_is_a_clear_error() -> None:
         Simulator(port=sim.port).start()
     assert isinstance(caught.value, ServiceUnavailable) and isinstance(caught.value, OSError)
     assert f"cannot listen on 127.0.0.1:{sim.port}" in str(caught.value)
-
-
-def test_embedded_simulator_is_one_started_instance() -> None:
-    first = embedded_simulator()
-    assert first is embedded_simulator()
-    assert httpx2.get(f"{first.base_url}/admin/health").json() == {"status": "ok"}

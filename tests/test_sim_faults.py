@@ -13,6 +13,7 @@ import pytest
 from sim_helpers import async_client, client, plain_request, plan_request, stream_text
 from sim_helpers import fault_headers as faults
 
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 
 SPEED = 200.0
@@ -20,7 +21,7 @@ SPEED = 200.0
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=SPEED) as running:
+    with Simulator(speed=SPEED, model=PLANNING_MODEL) as running:
         yield running
 
 

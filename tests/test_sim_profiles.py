@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from sim_helpers import client, plan_request, stream_text
 
+from planner.plan.model import PLANNING_MODEL
 from planner.protocol import RUN_HEADER
 from planner.sim import Simulator
 
@@ -51,7 +52,7 @@ def symptom(sdk: anthropic.Anthropic, request: dict, run: str) -> str:
     ],
 )
 def test_profile_symptoms(profile: str, expected: list[str]) -> None:
-    with Simulator(faults=profile, speed=SPEED) as sim:
+    with Simulator(faults=profile, speed=SPEED, model=PLANNING_MODEL) as sim:
         # the stall profile's 120 s are 1.2 s here
         sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.5))
         run = uuid.uuid4().hex
@@ -59,7 +60,7 @@ def test_profile_symptoms(profile: str, expected: list[str]) -> None:
 
 
 def test_cutoff_134s_cuts_a_120_task_plan_but_not_a_short_one() -> None:
-    with Simulator(faults="cutoff-134s", speed=1000) as sim:
+    with Simulator(faults="cutoff-134s", speed=1000, model=PLANNING_MODEL) as sim:
         sdk = client(sim.base_url)
         assert symptom(sdk, plan_request(120), "long") == "reset"
         assert symptom(sdk, plan_request(30), "short") == "ok"
@@ -67,7 +68,7 @@ def test_cutoff_134s_cuts_a_120_task_plan_but_not_a_short_one() -> None:
 
 def test_flaky_is_random_but_reproducible() -> None:
     def run_with(seed: int) -> list[str]:
-        with Simulator(faults="flaky", speed=0, seed=seed) as sim:
+        with Simulator(faults="flaky", speed=0, seed=seed, model=PLANNING_MODEL) as sim:
             sdk = client(sim.base_url)
             return [symptom(sdk, plan_request(8), "flaky") for _ in range(16)]
 

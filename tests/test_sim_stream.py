@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from sim_helpers import MODEL, async_client, client, plain_request, plan_request, stream_text
 
+from planner.plan.model import PLANNING_MODEL
 from planner.protocol import SPEED_HEADER
 from planner.sim import Simulator
 from planner.tokens import count_tokens
@@ -159,7 +160,7 @@ def test_the_speed_header_sets_one_request_s_pace() -> None:
 
 def test_non_streaming_answers_after_the_whole_generation_time() -> None:
     request = {**plan_request(8), "max_tokens": 4000}
-    with Simulator(speed=40) as sim:
+    with Simulator(speed=40, model=PLANNING_MODEL) as sim:
         sdk = client(sim.base_url)
         started = time.monotonic()
         with sdk.messages.stream(**request) as stream:

@@ -2,7 +2,8 @@
 
 - `ANTHROPIC_API_KEY` set, no `ANTHROPIC_BASE_URL`: the real API. No fault injection.
 - `ANTHROPIC_BASE_URL` set: that endpoint (an external `planner sim`, a proxy).
-- neither: planner's embedded simulator (one per process, started lazily).
+- neither: planner's embedded simulator (one per process, started lazily), serving
+  planner's planning model (`planner.plan.model`).
 
 A simulator learns a generation's fault spec, seed and speed from request headers (named
 in `planner.protocol`), and counts requests per `x-planner-run` key
@@ -16,14 +17,16 @@ behaves like the real-time one, only faster.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from planner.config import Settings
 from planner.llm import ResilientClient
+from planner.plan.model import PLANNING_MODEL
 from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
-from planner.sim import embedded_simulator
+from planner.sim import Simulator
 
 # Sent to a simulator that has no key of its own (it accepts any): the SDK needs one.
 SIMULATOR_API_KEY = "planner-simulator"
@@ -45,6 +48,19 @@ class Endpoint:
     api_key: str
     simulated: bool
     """Requests carry planner's fault, seed and run headers."""
+
+
+_embedded: Simulator | None = None
+_embedded_lock = threading.Lock()
+
+
+def embedded_simulator() -> Simulator:
+    """The process-wide simulator serving the planning model, started once on first use."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None or not _embedded.running:
+            _embedded = Simulator(model=PLANNING_MODEL).start()
+        return _embedded
 
 
 def endpoint_for(settings: Settings, *, faults: str) -> Endpoint:

@@ -3,6 +3,12 @@
     with Simulator(faults="drop-at-90", speed=100) as sim:
         client = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=0)
 
+Model: the simulator serves the model it is handed (`Simulator(model=...)`, any
+`AnswerModel`: the whole answer to a conversation's opening), plain prose by default,
+and handles the conversation around it (prefill, continuation turns) without knowing
+what the model is for. planner hands it its planning model from outside
+(`planner.plan.model`), as a real API serves a model.
+
 Time: every delay (first token, token pace, stalls, latency, retry-after values) is in
 simulated seconds; `speed` divides them (speed 0 or inf: no waiting at all). Faults
 that depend on time (`cutoff`, `reset.after_s`) follow the simulated schedule, so they
@@ -24,22 +30,26 @@ Admin: `GET /admin/health`, `GET /admin/stats`, `GET /admin/faults`, `PUT /admin
 (body: a spec).
 """
 
+from planner.sim.answers import AnswerModel, FullAnswer, Opening, PlainProse
 from planner.sim.errors import FaultSpecError, SimulatorNotRunning, SimulatorStartError, SpeedError
 from planner.sim.faults import REGISTRY as FAULT_TYPES
 from planner.sim.faults import Fault
-from planner.sim.server import Simulator, embedded_simulator
+from planner.sim.server import Simulator
 from planner.sim.spec import PROFILES, FaultSpec, parse_fault_spec
 
 __all__ = [
     "FAULT_TYPES",
     "PROFILES",
+    "AnswerModel",
     "Fault",
     "FaultSpec",
     "FaultSpecError",
+    "FullAnswer",
+    "Opening",
+    "PlainProse",
     "Simulator",
     "SimulatorNotRunning",
     "SimulatorStartError",
     "SpeedError",
-    "embedded_simulator",
     "parse_fault_spec",
 ]

@@ -126,7 +126,9 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         return responses.error_response(http_error.status, None, request_id, headers)
     state.count("messages")
     usage = state.cache.account(body)
-    reply = build_reply(body, options.seed, options.run_key, request_number, fired, usage)
+    reply = build_reply(
+        state.responder, body, options.seed, options.run_key, request_number, fired, usage
+    )
     state.count_answer(reply.kind)
     if body.get("stream"):
         state.count("streams")

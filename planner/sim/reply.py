@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from planner.protocol import RunKey
-from planner.sim import writer
 from planner.sim.cache import InputUsage
+from planner.sim.conversation import Responder
 from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency
 from planner.sim.models import model_profile
 from planner.sim.timing import Pace, delta_sizes, schedule
@@ -65,6 +65,7 @@ class Reply:
 
 
 def build_reply(
+    responder: Responder,
     body: dict[str, Any],
     seed: int,
     run_key: RunKey,
@@ -74,7 +75,7 @@ def build_reply(
 ) -> Reply:
     profile = model_profile(body["model"])
     assert profile is not None, "validated requests name a known model"
-    answer = writer.answer(body, seed)
+    answer = responder.answer(body, seed)
     text = answer.text
     for corrupt in (f for f in faults if isinstance(f, Corrupt)):
         text = corrupt.apply(text)

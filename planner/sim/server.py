@@ -1,8 +1,8 @@
 """The simulator as a context-managed server on its own thread and event loop.
 
 `Simulator(...)` binds 127.0.0.1:0 by default and exposes `.base_url` for
-`anthropic.Anthropic(base_url=...)`. `embedded_simulator()` is the process-wide one
-that planner starts lazily when no API key is configured.
+`anthropic.Anthropic(base_url=...)`. It serves the model it is given (`model=`, plain
+prose by default: see `planner.sim.answers`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
+from planner.sim.answers import AnswerModel, PlainProse
 from planner.sim.app import create_app
+from planner.sim.conversation import Responder
 from planner.sim.errors import SimulatorNotRunning, SimulatorStartError
 from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
@@ -32,8 +34,9 @@ class Simulator:
         api_key: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        model: AnswerModel | None = None,
     ) -> None:
-        self.state = SimState(faults, speed, seed, api_key)
+        self.state = SimState(faults, speed, seed, api_key, Responder(model or PlainProse()))
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -125,16 +128,3 @@ class Simulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-_embedded: Simulator | None = None
-_embedded_lock = threading.Lock()
-
-
-def embedded_simulator() -> Simulator:
-    """The process-wide simulator, started once on first use (no faults, speed 1)."""
-    global _embedded
-    with _embedded_lock:
-        if _embedded is None or not _embedded.running:
-            _embedded = Simulator().start()
-        return _embedded

@@ -1,4 +1,7 @@
-"""A simulator's changing state: fault spec, per-run request numbers, stats, prompt cache."""
+"""A simulator's changing state: fault spec, per-run request numbers, stats, prompt cache.
+
+It also holds the model it serves, behind the `Responder` that caches its answers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 from planner.protocol import RunKey
 from planner.sim.cache import PromptCache
+from planner.sim.conversation import Responder
 from planner.sim.faults import Fault
 from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.timing import SimClock
@@ -15,11 +19,17 @@ from planner.sim.timing import SimClock
 
 class SimState:
     def __init__(
-        self, faults: str | FaultSpec, speed: float, seed: int, api_key: str | None
+        self,
+        faults: str | FaultSpec,
+        speed: float,
+        seed: int,
+        api_key: str | None,
+        responder: Responder,
     ) -> None:
         self.clock = SimClock(speed)
         self.seed = seed
         self.api_key = api_key
+        self.responder = responder
         self.cache = PromptCache(self.clock.now)
         self._spec = parse_fault_spec(faults)
         self._lock = threading.Lock()
