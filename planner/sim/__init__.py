@@ -24,7 +24,8 @@ the seed and the scope, not the whole key, so equal seeds replay equal failures.
 Fault spec: a profile name (see `PROFILES`) or a JSON list of faults such as
 `[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]`, parsed
 once by `parse_fault_spec` into a `FaultSpec` whose `text` is its canonical form; the
-fault types and their parameters are the classes in `planner.sim.faults`.
+fault types, their parameters and their behaviour are the classes in
+`planner.sim.faults`.
 
 Admin: `GET /admin/health`, `GET /admin/stats`, `GET /admin/faults`, `PUT /admin/faults`
 (body: a spec).
@@ -33,9 +34,9 @@ Admin: `GET /admin/health`, `GET /admin/stats`, `GET /admin/faults`, `PUT /admin
 from planner.sim.answers import AnswerModel, FullAnswer, Opening, PlainProse
 from planner.sim.errors import FaultSpecError, SimulatorNotRunning, SimulatorStartError, SpeedError
 from planner.sim.faults import REGISTRY as FAULT_TYPES
-from planner.sim.faults import Fault
 from planner.sim.server import Simulator
 from planner.sim.spec import PROFILES, FaultSpec, parse_fault_spec
+from planner.sim.toxic import Fault
 
 __all__ = [
     "FAULT_TYPES",

@@ -20,7 +20,6 @@ from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADE
 from planner.sim import admin, responses
 from planner.sim.cache import input_tokens
 from planner.sim.errors import FaultSpecError
-from planner.sim.faults import HttpError
 from planner.sim.reply import build_reply
 from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
@@ -120,10 +119,9 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         return responses.error_response(problem.status, problem.message, request_id)
     fired = options.spec.fire(options.seed, options.run_key, request_number)
     state.record_faults(fired)
-    http_error = next((f for f in fired if isinstance(f, HttpError)), None)
-    if http_error is not None:
-        headers = _retry_headers(http_error, options.clock)
-        return responses.error_response(http_error.status, None, request_id, headers)
+    for fault in fired:
+        if (rejection := fault.rejection(options.clock)) is not None:
+            return responses.error_response(rejection.status, None, request_id, rejection.headers)
     state.count("messages")
     usage = state.cache.account(body)
     reply = build_reply(
@@ -134,18 +132,6 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         state.count("streams")
         return await responses.stream(request, reply, state, options.clock)
     return await responses.whole_message(request, reply, state, options.clock, request_id)
-
-
-def _retry_headers(fault: HttpError, clock: SimClock) -> dict[str, str]:
-    """retry-after values on the simulated clock (a 2 s wait at speed 100 is 20 ms)."""
-    headers = {"x-should-retry": "true"}
-    if fault.retry_after_s is not None:
-        seconds = clock.real_seconds(fault.retry_after_s)
-        headers["retry-after"] = "0.001" if clock.unlimited else f"{seconds:g}"
-    if fault.retry_after_ms is not None:
-        milliseconds = clock.real_seconds(fault.retry_after_ms / 1000) * 1000
-        headers["retry-after-ms"] = "1" if clock.unlimited else f"{milliseconds:g}"
-    return headers
 
 
 async def count_message_tokens(request: web.Request) -> web.Response:

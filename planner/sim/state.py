@@ -12,9 +12,9 @@ from typing import Any
 from planner.protocol import RunKey
 from planner.sim.cache import PromptCache
 from planner.sim.conversation import Responder
-from planner.sim.faults import Fault
 from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.timing import SimClock
+from planner.sim.toxic import Fault
 
 
 class SimState:
