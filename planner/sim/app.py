@@ -28,7 +28,6 @@ from planner.sim.validation import validate
 
 STATE = web.AppKey("state", SimState)
 
-
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
@@ -97,7 +96,11 @@ def _options(request: web.Request, state: SimState) -> RequestOptions:
     except ValueError:
         raise ValueError(f"{SEED_HEADER} must be an integer") from None
     try:
-        clock = SimClock(float(headers[SPEED_HEADER])) if SPEED_HEADER in headers else state.clock
+        clock = (
+            state.clock.at_speed(float(headers[SPEED_HEADER]))
+            if SPEED_HEADER in headers
+            else state.clock
+        )
     except ValueError:
         raise ValueError(f"{SPEED_HEADER} must be a number >= 0 (0 or inf = unlimited)") from None
     return RequestOptions(spec, seed, RunKey.parse(headers.get(RUN_HEADER, "")), clock)

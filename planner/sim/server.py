@@ -2,7 +2,8 @@
 
 `Simulator(...)` binds 127.0.0.1:0 by default and exposes `.base_url` for
 `anthropic.Anthropic(base_url=...)`. It serves the model it is given (`model=`, plain
-prose by default: see `planner.sim.answers`).
+prose by default: see `planner.sim.answers`) and keeps time by the timer it is given
+(`timer=`, the event loop's clock by default; tests give a virtual one).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from planner.sim.conversation import Responder
 from planner.sim.errors import SimulatorNotRunning, SimulatorStartError
 from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
+from planner.sim.timing import REAL_TIME, SimClock, Timer
 
 _START_TIMEOUT_S = 10.0
 
@@ -35,8 +37,15 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         model: AnswerModel | None = None,
+        timer: Timer = REAL_TIME,
     ) -> None:
-        self.state = SimState(faults, speed, seed, api_key, Responder(model or PlainProse()))
+        self.state = SimState(
+            parse_fault_spec(faults),
+            SimClock(speed, timer),
+            seed,
+            api_key,
+            Responder(model or PlainProse()),
+        )
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -1,6 +1,7 @@
 """A simulator's changing state: fault spec, per-run request numbers, stats, prompt cache.
 
-It also holds the model it serves, behind the `Responder` that caches its answers.
+It also holds what a simulator is made of: the model it serves (behind the `Responder`
+that caches its answers) and the clock it keeps time by.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from planner.protocol import RunKey
 from planner.sim.cache import PromptCache
 from planner.sim.conversation import Responder
-from planner.sim.spec import FaultSpec, parse_fault_spec
+from planner.sim.spec import FaultSpec
 from planner.sim.timing import SimClock
 from planner.sim.toxic import Fault
 
@@ -20,18 +21,18 @@ from planner.sim.toxic import Fault
 class SimState:
     def __init__(
         self,
-        faults: str | FaultSpec,
-        speed: float,
+        spec: FaultSpec,
+        clock: SimClock,
         seed: int,
         api_key: str | None,
         responder: Responder,
     ) -> None:
-        self.clock = SimClock(speed)
+        self.clock = clock
         self.seed = seed
         self.api_key = api_key
         self.responder = responder
         self.cache = PromptCache(self.clock.now)
-        self._spec = parse_fault_spec(faults)
+        self._spec = spec
         self._lock = threading.Lock()
         self._request_numbers: Counter[RunKey] = Counter()
         self._counters: Counter[str] = Counter()
