@@ -8,6 +8,7 @@ from llm_helpers import FakeTime, generate, make_client, spec
 from sim_helpers import plan_request
 
 from planner.llm import AttemptRecord, Checkpoint, Chunk, Progress, RecoveryNotice
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 from planner.tokens import count_tokens
 
@@ -17,7 +18,7 @@ DROP = {"type": "reset", "at_fraction": 0.5, "on_requests": [1]}
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 

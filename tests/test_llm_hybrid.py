@@ -9,6 +9,7 @@ import pytest
 from llm_helpers import FakeTime, generate, kinds, make_client, spec
 from sim_helpers import plan_request
 
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 
 LONG_PLAN_TASKS = 120  # ~18k output tokens: about 142 s at Sonnet's pace, past 134 s
@@ -18,7 +19,7 @@ CUTOFF = {"type": "cutoff", "after_s": 134}
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 

@@ -8,6 +8,7 @@ from llm_helpers import FakeTime, generate, kinds, make_client, spec
 from sim_helpers import discovery
 
 from planner.llm import STRATEGIES, UnknownStrategy
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 
 SONNET_45 = "claude-sonnet-4-5"
@@ -50,7 +51,7 @@ ALL_FAULTS = {**MID_STREAM, **BEFORE_STREAM}
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=1000) as running:
+    with Simulator(speed=1000, model=PLANNING_MODEL) as running:
         yield running
 
 
