@@ -28,8 +28,10 @@ from typing import Any
 import anthropic
 
 from planner.llm import STRATEGIES, GenerationResult, ResilientClient
+from planner.plan.model import PLANNING_MODEL
 from planner.plan.prompts import masterplan_request
 from planner.plan.schema import Discovery
+from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER
 from planner.sim import Simulator
 from planner.tokens import count_tokens
 
@@ -61,12 +63,12 @@ def plan_request(task_count: int, model: str = MODEL) -> dict[str, Any]:
 
 
 def _headers(faults: str = "none") -> dict[str, str]:
-    return {"x-planner-faults": faults, "x-planner-run": uuid.uuid4().hex}
+    return {FAULTS_HEADER: faults, RUN_HEADER: uuid.uuid4().hex}
 
 
 def bench_overhead() -> None:
     request = plan_request(LONG_PLAN_TASKS)
-    with Simulator(speed=0) as sim:
+    with Simulator(speed=0, model=PLANNING_MODEL) as sim:
         bare_sdk = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=0)
         client = ResilientClient(api_key="x", base_url=sim.base_url, strategy="resume")
 
@@ -164,7 +166,7 @@ RECOVERY_ROWS = (  # label, strategy, model
 
 
 def bench_recovery() -> None:
-    with Simulator(speed=RECOVERY_SPEED) as sim:
+    with Simulator(speed=RECOVERY_SPEED, model=PLANNING_MODEL) as sim:
         clean: dict[str, tuple[str, float]] = {}
         for model in (MODEL, NO_PREFILL_MODEL):
             runs = [_recovery_run(sim, "none", "none", model) for _ in range(RECOVERY_REPEATS)]
@@ -204,7 +206,7 @@ def bench_recovery() -> None:
 
 
 def bench_flaky() -> None:
-    with Simulator(speed=0, faults="flaky") as sim:
+    with Simulator(speed=0, faults="flaky", model=PLANNING_MODEL) as sim:
         print(
             f"[3] success under `flaky`: {FLAKY_GENERATIONS} generations of an "
             f"{FLAKY_TASKS}-task MasterPlan per strategy, half on a model without prefill"
@@ -217,7 +219,7 @@ def bench_flaky() -> None:
             tiers: dict[str, int] = {}
             for index in range(FLAKY_GENERATIONS):
                 model = FLAKY_MODELS[index % len(FLAKY_MODELS)]
-                headers = {"x-planner-run": uuid.uuid4().hex, "x-planner-seed": str(index)}
+                headers = {RUN_HEADER: uuid.uuid4().hex, SEED_HEADER: str(index)}
                 result = client.generate(plan_request(FLAKY_TASKS, model), extra_headers=headers)
                 complete += result.complete
                 attempts += len(result.attempts)

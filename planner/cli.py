@@ -134,8 +134,9 @@ def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str
     """Run the Anthropic-compatible simulator until interrupted.
 
     Point a client at it with ANTHROPIC_BASE_URL=http://HOST:PORT (any API key unless
-    --api-key is given). Admin endpoints: /admin/health, /admin/stats, /admin/faults
-    (PUT a new spec).
+    --api-key is given). It serves planner's planning model: discovery and MasterPlan
+    JSON for planner's prompts, plain prose otherwise. Admin endpoints: /admin/health,
+    /admin/stats, /admin/faults (PUT a new spec).
 
     \b
     Fault profiles: none, drop-at-90, drop-at-50, drop-twice, flaky, overloaded,
@@ -148,11 +149,18 @@ def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str
     """
     import threading
 
+    from planner.plan.model import PLANNING_MODEL
     from planner.sim import FaultSpecError, Simulator
 
     try:
         simulator = Simulator(
-            faults=faults, speed=speed, seed=seed, api_key=api_key, host=host, port=port
+            faults=faults,
+            speed=speed,
+            seed=seed,
+            api_key=api_key,
+            host=host,
+            port=port,
+            model=PLANNING_MODEL,
         ).start()
     except (FaultSpecError, ValueError, OSError) as exc:
         raise PlannerError(str(exc)) from None

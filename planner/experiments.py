@@ -4,7 +4,7 @@ Design:
 - Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
   every cell, so strategies and faults are compared on the same plans (and the same
   simulator draws, which depend on the seed and the stage, not on the generation: see
-  `planner.sim.faults.run_scope`); the same experiment with the same seed gives the same
+  `planner.protocol.RunKey`); the same experiment with the same seed gives the same
   outcomes, down to where each connection drops.
   With `--from-generation`, repeat 0 uses the source generation's own seed and
   description, so the replayed faults cut the same plan text at the same places.

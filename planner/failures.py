@@ -8,7 +8,7 @@ would have had, and after how long. `failure_points()` reads that from the store
 be replayed against any strategy, including a generation made against the real API.
 
 Request numbers: the generator sends each stage's requests under the simulator run key
-`<generation id>:<stage>` (a repair round continues its stage's count), one request per
+`RunKey(generation id, stage)` (a repair round continues its stage's count), one request per
 attempt, so the simulator counts requests per stage. A failed attempt becomes a fault
 with `on_requests` = its number within that stage and `on_scope` = the stage, so the
 replay hits that one request and no other stage's request with the same number.
@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 
 from planner.db import Database, Generation, GenerationAttempt, GenerationChunk
 from planner.errors import InputError
+from planner.plan.generator import REPAIR_STAGE
+from planner.protocol import HTTP_ERROR_STATUSES
 
 DEFAULT_STALL_MS = 120_000
 _STATUS = re.compile(r"\b(429|500|502|503|504|529)\b")
@@ -107,7 +109,7 @@ def failure_points(db: Database, generation_id: uuid.UUID | str) -> list[Failure
         requests: dict[str, int] = {}
         points = []
         for attempt in attempts:
-            scope = run_scope(attempt.stage)
+            scope = _scope_of(attempt.stage)
             requests[scope] = requests.get(scope, 0) + 1
             if attempt.error_type:
                 points.append(
@@ -118,12 +120,12 @@ def failure_points(db: Database, generation_id: uuid.UUID | str) -> list[Failure
     return db.in_session(read)
 
 
-_REPAIR_SCOPES = {"discovery_repair": "discovery", "plan_repair": "masterplan"}
+# A repair round is sent under its stage's run-key scope (see the generator).
+_SCOPE_OF_REPAIR = {repair: stage for stage, repair in REPAIR_STAGE.items()}
 
 
-def run_scope(stage: str) -> str:
-    """The simulator run-key scope of an attempt's stage (a repair counts with its stage)."""
-    return _REPAIR_SCOPES.get(stage, stage)
+def _scope_of(stage: str) -> str:
+    return _SCOPE_OF_REPAIR.get(stage, stage)
 
 
 def _point(
@@ -147,7 +149,7 @@ def _point(
     return FailurePoint(
         attempt=attempt.number,
         request_number=request_number,
-        scope=run_scope(attempt.stage),
+        scope=_scope_of(attempt.stage),
         stage=attempt.stage,
         kind=attempt.kind,
         error_type=attempt.error_type or "",
@@ -168,7 +170,6 @@ def _cut_fraction(point: FailurePoint) -> float:
 
 
 _HTTP_STATUS_OF = {"rate_limited": 429, "overloaded": 529, "server_error": 500}
-_SIMULATED_STATUSES = (429, 500, 503, 529)
 
 
 def fault_for(
@@ -179,7 +180,7 @@ def fault_for(
     kind = point.error_type
     if kind in _HTTP_STATUS_OF or kind == "http_error":
         status = point.http_status or _HTTP_STATUS_OF.get(kind, 500)
-        if status not in _SIMULATED_STATUSES:
+        if status not in HTTP_ERROR_STATUSES:
             status = 500 if status != 429 else 429
         return {"type": "http_error", "status": status, **target}
     if kind == "sse_error":

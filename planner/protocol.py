@@ -27,6 +27,11 @@ PLANNER_HEADERS = (FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER)
 
 RUN_KEY_SEPARATOR = ":"
 
+# What the API answers when it is rate limiting (429), failing (500, 503) or overloaded
+# (529): the statuses an `http_error` fault may inject, so the ones a replayed failure
+# can be given.
+HTTP_ERROR_STATUSES = (429, 500, 503, 529)
+
 
 @dataclass(frozen=True)
 class RunKey:
@@ -47,6 +52,7 @@ class RunKey:
 
 __all__ = [
     "FAULTS_HEADER",
+    "HTTP_ERROR_STATUSES",
     "PLANNER_HEADERS",
     "RUN_HEADER",
     "RUN_KEY_SEPARATOR",

@@ -12,6 +12,7 @@ from typing import Any
 from planner.llm import AttemptState, GenerationResult, ResilientClient
 from planner.llm.errors import PlannerLLMError
 from planner.llm.types import AttemptKind
+from planner.protocol import FAULTS_HEADER, RUN_HEADER
 
 REQUEST: dict[str, Any] = {
     "model": "claude-sonnet-4-5",
@@ -58,7 +59,7 @@ def generate(
     client: ResilientClient, request: dict[str, Any], faults: str = "none", **kwargs: Any
 ) -> GenerationResult:
     """One generation with its own run key, so `on_requests` counts from 1."""
-    headers = {"x-planner-faults": faults, "x-planner-run": uuid.uuid4().hex}
+    headers = {FAULTS_HEADER: faults, RUN_HEADER: uuid.uuid4().hex}
     headers.update(kwargs.pop("extra_headers", {}))
     return client.generate(request, extra_headers=headers, **kwargs)
 

@@ -121,6 +121,7 @@ def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) 
 
 
 def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage(duckdb: Database) -> None:
+    from planner.protocol import RunKey
     from planner.sim import parse_fault_spec
 
     generation_id = recorded_generation(
@@ -165,9 +166,13 @@ def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage(duckdb: Da
     ]
     assert spec[0]["at_fraction"] == pytest.approx(39.5 / 120)
     parsed = parse_fault_spec(json.dumps(spec))
-    assert [f.type for f in parsed.fire(0, f"{generation_id}:discovery", 1)] == ["reset"]
-    assert [f.type for f in parsed.fire(0, f"{generation_id}:masterplan", 1)] == ["eof"]
-    assert parsed.fire(0, f"{generation_id}:masterplan", 2) == ()
+    discovery, masterplan = (
+        RunKey(str(generation_id), "discovery"),
+        RunKey(str(generation_id), "masterplan"),
+    )
+    assert [f.type for f in parsed.fire(0, discovery, 1)] == ["reset"]
+    assert [f.type for f in parsed.fire(0, masterplan, 1)] == ["eof"]
+    assert parsed.fire(0, masterplan, 2) == ()
 
 
 def test_a_generation_without_network_failures_gives_a_clear_error(duckdb: Database) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from planner.llm import AttemptRecord, Checkpoint, Chunk, Progress, RecoveryNotice
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 from planner.tokens import count_tokens
 from tests.llm_helpers import FakeTime, generate, make_client, spec
@@ -17,7 +18,7 @@ DROP = {"type": "reset", "at_fraction": 0.5, "on_requests": [1]}
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 

@@ -10,8 +10,9 @@ import pytest
 
 from planner.config import Settings
 from planner.llm import REGISTRY, STRATEGIES, ResilientClient
-from planner.plan.endpoint import endpoint_for
-from planner.sim import Simulator, embedded_simulator
+from planner.plan.endpoint import embedded_simulator, endpoint_for
+from planner.plan.model import PLANNING_MODEL
+from planner.sim import Simulator
 from tests.llm_helpers import generate, make_client
 from tests.sim_helpers import discovery
 
@@ -35,7 +36,7 @@ def test_a_client_built_for_the_embedded_simulator_gets_an_answer(tmp_path) -> N
 
 
 def test_a_client_built_for_an_external_simulator_sends_it_every_request(tmp_path) -> None:
-    with Simulator(speed=0) as external:
+    with Simulator(speed=0, model=PLANNING_MODEL) as external:
         client = client_for(settings(tmp_path, ANTHROPIC_BASE_URL=external.base_url), "restart")
         assert generate(client, discovery()).complete
         assert external.stats()["messages"] == 1
@@ -54,7 +55,7 @@ def test_the_sdk_it_builds_has_the_given_key_url_and_timeout_and_no_retries() ->
 
 
 def test_an_injected_sdk_is_used_with_planner_retries_and_timeouts_and_left_open() -> None:
-    with Simulator(speed=0) as sim:
+    with Simulator(speed=0, model=PLANNING_MODEL) as sim:
         sdk = anthropic.Anthropic(api_key="x", base_url=sim.base_url, max_retries=5)
         with ResilientClient(sdk=sdk, strategy="none", read_timeout_s=7) as client:
             assert client.sdk.max_retries == 0 and client.sdk.timeout.read == 7
@@ -74,7 +75,7 @@ def test_an_injected_sdk_excludes_the_arguments_that_would_build_one() -> None:
 
 
 def test_an_injected_http_client_carries_the_requests_and_is_closed_with_the_client() -> None:
-    with Simulator(speed=0) as sim:
+    with Simulator(speed=0, model=PLANNING_MODEL) as sim:
         http_client = httpx2.Client()
         with ResilientClient(
             api_key="x", base_url=sim.base_url, strategy="none", http_client=http_client
@@ -95,7 +96,7 @@ class Cancelled(Exception):
 
 
 def test_an_exception_from_a_callback_aborts_the_generation() -> None:
-    with Simulator(speed=0) as sim:
+    with Simulator(speed=0, model=PLANNING_MODEL) as sim:
         seen = []
 
         def stop_after_some(chunk) -> None:

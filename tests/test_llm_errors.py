@@ -10,6 +10,7 @@ import pytest
 
 from planner.errors import LLMError, PlannerError
 from planner.llm import errors
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 from tests.llm_helpers import FakeTime, generate, make_client, spec
 from tests.sim_helpers import discovery
@@ -20,7 +21,7 @@ SONNET_46 = "claude-sonnet-4-6"
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 
@@ -66,7 +67,7 @@ def test_http_errors_before_the_stream(sim, status, kind) -> None:
 
 def test_stall_is_a_read_timeout_mid_stream() -> None:
     # 50 simulated minutes of silence at speed 1000 is 3 real seconds; the client waits 0.5 s.
-    with Simulator(speed=1000) as slow:
+    with Simulator(speed=1000, model=PLANNING_MODEL) as slow:
         fault = {"type": "stall", "at_fraction": 0.5, "stall_ms": 3_000_000}
         result, attempt = single_failure(slow.base_url, spec(fault), read_timeout_s=0.5)
     assert attempt.error_type == "stalled"
@@ -74,7 +75,7 @@ def test_stall_is_a_read_timeout_mid_stream() -> None:
 
 
 def test_wrong_api_key_fails_at_once_with_a_clear_message() -> None:
-    with Simulator(speed=0, api_key="right") as guarded:
+    with Simulator(speed=0, api_key="right", model=PLANNING_MODEL) as guarded:
         fake = FakeTime()
         result = generate(
             make_client(guarded.base_url, "resume", fake, api_key="wrong"), discovery()

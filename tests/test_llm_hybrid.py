@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 from tests.llm_helpers import FakeTime, generate, kinds, make_client, spec
 from tests.sim_helpers import plan_request
@@ -18,7 +19,7 @@ CUTOFF = {"type": "cutoff", "after_s": 134}
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 

@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.llm import Checkpoint
+from planner.plan.model import PLANNING_MODEL
+from planner.protocol import RUN_HEADER, SEED_HEADER
 from planner.sim import Simulator
 from tests.llm_helpers import FakeTime, generate, make_client
 from tests.sim_helpers import plan_request
@@ -22,7 +24,7 @@ TASKS = 8
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 
@@ -127,7 +129,7 @@ def test_every_generation_under_flaky_finishes_identically(sim, model) -> None:
         # Its own run key: requests are numbered per key and the draws depend on the
         # number, so with the shared "" key the faults met would depend on which other
         # tests of this module ran first on this xdist worker (once: 10 attempts spent).
-        seed_header = {"x-planner-seed": str(seed), "x-planner-run": f"flaky-{model}-{seed}"}
+        seed_header = {SEED_HEADER: str(seed), RUN_HEADER: f"flaky-{model}-{seed}"}
         clean = generate(client, plan_request(TASKS, model), extra_headers=seed_header)
         flaky = generate(client, plan_request(TASKS, model), "flaky", extra_headers=seed_header)
         assert flaky.complete, flaky.error

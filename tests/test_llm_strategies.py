@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from planner.llm import STRATEGIES, UnknownStrategy
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 from tests.llm_helpers import FakeTime, generate, kinds, make_client, spec
 from tests.sim_helpers import discovery
@@ -50,7 +51,7 @@ ALL_FAULTS = {**MID_STREAM, **BEFORE_STREAM}
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=1000) as running:
+    with Simulator(speed=1000, model=PLANNING_MODEL) as running:
         yield running
 
 

@@ -25,7 +25,7 @@ from planner.db import (
     GenerationEvent,
     User,
 )
-from planner.events import TextDelta, TokensProgress
+from planner.events import GenerationComplete, GenerationError, TextDelta, TokensProgress
 from planner.llm.types import AttemptRecord
 from planner.store import GenerationStatus, GenerationStore, Recording, RecordingError
 from planner.store import recording as recording_module
@@ -324,10 +324,11 @@ def test_a_reopened_generation_continues_its_numbering(
     assert texts == ["0123456789", "A"]
 
 
-def test_completion_is_one_transaction_with_the_rows_given(
+def test_completion_is_one_transaction_with_the_rows_and_the_terminal_event_given(
     db: Database, generation_id: uuid.UUID
 ) -> None:
-    """The last rows, `write` and the final values land together, or nothing of them."""
+    """The last rows, the terminal event, `write` and the final values land together, or
+    nothing of them: whoever reads the terminal event stored reads the status with it."""
     recording = _by_hand(db, generation_id)
     recording.add_chunk(attempt=1, stage="masterplan", char_offset=0, chars=5, t_ms=1)
 
@@ -335,15 +336,20 @@ def test_completion_is_one_transaction_with_the_rows_given(
         conn.execute(select(func.count()).select_from(User))
         raise RuntimeError("the plan would not fit")
 
+    complete = GenerationComplete(project_name="Bakery")
     with pytest.raises(RecordingError, match="the plan would not fit"):
-        recording.close(write=broken, status=GenerationStatus.COMPLETED)
+        recording.close(write=broken, events=(complete,), status=GenerationStatus.COMPLETED)
     assert _chunk_seqs(db, generation_id) == []
     with db.session() as session:
         assert session.get(Generation, generation_id).status == GenerationStatus.RUNNING
-    recording.close(status=GenerationStatus.FAILED, error="the plan could not be stored")
+        assert session.scalar(select(func.count()).select_from(GenerationEvent)) == 0
+    failed = GenerationError(message="the plan could not be stored")
+    recording.close(events=(failed,), status=GenerationStatus.FAILED, error=failed.message)
     assert _chunk_seqs(db, generation_id) == [1]
     with db.session() as session:
         assert session.get(Generation, generation_id).status == GenerationStatus.FAILED
+        names = session.scalars(select(GenerationEvent.name).order_by(GenerationEvent.seq))
+        assert list(names) == [GenerationComplete.name, GenerationError.name]
 
 
 def test_postgresql_batches_share_one_connection_and_outlive_losing_it(

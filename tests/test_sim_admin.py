@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import httpx2
 import pytest
-from sim_helpers import client, plain_request, stream_text
 
-from planner.sim import FaultSpecError, Simulator, embedded_simulator
+from planner.errors import ConflictError, ServiceUnavailable
+from planner.sim import (
+    FaultSpecError,
+    Simulator,
+    SimulatorNotRunning,
+    SimulatorStartError,
+)
+from tests.sim_helpers import client, plain_request, stream_text
 
 
 def test_health_and_stats_count_requests_and_faults() -> None:
@@ -70,8 +76,9 @@ def test_unknown_paths_get_an_api_style_404() -> None:
 
 def test_start_stop_and_restart() -> None:
     sim = Simulator(speed=0)
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(SimulatorNotRunning, match="not running") as caught:
         _ = sim.base_url
+    assert isinstance(caught.value, ConflictError) and isinstance(caught.value, RuntimeError)
     sim.start()
     url = sim.base_url
     assert httpx2.get(f"{url}/admin/health").status_code == 200
@@ -82,11 +89,7 @@ def test_start_stop_and_restart() -> None:
 
 
 def test_a_busy_port_is_a_clear_error() -> None:
-    with Simulator(speed=0) as sim, pytest.raises(OSError):
+    with Simulator(speed=0) as sim, pytest.raises(SimulatorStartError) as caught:
         Simulator(port=sim.port).start()
-
-
-def test_embedded_simulator_is_one_started_instance() -> None:
-    first = embedded_simulator()
-    assert first is embedded_simulator()
-    assert httpx2.get(f"{first.base_url}/admin/health").json() == {"status": "ok"}
+    assert isinstance(caught.value, ServiceUnavailable) and isinstance(caught.value, OSError)
+    assert f"cannot listen on 127.0.0.1:{sim.port}" in str(caught.value)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-from sim_helpers import client, discovery, plain_request, stream_text
-
 from planner.sim import Simulator
 from planner.sim.cache import TTL_S
 from planner.tokens import count_tokens
+from tests.sim_helpers import VirtualTimer, client, discovery, plain_request, stream_text
 
 
 def usage_of(sim: Simulator, request: dict):  # noqa: ANN201
@@ -41,10 +38,15 @@ def test_a_different_prefix_or_model_is_a_new_cache_entry() -> None:
 
 def test_the_cache_expires_after_five_minutes_of_simulated_time() -> None:
     speed = 2000.0
-    with Simulator(speed=speed) as sim:
-        usage_of(sim, {**discovery(), "max_tokens": 5})
-        time.sleep(TTL_S / speed + 0.05)
-        expired = usage_of(sim, {**discovery(), "max_tokens": 5})
+    timer = VirtualTimer()
+    request = {**discovery(), "max_tokens": 5}
+    with Simulator(speed=speed, timer=timer) as sim, timer.autojump():
+        usage_of(sim, request)
+        timer.advance(TTL_S / speed - 0.01)
+        kept = usage_of(sim, request)
+        timer.advance(TTL_S / speed + 0.01)
+        expired = usage_of(sim, request)
+    assert kept.cache_read_input_tokens > 0, "read within five minutes, and kept five more"
     assert expired.cache_read_input_tokens == 0
     assert expired.cache_creation_input_tokens > 0
 

@@ -1,4 +1,5 @@
-"""`planner sim`: starts, serves the real SDK, reports bad options clearly, stops on Ctrl-C."""
+"""`planner sim`: starts, serves the real SDK planner's planning model, reports bad options
+clearly, stops on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import sys
 
 import httpx2
 from conftest import REPO_ROOT, cli_env
-from sim_helpers import client, plain_request, stream_text
 
+from planner.plan.schema import Discovery
 from planner.sim import FAULT_TYPES, PROFILES
+from tests.sim_helpers import client, discovery, plain_request, stream_text
 
 
 def test_planner_sim_serves_until_interrupted() -> None:
@@ -33,6 +35,8 @@ def test_planner_sim_serves_until_interrupted() -> None:
         _, message = stream_text(client(base_url), plain_request())
         assert message.stop_reason == "end_turn"
         assert httpx2.get(f"{base_url}/admin/stats").json()["faults_fired"] == {"eof": 1}
+        text, _ = stream_text(client(base_url), discovery())
+        Discovery.model_validate_json(text)  # planner's planning model, handed in by the CLI
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
     finally:

@@ -1,30 +1,58 @@
-"""Every fault, and the exact symptom the real anthropic SDK shows for it (sync and async)."""
+"""Every fault, and the exact symptom the real anthropic SDK shows for it (sync and async).
+
+Delays are read off the simulator's own clock (a `VirtualTimer`); the stalls that must
+trip the SDK's real read timeout are hundreds of times longer than that timeout, so no
+outcome depends on how fast the machine is.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import async_client, client, plain_request, plan_request, stream_text
 
+from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
+from tests.sim_helpers import (
+    VirtualTimer,
+    async_client,
+    client,
+    plain_request,
+    plan_request,
+    stream_text,
+)
+from tests.sim_helpers import fault_headers as faults
 
+T = TypeVar("T")
 SPEED = 200.0
+LONG_STALL_MS = 3_600_000  # 18 s of silence at SPEED, against read timeouts below 1 s
 
 
 @pytest.fixture(scope="module")
-def sim():
-    with Simulator(speed=SPEED) as running:
+def sim() -> Iterator[Simulator]:
+    with Simulator(speed=SPEED, model=PLANNING_MODEL) as running:
         yield running
 
 
-def faults(*items: dict, run: str | None = None) -> dict[str, str]:
-    return {"x-planner-faults": json.dumps(list(items)), "x-planner-run": run or uuid.uuid4().hex}
+@pytest.fixture(scope="module")
+def virtual() -> Iterator[tuple[Simulator, VirtualTimer]]:
+    """A simulator on a virtual clock that jumps to each wake-up (one request at a time)."""
+    timer = VirtualTimer()
+    with Simulator(speed=SPEED, model=PLANNING_MODEL, timer=timer) as running, timer.autojump():
+        yield running, timer
+
+
+def waits_of(timer: VirtualTimer, run: Callable[[], T]) -> tuple[list[float], T]:
+    """What `run()` returns, and the virtual times (from its start) the simulator woke at."""
+    started, before = timer.now(), len(timer.wakes)
+    result = run()
+    return [at - started for _, at in timer.wakes[before:]], result
 
 
 def full_text(sim: Simulator, request: dict) -> str:
@@ -113,7 +141,7 @@ def test_eof_ends_quietly_without_a_stop_reason(sim: Simulator) -> None:
 
 
 def test_stall_trips_a_short_client_read_timeout(sim: Simulator) -> None:
-    headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": 120_000})  # 0.6 s real
+    headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": LONG_STALL_MS})
     sdk = client(sim.base_url, timeout=anthropic.Timeout(10.0, read=0.3))
     received: list[str] = []
     with pytest.raises(httpx2.ReadTimeout):  # noqa: SIM117
@@ -122,13 +150,17 @@ def test_stall_trips_a_short_client_read_timeout(sim: Simulator) -> None:
     assert received
 
 
-def test_stall_is_survived_by_a_patient_client(sim: Simulator) -> None:
+def test_stall_is_survived_by_a_patient_client(virtual: tuple[Simulator, VirtualTimer]) -> None:
+    sim, timer = virtual
     expected = full_text(sim, plain_request())
-    headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": 20_000})  # 0.1 s real
-    started = time.monotonic()
-    text, message = stream_text(client(sim.base_url), plain_request(), extra_headers=headers)
-    assert time.monotonic() - started >= 0.1
+    headers = faults({"type": "stall", "at_fraction": 0.5, "stall_ms": 20_000})
+    sdk = client(sim.base_url)
+    waits, (text, message) = waits_of(
+        timer, lambda: stream_text(sdk, plain_request(), extra_headers=headers)
+    )
     assert text == expected and message.stop_reason == "end_turn"
+    gaps = [later - earlier for earlier, later in zip([0.0, *waits], waits, strict=False)]
+    assert max(gaps) >= 20 / SPEED  # one silence of the stall's length
 
 
 @pytest.mark.parametrize(
@@ -152,38 +184,48 @@ def test_http_error_before_the_stream(
     assert caught.value.response.headers["retry-after"] == "0.1"  # 20 s at speed 200
 
 
-def test_sdk_retries_a_529_honouring_retry_after(sim: Simulator) -> None:
+def retry_afters(sdk_options: dict) -> tuple[anthropic.Anthropic, list[tuple[int, str | None]]]:
+    """An SDK whose every response's status and retry-after-ms header is recorded."""
+    seen: list[tuple[int, str | None]] = []
+
+    def record(response: httpx2.Response) -> None:
+        seen.append((response.status_code, response.headers.get("retry-after-ms")))
+
+    http = httpx2.Client(event_hooks={"response": [record]})
+    return anthropic.Anthropic(api_key="x", http_client=http, **sdk_options), seen
+
+
+def test_sdk_retries_a_529_given_retry_after_in_real_time(sim: Simulator) -> None:
     spec = faults(
         {"type": "http_error", "status": 529, "retry_after_ms": 60_000, "on_requests": [1, 2]}
     )
-    sdk = client(sim.base_url, max_retries=2)
-    before = sim.stats()["statuses"].get("529", 0)
-    started = time.monotonic()
+    sdk, seen = retry_afters({"base_url": sim.base_url, "max_retries": 2})
     text, message = stream_text(sdk, plain_request(), extra_headers=spec)
-    waited = time.monotonic() - started
     assert message.stop_reason == "end_turn" and text
-    assert sim.stats()["statuses"]["529"] - before == 2
-    assert waited >= 2 * 0.3  # two retries, each after retry-after-ms 60 s / speed 200
+    # 60 s at speed 200: the SDK is told to wait 300 ms before each of its two retries
+    assert seen == [(529, "300"), (529, "300"), (200, None)]
 
 
-def test_latency_delays_the_first_token(sim: Simulator) -> None:
-    headers = faults({"type": "latency", "latency_ms": 100_000})  # 0.5 s real
-    started = time.monotonic()
-    with client(sim.base_url).messages.stream(**plain_request(), extra_headers=headers) as stream:
-        next(iter(stream.text_stream))
-        first_token_s = time.monotonic() - started
-        stream.until_done()
-    assert first_token_s >= 0.5
+def test_latency_delays_the_first_token(virtual: tuple[Simulator, VirtualTimer]) -> None:
+    sim, timer = virtual
+    headers = faults({"type": "latency", "latency_ms": 100_000})
+    sdk = client(sim.base_url)
+    waits, (text, _) = waits_of(
+        timer, lambda: stream_text(sdk, plain_request(), extra_headers=headers)
+    )
+    assert text == full_text(sim, plain_request())
+    assert waits[0] >= 100 / SPEED  # the first token's wait holds the whole latency
 
 
-def test_bandwidth_caps_the_token_rate(sim: Simulator) -> None:
+def test_bandwidth_caps_the_token_rate(virtual: tuple[Simulator, VirtualTimer]) -> None:
+    sim, timer = virtual
     request = plain_request(max_tokens=200)
-    headers = faults({"type": "bandwidth", "tokens_per_s": 4})  # 800 tokens/s real at speed 200
-    started = time.monotonic()
-    _, message = stream_text(client(sim.base_url), request, extra_headers=headers)
+    headers = faults({"type": "bandwidth", "tokens_per_s": 4})
+    sdk = client(sim.base_url)
+    waits, (_, message) = waits_of(timer, lambda: stream_text(sdk, request, extra_headers=headers))
     # every token after the first delta waits for the capped rate (jitter is at most 35%)
     capped_s = (message.usage.output_tokens - 5) / 4 / SPEED
-    assert time.monotonic() - started >= 0.65 * capped_s
+    assert waits[-1] - waits[0] >= 0.65 * capped_s
 
 
 def test_cutoff_closes_a_stream_after_simulated_seconds(sim: Simulator) -> None:
@@ -234,8 +276,8 @@ ASYNC_SYMPTOMS = [
     ({"type": "sse_error", "error_type": "api_error"}, anthropic.APIStatusError, None),
     ({"type": "http_error", "status": 529}, anthropic.APIStatusError, None),
     ({"type": "http_error", "status": 429}, anthropic.RateLimitError, None),
-    # long enough to outlast the client's own backlog of events from ten other streams
-    ({"type": "stall", "stall_ms": 600_000}, httpx2.ReadTimeout, None),
+    # far longer than the read timeout and the client's backlog of ten other streams
+    ({"type": "stall", "stall_ms": LONG_STALL_MS}, httpx2.ReadTimeout, None),
     ({"type": "eof", "at_fraction": 0.5}, None, "None"),
     ({"type": "latency", "latency_ms": 2_000}, None, "end_turn"),
     ({"type": "bandwidth", "tokens_per_s": 60}, None, "end_turn"),
@@ -271,17 +313,17 @@ def test_async_client_sees_the_same_symptoms(sim: Simulator) -> None:
                 assert outcome.type == spec["error_type"]
 
 
-def test_async_sdk_retries_honour_retry_after(sim: Simulator) -> None:
+def test_async_sdk_retries_after_an_http_error(sim: Simulator) -> None:
     spec = {"type": "http_error", "status": 529, "retry_after_s": 40, "on_requests": [1]}
+    before = sim.stats()["statuses"].get("529", 0)
 
     async def run() -> str:
         sdk = async_client(sim.base_url, max_retries=1)
         async with sdk.messages.stream(**plain_request(), extra_headers=faults(spec)) as stream:
             return str((await stream.get_final_message()).stop_reason)
 
-    started = time.monotonic()
     assert asyncio.run(run()) == "end_turn"
-    assert time.monotonic() - started >= 0.2  # retry-after 40 s at speed 200
+    assert sim.stats()["statuses"]["529"] == before + 1
 
 
 def test_faults_fired_are_counted_by_type(sim: Simulator) -> None:

@@ -1,17 +1,34 @@
-"""Fault-free streaming and non-streaming through the real anthropic SDK, sync and async."""
+"""Fault-free streaming and non-streaming through the real anthropic SDK, sync and async.
+
+Pace is read off the simulator's own clock (a `VirtualTimer`), never off the wall clock,
+so these tests say the same on an idle machine and on a loaded one.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import MODEL, async_client, client, plain_request, plan_request, stream_text
 
-from planner.sim import Simulator
+from planner.plan.model import PLANNING_MODEL
+from planner.protocol import RUN_HEADER, SPEED_HEADER, RunKey
+from planner.sim import PlainProse, Simulator
+from planner.sim.cache import PromptCache
+from planner.sim.conversation import Responder
+from planner.sim.reply import build_reply
+from planner.sim.responses import SLEEP_THRESHOLD_S
 from planner.tokens import count_tokens
+from tests.sim_helpers import (
+    MODEL,
+    VirtualTimer,
+    async_client,
+    client,
+    plain_request,
+    plan_request,
+    stream_text,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,68 +128,94 @@ def test_fifty_concurrent_sdk_streams_all_complete() -> None:
     assert stats["streams"] == 51 and stats["active_streams"] == 0
 
 
+def scheduled_finish_s(body: dict, request_number: int, run: str = "") -> float:
+    """When the simulator's schedule has the last token of this request (simulated s)."""
+    usage = PromptCache(lambda: 0.0).account(body)
+    reply = build_reply(
+        Responder(PlainProse()), body, 0, RunKey.parse(run), request_number, (), usage
+    )
+    return reply.finish_s
+
+
 def test_fifty_concurrent_streams_keep_their_pace() -> None:
-    """Measured with a lean HTTP client, so the figure is the server's pacing alone."""
+    """Each of fifty streams at once ends on its own schedule, however late the loop wakes.
+
+    The server's clock wakes every sleeper `late_s` late (a busy event loop): deadlines are
+    absolute, so a stream ends at most that late, not that late per delta; and time only
+    moves when all fifty are asleep, so a stream queued behind another never finishes.
+    """
+    speed, count, late_s = 5.0, 50, 0.05
     body = {**plain_request(max_tokens=150), "stream": True}
+    timer = VirtualTimer()
 
-    async def one(http: httpx2.AsyncClient, url: str) -> float:
-        started = time.monotonic()
+    async def one(http: httpx2.AsyncClient, url: str) -> bytes:
         async with http.stream("POST", url, json=body) as response:
-            await response.aread()
-        return time.monotonic() - started
+            return await response.aread()
 
-    async def many(url: str, count: int) -> list[float]:
+    async def many(url: str) -> list[bytes]:
         limits = httpx2.Limits(max_connections=100)
-        async with httpx2.AsyncClient(timeout=30, limits=limits) as http:
-            return sorted(await asyncio.gather(*(one(http, url) for _ in range(count))))
+        async with httpx2.AsyncClient(timeout=60, limits=limits) as http:
+            return await asyncio.gather(*(one(http, url) for _ in range(count)))
 
-    with Simulator(speed=5) as sim:
-        url = f"{sim.base_url}/v1/messages"
-        (alone_s,) = asyncio.run(many(url, 1))
-        durations = asyncio.run(many(url, 50))
-    # 150 tokens at ~130 tokens/s after a ~1.2 s first-token wait, 5x faster: ~0.5 s of
-    # pacing each; fifty at once keep that pace instead of queueing behind each other
-    assert alone_s > 0.3
-    assert durations[len(durations) // 2] < 1.5 * alone_s
-    assert durations[-1] < 2.5 * alone_s
+    with Simulator(speed=speed, timer=timer) as sim:
+
+        def all_asleep(sleepers: int) -> bool:
+            stats = sim.stats()
+            return stats["streams"] == count and sleepers == stats["active_streams"]
+
+        with timer.autojump(all_asleep, late_s=late_s):
+            bodies = asyncio.run(many(f"{sim.base_url}/v1/messages"))
+    assert all(
+        b.endswith(b"event: message_stop\n" + b'data: {"type":"message_stop"}\n\n') for b in bodies
+    )
+    ends: dict[int, float] = {}
+    for task, at in timer.wakes:
+        ends[task] = at
+    assert len(ends) == count  # every stream waited on the clock, each from virtual 0
+    scheduled = sorted(scheduled_finish_s(body, n) / speed for n in range(1, count + 1))
+    for scheduled_s, ended_s in zip(scheduled, sorted(ends.values()), strict=True):
+        assert scheduled_s - SLEEP_THRESHOLD_S <= ended_s <= scheduled_s + late_s
 
 
 def test_the_speed_header_sets_one_request_s_pace() -> None:
     request = plain_request(max_tokens=100)
-    with Simulator(speed=1) as sim:
+    timer = VirtualTimer()
+    with Simulator(speed=1, timer=timer) as sim, timer.autojump():
         sdk = client(sim.base_url)
-        stream_text(sdk, request, extra_headers={"x-planner-speed": "0"})  # connect first
-        started = time.monotonic()
-        stream_text(sdk, request, extra_headers={"x-planner-speed": "inf"})
-        unlimited_s = time.monotonic() - started
-        started = time.monotonic()
-        stream_text(sdk, request, extra_headers={"x-planner-speed": "10"})
-        paced_s = time.monotonic() - started
-        bad = httpx2.post(
-            f"{sim.base_url}/v1/messages", json=request, headers={"x-planner-speed": "-2"}
-        )
-    # ~1.2 s to the first token and 100 tokens at ~130 tokens/s, ten times faster
-    assert paced_s >= 0.1
-    assert unlimited_s < paced_s
+        elapsed = {}
+        for speed in ("inf", "10"):
+            started = timer.now()
+            stream_text(sdk, request, extra_headers={SPEED_HEADER: speed, RUN_HEADER: speed})
+            elapsed[speed] = timer.now() - started
+        bad = httpx2.post(f"{sim.base_url}/v1/messages", json=request, headers={SPEED_HEADER: "-2"})
+    assert elapsed["inf"] == 0
+    finish_s = scheduled_finish_s({**request, "stream": True}, 1, run="10")
+    assert elapsed["10"] == pytest.approx(finish_s / 10, abs=SLEEP_THRESHOLD_S)
     assert bad.status_code == 400
-    assert "x-planner-speed" in bad.json()["error"]["message"]
+    assert SPEED_HEADER in bad.json()["error"]["message"]
 
 
 def test_non_streaming_answers_after_the_whole_generation_time() -> None:
     request = {**plan_request(8), "max_tokens": 4000}
-    with Simulator(speed=40) as sim:
+    timer = VirtualTimer()
+    with Simulator(speed=40, timer=timer, model=PLANNING_MODEL) as sim, timer.autojump():
         sdk = client(sim.base_url)
-        started = time.monotonic()
-        with sdk.messages.stream(**request) as stream:
-            first_token_s = None
-            for _ in stream.text_stream:
-                first_token_s = first_token_s or time.monotonic() - started
-        streamed_s = time.monotonic() - started
-        started = time.monotonic()
-        message = sdk.messages.create(**request)
-        whole_s = time.monotonic() - started
-    assert message.usage.output_tokens > 1000
-    # nothing arrives before the last token would have: at least the stream's duration
-    # minus the jitter between two draws of the schedule
-    assert whole_s >= 0.6 * streamed_s
-    assert first_token_s is not None and whole_s > first_token_s
+        sdk.messages.create(**{**request, "max_tokens": 1})  # both below read the cached prompt
+        started = timer.now()
+        with sdk.messages.stream(
+            **request, extra_headers={RUN_HEADER: str(RunKey("a", "plan"))}
+        ) as stream:
+            text = "".join(stream.text_stream)
+        streamed_s = timer.now() - started
+        waits_before = len(timer.wakes)
+        started = timer.now()
+        message = sdk.messages.create(
+            **request, extra_headers={RUN_HEADER: str(RunKey("b", "plan"))}
+        )
+        whole_s = timer.now() - started
+        whole_waits = len(timer.wakes) - waits_before
+    assert message.content[0].text == text and message.usage.output_tokens > 1000
+    # the same schedule (same seed, run-key scope, request number), but nothing is sent before
+    # the last token would have been: one wait, as long as the whole stream
+    assert whole_waits == 1
+    assert whole_s == pytest.approx(streamed_s, abs=SLEEP_THRESHOLD_S)

@@ -2,10 +2,12 @@
 
 - `ANTHROPIC_API_KEY` set, no `ANTHROPIC_BASE_URL`: the real API. No fault injection.
 - `ANTHROPIC_BASE_URL` set: that endpoint (an external `planner sim`, a proxy).
-- neither: planner's embedded simulator (one per process, started lazily).
+- neither: planner's embedded simulator (one per process, started lazily), serving
+  planner's planning model (`planner.plan.model`).
 
-A simulator learns a generation's fault spec, seed and speed from request headers, and
-counts requests per `x-planner-run` key `<generation_id>:<stage>`, so a fault
+A simulator learns a generation's fault spec, seed and speed from request headers (named
+in `planner.protocol`), and counts requests per `x-planner-run` key
+`RunKey(generation_id, stage)`, so a fault
 `on_requests: [1]` hits the first request of each stage and the repair round continues
 the stage's count.
 The client's waits and timeouts are scaled by the speed, so a sped-up generation
@@ -15,6 +17,7 @@ behaves like the real-time one, only faster.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,15 +25,12 @@ from dataclasses import dataclass
 from planner.config import Settings
 from planner.errors import ConfigError
 from planner.llm import ResilientClient
-from planner.sim import embedded_simulator
+from planner.plan.model import PLANNING_MODEL
+from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
+from planner.sim import Simulator
 
 # Sent to a simulator that has no key of its own (it accepts any): the SDK needs one.
 SIMULATOR_API_KEY = "planner-simulator"
-
-FAULTS_HEADER = "x-planner-faults"
-SEED_HEADER = "x-planner-seed"
-RUN_HEADER = "x-planner-run"
-SPEED_HEADER = "x-planner-speed"
 
 READ_TIMEOUT_S = 60.0
 MIN_READ_TIMEOUT_S = 2.0
@@ -49,6 +49,19 @@ class Endpoint:
     api_key: str
     simulated: bool
     """Requests carry planner's fault, seed and run headers."""
+
+
+_embedded: Simulator | None = None
+_embedded_lock = threading.Lock()
+
+
+def embedded_simulator() -> Simulator:
+    """The process-wide simulator serving the planning model, started once on first use."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None or not _embedded.running:
+            _embedded = Simulator(model=PLANNING_MODEL).start()
+        return _embedded
 
 
 def endpoint_for(settings: Settings, *, faults: str) -> Endpoint:
@@ -83,7 +96,7 @@ def planner_headers(
         FAULTS_HEADER: faults,
         SEED_HEADER: str(seed),
         SPEED_HEADER: f"{speed:g}",
-        RUN_HEADER: f"{generation_id}:{stage}",
+        RUN_HEADER: str(RunKey(str(generation_id), stage)),
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from planner.config import get_settings
 from planner.events import (
+    Event,
     GenerationComplete,
     GenerationError,
     GenerationStart,
@@ -118,10 +119,11 @@ class GenerationRun:
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             client.close()
+            terminal = None
             if status != GenerationStatus.INTERRUPTED:
-                self._emit_terminal(status, plan, masterplan_id, error)
+                terminal = self._terminal_event(status, plan, masterplan_id, error)
             outcome = self._outcome(status, plan, masterplan_id, error, resume)
-            outcome = self._close_record(outcome, resume, save_plan)
+            outcome = self._close_record(outcome, resume, save_plan, terminal)
         return outcome
 
     def _announce(self, resume: ResumePoint | None) -> None:
@@ -270,30 +272,25 @@ class GenerationRun:
         self.stages.emit_progress(self.stages.progress.complete())
         return masterplan_id, save_plan
 
-    def _emit_terminal(
+    def _terminal_event(
         self,
         status: str,
         plan: MasterPlan | None,
         masterplan_id: uuid.UUID | None,
         error: str | None,
-    ) -> None:
+    ) -> Event:
         if status == GenerationStatus.COMPLETED and plan is not None:
             counts = plan.counts()
-            self.recording.emit(
-                GenerationComplete(
-                    masterplan_id=str(masterplan_id),
-                    project_name=plan.project_name,
-                    total_phases=counts["phases"],
-                    total_milestones=counts["milestones"],
-                    total_tasks=counts["tasks"],
-                    duration_seconds=round(self._duration_s(), 3),
-                    output_tokens=self.stages.output_tokens,
-                )
+            return GenerationComplete(
+                masterplan_id=str(masterplan_id),
+                project_name=plan.project_name,
+                total_phases=counts["phases"],
+                total_milestones=counts["milestones"],
+                total_tasks=counts["tasks"],
+                duration_seconds=round(self._duration_s(), 3),
+                output_tokens=self.stages.output_tokens,
             )
-        else:
-            self.recording.emit(
-                GenerationError(message=error or "failed", tier=self.stages.tier() or "")
-            )
+        return GenerationError(message=error or "failed", tier=self.stages.tier() or "")
 
     def _duration_s(self) -> float:
         return (self._now() - self.spec.started_at).total_seconds()
@@ -338,14 +335,20 @@ class GenerationRun:
         outcome: GenerationOutcome,
         resume: ResumePoint | None,
         save_plan: Callable[[Any], uuid.UUID] | None,
+        terminal: Event | None,
     ) -> GenerationOutcome:
-        """Store the rest, the final values and (completed) the plan in one transaction.
+        """Store the rest, the terminal event, the final values and (completed) the plan
+        in one transaction.
 
         A plan that cannot be stored fails the generation: the error is recorded with the
         failed status, and the outcome says so.
         """
         try:
-            self.recording.close(write=save_plan, **self._final_values(outcome, resume))
+            self.recording.close(
+                write=save_plan,
+                events=(terminal,) if terminal is not None else (),
+                **self._final_values(outcome, resume),
+            )
             return outcome
         except RecordingError as exc:
             if save_plan is None:
@@ -361,8 +364,8 @@ class GenerationRun:
                 tasks=0,
                 subtasks=0,
             )
-            self.recording.emit(GenerationError(message=failed.error or "", tier=failed.tier or ""))
-            self.recording.close(**self._final_values(failed, resume))
+            error = GenerationError(message=failed.error or "", tier=failed.tier or "")
+            self.recording.close(events=(error,), **self._final_values(failed, resume))
             return failed
 
     def _final_values(

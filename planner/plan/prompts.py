@@ -2,10 +2,10 @@
 
 Requests are plain keyword dictionaries for `client.messages.stream(**request)`. The
 system prompts open with the shared handbook, long and stable, and are marked for
-prompt caching. The
-simulator recognises them by their first sentence and reads the description, the task
-count and the discovery from the tagged parts of the user message, exactly the parts a
-real model would read.
+prompt caching. planner's simulated planning model (`planner.plan.model`) recognises
+them by their role sentence and reads the description, the task count and the
+discovery from the tagged parts of the user message, exactly the parts a real model
+would read.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What a caller asks for (`GenerationRequest`) and what it gets back (`GenerationOutcome`).
 
 `GenerationRequest.validated()` refuses bad input before anything is stored, each
-problem in words a user can act on; the CLI, the dashboard and the Socket.IO endpoint all
+problem in words a user can act on, and carries the fault spec on in its canonical text
+(`FaultSpec.text`, parsed here once); the CLI, the dashboard and the Socket.IO endpoint all
 show the same messages. `GenerationOutcome.to_json()` is the result object of DESIGN.md
 (`planner generate --json`).
 """
@@ -16,7 +17,7 @@ from typing import Any
 from planner.errors import InputError
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan.cache import PromptCacheLedger
-from planner.sim import FaultSpecError, parse_fault_spec
+from planner.sim import FaultSpec, FaultSpecError, parse_fault_spec
 from planner.store import GenerationStatus, StoredGeneration
 
 MAX_DESCRIPTION_CHARS = 20_000
@@ -37,14 +38,22 @@ class GenerationRequest:
     description: str
     user_id: uuid.UUID
     strategy: str = DEFAULT_STRATEGY
-    faults: str = "none"
+    faults: str | FaultSpec = "none"  # validated() gives the canonical text
     speed: float = 1.0
     model: str | None = None
     seed: int = 0
 
+    def fault_spec(self) -> FaultSpec:
+        """The parsed fault spec (FaultSpecError names what is wrong with it)."""
+        return parse_fault_spec(self.faults)
+
     def problems(self) -> list[str]:
         """Everything wrong with the request, in words a user can act on."""
+        return self._checked()[1]
+
+    def _checked(self) -> tuple[FaultSpec | None, list[str]]:
         found: list[str] = []
+        spec = None
         text = self.description.strip() if isinstance(self.description, str) else ""
         if not text:
             found.append("the project description is empty; describe the project to plan")
@@ -58,7 +67,7 @@ class GenerationRequest:
                 f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}"
             )
         try:
-            parse_fault_spec(self.faults)
+            spec = self.fault_spec()
         except FaultSpecError as exc:
             found.append(f"bad fault spec: {exc}")
         speed = self.speed
@@ -77,16 +86,17 @@ class GenerationRequest:
             found.append(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
         if self.model is not None and not self.model.strip():
             found.append("the model name is empty")
-        return found
+        return spec, found
 
     def validated(self) -> GenerationRequest:
-        """The request with the description trimmed and the fault spec normalised."""
-        if problems := self.problems():
+        """The request with the description trimmed and the fault spec in canonical text."""
+        spec, problems = self._checked()
+        if problems or spec is None:
             raise GenerationRequestError(problems)
         return replace(
             self,
             description=self.description.strip(),
-            faults=self.faults.strip() or "none",
+            faults=spec.text,
             speed=float(self.speed),
         )
 

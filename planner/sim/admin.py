@@ -10,8 +10,8 @@ import json
 
 from aiohttp import web
 
-from planner.sim.faults import FaultSpecError
-from planner.sim.profiles import PROFILES, parse_fault_spec
+from planner.sim.errors import FaultSpecError
+from planner.sim.spec import PROFILES, parse_fault_spec
 from planner.sim.state import SimState
 
 

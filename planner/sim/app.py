@@ -1,8 +1,8 @@
 """The simulator's HTTP application: `POST /v1/messages` and friends, as the API serves them.
 
-Per-request headers: `x-planner-faults` (a spec for this request only),
-`x-planner-run` (the key request numbers are counted under, for `on_requests`),
-`x-planner-seed` (the seed of this request's answer and fault draws),
+Per-request headers (names in `planner.protocol`): `x-planner-faults` (a spec for this
+request only), `x-planner-run` (the run key request numbers are counted under, for
+`on_requests`), `x-planner-seed` (the seed of this request's answer and fault draws),
 `x-planner-speed` (this request's speed factor, so one shared simulator serves
 generations at different speeds).
 """
@@ -16,21 +16,17 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
 from planner.sim import admin, responses
 from planner.sim.cache import input_tokens
-from planner.sim.faults import FaultSpec, FaultSpecError, HttpError
-from planner.sim.profiles import parse_fault_spec
+from planner.sim.errors import FaultSpecError
 from planner.sim.reply import build_reply
+from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
 from planner.sim.timing import SimClock
 from planner.sim.validation import validate
 
 STATE = web.AppKey("state", SimState)
-FAULTS_HEADER = "x-planner-faults"
-RUN_HEADER = "x-planner-run"
-SEED_HEADER = "x-planner-seed"
-SPEED_HEADER = "x-planner-speed"
-
 
 REQUEST_ID = web.RequestKey("request_id", str)
 
@@ -84,7 +80,7 @@ class RequestOptions:
 
     spec: FaultSpec
     seed: int
-    run_key: str
+    run_key: RunKey
     clock: SimClock
 
 
@@ -100,10 +96,14 @@ def _options(request: web.Request, state: SimState) -> RequestOptions:
     except ValueError:
         raise ValueError(f"{SEED_HEADER} must be an integer") from None
     try:
-        clock = SimClock(float(headers[SPEED_HEADER])) if SPEED_HEADER in headers else state.clock
+        clock = (
+            state.clock.at_speed(float(headers[SPEED_HEADER]))
+            if SPEED_HEADER in headers
+            else state.clock
+        )
     except ValueError:
         raise ValueError(f"{SPEED_HEADER} must be a number >= 0 (0 or inf = unlimited)") from None
-    return RequestOptions(spec, seed, headers.get(RUN_HEADER, ""), clock)
+    return RequestOptions(spec, seed, RunKey.parse(headers.get(RUN_HEADER, "")), clock)
 
 
 async def create_message(request: web.Request) -> web.StreamResponse:
@@ -122,30 +122,19 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         return responses.error_response(problem.status, problem.message, request_id)
     fired = options.spec.fire(options.seed, options.run_key, request_number)
     state.record_faults(fired)
-    http_error = next((f for f in fired if isinstance(f, HttpError)), None)
-    if http_error is not None:
-        headers = _retry_headers(http_error, options.clock)
-        return responses.error_response(http_error.status, None, request_id, headers)
+    for fault in fired:
+        if (rejection := fault.rejection(options.clock)) is not None:
+            return responses.error_response(rejection.status, None, request_id, rejection.headers)
     state.count("messages")
     usage = state.cache.account(body)
-    reply = build_reply(body, options.seed, options.run_key, request_number, fired, usage)
+    reply = build_reply(
+        state.responder, body, options.seed, options.run_key, request_number, fired, usage
+    )
     state.count_answer(reply.kind)
     if body.get("stream"):
         state.count("streams")
         return await responses.stream(request, reply, state, options.clock)
     return await responses.whole_message(request, reply, state, options.clock, request_id)
-
-
-def _retry_headers(fault: HttpError, clock: SimClock) -> dict[str, str]:
-    """retry-after values on the simulated clock (a 2 s wait at speed 100 is 20 ms)."""
-    headers = {"x-should-retry": "true"}
-    if fault.retry_after_s is not None:
-        seconds = clock.real_seconds(fault.retry_after_s)
-        headers["retry-after"] = "0.001" if clock.unlimited else f"{seconds:g}"
-    if fault.retry_after_ms is not None:
-        milliseconds = clock.real_seconds(fault.retry_after_ms / 1000) * 1000
-        headers["retry-after-ms"] = "1" if clock.unlimited else f"{milliseconds:g}"
-    return headers
 
 
 async def count_message_tokens(request: web.Request) -> web.Response:

@@ -1,90 +1,30 @@
-"""Faults shaped like toxiproxy's toxics: one small class each, and a registry.
+"""The faults, shaped like toxiproxy's toxics: one small class each, behaviour included.
 
-A fault holds its parameters (units in their names), a `toxicity` probability and the
-request numbers it applies to (`on_requests`, 1-based per run key; None = every
-request). It decides nothing about HTTP itself: the server asks each fired fault the
-one question it answers (does the stream stop here? how long is the stall? which error
-status?). Whether a fault fires is a seeded draw, so a run is reproducible.
+Each class holds its parameters (units in their names) and answers the hooks of
+`planner.sim.toxic.Fault` that it has an effect on; defining it registers it under its
+`type`, the name a JSON fault spec uses.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
-
-class FaultSpecError(ValueError):
-    """A fault spec that cannot be used; the message names the problem."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a response has got when a fault is asked whether it trips."""
-
-    chars_sent: int
-    total_chars: int
-    bytes_sent: int
-    elapsed_s: float  # simulated seconds since the request arrived
-
-
-def run_scope(run_key: str) -> str:
-    """The part of a run key after its last ':' (all of it without one).
-
-    planner's generator sends `<generation id>:<stage>`: requests are numbered per whole
-    key, but draws depend on the scope (the stage) only, so two generations with the
-    same seed meet the same faults at the same places: experiments are reproducible.
-    """
-    return run_key.rsplit(":", 1)[-1]
-
-
-@dataclass(frozen=True)
-class Fault:
-    type: ClassVar[str] = ""
-    toxicity: float = 1.0
-    on_requests: tuple[int, ...] | None = None
-    # Only requests whose run key's scope (see `run_scope`) is this one, so a replayed
-    # failure hits one stage of a generation only.
-    on_scope: str | None = None
-
-    def check(self) -> None:
-        if not 0.0 <= self.toxicity <= 1.0:
-            raise FaultSpecError(
-                f"{self.type}: toxicity must be between 0 and 1, got {self.toxicity}"
-            )
-        if self.on_requests is not None and any(n < 1 for n in self.on_requests):
-            raise FaultSpecError(
-                f"{self.type}: on_requests are 1-based request numbers, "
-                f"got {list(self.on_requests)}"
-            )
-
-    def fires(self, request_number: int, rng: random.Random, run_key: str = "") -> bool:
-        if self.on_requests is not None and request_number not in self.on_requests:
-            return False
-        if self.on_scope is not None and run_scope(run_key) != self.on_scope:
-            return False
-        return rng.random() < self.toxicity
-
-    def to_dict(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
-        if values["on_requests"] is not None:
-            values["on_requests"] = list(values["on_requests"])
-        if values["on_scope"] is None:
-            del values["on_scope"]
-        return {"type": self.type, **values}
-
-
-def _positive(fault: Fault, name: str, value: float | None, allow_zero: bool = False) -> None:
-    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-        raise FaultSpecError(
-            f"{fault.type}: {name} must be {'>= 0' if allow_zero else '> 0'}, got {value}"
-        )
-
-
-def _fraction(fault: Fault, name: str, value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise FaultSpecError(f"{fault.type}: {name} must be between 0 and 1, got {value}")
+from planner.protocol import HTTP_ERROR_STATUSES
+from planner.sim import wire
+from planner.sim.errors import FaultSpecError
+from planner.sim.timing import SimClock
+from planner.sim.toxic import (
+    REGISTRY,
+    Fault,
+    MessageOutput,
+    Progress,
+    Rejection,
+    StreamOutput,
+    check_fraction,
+    check_positive,
+)
 
 
 @dataclass(frozen=True)
@@ -95,7 +35,7 @@ class _AtFraction(Fault):
 
     def check(self) -> None:
         super().check()
-        _fraction(self, "at_fraction", self.at_fraction)
+        check_fraction(self, "at_fraction", self.at_fraction)
 
     def trips(self, progress: Progress) -> bool:
         return progress.chars_sent >= self.at_fraction * progress.total_chars
@@ -120,9 +60,9 @@ class Reset(Fault):
 
     def check(self) -> None:
         super().check()
-        _fraction(self, "at_fraction", self.at_fraction)
-        _positive(self, "after_bytes", self.after_bytes, allow_zero=True)
-        _positive(self, "after_s", self.after_s, allow_zero=True)
+        check_fraction(self, "at_fraction", self.at_fraction)
+        check_positive(self, "after_bytes", self.after_bytes, allow_zero=True)
+        check_positive(self, "after_s", self.after_s, allow_zero=True)
         given = [
             n for n in ("at_fraction", "after_bytes", "after_s") if getattr(self, n) is not None
         ]
@@ -138,13 +78,38 @@ class Reset(Fault):
             return progress.elapsed_s >= self.after_s
         return progress.chars_sent >= self.fraction * progress.total_chars
 
+    def stream_ending(self, progress: Progress, due_s: float) -> float | None:
+        if not self.trips(progress):
+            return None
+        # the drop happens when the next event was due, or at after_s if that is sooner
+        return due_s if self.after_s is None else min(self.after_s, due_s)
+
+    async def end_stream(self, out: StreamOutput) -> None:
+        await out.cut()
+
+    def message_ending(self, finish_s: float) -> float | None:
+        if self.after_s is not None:
+            return min(self.after_s, finish_s)
+        if self.after_bytes is not None:
+            return finish_s
+        return self.fraction * finish_s
+
+    async def end_message(self, out: MessageOutput) -> None:
+        await out.cut(self.after_bytes)
+
 
 SSE_ERROR_TYPES = ("overloaded_error", "api_error")
+# the HTTP status a non-streaming request gets for the error a stream would have carried
+_SSE_ERROR_STATUS = {"overloaded_error": 529, "api_error": 500}
 
 
 @dataclass(frozen=True)
 class SseError(_AtFraction):
-    """An `event: error` mid-stream, then the end of the stream."""
+    """An `event: error` mid-stream, then the end of the stream.
+
+    A non-streaming request gets the matching HTTP error instead (529 overloaded, 500
+    api_error), at the same fraction of the generation time.
+    """
 
     type: ClassVar[str] = "sse_error"
     error_type: str = "overloaded_error"
@@ -157,32 +122,64 @@ class SseError(_AtFraction):
                 f"got {self.error_type!r}"
             )
 
+    def stream_ending(self, progress: Progress, due_s: float) -> float | None:
+        return due_s if self.trips(progress) else None
+
+    async def end_stream(self, out: StreamOutput) -> None:
+        await out.send(wire.error_event(self.error_type))
+        await out.end()
+
+    def message_ending(self, finish_s: float) -> float | None:
+        return self.at_fraction * finish_s
+
+    async def end_message(self, out: MessageOutput) -> None:
+        out.reject(_SSE_ERROR_STATUS[self.error_type])
+
 
 @dataclass(frozen=True)
 class Eof(_AtFraction):
-    """End the stream cleanly at an event boundary, without `message_stop`."""
+    """End the stream cleanly at an event boundary, without `message_stop`.
+
+    A non-streaming message is not affected (it has no events to stop between).
+    """
 
     type: ClassVar[str] = "eof"
+
+    def stream_ending(self, progress: Progress, due_s: float) -> float | None:
+        return due_s if self.trips(progress) else None
+
+    async def end_stream(self, out: StreamOutput) -> None:
+        await out.end()
 
 
 @dataclass(frozen=True)
 class Stall(_AtFraction):
-    """Send nothing for `stall_ms` (simulated), long enough to trip a read timeout."""
+    """Send nothing for `stall_ms` (simulated), long enough to trip a read timeout.
+
+    A non-streaming message arrives that much later.
+    """
 
     type: ClassVar[str] = "stall"
     stall_ms: float = 60_000
 
     def check(self) -> None:
         super().check()
-        _positive(self, "stall_ms", self.stall_ms)
+        check_positive(self, "stall_ms", self.stall_ms)
 
+    def stream_hold_s(self, progress: Progress) -> float:
+        return self.stall_ms / 1000 if self.trips(progress) else 0.0
 
-HTTP_ERROR_STATUSES = (429, 500, 503, 529)
+    def message_hold_s(self) -> float:
+        return self.stall_ms / 1000
 
 
 @dataclass(frozen=True)
 class HttpError(Fault):
-    """An HTTP error before the stream starts, with the API's JSON error body."""
+    """An HTTP error before the stream starts, with the API's JSON error body.
+
+    `retry_after_s` / `retry_after_ms` are simulated time: the headers carry the real
+    time at the request's speed (a 2 s wait at speed 100 is 20 ms).
+    """
 
     type: ClassVar[str] = "http_error"
     status: int = 529
@@ -195,8 +192,18 @@ class HttpError(Fault):
             raise FaultSpecError(
                 f"http_error: status must be one of {list(HTTP_ERROR_STATUSES)}, got {self.status}"
             )
-        _positive(self, "retry_after_s", self.retry_after_s, allow_zero=True)
-        _positive(self, "retry_after_ms", self.retry_after_ms, allow_zero=True)
+        check_positive(self, "retry_after_s", self.retry_after_s, allow_zero=True)
+        check_positive(self, "retry_after_ms", self.retry_after_ms, allow_zero=True)
+
+    def rejection(self, clock: SimClock) -> Rejection:
+        headers = {"x-should-retry": "true"}
+        if self.retry_after_s is not None:
+            seconds = clock.real_seconds(self.retry_after_s)
+            headers["retry-after"] = "0.001" if clock.unlimited else f"{seconds:g}"
+        if self.retry_after_ms is not None:
+            milliseconds = clock.real_seconds(self.retry_after_ms / 1000) * 1000
+            headers["retry-after-ms"] = "1" if clock.unlimited else f"{milliseconds:g}"
+        return Rejection(self.status, headers)
 
 
 @dataclass(frozen=True)
@@ -209,8 +216,11 @@ class Latency(Fault):
 
     def check(self) -> None:
         super().check()
-        _positive(self, "latency_ms", self.latency_ms, allow_zero=True)
-        _positive(self, "jitter_ms", self.jitter_ms, allow_zero=True)
+        check_positive(self, "latency_ms", self.latency_ms, allow_zero=True)
+        check_positive(self, "jitter_ms", self.jitter_ms, allow_zero=True)
+
+    def first_token_delay_s(self, rng: random.Random) -> float:
+        return (self.latency_ms + rng.uniform(0, self.jitter_ms)) / 1000
 
 
 @dataclass(frozen=True)
@@ -222,7 +232,10 @@ class Bandwidth(Fault):
 
     def check(self) -> None:
         super().check()
-        _positive(self, "tokens_per_s", self.tokens_per_s)
+        check_positive(self, "tokens_per_s", self.tokens_per_s)
+
+    def pace(self, tokens_per_s: float) -> float:
+        return min(tokens_per_s, self.tokens_per_s)
 
 
 @dataclass(frozen=True)
@@ -234,7 +247,19 @@ class Cutoff(Fault):
 
     def check(self) -> None:
         super().check()
-        _positive(self, "after_s", self.after_s)
+        check_positive(self, "after_s", self.after_s)
+
+    def stream_ending(self, progress: Progress, due_s: float) -> float | None:
+        return self.after_s if due_s >= self.after_s else None
+
+    async def end_stream(self, out: StreamOutput) -> None:
+        await out.cut()
+
+    def message_ending(self, finish_s: float) -> float | None:
+        return self.after_s if self.after_s < finish_s else None
+
+    async def end_message(self, out: MessageOutput) -> None:
+        await out.cut()
 
 
 _PROSE_BEFORE = "Here is the result you asked for:\n\n"
@@ -251,9 +276,9 @@ class Corrupt(Fault):
 
     def check(self) -> None:
         super().check()
-        _positive(self, "drop_brackets", self.drop_brackets, allow_zero=True)
+        check_positive(self, "drop_brackets", self.drop_brackets, allow_zero=True)
 
-    def apply(self, text: str) -> str:
+    def shape_text(self, text: str) -> str:
         damaged = text
         for _ in range(self.drop_brackets):
             position = max(damaged.rfind("}"), damaged.rfind("]"))
@@ -265,27 +290,17 @@ class Corrupt(Fault):
         return damaged
 
 
-REGISTRY: dict[str, type[Fault]] = {
-    cls.type: cls
-    for cls in (Reset, SseError, Eof, Stall, HttpError, Latency, Bandwidth, Cutoff, Corrupt)
-}
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    """A parsed spec: the text it came from and its faults, in order."""
-
-    text: str
-    faults: tuple[Fault, ...] = field(default=())
-
-    def fire(self, seed: int, run_key: str, request_number: int) -> tuple[Fault, ...]:
-        """The faults that fire on this request: a seeded draw per fault."""
-        fired = []
-        for index, fault in enumerate(self.faults):
-            rng = random.Random(f"{seed}\x00{run_scope(run_key)}\x00{request_number}\x00{index}")
-            if fault.fires(request_number, rng, run_key):
-                fired.append(fault)
-        return tuple(fired)
-
-    def to_list(self) -> list[dict[str, Any]]:
-        return [fault.to_dict() for fault in self.faults]
+__all__ = [
+    "REGISTRY",
+    "SSE_ERROR_TYPES",
+    "Bandwidth",
+    "Corrupt",
+    "Cutoff",
+    "Eof",
+    "Fault",
+    "HttpError",
+    "Latency",
+    "Reset",
+    "SseError",
+    "Stall",
+]

@@ -2,6 +2,8 @@
 
 Building the reply is pure (request, seed, fired faults, cache state in; a `Reply`
 out), so everything about a response can be tested and reproduced without a socket.
+The fired faults shape it through their hooks (text, pace, first-token delay), asked
+in the spec's order.
 """
 
 from __future__ import annotations
@@ -9,17 +11,15 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from planner.sim import writer
+from planner.protocol import RunKey
 from planner.sim.cache import InputUsage
-from planner.sim.faults import Bandwidth, Corrupt, Fault, Latency, run_scope
+from planner.sim.conversation import Responder
 from planner.sim.models import model_profile
 from planner.sim.timing import Pace, delta_sizes, schedule
+from planner.sim.toxic import Fault
 from planner.tokens import split_tokens
-
-FaultT = TypeVar("FaultT", bound=Fault)
-
 
 PREFILL_TOKENS_PER_S = 8_000.0  # reading uncached input before the first token
 CACHED_PREFILL_TOKENS_PER_S = 80_000.0
@@ -56,27 +56,22 @@ class Reply:
     def output_tokens(self) -> int:
         return sum(self.delta_tokens)
 
-    def fault(self, kind: type[FaultT]) -> FaultT | None:
-        return next((f for f in self.faults if isinstance(f, kind)), None)
-
-    def faults_of(self, kind: type[FaultT]) -> list[FaultT]:
-        return [f for f in self.faults if isinstance(f, kind)]
-
 
 def build_reply(
+    responder: Responder,
     body: dict[str, Any],
     seed: int,
-    run_key: str,
+    run_key: RunKey,
     request_number: int,
     faults: tuple[Fault, ...],
     input_usage: InputUsage,
 ) -> Reply:
     profile = model_profile(body["model"])
     assert profile is not None, "validated requests name a known model"
-    answer = writer.answer(body, seed)
+    answer = responder.answer(body, seed)
     text = answer.text
-    for corrupt in (f for f in faults if isinstance(f, Corrupt)):
-        text = corrupt.apply(text)
+    for fault in faults:
+        text = fault.shape_text(text)
     stop_reason, stop_sequence = "end_turn", None
     stops = [(text.find(s), s) for s in body.get("stop_sequences") or [] if s and s in text]
     if stops:
@@ -90,7 +85,7 @@ def build_reply(
     identity = "\x00".join(
         map(
             str,
-            (seed, run_scope(run_key), request_number, body["model"], answer.continued_from_char),
+            (seed, run_key.scope, request_number, body["model"], answer.continued_from_char),
         )
     )
     rng = random.Random(hashlib.sha256((identity + text).encode()).digest())
@@ -100,13 +95,9 @@ def build_reply(
         deltas.append("".join(tokens[start : start + size]))
         start += size
     tokens_per_s = profile.tokens_per_s
-    for bandwidth in (f for f in faults if isinstance(f, Bandwidth)):
-        tokens_per_s = min(tokens_per_s, bandwidth.tokens_per_s)
-    delay_s = sum(
-        (f.latency_ms + rng.uniform(0, f.jitter_ms)) / 1000
-        for f in faults
-        if isinstance(f, Latency)
-    )
+    for fault in faults:
+        tokens_per_s = fault.pace(tokens_per_s)
+    delay_s = sum(fault.first_token_delay_s(rng) for fault in faults)
     ttft_s = profile.ttft_s + prefill_seconds(input_usage)
     due = [at + delay_s for at in schedule(sizes, Pace(ttft_s, tokens_per_s), rng)]
     finish = (due[-1] + sizes[-1] / tokens_per_s) if due else ttft_s + delay_s

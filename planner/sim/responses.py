@@ -1,26 +1,38 @@
 """Sending a `Reply` over HTTP: as an SSE stream or as one JSON message, faults applied.
 
-All timing follows the reply's simulated schedule (shifted by stalls), so faults that
+All timing follows the reply's simulated schedule (shifted by holds), so faults that
 depend on time (`cutoff`, `reset.after_s`) happen at the same simulated moment at any
-speed. Writes are batched: events that are already due go out in one write, which is
-what keeps the simulator fast at unlimited speed.
+speed. Before each event the stream loop asks every fired fault whether it holds the
+stream or ends it (`planner.sim.toxic`); it never asks what kind of fault it is. Writes
+are batched: events that are already due go out in one write, which is what keeps the
+simulator fast at unlimited speed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from aiohttp import web
 
 from planner.sim import wire
-from planner.sim.faults import Cutoff, Eof, Fault, Progress, Reset, SseError, Stall
 from planner.sim.reply import Reply
 from planner.sim.state import SimState
 from planner.sim.timing import Deadline, SimClock
+from planner.sim.toxic import Fault, Progress
 
 PING_EVERY_S = 10.0
 FLUSH_BYTES = 32_768
-_SLEEP_THRESHOLD_S = 0.0005
+SLEEP_THRESHOLD_S = 0.0005  # real seconds: events due sooner than this go out now
+
+
+class Body(Protocol):
+    """The part of a response a stream writes to (aiohttp's StreamResponse)."""
+
+    def write(self, data: bytes) -> Awaitable[None]: ...
+
+    def write_eof(self, data: bytes = b"") -> Awaitable[None]: ...
 
 
 def _usage(reply: Reply, output_tokens: int) -> dict[str, object]:
@@ -39,12 +51,12 @@ def close_connection(request: web.Request) -> None:
         request.transport.close()
 
 
-class _StreamWriter:
-    def __init__(
-        self, request: web.Request, response: web.StreamResponse, deadline: Deadline
-    ) -> None:
-        self.request = request
-        self.response = response
+class StreamWriter:
+    """One stream's output: batched writes on its deadline, and a fault's `StreamOutput`."""
+
+    def __init__(self, body: Body, drop: Callable[[], None], deadline: Deadline) -> None:
+        self.body = body
+        self.drop = drop
         self.deadline = deadline
         self.buffer = bytearray()
         self.bytes_sent = 0
@@ -59,15 +71,27 @@ class _StreamWriter:
             data = bytes(self.buffer)
             self.buffer.clear()
             self.bytes_sent += len(data)
-            await self.response.write(data)
+            await self.body.write(data)
 
     async def at(self, due_s: float) -> None:
         """Flush and wait when `due_s` is still ahead; else keep batching."""
-        if self.deadline.remaining(due_s) > _SLEEP_THRESHOLD_S:
+        if self.deadline.remaining(due_s) > SLEEP_THRESHOLD_S:
             await self.flush()
             await self.deadline.until(due_s)
         elif len(self.buffer) >= FLUSH_BYTES:
             await self.flush()
+
+    async def send(self, data: bytes) -> None:
+        self.add(data)
+        await self.flush()
+
+    async def end(self) -> None:
+        await self.flush()
+        await self.body.write_eof()
+
+    async def cut(self) -> None:
+        await self.flush()
+        self.drop()
 
 
 async def stream(
@@ -76,10 +100,10 @@ async def stream(
     deadline = Deadline(clock)
     response = web.StreamResponse(status=200, headers=wire.SSE_HEADERS)
     await response.prepare(request)
-    out = _StreamWriter(request, response, deadline)
+    out = StreamWriter(response, lambda: close_connection(request), deadline)
     state.active_streams += 1
     try:
-        await _send_events(request, reply, state, out)
+        await send_events(reply, out)
     except ConnectionError:
         state.count("client_disconnects")
     finally:
@@ -89,9 +113,20 @@ async def stream(
     return response
 
 
-async def _send_events(
-    request: web.Request, reply: Reply, state: SimState, out: _StreamWriter
-) -> None:
+def _earliest_ending(
+    faults: Iterable[Fault], progress: Progress, due_s: float
+) -> tuple[float, Fault] | None:
+    """The fault that ends the stream first before the next event (ties: spec order)."""
+    earliest: tuple[float, Fault] | None = None
+    for fault in faults:
+        at_s = fault.stream_ending(progress, due_s)
+        if at_s is not None and (earliest is None or at_s < earliest[0]):
+            earliest = (at_s, fault)
+    return earliest
+
+
+async def send_events(reply: Reply, out: StreamWriter) -> None:
+    """The whole SSE stream of a reply, on its schedule, ended early by a fault if one does."""
     out.add(
         wire.message_start(
             wire.message(reply.message_id, reply.model, None, None, _usage(reply, 1))
@@ -100,34 +135,28 @@ async def _send_events(
     out.add(wire.content_block_start())
     out.add(wire.ping())
     await out.flush()
-    stoppers = [f for f in reply.faults if isinstance(f, Reset | SseError | Eof)]
-    stalls = reply.faults_of(Stall)
-    cutoff = reply.fault(Cutoff)
+    faults = reply.faults
+    not_held = list(faults)  # each fault holds a stream at most once
     total_chars = sum(map(len, reply.deltas))
     shift_s = 0.0
     chars = 0
     next_ping_s = PING_EVERY_S
     for index in range(len(reply.deltas) + 1):
         due_s = (reply.due_s[index] if index < len(reply.deltas) else reply.finish_s) + shift_s
-        progress = Progress(chars, total_chars, out.bytes_sent + len(out.buffer), due_s)
-        for stall in [s for s in stalls if s.trips(progress)]:
-            stalls.remove(stall)
-            shift_s += stall.stall_ms / 1000
-            due_s += stall.stall_ms / 1000
-        if cutoff is not None and due_s >= cutoff.after_s:
-            await out.at(cutoff.after_s)
-            await out.flush()
-            close_connection(request)
-            return
-        stopper = next((f for f in stoppers if f.trips(progress)), None)
-        if stopper is not None:
-            # the failure happens when the next event was due (or at reset.after_s)
-            stop_at_s = due_s
-            if isinstance(stopper, Reset) and stopper.after_s is not None:
-                stop_at_s = min(stopper.after_s, due_s)
-            await out.at(stop_at_s)
-            await _stop(request, out, stopper)
-            return
+        if faults:
+            progress = Progress(chars, total_chars, out.bytes_sent + len(out.buffer), due_s)
+            for fault in list(not_held):
+                hold_s = fault.stream_hold_s(progress)
+                if hold_s > 0:
+                    not_held.remove(fault)
+                    shift_s += hold_s
+                    due_s += hold_s
+            ending = _earliest_ending(faults, progress, due_s)
+            if ending is not None:
+                at_s, fault = ending
+                await out.at(at_s)
+                await fault.end_stream(out)
+                return
         await out.at(due_s)
         if index == len(reply.deltas):
             break
@@ -141,18 +170,7 @@ async def _send_events(
     out.add(wire.content_block_stop())
     out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens), reply.stop_sequence))
     out.add(wire.message_stop())
-    await out.flush()
-    await out.response.write_eof()
-
-
-async def _stop(request: web.Request, out: _StreamWriter, stopper: Reset | SseError | Eof) -> None:
-    if isinstance(stopper, SseError):
-        out.add(wire.error_event(stopper.error_type))
-    await out.flush()
-    if isinstance(stopper, Reset):
-        close_connection(request)
-    else:
-        await out.response.write_eof()
+    await out.end()
 
 
 def _message_json(reply: Reply) -> bytes:
@@ -167,25 +185,25 @@ def _message_json(reply: Reply) -> bytes:
     return json.dumps(message, ensure_ascii=False).encode()
 
 
-def _nonstream_failure(reply: Reply, finish_s: float) -> tuple[float, Fault] | None:
-    """The first fault that ends a non-streaming request early, and when (simulated s).
+class MessageWriter:
+    """A fault's `MessageOutput` for one non-streaming request: what is sent instead."""
 
-    `eof` and `stall` have no early end here: a stall only delays the message.
-    """
-    failures: list[tuple[float, Fault]] = []
-    for fault in reply.faults:
-        if isinstance(fault, Cutoff) and fault.after_s < finish_s:
-            failures.append((fault.after_s, fault))
-        elif isinstance(fault, Reset):
-            if fault.after_s is not None:
-                failures.append((min(fault.after_s, finish_s), fault))
-            elif fault.after_bytes is not None:
-                failures.append((finish_s, fault))
-            else:
-                failures.append((fault.fraction * finish_s, fault))
-        elif isinstance(fault, SseError):
-            failures.append((fault.at_fraction * finish_s, fault))
-    return min(failures, key=lambda item: item[0]) if failures else None
+    def __init__(self, request: web.Request, body: bytes, request_id: str) -> None:
+        self.request = request
+        self.body = body
+        self.request_id = request_id
+        self.response: web.StreamResponse = web.Response(status=500)  # never sent if cut
+
+    def reject(self, status: int) -> None:
+        self.response = error_response(status, None, self.request_id)
+
+    async def cut(self, after_bytes: int | None = None) -> None:
+        if after_bytes is not None:
+            response = web.StreamResponse(headers={"content-type": "application/json"})
+            response.content_length = len(self.body)
+            await response.prepare(self.request)
+            await response.write(self.body[:after_bytes])
+        close_connection(self.request)
 
 
 async def whole_message(
@@ -193,27 +211,24 @@ async def whole_message(
 ) -> web.StreamResponse:
     """Non-streaming: the whole message after the full generation time, faults applied.
 
-    A reset closes the connection without a response (`after_bytes`: after that many
-    bytes of the body); an SSE error becomes the HTTP error a non-streaming request
-    gets (529 overloaded, 500 api_error).
+    The first fault to end the message early (ties: spec order) decides what is sent
+    instead, at that simulated moment.
     """
     deadline = Deadline(clock)
-    finish_s = reply.finish_s + sum(s.stall_ms / 1000 for s in reply.faults_of(Stall))
+    faults = reply.faults
+    finish_s = reply.finish_s + sum(fault.message_hold_s() for fault in faults)
     body = _message_json(reply)
-    failure = _nonstream_failure(reply, finish_s)
-    if failure is not None:
-        at_s, fault = failure
+    endings = [
+        (at_s, index)
+        for index, fault in enumerate(faults)
+        if (at_s := fault.message_ending(finish_s)) is not None
+    ]
+    if endings:
+        at_s, index = min(endings)
         await deadline.until(at_s)
-        if isinstance(fault, SseError):
-            status = 529 if fault.error_type == "overloaded_error" else 500
-            return error_response(status, None, request_id)
-        if isinstance(fault, Reset) and fault.after_bytes is not None:
-            response = web.StreamResponse(headers={"content-type": "application/json"})
-            response.content_length = len(body)
-            await response.prepare(request)
-            await response.write(body[: fault.after_bytes])
-        close_connection(request)
-        return web.Response(status=500)  # never sent: the connection is gone
+        out = MessageWriter(request, body, request_id)
+        await faults[index].end_message(out)
+        return out.response
     await deadline.until(finish_s)
     state.count("output_tokens", reply.output_tokens)
     state.count("deltas", len(reply.deltas))

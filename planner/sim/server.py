@@ -1,8 +1,9 @@
 """The simulator as a context-managed server on its own thread and event loop.
 
 `Simulator(...)` binds 127.0.0.1:0 by default and exposes `.base_url` for
-`anthropic.Anthropic(base_url=...)`. `embedded_simulator()` is the process-wide one
-that planner starts lazily when no API key is configured.
+`anthropic.Anthropic(base_url=...)`. It serves the model it is given (`model=`, plain
+prose by default: see `planner.sim.answers`) and keeps time by the timer it is given
+(`timer=`, the event loop's clock by default; tests give a virtual one).
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
+from planner.sim.answers import AnswerModel, PlainProse
 from planner.sim.app import create_app
-from planner.sim.profiles import parse_fault_spec
+from planner.sim.conversation import Responder
+from planner.sim.errors import SimulatorNotRunning, SimulatorStartError
+from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
+from planner.sim.timing import REAL_TIME, SimClock, Timer
 
 _START_TIMEOUT_S = 10.0
 
@@ -25,14 +30,22 @@ _START_TIMEOUT_S = 10.0
 class Simulator:
     def __init__(
         self,
-        faults: str = "none",
+        faults: str | FaultSpec = "none",
         speed: float = 1.0,
         seed: int = 0,
         api_key: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        model: AnswerModel | None = None,
+        timer: Timer = REAL_TIME,
     ) -> None:
-        self.state = SimState(faults, speed, seed, api_key)
+        self.state = SimState(
+            parse_fault_spec(faults),
+            SimClock(speed, timer),
+            seed,
+            api_key,
+            Responder(model or PlainProse()),
+        )
         self.host = host
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -44,7 +57,7 @@ class Simulator:
     @property
     def base_url(self) -> str:
         if self._thread is None:
-            raise RuntimeError(
+            raise SimulatorNotRunning(
                 "the simulator is not running; call start() or use it as a context manager"
             )
         return f"http://{self.host}:{self.port}"
@@ -59,10 +72,17 @@ class Simulator:
         self._thread = threading.Thread(target=self._serve, name="planner-sim", daemon=True)
         self._thread.start()
         if not self._ready.wait(_START_TIMEOUT_S):
-            raise RuntimeError("the simulator did not start in time")
+            raise SimulatorStartError(f"the simulator did not start in {_START_TIMEOUT_S:g} s")
         if self._error is not None:
             self._thread = None
-            raise self._error
+            self._ready.clear()
+            error, self._error = self._error, None
+            if isinstance(error, OSError):
+                raise SimulatorStartError(
+                    f"the simulator cannot listen on {self.host}:{self.port}: "
+                    f"{error.strerror or error}"
+                ) from error
+            raise error
         return self
 
     def _serve(self) -> None:
@@ -88,9 +108,7 @@ class Simulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=512, reuse_address=True)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
 
     def stop(self) -> None:
         thread, loop = self._thread, self._loop
@@ -102,7 +120,7 @@ class Simulator:
         self._thread = None
         self._ready.clear()
 
-    def set_faults(self, spec: str) -> None:
+    def set_faults(self, spec: str | FaultSpec) -> None:
         """Change the fault spec for every later request (FaultSpecError if it is bad)."""
         self.state.set_spec(parse_fault_spec(spec))
 
@@ -119,16 +137,3 @@ class Simulator:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-_embedded: Simulator | None = None
-_embedded_lock = threading.Lock()
-
-
-def embedded_simulator() -> Simulator:
-    """The process-wide simulator, started once on first use (no faults, speed 1)."""
-    global _embedded
-    with _embedded_lock:
-        if _embedded is None or not _embedded.running:
-            _embedded = Simulator().start()
-        return _embedded

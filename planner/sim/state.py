@@ -1,4 +1,8 @@
-"""A simulator's changing state: fault spec, per-run request numbers, stats, prompt cache."""
+"""A simulator's changing state: fault spec, per-run request numbers, stats, prompt cache.
+
+It also holds what a simulator is made of: the model it serves (behind the `Responder`
+that caches its answers) and the clock it keeps time by.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,31 @@ import threading
 from collections import Counter
 from typing import Any
 
+from planner.protocol import RunKey
 from planner.sim.cache import PromptCache
-from planner.sim.faults import Fault, FaultSpec
-from planner.sim.profiles import parse_fault_spec
+from planner.sim.conversation import Responder
+from planner.sim.spec import FaultSpec
 from planner.sim.timing import SimClock
+from planner.sim.toxic import Fault
 
 
 class SimState:
-    def __init__(self, faults: str, speed: float, seed: int, api_key: str | None) -> None:
-        self.clock = SimClock(speed)
+    def __init__(
+        self,
+        spec: FaultSpec,
+        clock: SimClock,
+        seed: int,
+        api_key: str | None,
+        responder: Responder,
+    ) -> None:
+        self.clock = clock
         self.seed = seed
         self.api_key = api_key
+        self.responder = responder
         self.cache = PromptCache(self.clock.now)
-        self._spec = parse_fault_spec(faults)
+        self._spec = spec
         self._lock = threading.Lock()
-        self._request_numbers: Counter[str] = Counter()
+        self._request_numbers: Counter[RunKey] = Counter()
         self._counters: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._faults_fired: Counter[str] = Counter()
@@ -35,7 +49,8 @@ class SimState:
         with self._lock:
             self._spec = spec
 
-    def next_request_number(self, run_key: str) -> int:
+    def next_request_number(self, run_key: RunKey) -> int:
+        """1-based, counted per whole key (run id and scope)."""
         with self._lock:
             self._request_numbers[run_key] += 1
             return self._request_numbers[run_key]

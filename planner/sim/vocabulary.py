@@ -1,8 +1,8 @@
-"""Words the plan writer builds names from: the description's own nouns first.
+"""The content words of a prompt: what a simulated model writes about.
 
-A real model names a plan's parts after what the description talks about; the writer
-does the same by pulling content words out of the description, falling back to generic
-software nouns when the description is short.
+A real model names the parts of its answer after what the prompt talks about; the
+simulated models do the same by pulling content words out of the prompt, falling back
+to generic software nouns when the prompt is short.
 """
 
 from __future__ import annotations
@@ -41,15 +41,3 @@ def keywords(description: str, limit: int = 8) -> list[str]:
         if noun not in seen:
             seen.append(noun)
     return seen
-
-
-def title(word: str) -> str:
-    return " ".join(part.capitalize() for part in re.split(r"[\s-]+", word) if part)
-
-
-def pascal(word: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[\s&-]+", word) if part)
-
-
-def slug(word: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", word.lower()).strip("_") or "core"

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -240,10 +240,16 @@ class Recording:
         return self._write_or_give_back(batch)
 
     def close(
-        self, timeout_s: float = FLUSH_TIMEOUT_S, *, write: RowWrite | None = None, **final: Any
+        self,
+        timeout_s: float = FLUSH_TIMEOUT_S,
+        *,
+        write: RowWrite | None = None,
+        events: Sequence[Event] = (),
+        **final: Any,
     ) -> None:
-        """Stop the writer, then store the rest with `final` row values (and `write`, e.g.
-        the saved plan) in one transaction, in the caller's thread.
+        """Stop the writer, then store the rest with `events` (the terminal one), `final`
+        row values and `write` (e.g. the saved plan) in one transaction, in the caller's
+        thread: whoever sees the terminal event stored sees the status that goes with it.
 
         If that fails, RecordingError, and everything but `write` stays pending: a
         second `close()` (with other final values) stores it.
@@ -251,6 +257,8 @@ class Recording:
         if self._closed:
             raise RecordingError(f"generation {self.generation_id}: the recording is closed")
         self._stop_writer(timeout_s)
+        for event in events:
+            self.emit(event)
         with self._cond:
             if self._newest_checkpoint is not None:
                 final.setdefault("checkpoint_text", self._newest_checkpoint.text)

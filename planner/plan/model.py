@@ -1,10 +1,17 @@
-"""The plan writer: discovery and MasterPlan JSON a model could have written.
+"""planner's planning "model": the discovery and MasterPlan JSON the simulator serves.
 
-Everything is drawn from one seeded random generator and the project description, so
-the same request gives the same plan. The MasterPlan has exactly the requested number
-of tasks, contiguous numbering, dependencies on earlier tasks only and declared totals
-equal to the real counts: it passes `MasterPlan.model_validate` and
-`consistency_errors`. Its size tracks a real answer (about 140 tokens a task).
+The simulator serves whatever model it is handed (`planner.sim.answers.AnswerModel`) and
+knows nothing of planner's prompts; this is the model planner hands it (the embedded
+simulator of `planner.plan.endpoint`, and `planner sim`). It reads planner's prompts the
+way a real model would: the stage from the system prompt's role sentence, the
+description, the discovery and the task count from the tagged parts of the user
+message. Anything else gets the simulator's plain prose.
+
+Everything is drawn from the opening's seeded generator and the description, so the same
+request gives the same plan. The MasterPlan has exactly the requested number of tasks,
+contiguous numbering, dependencies on earlier tasks only and declared totals equal to
+the real counts: it passes `MasterPlan.model_validate` and `consistency_errors`. Its size
+tracks a real answer (about 140 tokens a task).
 """
 
 from __future__ import annotations
@@ -12,10 +19,15 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from typing import Any
 
-from planner.sim.vocabulary import keywords, pascal, slug, title
+from planner.plan.prompts import DISCOVERY_ROLE, MASTERPLAN_ROLE
+from planner.sim import FullAnswer, Opening, PlainProse
+from planner.sim.vocabulary import keywords
 
+DEFAULT_TASK_COUNT = 24
+_TASK_COUNT = re.compile(r"exactly (\d+) tasks")
 _CONTEXT_SUFFIXES = ("Management", "Catalog", "Operations", "Lifecycle", "Insights", "Workflow")
 _AGGREGATE_SUFFIXES = ("", "Request", "Policy", "Schedule", "Record", "Item")
 _GENERIC_CONTEXTS = (
@@ -66,6 +78,18 @@ _SUBTASKS = (
 _MILESTONE_GOALS = ("review", "integration", "release")
 _COMPLEXITY = (("low", 3), ("medium", 5), ("high", 3), ("critical", 1))
 _HOURS = {"low": (2, 4), "medium": (4, 8), "high": (8, 16), "critical": (12, 24)}
+
+
+def title(word: str) -> str:
+    return " ".join(part.capitalize() for part in re.split(r"[\s-]+", word) if part)
+
+
+def pascal(word: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[\s&-]+", word) if part)
+
+
+def slug(word: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", word.lower()).strip("_") or "core"
 
 
 def discovery(description: str, rng: random.Random) -> dict[str, Any]:
@@ -281,3 +305,45 @@ def _render(value: Any, depth: int) -> str:
 def render(document: dict[str, Any]) -> str:
     """Indented JSON with short lists and small objects on one line, the way models write it."""
     return _render(document, 0)
+
+
+def _tagged(text: str, tag: str) -> str | None:
+    match = re.search(rf"<{tag}>\s*(.*?)\s*</{tag}>", text, re.DOTALL)
+    return match.group(1) if match else None
+
+
+def _found_discovery(first_user: str) -> dict[str, Any]:
+    """The discovery quoted in a MasterPlan prompt ({} when missing or not an object)."""
+    try:
+        found = json.loads(_tagged(first_user, "discovery") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+class PlanningModel:
+    """Discovery for planner's discovery prompt, a MasterPlan for its MasterPlan prompt."""
+
+    def __init__(self) -> None:
+        self.prose = PlainProse()
+
+    def full_answer(self, opening: Opening) -> FullAnswer:
+        description = _tagged(opening.first_user, "project_description") or opening.first_user
+        if DISCOVERY_ROLE in opening.system:
+            return FullAnswer(render(discovery(description, opening.random())), "discovery")
+        if MASTERPLAN_ROLE in opening.system:
+            count_match = _TASK_COUNT.search(opening.first_user)
+            task_count = int(count_match.group(1)) if count_match else DEFAULT_TASK_COUNT
+            plan = masterplan(
+                description,
+                _found_discovery(opening.first_user),
+                max(1, task_count),
+                opening.random(),
+            )
+            return FullAnswer(render(plan), "masterplan")
+        return self.prose.full_answer(opening)
+
+
+PLANNING_MODEL = PlanningModel()
+
+__all__ = ["PLANNING_MODEL", "PlanningModel", "discovery", "masterplan", "render"]

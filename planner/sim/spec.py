@@ -1,12 +1,25 @@
-"""Named fault profiles and the spec parser (a profile name or a JSON list of faults)."""
+"""A fault spec: parsed once at the edge, then carried as a `FaultSpec` object.
+
+A spec is a profile name (`PROFILES`) or a JSON list of faults (a single object is a
+list of one). `parse_fault_spec` is the one parser; `FaultSpec.text` is its canonical
+text, what the `x-planner-faults` header carries and what planner stores: the profile
+name when it was given by name, else compact JSON listing each fault's type and its
+parameters that differ from the defaults, so equal specs have equal text.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import random
+from dataclasses import dataclass, field
 from typing import Any
 
-from planner.sim.faults import REGISTRY, FaultSpec, FaultSpecError
+from planner.protocol import RunKey
+from planner.sim.errors import FaultSpecError
+from planner.sim.faults import REGISTRY, Fault
+
+NO_FAULTS = "none"
 
 PROFILES: dict[str, list[dict[str, Any]]] = {
     "none": [],
@@ -52,7 +65,40 @@ PROFILES: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _build(index: int, item: Any) -> Any:
+@dataclass(frozen=True)
+class FaultSpec:
+    """A parsed spec: its canonical text and its faults, in order."""
+
+    text: str = NO_FAULTS
+    faults: tuple[Fault, ...] = field(default=())
+
+    @classmethod
+    def of(cls, faults: tuple[Fault, ...] | list[Fault]) -> FaultSpec:
+        """The spec of these faults, with its canonical JSON text ("none" when empty)."""
+        faults = tuple(faults)
+        if not faults:
+            return cls()
+        items = [fault.to_spec_item() for fault in faults]
+        return cls(json.dumps(items, separators=(",", ":"), ensure_ascii=False), faults)
+
+    def fire(self, seed: int, run_key: RunKey, request_number: int) -> tuple[Fault, ...]:
+        """The faults that fire on this request: a seeded draw per fault.
+
+        The draw depends on the key's scope, not its run id, so two runs with the same
+        seed meet the same faults at the same places.
+        """
+        fired = []
+        for index, fault in enumerate(self.faults):
+            rng = random.Random(f"{seed}\x00{run_key.scope}\x00{request_number}\x00{index}")
+            if fault.fires(request_number, rng, run_key):
+                fired.append(fault)
+        return tuple(fired)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [fault.to_dict() for fault in self.faults]
+
+
+def _build(index: int, item: Any) -> Fault:
     if not isinstance(item, dict):
         raise FaultSpecError(f"fault #{index + 1} must be a JSON object, got {item!r}")
     kind = item.get("type")
@@ -98,12 +144,18 @@ def _build(index: int, item: Any) -> Any:
     return fault
 
 
-def parse_fault_spec(text: str | None) -> FaultSpec:
-    """A profile name or a JSON list of faults; FaultSpecError says what is wrong."""
-    spec_text = (text or "none").strip() or "none"
+def parse_fault_spec(text: str | FaultSpec | None) -> FaultSpec:
+    """A profile name or a JSON list of faults; FaultSpecError says what is wrong.
+
+    A FaultSpec is returned as it is, so an edge can take either.
+    """
+    if isinstance(text, FaultSpec):
+        return text
+    spec_text = (text or NO_FAULTS).strip() or NO_FAULTS
     if spec_text in PROFILES:
-        items: Any = PROFILES[spec_text]
-    elif spec_text[0] in "[{":
+        faults = tuple(_build(i, item) for i, item in enumerate(PROFILES[spec_text]))
+        return FaultSpec(spec_text, faults)
+    if spec_text[0] in "[{":
         try:
             items = json.loads(spec_text)
         except json.JSONDecodeError as exc:
@@ -118,4 +170,4 @@ def parse_fault_spec(text: str | None) -> FaultSpec:
             "or give a JSON list like "
             '[{"type": "reset", "at_fraction": 0.9, "on_requests": [1]}]'
         )
-    return FaultSpec(text=spec_text, faults=tuple(_build(i, item) for i, item in enumerate(items)))
+    return FaultSpec.of([_build(i, item) for i, item in enumerate(items)])

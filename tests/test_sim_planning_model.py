@@ -1,29 +1,32 @@
-"""What the simulated model writes: valid plans sized like real ones, determinism, continuation."""
+"""planner's planning model as the simulator serves it: valid plans sized like real ones,
+determinism, and planner's own continuation and repair rounds."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from sim_helpers import DESCRIPTION, MODEL, client, discovery, plan_request, stream_text
 
+from planner.plan.model import PLANNING_MODEL
 from planner.plan.prompts import REPAIR_OPENING, repair_request, task_count_for
 from planner.plan.schema import Discovery, MasterPlan, consistency_errors
 from planner.sim import Simulator
-from planner.sim.writer import MAX_OVERLAP_CHARS, MIN_OVERLAP_CHARS, answer
+from planner.sim.conversation import MAX_OVERLAP_CHARS, MIN_OVERLAP_CHARS, Responder
 from planner.tokens import count_tokens
+from tests.sim_helpers import DESCRIPTION, MODEL, client, discovery, plan_request, stream_text
 
 NEW_MODEL = "claude-opus-4-6"
+RESPONDER = Responder(PLANNING_MODEL)
 
 
 @pytest.fixture(scope="module")
 def sim():
-    with Simulator(speed=0) as running:
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
         yield running
 
 
 def text_of(request: dict, seed: int = 0) -> str:
-    return answer(request, seed).text
+    return RESPONDER.answer(request, seed).text
 
 
 def test_discovery_is_valid_and_named_after_the_description(sim: Simulator) -> None:
