@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from planner.analysis import shared_connection
 from planner.dashboard import nav, session, shell
+from planner.dashboard.resources import database
 
 st.set_page_config(page_title="planner", page_icon=":material/route:", layout="wide")
 warning = shell.prepare()
@@ -12,5 +12,5 @@ session.sync_browser_cookie()  # keeps a login across refreshes and tabs
 page = nav.navigation(logged_in=user is not None)
 if user is not None:
     shell.sidebar(user, warning)
-with shared_connection():  # one database connection for all of the page's queries
+with database().held():  # the DuckDB file stays open across all of the page's queries
     page.run()

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from planner import analysis
-from planner.db import dispose_engines, upgrade
+from planner.db import Database
 
 GENERATIONS = 10_000
 CHUNKS = 2_000_000
@@ -174,12 +174,12 @@ def _seed_plans(con: duckdb.DuckDBPyConnection, user_id: uuid.UUID) -> None:
 
 
 def timed(
-    label: str, action: Callable[[], Any], results: list[tuple[str, float]], url: str
+    label: str, action: Callable[[], Any], results: list[tuple[str, float]], db: Database
 ) -> None:
-    """Median of REPEATS runs, each on one shared connection as a dashboard page runs."""
+    """Median of REPEATS runs, each inside one hold of the file as a dashboard page runs."""
 
     def page() -> None:
-        with analysis.shared_connection(url):
+        with db.held():
             action()
 
     page()  # warm: the first call pays for DuckDB's caches
@@ -198,61 +198,62 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.duckdb"
         url = f"duckdb:///{path}"
-        upgrade(url)
-        dispose_engines()
+        with Database(url) as migrating:
+            migrating.upgrade()
         started = time.perf_counter()
         user_id, big, typical = seed(path)
         print(f"seeding took {time.perf_counter() - started:.1f} s")
+        db = Database(url)
         deep = analysis.HistoryFilter(statuses=("completed",), strategies=("resume", "restart"))
         results: list[tuple[str, float]] = []
 
         def history() -> None:
-            analysis.history_options(user_id, url=url)
-            total = analysis.history_count(user_id, deep, url=url)
-            analysis.history_page(user_id, deep, page=max(1, total // 50), url=url)
+            analysis.history_options(db, user_id)
+            total = analysis.history_count(db, user_id, deep)
+            analysis.history_page(db, user_id, deep, page=max(1, total // 50))
 
         def stats() -> None:
-            analysis.tier_counts(user_id, url=url)
-            analysis.success_matrix(user_id, url=url)
-            frame = analysis.outcomes(user_id, url=url)
+            analysis.tier_counts(db, user_id)
+            analysis.success_matrix(db, user_id)
+            frame = analysis.outcomes(db, user_id)
             analysis.summary_by(frame, "overhead_ratio", ("strategy", "fault_spec"))
             analysis.summary_by(frame, "wasted_output_tokens")
 
         def detail(generation_id: uuid.UUID) -> Callable[[], None]:
             def run() -> None:
-                row = analysis.get_generation(generation_id, user_id, url=url)
-                tables = analysis.load_plan(row["masterplan_id"], user_id, url=url)
+                row = analysis.get_generation(db, generation_id, user_id)
+                tables = analysis.load_plan(db, row["masterplan_id"], user_id)
                 analysis.task_table(tables)
-                analysis.fault_markers(analysis.attempts_table(generation_id, url=url))
-                analysis.events_log(generation_id, exclude=analysis.progress.NOISY_EVENTS, url=url)
-                analysis.recoveries(generation_id, url=url)
-                analysis.latest_progress(generation_id, url=url)
+                analysis.fault_markers(analysis.attempts_table(db, generation_id))
+                analysis.events_log(db, generation_id, exclude=analysis.progress.NOISY_EVENTS)
+                analysis.recoveries(db, generation_id)
+                analysis.latest_progress(db, generation_id)
 
             return run
 
-        timed("history page (options, count, deep page)", history, results, url)
-        timed("statistics page (tiers, matrix, outcomes)", stats, results, url)
-        timed("detail page, 200k-chunk generation", detail(big), results, url)
-        timed("detail page, typical generation", detail(typical), results, url)
+        timed("history page (options, count, deep page)", history, results, db)
+        timed("statistics page (tiers, matrix, outcomes)", stats, results, db)
+        timed("detail page, 200k-chunk generation", detail(big), results, db)
+        timed("detail page, typical generation", detail(typical), results, db)
         timed(
             "timeline downsample 200k chunks -> 2000 pts",
-            lambda: analysis.chunk_timeline(big, max_points=2000, url=url),
+            lambda: analysis.chunk_timeline(db, big, max_points=2000),
             results,
-            url,
+            db,
         )
         timed(
             "timeline, typical generation (180 chunks)",
-            lambda: analysis.chunk_timeline(typical, url=url),
+            lambda: analysis.chunk_timeline(db, typical),
             results,
-            url,
+            db,
         )
         timed(
             "live poll: progress + text tail (20k events)",
-            lambda: (analysis.latest_progress(big, url=url), analysis.text_tail(big, url=url)),
+            lambda: (analysis.latest_progress(db, big), analysis.text_tail(db, big)),
             results,
-            url,
+            db,
         )
-        dispose_engines()
+        db.close()
         worst = max(results, key=lambda item: item[1])
         print(
             f"slowest: {worst[0]} at {worst[1] * 1000:.1f} ms "

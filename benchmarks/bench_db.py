@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from planner.db import User, dispose_engines, ensure_schema, session_scope
+from planner.db import Database, User
 
 SESSIONS = 40
 ROWS = 40
@@ -26,25 +26,25 @@ PG_ADMIN = os.environ.get("PLANNER_TEST_PG", "postgresql://postgres@127.0.0.1:54
 WRITER = """
 import json, sys, time
 from pathlib import Path
-from planner.db import User, session_scope, with_lock_retry
+from planner.db import Database, User
 url, prefix, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
-def write(index):
-    with session_scope(url) as session:
-        session.add(User(username=f"{prefix}-{index}", can_login=False))
+db = Database(url)
+def write(session, index):
+    session.add(User(username=f"{prefix}-{index}", can_login=False))
 while not go.exists():
     time.sleep(0.002)
 start = time.time()
 for index in range(count):
-    with_lock_retry(lambda: write(index))
+    db.in_session(lambda session: write(session, index))
 print(json.dumps([start, time.time()]))
 """
 
 
-def _session_ms(url: str) -> float:
+def _session_ms(db: Database) -> float:
     prefix = uuid.uuid4().hex[:8]
     started = time.perf_counter()
     for index in range(SESSIONS):
-        with session_scope(url) as session:
+        with db.session() as session:
             session.add(User(username=f"b{prefix}-{index}", can_login=False))
     return (time.perf_counter() - started) / SESSIONS * 1000
 
@@ -80,11 +80,10 @@ def _postgres_session_ms() -> str:
         admin.execute(f'CREATE DATABASE "{name}"')
         base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
         try:
-            url = f"{base}/{name}"
-            ensure_schema(url)
-            return f"{_session_ms(url):.1f}"
+            with Database(f"{base}/{name}") as db:
+                db.ensure_schema()
+                return f"{_session_ms(db):.1f}"
         finally:
-            dispose_engines()
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -92,8 +91,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         duck = f"duckdb:///{folder / 'bench.duckdb'}"
-        ensure_schema(duck)
-        duck_ms = _session_ms(duck)
+        with Database(duck) as db:
+            db.ensure_schema()
+            duck_ms = _session_ms(db)
         pg_ms = _postgres_session_ms()
         print(f"duckdb write session (open, insert, commit, close): {duck_ms:.1f} ms")
         print(f"postgresql write session (pooled connection):      {pg_ms} ms")
@@ -101,7 +101,6 @@ def main() -> None:
             print(
                 f"ratio duckdb/postgresql per session:               {duck_ms / float(pg_ms):.1f}"
             )
-        dispose_engines()
         one = _writers_rows_per_s(duck, 1, folder)
         two = _writers_rows_per_s(duck, 2, folder)
         print(f"duckdb rows/s, one writer process:                 {one:.1f}")

@@ -14,19 +14,20 @@ import time
 import uuid
 from pathlib import Path
 
+from planner.db import Database
+
 CHUNKS = 500_000
 # Low enough that streaming, not planner's own per-run work, dominates the model time.
 SPEED = 60.0
 
 
-def _seed_chunks(url: str) -> uuid.UUID:
+def _seed_chunks(db: Database) -> uuid.UUID:
     import sqlalchemy as sa
 
-    from planner import db
-    from planner.db.models import Generation, User
+    from planner.db import Generation, User
 
     generation_id = uuid.uuid4()
-    with db.session_scope(url) as session:
+    with db.session() as session:
         user = User(username=f"bench{uuid.uuid4().hex[:8]}", can_login=False)
         session.add(user)
         session.flush()
@@ -40,7 +41,7 @@ def _seed_chunks(url: str) -> uuid.UUID:
                 status="completed",
             )
         )
-    with db.get_engine(url).begin() as connection:
+    with db.begin() as connection:
         connection.execute(
             sa.text(
                 "INSERT INTO generation_chunks (generation_id, seq, attempt, stage, char_offset, "
@@ -52,19 +53,14 @@ def _seed_chunks(url: str) -> uuid.UUID:
     return generation_id
 
 
-def bench_export(home: Path) -> None:
-    from planner import db
+def bench_export(db: Database, home: Path) -> None:
     from planner.export import export_parquet
 
-    url = f"duckdb:///{home / 'bench.duckdb'}"
-    db.ensure_schema(url)
-    _seed_chunks(url)
+    _seed_chunks(db)
     for batch_rows in (10_000, 100_000):
         out = home / f"export-{batch_rows}"
         started = time.perf_counter()
-        exported = export_parquet(
-            out, database_url=url, batch_rows=batch_rows, tables=["generation_chunks"]
-        )
+        exported = export_parquet(db, out, batch_rows=batch_rows, tables=["generation_chunks"])
         elapsed = time.perf_counter() - started
         size = exported[0].path.stat().st_size
         print(
@@ -121,7 +117,7 @@ def bench_replay() -> None:
     )
 
 
-def bench_experiment() -> None:
+def bench_experiment(db: Database) -> None:
     from rich.console import Console
 
     from planner.experiment_report import summary_table
@@ -136,29 +132,30 @@ def bench_experiment() -> None:
         seed=1,
     )
     started = time.perf_counter()
-    result = run_experiment(config)
+    result = run_experiment(db, config)
     elapsed = time.perf_counter() - started
     print(
         f"experiment: {len(result.outcomes)} generations in {elapsed:.1f} s "
         f"({elapsed / len(result.outcomes):.2f} s each, concurrency 2, speed {SPEED:g})"
     )
-    Console(width=160, highlight=False).print(summary_table(result.summary()))
+    Console(width=160, highlight=False).print(summary_table(result.summary(db)))
 
 
 def main() -> None:
     from planner.config import reset_settings
-    from planner.db import dispose_engines
 
     with tempfile.TemporaryDirectory(prefix="planner-bench-exp-") as folder:
         previous = os.environ.get("PLANNER_HOME")
         os.environ["PLANNER_HOME"] = folder
         reset_settings()
+        db = Database.from_settings()
+        db.ensure_schema()
         try:
-            bench_export(Path(folder))
+            bench_export(db, Path(folder))
             bench_replay()
-            bench_experiment()
+            bench_experiment(db)
         finally:
-            dispose_engines()
+            db.close()
             if previous is None:
                 os.environ.pop("PLANNER_HOME", None)
             else:

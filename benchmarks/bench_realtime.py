@@ -51,11 +51,15 @@ SCENARIOS = [
 
 def _server_main(conn: Connection, env: dict[str, str], redis_url: str | None) -> None:
     os.environ.update(env)
+    from planner.db import Database
     from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
+    from planner.plan import GenerationService
     from planner.realtime import start_in_thread
 
     bus = EventBus()
-    handle = start_in_thread("127.0.0.1", 0, redis_url, bus=bus)
+    db = Database.from_settings()
+    service = GenerationService(db, bus=bus)
+    handle = start_in_thread("127.0.0.1", 0, redis_url, db=db, service=service, bus=bus)
     conn.send(handle.url)
     cpu_at_start = time.process_time()
     while (command := conn.recv()) is not None:
@@ -159,17 +163,17 @@ def _percentile(values: list[float], fraction: float) -> float:
 def _setup(count: int) -> tuple[str, list[str]]:
     from planner import auth
     from planner.config import reset_settings
-    from planner.db import Generation, dispose_engines, session_scope
+    from planner.db import Database, Generation
 
     reset_settings()
-    user = auth.create_user("bench", "bench password 123")
-    with session_scope() as session:
-        rows = [
-            Generation(user_id=user.id, description="bench", strategy="resume", model="bench")
-            for _ in range(count)
-        ]
-        session.add_all(rows)
-    dispose_engines()  # the server process reads the DuckDB file from now on
+    with Database.from_settings() as db:  # closed: the server process reads the file next
+        user = auth.create_user(db, "bench", "bench password 123")
+        with db.session() as session:
+            rows = [
+                Generation(user_id=user.id, description="bench", strategy="resume", model="bench")
+                for _ in range(count)
+            ]
+            session.add_all(rows)
     return auth.issue_access_token(user), [str(row.id) for row in rows]
 
 

@@ -1,10 +1,11 @@
 """Recording cost: chunk rate into DuckDB and PostgreSQL, and overhead on a generation.
 
-1. Chunk recording rate: a GenerationRecorder is handed 50,000 chunks as fast as Python
-   can; the clock stops when `close()` returns with every chunk stored.
+1. Chunk recording rate: a Recording is handed 50,000 chunks as fast as Python can; the
+   clock stops when `close()` returns with every chunk stored.
 2. Overhead on a generation at unlimited simulator speed: the same generation run with
-   the real recorder and with a recorder that stores nothing (the generation row, the
-   discovery and the plan are written in both). Target: recorded / unrecorded <= 1.10.
+   the real recording and with one that stores nothing (the generation row, the
+   discovery and the plan are written in both, and events are numbered and published).
+   Target: recorded / unrecorded <= 1.10.
    For scale, the bare client pipeline (two streams and parsing, no database, no events)
    is timed too. The same comparison at speed 50 (a one-minute plan in about a second)
    shows the overhead when the model, not the CPU, sets the pace.
@@ -39,31 +40,46 @@ DESCRIPTION = (
 PG_ADMIN = os.environ.get("PLANNER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-class NullRecorder:
-    """The recorder's interface, storing nothing but the discovery the plan refers to."""
+class NullRecording:
+    """The recording's interface, storing nothing but the rows the plan refers to.
 
-    next_event_seq = 1
+    Events are numbered and published as the real recording does them; the discovery
+    document and the plan are written, each in a transaction of its own.
+    """
+
     next_attempt_number = 1
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, db: Any, generation_id: uuid.UUID, publish: Any) -> None:
+        self.db = db
+        self.generation_id = generation_id
+        self.publish = publish
+        self.seq = 0
 
-    def store_with_next_batch(self, write: Any, **_: Any) -> None:
-        from planner.db import get_engine
+    def emit(self, event: Any) -> Any:
+        from planner.events import EventMessage
 
-        with get_engine(self.url).begin() as conn:
-            write(conn)
+        self.seq += 1
+        message = EventMessage(self.generation_id, self.seq, event.name, event.payload())
+        self.publish(message)
+        return message
+
+    def with_next_batch(self, write: Any, **_: Any) -> None:
+        self.db.transaction(write)
+
+    def close(self, *_: Any, write: Any = None, **__: Any) -> None:
+        if write is not None:
+            self.db.transaction(write)
 
     def add_chunk(self, **_: Any) -> int:
         return 0
-
-    def on_event(self, _: Any) -> None:
-        pass
 
     def record_attempt(self, *_: Any, **__: Any) -> None:
         pass
 
     def checkpoint(self, *_: Any) -> None:
+        pass
+
+    def clear_checkpoint(self) -> None:
         pass
 
     def update(self, **_: Any) -> None:
@@ -75,14 +91,11 @@ class NullRecorder:
     def flush_soon(self) -> int:
         return 0
 
-    def close(self, *_: Any, **__: Any) -> None:
-        pass
 
+def chunk_rate(db: Any, user_id: uuid.UUID) -> tuple[float, int]:
+    from planner.store import GenerationStore
 
-def chunk_rate(url: str, user_id: uuid.UUID) -> tuple[float, int]:
-    from planner.plan.recorder import GenerationRecorder, create_generation
-
-    generation_id = create_generation(
+    spec = GenerationStore(db).create(
         user_id=user_id,
         description="bench",
         strategy="resume",
@@ -90,36 +103,37 @@ def chunk_rate(url: str, user_id: uuid.UUID) -> tuple[float, int]:
         model="bench",
         seed=0,
         speed=0.0,
-        database_url=url,
     )
-    recorder = GenerationRecorder(generation_id, database_url=url, fresh=True)
+    recording = GenerationStore(db).recording(spec)
     started = time.perf_counter()
     for seq in range(CHUNKS):
-        recorder.add_chunk(attempt=1, stage="masterplan", char_offset=seq * 4, chars=4, t_ms=seq)
-    recorder.close(status="completed")
-    return CHUNKS / (time.perf_counter() - started), recorder.transactions
+        recording.add_chunk(attempt=1, stage="masterplan", char_offset=seq * 4, chars=4, t_ms=seq)
+    recording.close(status="completed")
+    return CHUNKS / (time.perf_counter() - started), recording.transactions
 
 
 def one_generation(
-    url: str, user_id: uuid.UUID, recorded: bool, speed: float = 0.0
+    db: Any, user_id: uuid.UUID, recorded: bool, speed: float = 0.0
 ) -> tuple[float, float]:
     """Wall and process CPU seconds of one generation run (row creation excluded)."""
     from planner.db import utcnow
     from planner.events import EventBus
     from planner.plan import GenerationRequest
     from planner.plan.generator import GenerationRun
-    from planner.plan.recorder import GenerationRecorder
     from planner.plan.runner import create
+    from planner.store import GenerationStore
 
-    spec = create(GenerationRequest(DESCRIPTION, user_id, speed=speed), database_url=url)
+    store = GenerationStore(db)
+    spec = create(store, GenerationRequest(DESCRIPTION, user_id, speed=speed))
+    bus = EventBus()
     cpu = time.process_time()
     started = time.perf_counter()
-    recorder = (
-        GenerationRecorder(spec.generation_id, database_url=url, fresh=True)
+    recording = (
+        store.recording(spec, publish=bus.publish)
         if recorded
-        else NullRecorder(url)
+        else NullRecording(db, spec.generation_id, bus.publish)
     )
-    run = GenerationRun(spec, recorder=recorder, bus=EventBus(), database_url=url, now=utcnow)
+    run = GenerationRun(spec, recording=recording, now=utcnow)
     outcome = run.execute()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert outcome.status == "completed", outcome.error
@@ -149,15 +163,15 @@ def bare_pipeline() -> float:
     return elapsed
 
 
-def overhead(url: str, user_id: uuid.UUID) -> dict[str, float]:
-    one_generation(url, user_id, recorded=True)  # warm: simulator, engine, caches
-    one_generation(url, user_id, recorded=False)
+def overhead(db: Any, user_id: uuid.UUID) -> dict[str, float]:
+    one_generation(db, user_id, recorded=True)  # warm: simulator, engine, caches
+    one_generation(db, user_id, recorded=False)
     plain, recorded, bare, ratios = [], [], [], []
     for pair in range(PAIRS):
         if pair % 5 == 0:
             bare.append(bare_pipeline())
         order = (False, True) if pair % 2 == 0 else (True, False)
-        runs = {flag: one_generation(url, user_id, recorded=flag) for flag in order}
+        runs = {flag: one_generation(db, user_id, recorded=flag) for flag in order}
         plain.append(runs[False])
         recorded.append(runs[True])
         ratios.append(runs[True][0] / runs[False][0])
@@ -188,11 +202,11 @@ def _median_interval(values: list[float], resamples: int = 2000) -> tuple[float,
     return medians[int(resamples * 0.025)], medians[int(resamples * 0.975) - 1]
 
 
-def paced_overhead(url: str, user_id: uuid.UUID) -> float:
+def paced_overhead(db: Any, user_id: uuid.UUID) -> float:
     plain, recorded = [], []
     for _ in range(PACED_RUNS):
-        plain.append(one_generation(url, user_id, recorded=False, speed=PACED_SPEED)[0])
-        recorded.append(one_generation(url, user_id, recorded=True, speed=PACED_SPEED)[0])
+        plain.append(one_generation(db, user_id, recorded=False, speed=PACED_SPEED)[0])
+        recorded.append(one_generation(db, user_id, recorded=True, speed=PACED_SPEED)[0])
     return min(recorded) / min(plain)
 
 
@@ -213,9 +227,6 @@ def _pg_database() -> str | None:
 def _drop_pg(url: str) -> None:
     import psycopg
 
-    from planner.db import dispose_engines
-
-    dispose_engines()
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
@@ -227,7 +238,8 @@ def main() -> None:
         os.environ.pop(name, None)
     from planner.auth import get_or_create_local_user
     from planner.config import reset_settings
-    from planner.plan import prepare_database
+    from planner.db import Database
+    from planner.plan import prepare
 
     reset_settings()
     targets = [("DuckDB", f"duckdb:///{home / 'bench.duckdb'}")]
@@ -235,14 +247,15 @@ def main() -> None:
         targets.append(("PostgreSQL", pg))
     try:
         for label, url in targets:
-            prepare_database(url)
-            user_id = get_or_create_local_user(database_url=url).id
-            rate, transactions = chunk_rate(url, user_id)
+            db = Database(url)
+            prepare(db)
+            user_id = get_or_create_local_user(db).id
+            rate, transactions = chunk_rate(db, user_id)
             print(
                 f"{label:<10}  chunk recording: {rate:>9,.0f} chunks/s "
                 f"({CHUNKS:,} chunks in {transactions} transactions)"
             )
-            times = overhead(url, user_id)
+            times = overhead(db, user_id)
             ratio = times["ratio"]
             print(
                 f"{label:<10}  generation at unlimited speed, {PAIRS} pairs: recorded / "
@@ -260,8 +273,9 @@ def main() -> None:
             )
             print(
                 f"{label:<10}  generation at speed {PACED_SPEED:g} (best of {PACED_RUNS}): "
-                f"recorded / unrecorded = {paced_overhead(url, user_id):.3f}x wall"
+                f"recorded / unrecorded = {paced_overhead(db, user_id):.3f}x wall"
             )
+            db.close()
     finally:
         if len(targets) > 1:
             _drop_pg(targets[1][1])

@@ -7,7 +7,7 @@ import warnings
 import sqlalchemy as sa
 from alembic import context
 
-from planner.db.engine import get_engine
+from planner.db.database import Database
 from planner.db.migrate import AlembicDuckDBImpl  # noqa: F401  (registers DuckDB with Alembic)
 from planner.db.models import Base
 
@@ -44,9 +44,11 @@ def run_migrations() -> None:
     if given is not None:
         _configure_and_run(given)
         return
-    # planner's own engine: it creates the DuckDB file's folder and keeps connections short.
-    with get_engine(url).connect() as connection:
+    # The standard `alembic` CLI: a Database of its own (it creates the DuckDB file's folder
+    # and opens the file under planner's lock).
+    with Database(url) as db, db.connect() as connection:
         _configure_and_run(connection)
+        connection.commit()
 
 
 def _configure_and_run(connection) -> None:  # noqa: ANN001

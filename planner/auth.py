@@ -1,6 +1,8 @@
 """Users, argon2id password hashes and HS256 JWTs.
 
-Every refusal is its own `AuthError` subclass whose message a UI can show as it is:
+Every refusal is its own `AuthError` subclass whose message a UI can show as it is (under
+`planner.errors.AuthError`; bad input, unknown and taken names are also the InputError,
+NotFoundError and ConflictError they are, for their exit codes):
 
     AuthError
     ├── InvalidUsername          bad name (empty, too long, characters, reserved)
@@ -18,6 +20,7 @@ Every refusal is its own `AuthError` subclass whose message a UI can show as it 
 
 Verification pins the algorithm to HS256 and requires `exp`, `iat`, `sub` and `type`;
 a valid signature alone is not enough: the user must still exist and be able to log in.
+Every function that reads or writes users takes the `Database` as its first argument.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from planner import errors
 from planner.config import get_settings
-from planner.db import User, delete_user_rows, ensure_schema, session_scope, with_lock_retry
+from planner.db import Database, User, delete_user_rows
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_TTL = timedelta(minutes=60)
@@ -52,23 +56,23 @@ _REQUIRED_CLAIMS = ["exp", "iat", "sub", "type"]
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
 
-class AuthError(Exception):
+class AuthError(errors.AuthError):
     """A refused authentication request; `str(error)` is a message for the user."""
 
 
-class InvalidUsername(AuthError, ValueError):
+class InvalidUsername(errors.InputError, AuthError, ValueError):
     pass
 
 
-class InvalidPassword(AuthError, ValueError):
+class InvalidPassword(errors.InputError, AuthError, ValueError):
     pass
 
 
-class UserExists(AuthError):
+class UserExists(errors.ConflictError, AuthError):
     pass
 
 
-class UnknownUser(AuthError, LookupError):
+class UnknownUser(errors.NotFoundError, AuthError, LookupError):
     pass
 
 
@@ -156,48 +160,45 @@ def _find(session: Session, username: str) -> User | None:
     return session.scalars(statement).first()
 
 
-def get_user(username: str, *, database_url: str | None = None) -> User:
+def get_user(db: Database, username: str) -> User:
     """The user called `username` (case-insensitive), else UnknownUser."""
-    ensure_schema(database_url)
-    with session_scope(database_url) as session:
-        user = _find(session, username)
+    db.ensure_schema()
+    user = db.in_session(lambda session: _find(session, username))
     if user is None:
         raise UnknownUser(f"there is no user called {username!r}")
     return user
 
 
-def create_user(username: str, password: str, *, database_url: str | None = None) -> User:
+def create_user(db: Database, username: str, password: str) -> User:
     """Create a user who can log in. Bad input raises and stores nothing."""
     validate_username(username)
     if username.lower() == LOCAL_USERNAME:
         raise InvalidUsername(f"{LOCAL_USERNAME!r} is reserved for the built-in user")
     validate_password(password, username=username)
     password_hash = hash_password(password)
-    ensure_schema(database_url)
+    db.ensure_schema()
 
-    def insert() -> User:
-        with session_scope(database_url) as session:
-            existing = _find(session, username)
-            if existing is not None:
-                raise UserExists(f"a user called {existing.username!r} already exists")
-            user = User(username=username, password_hash=password_hash, can_login=True)
-            session.add(user)
-            return user
+    def insert(session: Session) -> User:
+        existing = _find(session, username)
+        if existing is not None:
+            raise UserExists(f"a user called {existing.username!r} already exists")
+        user = User(username=username, password_hash=password_hash, can_login=True)
+        session.add(user)
+        return user
 
     try:
-        return with_lock_retry(insert)
+        return db.in_session(insert)
     except IntegrityError:  # lost a race with another process creating the same name
         raise UserExists(f"a user called {username!r} already exists") from None
 
 
-def authenticate(username: str, password: str, *, database_url: str | None = None) -> User:
+def authenticate(db: Database, username: str, password: str) -> User:
     """The user if the password is right, else InvalidCredentials (never says which part)."""
     refused = InvalidCredentials("wrong username or password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise refused
-    ensure_schema(database_url)
-    with session_scope(database_url) as session:
-        user = _find(session, username)
+    db.ensure_schema()
+    user = db.in_session(lambda session: _find(session, username))
     if user is not None and not user.can_login:
         raise InvalidCredentials(f"the user {user.username!r} cannot log in")
     if user is None or user.password_hash is None or not password:
@@ -206,7 +207,7 @@ def authenticate(username: str, password: str, *, database_url: str | None = Non
     if not _verify_quietly(user.password_hash, password):
         raise refused
     if _hasher.check_needs_rehash(user.password_hash):
-        _store_hash(user.id, hash_password(password), database_url)
+        _store_hash(db, user.id, hash_password(password))
     return user
 
 
@@ -223,45 +224,42 @@ def _verify_quietly(password_hash: str, password: str) -> bool:
         return False
 
 
-def _store_hash(user_id: uuid.UUID, password_hash: str, database_url: str | None) -> None:
-    def store() -> None:
-        with session_scope(database_url) as session:
-            user = session.get(User, user_id)
-            if user is not None:
-                user.password_hash = password_hash
+def _store_hash(db: Database, user_id: uuid.UUID, password_hash: str) -> None:
+    def store(session: Session) -> None:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.password_hash = password_hash
 
-    with_lock_retry(store)
+    db.in_session(store)
 
 
-def delete_user(username: str, *, database_url: str | None = None) -> None:
+def delete_user(db: Database, username: str) -> None:
     """Delete the user and everything they own; their tokens stop working at once."""
-    ensure_schema(database_url)
+    db.ensure_schema()
 
-    def remove() -> bool:
-        with session_scope(database_url) as session:
-            user = _find(session, username)
-            return user is not None and delete_user_rows(session, user.id)
+    def remove(session: Session) -> bool:
+        user = _find(session, username)
+        return user is not None and delete_user_rows(session, user.id)
 
-    if not with_lock_retry(remove):
+    if not db.in_session(remove):
         raise UnknownUser(f"there is no user called {username!r}")
 
 
-def get_or_create_local_user(*, database_url: str | None = None) -> User:
+def get_or_create_local_user(db: Database) -> User:
     """The built-in `local` user that owns CLI generations: no password, cannot log in."""
-    ensure_schema(database_url)
+    db.ensure_schema()
 
-    def fetch_or_insert() -> User:
-        with session_scope(database_url) as session:
-            user = _find(session, LOCAL_USERNAME)
-            if user is None:
-                user = User(username=LOCAL_USERNAME, password_hash=None, can_login=False)
-                session.add(user)
-            return user
+    def fetch_or_insert(session: Session) -> User:
+        user = _find(session, LOCAL_USERNAME)
+        if user is None:
+            user = User(username=LOCAL_USERNAME, password_hash=None, can_login=False)
+            session.add(user)
+        return user
 
     try:
-        return with_lock_retry(fetch_or_insert)
+        return db.in_session(fetch_or_insert)
     except IntegrityError:  # another process created it between our read and insert
-        return with_lock_retry(fetch_or_insert)
+        return db.in_session(fetch_or_insert)
 
 
 def _issue(user: User, token_type: str, ttl: timedelta) -> str:
@@ -317,7 +315,7 @@ def _decode(token: str) -> dict[str, Any]:
         raise TokenInvalid(f"the token is invalid: {exc}") from None
 
 
-def _verify(token: str, expected_type: str, database_url: str | None) -> TokenClaims:
+def _verify(db: Database, token: str, expected_type: str) -> TokenClaims:
     claims = _decode(token)
     if claims["type"] != expected_type:
         raise TokenWrongType(
@@ -327,9 +325,8 @@ def _verify(token: str, expected_type: str, database_url: str | None) -> TokenCl
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError:
         raise TokenInvalid("the token's subject is not a user id") from None
-    ensure_schema(database_url)
-    with session_scope(database_url) as session:
-        user = session.get(User, user_id)
+    db.ensure_schema()
+    user = db.in_session(lambda session: session.get(User, user_id))
     if user is None:
         raise TokenUserGone("the token's user no longer exists")
     if not user.can_login:
@@ -344,11 +341,11 @@ def _verify(token: str, expected_type: str, database_url: str | None) -> TokenCl
     )
 
 
-def verify_access_token(token: str, *, database_url: str | None = None) -> TokenClaims:
+def verify_access_token(db: Database, token: str) -> TokenClaims:
     """The claims of a valid access token of an existing user, else a TokenError."""
-    return _verify(token, "access", database_url)
+    return _verify(db, token, "access")
 
 
-def verify_refresh_token(token: str, *, database_url: str | None = None) -> TokenClaims:
+def verify_refresh_token(db: Database, token: str) -> TokenClaims:
     """The claims of a valid refresh token (to issue a new access token)."""
-    return _verify(token, "refresh", database_url)
+    return _verify(db, token, "refresh")

@@ -1,22 +1,68 @@
-"""The `planner` command: thin over the library; each command's --help is its manual."""
+"""The `planner` command: thin over the library; each command's --help is its manual.
+
+Errors are mapped in one place (`PlannerCommand`): a `PlannerError` from any command is
+one line on stderr, `planner: <command>: <message>`, and the exit code of its category
+(`planner.errors`). Anything else escaping is a bug and keeps its traceback. A command
+that needs the database gets the one `Database` of this run from `_database()`, made from
+the settings on first use and closed when the command ends.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from planner import db
-from planner.config import ConfigError
+from planner.config import get_settings
+from planner.db import Database
+from planner.errors import ConfigError, InputError, PlannerError
 from planner.logging import configure_logging
 
 
-def _fail(message: str, code: int = 1) -> None:
+class PlannerCommand(click.Command):
+    """A command whose PlannerErrors end it with one line and the category's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PlannerError as exc:
+            click.echo(f"planner: {_command_name(ctx)}: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _command_name(ctx: click.Context) -> str:
+    """`users add`, `generate`, ...: the words after `planner`, however it was started."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+class PlannerGroup(click.Group):
+    command_class = PlannerCommand
+    group_class = type
+
+
+def _database() -> Database:
+    """The database of this command (made on first use, closed when the command ends)."""
+    ctx = click.get_current_context()
+    db = ctx.meta.get("planner.db")
+    if db is None:
+        db = Database.from_settings(get_settings())
+        ctx.meta["planner.db"] = db
+        ctx.call_on_close(db.close)
+    return db
+
+
+def _stop(message: str, code: int) -> None:
+    """End a command that did not fail with an error but did not do its work either."""
     click.echo(f"planner: {message}", err=True)
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--log-level",
     default="WARNING",
@@ -37,10 +83,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the configured database to the newest schema (alembic upgrade head)."""
-    try:
-        db.ensure_schema()
-    except (ConfigError, db.DatabaseLockedError) as exc:
-        _fail(str(exc))
+    _database().ensure_schema()
     click.echo("database is at the newest schema", err=True)
 
 
@@ -60,18 +103,14 @@ def users_add(name: str, password_stdin: bool) -> None:
     """
     from planner import auth
 
-    try:
-        auth.validate_username(name)
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        elif not sys.stdin.isatty():
-            _fail("users add: no terminal to ask for the password on; use --password-stdin")
-        else:
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-        db.ensure_schema()
-        user = auth.create_user(name, password)
-    except (auth.AuthError, ConfigError, db.DatabaseLockedError) as exc:
-        _fail(f"users add: {exc}")
+    auth.validate_username(name)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise InputError("no terminal to ask for the password on; use --password-stdin")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    user = auth.create_user(_database(), name, password)
     click.echo(f"created user {user.username!r}", err=True)
 
 
@@ -81,11 +120,7 @@ def token(name: str) -> None:
     """Print an access JWT for user NAME (for scripts and tests); valid for 60 minutes."""
     from planner import auth
 
-    try:
-        db.ensure_schema()
-        click.echo(auth.issue_access_token(auth.get_user(name)))
-    except (auth.AuthError, ConfigError, db.DatabaseLockedError) as exc:
-        _fail(f"token: {exc}")
+    click.echo(auth.issue_access_token(auth.get_user(_database(), name)))
 
 
 @main.command("sim")
@@ -128,7 +163,7 @@ def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str
             model=PLANNING_MODEL,
         ).start()
     except (FaultSpecError, ValueError, OSError) as exc:
-        _fail(f"sim: {exc}")
+        raise PlannerError(str(exc)) from None
     click.echo(
         f"simulator listening on {simulator.base_url} (faults={faults}, speed={speed:g})",
         err=True,
@@ -183,23 +218,21 @@ def generate(
 
     from planner import auth, plan
     from planner.plan import runner
+    from planner.store import GenerationStore
 
-    problems = plan.GenerationRequest(
+    plan.GenerationRequest(
         description, uuid.UUID(int=0), strategy, faults, speed, seed=seed
-    ).problems()
-    if problems:
-        _fail("generate: " + "; ".join(problems), 2)
-    try:
-        runner.prepare_database()
-        user = auth.get_user(username) if username else auth.get_or_create_local_user()
-        spec = runner.create(
-            plan.GenerationRequest(description, user.id, strategy, faults, speed, seed=seed)
-        )
-    except (auth.AuthError, plan.GenerationRequestError) as exc:
-        _fail(f"generate: {exc}", 2)
-    except (ConfigError, db.DatabaseLockedError) as exc:
-        _fail(f"generate: {exc}")
-    _finish_generation(lambda: runner.execute(spec), spec.generation_id, as_json)
+    ).validated()
+    db = _database()
+    store = GenerationStore(db)
+    store.prepare()
+    user = auth.get_user(db, username) if username else auth.get_or_create_local_user(db)
+    spec = runner.create(
+        store, plan.GenerationRequest(description, user.id, strategy, faults, speed, seed=seed)
+    )
+    _finish_generation(
+        lambda bus: runner.execute(store, spec, bus=bus), spec.generation_id, as_json
+    )
 
 
 @main.command("resume")
@@ -214,48 +247,43 @@ def resume(generation_id: str, as_json: bool) -> None:
     import uuid
 
     from planner import plan
-    from planner.plan import runner
+    from planner.store import GenerationStatus
 
     try:
         gid = uuid.UUID(generation_id)
     except ValueError:
-        _fail(f"resume: {generation_id!r} is not a generation id (a UUID)", 2)
-    try:
-        runner.prepare_database()
-        stored = plan.outcome_of(gid)
-    except plan.GenerationNotFound as exc:
-        _fail(f"resume: {exc}", 2)
-    except (ConfigError, db.DatabaseLockedError) as exc:
-        _fail(f"resume: {exc}")
-    if stored.status not in {"interrupted", "completed"}:
-        _fail(
-            f"resume: generation {gid} is {stored.status}"
+        raise InputError(f"{generation_id!r} is not a generation id (a UUID)") from None
+    db = _database()
+    plan.prepare(db)
+    stored = plan.outcome_of(db, gid)
+    if stored.status not in {GenerationStatus.INTERRUPTED, GenerationStatus.COMPLETED}:
+        raise plan.GenerationNotResumable(
+            f"generation {gid} is {stored.status}"
             + (f" ({stored.error})" if stored.error else "")
             + "; only interrupted generations can be resumed"
         )
-    _finish_generation(lambda: plan.resume_generation(gid), gid, as_json)
+    _finish_generation(lambda bus: plan.resume_generation(db, gid, bus=bus), gid, as_json)
 
 
 def _finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN001
     """Run with a progress bar, then report: JSON or a summary; exit 0 only if completed."""
     import json
 
-    from planner import plan
     from planner.events import default_bus
     from planner.plan.terminal import TerminalProgress
     from planner.realtime import publishing
 
+    bus = default_bus()
     try:
-        with publishing(default_bus()), TerminalProgress(default_bus(), generation_id):
-            outcome = run()
+        # With PLANNER_REDIS_URL, every Socket.IO node sees this generation.
+        with publishing(bus), TerminalProgress(bus, generation_id):
+            outcome = run(bus)
     except KeyboardInterrupt:
-        _fail(f"interrupted; continue with `planner resume {generation_id}`", 130)
-    except plan.GenerationNotResumable as exc:
-        _fail(f"resume: {exc}")
+        _stop(f"interrupted; continue with `planner resume {generation_id}`", 130)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2))
     if not outcome.completed:
-        _fail(f"generation {generation_id} {outcome.status}: {outcome.error}")
+        _stop(f"generation {generation_id} {outcome.status}: {outcome.error}", 1)
     if not as_json:
         click.echo(
             f"completed: {outcome.phases} phases, {outcome.milestones} milestones, "
@@ -281,17 +309,29 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
     Clients connect with auth={"token": ACCESS_JWT} (see `planner token NAME`), then
     start_generation, join_generation, leave_generation and request_catch_up.
     """
-    from planner.config import get_settings
-    from planner.realtime import RealtimeStartError, RedisTarget, serve_forever
+    from planner.plan import GenerationService
+    from planner.realtime import RedisTarget, serve_forever
 
-    try:
-        redis_url = redis_url or get_settings().redis_url
-        if redis_url:
+    redis_url = redis_url or get_settings().redis_url
+    if redis_url:
+        try:
             RedisTarget.parse(redis_url)
-        db.ensure_schema()
-        serve_forever(host, port, redis_url, announce=lambda text: click.echo(text, err=True))
-    except (ConfigError, ValueError, RealtimeStartError, db.DatabaseLockedError) as exc:
-        _fail(str(exc))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    db = _database()
+    db.ensure_schema()
+    service = GenerationService(db)
+    try:
+        serve_forever(
+            host,
+            port,
+            redis_url,
+            db=db,
+            service=service,
+            announce=lambda text: click.echo(text, err=True),
+        )
+    finally:
+        service.shutdown(cancel=True)
 
 
 @main.command("experiment")
@@ -362,6 +402,7 @@ def experiment(
 
     from rich.console import Console
 
+    from planner.events import default_bus
     from planner.experiment_report import ExperimentProgress, summary_table
     from planner.experiments import (
         ExperimentConfig,
@@ -374,7 +415,9 @@ def experiment(
     try:
         source = uuid.UUID(from_generation) if from_generation else None
     except ValueError:
-        _fail(f"experiment: --from-generation {from_generation!r} is not a generation id")
+        raise ExperimentError(
+            f"--from-generation {from_generation!r} is not a generation id"
+        ) from None
     config = ExperimentConfig(
         faults=tuple(split_faults(faults)),
         strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
@@ -387,15 +430,15 @@ def experiment(
         name=name,
     )
     err = Console(stderr=True, highlight=False)
+    db = _database()
+    db.ensure_schema()
+    config = config.validated(db)
     try:
-        config = config.validated()
-        with publishing(), ExperimentProgress(err) as progress:
-            result = run_experiment(config, on_start=progress.on_start, on_run=progress.on_run)
-    except (ExperimentError, ConfigError, db.DatabaseLockedError) as exc:
-        _fail(f"experiment: {exc}")
+        with publishing(default_bus()), ExperimentProgress(err) as progress:
+            result = run_experiment(db, config, on_start=progress.on_start, on_run=progress.on_run)
     except KeyboardInterrupt:
-        _fail("experiment interrupted: finished runs are stored, the rest cancelled", 130)
-    summary = result.summary()
+        _stop("experiment interrupted: finished runs are stored, the rest cancelled", 130)
+    summary = result.summary(db)
     if as_json:
         click.echo(
             json.dumps(
@@ -444,11 +487,11 @@ def replay(generation_id: str, speed: float, socketio: bool, redis_url: str | No
     """
     from planner import replay as replaying
 
+    recording = replaying.load_recording(_database(), generation_id)
     try:
-        recording = replaying.load_recording(generation_id)
         sink = replaying.SocketIOSink(redis_url) if socketio else None
-    except (replaying.ReplayError, ConfigError, db.DatabaseLockedError, ValueError) as exc:
-        _fail(f"replay: {exc}")
+    except ValueError as exc:
+        raise replaying.ReplayError(str(exc)) from None
     click.echo(
         f"replaying {recording.generation_id} ({recording.status}, tier {recording.tier}, "
         f"{len(recording.events)} events, {len(recording.chunks)} chunks, "
@@ -485,15 +528,12 @@ def export(directory: str, overwrite: bool, batch_rows: int) -> None:
     One file per table (generations, generation_attempts, generation_chunks,
     generation_events, experiments, experiment_runs); prints each table's row count.
     """
-    from planner.export import ExportedTable, ExportError, export_parquet
+    from planner.export import ExportedTable, export_parquet
 
     def report(done: ExportedTable) -> None:
         click.echo(f"{done.table:<20} {done.rows:>10} rows  {done.path}")
 
-    try:
-        exported = export_parquet(
-            directory, overwrite=overwrite, batch_rows=batch_rows, on_table=report
-        )
-    except (ExportError, ConfigError, db.DatabaseLockedError) as exc:
-        _fail(f"export: {exc}")
+    exported = export_parquet(
+        _database(), directory, overwrite=overwrite, batch_rows=batch_rows, on_table=report
+    )
     click.echo(f"exported {sum(e.rows for e in exported)} rows in {len(exported)} files", err=True)

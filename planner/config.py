@@ -14,16 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.catalog import default_model
+from planner.errors import ConfigError
 
 # The current Sonnet in the catalogue; claude-sonnet-4-5, the default until 2026-11-30,
 # reached end of life that day.
 DEFAULT_MODEL = default_model().name
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
-
-
-class ConfigError(ValueError):
-    """A setting is present but unusable; the message says which and why."""
 
 
 @dataclass(frozen=True)

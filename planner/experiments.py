@@ -17,6 +17,7 @@ Design:
 - Everything is stored first: the experiment and every run (pending) are written before
   the first generation starts, each run is updated the moment its generation ends, and
   an interrupted experiment keeps what it has (`interrupted`, the rest `cancelled`).
+  Everything goes to the `Database` the caller passes in.
 """
 
 from __future__ import annotations
@@ -31,16 +32,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from planner import db
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
-from planner.db.models import Experiment, ExperimentRun, utcnow
+from planner.auth import get_or_create_local_user
+from planner.db import Database, Experiment, ExperimentRun, utcnow
+from planner.errors import InputError
 from planner.failures import (
     FailureSpecError,
     fault_spec_from_generation,
     fault_spec_text,
     recorded_request,
 )
+from planner.llm import STRATEGIES
+from planner.plan.request import GenerationRequest
+from planner.plan.runner import create, execute
+from planner.sim import FaultSpecError, parse_fault_spec
+from planner.store import GenerationStore
 
 DEFAULT_DESCRIPTION = (
     "An online bookshop: catalogue search, shopping cart, payments by card, order "
@@ -61,7 +69,7 @@ __all__ = [
 ]
 
 
-class ExperimentError(ValueError):
+class ExperimentError(InputError, ValueError):
     """An experiment that cannot run as asked; the message says what to change."""
 
 
@@ -109,13 +117,10 @@ class ExperimentConfig:
     first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
-    def validated(self, *, database_url: str | None = None) -> ExperimentConfig:
+    def validated(self, db: Database) -> ExperimentConfig:
         """This config checked (clear errors) and, with a source generation, its spec added."""
         if self.checked:
             return self
-        from planner.llm import STRATEGIES
-        from planner.sim import FaultSpecError, parse_fault_spec
-
         if self.repeats < 1:
             raise ExperimentError(f"--repeats must be at least 1, not {self.repeats}")
         if self.concurrency < 1:
@@ -141,10 +146,8 @@ class ExperimentConfig:
             # Same description and seed as the source: the same plan text, so the faults'
             # fractions cut at the same places.
             try:
-                derived = fault_spec_from_generation(
-                    self.from_generation_id, database_url=database_url
-                )
-                source = recorded_request(self.from_generation_id, database_url=database_url)
+                derived = fault_spec_from_generation(db, self.from_generation_id)
+                source = recorded_request(db, self.from_generation_id)
             except FailureSpecError as exc:
                 raise ExperimentError(f"--from-generation: {exc}") from None
             faults.insert(0, fault_spec_text(derived))
@@ -199,11 +202,11 @@ class ExperimentResult:
     status: str
     outcomes: list[RunOutcome] = field(default_factory=list)
 
-    def runs(self, *, url: str | None = None) -> Any:
-        return experiment_runs(self.experiment_id, url=url)
+    def runs(self, db: Database) -> Any:
+        return experiment_runs(db, self.experiment_id)
 
-    def summary(self, *, url: str | None = None) -> Any:
-        return summarize(self.runs(url=url))
+    def summary(self, db: Database) -> Any:
+        return summarize(self.runs(db))
 
 
 def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
@@ -223,50 +226,47 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
 
 
 def _create_rows(
-    config: ExperimentConfig, runs: list[PlannedRun], user_id: uuid.UUID, url: str | None
+    db: Database, config: ExperimentConfig, runs: list[PlannedRun], user_id: uuid.UUID
 ) -> uuid.UUID:
     experiment_id = uuid.uuid4()
 
-    def write() -> None:
-        with db.session_scope(url) as session:
-            session.add(
-                Experiment(
-                    id=experiment_id,
-                    user_id=user_id,
-                    name=config.name,
-                    faults=list(config.faults),
-                    strategies=list(config.strategies),
-                    repeats=config.repeats,
-                    concurrency=config.concurrency,
-                    speed=config.speed,
-                    seed=config.seed,
-                    from_generation_id=config.from_generation_id,
-                    status="running",
-                )
+    def write(session: Session) -> None:
+        session.add(
+            Experiment(
+                id=experiment_id,
+                user_id=user_id,
+                name=config.name,
+                faults=list(config.faults),
+                strategies=list(config.strategies),
+                repeats=config.repeats,
+                concurrency=config.concurrency,
+                speed=config.speed,
+                seed=config.seed,
+                from_generation_id=config.from_generation_id,
+                status="running",
             )
-            session.flush()
-            session.add_all(
-                ExperimentRun(
-                    id=r.run_id,
-                    experiment_id=experiment_id,
-                    fault=r.fault,
-                    strategy=r.strategy,
-                    repeat_index=r.repeat_index,
-                    seed=r.seed,
-                    status="pending",
-                )
-                for r in runs
+        )
+        session.flush()
+        session.add_all(
+            ExperimentRun(
+                id=r.run_id,
+                experiment_id=experiment_id,
+                fault=r.fault,
+                strategy=r.strategy,
+                repeat_index=r.repeat_index,
+                seed=r.seed,
+                status="pending",
             )
+            for r in runs
+        )
 
-    db.with_lock_retry(write)
+    db.in_session(write)
     return experiment_id
 
 
 def _execute(
-    config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID, url: str | None
+    store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
-    from planner.plan import GenerationRequest, run_generation
-
     request = GenerationRequest(
         description=config.description or DEFAULT_DESCRIPTION,
         user_id=user_id,
@@ -276,7 +276,7 @@ def _execute(
         seed=run.seed,
     )
     try:
-        outcome = run_generation(request, database_url=url)
+        outcome = execute(store, create(store, request))
     except Exception as exc:  # one broken run must not end the experiment
         message = f"{type(exc).__name__}: {exc}"
         return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
@@ -294,61 +294,59 @@ def _execute(
     )
 
 
-def _store_outcome(outcome: RunOutcome, url: str | None) -> None:
-    def write() -> None:
-        with db.session_scope(url) as session:
-            session.execute(
-                update(ExperimentRun)
-                .where(ExperimentRun.id == outcome.run.run_id)
-                .values(
-                    generation_id=outcome.generation_id,
-                    status=outcome.status,
-                    tier=outcome.tier,
-                    attempts=outcome.attempts,
-                    duration_s=outcome.duration_s,
-                    output_tokens=outcome.output_tokens,
-                    final_tokens=outcome.final_tokens,
-                    wasted_output_tokens=outcome.wasted_output_tokens,
-                    error=outcome.error,
-                )
+def _store_outcome(db: Database, outcome: RunOutcome) -> None:
+    def write(session: Session) -> None:
+        session.execute(
+            update(ExperimentRun)
+            .where(ExperimentRun.id == outcome.run.run_id)
+            .values(
+                generation_id=outcome.generation_id,
+                status=outcome.status,
+                tier=outcome.tier,
+                attempts=outcome.attempts,
+                duration_s=outcome.duration_s,
+                output_tokens=outcome.output_tokens,
+                final_tokens=outcome.final_tokens,
+                wasted_output_tokens=outcome.wasted_output_tokens,
+                error=outcome.error,
             )
+        )
 
-    db.with_lock_retry(write)
+    db.in_session(write)
 
 
-def _finish(experiment_id: uuid.UUID, status: str, url: str | None) -> None:
+def _finish(db: Database, experiment_id: uuid.UUID, status: str) -> None:
     """Baselines into every run, the unfinished runs cancelled, the experiment closed."""
 
-    def write() -> None:
-        with db.session_scope(url) as session:
-            runs = session.scalars(
-                select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
-            ).all()
-            clean: dict[int, list[float]] = {}
-            for r in runs:
-                if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
-                    clean.setdefault(r.seed, []).append(r.duration_s)
-            baseline = {seed: statistics.median(times) for seed, times in clean.items()}
-            for run in runs:
-                run.baseline_duration_s = baseline.get(run.seed)
-                if run.status in {"pending", "running"}:
-                    run.status = "cancelled"
-            experiment = session.get(Experiment, experiment_id)
-            assert experiment is not None
-            experiment.status = status
-            experiment.finished_at = utcnow()
+    def write(session: Session) -> None:
+        runs = session.scalars(
+            select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
+        ).all()
+        clean: dict[int, list[float]] = {}
+        for r in runs:
+            if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
+                clean.setdefault(r.seed, []).append(r.duration_s)
+        baseline = {seed: statistics.median(times) for seed, times in clean.items()}
+        for run in runs:
+            run.baseline_duration_s = baseline.get(run.seed)
+            if run.status in {"pending", "running"}:
+                run.status = "cancelled"
+        experiment = session.get(Experiment, experiment_id)
+        assert experiment is not None
+        experiment.status = status
+        experiment.finished_at = utcnow()
 
-    db.with_lock_retry(write)
+    db.in_session(write)
 
 
 ProgressCallback = Callable[[RunOutcome, int, int], None]
 
 
 def run_experiment(
+    db: Database,
     config: ExperimentConfig,
     *,
     user_id: uuid.UUID | None = None,
-    database_url: str | None = None,
     on_start: Callable[[uuid.UUID, int], None] | None = None,
     on_run: ProgressCallback | None = None,
     stop: threading.Event | None = None,
@@ -358,21 +356,19 @@ def run_experiment(
     `on_start(experiment_id, total_runs)` once the rows exist; `on_run(outcome, done,
     total)` after every generation.
     """
-    db.ensure_schema(database_url)
-    config = config.validated(database_url=database_url)
+    db.ensure_schema()
+    config = config.validated(db)
     if user_id is None:
-        from planner.auth import get_or_create_local_user
-
-        user_id = get_or_create_local_user(database_url=database_url).id
+        user_id = get_or_create_local_user(db).id
     runs = plan_runs(config)
-    experiment_id = _create_rows(config, runs, user_id, database_url)
+    experiment_id = _create_rows(db, config, runs, user_id)
     if on_start is not None:
         on_start(experiment_id, len(runs))
     result = ExperimentResult(experiment_id, "running")
     stop = stop or threading.Event()
     status = "completed"
     try:
-        _run_all(config, runs, user_id, database_url, result, on_run, stop)
+        _run_all(db, config, runs, user_id, result, on_run, stop)
         if stop.is_set():
             status = "interrupted"
     except BaseException:
@@ -380,34 +376,35 @@ def run_experiment(
         stop.set()
         raise
     finally:
-        _finish(experiment_id, status, database_url)
+        _finish(db, experiment_id, status)
         result.status = status
     return result
 
 
 def _run_all(
+    db: Database,
     config: ExperimentConfig,
     runs: Iterable[PlannedRun],
     user_id: uuid.UUID,
-    url: str | None,
     result: ExperimentResult,
     on_run: ProgressCallback | None,
     stop: threading.Event,
 ) -> None:
     queue = list(runs)
     total = len(queue)
+    store = GenerationStore(db)  # one store: the liveness scan runs once, not per run
     with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="exp") as pool:
         active: set[Future[RunOutcome]] = set()
         try:
             while queue or active:
                 while queue and len(active) < config.concurrency and not stop.is_set():
-                    active.add(pool.submit(_execute, config, queue.pop(0), user_id, url))
+                    active.add(pool.submit(_execute, store, config, queue.pop(0), user_id))
                 if not active:
                     break
                 finished, active = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcome = future.result()
-                    _store_outcome(outcome, url)
+                    _store_outcome(db, outcome)
                     result.outcomes.append(outcome)
                     if on_run is not None:
                         on_run(outcome, len(result.outcomes), total)
@@ -416,6 +413,6 @@ def _run_all(
             stop.set()
             for future in active:
                 outcome = future.result()
-                _store_outcome(outcome, url)
+                _store_outcome(db, outcome)
                 result.outcomes.append(outcome)
             raise

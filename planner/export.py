@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from planner.db import ensure_schema, get_engine, is_duckdb, with_lock_retry
-from planner.db.models import Base
+from planner.db import Base, Database
+from planner.errors import ConflictError, InputError
 
 EXPORT_TABLES: tuple[str, ...] = (
     "generations",
@@ -35,8 +35,12 @@ EXPORT_TABLES: tuple[str, ...] = (
 DEFAULT_BATCH_ROWS = 50_000
 
 
-class ExportError(RuntimeError):
+class ExportError(InputError):
     """The export cannot run as asked; the message says why and what to do."""
+
+
+class ExportTargetTaken(ConflictError, ExportError):
+    """The target directory already holds exported files (and no overwrite was asked)."""
 
 
 @dataclass(frozen=True)
@@ -125,10 +129,10 @@ def _duckdb_batches(
 
 
 def export_table(
+    db: Database,
     name: str,
     directory: Path,
     *,
-    database_url: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> ExportedTable:
     """Write one table to `directory/<name>.parquet`, `batch_rows` rows at a time."""
@@ -137,11 +141,10 @@ def export_table(
     target = directory / f"{name}.parquet"
     partial = directory / f".{name}.parquet.partial"
     rows = 0
-    engine = get_engine(database_url)
-    batches = _duckdb_batches if is_duckdb(str(engine.url)) else _sqlalchemy_batches
+    batches = _duckdb_batches if db.is_duckdb else _sqlalchemy_batches
     try:
         with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-            for batch in batches(engine, table, schema, batch_rows):
+            for batch in batches(db.engine, table, schema, batch_rows):
                 writer.write_batch(batch)
                 rows += batch.num_rows
         partial.replace(target)
@@ -155,17 +158,17 @@ def _check_target(directory: Path, tables: Iterable[str], overwrite: bool) -> No
         raise ExportError(f"{directory} exists and is not a directory")
     existing = [f"{t}.parquet" for t in tables if (directory / f"{t}.parquet").exists()]
     if existing and not overwrite:
-        raise ExportError(
+        raise ExportTargetTaken(
             f"{directory} already holds {', '.join(existing)}; "
             "choose an empty directory or pass --overwrite"
         )
 
 
 def export_parquet(
+    db: Database,
     directory: str | Path,
     *,
     tables: Iterable[str] = EXPORT_TABLES,
-    database_url: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     overwrite: bool = False,
     on_table: Callable[[ExportedTable], None] | None = None,
@@ -181,15 +184,11 @@ def export_parquet(
         raise ExportError(f"batch_rows must be at least 1, not {batch_rows}")
     target = Path(directory).expanduser()
     _check_target(target, names, overwrite)
-    ensure_schema(database_url)
+    db.ensure_schema()
     target.mkdir(parents=True, exist_ok=True)
     exported = []
     for name in names:
-        done = with_lock_retry(
-            lambda name=name: export_table(
-                name, target, database_url=database_url, batch_rows=batch_rows
-            )
-        )
+        done = db.retry(lambda name=name: export_table(db, name, target, batch_rows=batch_rows))
         exported.append(done)
         if on_table is not None:
             on_table(done)

@@ -30,9 +30,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from planner import db
-from planner.db.models import Generation, GenerationAttempt, GenerationChunk
+from planner.db import Database, Generation, GenerationAttempt, GenerationChunk
+from planner.errors import InputError
 from planner.plan.generator import REPAIR_STAGE
 from planner.protocol import HTTP_ERROR_STATUSES
 
@@ -40,7 +41,7 @@ DEFAULT_STALL_MS = 120_000
 _STATUS = re.compile(r"\b(429|500|502|503|504|529)\b")
 
 
-class FailureSpecError(LookupError):
+class FailureSpecError(InputError, LookupError):
     """The generation cannot be turned into a fault spec; the message says why."""
 
 
@@ -74,54 +75,49 @@ def _generation_key(generation_id: uuid.UUID | str) -> uuid.UUID:
         raise FailureSpecError(f"{generation_id!r} is not a generation id (a UUID)") from None
 
 
-def failure_points(
-    generation_id: uuid.UUID | str, *, database_url: str | None = None
-) -> list[FailurePoint]:
+def failure_points(db: Database, generation_id: uuid.UUID | str) -> list[FailurePoint]:
     """Every failed attempt of a stored generation, in attempt order."""
     key = _generation_key(generation_id)
-    db.ensure_schema(database_url)
+    db.ensure_schema()
 
-    def read() -> list[FailurePoint]:
-        with db.session_scope(database_url) as session:
-            generation = session.get(Generation, key)
-            if generation is None:
-                raise FailureSpecError(f"no generation {key} in the database")
-            attempts = session.scalars(
-                select(GenerationAttempt)
-                .where(GenerationAttempt.generation_id == key)
-                .order_by(GenerationAttempt.number)
+    def read(session: Session) -> list[FailurePoint]:
+        generation = session.get(Generation, key)
+        if generation is None:
+            raise FailureSpecError(f"no generation {key} in the database")
+        attempts = session.scalars(
+            select(GenerationAttempt)
+            .where(GenerationAttempt.generation_id == key)
+            .order_by(GenerationAttempt.number)
+        ).all()
+        stage_chars = dict(
+            session.execute(
+                select(
+                    GenerationChunk.stage,
+                    func.max(GenerationChunk.char_offset + GenerationChunk.chars),
+                )
+                .where(GenerationChunk.generation_id == key)
+                .group_by(GenerationChunk.stage)
             ).all()
-            stage_chars = dict(
-                session.execute(
-                    select(
-                        GenerationChunk.stage,
-                        func.max(GenerationChunk.char_offset + GenerationChunk.chars),
-                    )
-                    .where(GenerationChunk.generation_id == key)
-                    .group_by(GenerationChunk.stage)
-                ).all()
-            )
-            last_chunk_ms = dict(
-                session.execute(
-                    select(GenerationChunk.attempt, func.max(GenerationChunk.t_ms))
-                    .where(GenerationChunk.generation_id == key)
-                    .group_by(GenerationChunk.attempt)
-                ).all()
-            )
-            requests: dict[str, int] = {}
-            points = []
-            for attempt in attempts:
-                scope = _scope_of(attempt.stage)
-                requests[scope] = requests.get(scope, 0) + 1
-                if attempt.error_type:
-                    points.append(
-                        _point(
-                            attempt, requests[scope], stage_chars, last_chunk_ms, generation.speed
-                        )
-                    )
-            return points
+        )
+        last_chunk_ms = dict(
+            session.execute(
+                select(GenerationChunk.attempt, func.max(GenerationChunk.t_ms))
+                .where(GenerationChunk.generation_id == key)
+                .group_by(GenerationChunk.attempt)
+            ).all()
+        )
+        requests: dict[str, int] = {}
+        points = []
+        for attempt in attempts:
+            scope = _scope_of(attempt.stage)
+            requests[scope] = requests.get(scope, 0) + 1
+            if attempt.error_type:
+                points.append(
+                    _point(attempt, requests[scope], stage_chars, last_chunk_ms, generation.speed)
+                )
+        return points
 
-    return db.with_lock_retry(read)
+    return db.in_session(read)
 
 
 # A repair round is sent under its stage's run-key scope (see the generator).
@@ -217,9 +213,9 @@ def fault_for(
 
 
 def fault_spec_from_generation(
+    db: Database,
     generation_id: uuid.UUID | str,
     *,
-    database_url: str | None = None,
     position: Literal["fraction", "time"] = "fraction",
 ) -> list[dict[str, Any]]:
     """One simulator fault per failed attempt of the stored generation, `on_requests` = N.
@@ -227,8 +223,8 @@ def fault_spec_from_generation(
     Raises FailureSpecError if the generation does not exist or had no network failure.
     """
     key = _generation_key(generation_id)
-    points = failure_points(key, database_url=database_url)
-    speed = _generation_speed(key, database_url)
+    points = failure_points(db, key)
+    speed = recorded_request(db, key).speed
     faults = [f for f in (fault_for(p, position=position, speed=speed) for p in points) if f]
     if not faults:
         seen = ", ".join(sorted({p.error_type for p in points})) or "none"
@@ -250,30 +246,23 @@ class RecordedRequest:
     speed: float
 
 
-def recorded_request(
-    generation_id: uuid.UUID | str, *, database_url: str | None = None
-) -> RecordedRequest:
+def recorded_request(db: Database, generation_id: uuid.UUID | str) -> RecordedRequest:
     key = _generation_key(generation_id)
-    db.ensure_schema(database_url)
+    db.ensure_schema()
 
-    def read() -> RecordedRequest:
-        with db.session_scope(database_url) as session:
-            generation = session.get(Generation, key)
-            if generation is None:
-                raise FailureSpecError(f"no generation {key} in the database")
-            return RecordedRequest(
-                generation.description,
-                generation.seed,
-                generation.strategy,
-                generation.fault_spec,
-                generation.speed,
-            )
+    def read(session: Session) -> RecordedRequest:
+        generation = session.get(Generation, key)
+        if generation is None:
+            raise FailureSpecError(f"no generation {key} in the database")
+        return RecordedRequest(
+            generation.description,
+            generation.seed,
+            generation.strategy,
+            generation.fault_spec,
+            generation.speed,
+        )
 
-    return db.with_lock_retry(read)
-
-
-def _generation_speed(key: uuid.UUID, database_url: str | None) -> float:
-    return recorded_request(key, database_url=database_url).speed
+    return db.in_session(read)
 
 
 def fault_spec_text(faults: list[dict[str, Any]]) -> str:

@@ -199,10 +199,11 @@ def configure_logging(level: int | str = "INFO", *, stream: IO[str] | None = Non
     root.addHandler(handler)
     root.setLevel(level)
     from planner.config import get_settings
+    from planner.errors import ConfigError
 
     try:
         settings = get_settings()
-    except ValueError:  # a bad setting is reported by whoever uses it, not here
+    except ConfigError:  # a bad setting is reported by whoever uses it, not here
         return
     register_secret(settings.anthropic_api_key)
     register_secret(settings.jwt_secret_env)

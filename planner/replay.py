@@ -18,14 +18,20 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from planner import db
-from planner.db.models import Generation, GenerationChunk, GenerationEvent
+from planner.config import get_settings
+from planner.db import Database, Generation, GenerationChunk, GenerationEvent
+from planner.errors import InputError, NotFoundError
 from planner.events import EventBus, EventMessage
 
 
-class ReplayError(LookupError):
-    """The generation to replay does not exist or has nothing recorded."""
+class ReplayError(InputError, LookupError):
+    """The replay cannot run as asked (not a generation id, no Redis to publish to)."""
+
+
+class RecordingNotFound(NotFoundError, ReplayError):
+    """There is no such generation to replay."""
 
 
 @dataclass(frozen=True)
@@ -75,43 +81,40 @@ def _ms_between(start: datetime, moment: datetime) -> int:
     return max(0, round((moment - start).total_seconds() * 1000))
 
 
-def load_recording(
-    generation_id: uuid.UUID | str, *, database_url: str | None = None
-) -> RecordedGeneration:
+def load_recording(db: Database, generation_id: uuid.UUID | str) -> RecordedGeneration:
     """Read a generation's events and chunks as one time-ordered list of steps."""
     try:
         key = uuid.UUID(str(generation_id))
     except ValueError:
         raise ReplayError(f"{generation_id!r} is not a generation id (a UUID)") from None
-    db.ensure_schema(database_url)
+    db.ensure_schema()
 
-    def read() -> RecordedGeneration:
-        with db.session_scope(database_url) as session:
-            generation = session.get(Generation, key)
-            if generation is None:
-                raise ReplayError(f"no generation {key} in the database")
-            events = session.scalars(
-                select(GenerationEvent)
-                .where(GenerationEvent.generation_id == key)
-                .order_by(GenerationEvent.seq)
-            ).all()
-            chunks = session.scalars(
-                select(GenerationChunk)
-                .where(GenerationChunk.generation_id == key)
-                .order_by(GenerationChunk.seq)
-            ).all()
-            return RecordedGeneration(
-                generation_id=key,
-                description=generation.description,
-                strategy=generation.strategy,
-                fault_spec=generation.fault_spec,
-                status=generation.status,
-                tier=generation.tier,
-                duration_s=generation.duration_s,
-                steps=_steps(generation.started_at, events, chunks),
-            )
+    def read(session: Session) -> RecordedGeneration:
+        generation = session.get(Generation, key)
+        if generation is None:
+            raise RecordingNotFound(f"no generation {key} in the database")
+        events = session.scalars(
+            select(GenerationEvent)
+            .where(GenerationEvent.generation_id == key)
+            .order_by(GenerationEvent.seq)
+        ).all()
+        chunks = session.scalars(
+            select(GenerationChunk)
+            .where(GenerationChunk.generation_id == key)
+            .order_by(GenerationChunk.seq)
+        ).all()
+        return RecordedGeneration(
+            generation_id=key,
+            description=generation.description,
+            strategy=generation.strategy,
+            fault_spec=generation.fault_spec,
+            status=generation.status,
+            tier=generation.tier,
+            duration_s=generation.duration_s,
+            steps=_steps(generation.started_at, events, chunks),
+        )
 
-    return db.with_lock_retry(read)
+    return db.in_session(read)
 
 
 def _steps(
@@ -156,7 +159,6 @@ class SocketIOSink:
     """
 
     def __init__(self, redis_url: str | None = None) -> None:
-        from planner.config import get_settings
         from planner.realtime.publisher import attach_publisher
 
         url = redis_url or get_settings().redis_url

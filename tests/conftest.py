@@ -1,4 +1,5 @@
-"""Shared fixtures: a temporary PLANNER_HOME for every test, fresh PostgreSQL databases."""
+"""Shared fixtures: a temporary PLANNER_HOME for every test, fresh PostgreSQL databases,
+and the `Database` handle a test passes to the library (`db`, on both databases)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 
 from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
-from planner.db import dispose_engines, ensure_schema
-from planner.plan.recorder import create_generation
+from planner.db import Database
+from planner.plan import GenerationService
+from planner.store import GenerationStore
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("PLANNER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -45,7 +47,6 @@ def planner_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("PLANNER_HOME", str(home))
     reset_settings()
     yield home
-    dispose_engines()
     reset_settings()
 
 
@@ -68,7 +69,6 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        dispose_engines()
         with _pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -82,24 +82,74 @@ def database_url(request: pytest.FixtureRequest, planner_home: Path) -> str:
 
 
 @pytest.fixture
-def generation_id(database_url: str) -> uuid.UUID:
-    """A fresh `running` generation row of the local user, in `database_url`."""
-    return stored_generation(database_url)
+def home_db(planner_home: Path) -> Iterator[Database]:
+    """The database a planner process of this test uses by default (DuckDB in PLANNER_HOME),
+    for tests that run the CLI or the dashboard and look at what they stored."""
+    with Database(f"duckdb:///{planner_home / 'planner.duckdb'}") as handle:
+        yield handle
 
 
-def stored_generation(database_url: str) -> uuid.UUID:
+@pytest.fixture
+def service(home_db: Database) -> Iterator[GenerationService]:
+    """A generation service on `home_db` and the default bus, as a front end makes one."""
+    made = GenerationService(home_db)
+    yield made
+    made.shutdown(cancel=True)
+
+
+@pytest.fixture
+def empty_db(database_url: str) -> Iterator[Database]:
+    """The test's Database before any migration (DuckDB file or fresh PostgreSQL)."""
+    with Database(database_url) as handle:
+        yield handle
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The test's Database (DuckDB file or fresh PostgreSQL database), migrated to head."""
+    with Database(database_url) as handle:
+        handle.ensure_schema()
+        yield handle
+
+
+@pytest.fixture
+def duckdb(planner_home: Path) -> Iterator[Database]:
+    """A migrated DuckDB Database, for tests of what only DuckDB does."""
+    with Database(f"duckdb:///{planner_home / 'test.duckdb'}") as handle:
+        handle.ensure_schema()
+        yield handle
+
+
+@pytest.fixture
+def postgres(pg_url: str) -> Iterator[Database]:
+    """A migrated PostgreSQL Database, for tests of what only PostgreSQL does."""
+    with Database(pg_url) as handle:
+        handle.ensure_schema()
+        yield handle
+
+
+@pytest.fixture
+def generation_id(db: Database) -> uuid.UUID:
+    """A fresh `running` generation row of the local user."""
+    return stored_generation(db)
+
+
+def stored_generation(db: Database) -> uuid.UUID:
     """A new `running` generation row of the local user (schema made if missing)."""
-    ensure_schema(database_url)
-    user = get_or_create_local_user(database_url=database_url)
-    return create_generation(
-        user_id=user.id,
-        description="test",
-        strategy="resume",
-        fault_spec="none",
-        model="claude-sonnet-5-5",
-        seed=0,
-        speed=1.0,
-        database_url=database_url,
+    db.ensure_schema()
+    user = get_or_create_local_user(db)
+    return (
+        GenerationStore(db)
+        .create(
+            user_id=user.id,
+            description="test",
+            strategy="resume",
+            fault_spec="none",
+            model="claude-sonnet-5-5",
+            seed=0,
+            speed=1.0,
+        )
+        .generation_id
     )
 
 
@@ -133,6 +183,26 @@ def run_cli():  # noqa: ANN201
             env=cli_env(**env),
             cwd=REPO_ROOT,
         )
+
+    return run
+
+
+@pytest.fixture
+def invoke():  # noqa: ANN201
+    """Run `planner ARGS...` in this process with click's CliRunner (settings read afresh
+    from the environment, plus `env`); returns click's Result (exit_code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    def run(*args: str, input: str | None = None, **env: str):  # noqa: A002, ANN202
+        reset_settings()
+        try:
+            return CliRunner().invoke(
+                main, list(args), input=input, env=env, catch_exceptions=False
+            )
+        finally:
+            reset_settings()
 
     return run
 

@@ -18,14 +18,7 @@ from typing import Any
 import socketio
 
 from planner import auth
-from planner.db import (
-    Generation,
-    GenerationEvent,
-    User,
-    ensure_schema,
-    session_scope,
-    with_lock_retry,
-)
+from planner.db import Database, Generation, GenerationEvent, User
 from planner.events import TERMINAL_EVENTS, EventBus, EventMessage
 from planner.realtime import store
 
@@ -39,15 +32,15 @@ LIFECYCLE_ORDER = [
 ]
 
 
-def make_user(username: str) -> tuple[User, str]:
+def make_user(db: Database, username: str) -> tuple[User, str]:
     """A user who can log in, and an access token for them."""
-    user = auth.create_user(username, PASSWORD)
+    user = auth.create_user(db, username, PASSWORD)
     return user, auth.issue_access_token(user)
 
 
-def make_generation(user_id: uuid.UUID, status: str = "running") -> uuid.UUID:
+def make_generation(db: Database, user_id: uuid.UUID, status: str = "running") -> uuid.UUID:
     """A generations row owned by `user_id`, as the generation service would insert it."""
-    ensure_schema()
+    db.ensure_schema()
     generation = Generation(
         user_id=user_id,
         description="a test generation",
@@ -56,12 +49,12 @@ def make_generation(user_id: uuid.UUID, status: str = "running") -> uuid.UUID:
         status=status,
     )
 
-    def insert() -> uuid.UUID:
-        with session_scope() as session:
-            session.add(generation)
+    def insert(session) -> uuid.UUID:  # noqa: ANN001
+        session.add(generation)
+        session.flush()
         return generation.id
 
-    return with_lock_retry(insert)
+    return db.in_session(insert)
 
 
 class Recorder:
@@ -70,7 +63,8 @@ class Recorder:
     `gate` (set by default) lets a test hold events back to open a race on purpose.
     """
 
-    def __init__(self, bus: EventBus) -> None:
+    def __init__(self, bus: EventBus, db: Database) -> None:
+        self.db = db
         self.gate = threading.Event()
         self.gate.set()
         self.bus = bus
@@ -79,18 +73,17 @@ class Recorder:
     def _store(self, message: EventMessage) -> None:
         self.gate.wait()
 
-        def insert() -> None:
-            with session_scope() as session:
-                session.add(
-                    GenerationEvent(
-                        generation_id=message.generation_id,
-                        seq=message.seq,
-                        name=message.name,
-                        payload=message.payload,
-                    )
+        def insert(session) -> None:  # noqa: ANN001
+            session.add(
+                GenerationEvent(
+                    generation_id=message.generation_id,
+                    seq=message.seq,
+                    name=message.name,
+                    payload=message.payload,
                 )
+            )
 
-        with_lock_retry(insert)
+        self.db.in_session(insert)
 
     def close(self) -> None:
         self.gate.set()
@@ -114,16 +107,17 @@ class WatchedReads:
     """The endpoint's database reads (`reads=`), calling `on_events_read(page)` after each
     read of stored events, so a test can act exactly when the endpoint has looked."""
 
-    def __init__(self, on_events_read: Callable[[store.StoredEvents], None]) -> None:
+    def __init__(self, db: Database, on_events_read: Callable[[store.StoredEvents], None]) -> None:
+        self.db = db
         self.on_events_read = on_events_read
 
     def generation_info(self, generation_id: uuid.UUID) -> store.GenerationInfo | None:
-        return store.generation_info(generation_id)
+        return store.generation_info(self.db, generation_id)
 
     def stored_events_after(
         self, generation_id: uuid.UUID, after_seq: int, limit: int
     ) -> store.StoredEvents:
-        page = store.stored_events_after(generation_id, after_seq, limit)
+        page = store.stored_events_after(self.db, generation_id, after_seq, limit)
         self.on_events_read(page)
         return page
 
@@ -137,7 +131,7 @@ def reads_releasing(recorder: Recorder, seq: int, short_reads: list[int]) -> Wat
             short_reads.append(page.last_stored_seq)
             recorder.gate.set()
 
-    return WatchedReads(release)
+    return WatchedReads(recorder.db, release)
 
 
 class Client:

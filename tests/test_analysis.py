@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from planner import analysis
-from planner.db import upgrade
-from tests.dashboard_seed import T0, seed_generation, seed_user
+from planner.db import Database
+from tests.rows import T0, generation, user
 
 
-@pytest.fixture
-def db(database_url: str, planner_home: Path) -> str:
-    planner_home.mkdir(parents=True, exist_ok=True)
-    upgrade(database_url)
-    return database_url
-
-
-def test_history_is_paged_filtered_and_private(db: str) -> None:
-    alice = seed_user("alice", db)
-    bob = seed_user("bob", db)
+def test_history_is_paged_filtered_and_private(db: Database) -> None:
+    alice = user(db, "alice")
+    bob = user(db, "bob")
     for i in range(7):
-        seed_generation(
+        generation(
+            db,
             alice,
-            url=db,
             created_at=T0 + timedelta(days=i),
             total_chars=40,
             strategy="resume" if i % 2 else "restart",
@@ -34,102 +26,102 @@ def test_history_is_paged_filtered_and_private(db: str) -> None:
             status="failed" if i == 6 else "completed",
             tier="failed" if i == 6 else "stream",
         )
-    seed_generation(bob, url=db, total_chars=40, description="bob's secret")
+    generation(db, bob, total_chars=40, description="bob's secret")
 
-    page1 = analysis.history_page(alice, page=1, page_size=3, url=db)
-    page3 = analysis.history_page(alice, page=3, page_size=3, url=db)
+    page1 = analysis.history_page(db, alice, page=1, page_size=3)
+    page3 = analysis.history_page(db, alice, page=3, page_size=3)
     assert len(page1) == 3 and len(page3) == 1
     assert list(page1["created_at"]) == sorted(page1["created_at"], reverse=True)
     assert page1["created_at"].iloc[0] == T0 + timedelta(days=6)
-    assert analysis.history_count(alice, url=db) == 7
+    assert analysis.history_count(db, alice) == 7
     assert "bob's secret" not in set(page1["description"]) | set(page3["description"])
 
     only_failed = analysis.HistoryFilter(statuses=("failed",))
-    assert analysis.history_count(alice, only_failed, url=db) == 1
+    assert analysis.history_count(db, alice, only_failed) == 1
     restart_drop = analysis.HistoryFilter(strategies=("restart",), faults=("drop-at-90",))
-    assert analysis.history_count(alice, restart_drop, url=db) == 2  # days 0 and 2
+    assert analysis.history_count(db, alice, restart_drop) == 2  # days 0 and 2
     window = analysis.HistoryFilter(since=date(2026, 11, 2), until=date(2026, 11, 3))
-    frame = analysis.history_page(alice, window, url=db)
+    frame = analysis.history_page(db, alice, window)
     assert sorted(frame["created_at"].dt.day) == [2, 3]
-    assert analysis.history_options(alice, url=db) == {
+    assert analysis.history_options(db, alice) == {
         "statuses": ["completed", "failed"],
         "strategies": ["restart", "resume"],
         "faults": ["drop-at-90", "none"],
     }
-    stranger = seed_user("carol", db)
-    assert analysis.history_count(stranger, url=db) == 0
-    assert analysis.history_page(stranger, url=db).empty
+    stranger = user(db, "carol")
+    assert analysis.history_count(db, stranger) == 0
+    assert analysis.history_page(db, stranger).empty
     with pytest.raises(ValueError, match="positive"):
-        analysis.history_page(alice, page=0, url=db)
+        analysis.history_page(db, alice, page=0)
 
 
-def test_get_generation_and_running_lookup_respect_the_owner(db: str) -> None:
-    alice = seed_user("alice", db)
-    bob = seed_user("bob", db)
-    done = seed_generation(alice, url=db, total_chars=20)
-    running = seed_generation(
+def test_get_generation_and_running_lookup_respect_the_owner(db: Database) -> None:
+    alice = user(db, "alice")
+    bob = user(db, "bob")
+    done = generation(db, alice, total_chars=20)
+    running = generation(
+        db,
         alice,
-        url=db,
         status="running",
         tier=None,
         total_chars=20,
         created_at=T0 + timedelta(minutes=1),
     )
-    assert analysis.get_generation(done, alice, url=db)["status"] == "completed"
-    assert analysis.get_generation(done, bob, url=db) is None
-    assert analysis.running_generation(alice, url=db) == running
-    queued = seed_generation(
+    assert analysis.get_generation(db, done, alice)["status"] == "completed"
+    assert analysis.get_generation(db, done, bob) is None
+    assert analysis.running_generation(db, alice) == running
+    queued = generation(
+        db,
         alice,
-        url=db,
         status="queued",
         tier=None,
         total_chars=20,
         created_at=T0 + timedelta(minutes=2),
     )
-    assert analysis.running_generation(alice, url=db) == queued
-    assert analysis.running_generation(bob, url=db) is None
+    assert analysis.running_generation(db, alice) == queued
+    assert analysis.running_generation(db, bob) is None
 
 
-def test_chunk_timeline_full_and_downsampled(db: str) -> None:
-    alice = seed_user("alice", db)
-    gid = seed_generation(alice, url=db, fail_at_char=900, total_chars=1000, chunk_chars=1)
-    full = analysis.chunk_timeline(gid, max_points=5000, url=db)
+def test_chunk_timeline_full_and_downsampled(db: Database) -> None:
+    alice = user(db, "alice")
+    gid = generation(db, alice, fail_at_char=900, total_chars=1000, chunk_chars=1)
+    full = analysis.chunk_timeline(db, gid, max_points=5000)
     assert len(full) == 1000 and set(full["chunks"]) == {1}
     assert full["chars_end"].iloc[-1] == 1000
 
-    small = analysis.chunk_timeline(gid, max_points=50, url=db)
+    small = analysis.chunk_timeline(db, gid, max_points=50)
     assert len(small) <= 50 + 2
     assert small["chunks"].sum() == 1000
     last = small.groupby("attempt")["chars_end"].max().to_dict()
     assert last == {1: 900, 2: 1000}
     assert small["t_s"].is_monotonic_increasing
 
-    attempts = analysis.attempts_table(gid, url=db)
+    attempts = analysis.attempts_table(db, gid)
     assert list(attempts["kind"]) == ["stream", "resume"]
     markers = analysis.fault_markers(attempts)
     assert markers[["attempt", "chars_end", "error_type"]].values.tolist() == [
         [1, 900, "RemoteProtocolError"]
     ]
     assert markers["t_s"].iloc[0] == pytest.approx(4.5)
-    csv = analysis.timeline_csv(gid, url=db)
+    csv = analysis.timeline_csv(db, gid)
     assert csv.splitlines()[0] == "seq,attempt,stage,char_offset,chars,t_ms"
     assert len(csv.splitlines()) == 1001
 
-    empty = seed_generation(alice, url=db, total_chars=0)
-    assert analysis.chunk_timeline(empty, url=db).empty
-    assert analysis.fault_markers(analysis.attempts_table(empty, url=db)).empty
+    empty = generation(db, alice, total_chars=0)
+    assert analysis.chunk_timeline(db, empty).empty
+    assert analysis.fault_markers(analysis.attempts_table(db, empty)).empty
 
 
-def test_progress_recoveries_and_text_tail(db: str) -> None:
-    alice = seed_user("alice", db)
-    gid = seed_generation(alice, url=db, fail_at_char=90, total_chars=100, chunk_chars=10)
-    progress = analysis.latest_progress(gid, url=db)
+def test_progress_recoveries_and_text_tail(db: Database) -> None:
+    alice = user(db, "alice")
+    gid = generation(db, alice, fail_at_char=90, total_chars=100, chunk_chars=10)
+    progress = analysis.latest_progress(db, gid)
     assert progress["chars"] == 100 and progress["attempt"] == 2
-    rec = analysis.recoveries(gid, url=db)
+    rec = analysis.recoveries(db, gid)
     assert rec[["attempt", "tier", "resume_from_char"]].values.tolist() == [[1, "resume", 90]]
-    tail = analysis.text_tail(gid, max_chars=25, url=db)
+    tail = analysis.text_tail(db, gid, max_chars=25)
     assert tail == "xxxx1" + "xxxxxxxxx1" + "xxxxxxxxx2"
-    log = analysis.events_log(gid, exclude=("masterplan_text_delta",), url=db)
+    log = analysis.events_log(db, gid, exclude=("masterplan_text_delta",))
     assert list(log["name"]) == [
         "masterplan_tokens_progress",
         "masterplan_recovery",
@@ -146,14 +138,14 @@ def test_assemble_tail_rewrites_on_restart_and_overlap() -> None:
     assert analysis.assemble_tail([], 10) == ""
 
 
-def test_statistics_tiers_success_and_overhead(db: str) -> None:
-    alice = seed_user("alice", db)
-    bob = seed_user("bob", db)
+def test_statistics_tiers_success_and_overhead(db: Database) -> None:
+    alice = user(db, "alice")
+    bob = user(db, "bob")
     for _ in range(2):  # baseline: 10 s for 1000 tokens
-        seed_generation(alice, url=db, total_chars=10, duration_s=10.0, output_tokens=1000)
-    seed_generation(
+        generation(db, alice, total_chars=10, duration_s=10.0, output_tokens=1000)
+    generation(
+        db,
         alice,
-        url=db,
         total_chars=10,
         fault_spec="drop-at-90",
         tier="resume",
@@ -161,9 +153,9 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
         output_tokens=1100,
         wasted_output_tokens=100,
     )
-    seed_generation(
+    generation(
+        db,
         alice,
-        url=db,
         total_chars=10,
         strategy="hybrid",
         fault_spec="drop-at-90",
@@ -172,26 +164,26 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
         duration_s=5.0,
         output_tokens=900,
     )
-    seed_generation(
+    generation(
+        db,
         alice,
-        url=db,
         total_chars=10,
         fault_spec="drop-at-90",
         speed=50.0,
         duration_s=1.0,
         output_tokens=1000,
     )
-    seed_generation(alice, url=db, total_chars=10, status="running", tier=None)
-    seed_generation(alice, url=db, total_chars=10, status="queued", tier=None)
-    seed_generation(bob, url=db, total_chars=10, strategy="restart", status="failed", tier="failed")
+    generation(db, alice, total_chars=10, status="running", tier=None)
+    generation(db, alice, total_chars=10, status="queued", tier=None)
+    generation(db, bob, total_chars=10, strategy="restart", status="failed", tier="failed")
 
-    tiers = analysis.tier_counts(alice, url=db)
+    tiers = analysis.tier_counts(db, alice)
     assert tiers.values.tolist() == [
         ["hybrid", "failed", 1],
         ["resume", "resume", 1],
         ["resume", "stream", 3],
     ]
-    matrix = analysis.success_matrix(alice, url=db)
+    matrix = analysis.success_matrix(db, alice)
     rows = {
         (r.strategy, r.fault_spec): (r.runs, r.completed, r.success_rate)
         for r in matrix.itertuples()
@@ -202,7 +194,7 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
         ("resume", "none"): (2, 2, 1.0),
     }
 
-    frame = analysis.outcomes(alice, url=db)
+    frame = analysis.outcomes(db, alice)
     assert len(frame) == 5  # the running and the queued one are not outcomes
     resumed = frame[frame["tier"] == "resume"].iloc[0]
     assert resumed["overhead_ratio"] == pytest.approx(1.5)
@@ -215,20 +207,20 @@ def test_statistics_tiers_success_and_overhead(db: str) -> None:
     assert analysis.describe(frame["overhead_ratio"])["count"] == 3  # 2 baselines + resumed
     assert math.isnan(frame[frame["status"] == "failed"].iloc[0]["overhead_ratio"])
 
-    nobody = seed_user("dave", db)
-    assert analysis.tier_counts(nobody, url=db).empty
-    assert analysis.success_matrix(nobody, url=db).empty
-    assert analysis.outcomes(nobody, url=db).empty
-    assert analysis.describe(analysis.outcomes(nobody, url=db)["overhead_ratio"])["count"] == 0
+    nobody = user(db, "dave")
+    assert analysis.tier_counts(db, nobody).empty
+    assert analysis.success_matrix(db, nobody).empty
+    assert analysis.outcomes(db, nobody).empty
+    assert analysis.describe(analysis.outcomes(db, nobody)["overhead_ratio"])["count"] == 0
 
 
-def test_plan_tables_with_dependencies_are_private(db: str) -> None:
-    alice = seed_user("alice", db)
-    bob = seed_user("bob", db)
-    gid = seed_generation(alice, url=db, total_chars=10, with_plan=True)
-    plan_id = analysis.get_generation(gid, alice, url=db)["masterplan_id"]
-    assert analysis.load_plan(plan_id, bob, url=db) is None
-    tables = analysis.load_plan(plan_id, alice, url=db)
+def test_plan_tables_with_dependencies_are_private(db: Database) -> None:
+    alice = user(db, "alice")
+    bob = user(db, "bob")
+    gid = generation(db, alice, total_chars=10, with_plan=True)
+    plan_id = analysis.get_generation(db, gid, alice)["masterplan_id"]
+    assert analysis.load_plan(db, plan_id, bob) is None
+    tables = analysis.load_plan(db, plan_id, alice)
     assert tables.plan["project_name"] == "Bakery Orders"
     tasks = analysis.task_table(tables)
     assert tasks[["task_number", "phase", "complexity", "depends_on"]].values.tolist() == [
@@ -256,29 +248,19 @@ def test_histogram_bins_are_shared_and_sum_to_the_rows() -> None:
     assert same["count"].tolist() == [2]
 
 
-def test_shared_connection_serves_a_page_of_queries_over_one_connection(db: str) -> None:
-    from sqlalchemy import event
+def test_a_held_duckdb_file_stays_open_across_a_pages_queries(duckdb: Database) -> None:
+    """What app.py does around a page: the file is opened once, and given back after."""
+    from planner.db.duckdb_lock import guard_for
 
-    from planner.db import get_engine
-
-    alice = seed_user("alice", db)
-    gid = seed_generation(alice, url=db, total_chars=30)
-    checkouts: list[object] = []
-    engine = get_engine(db)
-
-    def count(*args: object) -> None:
-        checkouts.append(args)
-
-    event.listen(engine, "checkout", count)
-    try:
-        with analysis.shared_connection(db):
-            with analysis.shared_connection(db):  # nested blocks reuse the outer one
-                assert analysis.get_generation(gid, alice, url=db)["id"] == gid
-            assert len(analysis.chunk_timeline(gid, url=db)) == 3
-            assert analysis.history_count(alice, url=db) == 1
-        assert len(checkouts) == 1
-        analysis.history_count(alice, url=db)
-        analysis.get_generation(gid, alice, url=db)
-        assert len(checkouts) == 3
-    finally:
-        event.remove(engine, "checkout", count)
+    guard = guard_for(duckdb.path)
+    alice = user(duckdb, "alice")
+    gid = generation(duckdb, alice, total_chars=30)
+    assert not guard.held
+    with duckdb.held():
+        with duckdb.held():  # nested blocks share the outer one
+            assert analysis.get_generation(duckdb, gid, alice)["id"] == gid
+        assert guard.held  # between the queries too
+        assert len(analysis.chunk_timeline(duckdb, gid)) == 3
+        assert analysis.history_count(duckdb, alice) == 1
+    duckdb.close()  # the linger ends with the handle
+    assert not guard.held

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from planner.plan.bulk import ChunkRow, ChunkRun
-from planner.plan.chunkqueue import ChunkQueue
+from planner.store.batch import ChunkRow, ChunkRun
+from planner.store.chunkqueue import ChunkQueue
 
 
 def _rows(runs: list[ChunkRun]) -> list[ChunkRow]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from planner.db import Generation, GenerationAttempt, MasterPlanRow, session_scope, with_lock_retry
+from planner.db import Database, Generation, GenerationAttempt, MasterPlanRow
 from tests.conftest import PREFILL_MODEL, REPO_ROOT, cli_env
 
 DESCRIPTION = "A volunteer scheduling app for a city marathon with shifts and check-in"
@@ -25,11 +25,9 @@ def result_of(process: Any) -> dict[str, Any]:
 
 
 def read(url: str, query):  # noqa: ANN001, ANN201
-    def run():  # noqa: ANN202
-        with session_scope(url) as session:
-            return query(session)
-
-    return with_lock_retry(run)
+    """`query(session)` on the database a child process uses (retried while it holds it)."""
+    with Database(url) as db:
+        return db.in_session(query)
 
 
 def plan_of(url: str, masterplan_id: str) -> dict[str, Any]:
@@ -128,15 +126,18 @@ def test_bad_input_is_refused_with_clear_messages(run_cli) -> None:
         (["generate", "ok", "--faults", "[{oops"], "fault spec is not valid JSON"),
         (["generate", "ok", "--speed", "-2"], "speed -2 is out of range"),
         (["generate", "ok", "--speed", "fast"], "'fast' is not a valid float"),
-        (["generate", "ok", "--user", "nobody"], "there is no user called 'nobody'"),
         (["resume", "not-an-id"], "'not-an-id' is not a generation id"),
+    ]
+    missing = [
+        (["generate", "ok", "--user", "nobody"], "there is no user called 'nobody'"),
         (["resume", str(uuid.UUID(int=7))], f"no generation {uuid.UUID(int=7)}"),
     ]
-    for args, message in cases:
-        process = run_cli(*args)
-        assert process.returncode == 2, (args, process.stderr)
-        assert message in process.stderr, (args, process.stderr)
-        assert process.stdout == ""
+    for code, refusals in ((2, cases), (3, missing)):  # bad input, then nothing by that name
+        for args, message in refusals:
+            process = run_cli(*args)
+            assert process.returncode == code, (args, process.stderr)
+            assert message in process.stderr, (args, process.stderr)
+            assert "Traceback" not in process.stderr and process.stdout == ""
 
 
 # A shell started without job control (`make test &` in a script, some CI runners) starts
@@ -254,7 +255,7 @@ def test_only_interrupted_generations_can_be_resumed(run_cli) -> None:
     failed = _fail_a_generation(run_cli)
     gid = json.loads(failed.stdout)["generation_id"]
     refused = run_cli("resume", gid)
-    assert refused.returncode == 1
+    assert refused.returncode == 4  # a conflict: the generation is not in a state to resume
     assert (
         f"planner: resume: generation {gid} is failed (the discovery request failed"
         in refused.stderr

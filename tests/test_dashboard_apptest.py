@@ -21,7 +21,8 @@ from planner.auth import (
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
 from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
-from tests.dashboard_seed import T0, seed_generation
+from planner.db import Database
+from tests.rows import T0, generation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PASSWORD = "correct horse battery"
@@ -41,8 +42,8 @@ def app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=60)
 
 
-def logged_in(username: str = "alice") -> tuple[AppTest, object]:
-    user = create_user(username, PASSWORD)
+def logged_in(db: Database, username: str = "alice") -> tuple[AppTest, object]:
+    user = create_user(db, username, PASSWORD)
     at = app()
     at.session_state[TOKEN_KEY] = issue_access_token(user)
     return at, user
@@ -109,8 +110,8 @@ def test_signup_refuses_bad_input_clearly(
     assert TOKEN_KEY not in at.session_state
 
 
-def test_signup_of_a_taken_name_is_refused() -> None:
-    create_user("alice", PASSWORD)
+def test_signup_of_a_taken_name_is_refused(home_db: Database) -> None:
+    create_user(home_db, "alice", PASSWORD)
     at = app().run()
     at.text_input(key="signup_username").input("Alice")
     at.text_input(key="signup_password").input(PASSWORD)
@@ -119,8 +120,8 @@ def test_signup_of_a_taken_name_is_refused() -> None:
     assert any("already exists" in e.value for e in at.error)
 
 
-def test_wrong_password_and_empty_fields_get_clear_messages() -> None:
-    create_user("alice", PASSWORD)
+def test_wrong_password_and_empty_fields_get_clear_messages(home_db: Database) -> None:
+    create_user(home_db, "alice", PASSWORD)
     at = app().run()
     at.button(key="FormSubmitter:login-Log in").click().run()
     assert [e.value for e in at.error] == ["Enter your username and password."]
@@ -134,8 +135,8 @@ def test_wrong_password_and_empty_fields_get_clear_messages() -> None:
     assert TOKEN_KEY not in at.session_state
 
 
-def test_login_navigation_empty_states_and_logout() -> None:
-    create_user("alice", PASSWORD)
+def test_login_navigation_empty_states_and_logout(home_db: Database) -> None:
+    create_user(home_db, "alice", PASSWORD)
     at = app().run()
     at.text_input(key="login_username").input("alice")
     at.text_input(key="login_password").input(PASSWORD)
@@ -159,8 +160,8 @@ def test_login_navigation_empty_states_and_logout() -> None:
     assert "You have logged out." in texts(at)
 
 
-def test_expired_or_forged_token_returns_to_login() -> None:
-    user = create_user("alice", PASSWORD)
+def test_expired_or_forged_token_returns_to_login(home_db: Database) -> None:
+    user = create_user(home_db, "alice", PASSWORD)
     now = datetime.now(UTC)
     expired = jwt.encode(
         {
@@ -199,18 +200,19 @@ def test_expired_or_forged_token_returns_to_login() -> None:
     assert "You were logged out: the token's signature does not match" in texts(at)
 
 
-def test_history_pages_filters_and_shows_only_own_rows() -> None:
-    at, alice = logged_in("alice")
-    bob = create_user("bob", PASSWORD)
+def test_history_pages_filters_and_shows_only_own_rows(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
+    bob = create_user(home_db, "bob", PASSWORD)
     for i in range(60):
-        seed_generation(
+        generation(
+            home_db,
             alice.id,
             created_at=T0 + timedelta(minutes=i),
             total_chars=20,
             status="failed" if i % 10 == 0 else "completed",
             description=f"alice project {i}",
         )
-    seed_generation(bob.id, total_chars=20, description="bob's secret project")
+    generation(home_db, bob.id, total_chars=20, description="bob's secret project")
     at.switch_page(page("history")).run()
     assert not at.exception
     assert "Showing 1–50 of 60 generations" in texts(at)
@@ -231,10 +233,11 @@ def test_history_pages_filters_and_shows_only_own_rows() -> None:
     assert "Showing 1–6 of 6" in texts(at)
 
 
-def test_detail_page_shows_the_plan_and_refuses_other_users_ids() -> None:
-    at, alice = logged_in("alice")
-    bob = create_user("bob", PASSWORD)
-    mine = seed_generation(
+def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
+    bob = create_user(home_db, "bob", PASSWORD)
+    mine = generation(
+        home_db,
         alice.id,
         total_chars=300,
         fail_at_char=270,
@@ -242,7 +245,7 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids() -> None:
         fault_spec="drop-at-90",
         tier="resume",
     )
-    theirs = seed_generation(bob.id, total_chars=30, description="bob's secret project")
+    theirs = generation(home_db, bob.id, total_chars=30, description="bob's secret project")
     at.query_params["id"] = str(mine)
     at.switch_page(page("detail")).run()
     assert not at.exception, at.exception
@@ -270,11 +273,12 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids() -> None:
     assert "'not-a-uuid' is not a generation id." in texts(at)
 
 
-def test_statistics_page_with_data() -> None:
-    at, alice = logged_in("alice")
+def test_statistics_page_with_data(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
     for _ in range(2):
-        seed_generation(alice.id, total_chars=10, duration_s=10.0, output_tokens=1000)
-    seed_generation(
+        generation(home_db, alice.id, total_chars=10, duration_s=10.0, output_tokens=1000)
+    generation(
+        home_db,
         alice.id,
         total_chars=10,
         fault_spec="drop-at-90",
@@ -283,7 +287,8 @@ def test_statistics_page_with_data() -> None:
         output_tokens=1100,
         wasted_output_tokens=100,
     )
-    seed_generation(
+    generation(
+        home_db,
         alice.id,
         total_chars=10,
         strategy="hybrid",
@@ -322,8 +327,8 @@ def start_form(
     return at.button(key="gen_start").click().run()
 
 
-def test_generate_form_refuses_bad_input_clearly() -> None:
-    at, _ = logged_in("alice")
+def test_generate_form_refuses_bad_input_clearly(home_db: Database) -> None:
+    at, _ = logged_in(home_db, "alice")
     at.run()
     assert not at.exception, at.exception
     start_form(at, "   ")
@@ -335,15 +340,15 @@ def test_generate_form_refuses_bad_input_clearly() -> None:
     assert "following_generation" not in at.session_state
 
 
-def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
-    from planner.plan import default_service
+def test_generate_runs_in_the_service_and_ends_on_the_plan(home_db: Database) -> None:
+    from planner.dashboard import resources
 
-    at, user = logged_in("alice")
+    at, user = logged_in(home_db, "alice")
     at.run()
     start_form(at, "An online ordering system for a small bakery.", faults="drop-at-90")
     assert not at.exception, at.exception
     generation_id = at.session_state["following_generation"]
-    outcome = default_service().wait(uuid.UUID(generation_id), timeout=120)
+    outcome = resources.service().wait(uuid.UUID(generation_id), timeout=120)
     assert outcome.status == "completed", outcome.error
     at.run()
     page_text = texts(at)
@@ -352,7 +357,7 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
     assert recovered in page_text
     assert at.expander  # the plan tree
 
-    other = create_user("bob", PASSWORD)
+    other = create_user(home_db, "bob", PASSWORD)
     at_bob = app()
     at_bob.session_state[TOKEN_KEY] = issue_access_token(other)
     at_bob.run()
@@ -361,10 +366,11 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan() -> None:
     assert "No generations yet" in texts(at_bob)
 
 
-def test_a_new_session_reattaches_to_the_users_running_generation() -> None:
-    at, alice = logged_in("alice")
-    bob = create_user("bob", PASSWORD)
-    running = seed_generation(
+def test_a_new_session_reattaches_to_the_users_running_generation(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
+    bob = create_user(home_db, "bob", PASSWORD)
+    running = generation(
+        home_db,
         alice.id,
         status="running",
         tier=None,
@@ -388,10 +394,10 @@ def test_a_new_session_reattaches_to_the_users_running_generation() -> None:
     assert at_bob.button(key="gen_start")
 
 
-def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
+def test_experiments_page_runs_a_matrix_and_shows_its_results(home_db: Database) -> None:
     from planner.dashboard import experiment_jobs
 
-    at, alice = logged_in("alice")
+    at, alice = logged_in(home_db, "alice")
     at.switch_page(page("experiments")).run()
     assert not at.exception, at.exception
     assert "No experiments yet." in texts(at)
@@ -423,7 +429,7 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
         ("hybrid", "none"),
     }
 
-    bob = create_user("bob", PASSWORD)
+    bob = create_user(home_db, "bob", PASSWORD)
     at_bob = app()
     at_bob.session_state[TOKEN_KEY] = issue_access_token(bob)
     at_bob.switch_page(page("experiments")).run()
@@ -431,16 +437,16 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results() -> None:
     assert experiment_jobs.job_for(experiment_id, bob.id) is None
 
 
-def test_a_running_generation_can_be_cancelled_and_ends_on_a_clear_error() -> None:
-    from planner.plan import default_service
+def test_a_running_generation_can_be_cancelled_and_ends_on_a_clear_error(home_db: Database) -> None:
+    from planner.dashboard import resources
 
-    at, _ = logged_in("alice")
+    at, _ = logged_in(home_db, "alice")
     at.run()
     start_form(at, "A slow plan for a bakery, to be cancelled.", speed=0.5)
     generation_id = uuid.UUID(at.session_state["following_generation"])
     assert len(at.get("progress")) == 1  # the live view
     at.button(key="gen_cancel").click().run()
-    outcome = default_service().wait(generation_id, timeout=120)
+    outcome = resources.service().wait(generation_id, timeout=120)
     assert outcome.status == "failed"
     at.run()
     errors = [e.value for e in at.error]
@@ -450,13 +456,15 @@ def test_a_running_generation_can_be_cancelled_and_ends_on_a_clear_error() -> No
 
 
 @pytest.mark.postgres
-def test_pages_work_unchanged_on_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLANNER_DATABASE_URL", pg_url)
+def test_pages_work_unchanged_on_postgresql(
+    postgres: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", postgres.url)
     reset_settings()
-    at, alice = logged_in("alice")
-    seed_generation(
+    at, alice = logged_in(postgres, "alice")
+    generation(
+        postgres,
         alice.id,
-        url=pg_url,
         total_chars=300,
         fail_at_char=270,
         with_plan=True,
@@ -516,15 +524,15 @@ def refresh_token(
     )
 
 
-def test_login_writes_the_refresh_cookie_and_logout_clears_it() -> None:
-    create_user("alice", PASSWORD)
+def test_login_writes_the_refresh_cookie_and_logout_clears_it(home_db: Database) -> None:
+    create_user(home_db, "alice", PASSWORD)
     at = app().run()
     assert not cookie_scripts(at)  # nothing to write before logging in
     at.text_input(key="login_username").input("alice")
     at.text_input(key="login_password").input(PASSWORD)
     at.button(key="FormSubmitter:login-Log in").click().run()
     refresh = at.session_state[REFRESH_KEY]
-    claims = verify_refresh_token(refresh)
+    claims = verify_refresh_token(home_db, refresh)
     assert claims.username == "alice"
     assert claims.expires_at - datetime.now(UTC) > timedelta(days=29)
     [script] = cookie_scripts(at)
@@ -540,9 +548,12 @@ def test_login_writes_the_refresh_cookie_and_logout_clears_it() -> None:
     assert refresh not in script
 
 
-def test_a_new_session_logs_in_from_the_refresh_cookie(monkeypatch: pytest.MonkeyPatch) -> None:
-    alice = create_user("alice", PASSWORD)
-    running = seed_generation(
+def test_a_new_session_logs_in_from_the_refresh_cookie(
+    home_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = create_user(home_db, "alice", PASSWORD)
+    running = generation(
+        home_db,
         alice.id,
         status="running",
         tier=None,
@@ -554,7 +565,7 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(monkeypatch: pytest.Monke
     browser_sends(monkeypatch, refresh)
     at = app().run()  # a refresh: a new session with an empty session_state
     assert not at.exception, at.exception
-    assert verify_access_token(at.session_state[TOKEN_KEY]).username == "alice"
+    assert verify_access_token(home_db, at.session_state[TOKEN_KEY]).username == "alice"
     assert "Signed in as **alice**" in [m.value for m in at.sidebar.markdown]
     assert at.session_state["following_generation"] == str(running)  # re-attached
     assert len(at.get("progress")) == 1
@@ -579,9 +590,9 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(monkeypatch: pytest.Monke
     ],
 )
 def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
-    monkeypatch: pytest.MonkeyPatch, case: str, message: str
+    home_db: Database, monkeypatch: pytest.MonkeyPatch, case: str, message: str
 ) -> None:
-    alice = create_user("alice", PASSWORD)
+    alice = create_user(home_db, "alice", PASSWORD)
     value = {
         "expired": refresh_token(alice.id, hours=-1),
         "forged": refresh_token(alice.id, key="another key" * 4),
@@ -590,7 +601,7 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
         "garbage": "<script>alert(1)</script>",
     }[case]
     if case == "deleted user":
-        delete_user("alice")
+        delete_user(home_db, "alice")
     browser_sends(monkeypatch, value)
     at = app().run()
     assert not at.exception, at.exception
@@ -601,13 +612,13 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
     assert "Max-Age=0" in script and value not in script
 
 
-def test_an_expired_access_token_is_renewed_from_the_refresh_token() -> None:
-    at, alice = logged_in("alice")
+def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
     at.session_state[REFRESH_KEY] = issue_refresh_token(alice)
     at.session_state[TOKEN_KEY] = refresh_token(alice.id, hours=-1, token_type="access")
     at.run()
     assert not at.exception, at.exception
-    assert verify_access_token(at.session_state[TOKEN_KEY]).user_id == alice.id
+    assert verify_access_token(home_db, at.session_state[TOKEN_KEY]).user_id == alice.id
     assert [t.value for t in at.title] == ["Generate a MasterPlan"]
 
 

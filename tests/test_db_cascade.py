@@ -6,6 +6,7 @@ import uuid
 
 from planner import auth
 from planner.db import (
+    Database,
     Experiment,
     ExperimentRun,
     Generation,
@@ -14,10 +15,8 @@ from planner.db import (
     delete_generation,
     delete_masterplan,
     delete_user_rows,
-    ensure_schema,
-    session_scope,
 )
-from tests.schema_rows import Tree, add_tree, add_user, row_counts
+from tests.rows import Tree, add_tree, add_user, row_counts
 
 ONE_TREE = {
     "users": 1,
@@ -25,109 +24,110 @@ ONE_TREE = {
     "generation_attempts": 2,
     "generation_chunks": 3,
     "generation_events": 2,
+    "generation_checkpoints": 2,
     "discovery_documents": 1,
     "masterplans": 1,
-    "masterplan_phases": 1,
-    "masterplan_milestones": 1,
-    "masterplan_tasks": 2,
-    "masterplan_subtasks": 2,
+    "masterplan_phases": 2,
+    "masterplan_milestones": 2,
+    "masterplan_tasks": 3,
+    "masterplan_subtasks": 4,
     "experiments": 1,
     "experiment_runs": 1,
 }
 
 
-def _two_users(url: str) -> tuple[Tree, Tree]:
-    ensure_schema(url)
-    with session_scope(url) as session:
+def _two_users(db: Database) -> tuple[Tree, Tree]:
+    db.ensure_schema()
+    with db.session() as session:
         ann = add_tree(session, add_user(session, "ann"), tag="ann")
         ben = add_tree(session, add_user(session, "ben"), tag="ben")
     return ann, ben
 
 
-def _counts(url: str) -> dict[str, int]:
-    with session_scope(url) as session:
+def _counts(db: Database) -> dict[str, int]:
+    with db.session() as session:
         return row_counts(session)
 
 
-def test_the_fixture_fills_every_table(database_url: str) -> None:
-    _two_users(database_url)
-    assert _counts(database_url) == {name: 2 * n for name, n in ONE_TREE.items()}
+def test_the_fixture_fills_every_table(db: Database) -> None:
+    _two_users(db)
+    assert _counts(db) == {name: 2 * n for name, n in ONE_TREE.items()}
 
 
 def test_delete_generation_removes_what_it_produced_and_keeps_experiment_figures(
-    database_url: str,
+    db: Database,
 ) -> None:
-    ann, ben = _two_users(database_url)
-    with session_scope(database_url) as session:
+    ann, ben = _two_users(db)
+    with db.session() as session:
         assert delete_generation(session, ann.generation_id) is True
     expected = {name: 2 * n for name, n in ONE_TREE.items()}
     for name in ONE_TREE:
         if name not in {"users", "experiments", "experiment_runs"}:
             expected[name] -= ONE_TREE[name]
-    assert _counts(database_url) == expected
-    with session_scope(database_url) as session:
+    assert _counts(db) == expected
+    with db.session() as session:
         runs = {run.experiment_id: run.generation_id for run in session.query(ExperimentRun)}
         assert runs == {ann.experiment_id: None, ben.experiment_id: ben.generation_id}
         assert session.get(MasterPlanRow, ben.masterplan_id) is not None
 
 
-def test_delete_masterplan_keeps_the_generation_and_clears_its_link(database_url: str) -> None:
-    ann, _ = _two_users(database_url)
-    with session_scope(database_url) as session:
+def test_delete_masterplan_keeps_the_generation_and_clears_its_link(db: Database) -> None:
+    ann, _ = _two_users(db)
+    with db.session() as session:
         assert delete_masterplan(session, ann.masterplan_id) is True
-    counts = _counts(database_url)
+    counts = _counts(db)
     for name in ("masterplans", "masterplan_phases", "masterplan_milestones"):
         assert counts[name] == ONE_TREE[name]
-    assert counts["masterplan_tasks"] == counts["masterplan_subtasks"] == 2
+    assert (counts["masterplan_tasks"], counts["masterplan_subtasks"]) == (3, 4)
     assert counts["generations"] == counts["discovery_documents"] == 2
     assert counts["generation_chunks"] == 6
-    with session_scope(database_url) as session:
+    with db.session() as session:
         assert session.get(Generation, ann.generation_id).masterplan_id is None
 
 
-def test_delete_user_removes_everything_they_own_and_nothing_else(database_url: str) -> None:
-    ann, ben = _two_users(database_url)
-    with session_scope(database_url) as session:
+def test_delete_user_removes_everything_they_own_and_nothing_else(db: Database) -> None:
+    ann, ben = _two_users(db)
+    with db.session() as session:
         assert delete_user_rows(session, ann.user_id) is True
-    assert _counts(database_url) == ONE_TREE
-    with session_scope(database_url) as session:
+    assert _counts(db) == ONE_TREE
+    with db.session() as session:
         assert session.get(Experiment, ben.experiment_id) is not None
         assert session.get(Generation, ben.generation_id).masterplan_id == ben.masterplan_id
 
 
-def test_auth_delete_user_cascades(database_url: str) -> None:
-    ann, _ = _two_users(database_url)
-    auth.delete_user("ann", database_url=database_url)
-    assert _counts(database_url) == ONE_TREE
+def test_auth_delete_user_cascades(db: Database) -> None:
+    ann, _ = _two_users(db)
+    auth.delete_user(db, "ann")
+    assert _counts(db) == ONE_TREE
 
 
-def test_delete_experiment_keeps_the_generations_it_ran(database_url: str) -> None:
-    ann, _ = _two_users(database_url)
-    with session_scope(database_url) as session:
+def test_delete_experiment_keeps_the_generations_it_ran(db: Database) -> None:
+    ann, _ = _two_users(db)
+    with db.session() as session:
         assert delete_experiment(session, ann.experiment_id) is True
-    counts = _counts(database_url)
+    counts = _counts(db)
     assert (counts["experiments"], counts["experiment_runs"], counts["generations"]) == (1, 1, 2)
 
 
 def test_deleting_what_does_not_exist_returns_false_and_changes_nothing(
-    database_url: str,
+    db: Database,
 ) -> None:
-    _two_users(database_url)
-    before = _counts(database_url)
+    _two_users(db)
+    before = _counts(db)
     missing = uuid.uuid4()
-    with session_scope(database_url) as session:
+    with db.session() as session:
         assert delete_generation(session, missing) is False
         assert delete_masterplan(session, missing) is False
         assert delete_experiment(session, missing) is False
         assert delete_user_rows(session, missing) is False
-    assert _counts(database_url) == before
+    assert _counts(db) == before
 
 
-def test_a_repeated_delete_is_harmless(database_url: str) -> None:
-    ann, _ = _two_users(database_url)
-    with session_scope(database_url) as session:
+def test_a_repeated_delete_is_harmless(db: Database) -> None:
+    ann, _ = _two_users(db)
+    with db.session() as session:
         delete_generation(session, ann.generation_id)
-    after_first = _counts(database_url)
-    with session_scope(database_url) as session:
+    after_first = _counts(db)
+    with db.session() as session:
         assert delete_generation(session, ann.generation_id) is False
-    assert _counts(database_url) == after_first
+    assert _counts(db) == after_first

@@ -1,5 +1,6 @@
 """Several OS processes share one DuckDB file: no row is lost, and a lock held for good
-ends in a clear DatabaseLockedError.
+ends in a clear DatabaseLockedError; a database that is down or misnamed is one clear
+DatabaseUnavailable.
 
 Three writers that open, insert and close in a tight loop are the case where DuckDB's own
 hand-over of the file fails now and then (`Could not read enough bytes`); planner's file
@@ -21,16 +22,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from planner.db import (
+    Database,
     DatabaseLockedError,
     User,
-    dispose_engines,
-    ensure_schema,
     is_lock_conflict,
-    run_in_session,
-    session_scope,
-    with_lock_retry,
+    retry_lock_conflicts,
 )
-from planner.db.engine import MAX_DELAY_S
+from planner.db.retry import MAX_DELAY_S
+from planner.errors import DatabaseUnavailable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROWS_PER_WRITER = 20
@@ -39,9 +38,10 @@ WRITERS = ("left", "middle", "right")
 WRITER = """
 import json, sys, time
 from pathlib import Path
-from planner.db import User, session_scope, with_lock_retry
+from planner.db import Database, User, retry_lock_conflicts
 
 url, prefix, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+db = Database(url)
 waits = 0
 
 def counting_sleep(seconds):
@@ -50,7 +50,7 @@ def counting_sleep(seconds):
     time.sleep(seconds)
 
 def write(index):
-    with session_scope(url) as session:
+    with db.session() as session:
         session.add(User(username=f"{prefix}-{index}", can_login=False))
         session.flush()
         time.sleep(0.002)  # hold the file a moment so the writers really collide
@@ -59,7 +59,7 @@ while not go.exists():
     time.sleep(0.002)
 start = time.time()
 for index in range(count):
-    with_lock_retry(lambda: write(index), sleep=counting_sleep, timeout_s=120)
+    retry_lock_conflicts(lambda: write(index), sleep=counting_sleep, timeout_s=120)
 print(json.dumps({"start": start, "end": time.time(), "waits": waits}))
 """
 
@@ -75,8 +75,8 @@ connection.close()
 PLANNER_HOLDER = """
 import sys
 from sqlalchemy import text
-from planner.db import session_scope
-with session_scope("duckdb:///" + sys.argv[1]) as session:
+from planner.db import Database
+with Database("duckdb:///" + sys.argv[1]).session() as session:
     session.execute(text("SELECT 1"))
     print("holding", flush=True)
     sys.stdin.read()
@@ -92,8 +92,8 @@ def _env() -> dict[str, str]:
 @pytest.fixture
 def duckdb_url(planner_home: Path) -> str:
     url = f"duckdb:///{planner_home / 'shared.duckdb'}"
-    ensure_schema(url)
-    dispose_engines()
+    with Database(url) as db:
+        db.ensure_schema()
     return url
 
 
@@ -143,7 +143,7 @@ def test_three_processes_writing_at_once_lose_no_row(duckdb_url: str, planner_ho
         assert writer.returncode == 0, err
         reports.append(json.loads(out))
 
-    with session_scope(duckdb_url) as session:
+    with Database(duckdb_url) as db, db.session() as session:
         names = set(session.scalars(select(User.username)))
     expected = {f"{p}-{i}" for p in WRITERS for i in range(ROWS_PER_WRITER)}
     assert names == expected
@@ -156,8 +156,11 @@ def test_three_processes_writing_at_once_lose_no_row(duckdb_url: str, planner_ho
 def test_a_lock_never_released_ends_in_a_clear_error(duckdb_url: str, lock_holder) -> None:  # noqa: ANN001
     holder = lock_holder()
     started = time.monotonic()
-    with pytest.raises(DatabaseLockedError) as refused:
-        run_in_session(lambda s: s.execute(text("SELECT 1")), duckdb_url, timeout_s=0.5)
+    with (
+        Database(duckdb_url, lock_timeout_s=0.5) as db,
+        pytest.raises(DatabaseLockedError) as refused,
+    ):
+        db.in_session(lambda s: s.execute(text("SELECT 1")))
     assert time.monotonic() - started >= 0.5
     message = str(refused.value)
     assert f"PID {holder.pid}" in message
@@ -170,10 +173,11 @@ def test_a_writer_waits_for_a_lock_that_is_released(duckdb_url: str, lock_holder
     release = threading.Timer(0.4, holder.stdin.close)
     release.start()
     try:
-        run_in_session(lambda s: s.add(User(username="patient", can_login=False)), duckdb_url)
+        with Database(duckdb_url) as db:
+            db.in_session(lambda s: s.add(User(username="patient", can_login=False)))
     finally:
         release.cancel()
-    with session_scope(duckdb_url) as session:
+    with Database(duckdb_url) as db, db.session() as session:
         assert session.scalar(select(func.count()).where(User.username == "patient")) == 1
 
 
@@ -196,7 +200,7 @@ def test_backoff_grows_is_bounded_and_gives_up_at_the_deadline() -> None:
         raise _real_lock_error()
 
     with pytest.raises(DatabaseLockedError, match="PID 4242"):
-        with_lock_retry(always_locked, timeout_s=10, sleep=sleep, clock=lambda: now[0])
+        retry_lock_conflicts(always_locked, timeout_s=10, sleep=sleep, clock=lambda: now[0])
     assert 10 <= now[0] <= 10 + 1e-9
     assert sleeps[0] < 0.02
     assert max(sleeps) <= MAX_DELAY_S * 1.5
@@ -213,25 +217,24 @@ def test_retry_returns_once_the_lock_is_free_and_passes_other_errors_through() -
             raise failures.pop()
         return "done"
 
-    assert with_lock_retry(flaky, sleep=sleeps.append) == "done"
+    assert retry_lock_conflicts(flaky, sleep=sleeps.append) == "done"
     assert len(sleeps) == 2
 
     def broken() -> None:
         raise ValueError("not a lock problem")
 
     with pytest.raises(ValueError, match="not a lock problem"):
-        with_lock_retry(broken, sleep=sleeps.append)
+        retry_lock_conflicts(broken, sleep=sleeps.append)
     assert len(sleeps) == 2
     assert not is_lock_conflict(duckdb.IOException("IO Error: No such file or directory"))
 
 
 def test_threads_of_one_process_share_the_file_and_lose_no_row(duckdb_url: str) -> None:
+    db = Database(duckdb_url)
+
     def writer(prefix: str) -> None:
         for index in range(10):
-            run_in_session(
-                lambda s, i=index: s.add(User(username=f"{prefix}-{i}", can_login=False)),
-                duckdb_url,
-            )
+            db.in_session(lambda s, i=index: s.add(User(username=f"{prefix}-{i}", can_login=False)))
 
     threads = [threading.Thread(target=writer, args=(f"t{n}",)) for n in range(4)]
     for thread in threads:
@@ -239,8 +242,9 @@ def test_threads_of_one_process_share_the_file_and_lose_no_row(duckdb_url: str) 
     for thread in threads:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads)
-    with session_scope(duckdb_url) as session:
+    with db.session() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 40
+    db.close()
     # Every connection was closed, so the file is free for another process right away.
     probe = subprocess.run(
         [sys.executable, "-c", HOLDER_PROBE, duckdb_url.removeprefix("duckdb:///")],
@@ -256,3 +260,58 @@ HOLDER_PROBE = """
 import sys, duckdb
 duckdb.connect(sys.argv[1]).close()
 """
+
+
+def test_a_held_file_stays_open_between_transactions_and_is_free_after_close(
+    duckdb_url: str,
+) -> None:
+    """`held()` keeps one keeper connection (the lingering file); closing frees the file."""
+    db = Database(duckdb_url)
+    with db.held():
+        for index in range(3):
+            db.in_session(lambda s, i=index: s.add(User(username=f"held-{i}", can_login=False)))
+        busy = subprocess.run(
+            [sys.executable, "-c", HOLDER_PROBE, duckdb_url.removeprefix("duckdb:///")],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=60,
+        )
+        assert busy.returncode != 0 and "lock" in busy.stderr.lower()
+    db.close()
+    free = subprocess.run(
+        [sys.executable, "-c", HOLDER_PROBE, duckdb_url.removeprefix("duckdb:///")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert free.returncode == 0, free.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:1/test", "refused"),
+        ("postgresql+psycopg://postgres@no-such-host.invalid/test", "no-such-host.invalid"),
+        ("not a database url", "not a database URL"),
+        ("nosuchdialect://somewhere/db", "no driver"),
+    ],
+)
+def test_an_unusable_database_is_one_clear_error(url: str, words: str) -> None:
+    with pytest.raises(DatabaseUnavailable) as refused, Database(url) as db:
+        db.ensure_schema()
+    message = str(refused.value)
+    assert "\n" not in message and words in message, message
+    assert message.startswith("cannot use the database ")
+
+
+def test_a_duckdb_path_that_cannot_be_a_file_is_one_clear_error(tmp_path: Path) -> None:
+    """A path under a regular file: no user, root included, can create it."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(DatabaseUnavailable) as refused:
+        Database(f"duckdb:///{blocker / 'planner.duckdb'}")
+    message = str(refused.value)
+    assert message.startswith(f"cannot use the database duckdb:///{blocker}")
+    assert "\n" not in message and "cannot create its folder" in message

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from planner.auth import get_or_create_local_user
-from planner.db import GenerationEvent, MasterPlanRow, session_scope
+from planner.db import Database, GenerationEvent, MasterPlanRow
 from planner.events import EventBus, EventMessage
-from planner.plan import GenerationRequest, prepare_database, run_generation
+from planner.plan import GenerationRequest, prepare, run_generation
 from planner.plan.parse import parse_masterplan
 from tests.conftest import PREFILL_MODEL
 
@@ -19,26 +19,26 @@ DESCRIPTION = "A ticketing system for a small theatre with seat maps and season 
 
 
 @pytest.fixture
-def user_id(database_url: str) -> uuid.UUID:
-    prepare_database(database_url)
-    return get_or_create_local_user(database_url=database_url).id
+def user_id(db: Database) -> uuid.UUID:
+    prepare(db)
+    return get_or_create_local_user(db).id
 
 
-def run_watched(url: str, user_id: uuid.UUID, **options: Any) -> tuple[Any, list[EventMessage]]:
+def run_watched(db: Database, user_id: uuid.UUID, **options: Any) -> tuple[Any, list[EventMessage]]:
     bus = EventBus()
     seen: list[EventMessage] = []
     handle = bus.subscribe(seen.append)
     outcome = run_generation(
+        db,
         GenerationRequest(DESCRIPTION, user_id, **{"speed": 0, **options}),
         bus=bus,
-        database_url=url,
     )
     bus.unsubscribe(handle, wait=True)
     return outcome, seen
 
 
-def stored_events(url: str, generation_id: uuid.UUID) -> list[tuple[int, str, dict[str, Any]]]:
-    with session_scope(url) as session:
+def stored_events(db: Database, generation_id: uuid.UUID) -> list[tuple[int, str, dict[str, Any]]]:
+    with db.session() as session:
         rows = session.execute(
             select(GenerationEvent.seq, GenerationEvent.name, GenerationEvent.payload)
             .where(GenerationEvent.generation_id == generation_id)
@@ -53,15 +53,13 @@ def lifecycle(names: list[str]) -> list[str]:
 
 
 def test_every_event_is_stored_under_its_bus_seq_gap_free_and_in_lifecycle_order(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
-    outcome, seen = run_watched(database_url, user_id)
+    outcome, seen = run_watched(db, user_id)
     assert outcome.status == "completed"
     assert {m.generation_id for m in seen} == {outcome.generation_id}
     assert [m.seq for m in seen] == list(range(1, len(seen) + 1))
-    assert stored_events(database_url, outcome.generation_id) == [
-        (m.seq, m.name, m.payload) for m in seen
-    ]
+    assert stored_events(db, outcome.generation_id) == [(m.seq, m.name, m.payload) for m in seen]
     assert lifecycle([m.name for m in seen]) == [
         "masterplan_generation_start",
         "masterplan_parsing_complete",
@@ -83,9 +81,9 @@ def test_every_event_is_stored_under_its_bus_seq_gap_free_and_in_lifecycle_order
 
 
 def test_progress_is_real_and_the_text_deltas_rebuild_the_answer(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
-    outcome, seen = run_watched(database_url, user_id)
+    outcome, seen = run_watched(db, user_id)
     progress = [m.payload for m in seen if m.name == "masterplan_tokens_progress"]
     percentages = [p["percentage"] for p in progress]
     assert len(progress) > 20
@@ -99,25 +97,25 @@ def test_progress_is_real_and_the_text_deltas_rebuild_the_answer(
     for message in seen:
         if message.name == "masterplan_text_delta" and message.payload["stage"] == "masterplan":
             text = text[: message.payload["from_char"]] + message.payload["text"]
-    with session_scope(database_url) as session:
+    with db.session() as session:
         stored = session.get(MasterPlanRow, outcome.masterplan_id).plan_json
     assert parse_masterplan(text).model_dump(mode="json") == stored
 
 
 def test_each_recovery_is_an_event_and_the_error_ends_a_failed_generation(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
-    recovered, seen = run_watched(database_url, user_id, faults="drop-at-90", model=PREFILL_MODEL)
+    recovered, seen = run_watched(db, user_id, faults="drop-at-90", model=PREFILL_MODEL)
     recoveries = [m.payload for m in seen if m.name == "masterplan_recovery"]
     assert [(r["attempt"], r["tier"]) for r in recoveries] == [(1, "resume"), (3, "resume")]
     assert all(r["reason"].startswith("connection_dropped: ") for r in recoveries)
     assert recoveries[1]["resume_from_char"] > 1000
     assert lifecycle([m.name for m in seen])[-1] == "masterplan_generation_complete"
 
-    failed, seen = run_watched(database_url, user_id, strategy="none", faults="drop-at-90")
+    failed, seen = run_watched(db, user_id, strategy="none", faults="drop-at-90")
     assert failed.status == "failed"
     names = lifecycle([m.name for m in seen])
     assert names == ["masterplan_generation_start", "masterplan_generation_error"]
     error = seen[-1].payload
     assert error["tier"] == "failed" and error["message"] == failed.error
-    assert stored_events(database_url, failed.generation_id)[-1][1] == "masterplan_generation_error"
+    assert stored_events(db, failed.generation_id)[-1][1] == "masterplan_generation_error"

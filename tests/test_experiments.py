@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from planner.analysis.experiments import rank_strategies, summarize, with_measures
+from planner.db import Database
 from planner.experiments import derive_seed, split_faults
 from planner.failures import FailureSpecError, failure_points, fault_spec_from_generation
-from tests.recorded_rows import TEXT, insert_generation, migrate
+from tests.rows import TEXT, recorded_generation
 
 
 def test_split_faults_keeps_json_specs_whole() -> None:
@@ -48,9 +49,9 @@ def test_derived_seeds_are_stable_and_distinct() -> None:
     assert derive_seed(8, 0) != derive_seed(7, 0)
 
 
-def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
-    migrate()
-    generation_id = insert_generation(
+def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) -> None:
+    generation_id = recorded_generation(
+        duckdb,
         attempts=[
             {
                 "number": 1,
@@ -89,16 +90,16 @@ def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
                 "resume_from_char": 400,
                 "stop_reason": "end_turn",
             },
-        ]
+        ],
     )
-    points = failure_points(generation_id)
+    points = failure_points(duckdb, generation_id)
     assert [p.attempt for p in points] == [1, 2, 3, 4]
     assert points[0].http_status == 529
     assert points[1].answer_chars == len(TEXT)
     assert points[2].answer_chars == len(TEXT) - 200
     assert points[2].fraction == pytest.approx(80 / 280)
 
-    spec = fault_spec_from_generation(generation_id)
+    spec = fault_spec_from_generation(duckdb, generation_id)
     assert spec[0] == {
         "type": "http_error",
         "status": 529,
@@ -115,16 +116,16 @@ def test_failure_points_and_fault_spec_from_recorded_attempts() -> None:
 
     assert len(parse_fault_spec(json.dumps(spec)).faults) == 4
 
-    timed = fault_spec_from_generation(generation_id, position="time")
+    timed = fault_spec_from_generation(duckdb, generation_id, position="time")
     assert "after_s" in timed[1] and "at_fraction" not in timed[1]
 
 
-def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage() -> None:
+def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage(duckdb: Database) -> None:
     from planner.protocol import RunKey
     from planner.sim import parse_fault_spec
 
-    migrate()
-    generation_id = insert_generation(
+    generation_id = recorded_generation(
+        duckdb,
         attempts=[
             {
                 "number": 1,
@@ -156,9 +157,9 @@ def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage() -> None:
                 "resume_from_char": 160,
                 "stop_reason": "end_turn",
             },
-        ]
+        ],
     )
-    spec = fault_spec_from_generation(generation_id)
+    spec = fault_spec_from_generation(duckdb, generation_id)
     assert [(f["type"], f["on_requests"], f["on_scope"]) for f in spec] == [
         ("reset", [1], "discovery"),
         ("eof", [1], "masterplan"),
@@ -174,17 +175,17 @@ def test_requests_are_counted_per_stage_and_faults_aimed_at_one_stage() -> None:
     assert parsed.fire(0, masterplan, 2) == ()
 
 
-def test_a_generation_without_network_failures_gives_a_clear_error() -> None:
-    migrate()
-    clean = insert_generation(
+def test_a_generation_without_network_failures_gives_a_clear_error(duckdb: Database) -> None:
+    clean = recorded_generation(
+        duckdb,
         attempts=[
             {"number": 1, "kind": "stream", "chars": 480, "stop_reason": "end_turn"},
-        ]
+        ],
     )
     with pytest.raises(FailureSpecError, match="no network failure"):
-        fault_spec_from_generation(clean)
+        fault_spec_from_generation(duckdb, clean)
     with pytest.raises(FailureSpecError, match="no generation"):
-        fault_spec_from_generation(uuid.uuid4())
+        fault_spec_from_generation(duckdb, uuid.uuid4())
 
 
 def _runs(rows: list[tuple[str, str, int, str, str | None, float, int, int]]) -> pd.DataFrame:
@@ -257,19 +258,18 @@ def test_summary_measures_are_computed_over_completed_runs() -> None:
 SPEED = 400.0
 
 
-def _local_user() -> uuid.UUID:
+def _local_user(db: Database) -> uuid.UUID:
     from planner.auth import get_or_create_local_user
 
-    return get_or_create_local_user().id
+    return get_or_create_local_user(db).id
 
 
-def _texts(generation_ids: list[uuid.UUID]) -> list[object]:
+def _texts(db: Database, generation_ids: list[uuid.UUID]) -> list[object]:
     """Each generation's stored plan (None without one)."""
-    from planner import db
     from planner.db import Generation, MasterPlanRow
 
     plans: list[object] = []
-    with db.session_scope() as session:
+    with db.session() as session:
         for generation_id in generation_ids:
             generation = session.get(Generation, generation_id)
             plan = (
@@ -281,14 +281,16 @@ def _texts(generation_ids: list[uuid.UUID]) -> list[object]:
     return plans
 
 
-def _attempt_trace(generation_id: uuid.UUID) -> list[tuple[int, str, str, str | None]]:
+def _attempt_trace(
+    db: Database, generation_id: uuid.UUID
+) -> list[tuple[int, str, str, str | None]]:
     from planner.analysis import attempts_table
 
-    table = attempts_table(generation_id)
+    table = attempts_table(db, generation_id)
     return [(int(r.number), r.stage, r.kind, r.error_type) for r in table.itertuples()]
 
 
-def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
+def test_small_experiment_end_to_end_is_stored_and_reproducible(duckdb: Database) -> None:
     from planner.analysis.experiments import experiment_runs
     from planner.experiments import ExperimentConfig, run_experiment
 
@@ -301,12 +303,14 @@ def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
         seed=42,
     )
     progress: list[tuple[int, int]] = []
-    first = run_experiment(config, on_run=lambda o, done, total: progress.append((done, total)))
-    second = run_experiment(config)
+    first = run_experiment(
+        duckdb, config, on_run=lambda o, done, total: progress.append((done, total))
+    )
+    second = run_experiment(duckdb, config)
 
     assert first.status == second.status == "completed"
     assert progress[-1] == (12, 12) and len(progress) == 12
-    runs = experiment_runs(first.experiment_id)
+    runs = experiment_runs(duckdb, first.experiment_id)
     assert len(runs) == 12  # (2 faults + the fault-free baseline) x 2 strategies x 2 repeats
     assert runs.generation_id.notna().all()
     assert sorted(set(runs.seed)) == sorted({derive_seed(42, 0), derive_seed(42, 1)})
@@ -320,59 +324,63 @@ def test_small_experiment_end_to_end_is_stored_and_reproducible() -> None:
     assert (resumed.slowdown > 0).all() and (resumed.token_ratio >= 1.0).all()
     assert resumed.baseline_model_time_s.notna().all()
 
-    again = experiment_runs(second.experiment_id)
+    again = experiment_runs(duckdb, second.experiment_id)
     key = ["fault", "strategy", "repeat_index"]
     one, two = runs.sort_values(key), again.sort_values(key)
     columns = ["seed", "status", "tier", "attempts", "output_tokens", "final_tokens"]
     assert one[columns].values.tolist() == two[columns].values.tolist()
-    assert _texts(list(one.generation_id)) == _texts(list(two.generation_id))
-    assert [_attempt_trace(g) for g in one.generation_id] == [
-        _attempt_trace(g) for g in two.generation_id
+    assert _texts(duckdb, list(one.generation_id)) == _texts(duckdb, list(two.generation_id))
+    assert [_attempt_trace(duckdb, g) for g in one.generation_id] == [
+        _attempt_trace(duckdb, g) for g in two.generation_id
     ]
-    assert [[(p.chars, p.error_type) for p in failure_points(g)] for g in one.generation_id] == [
-        [(p.chars, p.error_type) for p in failure_points(g)] for g in two.generation_id
-    ]
-    assert sum(p is not None for p in _texts(list(one.generation_id))) >= 6
+    assert [
+        [(p.chars, p.error_type) for p in failure_points(duckdb, g)] for g in one.generation_id
+    ] == [[(p.chars, p.error_type) for p in failure_points(duckdb, g)] for g in two.generation_id]
+    assert sum(p is not None for p in _texts(duckdb, list(one.generation_id))) >= 6
 
 
-def _first_failure(generation_id: uuid.UUID):  # noqa: ANN202
-    return failure_points(generation_id)[0]
+def _first_failure(db: Database, generation_id: uuid.UUID):  # noqa: ANN202
+    return failure_points(db, generation_id)[0]
 
 
-def test_from_generation_replays_the_recorded_failure_against_other_strategies() -> None:
+def test_from_generation_replays_the_recorded_failure_against_other_strategies(
+    duckdb: Database,
+) -> None:
     from planner.analysis.experiments import experiment_runs
     from planner.experiments import ExperimentConfig, run_experiment
     from planner.plan import GenerationRequest, run_generation
 
     recorded = run_generation(
+        duckdb,
         GenerationRequest(
             description="A clinic booking system: patients, doctors, rooms and reminders.",
-            user_id=_local_user(),
+            user_id=_local_user(duckdb),
             strategy="resume",
             faults="drop-twice",
             speed=SPEED,
             seed=9,
-        )
+        ),
     )
     assert recorded.status == "completed" and recorded.tier == "resume"
-    source_points = failure_points(recorded.generation_id)
+    source_points = failure_points(duckdb, recorded.generation_id)
     assert len(source_points) == 4  # two drops in each stage
 
     result = run_experiment(
+        duckdb,
         ExperimentConfig(
             faults=(),
             strategies=("resume", "restart"),
             repeats=1,
             speed=SPEED,
             from_generation_id=recorded.generation_id,
-        )
+        ),
     )
-    runs = experiment_runs(result.experiment_id)
+    runs = experiment_runs(duckdb, result.experiment_id)
     replayed = runs[runs.fault != "none"].set_index("strategy")
     assert replayed.loc["resume", "seed"] == 9
 
     # resume again: the same attempts fail the same way at (about) the same place
-    again = failure_points(replayed.loc["resume", "generation_id"])
+    again = failure_points(duckdb, replayed.loc["resume", "generation_id"])
     assert [(p.attempt, p.stage, p.request_number, p.error_type) for p in again] == [
         (p.attempt, p.stage, p.request_number, p.error_type) for p in source_points
     ]
@@ -382,7 +390,7 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
     assert replayed.loc["resume", "tier"] == "resume"
 
     # restart meets the same first failure, then starts over instead of resuming
-    restart_first = _first_failure(replayed.loc["restart", "generation_id"])
+    restart_first = _first_failure(duckdb, replayed.loc["restart", "generation_id"])
     source_first = source_points[0]
     assert (restart_first.attempt, restart_first.stage, restart_first.error_type) == (
         source_first.attempt,
@@ -390,12 +398,12 @@ def test_from_generation_replays_the_recorded_failure_against_other_strategies()
         source_first.error_type,
     )
     assert restart_first.chars == source_first.chars
-    restart_trace = _attempt_trace(replayed.loc["restart", "generation_id"])
+    restart_trace = _attempt_trace(duckdb, replayed.loc["restart", "generation_id"])
     assert restart_trace[1][2] == "stream"  # the retry starts from scratch
 
 
-def test_cli_runs_an_experiment_and_refuses_bad_input(run_cli) -> None:  # noqa: ANN001
-    result = run_cli(
+def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: ANN001
+    result = invoke(
         "experiment",
         "--faults",
         "drop-at-90",
@@ -405,7 +413,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(run_cli) -> None:  # noqa:
         "400",
         "--json",
     )
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "completed"
     cells = {(row["strategy"], row["fault"]): row for row in report["summary"]}
@@ -414,19 +422,17 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(run_cli) -> None:  # noqa:
     assert cells[("resume", "none")]["median_slowdown"] == pytest.approx(1.0)
     assert "experiment " in result.stderr
 
-    table = run_cli(
-        "experiment", "--faults", "eof", "--strategies", "none,resume", "--speed", "400"
-    )
-    assert table.returncode == 0, table.stderr
+    table = invoke("experiment", "--faults", "eof", "--strategies", "none,resume", "--speed", "400")
+    assert table.exit_code == 0, table.stderr
     assert "none (baseline)" in table.stdout and "eof" in table.stdout
 
     for args, message in [
         (["--faults", "nope", "--strategies", "resume"], "unknown fault profile 'nope'"),
         (["--strategies", "resume", "--from-generation", str(uuid.uuid4())], "no generation"),
     ]:
-        bad = run_cli("experiment", *args)
-        assert bad.returncode == 1, (args, bad.stderr)
-        assert message in bad.stderr, (args, bad.stderr)
+        bad = invoke("experiment", *args)
+        assert bad.exit_code == 2, (args, bad.stderr)  # bad input
+        assert message in bad.stderr and bad.stderr.startswith("planner: experiment: ")
 
 
 @pytest.mark.parametrize(
@@ -447,7 +453,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(run_cli) -> None:  # noqa:
     ],
 )
 def test_bad_experiments_are_refused_with_a_clear_message(
-    changes: dict[str, object], message: str
+    duckdb: Database, changes: dict[str, object], message: str
 ) -> None:
     from dataclasses import replace
 
@@ -455,29 +461,28 @@ def test_bad_experiments_are_refused_with_a_clear_message(
 
     config = replace(ExperimentConfig(faults=("eof",), strategies=("resume",)), **changes)
     with pytest.raises(ExperimentError, match=re.escape(message)):
-        config.validated()
+        config.validated(duckdb)
 
 
 @pytest.mark.postgres
-def test_experiment_and_its_summary_on_postgresql(pg_url: str) -> None:
+def test_experiment_and_its_summary_on_postgresql(postgres: Database) -> None:
     from planner.analysis.experiments import experiment_summary, list_experiments
     from planner.experiments import ExperimentConfig, run_experiment
 
     result = run_experiment(
-        ExperimentConfig(faults=("eof",), strategies=("resume",), speed=SPEED, seed=3),
-        database_url=pg_url,
+        postgres, ExperimentConfig(faults=("eof",), strategies=("resume",), speed=SPEED, seed=3)
     )
-    summary = experiment_summary(result.experiment_id, url=pg_url).set_index("fault")
+    summary = experiment_summary(postgres, result.experiment_id).set_index("fault")
     assert summary.loc["eof", "success_rate"] == 1.0
     assert summary.loc["eof", "tiers"] == "resume 1"
     assert summary.loc["eof", "median_slowdown"] > 0
     assert summary.loc["none", "median_slowdown"] == pytest.approx(1.0)
-    listed = list_experiments(url=pg_url)
+    listed = list_experiments(postgres)
     assert listed.experiment_id.tolist() == [result.experiment_id]
     assert listed.status.tolist() == ["completed"]
 
 
-def test_a_stopped_experiment_keeps_finished_runs_and_cancels_the_rest() -> None:
+def test_a_stopped_experiment_keeps_finished_runs_and_cancels_the_rest(duckdb: Database) -> None:
     import threading
 
     from planner.analysis.experiments import experiment_runs
@@ -485,11 +490,12 @@ def test_a_stopped_experiment_keeps_finished_runs_and_cancels_the_rest() -> None
 
     stop = threading.Event()
     result = run_experiment(
+        duckdb,
         ExperimentConfig(faults=("eof",), strategies=("resume", "restart"), speed=SPEED),
         on_run=lambda outcome, done, total: stop.set(),
         stop=stop,
     )
     assert result.status == "interrupted"
-    runs = experiment_runs(result.experiment_id)
+    runs = experiment_runs(duckdb, result.experiment_id)
     assert sorted(runs.status) == ["cancelled", "cancelled", "cancelled", "completed"]
     assert runs[runs.status == "cancelled"].generation_id.isna().all()

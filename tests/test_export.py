@@ -10,29 +10,28 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from planner import db
+from planner.db import Database
 from planner.export import EXPORT_TABLES, ExportError, export_parquet
-from tests.recorded_rows import TEXT, insert_generation, migrate
+from tests.rows import TEXT, recorded_generation
 
 
-def _counts(url: str) -> dict[str, int]:
-    with db.get_engine(url).connect() as connection:
+def _counts(db: Database) -> dict[str, int]:
+    with db.connect() as connection:
         return {
             name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
             for name in EXPORT_TABLES
         }
 
 
-def test_round_trip_on_both_databases(database_url: str, tmp_path: Path) -> None:
-    migrate(database_url)
-    first = insert_generation(database_url)
-    insert_generation(database_url)
+def test_round_trip_on_both_databases(db: Database, tmp_path: Path) -> None:
+    first = recorded_generation(db)
+    recorded_generation(db)
     out = tmp_path / "export"
 
-    exported = export_parquet(out, database_url=database_url, batch_rows=7)
+    exported = export_parquet(db, out, batch_rows=7)
 
     assert {e.table for e in exported} == set(EXPORT_TABLES)
-    counts = _counts(database_url)
+    counts = _counts(db)
     assert counts["generation_chunks"] == 2 * len(range(0, len(TEXT), 40))
     for item in exported:
         assert item.rows == counts[item.table]
@@ -55,34 +54,33 @@ def test_round_trip_on_both_databases(database_url: str, tmp_path: Path) -> None
 
 
 def test_refuses_to_overwrite_and_exports_a_fresh_database_empty(tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'fresh.duckdb'}"
-    fresh = export_parquet(tmp_path / "a", database_url=url)
-    assert {e.rows for e in fresh} == {0}
-    assert list(pd.read_parquet(tmp_path / "a" / "generations.parquet").columns)[:2] == [
-        "id",
-        "user_id",
-    ]
-    with pytest.raises(ExportError, match="--overwrite"):
-        export_parquet(tmp_path / "a", database_url=url)
-    insert_generation(url)
-    again = export_parquet(tmp_path / "a", database_url=url, overwrite=True)
-    assert {e.table: e.rows for e in again}["generations"] == 1
-    with pytest.raises(ExportError, match="unknown table users"):
-        export_parquet(tmp_path / "b", database_url=url, tables=["users"])
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(ExportError, match="not a directory"):
-        export_parquet(tmp_path / "file", database_url=url)
+    with Database(f"duckdb:///{tmp_path / 'fresh.duckdb'}") as db:
+        fresh = export_parquet(db, tmp_path / "a")
+        assert {e.rows for e in fresh} == {0}
+        assert list(pd.read_parquet(tmp_path / "a" / "generations.parquet").columns)[:2] == [
+            "id",
+            "user_id",
+        ]
+        with pytest.raises(ExportError, match="--overwrite"):
+            export_parquet(db, tmp_path / "a")
+        recorded_generation(db)
+        again = export_parquet(db, tmp_path / "a", overwrite=True)
+        assert {e.table: e.rows for e in again}["generations"] == 1
+        with pytest.raises(ExportError, match="unknown table users"):
+            export_parquet(db, tmp_path / "b", tables=["users"])
+        (tmp_path / "file").write_text("x")
+        with pytest.raises(ExportError, match="not a directory"):
+            export_parquet(db, tmp_path / "file")
 
 
-def test_cli_prints_row_counts(run_cli, planner_home: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    migrate()
-    insert_generation()
-    db.dispose_engines()
-    result = run_cli("export", str(tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
+def test_cli_prints_row_counts(invoke, home_db: Database, tmp_path: Path) -> None:  # noqa: ANN001
+    home_db.ensure_schema()
+    recorded_generation(home_db)
+    result = invoke("export", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
     assert "generation_chunks" in result.stdout
     assert "12" in result.stdout.split("generation_chunks")[1].splitlines()[0]
     assert (tmp_path / "out" / "experiment_runs.parquet").exists()
-    again = run_cli("export", str(tmp_path / "out"))
-    assert again.returncode == 1
-    assert "--overwrite" in again.stderr
+    again = invoke("export", str(tmp_path / "out"))
+    assert again.exit_code == 4  # a conflict: the files are there already
+    assert "--overwrite" in again.stderr and again.stderr.startswith("planner: export: ")

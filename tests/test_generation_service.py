@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-import time
+import threading
 import uuid
 
 import pytest
 from sqlalchemy import func, select
 
 from planner.auth import get_or_create_local_user
-from planner.db import Generation, GenerationEvent, MasterPlanRow, session_scope
-from planner.events import EventBus
-from planner.plan import (
-    GenerationRequest,
-    GenerationRequestError,
-    GenerationService,
-    default_service,
-    prepare_database,
-)
+from planner.db import Database, Generation, GenerationEvent, MasterPlanRow
+from planner.events import EventBus, EventMessage
+from planner.plan import GenerationRequest, GenerationRequestError, GenerationService, prepare
 
 
 @pytest.fixture
-def user_id(database_url: str) -> uuid.UUID:
-    prepare_database(database_url)
-    return get_or_create_local_user(database_url=database_url).id
+def user_id(db: Database) -> uuid.UUID:
+    prepare(db)
+    return get_or_create_local_user(db).id
 
 
 def test_ten_concurrent_generations_all_complete_with_their_own_records(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
     bus = EventBus()
-    service = GenerationService(max_concurrent=10, bus=bus, database_url=database_url)
+    service = GenerationService(db, max_concurrent=10, bus=bus)
     running_at_once = []
     handle = bus.subscribe(lambda _: running_at_once.append(len(service.active())))
     descriptions = [
@@ -47,7 +41,7 @@ def test_ten_concurrent_generations_all_complete_with_their_own_records(
     assert [o.status for o in outcomes] == ["completed"] * 10, [o.error for o in outcomes]
     assert [o.generation_id for o in outcomes] == ids
     assert max(running_at_once) > 1
-    with session_scope(database_url) as session:
+    with db.session() as session:
         assert session.scalar(select(func.count()).select_from(MasterPlanRow)) == 10
         for outcome in outcomes:
             seqs = session.scalars(
@@ -60,32 +54,40 @@ def test_ten_concurrent_generations_all_complete_with_their_own_records(
 
 
 def test_start_returns_at_once_and_cancel_stops_running_and_queued_ones(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
-    service = GenerationService(max_concurrent=1, database_url=database_url)
-    started = time.monotonic()
+    bus = EventBus()
+    streaming = threading.Event()
+
+    def watch(message: EventMessage) -> None:
+        if message.name == "masterplan_tokens_progress":
+            streaming.set()
+
+    handle = bus.subscribe(watch)
+    service = GenerationService(db, max_concurrent=1, bus=bus)
+    # A real-time plan takes minutes: both calls return long before it could end.
     slow = service.start(GenerationRequest("A slow real-time plan for a library", user_id, speed=1))
     queued = service.start(GenerationRequest("A plan that waits its turn", user_id, speed=1))
-    assert time.monotonic() - started < 10
     assert service.active() == [slow, queued]
-    with session_scope(database_url) as session:
+    with db.session() as session:
         assert session.get(Generation, queued).status == "queued"
-    time.sleep(1.0)
+    assert streaming.wait(60)  # the slow one is streaming, the other still queued
+    bus.unsubscribe(handle)
     assert service.cancel(queued) and service.cancel(slow)
     first, second = service.wait(slow, timeout=60), service.wait(queued, timeout=60)
     assert (first.status, first.error) == ("failed", "cancelled before it finished")
     assert (second.status, second.error) == ("failed", "cancelled before it finished")
     assert service.active() == [] and not service.cancel(slow)
-    with session_scope(database_url) as session:
+    with db.session() as session:
         assert session.get(Generation, slow).status == "failed"
         assert session.scalar(select(func.count()).select_from(MasterPlanRow)) == 0
     service.shutdown()
 
 
 def test_bad_input_is_refused_at_start_and_nothing_is_stored(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
-    service = GenerationService(database_url=database_url)
+    service = GenerationService(db)
     bad = [
         (GenerationRequest("   ", user_id), "the project description is empty"),
         (GenerationRequest("x" * 20_001, user_id), "the limit is 20,000"),
@@ -106,10 +108,6 @@ def test_bad_input_is_refused_at_start_and_nothing_is_stored(
     for request, message in bad:
         with pytest.raises(GenerationRequestError, match=message):
             service.start(request)
-    with session_scope(database_url) as session:
+    with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Generation)) == 0
     service.shutdown()
-
-
-def test_default_service_is_one_per_process() -> None:
-    assert default_service() is default_service()

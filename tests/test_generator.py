@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from planner.auth import get_or_create_local_user
 from planner.db import (
+    Database,
     DiscoveryDocument,
     Generation,
     GenerationAttempt,
@@ -23,9 +24,8 @@ from planner.db import (
     PhaseRow,
     SubtaskRow,
     TaskRow,
-    session_scope,
 )
-from planner.plan import GenerationOutcome, GenerationRequest, run_generation
+from planner.plan import GenerationOutcome, GenerationRequest, prepare, run_generation
 from planner.plan.parse import parse_masterplan
 from tests.conftest import PREFILL_MODEL
 
@@ -33,25 +33,23 @@ DESCRIPTION = "A platform for community gardens to share tools and schedule plot
 
 
 @pytest.fixture
-def user_id(database_url: str) -> uuid.UUID:
-    from planner.plan import prepare_database
-
-    prepare_database(database_url)
-    return get_or_create_local_user(database_url=database_url).id
+def user_id(db: Database) -> uuid.UUID:
+    prepare(db)
+    return get_or_create_local_user(db).id
 
 
-def generate(url: str, user_id: uuid.UUID, **options: Any) -> GenerationOutcome:
+def generate(db: Database, user_id: uuid.UUID, **options: Any) -> GenerationOutcome:
     request = GenerationRequest(DESCRIPTION, user_id, **{"speed": 0, **options})
-    return run_generation(request, database_url=url)
+    return run_generation(db, request)
 
 
-def stored_plan(url: str, outcome: GenerationOutcome) -> dict[str, Any]:
-    with session_scope(url) as session:
+def stored_plan(db: Database, outcome: GenerationOutcome) -> dict[str, Any]:
+    with db.session() as session:
         return session.get(MasterPlanRow, outcome.masterplan_id).plan_json
 
 
-def attempts(url: str, generation_id: uuid.UUID) -> list[tuple[int, str, str, str | None]]:
-    with session_scope(url) as session:
+def attempts(db: Database, generation_id: uuid.UUID) -> list[tuple[int, str, str, str | None]]:
+    with db.session() as session:
         rows = session.scalars(
             select(GenerationAttempt)
             .where(GenerationAttempt.generation_id == generation_id)
@@ -60,15 +58,13 @@ def attempts(url: str, generation_id: uuid.UUID) -> list[tuple[int, str, str, st
         return [(a.number, a.stage, a.kind, a.error_type) for a in rows]
 
 
-def test_the_database_holds_exactly_what_the_result_says(
-    database_url: str, user_id: uuid.UUID
-) -> None:
-    outcome = generate(database_url, user_id, seed=3)
+def test_the_database_holds_exactly_what_the_result_says(db: Database, user_id: uuid.UUID) -> None:
+    outcome = generate(db, user_id, seed=3)
     result = outcome.to_json()
     assert result["status"] == "completed" and result["error"] is None
     assert result["tier"] == "stream" and result["attempts"] == 2
     mid = outcome.masterplan_id
-    with session_scope(database_url) as session:
+    with db.session() as session:
 
         def count(model: type) -> int:
             return session.scalar(
@@ -126,13 +122,13 @@ def test_the_database_holds_exactly_what_the_result_says(
 
 
 def test_drop_at_90_with_resume_stores_the_same_plan_as_a_fault_free_run(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
-    clean = generate(database_url, user_id, model=PREFILL_MODEL)
-    dropped = generate(database_url, user_id, faults="drop-at-90", model=PREFILL_MODEL)
+    clean = generate(db, user_id, model=PREFILL_MODEL)
+    dropped = generate(db, user_id, faults="drop-at-90", model=PREFILL_MODEL)
     assert dropped.status == "completed" and dropped.tier == "resume"
-    assert stored_plan(database_url, dropped) == stored_plan(database_url, clean)
-    assert attempts(database_url, dropped.generation_id) == [
+    assert stored_plan(db, dropped) == stored_plan(db, clean)
+    assert attempts(db, dropped.generation_id) == [
         (1, "discovery", "stream", "connection_dropped"),
         (2, "discovery", "resume", None),
         (3, "masterplan", "stream", "connection_dropped"),
@@ -142,22 +138,22 @@ def test_drop_at_90_with_resume_stores_the_same_plan_as_a_fault_free_run(
 
 
 def test_hybrid_fails_on_the_truncated_partial_as_the_original_did(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
     # The original system's server cut the long MasterPlan stream; the short discovery
     # got through. hybrid keeps the partial text, which is not valid JSON.
     cut = '[{"type": "cutoff", "after_s": 20}]'
-    outcome = generate(database_url, user_id, strategy="hybrid", faults=cut)
+    outcome = generate(db, user_id, strategy="hybrid", faults=cut)
     assert outcome.status == "failed" and outcome.tier == "partial"
     assert outcome.masterplan_id is None and outcome.tasks == 0
     assert outcome.error.startswith("the MasterPlan stream broke off after ")
     assert "the MasterPlan answer is invalid: the JSON stops after" in outcome.error
     assert "truncated answer" in outcome.error
-    assert [a[1:] for a in attempts(database_url, outcome.generation_id)] == [
+    assert [a[1:] for a in attempts(db, outcome.generation_id)] == [
         ("discovery", "stream", None),
         ("masterplan", "stream", "connection_dropped"),
     ]
-    with session_scope(database_url) as session:
+    with db.session() as session:
         generation = session.get(Generation, outcome.generation_id)
         assert (generation.status, generation.tier, generation.error) == (
             "failed",
@@ -165,35 +161,33 @@ def test_hybrid_fails_on_the_truncated_partial_as_the_original_did(
             outcome.error,
         )
         assert session.scalar(select(func.count()).select_from(MasterPlanRow)) == 0
-    resumed = generate(database_url, user_id, strategy="resume", faults=cut)
+    resumed = generate(db, user_id, strategy="resume", faults=cut)
     assert resumed.status == "completed" and resumed.tier == "resume"
 
 
-def test_corrupt_output_goes_through_the_repair_round(
-    database_url: str, user_id: uuid.UUID
-) -> None:
-    clean = generate(database_url, user_id)
-    repaired = generate(database_url, user_id, faults="corrupt")
+def test_corrupt_output_goes_through_the_repair_round(db: Database, user_id: uuid.UUID) -> None:
+    clean = generate(db, user_id)
+    repaired = generate(db, user_id, faults="corrupt")
     assert repaired.status == "completed"
-    assert [a[1] for a in attempts(database_url, repaired.generation_id)] == [
+    assert [a[1] for a in attempts(db, repaired.generation_id)] == [
         "discovery",
         "discovery_repair",
         "masterplan",
         "plan_repair",
     ]
-    assert stored_plan(database_url, repaired) == stored_plan(database_url, clean)
+    assert stored_plan(db, repaired) == stored_plan(db, clean)
     assert repaired.wasted_output_tokens >= clean.output_tokens * 0.9
 
 
 def test_an_answer_still_invalid_after_the_repair_round_fails_saying_why(
-    database_url: str, user_id: uuid.UUID
+    db: Database, user_id: uuid.UUID
 ) -> None:
     always = '[{"type": "corrupt", "drop_brackets": 2}]'
-    outcome = generate(database_url, user_id, faults=always)
+    outcome = generate(db, user_id, faults=always)
     assert outcome.status == "failed" and outcome.masterplan_id is None
     assert outcome.error.startswith("the discovery answer is invalid: invalid JSON at line ")
     assert "still invalid after one repair round" in outcome.error
-    assert [a[1] for a in attempts(database_url, outcome.generation_id)] == [
+    assert [a[1] for a in attempts(db, outcome.generation_id)] == [
         "discovery",
         "discovery_repair",
     ]

@@ -4,13 +4,13 @@ attempt records, and the usage and waste in the result."""
 from __future__ import annotations
 
 import pytest
-from llm_helpers import FakeTime, generate, make_client, spec
-from sim_helpers import plan_request
 
 from planner.llm import AttemptRecord, Checkpoint, Chunk, Progress, RecoveryNotice
 from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
 from planner.tokens import count_tokens
+from tests.llm_helpers import FakeTime, generate, make_client, spec
+from tests.sim_helpers import plan_request
 
 TASKS = 8
 DROP = {"type": "reset", "at_fraction": 0.5, "on_requests": [1]}

@@ -7,14 +7,14 @@ from __future__ import annotations
 import anthropic
 import httpx2
 import pytest
-from llm_helpers import generate, make_client
-from sim_helpers import discovery
 
 from planner.config import Settings
 from planner.llm import REGISTRY, STRATEGIES, ResilientClient
 from planner.plan.endpoint import embedded_simulator, endpoint_for
 from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
+from tests.llm_helpers import generate, make_client
+from tests.sim_helpers import discovery
 
 
 def settings(tmp_path, **env: str) -> Settings:

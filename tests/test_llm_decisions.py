@@ -4,7 +4,6 @@ a wait? stopped by a limit?), and the one registry the strategy names come from.
 from __future__ import annotations
 
 import pytest
-from llm_helpers import REQUEST, make_attempt_state
 
 import planner.llm
 from planner.errors import InputError
@@ -21,6 +20,7 @@ from planner.llm.errors import (
 from planner.llm.steps import Finish, NextAttempt
 from planner.llm.stitching import continuation_request, prefill_request
 from planner.llm.strategies import Decision
+from tests.llm_helpers import REQUEST, make_attempt_state
 
 DROPPED = ConnectionDropped("the connection dropped mid-stream")
 STALLED = StreamStalled("the stream stalled")

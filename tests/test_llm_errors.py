@@ -7,13 +7,13 @@ from email.utils import formatdate
 
 import httpx2
 import pytest
-from llm_helpers import FakeTime, generate, make_client, spec
-from sim_helpers import discovery
 
 from planner.errors import LLMError, PlannerError
 from planner.llm import errors
 from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
+from tests.llm_helpers import FakeTime, generate, make_client, spec
+from tests.sim_helpers import discovery
 
 SONNET_45 = "claude-sonnet-4-5"
 SONNET_46 = "claude-sonnet-4-6"

@@ -6,11 +6,11 @@ that cuts connections at 134 s."""
 from __future__ import annotations
 
 import pytest
-from llm_helpers import FakeTime, generate, kinds, make_client, spec
-from sim_helpers import plan_request
 
 from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
+from tests.llm_helpers import FakeTime, generate, kinds, make_client, spec
+from tests.sim_helpers import plan_request
 
 LONG_PLAN_TASKS = 120  # ~18k output tokens: about 142 s at Sonnet's pace, past 134 s
 EARLY_DROP = {"type": "reset", "after_bytes": 600, "on_requests": [1]}

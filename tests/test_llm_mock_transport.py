@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx2
-from llm_helpers import REQUEST, FakeTime, make_client
 
 from planner.llm import GenerationResult
 from planner.llm.stitching import CONTINUE_PROMPT
+from tests.llm_helpers import REQUEST, FakeTime, make_client
 
 MODEL = REQUEST["model"]
 PREFILL_REFUSED = (

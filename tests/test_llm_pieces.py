@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from llm_helpers import REQUEST, make_attempt_state
 
 from planner.llm.errors import (
     ConnectionDropped,
@@ -47,6 +46,7 @@ from planner.llm.wait import (
     wait_none,
     wait_retry_after_or,
 )
+from tests.llm_helpers import REQUEST, make_attempt_state
 
 DROPPED = ConnectionDropped("the connection dropped mid-stream")
 MAX_TOKENS = MaxTokensReached("the answer stopped at max_tokens")

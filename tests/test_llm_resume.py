@@ -9,13 +9,13 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from llm_helpers import FakeTime, generate, make_client
-from sim_helpers import plan_request
 
 from planner.llm import Checkpoint
 from planner.plan.model import PLANNING_MODEL
 from planner.protocol import RUN_HEADER, SEED_HEADER
 from planner.sim import Simulator
+from tests.llm_helpers import FakeTime, generate, make_client
+from tests.sim_helpers import plan_request
 
 SONNET_45 = "claude-sonnet-4-5"  # accepts an assistant prefill
 SONNET_46 = "claude-sonnet-4-6"  # refuses it: continuation by a user turn, overlap removed

@@ -4,12 +4,12 @@ attempt limits, deadlines, backoff, max_tokens continuation and non-retryable er
 from __future__ import annotations
 
 import pytest
-from llm_helpers import FakeTime, generate, kinds, make_client, spec
-from sim_helpers import discovery
 
 from planner.llm import STRATEGIES, UnknownStrategy
 from planner.plan.model import PLANNING_MODEL
 from planner.sim import Simulator
+from tests.llm_helpers import FakeTime, generate, kinds, make_client, spec
+from tests.sim_helpers import discovery
 
 SONNET_45 = "claude-sonnet-4-5"
 SONNET_46 = "claude-sonnet-4-6"

@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 
 from planner.auth import get_or_create_local_user
 from planner.db import (
+    Database,
     DiscoveryDocument,
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
     SubtaskRow,
     TaskRow,
-    ensure_schema,
-    session_scope,
 )
 from planner.plan.parse import load_masterplan, parse_discovery, parse_masterplan
 from planner.plan.persist import save_discovery, store_masterplan, total_entities
@@ -25,13 +24,13 @@ from tests.plan_samples import discovery_dict, plan_dict, plan_text
 
 
 @pytest.fixture
-def user_id(database_url: str) -> uuid.UUID:
-    ensure_schema(database_url)
-    return get_or_create_local_user(database_url=database_url).id
+def user_id(db: Database) -> uuid.UUID:
+    db.ensure_schema()
+    return get_or_create_local_user(db).id
 
 
-def _count(url: str, model: type, masterplan_id: uuid.UUID | None = None) -> int:
-    with session_scope(url) as session:
+def _count(db: Database, model: type, masterplan_id: uuid.UUID | None = None) -> int:
+    with db.session() as session:
         query = select(func.count()).select_from(model)
         if masterplan_id is not None:
             column = model.id if model is MasterPlanRow else model.masterplan_id
@@ -39,13 +38,11 @@ def _count(url: str, model: type, masterplan_id: uuid.UUID | None = None) -> int
         return session.scalar(query)
 
 
-def test_the_whole_hierarchy_is_stored_with_its_counters(
-    database_url: str, user_id: uuid.UUID
-) -> None:
+def test_the_whole_hierarchy_is_stored_with_its_counters(db: Database, user_id: uuid.UUID) -> None:
     plan = parse_masterplan(plan_text(phases=3, milestones_per_phase=2, tasks_per_milestone=3))
-    masterplan_id = store_masterplan(plan, user_id=user_id, database_url=database_url)
+    masterplan_id = store_masterplan(db, plan, user_id=user_id)
     assert total_entities(plan) == 1 + 3 + 6 + 18 + 36
-    with session_scope(database_url) as session:
+    with db.session() as session:
         row = session.get(MasterPlanRow, masterplan_id)
         assert (row.total_phases, row.total_milestones, row.total_tasks, row.total_subtasks) == (
             3,
@@ -86,20 +83,20 @@ def test_the_whole_hierarchy_is_stored_with_its_counters(
         assert sorted(s.subtask_number for s in subtasks) == [1, 2]
 
 
-def test_a_failure_half_way_leaves_nothing_behind(database_url: str, user_id: uuid.UUID) -> None:
+def test_a_failure_half_way_leaves_nothing_behind(db: Database, user_id: uuid.UUID) -> None:
     data = plan_dict(phases=2, milestones_per_phase=1, tasks_per_milestone=3)
     last_task = data["phases"][1]["milestones"][0]["tasks"][2]
     last_task["task_number"] = 1  # a duplicate: the task insert fails after phases and milestones
     plan = load_masterplan(json.dumps(data))
     with pytest.raises(Exception, match="(?i)duplicate|unique|constraint"):
-        store_masterplan(plan, user_id=user_id, database_url=database_url)
+        store_masterplan(db, plan, user_id=user_id)
     for model in (MasterPlanRow, PhaseRow, MilestoneRow, TaskRow, SubtaskRow):
-        assert _count(database_url, model) == 0, model.__tablename__
+        assert _count(db, model) == 0, model.__tablename__
 
 
-def test_discovery_is_stored_with_its_task_count(database_url: str, user_id: uuid.UUID) -> None:
+def test_discovery_is_stored_with_its_task_count(db: Database, user_id: uuid.UUID) -> None:
     discovery = parse_discovery(json.dumps(discovery_dict()))
-    with session_scope(database_url) as session:
+    with db.session() as session:
         discovery_id = save_discovery(
             session,
             discovery,
@@ -108,7 +105,7 @@ def test_discovery_is_stored_with_its_task_count(database_url: str, user_id: uui
             description="used gear",
             task_count=17,
         )
-    with session_scope(database_url) as session:
+    with db.session() as session:
         row = session.get(DiscoveryDocument, discovery_id)
         assert (row.domain, row.task_count, row.aggregates) == (
             "outdoor gear resale",

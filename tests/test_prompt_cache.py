@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 from planner.auth import get_or_create_local_user
+from planner.db import Database
 from planner.llm.types import Usage
-from planner.plan import GenerationRequest, outcome_of, prepare_database, run_generation
+from planner.plan import GenerationRequest, outcome_of, prepare, run_generation
 from planner.plan.cache import PromptCacheLedger
 
 
@@ -25,15 +26,15 @@ def test_the_saving_counts_reads_at_a_tenth_and_writes_at_a_quarter_more() -> No
     assert PromptCacheLedger("claude-opus-4-1").estimated_saving_usd == 0
 
 
-def test_a_second_generation_reads_the_cached_system_prompts(database_url: str) -> None:
-    prepare_database(database_url)
-    user_id: uuid.UUID = get_or_create_local_user(database_url=database_url).id
+def test_a_second_generation_reads_the_cached_system_prompts(db: Database) -> None:
+    prepare(db)
+    user_id: uuid.UUID = get_or_create_local_user(db).id
     request = GenerationRequest("A recipe sharing site with meal plans", user_id, speed=0)
-    first = run_generation(request, database_url=database_url)
-    second = run_generation(request, database_url=database_url)
+    first = run_generation(db, request)
+    second = run_generation(db, request)
     assert second.prompt_cache["cache_read_input_tokens"] > 0
     assert second.prompt_cache["estimated_saving_usd"] > 0
-    stored = outcome_of(second.generation_id, database_url)
+    stored = outcome_of(db, second.generation_id)
     assert stored.prompt_cache == second.prompt_cache
     assert (
         first.prompt_cache["cache_creation_input_tokens"]

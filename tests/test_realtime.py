@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from planner import auth
+from planner.db import Database
 from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
+from planner.plan import GenerationService
 from planner.realtime import RealtimeHandle, start_in_thread
 from tests.realtime_support import (
     Client,
@@ -29,23 +31,25 @@ def bus() -> EventBus:
 
 
 @pytest.fixture
-def recorder(bus: EventBus) -> Iterator[Recorder]:
-    recorder = Recorder(bus)
+def recorder(home_db: Database, bus: EventBus) -> Iterator[Recorder]:
+    recorder = Recorder(bus, home_db)
     yield recorder
     recorder.close()
 
 
 @pytest.fixture
-def endpoint(bus: EventBus) -> Iterator[RealtimeHandle]:
-    handle = start_in_thread("127.0.0.1", 0, bus=bus)
+def endpoint(bus: EventBus, home_db: Database) -> Iterator[RealtimeHandle]:
+    service = GenerationService(home_db, bus=bus)
+    handle = start_in_thread("127.0.0.1", 0, db=home_db, service=service, bus=bus)
     yield handle
     handle.stop()
+    service.shutdown(cancel=True)
 
 
 @pytest.fixture
-def alice() -> tuple[auth.TokenClaims, str]:
-    user, token = make_user("alice")
-    return auth.verify_access_token(token), token
+def alice(home_db: Database) -> tuple[auth.TokenClaims, str]:
+    user, token = make_user(home_db, "alice")
+    return auth.verify_access_token(home_db, token), token
 
 
 def publish_run(bus: EventBus, generation_id: uuid.UUID, count: int) -> list[int]:
@@ -67,6 +71,7 @@ def publish_run(bus: EventBus, generation_id: uuid.UUID, count: int) -> list[int
 
 
 async def test_nobody_joins_or_catches_up_on_another_users_generation(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -74,8 +79,8 @@ async def test_nobody_joins_or_catches_up_on_another_users_generation(
     clients: list[Client],
 ) -> None:
     claims, alice_token = alice
-    _, mallory_token = make_user("mallory")
-    generation_id = make_generation(claims.user_id)
+    _, mallory_token = make_user(home_db, "mallory")
+    generation_id = make_generation(home_db, claims.user_id)
     owner = await connected(clients, endpoint, alice_token)
     mallory = await connected(clients, endpoint, mallory_token)
     assert (await owner.call("join_generation", {"generation_id": str(generation_id)}))[
@@ -106,13 +111,17 @@ async def test_nobody_joins_or_catches_up_on_another_users_generation(
 
 
 async def test_bus_events_reach_the_room_in_order_and_gap_free(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    watched, other = make_generation(claims.user_id), make_generation(claims.user_id)
+    watched, other = (
+        make_generation(home_db, claims.user_id),
+        make_generation(home_db, claims.user_id),
+    )
     watchers = [await connected(clients, endpoint, token) for _ in range(3)]
     for watcher in watchers:
         await watcher.call("join_generation", {"generation_id": str(watched)})
@@ -134,13 +143,14 @@ async def test_bus_events_reach_the_room_in_order_and_gap_free(
 
 
 async def test_leaving_a_generation_stops_its_events(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     stays = await connected(clients, endpoint, token)
     leaves = await connected(clients, endpoint, token)
     for client in (stays, leaves):
@@ -156,6 +166,7 @@ async def test_leaving_a_generation_stops_its_events(
 
 
 async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -163,7 +174,7 @@ async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     client = await connected(clients, endpoint, token)
     follower = Follower(client, generation_id)
     await client.call("join_generation", {"generation_id": str(generation_id)})
@@ -194,6 +205,7 @@ async def test_catch_up_after_a_disconnect_misses_nothing_and_repeats_nothing(
 
 
 async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
+    home_db: Database,
     endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -201,11 +213,11 @@ async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     publish_run(bus, generation_id, 30)
     client = await connected(clients, endpoint, token)
     ref = str(generation_id)
-    await client.wait_until(lambda: recorder_has(generation_id, 30), what="the recorder")
+    await client.wait_until(lambda: recorder_has(home_db, generation_id, 30), what="the recorder")
 
     reply = await client.call("request_catch_up", {"generation_id": ref, "after_seq": 12})
     paged = await client.call(
@@ -225,12 +237,12 @@ async def test_catch_up_replays_exactly_the_stored_events_after_after_seq(
     assert done["events"] == [] and done["last_seq"] == 30
 
 
-def recorder_has(generation_id: uuid.UUID, count: int) -> bool:
+def recorder_has(db: Database, generation_id: uuid.UUID, count: int) -> bool:
     from sqlalchemy import func, select
 
-    from planner.db import GenerationEvent, session_scope
+    from planner.db import GenerationEvent
 
-    with session_scope() as session:
+    with db.session() as session:
         stored = session.scalar(
             select(func.count()).where(GenerationEvent.generation_id == generation_id)
         )
@@ -245,17 +257,22 @@ def short_reads() -> list[int]:
 
 @pytest.fixture
 def lagging_endpoint(
-    bus: EventBus, recorder: Recorder, short_reads: list[int]
+    home_db: Database, bus: EventBus, recorder: Recorder, short_reads: list[int]
 ) -> Iterator[RealtimeHandle]:
     """An endpoint whose first short read of stored events lets the recorder store them."""
     reads = reads_releasing(recorder, 5, short_reads)
     # However slow this machine, the reply is the wait for the recorder, not the deadline.
-    handle = start_in_thread("127.0.0.1", 0, bus=bus, reads=reads, catch_up_wait_s=120)
+    service = GenerationService(home_db, bus=bus)
+    handle = start_in_thread(
+        "127.0.0.1", 0, db=home_db, service=service, bus=bus, reads=reads, catch_up_wait_s=120
+    )
     yield handle
     handle.stop()
+    service.shutdown(cancel=True)
 
 
 async def test_catch_up_waits_for_events_emitted_before_the_join_but_not_yet_stored(
+    home_db: Database,
     lagging_endpoint: RealtimeHandle,
     bus: EventBus,
     recorder: Recorder,
@@ -264,7 +281,7 @@ async def test_catch_up_waits_for_events_emitted_before_the_join_but_not_yet_sto
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     client = await connected(clients, lagging_endpoint, token)
     recorder.gate.clear()  # the recorder lags: events go out live before they are stored
     publish_run(bus, generation_id, 5)
@@ -308,7 +325,10 @@ BAD_REQUESTS = [
 
 
 async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
-    endpoint: RealtimeHandle, alice: tuple[auth.TokenClaims, str], clients: list[Client]
+    home_db: Database,
+    endpoint: RealtimeHandle,
+    alice: tuple[auth.TokenClaims, str],
+    clients: list[Client],
 ) -> None:
     claims, token = alice
     client = await connected(clients, endpoint, token)
@@ -327,7 +347,7 @@ async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
 
     unknown = await client.call("launch_rockets", {"now": True})
     assert unknown["error"]["code"] == "unknown_event"
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     ok = await client.call("join_generation", {"generation_id": str(generation_id)})
     assert ok == {"generation_id": str(generation_id), "status": "running"}
     assert client.sio.connected

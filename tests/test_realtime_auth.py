@@ -13,7 +13,9 @@ import socketio
 
 from planner import auth
 from planner.config import get_settings
+from planner.db import Database
 from planner.events import EventBus
+from planner.plan import GenerationService
 from planner.realtime import RealtimeHandle, start_in_thread
 from tests.realtime_support import Client, Clock, connected, make_generation, make_user
 
@@ -26,16 +28,20 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def endpoint(clock: Clock) -> Iterator[RealtimeHandle]:
-    handle = start_in_thread("127.0.0.1", 0, bus=EventBus(), clock=clock)
+def endpoint(
+    clock: Clock, home_db: Database, service: GenerationService
+) -> Iterator[RealtimeHandle]:
+    handle = start_in_thread(
+        "127.0.0.1", 0, db=home_db, service=service, bus=EventBus(), clock=clock
+    )
     yield handle
     handle.stop()
 
 
 @pytest.fixture
-def alice() -> tuple[auth.TokenClaims, str]:
-    _, token = make_user("alice")
-    return auth.verify_access_token(token), token
+def alice(home_db: Database) -> tuple[auth.TokenClaims, str]:
+    _, token = make_user(home_db, "alice")
+    return auth.verify_access_token(home_db, token), token
 
 
 def signed(claims: dict, *, secret: str | None = None, algorithm: str = "HS256") -> str:
@@ -92,15 +98,17 @@ async def test_an_expired_token_is_refused(
     assert "expired" in reason["message"]
 
 
-async def test_a_refresh_token_is_refused(endpoint: RealtimeHandle) -> None:
-    user, _ = make_user("bob")
+async def test_a_refresh_token_is_refused(home_db: Database, endpoint: RealtimeHandle) -> None:
+    user, _ = make_user(home_db, "bob")
     reason = await refused(endpoint, token=auth.issue_refresh_token(user))
     assert reason["data"]["code"] == "token_wrong_type"
 
 
-async def test_a_deleted_users_token_is_refused(endpoint: RealtimeHandle) -> None:
-    _, token = make_user("carol")
-    auth.delete_user("carol")
+async def test_a_deleted_users_token_is_refused(
+    home_db: Database, endpoint: RealtimeHandle
+) -> None:
+    _, token = make_user(home_db, "carol")
+    auth.delete_user(home_db, "carol")
     reason = await refused(endpoint, token=token)
     assert reason["data"]["code"] == "user_gone"
 
@@ -127,13 +135,14 @@ async def test_bearer_header_and_auth_payload_both_connect(
 
 
 async def test_a_token_expiring_during_the_connection_is_caught_at_the_next_event(
+    home_db: Database,
     endpoint: RealtimeHandle,
     clock: Clock,
     alice: tuple[auth.TokenClaims, str],
     clients: list[Client],
 ) -> None:
     claims, token = alice
-    generation_id = make_generation(claims.user_id)
+    generation_id = make_generation(home_db, claims.user_id)
     client = await connected(clients, endpoint, token)
     joined = await client.call("join_generation", {"generation_id": str(generation_id)})
     assert "error" not in joined
@@ -145,17 +154,17 @@ async def test_a_token_expiring_during_the_connection_is_caught_at_the_next_even
     with pytest.raises(auth.TokenExpired) as at_connect:
         past = datetime.now(UTC) - timedelta(minutes=10)
         expired = {"sub": str(claims.user_id), "iat": past, "exp": past + timedelta(minutes=5)}
-        auth.verify_access_token(signed(expired))
+        auth.verify_access_token(home_db, signed(expired))
     assert error["message"] == str(at_connect.value), "the same words as at connect"
     assert not client.generation_events(generation_id)
 
 
 async def test_a_user_deleted_during_the_connection_is_disconnected(
-    endpoint: RealtimeHandle, clients: list[Client]
+    home_db: Database, endpoint: RealtimeHandle, clients: list[Client]
 ) -> None:
-    _, token = make_user("dave")
+    _, token = make_user(home_db, "dave")
     client = await connected(clients, endpoint, token)
-    auth.delete_user("dave")
+    auth.delete_user(home_db, "dave")
     await client.sio.emit("join_generation", {"generation_id": str(uuid.uuid4())})
     await asyncio.wait_for(client.disconnected.wait(), 10)
     assert [e["code"] for e in client.errors()] == ["user_gone"]

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from planner.db import Database
+from planner.plan import GenerationService
 from planner.realtime import RealtimeHandle, start_in_thread
 from tests.realtime_support import (
     DESCRIPTION,
@@ -20,16 +22,17 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def endpoint() -> Iterator[RealtimeHandle]:
-    handle = start_in_thread("127.0.0.1", 0)  # the default bus, as the dashboard's
+def endpoint(home_db: Database, service: GenerationService) -> Iterator[RealtimeHandle]:
+    # The default bus, as the dashboard's: the service publishes there too.
+    handle = start_in_thread("127.0.0.1", 0, db=home_db, service=service)
     yield handle
     handle.stop()
 
 
 async def test_a_generation_started_over_socketio_streams_every_event_in_order(
-    endpoint: RealtimeHandle, clients: list[Client]
+    home_db: Database, endpoint: RealtimeHandle, clients: list[Client]
 ) -> None:
-    _, token = make_user("alice")
+    _, token = make_user(home_db, "alice")
     client = Client()
     clients.append(client)
     await client.connect(endpoint.url, token)

@@ -18,7 +18,9 @@ import redis
 
 from planner import auth
 from planner.config import reset_settings
+from planner.db import Database
 from planner.events import EventBus, GenerationEvents, TextDelta, TokensProgress
+from planner.plan import GenerationService
 from planner.realtime import (
     DEFAULT_CHANNEL,
     RealtimeHandle,
@@ -109,22 +111,30 @@ def test_a_publisher_is_attached_once_per_bus_and_stops_with_its_last_user(
 
 
 @pytest.fixture
-def nodes(redis_url: str) -> Iterator[tuple[EventBus, list[RealtimeHandle]]]:
+def nodes(redis_url: str, home_db: Database) -> Iterator[tuple[EventBus, list[RealtimeHandle]]]:
     bus = EventBus()
-    handles = [start_in_thread("127.0.0.1", 0, redis_url, bus=bus) for _ in range(2)]
+    service = GenerationService(home_db, bus=bus)
+    handles = [
+        start_in_thread("127.0.0.1", 0, redis_url, db=home_db, service=service, bus=bus)
+        for _ in range(2)
+    ]
     yield bus, handles
     for handle in handles:
         handle.stop()
+    service.shutdown(cancel=True)
 
 
 async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
-    nodes: tuple[EventBus, list[RealtimeHandle]], redis_url: str, clients: list[Client]
+    home_db: Database,
+    nodes: tuple[EventBus, list[RealtimeHandle]],
+    redis_url: str,
+    clients: list[Client],
 ) -> None:
     bus, (first, second) = nodes
     # The generation code of this process attaches too: events must still go out once.
     publisher = attach_publisher(bus, redis_url)
-    user, token = make_user("alice")
-    generation_id = make_generation(user.id)
+    user, token = make_user(home_db, "alice")
+    generation_id = make_generation(home_db, user.id)
     watchers = [await watcher(clients, node.url, token, generation_id) for node in (first, second)]
     events = GenerationEvents(bus, generation_id)
     for i in range(200):
@@ -147,8 +157,8 @@ async def test_two_nodes_in_one_process_deliver_each_event_once_in_order(
 
 
 @pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    recorder = Recorder(EventBus())
+def recorder(home_db: Database) -> Iterator[Recorder]:
+    recorder = Recorder(EventBus(), home_db)
     yield recorder
     recorder.close()
 
@@ -160,25 +170,35 @@ def short_reads() -> list[int]:
 
 @pytest.fixture
 def lagging_node(
-    redis_url: str, recorder: Recorder, short_reads: list[int]
+    home_db: Database, redis_url: str, recorder: Recorder, short_reads: list[int]
 ) -> Iterator[RealtimeHandle]:
     """A node whose first short read of stored events lets the recorder store them."""
     reads = reads_releasing(recorder, 5, short_reads)
+    service = GenerationService(home_db, bus=recorder.bus)
     handle = start_in_thread(
-        "127.0.0.1", 0, redis_url, bus=recorder.bus, reads=reads, catch_up_wait_s=120
+        "127.0.0.1",
+        0,
+        redis_url,
+        db=home_db,
+        service=service,
+        bus=recorder.bus,
+        reads=reads,
+        catch_up_wait_s=120,
     )
     yield handle
     handle.stop()
+    service.shutdown(cancel=True)
 
 
 async def test_a_node_on_redis_waits_for_the_recorder_before_answering_a_catch_up(
+    home_db: Database,
     lagging_node: RealtimeHandle,
     recorder: Recorder,
     short_reads: list[int],
     clients: list[Client],
 ) -> None:
-    user, token = make_user("alice")
-    generation_id = make_generation(user.id)
+    user, token = make_user(home_db, "alice")
+    generation_id = make_generation(home_db, user.id)
     client = Client()
     clients.append(client)
     await client.connect(lagging_node.url, token)
@@ -266,12 +286,12 @@ def shared_database(
 
 
 async def test_events_from_any_process_reach_clients_on_every_server_process(
-    shared_database: dict[str, str], redis_url: str, clients: list[Client]
+    postgres: Database, shared_database: dict[str, str], redis_url: str, clients: list[Client]
 ) -> None:
     servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
     try:
-        user, token = make_user("alice")
-        generation_id = make_generation(user.id)
+        user, token = make_user(postgres, "alice")
+        generation_id = make_generation(postgres, user.id)
         watchers = [await watcher(clients, s.url, token, generation_id) for s in servers]
         # This test process plays the CLI running a generation: its bus goes out via Redis.
         bus = EventBus()
@@ -282,7 +302,7 @@ async def test_events_from_any_process_reach_clients_on_every_server_process(
         for client in watchers:
             await client.wait_until(lambda c=client: len(c.generation_events(generation_id)) >= 300)
         detach_publisher(publisher)
-        _, stranger_token = make_user("mallory")
+        _, stranger_token = make_user(postgres, "mallory")
         stranger = Client()
         clients.append(stranger)
         await stranger.connect(servers[1].url, stranger_token)
@@ -294,15 +314,16 @@ async def test_events_from_any_process_reach_clients_on_every_server_process(
     for client in watchers:
         assert [e["seq"] for e in client.generation_events(generation_id)] == list(range(1, 301))
     assert refused["error"]["code"] == "not_found"
-    assert auth.verify_access_token(token).username == "alice"
+    assert auth.verify_access_token(postgres, token).username == "alice"
 
 
 async def test_a_generation_started_through_one_server_process_is_watched_through_another(
+    postgres: Database,
     shared_database: dict[str, str],
     redis_url: str,
     clients: list[Client],
 ) -> None:
-    _, token = make_user("alice")
+    _, token = make_user(postgres, "alice")
     servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
     try:
         starter, watcher = Client(), Client()
@@ -328,9 +349,9 @@ async def test_a_generation_started_through_one_server_process_is_watched_throug
 
 
 async def test_a_cli_generation_reaches_clients_of_a_server_process(
-    shared_database: dict[str, str], redis_url: str, clients: list[Client]
+    postgres: Database, shared_database: dict[str, str], redis_url: str, clients: list[Client]
 ) -> None:
-    _, token = make_user("alice")
+    _, token = make_user(postgres, "alice")
     server = ServeProcess(redis_url, shared_database)
     cli = PlannerProcess(
         "generate",

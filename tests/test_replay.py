@@ -6,10 +6,10 @@ import json
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
+from planner.db import Database
 from planner.events import EventBus, EventMessage
 from planner.replay import (
     BusSink,
@@ -19,12 +19,11 @@ from planner.replay import (
     load_recording,
     replay,
 )
-from tests.recorded_rows import TEXT, insert_generation, migrate
+from tests.rows import TEXT, recorded_generation
 
 
-def test_timeline_merges_events_and_chunks_in_time_order() -> None:
-    migrate()
-    recording = load_recording(insert_generation(chunks_ms=20))
+def test_timeline_merges_events_and_chunks_in_time_order(duckdb: Database) -> None:
+    recording = load_recording(duckdb, recorded_generation(duckdb, chunks_ms=20))
     times = [s.t_ms for s in recording.steps]
     assert times == sorted(times)
     assert [c.seq for c in recording.chunks] == list(range(1, 13))
@@ -38,9 +37,8 @@ def test_timeline_merges_events_and_chunks_in_time_order() -> None:
     assert recording.span_ms == times[-1] > 0
 
 
-def test_replay_keeps_the_recorded_pace_scaled_by_speed() -> None:
-    migrate()
-    recording = load_recording(insert_generation(chunks_ms=100))
+def test_replay_on_the_real_clock_is_never_early(duckdb: Database) -> None:
+    recording = load_recording(duckdb, recorded_generation(duckdb, chunks_ms=100))
     speed = 20.0
     emitted: list[tuple[float, ReplayStep]] = []
     started = time.monotonic()
@@ -52,14 +50,13 @@ def test_replay_keeps_the_recorded_pace_scaled_by_speed() -> None:
     assert len(emitted) == len(recording.steps) == report.steps
     expected_total = recording.span_ms / 1000 / speed
     assert expected_total > 0.06
-    assert report.elapsed_s == pytest.approx(expected_total, abs=0.05)
-    for at, step in emitted:
-        assert at == pytest.approx(step.t_ms / 1000 / speed, abs=0.05), step
+    assert report.elapsed_s >= expected_total  # how late a loaded machine makes it is not
+    for at, step in emitted:  # the test's business; the injected clock checks the schedule
+        assert at >= step.t_ms / 1000 / speed, step
 
 
-def test_replay_with_an_injected_clock_waits_exactly_the_scaled_gaps() -> None:
-    migrate()
-    recording = load_recording(insert_generation(chunks_ms=40))
+def test_replay_with_an_injected_clock_waits_exactly_the_scaled_gaps(duckdb: Database) -> None:
+    recording = load_recording(duckdb, recorded_generation(duckdb, chunks_ms=40))
     now = [0.0]
     waits: list[float] = []
 
@@ -73,9 +70,8 @@ def test_replay_with_an_injected_clock_waits_exactly_the_scaled_gaps() -> None:
         replay(recording, CallbackSink(lambda step: None), speed=0)
 
 
-def test_events_reach_the_bus_in_order() -> None:
-    migrate()
-    recording = load_recording(insert_generation(chunks_ms=5))
+def test_events_reach_the_bus_in_order(duckdb: Database) -> None:
+    recording = load_recording(duckdb, recorded_generation(duckdb, chunks_ms=5))
     bus = EventBus()
     received: list[EventMessage] = []
     done = threading.Event()
@@ -93,45 +89,40 @@ def test_events_reach_the_bus_in_order() -> None:
     assert received[0].to_message()["generation_id"] == str(recording.generation_id)
 
 
-def test_unknown_generation_is_a_clear_error() -> None:
-    migrate()
+def test_unknown_generation_is_a_clear_error(duckdb: Database) -> None:
     with pytest.raises(ReplayError, match="no generation"):
-        load_recording(uuid.uuid4())
+        load_recording(duckdb, uuid.uuid4())
     with pytest.raises(ReplayError, match="not a generation id"):
-        load_recording("nope")
+        load_recording(duckdb, "nope")
 
 
-def test_cli_replays_text_and_recovery_notices(run_cli, planner_home: Path) -> None:  # noqa: ANN001
-    migrate()
-    generation_id = insert_generation(chunks_ms=10)
-    from planner.db import dispose_engines
-
-    dispose_engines()
-    result = run_cli("replay", str(generation_id), "--speed", "50")
-    assert result.returncode == 0, result.stderr
+def test_cli_replays_text_and_recovery_notices(invoke, home_db: Database) -> None:  # noqa: ANN001
+    home_db.ensure_schema()
+    generation_id = recorded_generation(home_db, chunks_ms=10)
+    result = invoke("replay", str(generation_id), "--speed", "50")
+    assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert TEXT[:200] in out.replace("\n", "")
     notice = "recovery (attempt 2): connection_dropped; tier resume, continuing from char 200"
     assert f"{notice}\n" in out  # one line, however long
     assert out.index("recovery") < out.index(TEXT[200:240])
     assert "completed" in out
-    missing = run_cli("replay", str(uuid.uuid4()))
-    assert missing.returncode == 1
-    assert "no generation" in missing.stderr
-    bad_speed = run_cli("replay", str(generation_id), "--speed", "0")
-    assert bad_speed.returncode != 0
+    missing = invoke("replay", str(uuid.uuid4()))
+    assert missing.exit_code == 3  # nothing by that id
+    assert missing.stderr.startswith("planner: replay: no generation")
+    bad_speed = invoke("replay", str(generation_id), "--speed", "0")
+    assert bad_speed.exit_code != 0
     assert "speed" in bad_speed.stderr
 
 
 @pytest.mark.redis
-def test_socketio_replay_goes_to_the_generation_room_through_redis() -> None:
+def test_socketio_replay_goes_to_the_generation_room_through_redis(duckdb: Database) -> None:
     import redis
 
     from planner.replay import SocketIOSink
     from tests.conftest import REDIS_URL, skip_or_fail
 
-    migrate()
-    recording = load_recording(insert_generation(chunks_ms=5))
+    recording = load_recording(duckdb, recorded_generation(duckdb, chunks_ms=5))
     channel = f"exp-replay-{uuid.uuid4().hex[:8]}"
     try:
         client = redis.Redis.from_url(REDIS_URL)
@@ -166,12 +157,16 @@ def test_socketio_replay_without_redis_says_what_to_set() -> None:
 
 @pytest.mark.redis
 @pytest.mark.anyio
-async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(run_cli) -> None:  # noqa: ANN001
+async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(
+    run_cli,  # noqa: ANN001
+    home_db: Database,
+) -> None:
     """A real server on Redis, a real client in the room, `planner replay --socketio`."""
     import anyio
     import redis
 
     from planner.events import EventBus
+    from planner.plan import GenerationService
     from planner.realtime import start_in_thread
     from tests.conftest import REDIS_URL, skip_or_fail
     from tests.realtime_support import Client, make_user
@@ -181,10 +176,10 @@ async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(run_c
     except redis.RedisError as exc:
         skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
     redis_url = f"{REDIS_URL}?channel=exp-test-replay-{uuid.uuid4().hex[:8]}"
-    migrate()
-    user, token = make_user("replayer")
-    recording = load_recording(insert_generation(chunks_ms=5, user_id=user.id))
-    server = start_in_thread("127.0.0.1", 0, redis_url, bus=EventBus())
+    user, token = make_user(home_db, "replayer")
+    recording = load_recording(home_db, recorded_generation(home_db, chunks_ms=5, user_id=user.id))
+    service = GenerationService(home_db)
+    server = start_in_thread("127.0.0.1", 0, redis_url, db=home_db, service=service, bus=EventBus())
     client = Client()
     try:
         await client.connect(server.url, token)
@@ -215,3 +210,4 @@ async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(run_c
     finally:
         await client.close()
         server.stop()
+        service.shutdown()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx2
 import pytest
-from sim_helpers import client, plain_request, stream_text
 
 from planner.errors import ConflictError, ServiceUnavailable
 from planner.sim import (
@@ -13,6 +12,7 @@ from planner.sim import (
     SimulatorNotRunning,
     SimulatorStartError,
 )
+from tests.sim_helpers import client, plain_request, stream_text
 
 
 def test_health_and_stats_count_requests_and_faults() -> None:

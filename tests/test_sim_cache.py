@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sim_helpers import VirtualTimer, client, discovery, plain_request, stream_text
-
 from planner.sim import Simulator
 from planner.sim.cache import TTL_S
 from planner.tokens import count_tokens
+from tests.sim_helpers import VirtualTimer, client, discovery, plain_request, stream_text
 
 
 def usage_of(sim: Simulator, request: dict):  # noqa: ANN201

@@ -10,10 +10,10 @@ import sys
 
 import httpx2
 from conftest import REPO_ROOT, cli_env
-from sim_helpers import client, discovery, plain_request, stream_text
 
 from planner.plan.schema import Discovery
 from planner.sim import FAULT_TYPES, PROFILES
+from tests.sim_helpers import client, discovery, plain_request, stream_text
 
 
 def test_planner_sim_serves_until_interrupted() -> None:

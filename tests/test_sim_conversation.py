@@ -12,13 +12,13 @@ import sys
 import httpx2
 import pytest
 from conftest import REPO_ROOT, cli_env
-from sim_helpers import MODEL, client, discovery, plain_request, stream_text
 
 from planner.plan.endpoint import embedded_simulator
 from planner.plan.schema import Discovery
 from planner.protocol import SPEED_HEADER
 from planner.sim import FullAnswer, Opening, PlainProse, Simulator
 from planner.sim.conversation import MAX_OVERLAP_CHARS, MIN_OVERLAP_CHARS, Responder
+from tests.sim_helpers import MODEL, client, discovery, plain_request, stream_text
 
 ANSWER = " ".join(f"Sentence number {n} of the toy model's one long answer." for n in range(80))
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
-from sim_helpers import client, fault_headers, plain_request, stream_text
 
 from planner.sim import Fault, Simulator, parse_fault_spec, wire
 from planner.sim.faults import (
@@ -30,6 +29,7 @@ from planner.sim.faults import (
 )
 from planner.sim.timing import SimClock
 from planner.sim.toxic import Progress
+from tests.sim_helpers import client, fault_headers, plain_request, stream_text
 
 HALF = Progress(chars_sent=50, total_chars=100, bytes_sent=900, elapsed_s=2.0)
 START = Progress(chars_sent=0, total_chars=100, bytes_sent=300, elapsed_s=1.0)

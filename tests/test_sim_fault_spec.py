@@ -8,12 +8,12 @@ import uuid
 
 import httpx2
 import pytest
-from sim_helpers import client, plain_request, stream_text
 
 from planner.errors import InputError
 from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, RunKey
 from planner.sim import PROFILES, FaultSpec, FaultSpecError, Simulator, parse_fault_spec
 from planner.sim.faults import REGISTRY, HttpError, Reset, Stall
+from tests.sim_helpers import client, plain_request, stream_text
 
 
 @pytest.mark.parametrize("name", list(PROFILES))

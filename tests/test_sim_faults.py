@@ -16,7 +16,10 @@ from typing import TypeVar
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import (
+
+from planner.plan.model import PLANNING_MODEL
+from planner.sim import Simulator
+from tests.sim_helpers import (
     VirtualTimer,
     async_client,
     client,
@@ -24,10 +27,7 @@ from sim_helpers import (
     plan_request,
     stream_text,
 )
-from sim_helpers import fault_headers as faults
-
-from planner.plan.model import PLANNING_MODEL
-from planner.sim import Simulator
+from tests.sim_helpers import fault_headers as faults
 
 T = TypeVar("T")
 SPEED = 200.0

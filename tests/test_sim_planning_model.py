@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from sim_helpers import DESCRIPTION, MODEL, client, discovery, plan_request, stream_text
 
 from planner.plan.model import PLANNING_MODEL
 from planner.plan.prompts import REPAIR_OPENING, repair_request, task_count_for
@@ -14,6 +13,7 @@ from planner.plan.schema import Discovery, MasterPlan, consistency_errors
 from planner.sim import Simulator
 from planner.sim.conversation import MAX_OVERLAP_CHARS, MIN_OVERLAP_CHARS, Responder
 from planner.tokens import count_tokens
+from tests.sim_helpers import DESCRIPTION, MODEL, client, discovery, plan_request, stream_text
 
 NEW_MODEL = "claude-opus-4-6"
 RESPONDER = Responder(PLANNING_MODEL)

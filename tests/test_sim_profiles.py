@@ -13,11 +13,11 @@ import uuid
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import client, plan_request, stream_text
 
 from planner.plan.model import PLANNING_MODEL
 from planner.protocol import RUN_HEADER, SPEED_HEADER
 from planner.sim import Simulator
+from tests.sim_helpers import client, plan_request, stream_text
 
 SPEED = 100.0
 READ_TIMEOUT_S = 0.5

@@ -11,15 +11,6 @@ import asyncio
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import (
-    MODEL,
-    VirtualTimer,
-    async_client,
-    client,
-    plain_request,
-    plan_request,
-    stream_text,
-)
 
 from planner.plan.model import PLANNING_MODEL
 from planner.protocol import RUN_HEADER, SPEED_HEADER, RunKey
@@ -29,6 +20,15 @@ from planner.sim.conversation import Responder
 from planner.sim.reply import build_reply
 from planner.sim.responses import SLEEP_THRESHOLD_S
 from planner.tokens import count_tokens
+from tests.sim_helpers import (
+    MODEL,
+    VirtualTimer,
+    async_client,
+    client,
+    plain_request,
+    plan_request,
+    stream_text,
+)
 
 
 @pytest.fixture(scope="module")

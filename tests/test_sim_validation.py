@@ -7,10 +7,10 @@ from typing import Any
 import anthropic
 import httpx2
 import pytest
-from sim_helpers import MODEL, client, plain_request, stream_text
 
 from planner.sim import Simulator
 from planner.sim.validation import PREFILL_REFUSED, TRAILING_WHITESPACE
+from tests.sim_helpers import MODEL, client, plain_request, stream_text
 
 
 @pytest.fixture(scope="module")

@@ -6,37 +6,44 @@ from pathlib import Path
 
 import jwt
 import pytest
+from click.testing import CliRunner
 
 from planner import auth
-from planner.db import current_revision, head_revision
+from planner.cli import main
+from planner.config import reset_settings
+from planner.db import Database, head_revision
 
 
-def test_db_upgrade_creates_the_schema_and_is_repeatable(run_cli, planner_home: Path) -> None:  # noqa: ANN001
+def test_db_upgrade_creates_the_schema_and_is_repeatable(
+    home_db: Database, run_cli, planner_home: Path
+) -> None:  # noqa: ANN001
     first = run_cli("db", "upgrade")
     assert first.returncode == 0, first.stderr
     assert "newest schema" in first.stderr
     assert (planner_home / "planner.duckdb").exists()
-    assert current_revision() == head_revision()
+    assert home_db.current_revision() == head_revision()
     again = run_cli("db", "upgrade")
     assert again.returncode == 0, again.stderr
 
 
-def test_users_add_with_password_stdin_creates_a_user_who_can_log_in(run_cli) -> None:  # noqa: ANN001
+def test_users_add_with_password_stdin_creates_a_user_who_can_log_in(
+    home_db: Database, run_cli
+) -> None:  # noqa: ANN001
     result = run_cli("users", "add", "alice", "--password-stdin", input="s3cret pass\n")
     assert result.returncode == 0, result.stderr
     assert "created user 'alice'" in result.stderr
     assert "s3cret" not in result.stdout + result.stderr
-    assert auth.authenticate("alice", "s3cret pass").username == "alice"
+    assert auth.authenticate(home_db, "alice", "s3cret pass").username == "alice"
 
 
-def test_duplicate_user_is_refused_with_a_clear_message(run_cli) -> None:  # noqa: ANN001
+def test_duplicate_user_is_refused_with_a_clear_message(home_db: Database, run_cli) -> None:  # noqa: ANN001
     first = run_cli("users", "add", "alice", "--password-stdin", input="first pass\n")
     assert first.returncode == 0, first.stderr
     again = run_cli("users", "add", "Alice", "--password-stdin", input="second pass\n")
     assert again.returncode != 0
     assert "a user called 'alice' already exists" in again.stderr
     assert "Traceback" not in again.stderr
-    assert auth.authenticate("alice", "first pass").username == "alice"
+    assert auth.authenticate(home_db, "alice", "first pass").username == "alice"
 
 
 @pytest.mark.parametrize(
@@ -50,6 +57,7 @@ def test_duplicate_user_is_refused_with_a_clear_message(run_cli) -> None:  # noq
     ],
 )
 def test_bad_input_is_refused_and_stores_nothing(
+    home_db: Database,
     run_cli,  # noqa: ANN001
     name: str,
     password: str,
@@ -60,7 +68,7 @@ def test_bad_input_is_refused_and_stores_nothing(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     with pytest.raises(auth.InvalidCredentials):
-        auth.authenticate(name, password)
+        auth.authenticate(home_db, name, password)
 
 
 def test_users_add_without_a_terminal_asks_for_password_stdin(run_cli) -> None:  # noqa: ANN001
@@ -69,15 +77,15 @@ def test_users_add_without_a_terminal_asks_for_password_stdin(run_cli) -> None: 
     assert "--password-stdin" in result.stderr
 
 
-def test_token_prints_an_access_jwt_that_verifies(run_cli) -> None:  # noqa: ANN001
+def test_token_prints_an_access_jwt_that_verifies(home_db: Database, run_cli) -> None:  # noqa: ANN001
     run_cli("users", "add", "alice", "--password-stdin", input="s3cret pass\n")
     result = run_cli("token", "alice")
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    claims = auth.verify_access_token(token)
+    claims = auth.verify_access_token(home_db, token)
     assert claims.username == "alice"
-    assert claims.user_id == auth.get_user("alice").id
+    assert claims.user_id == auth.get_user(home_db, "alice").id
 
 
 def test_token_for_an_unknown_user_fails_clearly(run_cli) -> None:  # noqa: ANN001
@@ -87,8 +95,8 @@ def test_token_for_an_unknown_user_fails_clearly(run_cli) -> None:  # noqa: ANN0
     assert "no user called 'ghost'" in result.stderr
 
 
-def test_token_for_the_local_user_is_refused(run_cli) -> None:  # noqa: ANN001
-    auth.get_or_create_local_user()
+def test_token_for_the_local_user_is_refused(home_db: Database, run_cli) -> None:  # noqa: ANN001
+    auth.get_or_create_local_user(home_db)
     result = run_cli("token", "local")
     assert result.returncode != 0
     assert "cannot log in" in result.stderr
@@ -99,3 +107,24 @@ def test_a_short_jwt_secret_is_refused_with_a_clear_message(run_cli) -> None:  #
     assert result.returncode != 0
     assert "PLANNER_JWT_SECRET is 9 bytes" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:1/planner", "Connection refused"),
+        ("postgresql+psycopg://postgres@no-such-host.invalid/planner", "no-such-host.invalid"),
+        ("postgres://nowhere", "no driver"),
+        ("planner.duckdb", "not a database URL"),
+    ],
+)
+def test_a_database_that_is_down_or_misnamed_is_one_line_and_exit_6(
+    url: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLANNER_DATABASE_URL", url)
+    reset_settings()
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 6, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("planner: db upgrade: cannot use the database ") and reason in line
+    assert result.stdout == ""

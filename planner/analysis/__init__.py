@@ -3,10 +3,9 @@
 One module per concern: `history` (a user's generations, paged), `timelines` (chunks and
 attempts), `progress` (stored events: progress, recoveries, text), `stats` (fallback
 statistics), `plans` (a stored plan as tables), `experiments` (failure-mode experiment
-runs, summaries and strategy rankings).
+runs, summaries and strategy rankings). Every query takes the caller's `Database` first.
 """
 
-from planner.analysis._query import shared_connection
 from planner.analysis.experiments import (
     experiment_runs,
     experiment_summary,
@@ -18,7 +17,6 @@ from planner.analysis.experiments import (
     tier_distribution,
 )
 from planner.analysis.history import (
-    ACTIVE_STATUSES,
     HistoryFilter,
     get_generation,
     history_count,
@@ -51,7 +49,6 @@ from planner.analysis.timelines import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES",
     "HistoryFilter",
     "PlanTables",
     "assemble_tail",
@@ -77,7 +74,6 @@ __all__ = [
     "rank_strategies",
     "recoveries",
     "running_generation",
-    "shared_connection",
     "success_matrix",
     "summarize",
     "summary_by",

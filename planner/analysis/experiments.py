@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from planner.analysis._query import read_frame
-from planner.db import Experiment, ExperimentRun, Generation, GenerationAttempt
+from planner.db import Database, Experiment, ExperimentRun, Generation, GenerationAttempt
 from planner.failures import failure_points, fault_for
 
 BASELINE_FAULT = "none"
@@ -98,7 +98,7 @@ def _fault_name(item: dict[str, Any]) -> str:
     return name
 
 
-def list_experiments(*, url: str | None = None, user_id: uuid.UUID | None = None) -> pd.DataFrame:
+def list_experiments(db: Database, *, user_id: uuid.UUID | None = None) -> pd.DataFrame:
     """Every experiment, newest first."""
     statement = select(
         Experiment.id.label("experiment_id"),
@@ -116,7 +116,7 @@ def list_experiments(*, url: str | None = None, user_id: uuid.UUID | None = None
     ).order_by(Experiment.created_at.desc())
     if user_id is not None:
         statement = statement.where(Experiment.user_id == user_id)
-    return read_frame(statement, url)
+    return read_frame(db, statement)
 
 
 def _model_times(experiment_id: uuid.UUID) -> Any:
@@ -141,7 +141,7 @@ def _model_times(experiment_id: uuid.UUID) -> Any:
     )
 
 
-def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
+def experiment_runs(db: Database, experiment_id: uuid.UUID | str) -> pd.DataFrame:
     """One row per run, with its slowdown and token ratio (NaN unless it completed)."""
     key = uuid.UUID(str(experiment_id))
     model = _model_times(key)
@@ -169,7 +169,7 @@ def experiment_runs(experiment_id: uuid.UUID | str, *, url: str | None = None) -
         .where(ExperimentRun.experiment_id == key)
         .order_by(ExperimentRun.repeat_index, ExperimentRun.fault, ExperimentRun.strategy)
     )
-    return with_measures(read_frame(statement, url))
+    return with_measures(read_frame(db, statement))
 
 
 def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
@@ -235,8 +235,8 @@ def _baseline_last(column: pd.Series) -> pd.Series:
     return column
 
 
-def experiment_summary(experiment_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
-    return summarize(experiment_runs(experiment_id, url=url))
+def experiment_summary(db: Database, experiment_id: uuid.UUID | str) -> pd.DataFrame:
+    return summarize(experiment_runs(db, experiment_id))
 
 
 def tier_distribution(runs: pd.DataFrame) -> pd.DataFrame:
@@ -282,7 +282,7 @@ def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def generations_with_failures(*, limit: int = 20, url: str | None = None) -> pd.DataFrame:
+def generations_with_failures(db: Database, *, limit: int = 20) -> pd.DataFrame:
     """Recent generations with at least one failed attempt: the ones worth replaying."""
     failed = (
         select(GenerationAttempt.generation_id, func.count().label("failed_attempts"))
@@ -306,12 +306,12 @@ def generations_with_failures(*, limit: int = 20, url: str | None = None) -> pd.
         .order_by(Generation.created_at.desc())
         .limit(limit)
     )
-    return read_frame(statement, url)
+    return read_frame(db, statement)
 
 
-def failure_table(generation_id: uuid.UUID | str, *, url: str | None = None) -> pd.DataFrame:
+def failure_table(db: Database, generation_id: uuid.UUID | str) -> pd.DataFrame:
     """Where each failed attempt died, and the simulator fault that would replay it."""
-    points = failure_points(generation_id, database_url=url)
+    points = failure_points(db, generation_id)
     rows = [{**p.to_dict(), "replay_fault": fault_for(p)} for p in points]
     return pd.DataFrame(rows, columns=[*FAILURE_COLUMNS, "replay_fault"])
 

@@ -16,10 +16,10 @@ import pandas as pd
 from sqlalchemy import Select, distinct, func, select
 
 from planner.analysis._query import read_frame, read_one, read_scalar
-from planner.db import Generation, MasterPlanRow
+from planner.db import Database, Generation, MasterPlanRow
+from planner.store.status import LIVE_STATUSES
 
 # A generation in one of these has not ended yet (queued in the service, or streaming).
-ACTIVE_STATUSES = ("queued", "running")
 HISTORY_COLUMNS = (
     "id",
     "created_at",
@@ -64,12 +64,12 @@ class HistoryFilter:
 
 
 def history_page(
+    db: Database,
     user_id: uuid.UUID,
     filters: HistoryFilter | None = None,
     *,
     page: int = 1,
     page_size: int = 50,
-    url: str | None = None,
 ) -> pd.DataFrame:
     """One page (1-based) of the user's generations, newest first.
 
@@ -99,7 +99,7 @@ def history_page(
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
-    frame = read_frame((filters or HistoryFilter()).apply(statement), url)
+    frame = read_frame(db, (filters or HistoryFilter()).apply(statement))
     if frame.empty:
         return pd.DataFrame(columns=[*HISTORY_COLUMNS, "title"])
     frame["title"] = frame["project_name"].where(
@@ -108,14 +108,12 @@ def history_page(
     return frame
 
 
-def history_count(
-    user_id: uuid.UUID, filters: HistoryFilter | None = None, *, url: str | None = None
-) -> int:
+def history_count(db: Database, user_id: uuid.UUID, filters: HistoryFilter | None = None) -> int:
     statement = select(func.count()).select_from(Generation).where(Generation.user_id == user_id)
-    return int(read_scalar((filters or HistoryFilter()).apply(statement), url) or 0)
+    return int(read_scalar(db, (filters or HistoryFilter()).apply(statement)) or 0)
 
 
-def history_options(user_id: uuid.UUID, *, url: str | None = None) -> dict[str, list[str]]:
+def history_options(db: Database, user_id: uuid.UUID) -> dict[str, list[str]]:
     """The distinct statuses, strategies and fault specs the user has, for filter widgets."""
     options: dict[str, list[str]] = {}
     for key, column in (
@@ -124,26 +122,26 @@ def history_options(user_id: uuid.UUID, *, url: str | None = None) -> dict[str, 
         ("faults", Generation.fault_spec),
     ):
         statement = select(distinct(column).label("value")).where(Generation.user_id == user_id)
-        options[key] = sorted(read_frame(statement, url)["value"].astype(str).tolist())
+        options[key] = sorted(read_frame(db, statement)["value"].astype(str).tolist())
     return options
 
 
 def get_generation(
-    generation_id: uuid.UUID, user_id: uuid.UUID, *, url: str | None = None
+    db: Database, generation_id: uuid.UUID, user_id: uuid.UUID
 ) -> dict[str, Any] | None:
     """The generation's row as a dict, or None when it does not exist or is not the user's."""
     statement = select(*Generation.__table__.columns).where(
         Generation.id == generation_id, Generation.user_id == user_id
     )
-    return read_one(statement, url)
+    return read_one(db, statement)
 
 
-def running_generation(user_id: uuid.UUID, *, url: str | None = None) -> uuid.UUID | None:
+def running_generation(db: Database, user_id: uuid.UUID) -> uuid.UUID | None:
     """The user's most recent generation not ended yet (to re-attach a new tab)."""
     statement = (
         select(Generation.id)
-        .where(Generation.user_id == user_id, Generation.status.in_(ACTIVE_STATUSES))
+        .where(Generation.user_id == user_id, Generation.status.in_(LIVE_STATUSES))
         .order_by(Generation.created_at.desc())
         .limit(1)
     )
-    return read_scalar(statement, url)
+    return read_scalar(db, statement)

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from planner.analysis._query import read_frames, read_one
-from planner.db import MasterPlanRow, MilestoneRow, PhaseRow, SubtaskRow, TaskRow
+from planner.db import Database, MasterPlanRow, MilestoneRow, PhaseRow, SubtaskRow, TaskRow
 
 
 @dataclass(frozen=True)
@@ -26,19 +26,18 @@ class PlanTables:
     subtasks: pd.DataFrame
 
 
-def load_plan(
-    masterplan_id: uuid.UUID, user_id: uuid.UUID, *, url: str | None = None
-) -> PlanTables | None:
+def load_plan(db: Database, masterplan_id: uuid.UUID, user_id: uuid.UUID) -> PlanTables | None:
     """The plan's header row (with plan_json) and its four levels, or None if not the user's."""
     plan = read_one(
+        db,
         select(*MasterPlanRow.__table__.columns).where(
             MasterPlanRow.id == masterplan_id, MasterPlanRow.user_id == user_id
         ),
-        url,
     )
     if plan is None:
         return None
     phases, milestones, tasks, subtasks = read_frames(
+        db,
         [
             select(PhaseRow.id, PhaseRow.phase_number, PhaseRow.name, PhaseRow.description)
             .where(PhaseRow.masterplan_id == masterplan_id)
@@ -77,7 +76,6 @@ def load_plan(
             .where(SubtaskRow.masterplan_id == masterplan_id)
             .order_by(SubtaskRow.task_id, SubtaskRow.subtask_number),
         ],
-        url,
     )
     return PlanTables(plan, phases, milestones, tasks, subtasks)
 

@@ -17,16 +17,17 @@ import pandas as pd
 from sqlalchemy import select
 
 from planner.analysis._query import read_frame, read_one
-from planner.db import GenerationEvent
+from planner.db import Database, GenerationEvent
 from planner.events import Recovery, TextDelta, TokensProgress
 
 EVENT_COLUMNS = ("seq", "name", "created_at", "payload")
 NOISY_EVENTS = (TokensProgress.name, TextDelta.name)
 
 
-def latest_progress(generation_id: uuid.UUID, *, url: str | None = None) -> dict[str, Any] | None:
+def latest_progress(db: Database, generation_id: uuid.UUID) -> dict[str, Any] | None:
     """The payload of the newest `masterplan_tokens_progress` event (plus its seq)."""
     row = read_one(
+        db,
         select(GenerationEvent.seq, GenerationEvent.payload, GenerationEvent.created_at)
         .where(
             GenerationEvent.generation_id == generation_id,
@@ -34,16 +35,15 @@ def latest_progress(generation_id: uuid.UUID, *, url: str | None = None) -> dict
         )
         .order_by(GenerationEvent.seq.desc())
         .limit(1),
-        url,
     )
     if row is None:
         return None
     return {**row["payload"], "seq": row["seq"], "created_at": row["created_at"]}
 
 
-def recoveries(generation_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
+def recoveries(db: Database, generation_id: uuid.UUID) -> pd.DataFrame:
     """Every recovery event: seq, created_at, attempt, tier, reason, resume_from_char."""
-    frame = events_log(generation_id, names=(Recovery.name,), url=url)
+    frame = events_log(db, generation_id, names=(Recovery.name,))
     columns = ["seq", "created_at", "attempt", "tier", "reason", "resume_from_char"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -55,12 +55,12 @@ def recoveries(generation_id: uuid.UUID, *, url: str | None = None) -> pd.DataFr
 
 
 def events_log(
+    db: Database,
     generation_id: uuid.UUID,
     *,
     names: Iterable[str] | None = None,
     exclude: Iterable[str] = (),
     limit: int | None = None,
-    url: str | None = None,
 ) -> pd.DataFrame:
     """The stored events in seq order: all, only `names`, or all but `exclude`."""
     statement = (
@@ -80,7 +80,7 @@ def events_log(
         statement = statement.where(GenerationEvent.name.not_in(excluded))
     if limit is not None:
         statement = statement.limit(limit)
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     return frame if not frame.empty else pd.DataFrame(columns=list(EVENT_COLUMNS))
 
 
@@ -104,11 +104,11 @@ def assemble_tail(deltas: Iterable[tuple[int, str]], max_chars: int) -> str:
 
 
 def text_tail(
+    db: Database,
     generation_id: uuid.UUID,
     *,
     max_chars: int = 1500,
     recent_deltas: int = 400,
-    url: str | None = None,
 ) -> str:
     """The last `max_chars` characters streamed so far, rebuilt from the newest text deltas."""
     statement = (
@@ -120,7 +120,7 @@ def text_tail(
         .order_by(GenerationEvent.seq.desc())
         .limit(recent_deltas)
     )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     if frame.empty:
         return ""
     ordered = frame.sort_values("seq")["payload"]

@@ -22,8 +22,8 @@ import pandas as pd
 from sqlalchemy import Integer, case, func, select
 
 from planner.analysis._query import read_frame
-from planner.analysis.history import ACTIVE_STATUSES
-from planner.db import Generation
+from planner.db import Database, Generation
+from planner.store.status import LIVE_STATUSES, GenerationStatus
 
 OUTCOME_COLUMNS = (
     "id",
@@ -42,10 +42,10 @@ OUTCOME_COLUMNS = (
 
 
 def _finished(user_id: uuid.UUID) -> Any:
-    return (Generation.user_id == user_id) & Generation.status.not_in(ACTIVE_STATUSES)
+    return (Generation.user_id == user_id) & Generation.status.not_in(LIVE_STATUSES)
 
 
-def tier_counts(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
+def tier_counts(db: Database, user_id: uuid.UUID) -> pd.DataFrame:
     """How often each strategy ended at each tier: strategy, tier, count."""
     tier = func.coalesce(Generation.tier, "unknown").label("tier")
     statement = (
@@ -54,15 +54,16 @@ def tier_counts(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
         .group_by(Generation.strategy, tier)
         .order_by(Generation.strategy, tier)
     )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     if frame.empty:
         return pd.DataFrame(columns=["strategy", "tier", "count"])
     return frame.astype({"count": int})
 
 
-def success_matrix(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
+def success_matrix(db: Database, user_id: uuid.UUID) -> pd.DataFrame:
     """Runs, completions and success rate per strategy × fault profile."""
-    completed = func.sum(case((Generation.status == "completed", 1), else_=0)).cast(Integer)
+    is_completed = Generation.status == GenerationStatus.COMPLETED
+    completed = func.sum(case((is_completed, 1), else_=0)).cast(Integer)
     statement = (
         select(
             Generation.strategy,
@@ -74,7 +75,7 @@ def success_matrix(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFram
         .group_by(Generation.strategy, Generation.fault_spec)
         .order_by(Generation.strategy, Generation.fault_spec)
     )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     if frame.empty:
         return pd.DataFrame(columns=["strategy", "fault_spec", "runs", "completed", "success_rate"])
     frame = frame.astype({"runs": int, "completed": int})
@@ -82,7 +83,7 @@ def success_matrix(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFram
     return frame
 
 
-def outcomes(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
+def outcomes(db: Database, user_id: uuid.UUID) -> pd.DataFrame:
     """One row per finished generation with wasted-token and time-overhead figures.
 
     Adds final_tokens, wasted_ratio (wasted ÷ output), seconds_per_token,
@@ -94,7 +95,7 @@ def outcomes(user_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
         .where(_finished(user_id))
         .order_by(Generation.created_at)
     )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     if frame.empty:
         extra = [
             "final_tokens",

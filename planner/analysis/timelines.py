@@ -16,8 +16,8 @@ import pandas as pd
 from sqlalchemy import Integer, func, literal, select
 
 from planner.analysis._query import read_frame, read_one
-from planner.db import GenerationAttempt, GenerationChunk
-from planner.plan.bulk import CHUNK_COLUMNS
+from planner.db import Database, GenerationAttempt, GenerationChunk
+from planner.store.batch import CHUNK_COLUMNS
 
 TIMELINE_COLUMNS = ("attempt", "stage", "t_s", "chars_end", "chunks")
 MARKER_COLUMNS = ("attempt", "stage", "kind", "t_s", "chars_end", "error_type", "error_message")
@@ -39,7 +39,7 @@ ATTEMPT_COLUMNS = (
 
 
 def chunk_timeline(
-    generation_id: uuid.UUID, *, max_points: int = 2000, url: str | None = None
+    db: Database, generation_id: uuid.UUID, *, max_points: int = 2000
 ) -> pd.DataFrame:
     """Cumulative characters over time, one row per plotted point.
 
@@ -51,12 +51,12 @@ def chunk_timeline(
         raise ValueError(f"max_points must be at least 2, got {max_points}")
     of_generation = GenerationChunk.generation_id == generation_id
     span = read_one(
+        db,
         select(
             func.count().label("n"),
             func.min(GenerationChunk.t_ms).label("first_ms"),
             func.max(GenerationChunk.t_ms).label("last_ms"),
         ).where(of_generation),
-        url,
     )
     if span is None or not span["n"]:
         return pd.DataFrame(columns=list(TIMELINE_COLUMNS))
@@ -88,12 +88,12 @@ def chunk_timeline(
             .group_by(GenerationChunk.attempt, GenerationChunk.stage, bucket)
             .order_by(func.max(GenerationChunk.t_ms), GenerationChunk.attempt)
         )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     frame["t_s"] = frame.pop("t_ms").astype(float) / 1000.0
     return frame[list(TIMELINE_COLUMNS)].astype({"chunks": int, "chars_end": int, "attempt": int})
 
 
-def attempts_table(generation_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
+def attempts_table(db: Database, generation_id: uuid.UUID) -> pd.DataFrame:
     """Every HTTP attempt of the generation, in order, with times in seconds."""
     statement = (
         select(
@@ -113,7 +113,7 @@ def attempts_table(generation_id: uuid.UUID, *, url: str | None = None) -> pd.Da
         .where(GenerationAttempt.generation_id == generation_id)
         .order_by(GenerationAttempt.number)
     )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     if frame.empty:
         return pd.DataFrame(columns=list(ATTEMPT_COLUMNS))
     frame["start_s"] = frame.pop("start_ms").astype(float) / 1000.0
@@ -141,7 +141,7 @@ def fault_markers(attempts: pd.DataFrame) -> pd.DataFrame:
     return markers.reset_index(drop=True)
 
 
-def chunk_rows(generation_id: uuid.UUID, *, url: str | None = None) -> pd.DataFrame:
+def chunk_rows(db: Database, generation_id: uuid.UUID) -> pd.DataFrame:
     """Every chunk of the generation (for the timeline CSV download and notebooks)."""
     statement = (
         select(
@@ -155,9 +155,9 @@ def chunk_rows(generation_id: uuid.UUID, *, url: str | None = None) -> pd.DataFr
         .where(GenerationChunk.generation_id == generation_id)
         .order_by(GenerationChunk.seq)
     )
-    frame = read_frame(statement, url)
+    frame = read_frame(db, statement)
     return frame if not frame.empty else pd.DataFrame(columns=list(CHUNK_COLUMNS))
 
 
-def timeline_csv(generation_id: uuid.UUID, *, url: str | None = None) -> str:
-    return chunk_rows(generation_id, url=url).to_csv(index=False)
+def timeline_csv(db: Database, generation_id: uuid.UUID) -> str:
+    return chunk_rows(db, generation_id).to_csv(index=False)

@@ -11,6 +11,8 @@ import streamlit as st
 from planner import analysis
 from planner.analysis.progress import NOISY_EVENTS
 from planner.dashboard import nav, plan_view, session, widgets
+from planner.dashboard.resources import database
+from planner.store import LIVE_STATUSES
 
 EVENTS_SHOWN = 5000
 
@@ -22,13 +24,15 @@ def render() -> None:
     generation_id = _chosen_generation(user.user_id)
     if generation_id is None:
         return
-    row = analysis.get_generation(generation_id, user.user_id)
+    row = analysis.get_generation(database(), generation_id, user.user_id)
     if row is None:
         st.error("There is no generation with that id among yours.")
         st.page_link(nav.page("history"), label="Back to History", icon=":material/history:")
         return
     tables = (
-        analysis.load_plan(row["masterplan_id"], user.user_id) if row["masterplan_id"] else None
+        analysis.load_plan(database(), row["masterplan_id"], user.user_id)
+        if row["masterplan_id"]
+        else None
     )
     if tables is not None:
         title.title(tables.plan["project_name"])
@@ -37,7 +41,7 @@ def render() -> None:
     _figures(row)
     if row["error"]:
         st.error(f"**Error:** {row['error']}", icon=":material/error:")
-    if row["status"] in analysis.ACTIVE_STATUSES:
+    if row["status"] in LIVE_STATUSES:
         st.info(
             "This generation is still running: follow it live on the Generate page.",
             icon=":material/progress_activity:",
@@ -50,11 +54,7 @@ def render() -> None:
         if tables is None:
             st.info(
                 "No plan was stored for this generation"
-                + (
-                    " yet."
-                    if row["status"] in analysis.ACTIVE_STATUSES
-                    else " (it did not complete)."
-                )
+                + (" yet." if row["status"] in LIVE_STATUSES else " (it did not complete).")
             )
         else:
             plan_view.render_summary(tables)
@@ -81,7 +81,7 @@ def render() -> None:
 
 def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
     """The generation in `?id=…` (default: the newest), with a picker over recent ones."""
-    recent = analysis.history_page(user_id, page_size=25)
+    recent = analysis.history_page(database(), user_id, page_size=25)
     current = st.query_params.get("id")
     if recent.empty and not current:
         st.info(
@@ -128,7 +128,7 @@ def _figures(row: dict[str, Any]) -> None:
 def _events(generation_id: uuid.UUID) -> None:
     show_all = st.toggle("Include progress and text events", key="events_all")
     frame = analysis.events_log(
-        generation_id, exclude=() if show_all else NOISY_EVENTS, limit=EVENTS_SHOWN
+        database(), generation_id, exclude=() if show_all else NOISY_EVENTS, limit=EVENTS_SHOWN
     )
     if frame.empty:
         st.caption("No events recorded.")
@@ -166,7 +166,7 @@ def _downloads(generation_id: uuid.UUID, tables: analysis.PlanTables | None) -> 
         st.markdown("**Timeline CSV**: every chunk (seq, attempt, stage, offset, size, t_ms).")
         st.download_button(
             "Download timeline CSV",
-            data=lambda: analysis.timeline_csv(generation_id),
+            data=lambda: analysis.timeline_csv(database(), generation_id),
             file_name=f"timeline-{generation_id}.csv",
             mime="text/csv",
             icon=":material/download:",

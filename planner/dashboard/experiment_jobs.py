@@ -12,6 +12,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+from planner.db import Database
 from planner.experiments import ExperimentConfig, ExperimentError, run_experiment
 
 START_TIMEOUT_S = 60.0
@@ -36,9 +37,9 @@ _jobs: dict[uuid.UUID, ExperimentJob] = {}
 _lock = threading.Lock()
 
 
-def start(config: ExperimentConfig, user_id: uuid.UUID) -> uuid.UUID:
+def start(db: Database, config: ExperimentConfig, user_id: uuid.UUID) -> uuid.UUID:
     """Validate, create the experiment's rows and run it in the background."""
-    checked = config.validated()  # ExperimentError here, in the caller's thread
+    checked = config.validated(db)  # ExperimentError here, in the caller's thread
     job = ExperimentJob(user_id)
 
     def on_start(experiment_id: uuid.UUID, total_runs: int) -> None:
@@ -47,7 +48,7 @@ def start(config: ExperimentConfig, user_id: uuid.UUID) -> uuid.UUID:
 
     def work() -> None:
         try:
-            run_experiment(checked, user_id=user_id, on_start=on_start, stop=job.stop)
+            run_experiment(db, checked, user_id=user_id, on_start=on_start, stop=job.stop)
         except Exception as exc:  # reported to the page; the runs stored so far stay
             job.error = f"{type(exc).__name__}: {exc}"
         finally:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import charts, experiment_jobs, nav, session
+from planner.dashboard.resources import database
 from planner.experiments import DEFAULT_DESCRIPTION, ExperimentConfig, ExperimentError
 from planner.llm import STRATEGIES
 from planner.sim import PROFILES
@@ -27,7 +28,7 @@ def render() -> None:
         "matrix is a real generation against the simulator, with paired seeds and "
         "fault-free baselines."
     )
-    experiments = analysis.list_experiments(user_id=user.user_id)
+    experiments = analysis.list_experiments(database(), user_id=user.user_id)
     with st.expander("New experiment", expanded=experiments.empty, icon=":material/add:"):
         _form(user.user_id)
     if experiments.empty:
@@ -96,7 +97,7 @@ def _form(user_id: uuid.UUID) -> None:
         name=name.strip(),
     )
     try:
-        experiment_id = experiment_jobs.start(config, user_id)
+        experiment_id = experiment_jobs.start(database(), config, user_id)
     except ExperimentError as exc:
         st.error(f"The experiment cannot run: {exc}", icon=":material/error:")
         return
@@ -121,7 +122,9 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
         )
     if job is not None and job.error:
         st.error(f"The experiment stopped with an error: {job.error}")
-    _results(analysis.experiment_runs(experiment_id), final=row["status"] == "completed")
+    _results(
+        analysis.experiment_runs(database(), experiment_id), final=row["status"] == "completed"
+    )
 
 
 def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -130,8 +133,8 @@ def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
         job = experiment_jobs.job_for(experiment_id, user_id)
         if job is None or not job.alive:
             st.rerun()
-        with analysis.shared_connection():
-            runs = analysis.experiment_runs(experiment_id)
+        with database().held():
+            runs = analysis.experiment_runs(database(), experiment_id)
         done = int(runs["status"].isin(FINISHED).sum())
         total = max(1, len(runs))
         st.progress(done / total, text=f"{done} of {total} generations finished")

@@ -17,10 +17,12 @@ from planner import analysis
 from planner.config import get_settings
 from planner.dashboard import live, nav, session, widgets
 from planner.dashboard.plan_view import escape
+from planner.dashboard.resources import database, service
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
-from planner.plan import GenerationRequest, GenerationRequestError, default_service
+from planner.plan import GenerationRequest, GenerationRequestError
 from planner.plan.request import MAX_SPEED
 from planner.sim import PROFILES
+from planner.store import LIVE_STATUSES
 
 FOLLOWING_KEY = "following_generation"
 RECENT = 5
@@ -40,7 +42,7 @@ def render() -> None:
     st.title("Generate a MasterPlan")
     followed = _followed_generation(user.user_id)
     if followed is not None:
-        if followed["status"] in analysis.ACTIVE_STATUSES:
+        if followed["status"] in LIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
             if st.button("Cancel this generation", icon=":material/stop_circle:", key="gen_cancel"):
                 _cancel(followed["id"])
@@ -54,10 +56,12 @@ def render() -> None:
 def _followed_generation(user_id: uuid.UUID) -> dict | None:
     """The generation this tab follows, else the user's running one (re-attach)."""
     chosen = st.session_state.get(FOLLOWING_KEY)
-    generation_id = uuid.UUID(chosen) if chosen else analysis.running_generation(user_id)
+    generation_id = (
+        uuid.UUID(chosen) if chosen else analysis.running_generation(database(), user_id)
+    )
     if generation_id is None:
         return None
-    row = analysis.get_generation(generation_id, user_id)
+    row = analysis.get_generation(database(), generation_id, user_id)
     if row is None:
         st.session_state.pop(FOLLOWING_KEY, None)
         return None
@@ -72,7 +76,7 @@ def _new_generation_button() -> None:
 
 
 def _cancel(generation_id: uuid.UUID) -> None:
-    if default_service().cancel(generation_id):
+    if service().cancel(generation_id):
         st.toast(
             "Cancelling: the generation stops at its next chunk.", icon=":material/stop_circle:"
         )
@@ -84,7 +88,7 @@ def _cancel(generation_id: uuid.UUID) -> None:
 
 
 def _recent(user_id: uuid.UUID) -> None:
-    recent = analysis.history_page(user_id, page_size=RECENT)
+    recent = analysis.history_page(database(), user_id, page_size=RECENT)
     if recent.empty:
         st.caption("Your generations will be listed here and in History.")
         return
@@ -187,7 +191,7 @@ def _form(user_id: uuid.UUID) -> None:
     problems = request.problems()
     if not problems:
         try:
-            generation_id = default_service().start(request)
+            generation_id = service().start(request)
         except GenerationRequestError as exc:
             problems = exc.problems
     if problems:

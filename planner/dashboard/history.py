@@ -9,6 +9,7 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import nav, session
+from planner.dashboard.resources import database
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -16,7 +17,7 @@ PAGE_SIZES = (25, 50, 100)
 def render() -> None:
     user = session.require_user()
     st.title("History")
-    options = analysis.history_options(user.user_id)
+    options = analysis.history_options(database(), user.user_id)
     if not options["statuses"]:
         st.info(
             "No generations yet. Start one on the Generate page: try the fault profile "
@@ -27,7 +28,7 @@ def render() -> None:
         return
 
     filters = _filters(options)
-    total = analysis.history_count(user.user_id, filters)
+    total = analysis.history_count(database(), user.user_id, filters)
     size_column, page_column, info_column = st.columns([1, 1, 3], vertical_alignment="bottom")
     page_size = size_column.selectbox("Rows per page", PAGE_SIZES, index=1, key="history_size")
     pages = max(1, math.ceil(total / page_size))
@@ -45,7 +46,9 @@ def render() -> None:
         f"Showing {first:,}–{min(total, first + page_size - 1):,} of {total:,} generations. "
         "Select a row to open it."
     )
-    frame = analysis.history_page(user.user_id, filters, page=page_number, page_size=page_size)
+    frame = analysis.history_page(
+        database(), user.user_id, filters, page=page_number, page_size=page_size
+    )
     selection = st.dataframe(
         frame,
         hide_index=True,

@@ -16,7 +16,9 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import nav, plan_view, widgets
+from planner.dashboard.resources import database
 from planner.db import utcnow
+from planner.store import LIVE_STATUSES
 
 POLL_S = 0.7
 TAIL_CHARS = 1800
@@ -28,9 +30,9 @@ def render_running(generation_id: uuid.UUID, user_id: uuid.UUID) -> None:
 
     @st.fragment(run_every=POLL_S)
     def poll() -> None:
-        with analysis.shared_connection():
-            row = analysis.get_generation(generation_id, user_id)
-            if row is None or row["status"] not in analysis.ACTIVE_STATUSES:
+        with database().held():
+            row = analysis.get_generation(database(), generation_id, user_id)
+            if row is None or row["status"] not in LIVE_STATUSES:
                 st.rerun()
             _live_panel(row)
 
@@ -39,8 +41,8 @@ def render_running(generation_id: uuid.UUID, user_id: uuid.UUID) -> None:
 
 def _live_panel(row: dict[str, Any]) -> None:
     generation_id = row["id"]
-    progress = analysis.latest_progress(generation_id) or {}
-    recoveries = analysis.recoveries(generation_id)
+    progress = analysis.latest_progress(database(), generation_id) or {}
+    recoveries = analysis.recoveries(database(), generation_id)
     elapsed = max(0.001, (utcnow() - row["started_at"]).total_seconds())
     tokens = int(progress.get("tokens_received", 0))
     percentage = float(progress.get("percentage", 0.0))
@@ -73,7 +75,7 @@ def _live_panel(row: dict[str, Any]) -> None:
         widgets.timeline(generation_id, key="live_timeline", height=300)
     with tail:
         st.markdown("**Latest text**")
-        text = analysis.text_tail(generation_id, max_chars=TAIL_CHARS)
+        text = analysis.text_tail(database(), generation_id, max_chars=TAIL_CHARS)
         st.code(
             text or "waiting for the first chunk…", language="json", wrap_lines=True, height=300
         )
@@ -97,8 +99,12 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[]
     `actions` draws the page's own buttons right under the verdict.
     """
     generation_id = row["id"]
-    recoveries = analysis.recoveries(generation_id)
-    tables = analysis.load_plan(row["masterplan_id"], user_id) if row["masterplan_id"] else None
+    recoveries = analysis.recoveries(database(), generation_id)
+    tables = (
+        analysis.load_plan(database(), row["masterplan_id"], user_id)
+        if row["masterplan_id"]
+        else None
+    )
     if row["status"] == "completed" and tables is not None:
         plan = tables.plan
         st.success(

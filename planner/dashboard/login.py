@@ -13,6 +13,7 @@ from planner.auth import (
 )
 from planner.config import get_settings
 from planner.dashboard import session
+from planner.dashboard.resources import database
 
 
 def render() -> None:
@@ -53,7 +54,7 @@ def _login_form() -> None:
         st.error("Enter your username and password.")
         return
     try:
-        user = authenticate(username.strip(), password)
+        user = authenticate(database(), username.strip(), password)
     except InvalidCredentials as exc:
         st.error(f"Could not log in: {exc}.")
         return
@@ -89,7 +90,7 @@ def _signup_form() -> None:
         st.error("The two passwords differ. Type the same password twice.")
         return
     try:
-        user = create_user(username.strip(), password)
+        user = create_user(database(), username.strip(), password)
     except AuthError as exc:
         st.error(f"Could not create the account: {exc}.")
         return

@@ -33,6 +33,7 @@ from planner.auth import (
     verify_refresh_token,
 )
 from planner.dashboard import cookie
+from planner.dashboard.resources import database
 from planner.db import User
 
 TOKEN_KEY = "planner_access_token"
@@ -55,7 +56,7 @@ def current_user() -> SessionUser | None:
     if not token:
         return _resume()
     try:
-        claims = verify_access_token(token)
+        claims = verify_access_token(database(), token)
     except TokenExpired:
         if st.session_state.get(REFRESH_KEY):
             del st.session_state[TOKEN_KEY]
@@ -95,8 +96,8 @@ def take_notice() -> str | None:
 
 def access_token_from_refresh(refresh_token: str) -> tuple[str, TokenClaims]:
     """A new access token for the user of a valid refresh token, else an AuthError."""
-    claims = verify_refresh_token(refresh_token)
-    user = get_user(claims.username)
+    claims = verify_refresh_token(database(), refresh_token)
+    user = get_user(database(), claims.username)
     if user.id != claims.user_id:  # the name now belongs to someone else
         raise TokenUserGone("the token's user no longer exists")
     return issue_access_token(user), claims
@@ -124,7 +125,7 @@ def _resume() -> SessionUser | None:
         return None
     try:
         access, _ = access_token_from_refresh(refresh)
-        claims = verify_access_token(access)
+        claims = verify_access_token(database(), access)
     except TokenExpired:
         _forget(notice="Your saved login has expired. Log in again to continue.")
         return None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from planner.config import get_settings
 from planner.dashboard import session
+from planner.dashboard.resources import database, service
 from planner.dashboard.session import SessionUser
-from planner.db import DatabaseLockedError, ensure_schema
+from planner.errors import DatabaseError
 from planner.realtime import RealtimeStartError, attach_publisher, start_realtime_in_thread
 
 
@@ -26,15 +26,16 @@ def prepare() -> str | None:
     itself still works without it. Without a database it stops with a message saying
     which database and why.
     """
+    db = database()
     try:
-        ensure_schema()
-    except (DatabaseLockedError, SQLAlchemyError) as exc:
-        url = make_url(get_settings().database_url).render_as_string(hide_password=True)
-        st.error(f"planner cannot use its database `{url}`: {exc}", icon=":material/error:")
+        db.ensure_schema()
+        service().store.prepare()  # generations of dead processes: `interrupted`, once
+    except (DatabaseError, SQLAlchemyError) as exc:
+        st.error(f"planner cannot use its database `{db.safe_url}`: {exc}", icon=":material/error:")
         st.stop()
     try:
         _publish_generations()
-        start_realtime_in_thread()
+        start_realtime_in_thread(db=db, service=service())
     except (ValueError, RealtimeStartError) as exc:  # ValueError: not a Redis URL
         return f"Socket.IO endpoint not running: {exc}"
     return None

@@ -9,6 +9,7 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import charts, nav, session
+from planner.dashboard.resources import database
 
 SUMMARY_COLUMNS = ["count", "median", "p95", "max"]
 
@@ -27,7 +28,7 @@ def summary_format(number_format: str) -> dict[str, object]:
 def render() -> None:
     user = session.require_user()
     st.title("Fallback statistics")
-    outcomes = analysis.outcomes(user.user_id)
+    outcomes = analysis.outcomes(database(), user.user_id)
     if outcomes.empty:
         st.info(
             "No finished generations yet. Run a few on the Generate page (for instance "
@@ -39,9 +40,9 @@ def render() -> None:
         return
     _headline(outcomes)
     st.subheader("How generations ended (tier)")
-    _tiers(analysis.tier_counts(user.user_id))
+    _tiers(analysis.tier_counts(database(), user.user_id))
     st.subheader("Success rate by strategy × fault profile")
-    _success(analysis.success_matrix(user.user_id))
+    _success(analysis.success_matrix(database(), user.user_id))
     st.subheader("Time overhead against the fault-free baseline")
     _overhead(outcomes)
     st.subheader("Wasted output tokens")

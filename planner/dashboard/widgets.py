@@ -11,6 +11,7 @@ import streamlit as st
 from planner import analysis
 from planner.dashboard import charts
 from planner.dashboard.plan_view import escape
+from planner.dashboard.resources import database
 
 STATUS_BADGE = {
     "queued": ("violet", ":material/schedule:"),
@@ -38,8 +39,8 @@ def settings_line(row: dict[str, Any]) -> str:
 
 def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.DataFrame:
     """The chunk timeline chart with fault markers; returns the attempts table it used."""
-    frame = analysis.chunk_timeline(generation_id)
-    attempts = analysis.attempts_table(generation_id)
+    frame = analysis.chunk_timeline(database(), generation_id)
+    attempts = analysis.attempts_table(database(), generation_id)
     if frame.empty:
         st.caption("No chunks recorded yet.")
         return attempts

@@ -1,4 +1,5 @@
-"""Database layer: engine and sessions, ORM models, migrations, DuckDB lock retry."""
+"""Database layer: the `Database` handle (engine and DuckDB policy), ORM models, migrations,
+deletes that cascade in code."""
 
 from planner.db.cascade import (
     delete_experiment,
@@ -6,17 +7,8 @@ from planner.db.cascade import (
     delete_masterplan,
     delete_user_rows,
 )
-from planner.db.engine import (
-    DatabaseLockedError,
-    dispose_engines,
-    get_engine,
-    is_duckdb,
-    is_lock_conflict,
-    run_in_session,
-    session_scope,
-    with_lock_retry,
-)
-from planner.db.migrate import current_revision, downgrade, ensure_schema, head_revision, upgrade
+from planner.db.database import Database
+from planner.db.migrate import head_revision
 from planner.db.models import (
     Base,
     DiscoveryDocument,
@@ -24,6 +16,7 @@ from planner.db.models import (
     ExperimentRun,
     Generation,
     GenerationAttempt,
+    GenerationCheckpoint,
     GenerationChunk,
     GenerationEvent,
     MasterPlanRow,
@@ -34,15 +27,18 @@ from planner.db.models import (
     User,
     utcnow,
 )
+from planner.db.retry import DatabaseLockedError, is_lock_conflict, retry_lock_conflicts
 
 __all__ = [
     "Base",
+    "Database",
     "DatabaseLockedError",
     "DiscoveryDocument",
     "Experiment",
     "ExperimentRun",
     "Generation",
     "GenerationAttempt",
+    "GenerationCheckpoint",
     "GenerationChunk",
     "GenerationEvent",
     "MasterPlanRow",
@@ -51,21 +47,12 @@ __all__ = [
     "SubtaskRow",
     "TaskRow",
     "User",
-    "current_revision",
     "delete_experiment",
     "delete_generation",
     "delete_masterplan",
     "delete_user_rows",
-    "dispose_engines",
-    "downgrade",
-    "ensure_schema",
-    "get_engine",
     "head_revision",
-    "is_duckdb",
     "is_lock_conflict",
-    "run_in_session",
-    "session_scope",
-    "upgrade",
+    "retry_lock_conflicts",
     "utcnow",
-    "with_lock_retry",
 ]

@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from sqlalchemy import Executable, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from planner.db.engine import is_duckdb
 from planner.db.models import (
     DiscoveryDocument,
     Experiment,
     ExperimentRun,
     Generation,
     GenerationAttempt,
+    GenerationCheckpoint,
     GenerationChunk,
     GenerationEvent,
     MasterPlanRow,
@@ -44,7 +44,7 @@ def _quiet(statement: Executable) -> Executable:
 
 
 def _run_levels(session: Session, levels: Sequence[Level]) -> None:
-    per_level_commit = is_duckdb(str(session.get_bind().url))
+    per_level_commit = session.get_bind().dialect.name == "duckdb"
     for level in levels:
         for statement in level:
             session.execute(_quiet(statement))
@@ -70,6 +70,7 @@ def _generation_and_plan_levels(
     levels = _plan_levels(masterplans)
     levels[0] += [
         delete(GenerationChunk).where(GenerationChunk.generation_id.in_(generations)),
+        delete(GenerationCheckpoint).where(GenerationCheckpoint.generation_id.in_(generations)),
         delete(GenerationEvent).where(GenerationEvent.generation_id.in_(generations)),
         delete(GenerationAttempt).where(GenerationAttempt.generation_id.in_(generations)),
         # Experiment figures outlive the generations they measured.

@@ -141,6 +141,19 @@ class GenerationChunk(Base):
     t_ms: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class GenerationCheckpoint(Base):
+    """One piece of a stage's checkpoint text: the text replaces the stage's checkpoint from
+    `from_char` on. Appended per recording batch, so a batch writes only the text that is
+    new since the last one (migration 0004 says why); no foreign key, like the chunks."""
+
+    __tablename__ = "generation_checkpoints"
+    generation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    from_char: Mapped[int] = mapped_column(Integer, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+
+
 class GenerationEvent(Base):
     __tablename__ = "generation_events"
     generation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("generations.id"), primary_key=True)

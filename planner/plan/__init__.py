@@ -1,41 +1,28 @@
-"""MasterPlan generation: prompts, parsing, the generator, its recording and the service.
+"""MasterPlan generation: prompts, parsing, the generator, the run API and the service.
 
-Front ends use `run_generation` / `resume_generation` (synchronous) or the
-`GenerationService` (background, `default_service()`); every generation is recorded the
-same way, whoever starts it.
-
-The names are loaded on first use: the simulator imports `planner.plan.prompts` and
-`planner.plan.schema`, and must not pull in the generator (which uses the simulator).
+Front ends use `run_generation(db, request)` / `resume_generation(db, id)` (synchronous)
+or a `GenerationService(db)` (background); every generation is recorded the same way,
+through the generation store (`planner.store`), whoever starts it.
 """
 
-from __future__ import annotations
+from planner.plan.parse import PlanParseError, parse_discovery, parse_masterplan
+from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
+from planner.plan.runner import outcome_of, prepare, resume_generation, run_generation
+from planner.plan.service import GenerationService
+from planner.store import GenerationNotFound, GenerationNotResumable
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "GenerationNotFound": "planner.plan.stored",
-    "GenerationNotResumable": "planner.plan.stored",
-    "GenerationOutcome": "planner.plan.request",
-    "GenerationRequest": "planner.plan.request",
-    "GenerationRequestError": "planner.plan.request",
-    "GenerationService": "planner.plan.service",
-    "PlanParseError": "planner.plan.parse",
-    "default_service": "planner.plan.service",
-    "outcome_of": "planner.plan.stored",
-    "parse_discovery": "planner.plan.parse",
-    "parse_masterplan": "planner.plan.parse",
-    "prepare_database": "planner.plan.runner",
-    "resume_generation": "planner.plan.runner",
-    "run_generation": "planner.plan.runner",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'planner.plan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__all__ = [
+    "GenerationNotFound",
+    "GenerationNotResumable",
+    "GenerationOutcome",
+    "GenerationRequest",
+    "GenerationRequestError",
+    "GenerationService",
+    "PlanParseError",
+    "outcome_of",
+    "parse_discovery",
+    "parse_masterplan",
+    "prepare",
+    "resume_generation",
+    "run_generation",
+]

@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 
 from planner.config import Settings
+from planner.errors import ConfigError
 from planner.llm import ResilientClient
 from planner.plan.model import PLANNING_MODEL
 from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
@@ -38,7 +39,7 @@ MIN_DEADLINE_S = 30.0
 UNLIMITED_TIME_SCALE = 1000.0
 
 
-class EndpointError(ValueError):
+class EndpointError(ConfigError, ValueError):
     """The configured endpoint cannot serve this request (e.g. faults on the real API)."""
 
 

@@ -1,8 +1,9 @@
 """One generation: description → discovery → task count → MasterPlan → stored plan.
 
 Both stages stream through the resilient client. Every chunk, checkpoint, attempt and
-event is handed to the generation's recorder as it happens; events are numbered by
-`GenerationEvents` and go out on the bus, where the recorder stores each under its seq.
+event is handed to the generation's recording as it happens; the recording numbers the
+events, stores them and publishes them on the bus. The end is one step: the saved plan,
+the final row values and the status commit together when the recording closes.
 A complete answer that is invalid gets one repair round (recorded as its own attempts,
 stage `discovery_repair` / `plan_repair`); a truncated answer kept by the `hybrid`
 strategy is parsed as it is and fails like the original system failed on it.
@@ -10,22 +11,21 @@ strategy is parsed as it is and fails like the original system failed on it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from planner.config import get_settings
 from planner.events import (
-    EventBus,
+    Event,
     GenerationComplete,
     GenerationError,
-    GenerationEvents,
     GenerationStart,
     ParsingComplete,
     Recovery,
@@ -34,7 +34,6 @@ from planner.events import (
 )
 from planner.llm.types import GenerationResult
 from planner.plan import persist
-from planner.plan.dbhold import held_open
 from planner.plan.endpoint import endpoint_for, make_generation_client
 from planner.plan.parse import PlanParseError, check_masterplan, load_masterplan, parse_discovery
 from planner.plan.prompts import (
@@ -43,26 +42,19 @@ from planner.plan.prompts import (
     repair_request,
     task_count_for,
 )
-from planner.plan.recorder import GenerationRecorder
 from planner.plan.request import GenerationOutcome
 from planner.plan.schema import Discovery, MasterPlan
-from planner.plan.spec import (
-    CANCELLED_MESSAGE,
-    GenerationCancelled,
-    GenerationFailed,
+from planner.plan.spec import CANCELLED_MESSAGE, GenerationCancelled, GenerationFailed
+from planner.plan.stage import StageRunner
+from planner.store import (
     GenerationSpec,
+    GenerationStatus,
+    Recording,
+    RecordingError,
     ResumePoint,
 )
-from planner.plan.stage import StageRunner
 
-__all__ = [
-    "CANCELLED_MESSAGE",
-    "GenerationCancelled",
-    "GenerationFailed",
-    "GenerationRun",
-    "GenerationSpec",
-    "ResumePoint",
-]
+__all__ = ["CANCELLED_MESSAGE", "GenerationCancelled", "GenerationFailed", "GenerationRun"]
 
 log = logging.getLogger(__name__)
 
@@ -79,52 +71,38 @@ class GenerationRun:
         self,
         spec: GenerationSpec,
         *,
-        recorder: GenerationRecorder,
-        bus: EventBus,
-        database_url: str | None,
+        recording: Recording,
         cancel: threading.Event | None = None,
         now: Callable[[], datetime],
     ) -> None:
         self.spec = spec
-        self.recorder = recorder
-        self.bus = bus
-        self.database_url = database_url
+        self.recording = recording
         self.cancel = cancel or threading.Event()
         self._now = now
-        self.events = GenerationEvents(bus, spec.generation_id, recorder.next_event_seq)
         self.endpoint = endpoint_for(get_settings(), faults=spec.faults)
         self.stages = StageRunner(
             spec,
-            recorder=recorder,
-            events=self.events,
+            recording=recording,
             endpoint=self.endpoint,
             cancel=self.cancel,
             elapsed_ms=self.elapsed_ms,
         )
         self._clock_origin_ms = int((now() - spec.started_at).total_seconds() * 1000)
         self._clock_start = time.monotonic()
-        # The recorder's mark for the stored discovery (None: wait for everything).
-        self._discovery_stored: int | None = None
 
     # -- the whole generation -----------------------------------------------------------
     def execute(self, resume: ResumePoint | None = None) -> GenerationOutcome:
-        subscription = self.bus.subscribe(self.recorder.on_event, self.spec.generation_id)
         client = make_generation_client(
             self.endpoint, strategy=self.spec.strategy, speed=self.spec.speed
         )
-        status, error, plan, masterplan_id = "failed", None, None, None
-        finishing = contextlib.ExitStack()
+        status, error, plan, masterplan_id = GenerationStatus.FAILED, None, None, None
+        save_plan = None
         try:
             self._announce(resume)
             discovery, discovery_id = self._discovery(client, resume)
             plan = self._masterplan(client, discovery, resume)
-            finishing.enter_context(held_open(self.database_url))
-            # The discovery document the plan refers to: its batch was started when the
-            # discovery ended, so it is normally stored already; the MasterPlan's own rows
-            # keep being written while the plan is saved.
-            self.recorder.flush(through=self._discovery_stored)
-            masterplan_id = self._save(plan, discovery_id)
-            status = "completed"
+            masterplan_id, save_plan = self._save(plan, discovery_id)
+            status = GenerationStatus.COMPLETED
         except GenerationFailed as exc:
             error = exc.message
             self.stages.tiers.append(exc.tier or "failed")
@@ -132,7 +110,7 @@ class GenerationRun:
             error = CANCELLED_MESSAGE
         except KeyboardInterrupt:
             status, error = (
-                "interrupted",
+                GenerationStatus.INTERRUPTED,
                 (f"interrupted; continue with `planner resume {self.spec.generation_id}`"),
             )
             raise
@@ -141,17 +119,16 @@ class GenerationRun:
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             client.close()
-            if status != "interrupted":
-                self._emit_terminal(status, plan, masterplan_id, error)
-            self.bus.unsubscribe(subscription, wait=True)
+            terminal = None
+            if status != GenerationStatus.INTERRUPTED:
+                terminal = self._terminal_event(status, plan, masterplan_id, error)
             outcome = self._outcome(status, plan, masterplan_id, error, resume)
-            with finishing:
-                self._close_record(outcome, resume)
+            outcome = self._close_record(outcome, resume, save_plan, terminal)
         return outcome
 
     def _announce(self, resume: ResumePoint | None) -> None:
         if resume is None:
-            self.events.emit(
+            self.recording.emit(
                 GenerationStart(
                     description=self.spec.description,
                     strategy=self.spec.strategy,
@@ -161,7 +138,7 @@ class GenerationRun:
                 )
             )
             return
-        self.events.emit(
+        self.recording.emit(
             Recovery(
                 attempt=self.stages.current_attempt,
                 tier="resume",
@@ -174,18 +151,19 @@ class GenerationRun:
     def _discovery(
         self, client: Any, resume: ResumePoint | None
     ) -> tuple[Discovery, uuid.UUID | None]:
-        if resume is not None and resume.discovery is not None:
+        if resume is not None and resume.discovery_json is not None:
+            discovery = Discovery.model_validate(resume.discovery_json)
             self.stages.progress.start_stage("discovery")
-            self.stages.progress.add(0, resume.discovery.model_dump_json())
-            return resume.discovery, resume.discovery_id
+            self.stages.progress.add(0, discovery.model_dump_json())
+            return discovery, resume.discovery_id
         request = discovery_request(self.spec.description, self.spec.model)
         resume_text = resume.stage_text if resume is not None else None
         result = self.stages.run(client, "discovery", request, resume_from=resume_text)
         discovery = self._parse_with_repair(client, "discovery", request, result, parse_discovery)
         discovery_id = uuid.uuid4()
-        # Stored with the recorder's next batch: the discovery document and the row's
+        # Stored with the recording's next batch: the discovery document and the row's
         # move to the MasterPlan stage commit together, after the discovery's checkpoints.
-        self.recorder.store_with_next_batch(
+        self.recording.with_next_batch(
             functools.partial(
                 persist.save_discovery,
                 discovery=discovery,
@@ -197,11 +175,9 @@ class GenerationRun:
             ),
             discovery_json=discovery.model_dump(mode="json"),
             stage="masterplan",
-            checkpoint_stage=None,
-            checkpoint_text=None,
-            checkpoint_offset=0,
         )
-        self._discovery_stored = self.recorder.flush_soon()  # while the MasterPlan streams
+        self.recording.clear_checkpoint()
+        self.recording.flush_soon()  # written while the MasterPlan streams
         return discovery, discovery_id
 
     def _masterplan(
@@ -210,25 +186,25 @@ class GenerationRun:
         task_count = task_count_for(discovery)
         request = masterplan_request(self.spec.description, discovery, task_count, self.spec.model)
         resume_text = None
-        if resume is not None and resume.discovery is not None:
+        if resume is not None and resume.discovery_json is not None:
             resume_text = resume.stage_text
         result = self.stages.run(
             client, "masterplan", request, resume_from=resume_text, expected_tasks=task_count
         )
-        self.recorder.flush_soon()  # written while the answer is parsed, not after
+        self.recording.flush_soon()  # written while the answer is parsed, not after
         return self._parse_with_repair(client, "masterplan", request, result, self._check_plan)
 
     def _check_plan(self, text: str) -> MasterPlan:
         plan = load_masterplan(text)
         counts = plan.counts()
-        self.events.emit(
+        self.recording.emit(
             ParsingComplete(
                 total_phases=counts["phases"],
                 total_milestones=counts["milestones"],
                 total_tasks=counts["tasks"],
             )
         )
-        self.events.emit(ValidationStart())
+        self.recording.emit(ValidationStart())
         return check_masterplan(plan)
 
     def _parse_with_repair(
@@ -278,42 +254,43 @@ class GenerationRun:
         )
 
     # -- the end -----------------------------------------------------------------------
-    def _save(self, plan: MasterPlan, discovery_id: uuid.UUID | None) -> uuid.UUID:
-        self.events.emit(SavingStart(total_entities=persist.total_entities(plan)))
-        masterplan_id = persist.store_masterplan(
-            plan,
+    def _save(
+        self, plan: MasterPlan, discovery_id: uuid.UUID | None
+    ) -> tuple[uuid.UUID, Callable[[Any], uuid.UUID]]:
+        """The plan's id and its rows' write, which the recording's close commits together
+        with the generation's final values and status."""
+        self.recording.emit(SavingStart(total_entities=persist.total_entities(plan)))
+        masterplan_id = uuid.uuid4()
+        save_plan = functools.partial(
+            persist.save_masterplan,
+            plan=plan,
             user_id=self.spec.user_id,
             generation_id=self.spec.generation_id,
             discovery_id=discovery_id,
-            database_url=self.database_url,
+            masterplan_id=masterplan_id,
         )
         self.stages.emit_progress(self.stages.progress.complete())
-        return masterplan_id
+        return masterplan_id, save_plan
 
-    def _emit_terminal(
+    def _terminal_event(
         self,
         status: str,
         plan: MasterPlan | None,
         masterplan_id: uuid.UUID | None,
         error: str | None,
-    ) -> None:
-        if status == "completed" and plan is not None:
+    ) -> Event:
+        if status == GenerationStatus.COMPLETED and plan is not None:
             counts = plan.counts()
-            self.events.emit(
-                GenerationComplete(
-                    masterplan_id=str(masterplan_id),
-                    project_name=plan.project_name,
-                    total_phases=counts["phases"],
-                    total_milestones=counts["milestones"],
-                    total_tasks=counts["tasks"],
-                    duration_seconds=round(self._duration_s(), 3),
-                    output_tokens=self.stages.output_tokens,
-                )
+            return GenerationComplete(
+                masterplan_id=str(masterplan_id),
+                project_name=plan.project_name,
+                total_phases=counts["phases"],
+                total_milestones=counts["milestones"],
+                total_tasks=counts["tasks"],
+                duration_seconds=round(self._duration_s(), 3),
+                output_tokens=self.stages.output_tokens,
             )
-        else:
-            self.events.emit(
-                GenerationError(message=error or "failed", tier=self.stages.tier() or "")
-            )
+        return GenerationError(message=error or "failed", tier=self.stages.tier() or "")
 
     def _duration_s(self) -> float:
         return (self._now() - self.spec.started_at).total_seconds()
@@ -353,18 +330,60 @@ class GenerationRun:
             prompt_cache=self.stages.ledger.to_json(),
         )
 
-    def _close_record(self, outcome: GenerationOutcome, resume: ResumePoint | None) -> None:
-        self.recorder.close(
-            status=outcome.status,
-            tier=outcome.tier,
-            error=outcome.error,
-            finished_at=self._now() if outcome.status != "interrupted" else None,
-            duration_s=outcome.duration_s,
-            attempts=outcome.attempts,
-            input_tokens=self.stages.ledger.input_tokens
+    def _close_record(
+        self,
+        outcome: GenerationOutcome,
+        resume: ResumePoint | None,
+        save_plan: Callable[[Any], uuid.UUID] | None,
+        terminal: Event | None,
+    ) -> GenerationOutcome:
+        """Store the rest, the terminal event, the final values and (completed) the plan
+        in one transaction.
+
+        A plan that cannot be stored fails the generation: the error is recorded with the
+        failed status, and the outcome says so.
+        """
+        try:
+            self.recording.close(
+                write=save_plan,
+                events=(terminal,) if terminal is not None else (),
+                **self._final_values(outcome, resume),
+            )
+            return outcome
+        except RecordingError as exc:
+            if save_plan is None:
+                raise
+            log.exception("generation %s: the plan could not be stored", self.spec.generation_id)
+            failed = replace(
+                outcome,
+                status=GenerationStatus.FAILED,
+                masterplan_id=None,
+                error=f"the plan could not be stored: {exc}",
+                phases=0,
+                milestones=0,
+                tasks=0,
+                subtasks=0,
+            )
+            error = GenerationError(message=failed.error or "", tier=failed.tier or "")
+            self.recording.close(events=(error,), **self._final_values(failed, resume))
+            return failed
+
+    def _final_values(
+        self, outcome: GenerationOutcome, resume: ResumePoint | None
+    ) -> dict[str, Any]:
+        return {
+            "status": outcome.status,
+            "tier": outcome.tier,
+            "error": outcome.error,
+            "finished_at": (
+                self._now() if outcome.status != GenerationStatus.INTERRUPTED else None
+            ),
+            "duration_s": outcome.duration_s,
+            "attempts": outcome.attempts,
+            "input_tokens": self.stages.ledger.input_tokens
             + (resume.previous_input_tokens if resume is not None else 0),
-            output_tokens=outcome.output_tokens,
-            wasted_output_tokens=outcome.wasted_output_tokens,
-            cache_creation_input_tokens=self.stages.ledger.cache_creation_input_tokens,
-            cache_read_input_tokens=self.stages.ledger.cache_read_input_tokens,
-        )
+            "output_tokens": outcome.output_tokens,
+            "wasted_output_tokens": outcome.wasted_output_tokens,
+            "cache_creation_input_tokens": self.stages.ledger.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.stages.ledger.cache_read_input_tokens,
+        }

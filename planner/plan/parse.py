@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from planner.errors import PlannerError
 from planner.plan.schema import Discovery, MasterPlan, consistency_errors
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -23,7 +24,7 @@ _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 MAX_REPORTED_ERRORS = 20
 
 
-class PlanParseError(ValueError):
+class PlanParseError(PlannerError, ValueError):
     """The answer is not a valid document; `errors` lists every problem found."""
 
     def __init__(self, what: str, errors: list[str]) -> None:

@@ -1,10 +1,14 @@
-"""Saving a discovery and a whole MasterPlan hierarchy.
+"""The rows of a discovery and of a whole MasterPlan hierarchy, written in a caller's
+transaction.
 
 The plan goes in as one transaction: phases, milestones, tasks (dependencies mapped from
 task numbers to task ids) and subtasks, every counter filled from the real counts, and
 the generation pointed at its plan. Keys are made in Python before anything is written,
-so each level is one multi-row insert. A failure anywhere rolls everything back: there is
-never a half-written plan.
+so each level is one multi-row insert, and the plan's id is known before it is saved (the
+completion event names it). A generation's recording runs these in its own transactions
+(`planner.store.Recording.with_next_batch`, `close(write=...)`), so the plan lands with
+the generation's final values and status; a failure anywhere rolls everything back:
+there is never a half-written plan.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import Connection, insert, update
 from sqlalchemy.orm import Session
 
 from planner.db import (
+    Database,
     DiscoveryDocument,
     Generation,
     MasterPlanRow,
@@ -23,9 +28,7 @@ from planner.db import (
     PhaseRow,
     SubtaskRow,
     TaskRow,
-    session_scope,
     utcnow,
-    with_lock_retry,
 )
 from planner.plan.schema import Discovery, MasterPlan
 
@@ -141,15 +144,16 @@ def _rows(plan: MasterPlan, masterplan_id: uuid.UUID) -> dict[type, list[dict[st
 
 
 def save_masterplan(
-    session: Session,
+    session: Session | Connection,
     plan: MasterPlan,
     *,
     user_id: uuid.UUID,
     generation_id: uuid.UUID | None = None,
     discovery_id: uuid.UUID | None = None,
+    masterplan_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Insert the whole hierarchy in `session` (the caller owns the transaction)."""
-    masterplan_id = uuid.uuid4()
+    masterplan_id = masterplan_id or uuid.uuid4()
     counts = plan.counts()
     now = utcnow()
     session.execute(
@@ -188,23 +192,20 @@ def save_masterplan(
 
 
 def store_masterplan(
+    db: Database,
     plan: MasterPlan,
     *,
     user_id: uuid.UUID,
     generation_id: uuid.UUID | None = None,
     discovery_id: uuid.UUID | None = None,
-    database_url: str | None = None,
 ) -> uuid.UUID:
     """Save the plan in one transaction of its own; all of it or nothing."""
-
-    def write() -> uuid.UUID:
-        with session_scope(database_url) as session:
-            return save_masterplan(
-                session,
-                plan,
-                user_id=user_id,
-                generation_id=generation_id,
-                discovery_id=discovery_id,
-            )
-
-    return with_lock_retry(write)
+    return db.transaction(
+        lambda conn: save_masterplan(
+            conn,
+            plan,
+            user_id=user_id,
+            generation_id=generation_id,
+            discovery_id=discovery_id,
+        )
+    )

@@ -14,15 +14,18 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from planner.errors import InputError
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
+from planner.plan.cache import PromptCacheLedger
 from planner.sim import FaultSpec, FaultSpecError, parse_fault_spec
+from planner.store import GenerationStatus, StoredGeneration
 
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_SPEED = 1_000_000.0
 MAX_SEED = 2**31 - 1
 
 
-class GenerationRequestError(ValueError):
+class GenerationRequestError(InputError, ValueError):
     """The request cannot run; the message lists every problem found."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -118,9 +121,36 @@ class GenerationOutcome:
     error: str | None
     prompt_cache: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_stored(cls, stored: StoredGeneration) -> GenerationOutcome:
+        """The result object of a stored generation (finished or not)."""
+        counts = stored.plan_counts
+        return cls(
+            generation_id=stored.generation_id,
+            masterplan_id=stored.masterplan_id,
+            status=stored.status,
+            strategy=stored.spec.strategy,
+            tier=stored.tier,
+            attempts=stored.attempts,
+            output_tokens=stored.output_tokens,
+            wasted_output_tokens=stored.wasted_output_tokens,
+            duration_s=stored.duration_s or 0.0,
+            phases=counts["phases"],
+            milestones=counts["milestones"],
+            tasks=counts["tasks"],
+            subtasks=counts["subtasks"],
+            error=stored.error,
+            prompt_cache=PromptCacheLedger(
+                stored.spec.model,
+                input_tokens=stored.input_tokens,
+                cache_creation_input_tokens=stored.cache_creation_input_tokens,
+                cache_read_input_tokens=stored.cache_read_input_tokens,
+            ).to_json(),
+        )
+
     @property
     def completed(self) -> bool:
-        return self.status == "completed"
+        return self.status == GenerationStatus.COMPLETED
 
     def to_json(self) -> dict[str, Any]:
         return {

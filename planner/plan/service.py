@@ -5,6 +5,9 @@ and stores the generation (status `queued`) in the caller's thread, so bad input
 refused right there and the id is real; a worker runs it when a slot is free. `cancel`
 stops a queued generation before it starts and a running one at its next chunk; it ends
 `failed` with "cancelled before it finished". Progress goes out on the event bus.
+
+A front end makes one service for its process (the dashboard per server, `planner serve`
+for its endpoint) on the Database it made.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
+from planner.db import Database
+from planner.errors import InputError
 from planner.events import EventBus, default_bus
 from planner.plan.request import GenerationOutcome, GenerationRequest
-from planner.plan.runner import create, execute, prepare_database, resume_generation
-from planner.plan.spec import GenerationSpec
-from planner.plan.stored import outcome_of
+from planner.plan.runner import create, execute, resume_generation
+from planner.store import GenerationSpec, GenerationStatus, GenerationStore
 
 DEFAULT_MAX_CONCURRENT = 4
 
@@ -35,34 +39,32 @@ class GenerationService:
 
     def __init__(
         self,
+        db: Database,
         *,
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         bus: EventBus | None = None,
-        database_url: str | None = None,
     ) -> None:
         if max_concurrent < 1:
-            raise ValueError(f"max_concurrent must be at least 1, not {max_concurrent}")
+            raise InputError(f"max_concurrent must be at least 1, not {max_concurrent}")
         self.max_concurrent = max_concurrent
         self.bus = bus or default_bus()
-        self.database_url = database_url
+        self.db = db
+        self.store = GenerationStore(db)
         self._pool = ThreadPoolExecutor(max_concurrent, thread_name_prefix="generation")
         self._jobs: dict[uuid.UUID, _Job] = {}
         self._lock = threading.Lock()
 
     def start(self, request: GenerationRequest) -> uuid.UUID:
         """Store the generation and queue it; GenerationRequestError for bad input."""
-        prepare_database(self.database_url)
-        spec = create(request, database_url=self.database_url, status="queued")
+        spec = create(self.store, request, status=GenerationStatus.QUEUED)
         return self._submit(spec.generation_id, lambda cancel: self._run(spec, cancel))
 
     def resume(self, generation_id: uuid.UUID) -> uuid.UUID:
         """Queue the resume of an interrupted generation."""
-        prepare_database(self.database_url)
+        self.store.prepare()
         return self._submit(
             generation_id,
-            lambda cancel: resume_generation(
-                generation_id, bus=self.bus, database_url=self.database_url, cancel=cancel
-            ),
+            lambda cancel: resume_generation(self.db, generation_id, bus=self.bus, cancel=cancel),
         )
 
     def _submit(self, generation_id: uuid.UUID, work) -> uuid.UUID:  # noqa: ANN001
@@ -75,14 +77,14 @@ class GenerationService:
     def _run(self, spec: GenerationSpec, cancel: threading.Event) -> GenerationOutcome:
         # Cancelled while queued: the run stops before its first request and its record
         # ends `failed` like any cancelled generation.
-        return execute(spec, bus=self.bus, database_url=self.database_url, cancel=cancel)
+        return execute(self.store, spec, bus=self.bus, cancel=cancel)
 
     def wait(self, generation_id: uuid.UUID, timeout: float | None = None) -> GenerationOutcome:
         """The outcome once the generation ended (TimeoutError if it is still running)."""
         with self._lock:
             job = self._jobs.get(generation_id)
         if job is None:
-            return outcome_of(generation_id, self.database_url)
+            return GenerationOutcome.from_stored(self.store.load(generation_id))
         try:
             return job.future.result(timeout)
         except FutureTimeout:
@@ -107,16 +109,3 @@ class GenerationService:
             for generation_id in self.active():
                 self.cancel(generation_id)
         self._pool.shutdown(wait=True)
-
-
-_default: GenerationService | None = None
-_default_lock = threading.Lock()
-
-
-def default_service() -> GenerationService:
-    """The process-wide service on the default bus and the configured database."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = GenerationService()
-        return _default

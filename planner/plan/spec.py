@@ -1,52 +1,24 @@
-"""What a generation is (its stored parameters), where a resume continues, and how a run
-ends early. Shared by the generator, the stage runner, the store and the service.
+"""How a generation run ends early: a failure with its tier, or a cancel.
+
+Both are raised inside the run (the cancel from the client's chunk callback) and caught
+by `GenerationRun.execute`, which turns them into the outcome; a caller never sees them.
+What a generation is and where a resume continues are the store's values
+(`planner.store.GenerationSpec`, `ResumePoint`).
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
-
-from planner.plan.schema import Discovery
+from planner.errors import PlannerError
 
 CANCELLED_MESSAGE = "cancelled before it finished"
 
 
-class GenerationFailed(Exception):
+class GenerationFailed(PlannerError):
     def __init__(self, message: str, tier: str | None) -> None:
         super().__init__(message)
         self.message = message
         self.tier = tier
 
 
-class GenerationCancelled(Exception):
+class GenerationCancelled(PlannerError):
     """Raised inside the client's chunk callback to stop a cancelled generation."""
-
-
-@dataclass(frozen=True)
-class GenerationSpec:
-    """A generation's stored parameters: everything needed to run or resume it."""
-
-    generation_id: uuid.UUID
-    user_id: uuid.UUID
-    description: str
-    strategy: str
-    faults: str
-    model: str
-    seed: int
-    speed: float
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class ResumePoint:
-    """Where an interrupted generation continues."""
-
-    discovery: Discovery | None
-    discovery_id: uuid.UUID | None
-    stage_text: str | None
-    previous_attempts: int = 0
-    previous_input_tokens: int = 0
-    previous_output_tokens: int = 0
-    previous_wasted_tokens: int = 0

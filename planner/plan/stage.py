@@ -1,9 +1,10 @@
-"""One stage of a generation: a client.generate() call wired to the record and the bus.
+"""One stage of a generation: a client.generate() call wired to its recording.
 
-Chunks go to the recorder (generation-wide seq, attempt numbers continued across stages,
-t_ms since the generation started) and to the progress tracker; checkpoints and attempts
-to the recorder; recoveries, coalesced text deltas and progress ticks out on the bus.
-The runner also keeps the generation's running totals (attempts, tokens, tiers, cache).
+Chunks go to the recording (generation-wide seq, attempt numbers continued across
+stages, t_ms since the generation started) and to the progress tracker; checkpoints and
+attempts to the recording; recoveries, coalesced text deltas and progress ticks are
+events the recording numbers, stores and publishes. The runner also keeps the
+generation's running totals (attempts, tokens, tiers, cache).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from planner.events import GenerationEvents, Recovery, TextDelta, TokensProgress
+from planner.events import Recovery, TextDelta, TokensProgress
 from planner.llm.types import (
     AttemptRecord,
     Checkpoint,
@@ -24,8 +25,8 @@ from planner.llm.types import (
 from planner.plan.cache import PromptCacheLedger
 from planner.plan.endpoint import Endpoint, planner_headers
 from planner.plan.progress import ProgressSnapshot, ProgressTracker
-from planner.plan.recorder import GenerationRecorder
-from planner.plan.spec import GenerationCancelled, GenerationSpec
+from planner.plan.spec import GenerationCancelled
+from planner.store import GenerationSpec, Recording
 
 TIER_SEVERITY = {"stream": 0, "resume": 1, "restart": 2, "nonstream": 3, "partial": 4, "failed": 5}
 
@@ -35,21 +36,19 @@ class StageRunner:
         self,
         spec: GenerationSpec,
         *,
-        recorder: GenerationRecorder,
-        events: GenerationEvents,
+        recording: Recording,
         endpoint: Endpoint,
         cancel: threading.Event,
         elapsed_ms: Callable[[], int],
     ) -> None:
         self.spec = spec
-        self.recorder = recorder
-        self.events = events
+        self.recording = recording
         self.endpoint = endpoint
         self.cancel = cancel
         self.elapsed_ms = elapsed_ms
         self.progress = ProgressTracker()
         self.ledger = PromptCacheLedger(spec.model)
-        self._attempt_base = recorder.next_attempt_number - 1
+        self._attempt_base = recording.next_attempt_number - 1
         self.current_attempt = self._attempt_base + 1
         self.attempts = 0
         self.output_tokens = 0
@@ -72,14 +71,14 @@ class StageRunner:
         base = self._attempt_base
         stage_start_ms = self.elapsed_ms()
         self.progress.start_stage(stage, expected_tasks=expected_tasks, text=resume_from or "")
-        self.recorder.update(stage=stage)
-        recorder = self.recorder
+        self.recording.update(stage=stage)
+        recording = self.recording
 
         def on_chunk(chunk: Chunk) -> None:
             if self.cancel.is_set():
                 raise GenerationCancelled
             self.current_attempt = base + chunk.attempt
-            recorder.add_chunk(
+            recording.add_chunk(
                 attempt=base + chunk.attempt,
                 stage=stage,
                 char_offset=chunk.char_offset,
@@ -89,7 +88,7 @@ class StageRunner:
             self.progress.add(chunk.char_offset, chunk.text)
 
         def on_checkpoint(checkpoint: Checkpoint) -> None:
-            recorder.checkpoint(stage, checkpoint.text)
+            recording.checkpoint(stage, checkpoint.text)
 
         def on_progress(_: Progress) -> None:
             self.tick()
@@ -97,7 +96,7 @@ class StageRunner:
         def on_recovery(notice: RecoveryNotice) -> None:
             if notice.decision == "give_up":
                 return
-            self.events.emit(
+            recording.emit(
                 Recovery(
                     attempt=base + notice.attempt,
                     tier=notice.tier,
@@ -108,7 +107,7 @@ class StageRunner:
 
         def on_attempt(record: AttemptRecord) -> None:
             self.attempts += 1
-            recorder.record_attempt(
+            recording.record_attempt(
                 record,
                 number=base + record.number,
                 stage=stage,
@@ -145,11 +144,13 @@ class StageRunner:
         """Coalesced text delta and a progress event, and the row's live counters."""
         if delta := self.progress.take_delta():
             text, from_char = delta
-            self.events.emit(TextDelta(text=text, from_char=from_char, stage=self.progress.stage))
+            self.recording.emit(
+                TextDelta(text=text, from_char=from_char, stage=self.progress.stage)
+            )
         self.emit_progress(self.progress.snapshot())
 
     def emit_progress(self, snapshot: ProgressSnapshot) -> None:
-        self.events.emit(
+        self.recording.emit(
             TokensProgress(
                 tokens_received=snapshot.tokens_received,
                 estimated_total=snapshot.estimated_total,
@@ -160,7 +161,7 @@ class StageRunner:
                 stage=snapshot.stage,
             )
         )
-        self.recorder.update(chars=snapshot.chars)
+        self.recording.update(chars=snapshot.chars)
 
     def tier(self) -> str | None:
         """The most severe tier any stage ended with."""

@@ -20,6 +20,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketIORefusal
 
 from planner import auth, errors
 from planner.auth import TokenClaims
+from planner.db import Database
 
 _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
     (auth.TokenExpired, "token_expired"),
@@ -68,10 +69,10 @@ def token_from_handshake(environ: dict[str, Any], auth_payload: Any) -> str:
 EXPIRED = "the token has expired; log in again"  # as planner.auth says it
 
 
-def verify(token: str, now: datetime) -> TokenClaims:
+def verify(db: Database, token: str, now: datetime) -> TokenClaims:
     """The token's claims at `now`, else NotAuthenticated with the reason planner.auth gave."""
     try:
-        claims = auth.verify_access_token(token)
+        claims = auth.verify_access_token(db, token)
     except auth.AuthError as exc:
         code = next((c for kind, c in _CODES if isinstance(exc, kind)), "token_invalid")
         raise NotAuthenticated(str(exc), code) from exc
@@ -80,6 +81,6 @@ def verify(token: str, now: datetime) -> TokenClaims:
     return claims
 
 
-async def verify_async(token: str, now: datetime) -> TokenClaims:
+async def verify_async(db: Database, token: str, now: datetime) -> TokenClaims:
     """`verify` off the event loop (it reads the users table)."""
-    return await asyncio.to_thread(verify, token, now)
+    return await asyncio.to_thread(verify, db, token, now)

@@ -18,7 +18,9 @@ from typing import Any
 import uvicorn
 
 from planner.config import get_settings
+from planner.db import Database
 from planner.events import EventBus
+from planner.plan.service import GenerationService
 from planner.realtime.errors import RealtimeStartError
 from planner.realtime.server import RealtimeServer
 
@@ -53,11 +55,13 @@ def serve_forever(
     port: int,
     redis_url: str | None,
     *,
+    db: Database,
+    service: GenerationService,
     announce: Callable[[str], None] | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM); `announce(text)` once listening."""
     sock = bind(host, port)
-    server = RealtimeServer(redis_url=redis_url)
+    server = RealtimeServer(db=db, service=service, redis_url=redis_url)
     runner = _uvicorn(server)
 
     async def announce_when_started() -> None:
@@ -123,6 +127,8 @@ def start_in_thread(
     port: int = 0,
     redis_url: str | None = None,
     *,
+    db: Database,
+    service: GenerationService,
     bus: EventBus | None = None,
     **options: Any,
 ) -> RealtimeHandle:
@@ -131,7 +137,7 @@ def start_in_thread(
     `options` go to `RealtimeServer` (`reads`, `clock`, `catch_up_wait_s`).
     """
     sock = bind(host, port)
-    server = RealtimeServer(bus=bus, redis_url=redis_url, **options)
+    server = RealtimeServer(db=db, service=service, bus=bus, redis_url=redis_url, **options)
     runner = _uvicorn(server)
     thread = threading.Thread(
         target=_run_uvicorn,
@@ -157,7 +163,12 @@ _process_handle: RealtimeHandle | None = None
 
 
 def start_realtime_in_thread(
-    port: int | None = None, redis_url: str | None = None, host: str = "127.0.0.1"
+    *,
+    db: Database,
+    service: GenerationService,
+    port: int | None = None,
+    redis_url: str | None = None,
+    host: str = "127.0.0.1",
 ) -> RealtimeHandle | None:
     """The dashboard's endpoint: started once per process, later calls return it.
 
@@ -179,5 +190,5 @@ def start_realtime_in_thread(
                     f"asked for {(port, redis_url)}"
                 )
             return _process_handle
-        _process_handle = start_in_thread(host, port, redis_url)
+        _process_handle = start_in_thread(host, port, redis_url, db=db, service=service)
         return _process_handle

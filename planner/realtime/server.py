@@ -7,8 +7,9 @@ pydantic, then do the work. A refused request gets an `error` event
 a handler does can crash the server. Unknown and foreign generation ids get the same
 answer, so a client learns nothing about generations that are not theirs.
 
-What the server reads (`reads`, the database by default) and its clock (`clock`, for
-token expiry) are parameters, so tests can watch a catch-up wait and let a token expire
+The front end that hosts it hands over its `Database` and `GenerationService`. What the
+server reads (`reads`, that database by default) and its clock (`clock`, for token
+expiry) are parameters, so tests can watch a catch-up wait and let a token expire
 without sleeping.
 """
 
@@ -24,8 +25,10 @@ from typing import Any, Protocol, TypeVar
 import socketio
 from pydantic import BaseModel, ValidationError
 
+from planner.db import Database
 from planner.events import EventBus, default_bus
-from planner.plan import GenerationRequest, GenerationRequestError, default_service
+from planner.plan.request import GenerationRequest, GenerationRequestError
+from planner.plan.service import GenerationService
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
 from planner.realtime.errors import (
@@ -75,16 +78,20 @@ class RealtimeServer:
     def __init__(
         self,
         *,
+        db: Database,
+        service: GenerationService,
         bus: EventBus | None = None,
         redis_url: str | None = None,
         catch_up_wait_s: float = CATCH_UP_WAIT_S,
-        reads: StoredReads = store,
+        reads: StoredReads | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        self.db = db
+        self.service = service
         self.bus = bus or default_bus()
         self.redis_url = redis_url
         self.catch_up_wait_s = catch_up_wait_s
-        self.reads = reads
+        self.reads = reads or store.DatabaseReads(db)
         self.clock = clock
         self.high_water = HighWater()
         self.sio = socketio.AsyncServer(
@@ -136,7 +143,7 @@ class RealtimeServer:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             token = rt_auth.token_from_handshake(environ, auth)
-            claims = await rt_auth.verify_async(token, self.clock())
+            claims = await rt_auth.verify_async(self.db, token, self.clock())
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
@@ -176,7 +183,7 @@ class RealtimeServer:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
         session = await self.sio.get_session(sid)
         try:
-            claims = await rt_auth.verify_async(session["token"], self.clock())
+            claims = await rt_auth.verify_async(self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
             await self.sio.disconnect(sid)
@@ -207,7 +214,7 @@ class RealtimeServer:
     async def _start_generation(
         self, sid: str, user_id: uuid.UUID, payload: StartGeneration
     ) -> Reply:
-        generation_id = await asyncio.to_thread(_start, user_id, payload)
+        generation_id = await asyncio.to_thread(_start, self.service, user_id, payload)
         await self.sio.enter_room(sid, room_for(generation_id), namespace=NAMESPACE)
         return {"generation_id": str(generation_id)}
 
@@ -251,7 +258,7 @@ class RealtimeServer:
             await asyncio.sleep(CATCH_UP_POLL_S)
 
 
-def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
+def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
     request = GenerationRequest(
         description=payload.description,
         user_id=user_id,
@@ -260,6 +267,6 @@ def _start(user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:
         speed=payload.speed,
     )
     try:
-        return default_service().start(request)
+        return service.start(request)
     except GenerationRequestError as exc:
         raise InvalidPayload(str(exc)) from None

@@ -1,8 +1,8 @@
 """What the Socket.IO endpoint reads from the database: ownership and stored events.
 
-Both answers are written by the generation service (`generations`, and the recorder's
-`generation_events`); the endpoint only reads them, on a worker thread, with the DuckDB
-lock retry.
+Both answers are written by the generation store (`generations`, and the recording's
+`generation_events`); the endpoint only reads them, on a worker thread, through the
+`Database` its front end made (with the DuckDB lock retry).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from planner.db import Generation, GenerationEvent, ensure_schema, session_scope, with_lock_retry
+from planner.db import Database, Generation, GenerationEvent
 from planner.events import EventMessage
 
 
@@ -24,18 +25,17 @@ class GenerationInfo:
     status: str
 
 
-def generation_info(generation_id: uuid.UUID) -> GenerationInfo | None:
+def generation_info(db: Database, generation_id: uuid.UUID) -> GenerationInfo | None:
     """The generation's owner and status, or None if there is no such generation."""
-    ensure_schema()
+    db.ensure_schema()
 
-    def read() -> GenerationInfo | None:
-        with session_scope() as session:
-            row = session.execute(
-                select(Generation.user_id, Generation.status).where(Generation.id == generation_id)
-            ).first()
+    def read(session: Session) -> GenerationInfo | None:
+        row = session.execute(
+            select(Generation.user_id, Generation.status).where(Generation.id == generation_id)
+        ).first()
         return None if row is None else GenerationInfo(generation_id, row[0], row[1])
 
-    return with_lock_retry(read)
+    return db.in_session(read)
 
 
 @dataclass(frozen=True)
@@ -45,27 +45,43 @@ class StoredEvents:
     has_more: bool
 
 
-def stored_events_after(generation_id: uuid.UUID, after_seq: int, limit: int) -> StoredEvents:
+def stored_events_after(
+    db: Database, generation_id: uuid.UUID, after_seq: int, limit: int
+) -> StoredEvents:
     """Up to `limit` stored events with seq > after_seq, in seq order, in wire form."""
 
-    def read() -> StoredEvents:
-        with session_scope() as session:
-            rows = session.execute(
-                select(GenerationEvent.seq, GenerationEvent.name, GenerationEvent.payload)
-                .where(GenerationEvent.generation_id == generation_id)
-                .where(GenerationEvent.seq > after_seq)
-                .order_by(GenerationEvent.seq)
-                .limit(limit + 1)
-            ).all()
-            last = session.scalar(
-                select(func.max(GenerationEvent.seq)).where(
-                    GenerationEvent.generation_id == generation_id
-                )
+    def read(session: Session) -> StoredEvents:
+        rows = session.execute(
+            select(GenerationEvent.seq, GenerationEvent.name, GenerationEvent.payload)
+            .where(GenerationEvent.generation_id == generation_id)
+            .where(GenerationEvent.seq > after_seq)
+            .order_by(GenerationEvent.seq)
+            .limit(limit + 1)
+        ).all()
+        last = session.scalar(
+            select(func.max(GenerationEvent.seq)).where(
+                GenerationEvent.generation_id == generation_id
             )
+        )
         events = [
             EventMessage(generation_id, seq, name, dict(payload or {})).to_message()
             for seq, name, payload in rows[:limit]
         ]
         return StoredEvents(events, int(last or 0), len(rows) > limit)
 
-    return with_lock_retry(read)
+    return db.in_session(read)
+
+
+@dataclass(frozen=True)
+class DatabaseReads:
+    """These reads on one Database: what `RealtimeServer(reads=...)` takes by default."""
+
+    db: Database
+
+    def generation_info(self, generation_id: uuid.UUID) -> GenerationInfo | None:
+        return generation_info(self.db, generation_id)
+
+    def stored_events_after(
+        self, generation_id: uuid.UUID, after_seq: int, limit: int
+    ) -> StoredEvents:
+        return stored_events_after(self.db, generation_id, after_seq, limit)

@@ -1,6 +1,6 @@
-"""Chunks waiting for the recorder's writer: no lock, and no object per chunk.
+"""Chunks waiting for the recording's writer: no lock, and no object per chunk.
 
-One producer (the generation's streaming thread) adds, one consumer (the recorder's
+One producer (the generation's streaming thread) adds, one consumer (the recording's
 writer thread) takes. A chunk is three integers (char_offset, chars, t_ms) appended to
 one typed array in a single `extend`; where a run of one attempt and stage starts is
 noted, as (first seq, attempt, stage), before the run's first chunk. Each of those
@@ -15,7 +15,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
-from planner.plan.bulk import ChunkRun
+from planner.store.batch import ChunkRun
 
 VALUES_PER_CHUNK = 3  # char_offset, chars, t_ms
 

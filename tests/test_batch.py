@@ -1,4 +1,4 @@
-"""The bulk writes under the recorder: every shape of batch stores exactly its rows."""
+"""The batch writes under the recording: every shape of batch stores exactly its rows."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from planner.analysis.timelines import chunk_rows
-from planner.db import Generation, GenerationAttempt, GenerationEvent, get_engine, session_scope
+from planner.db import Database, Generation, GenerationAttempt, GenerationEvent
 from planner.llm.types import AttemptRecord
-from planner.plan.bulk import (
+from planner.store.batch import (
     CHUNK_COLUMNS,
     ChunkRow,
     ChunkRun,
@@ -24,8 +24,8 @@ from planner.plan.bulk import (
 )
 
 
-def _stored_chunks(url: str, generation_id: uuid.UUID) -> list[ChunkRow]:
-    frame = chunk_rows(generation_id, url=url)
+def _stored_chunks(db: Database, generation_id: uuid.UUID) -> list[ChunkRow]:
+    frame = chunk_rows(db, generation_id)
     return [tuple(row) for row in frame[list(CHUNK_COLUMNS)].itertuples(index=False)]
 
 
@@ -43,18 +43,18 @@ def chunk_runs(rows: list[ChunkRow]) -> list[ChunkRun]:
     return [ChunkRun(*run) for run in runs]
 
 
-def _insert(url: str, generation_id: uuid.UUID, rows: list[ChunkRow]) -> None:
-    with get_engine(url).begin() as conn:
+def _insert(db: Database, generation_id: uuid.UUID, rows: list[ChunkRow]) -> None:
+    with db.engine.begin() as conn:
         insert_chunk_runs(conn, generation_id, chunk_runs(rows))
 
 
 def test_a_run_of_one_attempt_and_stage_stores_every_row(
-    database_url: str, generation_id: uuid.UUID
+    db: Database, generation_id: uuid.UUID
 ) -> None:
     rows = [(s, 3, "masterplan", 100 + s * 7, 7, 5 * s) for s in range(1, 2501)]
-    _insert(database_url, generation_id, rows)
-    _insert(database_url, generation_id, [(2501, 3, "masterplan", 0, 1, 99_999)])
-    assert _stored_chunks(database_url, generation_id) == [
+    _insert(db, generation_id, rows)
+    _insert(db, generation_id, [(2501, 3, "masterplan", 0, 1, 99_999)])
+    assert _stored_chunks(db, generation_id) == [
         *rows,
         (2501, 3, "masterplan", 0, 1, 99_999),
     ]
@@ -65,7 +65,7 @@ def test_a_run_of_one_attempt_and_stage_stores_every_row(
     ["attempt changes", "stage changes", "seq gap", "seqs out of order", "awkward stage names"],
 )
 def test_mixed_batches_store_every_row_as_given(
-    database_url: str, generation_id: uuid.UUID, shape: str
+    db: Database, generation_id: uuid.UUID, shape: str
 ) -> None:
     rows: list[ChunkRow] = [(s, 1, "discovery", s * 3, 3, s) for s in range(1, 301)]
     if shape == "attempt changes":
@@ -81,11 +81,11 @@ def test_mixed_batches_store_every_row_as_given(
             (s, 1, ['a "q", b', "back\\slash", "{brace}", "é ü"][s % 4], s, 1, s)
             for s in range(1, 401)
         ]
-    _insert(database_url, generation_id, rows)
-    assert _stored_chunks(database_url, generation_id) == sorted(rows)
+    _insert(db, generation_id, rows)
+    assert _stored_chunks(db, generation_id) == sorted(rows)
 
 
-def test_events_keep_seq_name_payload_and_time(database_url: str, generation_id: uuid.UUID) -> None:
+def test_events_keep_seq_name_payload_and_time(db: Database, generation_id: uuid.UUID) -> None:
     created = [datetime(2026, 11, 29, 12, 0, 0), datetime(2026, 11, 29, 12, 0, 1, 250_000)]
     payloads = [
         {"text": 'a "quoted" line\nwith \\ and é, 🙂 and </script>', "from_char": 0},
@@ -95,10 +95,10 @@ def test_events_keep_seq_name_payload_and_time(database_url: str, generation_id:
         (1, "masterplan_text_delta", payloads[0], created[0]),
         (2, "tokens_progress", payloads[1], created[1]),
     ]
-    with get_engine(database_url).begin() as conn:
+    with db.engine.begin() as conn:
         insert_events(conn, generation_id, rows)
         insert_events(conn, generation_id, [])
-    with session_scope(database_url) as session:
+    with db.session() as session:
         stored = session.execute(
             select(
                 GenerationEvent.seq,
@@ -112,18 +112,16 @@ def test_events_keep_seq_name_payload_and_time(database_url: str, generation_id:
     assert [tuple(row) for row in stored] == rows
 
 
-def test_a_batch_that_breaks_the_key_stores_nothing(
-    database_url: str, generation_id: uuid.UUID
-) -> None:
-    _insert(database_url, generation_id, [(1, 1, "discovery", 0, 1, 0)])
+def test_a_batch_that_breaks_the_key_stores_nothing(db: Database, generation_id: uuid.UUID) -> None:
+    _insert(db, generation_id, [(1, 1, "discovery", 0, 1, 0)])
     with pytest.raises(Exception, match=r"(?i)duplicate|constraint|unique"):
-        _insert(database_url, generation_id, [(s, 1, "discovery", s, 1, s) for s in range(2)])
-    assert _stored_chunks(database_url, generation_id) == [(1, 1, "discovery", 0, 1, 0)]
+        _insert(db, generation_id, [(s, 1, "discovery", s, 1, s) for s in range(2)])
+    assert _stored_chunks(db, generation_id) == [(1, 1, "discovery", 0, 1, 0)]
 
 
-def _store(url: str, generation_id: uuid.UUID, stored_attempts: set[int], **batch: Any) -> None:
+def _store(db: Database, generation_id: uuid.UUID, stored_attempts: set[int], **batch: Any) -> None:
     rows: dict[str, Any] = {"chunks": [], "events": [], "attempts": [], "values": {}}
-    with get_engine(url).begin() as conn:
+    with db.engine.begin() as conn:
         store_batch(conn, generation_id, stored_attempts=stored_attempts, **{**rows, **batch})
 
 
@@ -132,12 +130,12 @@ def _attempt(number: int, **changes: Any) -> dict[str, Any]:
     return {**values, "stage": "masterplan", "ended_at": None, **changes}
 
 
-def test_a_whole_batch_lands_in_one_go(database_url: str, generation_id: uuid.UUID) -> None:
+def test_a_whole_batch_lands_in_one_go(db: Database, generation_id: uuid.UUID) -> None:
     """Chunks, events, new attempts and row values: each written exactly as given."""
     ended = datetime(2026, 11, 29, 12, 0, 3, 500_000)
     discovery = {"domain": "shop", "risks": ['a "quoted" risk', "é"], "n": [1, 2.5, None]}
     _store(
-        database_url,
+        db,
         generation_id,
         set(),
         chunks=chunk_runs(
@@ -156,10 +154,10 @@ def test_a_whole_batch_lands_in_one_go(database_url: str, generation_id: uuid.UU
             "error": None,
         },
     )
-    assert _stored_chunks(database_url, generation_id) == [
+    assert _stored_chunks(db, generation_id) == [
         (s, 1 if s < 61 else 2, "discovery", s * 2, 2, s) for s in range(1, 101)
     ]
-    with session_scope(database_url) as session:
+    with db.session() as session:
         row = session.get(Generation, generation_id)
         assert (row.stage, row.checkpoint_text, row.checkpoint_offset) == (
             "masterplan",
@@ -177,15 +175,15 @@ def test_a_whole_batch_lands_in_one_go(database_url: str, generation_id: uuid.UU
     assert all(a.started_at is not None and a.ended_at is None for a in attempts)
 
 
-def test_a_stored_attempt_is_updated_in_place(database_url: str, generation_id: uuid.UUID) -> None:
-    _store(database_url, generation_id, set(), attempts=[_attempt(1)])
-    with session_scope(database_url) as session:
+def test_a_stored_attempt_is_updated_in_place(db: Database, generation_id: uuid.UUID) -> None:
+    _store(db, generation_id, set(), attempts=[_attempt(1)])
+    with db.session() as session:
         (first,) = _attempts(session, generation_id)
         first_id, started = first.id, first.started_at
     ended = datetime(2026, 11, 29, 12, 0, 9)
     finished = _attempt(1, end_ms=900, chars=4_000, stop_reason="end_turn", ended_at=ended)
-    _store(database_url, generation_id, {1}, attempts=[finished, _attempt(2)])
-    with session_scope(database_url) as session:
+    _store(db, generation_id, {1}, attempts=[finished, _attempt(2)])
+    with db.session() as session:
         attempts = _attempts(session, generation_id)
     assert [(a.number, a.end_ms, a.chars, a.stop_reason) for a in attempts] == [
         (1, 900, 4_000, "end_turn"),
@@ -199,13 +197,13 @@ def test_a_stored_attempt_is_updated_in_place(database_url: str, generation_id: 
 
 
 def test_a_batch_naming_an_unknown_column_is_refused(
-    database_url: str, generation_id: uuid.UUID
+    db: Database, generation_id: uuid.UUID
 ) -> None:
     with pytest.raises(Exception, match="nickname"):
-        _store(database_url, generation_id, set(), values={"nickname": "x"})
+        _store(db, generation_id, set(), values={"nickname": "x"})
     with pytest.raises(Exception, match="colour"):
-        _store(database_url, generation_id, set(), attempts=[_attempt(1, colour="red")])
-    with session_scope(database_url) as session:
+        _store(db, generation_id, set(), attempts=[_attempt(1, colour="red")])
+    with db.session() as session:
         assert _attempts(session, generation_id) == []
 
 

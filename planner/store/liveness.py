@@ -1,10 +1,11 @@
 """Which running generations lost their process, and marking them `interrupted`.
 
 Every recording generation keeps `heartbeat_at` fresh and names its owner (pid and
-host). On start, the CLI, the service and the dashboard call `mark_interrupted`: a
-`running` (or `queued`) generation is interrupted when its owner process is gone from
-this host, or, whatever its host, when its heartbeat is older than `stale_after_s`.
-Generations this process is running itself are never touched.
+host). On start, the CLI, the service and the dashboard scan (`GenerationStore.
+mark_interrupted`): a `running` (or `queued`) generation is interrupted when its owner
+process is gone from this host, or, whatever its host, when its heartbeat is older than
+`stale_after_s`. Generations this process is running itself (`claim`ed, a process-wide
+set whichever Database they use) are never touched.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
-from planner.db import Generation, get_engine, utcnow, with_lock_retry
+from planner.db import Database, Generation, utcnow
+from planner.store.status import LIVE_STATUSES, GenerationStatus
 
 STALE_AFTER_S = 60.0
-LIVE_STATUSES = ("running", "queued")
 INTERRUPTED_MESSAGE = "the process running it stopped; continue with `planner resume {id}`"
 
 _local_lock = threading.Lock()
@@ -69,42 +70,38 @@ def owner_gone(owner_pid: int | None, owner_host: str | None, generation_id: uui
     return not process_alive(owner_pid)
 
 
-def mark_interrupted(
-    database_url: str | None = None, *, stale_after_s: float = STALE_AFTER_S
-) -> list[uuid.UUID]:
+def mark_interrupted(db: Database, *, stale_after_s: float = STALE_AFTER_S) -> list[uuid.UUID]:
     """Mark every abandoned generation `interrupted`; returns their ids."""
     stale_before = utcnow() - timedelta(seconds=stale_after_s)
 
-    def scan() -> list[uuid.UUID]:
-        with get_engine(database_url).begin() as conn:
-            rows = conn.execute(
-                select(
-                    Generation.id,
-                    Generation.owner_pid,
-                    Generation.owner_host,
-                    Generation.heartbeat_at,
-                ).where(Generation.status.in_(LIVE_STATUSES))
-            ).all()
-            abandoned = [
-                row.id
-                for row in rows
-                if row.id not in running_here()
-                and (
-                    owner_gone(row.owner_pid, row.owner_host, row.id)
-                    or row.heartbeat_at < stale_before
+    def scan(conn: Connection) -> list[uuid.UUID]:
+        rows = conn.execute(
+            select(
+                Generation.id,
+                Generation.owner_pid,
+                Generation.owner_host,
+                Generation.heartbeat_at,
+            ).where(Generation.status.in_(LIVE_STATUSES))
+        ).all()
+        abandoned = [
+            row.id
+            for row in rows
+            if row.id not in running_here()
+            and (
+                owner_gone(row.owner_pid, row.owner_host, row.id) or row.heartbeat_at < stale_before
+            )
+        ]
+        for generation_id in abandoned:
+            conn.execute(
+                update(Generation)
+                .where(Generation.id == generation_id)
+                .where(Generation.status.in_(LIVE_STATUSES))
+                .values(
+                    status=GenerationStatus.INTERRUPTED,
+                    error=INTERRUPTED_MESSAGE.format(id=generation_id),
+                    finished_at=utcnow(),
                 )
-            ]
-            for generation_id in abandoned:
-                conn.execute(
-                    update(Generation)
-                    .where(Generation.id == generation_id)
-                    .where(Generation.status.in_(LIVE_STATUSES))
-                    .values(
-                        status="interrupted",
-                        error=INTERRUPTED_MESSAGE.format(id=generation_id),
-                        finished_at=utcnow(),
-                    )
-                )
-            return abandoned
+            )
+        return abandoned
 
-    return with_lock_retry(scan)
+    return db.transaction(scan)

@@ -1,7 +1,7 @@
-"""The recorder's batches written cheaply: multi-row inserts, and on PostgreSQL one
+"""A recording's batches written cheaply: multi-row inserts, and on PostgreSQL one
 statement for the whole batch.
 
-A generation produces tens of thousands of chunks, and the recorder's writer thread
+A generation produces tens of thousands of chunks, and the recording's writer thread
 shares the GIL with the streaming thread, so what matters is the Python work per row,
 not only the database's. Row-by-row `executemany` manages about 5,000 rows a second on
 DuckDB. Instead every column goes as one parameter: PostgreSQL array text (`{1,2,3}`)
@@ -14,8 +14,10 @@ element while holding the GIL (psycopg even escapes each text element with `re.s
   and stage as scalars. A batch is almost always one run.
 - Events: the batch goes as one JSON document, encoded by the json module's C encoder
   (payloads included) and unpacked by the database.
-- A whole batch (`store_batch`): on PostgreSQL chunks, events and the attempt upsert are
-  data-modifying WITH clauses of the generation row's UPDATE, one round trip in all;
+- Checkpoint segments (`planner.store.checkpoints`): normally one short row a batch.
+- A whole batch (`store_batch`): on PostgreSQL chunks, events, checkpoint segments and the
+  attempt upsert are data-modifying WITH clauses of the generation row's UPDATE, one
+  round trip in all;
   building and running the separate SQLAlchemy statements took about a third of the
   writer thread's CPU. DuckDB runs the statements one by one, as SQL text too.
 """
@@ -36,12 +38,13 @@ from planner.db import Generation, GenerationAttempt, utcnow
 CHUNK_COLUMNS = ("seq", "attempt", "stage", "char_offset", "chars", "t_ms")
 ChunkRow = tuple[int, int, str, int, int, int]
 EventRow = tuple[int, str, dict[str, Any], datetime]
+CheckpointRow = tuple[int, str, int, str]  # seq, stage, from_char, text
 
 
 @dataclass(frozen=True)
 class ChunkRun:
     """Chunks of one attempt and stage with consecutive seqs from `first_seq` on, held
-    column by column (lists, or the recorder's typed arrays: no object per chunk)."""
+    column by column (lists, or the recording's typed arrays: no object per chunk)."""
 
     first_seq: int
     attempt: int
@@ -136,6 +139,16 @@ def _event_statement(
     return (_EVENTS_DUCKDB if duckdb else _EVENTS_POSTGRESQL), (str(generation_id), document)
 
 
+_CHECKPOINT_DUCKDB = (
+    "INSERT INTO generation_checkpoints (generation_id, seq, stage, from_char, text) "
+    "VALUES ($1::UUID, $2, $3, $4, $5)"
+)
+_CHECKPOINT_POSTGRESQL = (
+    "INSERT INTO generation_checkpoints (generation_id, seq, stage, from_char, text) "
+    "VALUES (%s::uuid, %s, %s, %s, %s)"
+)
+
+
 def store_batch(
     conn: Connection,
     generation_id: uuid.UUID,
@@ -145,19 +158,22 @@ def store_batch(
     attempts: Sequence[dict[str, Any]],
     stored_attempts: Collection[int],
     values: dict[str, Any],
+    checkpoints: Sequence[CheckpointRow] = (),
 ) -> None:
-    """One recorder batch in `conn`'s transaction: chunks and events inserted, attempts
-    inserted or updated (by `number`; `stored_attempts` are already in the database) and
-    `values` set on the generation row.
+    """One recording batch in `conn`'s transaction: chunks, events and checkpoint segments
+    inserted, attempts inserted or updated (by `number`; `stored_attempts` are already in
+    the database) and `values` set on the generation row.
 
     PostgreSQL does it all in one statement: the inserts and the attempt upsert are
     data-modifying WITH clauses of the row's UPDATE, so a batch is one round trip,
-    builds no SQLAlchemy statement and is atomic even in autocommit mode (the recorder
+    builds no SQLAlchemy statement and is atomic even in autocommit mode (the recording
     relies on that). DuckDB has no data-modifying WITH and runs them one
     by one.
     """
     if _is_duckdb(conn):
         _store_duckdb(conn, generation_id, chunks, events, attempts, stored_attempts, values)
+        for row in checkpoints:
+            conn.exec_driver_sql(_CHECKPOINT_DUCKDB, (str(generation_id), *row))
         return
     clauses: list[str] = []
     params: tuple[Any, ...] = ()
@@ -169,6 +185,9 @@ def store_batch(
         sql, more = _event_statement(False, generation_id, events)
         clauses.append(f"events AS ({sql})")
         params += more
+    for number, row in enumerate(checkpoints):
+        clauses.append(f"checkpoint_{number} AS ({_CHECKPOINT_POSTGRESQL})")
+        params += (str(generation_id), *row)
     for number, (sql, more) in enumerate(_attempt_upserts(generation_id, attempts)):
         clauses.append(f"attempts_{number} AS ({sql})")
         params += more

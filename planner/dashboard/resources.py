@@ -1,0 +1,36 @@
+"""What every session of one dashboard process shares: its Database and generation service.
+
+Streamlit keeps them with `st.cache_resource`, keyed by the database URL, so every page of
+every session passes the same `Database` to the library, and generations started in any
+session run on one bounded pool whose events go out on the process's bus (where
+`shell.prepare` attaches the Socket.IO publisher: the core attaches no front end).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from planner.config import get_settings
+from planner.db import Database
+from planner.events import default_bus
+from planner.plan import GenerationService
+
+
+@st.cache_resource(show_spinner=False)
+def _database(url: str) -> Database:
+    return Database(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _service(url: str) -> GenerationService:
+    return GenerationService(_database(url), bus=default_bus())
+
+
+def database() -> Database:
+    """The configured database, one handle per process and URL."""
+    return _database(get_settings().database_url)
+
+
+def service() -> GenerationService:
+    """The process's generation service on the configured database."""
+    return _service(get_settings().database_url)

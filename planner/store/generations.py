@@ -1,0 +1,162 @@
+"""`GenerationStore`: everything a generation writes and reads, on one Database.
+
+Creating the row, the recording while it runs (`recording()`: chunks, events,
+attempts, checkpoint, heartbeat, the discovery document and the saved plan), reading
+what is stored (`load()`), reopening an interrupted one for a resume (`reopen()`,
+`planner.store.reopen`), and the liveness scan that marks generations whose process
+died (`mark_interrupted()`, `planner.store.liveness`). The generator above it knows
+nothing of tables or transactions; the store knows nothing of plans (it is handed rows).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from planner.db import Database, Generation, MasterPlanRow, User, utcnow
+from planner.events import EventMessage
+from planner.store import liveness, reopen
+from planner.store.errors import GenerationNotFound
+from planner.store.recording import Recording
+from planner.store.spec import GenerationSpec, ResumePoint, StoredGeneration, stored_generation
+from planner.store.status import GenerationStatus
+
+
+class GenerationStore:
+    """The generations of one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._scanned = False
+        self._scan_lock = threading.Lock()
+
+    def prepare(self) -> list[uuid.UUID]:
+        """What a process does on start: migrate if needed, and (once per store) mark the
+        generations of dead processes `interrupted`; returns those ids."""
+        self.db.ensure_schema()
+        with self._scan_lock:
+            if self._scanned:
+                return []
+            interrupted = self.mark_interrupted()
+            self._scanned = True
+            return interrupted
+
+    def mark_interrupted(self, *, stale_after_s: float = liveness.STALE_AFTER_S) -> list[uuid.UUID]:
+        """Mark every generation whose runner is gone `interrupted`; returns their ids."""
+        return liveness.mark_interrupted(self.db, stale_after_s=stale_after_s)
+
+    # -- creating -----------------------------------------------------------------------
+    def user_exists(self, user_id: uuid.UUID) -> bool:
+        return self.db.read(
+            lambda conn: conn.scalar(select(func.count()).where(User.id == user_id)) == 1
+        )
+
+    def create(
+        self,
+        *,
+        user_id: uuid.UUID,
+        description: str,
+        strategy: str,
+        fault_spec: str,
+        model: str,
+        seed: int,
+        speed: float,
+        status: GenerationStatus = GenerationStatus.RUNNING,
+    ) -> GenerationSpec:
+        """The generation's row, written before anything else happens."""
+        now = utcnow()
+        spec = GenerationSpec(
+            generation_id=uuid.uuid4(),
+            user_id=user_id,
+            description=description,
+            strategy=strategy,
+            faults=fault_spec,
+            model=model,
+            seed=seed,
+            speed=speed,
+            started_at=now,
+        )
+        row = {
+            "id": spec.generation_id,
+            "user_id": user_id,
+            "description": description,
+            "strategy": strategy,
+            "fault_spec": fault_spec,
+            "model": model,
+            "seed": seed,
+            "speed": speed,
+            "status": status,
+            "stage": "discovery",
+            "created_at": now,
+            "started_at": now,
+            "heartbeat_at": now,
+            "owner_pid": os.getpid(),
+            "owner_host": socket.gethostname(),
+        }
+        self.db.transaction(lambda conn: conn.execute(insert(Generation), [row]))
+        return spec
+
+    # -- running ------------------------------------------------------------------------
+    def recording(
+        self,
+        spec: GenerationSpec,
+        *,
+        resume: ResumePoint | None = None,
+        publish: Callable[[EventMessage], None] | None = None,
+        **options: Any,
+    ) -> Recording:
+        """Start recording the generation (a new one, or one `reopen` gave back).
+
+        Its events go to `publish` (e.g. `EventBus.publish`) once numbered; `options`
+        tune the writer (`Recording`'s keyword arguments).
+        """
+        positions = resume.positions if resume is not None else None
+        return Recording(
+            self.db, spec.generation_id, positions=positions, publish=publish, **options
+        )
+
+    def reopen(self, generation_id: uuid.UUID) -> tuple[GenerationSpec, ResumePoint]:
+        """Claim an interrupted generation for this process and say where it continues."""
+        return self.db.transaction(lambda conn: reopen.claim(conn, generation_id))
+
+    def finish_saved(self, generation_id: uuid.UUID) -> None:
+        """The plan was saved but the process died before the row said so."""
+        self.db.transaction(
+            lambda conn: conn.execute(
+                update(Generation)
+                .where(Generation.id == generation_id)
+                .values(status=GenerationStatus.COMPLETED, error=None, finished_at=utcnow())
+            )
+        )
+
+    # -- reading ------------------------------------------------------------------------
+    def load(self, generation_id: uuid.UUID) -> StoredGeneration:
+        """The stored generation (finished or not); GenerationNotFound if there is none."""
+        return self.db.read(lambda conn: _load(conn, generation_id))
+
+
+def _load(conn: Connection, generation_id: uuid.UUID) -> StoredGeneration:
+    row = conn.execute(select(Generation).where(Generation.id == generation_id)).first()
+    if row is None:
+        raise GenerationNotFound(f"no generation {generation_id}")
+    stored = stored_generation(row)
+    if row.masterplan_id is None:
+        return stored
+    plan = conn.execute(
+        select(
+            MasterPlanRow.total_phases,
+            MasterPlanRow.total_milestones,
+            MasterPlanRow.total_tasks,
+            MasterPlanRow.total_subtasks,
+        ).where(MasterPlanRow.id == row.masterplan_id)
+    ).first()
+    if plan is None:
+        return stored
+    counts = dict(zip(("phases", "milestones", "tasks", "subtasks"), plan, strict=True))
+    return StoredGeneration(**{**stored.__dict__, "plan_counts": counts})
