@@ -14,6 +14,7 @@ from sim_helpers import plan_request
 from planner.contenders import Contender, ContenderResult, Endpoint, Outcome, judge
 from planner.contenders.sdk_stream import SdkStream
 from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
+from planner.sim import parse_fault_spec
 from planner.tokens import count_tokens
 
 PREFILL_MODEL = "claude-haiku-4-5"  # accepts an assistant prefill
@@ -21,10 +22,16 @@ NO_PREFILL_MODEL = "claude-sonnet-5-5"  # the default model: refuses it
 MODELS = (PREFILL_MODEL, NO_PREFILL_MODEL)
 TASKS = 8
 
-DROP_AT_90 = json.dumps([{"type": "reset", "at_fraction": 0.9, "on_requests": [1]}])
-EOF_AT_70 = json.dumps([{"type": "eof", "at_fraction": 0.7, "on_requests": [1]}])
-OVERLOADED_BEFORE_STREAM = json.dumps(
-    [{"type": "http_error", "status": 529, "on_requests": [1], "retry_after_s": 1}]
+
+def _spec(*faults: dict[str, Any]) -> str:
+    """The canonical text of a spec: what runs and rows carry."""
+    return parse_fault_spec(json.dumps(list(faults))).text
+
+
+DROP_AT_90 = _spec({"type": "reset", "at_fraction": 0.9, "on_requests": [1]})
+EOF_AT_70 = _spec({"type": "eof", "at_fraction": 0.7, "on_requests": [1]})
+OVERLOADED_BEFORE_STREAM = _spec(
+    {"type": "http_error", "status": 529, "on_requests": [1], "retry_after_s": 1}
 )
 
 

@@ -110,9 +110,16 @@ def get_contender(name: str) -> Contender:
     return getattr(module, entry.factory)()
 
 
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules, or no spec
+        return False
+
+
 def installed(name: str) -> bool:
     """Whether the libraries contender `name` needs can be imported (without importing them)."""
-    return all(importlib.util.find_spec(module) is not None for module, _ in REGISTRY[name].needs)
+    return all(_importable(module) for module, _ in REGISTRY[name].needs)
 
 
 __all__ = [
