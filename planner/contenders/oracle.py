@@ -154,10 +154,10 @@ def _attempt(
 ) -> bool:
     """One request continuing `answer`, extending it; whether the answer ended."""
     stream = sdk.messages.create(**_continuation(request, answer.text, prefill), stream=True)
-    position = _reply_start(stream.response)
     received: list[str] = []
     finished = False
     try:
+        position = _reply_start(stream.response)
         for event in stream:
             if event.type == "content_block_delta" and event.delta.type == "text_delta":
                 piece = event.delta.text

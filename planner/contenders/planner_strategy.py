@@ -55,7 +55,7 @@ class PlannerStrategy:
 
         result = client.generate(dict(request), on_chunk=on_chunk)
         recorder.add_tokens(result.usage.output_tokens)
-        recorder.tokens_estimated = any(a.stop_reason is None for a in result.attempts)
+        recorder.tokens_estimated = any(a.stop_reason is None and a.chars for a in result.attempts)
         if result.complete:
             return recorder.result(result.text)
         return replace(
