@@ -11,6 +11,12 @@ side) sends these headers, the simulator reads them.
   faults and answers from the scope only, so two generations with the same seed meet the
   same failures at the same places: experiments are reproducible. A repair round is sent
   under its stage's scope, so it continues that stage's request count.
+- A response header the simulator sends with every message, for a reference client only:
+  `x-planner-answer-from-char`, where in the model's full answer this reply's text starts
+  (0 for a fresh answer; after a prefill or a continuation turn, the character its first
+  delta continues from). The oracle contender (`planner.contenders.oracle`) reads it to
+  drop exactly the overlap a continuation repeats; planner's own client must not, or it
+  would know what a real API never tells.
 - The HTTP error statuses the simulator can inject, which the client classifies and a
   recorded failure is replayed with.
 """
@@ -24,6 +30,7 @@ RUN_HEADER = "x-planner-run"
 SEED_HEADER = "x-planner-seed"
 SPEED_HEADER = "x-planner-speed"
 PLANNER_HEADERS = (FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER)
+ANSWER_FROM_HEADER = "x-planner-answer-from-char"
 
 RUN_KEY_SEPARATOR = ":"
 
@@ -51,6 +58,7 @@ class RunKey:
 
 
 __all__ = [
+    "ANSWER_FROM_HEADER",
     "FAULTS_HEADER",
     "HTTP_ERROR_STATUSES",
     "PLANNER_HEADERS",

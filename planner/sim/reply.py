@@ -47,6 +47,7 @@ class Reply:
     stop_sequence: str | None
     input_usage: InputUsage
     faults: tuple[Fault, ...]
+    from_char: int = 0  # where in the model's full answer `text` starts
 
     @property
     def text(self) -> str:
@@ -113,4 +114,5 @@ def build_reply(
         stop_sequence=stop_sequence,
         input_usage=input_usage,
         faults=faults,
+        from_char=answer.continued_from_char,
     )

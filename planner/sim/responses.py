@@ -16,6 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from planner.protocol import ANSWER_FROM_HEADER
 from planner.sim import wire
 from planner.sim.reply import Reply
 from planner.sim.state import SimState
@@ -98,7 +99,9 @@ async def stream(
     request: web.Request, reply: Reply, state: SimState, clock: SimClock
 ) -> web.StreamResponse:
     deadline = Deadline(clock)
-    response = web.StreamResponse(status=200, headers=wire.SSE_HEADERS)
+    response = web.StreamResponse(
+        status=200, headers={**wire.SSE_HEADERS, ANSWER_FROM_HEADER: str(reply.from_char)}
+    )
     await response.prepare(request)
     out = StreamWriter(response, lambda: close_connection(request), deadline)
     state.active_streams += 1
@@ -232,7 +235,11 @@ async def whole_message(
     await deadline.until(finish_s)
     state.count("output_tokens", reply.output_tokens)
     state.count("deltas", len(reply.deltas))
-    return web.Response(body=body, content_type="application/json")
+    return web.Response(
+        body=body,
+        content_type="application/json",
+        headers={ANSWER_FROM_HEADER: str(reply.from_char)},
+    )
 
 
 def error_response(
