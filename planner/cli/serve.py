@@ -1,0 +1,50 @@
+"""`planner serve`: the Socket.IO progress endpoint alone."""
+
+from __future__ import annotations
+
+import click
+
+from planner.cli.base import PlannerCommand, database
+from planner.config import get_settings
+from planner.errors import ConfigError
+
+
+@click.command("serve", cls=PlannerCommand)
+@click.option("--port", default=8765, show_default=True, type=int, help="0: any free port.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    help="Redis URL shared by several nodes (default: PLANNER_REDIS_URL); "
+    "redis://HOST:PORT/DB[?channel=NAME].",
+)
+def serve(port: int, host: str, redis_url: str | None) -> None:
+    """Run the Socket.IO progress endpoint alone (Ctrl-C stops it).
+
+    Clients connect with auth={"token": ACCESS_JWT} (see `planner token NAME`), then
+    start_generation, join_generation, leave_generation and request_catch_up.
+    """
+    from planner.plan import GenerationService
+    from planner.realtime import RedisTarget, serve_forever
+
+    redis_url = redis_url or get_settings().redis_url
+    if redis_url:
+        try:
+            RedisTarget.parse(redis_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    db = database()
+    db.ensure_schema()
+    service = GenerationService(db)
+    try:
+        serve_forever(
+            host,
+            port,
+            redis_url,
+            db=db,
+            service=service,
+            announce=lambda text: click.echo(text, err=True),
+        )
+    finally:
+        service.shutdown(cancel=True)
