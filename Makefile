@@ -37,8 +37,8 @@ bench: $(STAMP_DEV)
 	$(PY) -m benchmarks
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check planner tests benchmarks migrations app.py
-	$(VENV)/bin/ruff format --check planner tests benchmarks migrations app.py
+	$(VENV)/bin/ruff check planner tests benchmarks app.py
+	$(VENV)/bin/ruff format --check planner tests benchmarks app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

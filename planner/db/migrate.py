@@ -4,9 +4,12 @@
 the first call per handle compares the stored revision with the newest script and
 migrates only when they differ; later calls cost nothing. The migrations run on a
 connection the Database opened (under its DuckDB file lock and lock retry), handed to
-`migrations/env.py` through the Alembic config. On PostgreSQL, migrations serialise on
-an advisory lock (migrations/env.py) so two processes starting together do not both
+`planner/db/migrations/env.py` through the Alembic config. On PostgreSQL, migrations
+serialise on an advisory lock (env.py) so two processes starting together do not both
 create the tables; on DuckDB the file lock already does.
+
+The scripts live inside the package (`planner/db/migrations`), so an installed wheel
+carries them; `alembic.ini` at the repository root points the standard Alembic CLI there.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sqlalchemy import Connection
 if TYPE_CHECKING:
     from planner.db.database import Database
 
-MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class AlembicDuckDBImpl(DefaultImpl):

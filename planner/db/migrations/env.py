@@ -1,4 +1,10 @@
-"""Alembic environment for DuckDB and PostgreSQL."""
+"""Alembic environment for DuckDB and PostgreSQL.
+
+Run two ways: from `planner.db.migrate` (the CLI, the dashboard, the library), which hands
+over a connection of its `Database`; or by the standard `alembic` CLI at the repository
+root (alembic.ini), which names no URL, so the database is the one planner is configured
+for (PLANNER_DATABASE_URL, else the DuckDB file in PLANNER_HOME).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import warnings
 import sqlalchemy as sa
 from alembic import context
 
+from planner.config import Settings
 from planner.db.database import Database
 from planner.db.migrate import AlembicDuckDBImpl  # noqa: F401  (registers DuckDB with Alembic)
 from planner.db.models import Base
@@ -39,7 +46,7 @@ def compare_type(ctx, inspected_column, metadata_column, inspected_type, metadat
 
 def run_migrations() -> None:
     config = context.config
-    url = config.get_main_option("sqlalchemy.url")
+    url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
     given = config.attributes.get("connection")
     if given is not None:
         _configure_and_run(given)
