@@ -264,9 +264,16 @@ def check_model(name: str, *, today: date | None = None) -> ModelCheck:
     return ModelCheck(name, spec)
 
 
-def cost_usd(spec: ModelSpec, usage: Usage) -> Decimal | None:
-    """What `usage` costs on `spec` in USD; None when the catalogue has no prices for it."""
-    prices = spec.prices_for(usage.prompt_tokens)
+def cost_usd(
+    spec: ModelSpec, usage: Usage, *, band_prompt_tokens: int | None = None
+) -> Decimal | None:
+    """What `usage` costs on `spec` in USD; None when the catalogue has no prices for it.
+
+    The price band is chosen by one request's prompt size: `usage`'s own, or, for a sum of
+    several requests, `band_prompt_tokens` (the largest single prompt among them).
+    """
+    band = usage.prompt_tokens if band_prompt_tokens is None else band_prompt_tokens
+    prices = spec.prices_for(band)
     if prices is None:
         return None
     total = (

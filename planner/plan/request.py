@@ -103,7 +103,7 @@ class GenerationRequest:
 
 @dataclass
 class GenerationOutcome:
-    """The result object of DESIGN.md, plus the prompt cache figures."""
+    """The result object of DESIGN.md, plus the prompt cache and cost figures."""
 
     generation_id: uuid.UUID
     masterplan_id: uuid.UUID | None
@@ -145,6 +145,7 @@ class GenerationOutcome:
                 input_tokens=stored.input_tokens,
                 cache_creation_input_tokens=stored.cache_creation_input_tokens,
                 cache_read_input_tokens=stored.cache_read_input_tokens,
+                output_tokens=stored.output_tokens,
             ).to_json(),
         )
 
