@@ -15,11 +15,13 @@ from __future__ import annotations
 import threading
 import uuid
 
+from planner.catalog import RetiredModelError
 from planner.config import get_settings
 from planner.db import Database, utcnow
 from planner.events import EventBus, default_bus
 from planner.plan.endpoint import EndpointError, endpoint_for
 from planner.plan.generator import GenerationRun
+from planner.plan.model_check import ModelNotServed, verify_model
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
 from planner.store import (
     GenerationSpec,
@@ -45,9 +47,10 @@ def create(
     """Validate the request and write the generation's row; nothing runs yet."""
     request = request.validated()
     settings = get_settings()
+    model = request.model or settings.model
     try:
-        endpoint_for(settings, faults=request.faults)
-    except EndpointError as exc:
+        verify_model(endpoint_for(settings, faults=request.faults), model)
+    except (EndpointError, RetiredModelError, ModelNotServed) as exc:
         raise GenerationRequestError([str(exc)]) from None
     with store.db.held():
         store.prepare()
@@ -58,7 +61,7 @@ def create(
             description=request.description,
             strategy=request.strategy,
             fault_spec=request.faults,
-            model=request.model or settings.model,
+            model=model,
             seed=request.seed,
             speed=request.speed,
             status=status,
