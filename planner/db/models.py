@@ -71,6 +71,7 @@ class Generation(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     strategy: Mapped[str] = mapped_column(String(32), nullable=False)
     fault_spec: Mapped[str] = mapped_column(Text, default="none", nullable=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
     seed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     speed: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)

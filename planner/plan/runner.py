@@ -23,6 +23,7 @@ from planner.plan.endpoint import EndpointError, endpoint_for
 from planner.plan.generator import GenerationRun
 from planner.plan.model_check import ModelNotServed, verify_model
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
+from planner.plan.settings import GenerationSettings, SettingsError
 from planner.store import (
     GenerationSpec,
     GenerationStatus,
@@ -49,8 +50,10 @@ def create(
     settings = get_settings()
     model = request.model or settings.model
     try:
-        verify_model(endpoint_for(settings, faults=request.faults), model)
-    except (EndpointError, RetiredModelError, ModelNotServed) as exc:
+        known = verify_model(endpoint_for(settings, faults=request.faults), model).spec
+        chosen = request.settings or GenerationSettings.planner_defaults(known)
+        chosen = chosen.checked(known)
+    except (EndpointError, RetiredModelError, ModelNotServed, SettingsError) as exc:
         raise GenerationRequestError([str(exc)]) from None
     with store.db.held():
         store.prepare()
@@ -62,6 +65,7 @@ def create(
             strategy=request.strategy,
             fault_spec=request.faults,
             model=model,
+            settings=chosen.to_json(),
             seed=request.seed,
             speed=request.speed,
             status=status,
