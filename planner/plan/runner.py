@@ -20,7 +20,12 @@ from planner.db import Database, utcnow
 from planner.events import EventBus, default_bus
 from planner.plan.endpoint import EndpointError, endpoint_for
 from planner.plan.generator import GenerationRun
-from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
+from planner.plan.request import (
+    GenerationOutcome,
+    GenerationRequest,
+    GenerationRequestError,
+    model_problem,
+)
 from planner.store import (
     GenerationSpec,
     GenerationStatus,
@@ -45,6 +50,11 @@ def create(
     """Validate the request and write the generation's row; nothing runs yet."""
     request = request.validated()
     settings = get_settings()
+    model = request.model or settings.model
+    if problem := model_problem(model):  # PLANNER_MODEL is checked here, like a typed name
+        raise GenerationRequestError(
+            [f"PLANNER_MODEL: {problem}" if not request.model else problem]
+        )
     try:
         endpoint_for(settings, faults=request.faults)
     except EndpointError as exc:
@@ -58,7 +68,7 @@ def create(
             description=request.description,
             strategy=request.strategy,
             fault_spec=request.faults,
-            model=request.model or settings.model,
+            model=model,
             seed=request.seed,
             speed=request.speed,
             status=status,
