@@ -24,6 +24,7 @@ from planner.store import GenerationStatus, StoredGeneration
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_SPEED = 1_000_000.0
 MAX_SEED = 2**31 - 1
+MAX_MODEL_CHARS = 128  # generations.model is VARCHAR(128): refused here, not by the database
 
 
 class GenerationRequestError(InputError, ValueError):
@@ -32,6 +33,18 @@ class GenerationRequestError(InputError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+def model_problem(model: object) -> str | None:
+    """What is wrong with a model name (None: nothing), in words a user can act on."""
+    if not isinstance(model, str) or not model.strip():
+        return "the model name is empty"
+    if len(model) > MAX_MODEL_CHARS:
+        return (
+            f"the model name has {len(model):,} characters; the limit is {MAX_MODEL_CHARS} "
+            "(a name from the catalogue, e.g. claude-sonnet-5-5)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -87,8 +100,8 @@ class GenerationRequest:
             or not (0 <= self.seed <= MAX_SEED)
         ):
             found.append(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
-        if self.model is not None and not self.model.strip():
-            found.append("the model name is empty")
+        if self.model is not None and (problem := model_problem(self.model)):
+            found.append(problem)
         return spec, found
 
     def validated(self) -> GenerationRequest:

@@ -22,7 +22,12 @@ from planner.events import EventBus, default_bus
 from planner.plan.endpoint import EndpointError, endpoint_for
 from planner.plan.generator import GenerationRun
 from planner.plan.model_check import ModelNotServed, verify_model
-from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
+from planner.plan.request import (
+    GenerationOutcome,
+    GenerationRequest,
+    GenerationRequestError,
+    model_problem,
+)
 from planner.plan.settings import GenerationSettings, SettingsError
 from planner.store import (
     GenerationSpec,
@@ -49,6 +54,10 @@ def create(
     request = request.validated()
     settings = get_settings()
     model = request.model or settings.model
+    if problem := model_problem(model):  # PLANNER_MODEL is checked here, like a typed name
+        raise GenerationRequestError(
+            [f"PLANNER_MODEL: {problem}" if not request.model else problem]
+        )
     try:
         known = verify_model(endpoint_for(settings, faults=request.faults), model).spec
         chosen = request.settings or GenerationSettings.planner_defaults(known)
