@@ -56,175 +56,39 @@ import time
 import anthropic
 import httpx2
 
-from planner.errors import LLMError
-
-
-class PlannerLLMError(LLMError):
-    kind = "error"
-
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.request_id = request_id
-
-
-class NonRetryableError(PlannerLLMError):
-    kind = "non_retryable"
-
-
-class InvalidRequestError(NonRetryableError):
-    kind = "invalid_request"
-
-
-class AuthenticationFailed(NonRetryableError):
-    kind = "authentication"
-
-
-class RequestTooLarge(InvalidRequestError):
-    kind = "request_too_large"
-
-
-class BillingFailed(NonRetryableError):
-    kind = "billing"
-
-
-class SpendLimitReached(NonRetryableError):
-    kind = "spend_limit"
-
-
-class RetryDeclined(NonRetryableError):
-    kind = "retry_declined"
-
-    def __init__(self, message: str, *, status_code: int, request_id: str | None = None) -> None:
-        super().__init__(message, request_id=request_id)
-        self.status_code = status_code
-
-
-class ModelNotFound(NonRetryableError):
-    kind = "not_found"
-
-
-class StreamingRequired(NonRetryableError):
-    kind = "streaming_required"
-
-
-class Refused(NonRetryableError):
-    kind = "refusal"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        category: str | None = None,
-        explanation: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, request_id=request_id)
-        self.category = category
-        self.explanation = explanation
-
-
-class UnexpectedStop(NonRetryableError):
-    kind = "unexpected_stop"
-
-
-class LimitReached(NonRetryableError):
-    kind = "limit"
-
-
-class OutputBudgetSpent(LimitReached):
-    kind = "budget_spent"
-
-
-class ThinkingExhausted(LimitReached):
-    kind = "thinking_exhausted"
-
-
-class PrefillRefused(PlannerLLMError):
-    kind = "prefill_refused"
-
-
-class MaxTokensReached(PlannerLLMError):
-    kind = "max_tokens"
-
-    def __init__(
-        self, message: str, *, while_thinking: bool = False, request_id: str | None = None
-    ) -> None:
-        super().__init__(message, request_id=request_id)
-        self.while_thinking = while_thinking
-
-
-class TransientError(PlannerLLMError):
-    kind = "transient"
-
-
-class RequestFailed(TransientError):
-    kind = "http_error"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        retry_after_s: float | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, request_id=request_id)
-        self.status_code = status_code
-        self.retry_after_s = retry_after_s
-
-
-class RateLimited(RequestFailed):
-    kind = "rate_limited"
-
-
-class Overloaded(RequestFailed):
-    kind = "overloaded"
-
-
-class ServerError(RequestFailed):
-    kind = "server_error"
-
-
-class GatewayTimeout(ServerError):
-    kind = "gateway_timeout"
-
-
-class Conflict(ServerError):
-    kind = "conflict"
-
-
-class ConnectFailed(TransientError):
-    kind = "connect_failed"
-
-
-class StreamInterrupted(TransientError):
-    kind = "interrupted"
-
-
-class ConnectionDropped(StreamInterrupted):
-    kind = "connection_dropped"
-
-
-class StreamStalled(StreamInterrupted):
-    kind = "stalled"
-
-
-class StreamErrorEvent(StreamInterrupted):
-    kind = "sse_error"
-
-    def __init__(self, message: str, *, error_type: str, request_id: str | None = None) -> None:
-        super().__init__(message, request_id=request_id)
-        self.error_type = error_type
-
-
-class StreamCorrupted(StreamInterrupted):
-    kind = "corrupted"
-
-
-class StreamTruncated(StreamInterrupted):
-    kind = "truncated"
-
+from planner.llm.error_types import (
+    AuthenticationFailed,
+    BillingFailed,
+    Conflict,
+    ConnectFailed,
+    ConnectionDropped,
+    GatewayTimeout,
+    InvalidRequestError,
+    LimitReached,
+    MaxTokensReached,
+    ModelNotFound,
+    NonRetryableError,
+    OutputBudgetSpent,
+    Overloaded,
+    PlannerLLMError,
+    PrefillRefused,
+    RateLimited,
+    Refused,
+    RequestFailed,
+    RequestTooLarge,
+    RetryDeclined,
+    ServerError,
+    SpendLimitReached,
+    StreamCorrupted,
+    StreamErrorEvent,
+    StreamingRequired,
+    StreamInterrupted,
+    StreamStalled,
+    StreamTruncated,
+    ThinkingExhausted,
+    TransientError,
+    UnexpectedStop,
+)
 
 # SSE error event types that say "this request was wrong", not "the server had a moment".
 _NON_RETRYABLE_EVENT_TYPES = {
@@ -480,3 +344,42 @@ def for_stop_reason(
         f"the answer ended with stop_reason {stop_reason!r}, not a finished text",
         request_id=request_id,
     )
+
+
+__all__ = [
+    "AuthenticationFailed",
+    "BillingFailed",
+    "Conflict",
+    "ConnectFailed",
+    "ConnectionDropped",
+    "GatewayTimeout",
+    "InvalidRequestError",
+    "LimitReached",
+    "MaxTokensReached",
+    "ModelNotFound",
+    "NonRetryableError",
+    "OutputBudgetSpent",
+    "Overloaded",
+    "PlannerLLMError",
+    "PrefillRefused",
+    "RateLimited",
+    "Refused",
+    "RequestFailed",
+    "RequestTooLarge",
+    "RetryDeclined",
+    "ServerError",
+    "SpendLimitReached",
+    "StreamCorrupted",
+    "StreamErrorEvent",
+    "StreamInterrupted",
+    "StreamStalled",
+    "StreamTruncated",
+    "StreamingRequired",
+    "ThinkingExhausted",
+    "TransientError",
+    "UnexpectedStop",
+    "classify",
+    "for_stop_reason",
+    "parse_retry_after",
+    "truncated",
+]

@@ -95,7 +95,11 @@ class Timeline:
         # Runs once per delta (thousands per answer): locals, no helper calls on the way.
         if not delta:
             return
-        self.phase = "text"
+        if self.phase != "text":
+            if self.phase == "thinking":
+                # The first text after a think: say so at once (the thinking phase is over).
+                self._chunks_since_progress = self._progress_every_chunks - 1
+            self.phase = "text"
         length = self.length
         chars = len(delta)
         if self._on_chunk is not None:
