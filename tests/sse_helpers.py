@@ -196,7 +196,13 @@ def run(
     http_client = httpx2.Client(transport=httpx2.MockTransport(api))
     options = {
         key: kwargs.pop(key)
-        for key in ("capabilities", "output_budget_tokens", "cache_ttl", "max_attempts")
+        for key in (
+            "capabilities",
+            "output_budget_tokens",
+            "cache_ttl",
+            "max_attempts",
+            "checkpoint_every_chars",
+        )
         if key in kwargs
     }
     options.setdefault("capabilities", ModelCapabilities())
