@@ -79,18 +79,23 @@ def test_continuation_request_asks_a_user_turn_after_the_partial_answer_as_it_wa
     ]
 
 
-def test_a_second_resume_splits_the_resent_text_where_the_cached_one_ended() -> None:
-    request = continuation_request(REQUEST, "one two three", cached_prefix="one ", cache_ttl="1h")
+def test_a_second_resume_resends_the_cached_blocks_unchanged_and_adds_one() -> None:
+    cached = ("one ", "two ")
+    request = continuation_request(REQUEST, "one two three", cached=cached, cache_ttl="1h")
+    hour = {"type": "ephemeral", "ttl": "1h"}
     assert request["messages"][-2]["content"] == [
         {"type": "text", "text": "one "},
-        {"type": "text", "text": "two three", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+        {"type": "text", "text": "two ", "cache_control": hour},
+        {"type": "text", "text": "three", "cache_control": hour},
     ]
 
 
 def test_no_breakpoint_is_added_to_a_request_that_has_the_four_allowed() -> None:
     block = {"type": "text", "text": "s", "cache_control": CACHED}
     request = {**REQUEST, "system": [block, block, block, block]}
-    assert prefill_request(request, "abc")["messages"][-1]["content"] == "abc"
+    assert prefill_request(request, "abc")["messages"][-1]["content"] == [
+        {"type": "text", "text": "abc"}
+    ]
 
 
 def test_a_continuation_under_a_schema_drops_the_format_and_asks_for_the_rest_in_words() -> None:

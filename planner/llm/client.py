@@ -40,7 +40,7 @@ from planner.llm.errors import OutputBudgetSpent, PlannerLLMError, PrefillRefuse
 from planner.llm.ledger import Ledger
 from planner.llm.state import AttemptState
 from planner.llm.steps import Finish, NextAttempt, NextStep, continue_from_text
-from planner.llm.stitching import SeamJoiner, WhitespaceJoiner
+from planner.llm.stitching import SeamJoiner, WhitespaceJoiner, resent_segments
 from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
 from planner.llm.types import (
@@ -256,7 +256,7 @@ class ResilientClient:
         state.accepted |= outcome.http_status == 200
         state.last_attempt_thought = outcome.thought
         if step.kind in ("resume", "continue"):
-            state.resent_text = _resent_text(step)
+            state.resent_segments = resent_segments(step.request)
         record.end_ms = state.elapsed_ms
         record.chars = added
         record.input_tokens = outcome.usage.input_tokens
@@ -351,17 +351,6 @@ def _within_budget(request: dict[str, Any], budget_left: int | None) -> dict[str
     if budget_left is None or budget_left >= int(request["max_tokens"]):
         return request
     return {**request, "max_tokens": max(1, budget_left)}
-
-
-def _resent_text(step: NextAttempt) -> str:
-    """The answer text a resume request re-sent (its last assistant turn's text)."""
-    for message in reversed(step.request["messages"]):
-        if message.get("role") == "assistant":
-            content = message["content"]
-            if isinstance(content, str):
-                return content
-            return "".join(block.get("text", "") for block in content)
-    return ""
 
 
 def _notice(state: AttemptState, error: PlannerLLMError, step: NextStep) -> RecoveryNotice:

@@ -48,9 +48,9 @@ class AttemptState:
     upcoming_wait_s: float = 0.0
     cache_ttl: str | None = None
     """`"1h"` to cache the text re-sent on a resume for an hour; None: the default 5 min."""
-    resent_text: str = ""
-    """The answer text the last resume re-sent (cached then): the next resume's cache
-    breakpoint lands after it too, so its cache entry is read, not written again."""
+    resent_segments: tuple[str, ...] = ()
+    """The text blocks in which the last resume re-sent the answer (cached then): the next
+    resume sends them again unchanged, so their cache entry is read, not written again."""
     adjustments: list[str] = field(default_factory=list)
     """Changes made to the request on the way (more max_tokens, lower effort), in words."""
     attempts: list[AttemptRecord] = field(default_factory=list)

@@ -94,7 +94,7 @@ def _resume_from(
         prefill = kept.rstrip()
         return NextAttempt(
             "resume",
-            prefill_request(request, prefill, cache_ttl=ttl, cached_prefix=state.resent_text),
+            prefill_request(request, prefill, cache_ttl=ttl, cached=state.resent_segments),
             kept,
             "resume",
             tier,
@@ -102,7 +102,7 @@ def _resume_from(
         )
     return NextAttempt(
         "continue",
-        continuation_request(request, kept, cache_ttl=ttl, cached_prefix=state.resent_text),
+        continuation_request(request, kept, cache_ttl=ttl, cached=state.resent_segments),
         kept,
         "continue",
         tier,

@@ -53,27 +53,43 @@ def _breakpoints(value: Any) -> int:
 
 
 def resent_content(
-    request: dict[str, Any], text: str, cache_ttl: str | None, cached_prefix: str
-) -> str | list[dict[str, Any]]:
-    """The answer text re-sent on a resume, with a cache breakpoint at its end.
+    request: dict[str, Any], text: str, cache_ttl: str | None, cached: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The answer text re-sent on a resume as text blocks, with cache breakpoints.
 
-    A drop that happens again re-sends this text again, longer: with the breakpoint, the
-    next resume reads it from cache instead of paying full input for it each time. The
-    text is split where the previous resume's re-sent text ended (`cached_prefix`), so the
-    block boundary of that cache entry is still there for the API's lookback to find. No
-    breakpoint when the request already has the four the API allows.
+    A drop that happens again re-sends this text again, longer: with a breakpoint at its
+    end, the next resume reads it from cache instead of paying full input for it each time.
+    The blocks the previous resume sent (`cached`) are sent again unchanged, the new text
+    as one more block, so the cached prefix is byte for byte the same; the breakpoints sit
+    on the last two blocks (the previous resume's end, read now, and this one's, written),
+    within the four the API allows.
     """
-    if _breakpoints(request) >= MAX_CACHE_BREAKPOINTS:
-        return text
+    previous = "".join(cached)
+    if cached and text == previous:
+        segments = list(cached)
+    elif cached and text.startswith(previous):
+        segments = [*cached, text[len(previous) :]]
+    else:
+        segments = [text]
+    free = min(2, MAX_CACHE_BREAKPOINTS - _breakpoints(request))
     control: dict[str, str] = {"type": "ephemeral"}
     if cache_ttl is not None:
         control["ttl"] = cache_ttl
-    blocks: list[dict[str, Any]] = []
-    if cached_prefix and text.startswith(cached_prefix) and len(text) > len(cached_prefix):
-        blocks.append({"type": "text", "text": cached_prefix})
-        text = text[len(cached_prefix) :]
-    blocks.append({"type": "text", "text": text, "cache_control": control})
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": segment} for segment in segments]
+    for block in blocks[len(blocks) - free :] if free > 0 else ():
+        block["cache_control"] = control
     return blocks
+
+
+def resent_segments(request: dict[str, Any]) -> tuple[str, ...]:
+    """The text blocks of a resume request's re-sent answer (its last assistant turn)."""
+    for message in reversed(request["messages"]):
+        if message.get("role") == "assistant":
+            content = message["content"]
+            if isinstance(content, str):
+                return (content,)
+            return tuple(block.get("text", "") for block in content)
+    return ()
 
 
 def prefill_request(
@@ -81,13 +97,13 @@ def prefill_request(
     kept_text: str,
     *,
     cache_ttl: str | None = None,
-    cached_prefix: str = "",
+    cached: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The request again, with the kept text as the start of the assistant's answer
     (without trailing whitespace, which the API refuses in a prefill)."""
     messages, caller_prefill = _split_caller_prefill(request)
     prefill = (caller_prefill + kept_text).rstrip()
-    content = resent_content(request, prefill, cache_ttl, cached_prefix)
+    content = resent_content(request, prefill, cache_ttl, cached)
     return {**request, "messages": [*messages, {"role": "assistant", "content": content}]}
 
 
@@ -96,7 +112,7 @@ def continuation_request(
     kept_text: str,
     *,
     cache_ttl: str | None = None,
-    cached_prefix: str = "",
+    cached: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The request again, with the partial answer as a past turn and a request to go on.
 
@@ -110,7 +126,7 @@ def continuation_request(
     """
     messages, caller_prefill = _split_caller_prefill(request)
     partial = caller_prefill + kept_text
-    content = resent_content(request, partial, cache_ttl, cached_prefix)
+    content = resent_content(request, partial, cache_ttl, cached)
     ask = CONTINUE_PROMPT
     follow_up = {**request}
     config = request.get("output_config")
