@@ -1,4 +1,11 @@
-"""Failure-mode experiments: every fault × strategy, N times, each a real generation.
+"""Failure-mode experiments: every fault × strategy or contender, N times, judged by one rule.
+
+What a run is: one of planner's strategies runs as a real generation; a contender (another
+library's documented recovery path, or the oracle floor: `planner.contenders`) asks the
+generation's same two requests through that library (`planner.contender_runs`). Either is
+stored as an experiment run with its configuration and library versions, and judged once the
+seed's fault-free answer is known: the final text must equal it, and a text returned as
+complete that is only its start is a failure, silently truncated (`planner.experiment_judging`).
 
 Design:
 - Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
@@ -36,15 +43,26 @@ from sqlalchemy.orm import Session
 
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
 from planner.auth import get_or_create_local_user
-from planner.db import Database, Experiment, ExperimentRun, utcnow
+from planner.config import get_settings
+from planner.contender_runs import run_contender
+from planner.contenders import (
+    CONTENDER,
+    RUN_CHOICES,
+    UnknownContender,
+    get_contender,
+    kind_of,
+    require_installed,
+)
+from planner.contenders.base import installed_versions
+from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.errors import InputError
+from planner.experiment_judging import judge_runs
 from planner.failures import (
     FailureSpecError,
     fault_spec_from_generation,
     fault_spec_text,
     recorded_request,
 )
-from planner.llm import STRATEGIES
 from planner.plan.request import GenerationRequest
 from planner.plan.runner import create, execute
 from planner.sim import FaultSpecError, parse_fault_spec
@@ -114,6 +132,7 @@ class ExperimentConfig:
     description: str | None = None  # None: DEFAULT_DESCRIPTION, or the source generation's
     from_generation_id: uuid.UUID | None = None
     name: str = ""
+    model: str | None = None  # None: the configured model (PLANNER_MODEL)
     first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
@@ -132,13 +151,15 @@ class ExperimentConfig:
         if self.description is not None and not self.description.strip():
             raise ExperimentError("the description must not be empty")
         if not self.strategies:
-            raise ExperimentError(f"give at least one strategy ({', '.join(STRATEGIES)})")
-        unknown = [s for s in self.strategies if s not in STRATEGIES]
-        if unknown:
-            raise ExperimentError(
-                f"unknown strategy {', '.join(map(repr, unknown))}; "
-                f"strategies: {', '.join(STRATEGIES)}"
-            )
+            raise ExperimentError(f"give at least one strategy ({', '.join(RUN_CHOICES)})")
+        for name in self.strategies:
+            try:
+                kind_of(name)
+            except UnknownContender as exc:
+                raise ExperimentError(str(exc)) from None
+            require_installed(name)
+        if self.model is not None and not self.model.strip():
+            raise ExperimentError("the model name must not be empty")
         faults = list(self.faults)
         description = self.description or DEFAULT_DESCRIPTION
         first_seed = self.first_seed
@@ -169,6 +190,7 @@ class ExperimentConfig:
             faults=tuple(faults),
             description=description,
             first_seed=first_seed,
+            model=self.model or get_settings().model,
             checked=True,
         )
 
@@ -194,6 +216,10 @@ class RunOutcome:
     final_tokens: int
     wasted_output_tokens: int
     error: str | None
+    config: dict[str, Any] | None = None
+    versions: dict[str, str] | None = None
+    answers: dict[str, str] | None = None
+    delivered_chars: int | None = None
 
 
 @dataclass
@@ -267,6 +293,47 @@ def _create_rows(
 def _execute(
     store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
+    """One run, whatever it is: a strategy's generation or a contender's two requests."""
+    try:
+        if kind_of(run.strategy) == CONTENDER:
+            return _execute_contender(config, run)
+        return _execute_generation(store, config, run, user_id)
+    except Exception as exc:  # one broken run must not end the experiment
+        message = f"{type(exc).__name__}: {exc}"
+        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
+
+
+def _execute_contender(config: ExperimentConfig, run: PlannedRun) -> RunOutcome:
+    done = run_contender(
+        get_contender(run.strategy),
+        run_id=run.run_id,
+        description=config.description or DEFAULT_DESCRIPTION,
+        model=config.model or get_settings().model,
+        faults=run.fault,
+        seed=run.seed,
+        speed=config.speed,
+    )
+    return RunOutcome(
+        run=run,
+        generation_id=None,
+        status="failed" if done.raised else "completed",  # what it claimed; judged later
+        tier=None,
+        attempts=done.requests or 0,
+        duration_s=done.duration_s,
+        output_tokens=done.output_tokens,
+        final_tokens=0,  # the seed's fault-free tokens, once judged
+        wasted_output_tokens=0,
+        error=done.error,
+        config=done.config,
+        versions=done.versions,
+        answers=done.answers,
+        delivered_chars=done.delivered_chars,
+    )
+
+
+def _execute_generation(
+    store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
+) -> RunOutcome:
     request = GenerationRequest(
         description=config.description or DEFAULT_DESCRIPTION,
         user_id=user_id,
@@ -274,12 +341,9 @@ def _execute(
         faults=run.fault,
         speed=config.speed,
         seed=run.seed,
+        model=config.model,
     )
-    try:
-        outcome = execute(store, create(store, request))
-    except Exception as exc:  # one broken run must not end the experiment
-        message = f"{type(exc).__name__}: {exc}"
-        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
+    outcome = execute(store, create(store, request))
     return RunOutcome(
         run=run,
         generation_id=outcome.generation_id,
@@ -291,6 +355,13 @@ def _execute(
         final_tokens=max(0, outcome.output_tokens - outcome.wasted_output_tokens),
         wasted_output_tokens=outcome.wasted_output_tokens,
         error=outcome.error,
+        config={
+            "kind": "strategy",
+            "client": "planner.llm.ResilientClient",
+            "strategy": run.strategy,
+            "model": config.model or get_settings().model,
+        },
+        versions=installed_versions("planner", "anthropic"),
     )
 
 
@@ -309,6 +380,10 @@ def _store_outcome(db: Database, outcome: RunOutcome) -> None:
                 final_tokens=outcome.final_tokens,
                 wasted_output_tokens=outcome.wasted_output_tokens,
                 error=outcome.error,
+                config=outcome.config,
+                versions=outcome.versions,
+                answers=outcome.answers,
+                delivered_chars=outcome.delivered_chars,
             )
         )
 
@@ -316,19 +391,34 @@ def _store_outcome(db: Database, outcome: RunOutcome) -> None:
 
 
 def _finish(db: Database, experiment_id: uuid.UUID, status: str) -> None:
-    """Baselines into every run, the unfinished runs cancelled, the experiment closed."""
+    """Every run judged, baselines into every run, the unfinished runs cancelled, the
+    experiment closed.
+
+    A run's baseline duration is the median fault-free duration of runs of its kind and
+    seed: a generation's duration includes planner's parsing and saving, a contender's only
+    its two requests.
+    """
 
     def write(session: Session) -> None:
         runs = session.scalars(
             select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
         ).all()
-        clean: dict[int, list[float]] = {}
+        generation_ids = [r.generation_id for r in runs if r.generation_id is not None]
+        stored = dict(
+            session.execute(
+                select(Generation.id, Generation.checkpoint_text).where(
+                    Generation.id.in_(generation_ids)
+                )
+            ).all()
+        )
+        judge_runs(runs, stored)
+        clean: dict[tuple[bool, int], list[float]] = {}
         for r in runs:
             if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
-                clean.setdefault(r.seed, []).append(r.duration_s)
-        baseline = {seed: statistics.median(times) for seed, times in clean.items()}
+                clean.setdefault((r.generation_id is None, r.seed), []).append(r.duration_s)
+        baseline = {key: statistics.median(times) for key, times in clean.items()}
         for run in runs:
-            run.baseline_duration_s = baseline.get(run.seed)
+            run.baseline_duration_s = baseline.get((run.generation_id is None, run.seed))
             if run.status in {"pending", "running"}:
                 run.status = "cancelled"
         experiment = session.get(Experiment, experiment_id)
