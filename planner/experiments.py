@@ -38,24 +38,22 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
 from planner.auth import get_or_create_local_user
 from planner.config import get_settings
-from planner.contender_runs import run_contender
-from planner.contenders import (
-    CONTENDER,
-    RUN_CHOICES,
-    UnknownContender,
-    get_contender,
-    kind_of,
-    require_installed,
-)
-from planner.contenders.base import installed_versions
+from planner.contenders import RUN_CHOICES, UnknownContender, kind_of, require_installed
 from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.errors import InputError
+from planner.experiment_cells import (
+    PlannedRun,
+    RunContext,
+    RunOutcome,
+    execute_run,
+    store_outcome,
+)
 from planner.experiment_judging import judge_runs
 from planner.failures import (
     FailureSpecError,
@@ -63,8 +61,6 @@ from planner.failures import (
     fault_spec_text,
     recorded_request,
 )
-from planner.plan.request import GenerationRequest
-from planner.plan.runner import create, execute
 from planner.sim import FaultSpecError, parse_fault_spec
 from planner.store import GenerationStore
 
@@ -195,33 +191,6 @@ class ExperimentConfig:
         )
 
 
-@dataclass(frozen=True)
-class PlannedRun:
-    run_id: uuid.UUID
-    fault: str
-    strategy: str
-    repeat_index: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    run: PlannedRun
-    generation_id: uuid.UUID | None
-    status: str
-    tier: str | None
-    attempts: int
-    duration_s: float | None
-    output_tokens: int
-    final_tokens: int
-    wasted_output_tokens: int
-    error: str | None
-    config: dict[str, Any] | None = None
-    versions: dict[str, str] | None = None
-    answers: dict[str, str] | None = None
-    delivered_chars: int | None = None
-
-
 @dataclass
 class ExperimentResult:
     experiment_id: uuid.UUID
@@ -293,101 +262,13 @@ def _create_rows(
 def _execute(
     store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
-    """One run, whatever it is: a strategy's generation or a contender's two requests."""
-    try:
-        if kind_of(run.strategy) == CONTENDER:
-            return _execute_contender(config, run)
-        return _execute_generation(store, config, run, user_id)
-    except Exception as exc:  # one broken run must not end the experiment
-        message = f"{type(exc).__name__}: {exc}"
-        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
-
-
-def _execute_contender(config: ExperimentConfig, run: PlannedRun) -> RunOutcome:
-    done = run_contender(
-        get_contender(run.strategy),
-        run_id=run.run_id,
+    context = RunContext(
         description=config.description or DEFAULT_DESCRIPTION,
         model=config.model or get_settings().model,
-        faults=run.fault,
-        seed=run.seed,
         speed=config.speed,
-    )
-    return RunOutcome(
-        run=run,
-        generation_id=None,
-        status="failed" if done.raised else "completed",  # what it claimed; judged later
-        tier=None,
-        attempts=done.requests or 0,
-        duration_s=done.duration_s,
-        output_tokens=done.output_tokens,
-        final_tokens=0,  # the seed's fault-free tokens, once judged
-        wasted_output_tokens=0,
-        error=done.error,
-        config=done.config,
-        versions=done.versions,
-        answers=done.answers,
-        delivered_chars=done.delivered_chars,
-    )
-
-
-def _execute_generation(
-    store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
-) -> RunOutcome:
-    request = GenerationRequest(
-        description=config.description or DEFAULT_DESCRIPTION,
         user_id=user_id,
-        strategy=run.strategy,
-        faults=run.fault,
-        speed=config.speed,
-        seed=run.seed,
-        model=config.model,
     )
-    outcome = execute(store, create(store, request))
-    return RunOutcome(
-        run=run,
-        generation_id=outcome.generation_id,
-        status=outcome.status,
-        tier=outcome.tier,
-        attempts=outcome.attempts,
-        duration_s=outcome.duration_s,
-        output_tokens=outcome.output_tokens,
-        final_tokens=max(0, outcome.output_tokens - outcome.wasted_output_tokens),
-        wasted_output_tokens=outcome.wasted_output_tokens,
-        error=outcome.error,
-        config={
-            "kind": "strategy",
-            "client": "planner.llm.ResilientClient",
-            "strategy": run.strategy,
-            "model": config.model or get_settings().model,
-        },
-        versions=installed_versions("planner", "anthropic"),
-    )
-
-
-def _store_outcome(db: Database, outcome: RunOutcome) -> None:
-    def write(session: Session) -> None:
-        session.execute(
-            update(ExperimentRun)
-            .where(ExperimentRun.id == outcome.run.run_id)
-            .values(
-                generation_id=outcome.generation_id,
-                status=outcome.status,
-                tier=outcome.tier,
-                attempts=outcome.attempts,
-                duration_s=outcome.duration_s,
-                output_tokens=outcome.output_tokens,
-                final_tokens=outcome.final_tokens,
-                wasted_output_tokens=outcome.wasted_output_tokens,
-                error=outcome.error,
-                config=outcome.config,
-                versions=outcome.versions,
-                answers=outcome.answers,
-                delivered_chars=outcome.delivered_chars,
-            )
-        )
-
-    db.in_session(write)
+    return execute_run(store, context, run)
 
 
 def _finish(db: Database, experiment_id: uuid.UUID, status: str) -> None:
@@ -494,7 +375,7 @@ def _run_all(
                 finished, active = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcome = future.result()
-                    _store_outcome(db, outcome)
+                    store_outcome(db, outcome)
                     result.outcomes.append(outcome)
                     if on_run is not None:
                         on_run(outcome, len(result.outcomes), total)
@@ -503,6 +384,6 @@ def _run_all(
             stop.set()
             for future in active:
                 outcome = future.result()
-                _store_outcome(db, outcome)
+                store_outcome(db, outcome)
                 result.outcomes.append(outcome)
             raise
