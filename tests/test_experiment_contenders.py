@@ -76,6 +76,12 @@ def test_contenders_run_beside_strategies_and_are_judged_by_the_final_text(
     assert cells[("sdk", "eof")]["success_rate"] == 0.0
     assert cells[("sdk", "eof")]["outcomes"] == "silently truncated 1"
     assert cells[("sdk", "none")]["success_rate"] == 1.0
+    assert cells[("sdk", "eof")]["success_high"] < 1.0  # 0/1: Wilson, not a flat 0
+    resume_cell = cells[("resume", "eof")]
+    assert resume_cell["oracle_pairs"] == 1 and resume_cell["oracle_time_ratio"] > 0
+    assert resume_cell["oracle_time_low"] is None  # no 95% interval from one pair
+    assert cells[("oracle", "eof")]["oracle_tokens_ratio"] == 1.0
+    assert cells[("sdk", "eof")]["oracle_pairs"] == 0  # nothing complete to compare
 
     db = Database.from_settings(get_settings())
     try:
@@ -94,6 +100,60 @@ def test_contenders_run_beside_strategies_and_are_judged_by_the_final_text(
     resume = runs.loc[("resume", "eof")]
     assert resume.outcome == Outcome.COMPLETE and resume.kind == "strategy"
     assert resume.config["strategy"] == "resume" and "planner" in resume.versions
+
+
+def test_summaries_show_each_strategys_distance_to_the_oracle_with_an_interval(
+    invoke,  # noqa: ANN001
+) -> None:
+    import pandas as pd
+
+    from planner.analysis.experiments import summarize, with_measures
+    from planner.experiment_report import summary_table
+
+    rows = []
+    for seed in range(6):
+        for strategy, kind, seconds, tokens in (
+            ("oracle", "contender", 1.0, 100),
+            ("resume", "strategy", 1.1 + seed / 100, 100 + seed),
+        ):
+            rows.append(
+                {
+                    "run_id": uuid.uuid4(),
+                    "experiment_id": None,
+                    "generation_id": None if kind == "contender" else uuid.uuid4(),
+                    "fault_spec": "drop-at-90",
+                    "strategy": strategy,
+                    "repeat_index": 0,
+                    "seed": seed,
+                    "status": "completed",
+                    "tier": None if kind == "contender" else "resume",
+                    "attempts": 2,
+                    "duration_s": seconds,
+                    "baseline_duration_s": 1.0,
+                    "model_time_s": seconds,
+                    "output_tokens": tokens,
+                    "final_tokens": 100,
+                    "wasted_output_tokens": 0,
+                    "error": None,
+                    "outcome": "complete",
+                    "config": {"kind": kind},
+                }
+            )
+    summary = summarize(with_measures(pd.DataFrame(rows))).set_index("strategy")
+    resume = summary.loc["resume"]
+    assert resume.oracle_pairs == 6
+    assert resume.oracle_time_ratio == pytest.approx(1.125)
+    assert (resume.oracle_time_low, resume.oracle_time_high) == pytest.approx((1.10, 1.15))
+    assert resume.oracle_tokens_ratio == pytest.approx(1.025)
+    assert summary.loc["oracle"].oracle_time_ratio == 1.0
+    assert summary.loc["oracle"].tiers == ""
+
+    from rich.console import Console
+
+    console = Console(width=220, record=True)
+    console.print(summary_table(summary.reset_index()))
+    text = console.export_text()
+    assert "1.125 [1.100-1.150]" in text and "vs oracle time" in text
 
 
 def _run(fault: str, status: str, texts: dict[str, str], kind: str = "contender") -> object:

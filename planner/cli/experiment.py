@@ -154,5 +154,5 @@ def experiment(
         return
     out = Console(highlight=False)
     if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
-        out = Console(highlight=False, width=160)
+        out = Console(highlight=False, width=240)
     out.print(summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})"))
