@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from planner.contenders import RUN_CHOICES, Outcome
@@ -49,6 +52,7 @@ def test_an_unknown_name_lists_strategies_and_contenders(invoke) -> None:  # noq
 
 def test_contenders_run_beside_strategies_and_are_judged_by_the_final_text(
     invoke,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     """`eof` ends the first stream of each stage cleanly at 70% without message_stop: the
     bare SDK returns the cut text as complete (silently truncated), planner's resume and
@@ -101,12 +105,20 @@ def test_contenders_run_beside_strategies_and_are_judged_by_the_final_text(
     assert resume.outcome == Outcome.COMPLETE and resume.kind == "strategy"
     assert resume.config["strategy"] == "resume" and "planner" in resume.versions
 
+    exported = invoke("export", str(tmp_path / "export"))
+    assert exported.exit_code == 0, exported.stderr
+    table = pq.read_table(tmp_path / "export" / "experiment_runs.parquet").to_pandas()
+    row = table[(table.strategy == "sdk") & (table.fault == "eof")].iloc[0]
+    assert row.outcome == "silently_truncated" and pd.isna(row.generation_id)
+    assert json.loads(row.config)["max_retries"] == 2
+    assert json.loads(row.versions) == sdk.versions
+    answers = json.loads(row.answers)  # it stopped at the discovery it could not parse
+    assert answers["discovery"] and "masterplan" not in answers
+
 
 def test_summaries_show_each_strategys_distance_to_the_oracle_with_an_interval(
     invoke,  # noqa: ANN001
 ) -> None:
-    import pandas as pd
-
     from planner.analysis.experiments import summarize, with_measures
     from planner.experiment_report import summary_table
 

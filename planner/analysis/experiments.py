@@ -330,13 +330,15 @@ def tier_distribution(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
-    """Strategies over the faulty runs (the baseline excluded), best first.
+    """Strategies and contenders over the faulty runs (the baseline and the oracle
+    excluded), best first.
 
     Best = highest success rate; ties go to the lower median slowdown, then to the lower
     token ratio. Columns: strategy, runs, success_rate, median_slowdown, token_ratio.
     """
     faulty = runs[
         (runs["fault"] != BASELINE_FAULT)
+        & (runs["strategy"] != ORACLE)  # the floor, not a choice
         & ~runs["status"].isin(["pending", "running", "cancelled"])
     ]
     if faulty.empty:
@@ -362,6 +364,19 @@ def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
         ascending=[False, True, True],
         na_position="last",
     ).reset_index(drop=True)
+
+
+def best_per_fault(summary: pd.DataFrame) -> pd.DataFrame:
+    """The best contender (strategy or library, the oracle excluded: it is the floor, not a
+    choice) for each faulty cell of a summary: the highest success rate, ties to the lower
+    median slowdown, then to the lower token ratio. Keeps the summary's columns."""
+    faulty = summary[(summary["fault"] != BASELINE_FAULT) & (summary["strategy"] != ORACLE)]
+    ordered = faulty.sort_values(
+        ["fault", "success_rate", "median_slowdown", "token_ratio"],
+        ascending=[True, False, True, True],
+        na_position="last",
+    )
+    return ordered.groupby("fault", sort=False).head(1).reset_index(drop=True)
 
 
 def generations_with_failures(db: Database, *, limit: int = 20) -> pd.DataFrame:
