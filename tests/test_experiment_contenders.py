@@ -116,9 +116,9 @@ def test_contenders_run_beside_strategies_and_are_judged_by_the_final_text(
     assert answers["discovery"] and "masterplan" not in answers
 
 
-def test_summaries_show_each_strategys_distance_to_the_oracle_with_an_interval(
-    invoke,  # noqa: ANN001
-) -> None:
+def test_summaries_show_each_strategys_distance_to_the_oracle_with_an_interval() -> None:
+    import pandas as pd
+
     from planner.analysis.experiments import summarize, with_measures
     from planner.experiment_report import summary_table
 
@@ -166,6 +166,25 @@ def test_summaries_show_each_strategys_distance_to_the_oracle_with_an_interval(
     console.print(summary_table(summary.reset_index()))
     text = console.export_text()
     assert "1.125 [1.100-1.150]" in text and "vs oracle time" in text
+
+    from planner.analysis.contenders import comparison_table
+
+    rows.append(
+        {
+            **rows[-1],
+            "run_id": uuid.uuid4(),
+            "seed": 6,
+            "status": "failed",
+            "outcome": "failed_raised",
+            "error": "masterplan: httpx2.ReadError: gone",
+        }
+    )
+    table = comparison_table(with_measures(pd.DataFrame(rows))).set_index("strategy")
+    resume = table.loc["resume"]
+    assert (resume.runs, resume.completed, resume.oracle_pairs) == (7, 6, 6)
+    assert resume.tokens_median == pytest.approx(1.025)
+    assert (resume.tokens_low, resume.tokens_high) == pytest.approx((1.0, 1.05))
+    assert resume.note == "raises httpx2.ReadError 1/7" and resume.requests == 2
 
 
 def _run(fault: str, status: str, texts: dict[str, str], kind: str = "contender") -> object:

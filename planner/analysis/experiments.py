@@ -30,8 +30,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from planner.analysis._query import read_frame
+from planner.analysis.contenders import ORACLE, distance_to_oracle, oracle_runs
 from planner.contenders import Outcome
-from planner.contenders.stats import median_interval, wilson_interval
+from planner.contenders.stats import wilson_interval
 from planner.db import Database, Experiment, ExperimentRun, Generation, GenerationAttempt
 from planner.failures import failure_points, fault_for
 
@@ -87,7 +88,6 @@ SUMMARY_COLUMNS = (
     "oracle_tokens_low",
     "oracle_tokens_high",
 )
-ORACLE = "oracle"
 
 
 def fault_label(spec: str) -> str:
@@ -243,7 +243,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     finished = runs[~runs["status"].isin(["pending", "running", "cancelled"])]
-    oracle = _oracle_runs(finished)
+    oracle = oracle_runs(finished)
     rows: list[dict[str, Any]] = []
     for (strategy, fault), group in finished.groupby(["strategy", "fault"], sort=False):
         done = group[group["status"] == "completed"]
@@ -266,36 +266,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
                 "mean_attempts": float(group["attempts"].mean()),
                 # a contender has no tiers (the judge's outcomes say how its runs ended)
                 "tiers": "" if (group["kind"] == "contender").all() else _tiers(group["tier"]),
-                **_distance_to_oracle(done, oracle),
+                **distance_to_oracle(done, oracle),
             }
         )
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     return table.sort_values(["fault", "strategy"], key=_baseline_last).reset_index(drop=True)
-
-
-_PAIR = ["fault_spec", "seed", "repeat_index"]
-
-
-def _oracle_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The oracle's complete runs, keyed by what pairs a run with one: fault, seed, repeat."""
-    done = runs[(runs["strategy"] == ORACLE) & (runs["status"] == "completed")]
-    return done[[*_PAIR, "model_time_s", "output_tokens"]]
-
-
-def _distance_to_oracle(done: pd.DataFrame, oracle: pd.DataFrame) -> dict[str, float]:
-    """Median time and tokens ÷ the oracle's, over runs paired with an oracle run of the
-    same fault, seed and repeat (both complete), each with its 95% order-statistic interval
-    (none below 6 pairs)."""
-    pairs = done.merge(oracle, on=_PAIR, suffixes=("", "_oracle"), how="inner")
-    distance: dict[str, float] = {"oracle_pairs": float(len(pairs))}
-    for name, column in (("time", "model_time_s"), ("tokens", "output_tokens")):
-        ratios = pairs[column] / pairs[f"{column}_oracle"].where(pairs[f"{column}_oracle"] > 0)
-        values = [float(v) for v in ratios.dropna()]
-        interval = median_interval(values)
-        distance[f"oracle_{name}_ratio"] = float(np.median(values)) if values else np.nan
-        distance[f"oracle_{name}_low"] = interval.low if interval else np.nan
-        distance[f"oracle_{name}_high"] = interval.high if interval else np.nan
-    return distance
 
 
 def _outcomes(group: pd.DataFrame) -> str:
@@ -364,19 +339,6 @@ def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
         ascending=[False, True, True],
         na_position="last",
     ).reset_index(drop=True)
-
-
-def best_per_fault(summary: pd.DataFrame) -> pd.DataFrame:
-    """The best contender (strategy or library, the oracle excluded: it is the floor, not a
-    choice) for each faulty cell of a summary: the highest success rate, ties to the lower
-    median slowdown, then to the lower token ratio. Keeps the summary's columns."""
-    faulty = summary[(summary["fault"] != BASELINE_FAULT) & (summary["strategy"] != ORACLE)]
-    ordered = faulty.sort_values(
-        ["fault", "success_rate", "median_slowdown", "token_ratio"],
-        ascending=[True, False, True, True],
-        na_position="last",
-    )
-    return ordered.groupby("fault", sort=False).head(1).reset_index(drop=True)
 
 
 def generations_with_failures(db: Database, *, limit: int = 20) -> pd.DataFrame:
