@@ -335,3 +335,9 @@ class ExperimentRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
+    # Migration 0007: contenders beside strategies, every run judged by its final text.
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    answers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    delivered_chars: Mapped[int | None] = mapped_column(Integer)
