@@ -128,3 +128,37 @@ def test_a_database_that_is_down_or_misnamed_is_one_line_and_exit_6(
     [line] = result.stderr.splitlines()
     assert line.startswith("planner: db upgrade: cannot use the database ") and reason in line
     assert result.stdout == ""
+
+
+def test_users_list_passwd_and_delete_manage_accounts_from_the_cli(
+    home_db: Database, run_cli
+) -> None:  # noqa: ANN001
+    assert (
+        run_cli("users", "add", "alice", "--password-stdin", input="first pass\n").returncode == 0
+    )
+    assert run_cli("users", "add", "bob", "--password-stdin", input="bobs pass\n").returncode == 0
+    listed = run_cli("users", "list")
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split("\t")[0] for line in listed.stdout.splitlines()]
+    assert names == ["alice", "bob"]
+
+    changed = run_cli("users", "passwd", "ALICE", "--password-stdin", input="second pass\n")
+    assert changed.returncode == 0, changed.stderr
+    assert "changed the password of 'alice'" in changed.stderr
+    assert auth.authenticate(home_db, "alice", "second pass").username == "alice"
+    with pytest.raises(auth.InvalidCredentials):
+        auth.authenticate(home_db, "alice", "first pass")
+    short = run_cli("users", "passwd", "alice", "--password-stdin", input="short\n")
+    assert short.returncode == 2
+    assert "at least 8 characters" in short.stderr
+    assert auth.authenticate(home_db, "alice", "second pass").username == "alice"
+
+    unconfirmed = run_cli("users", "delete", "bob")
+    assert unconfirmed.returncode == 2
+    assert "add --yes" in unconfirmed.stderr
+    deleted = run_cli("users", "delete", "bob", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert [u.username for u in auth.list_users(home_db)] == ["alice"]
+    gone = run_cli("users", "delete", "bob", "--yes")
+    assert gone.returncode == 3
+    assert "there is no user called 'bob'" in gone.stderr

@@ -12,6 +12,7 @@ from planner import analysis
 from planner.analysis.progress import NOISY_EVENTS
 from planner.dashboard import nav, plan_view, session, widgets
 from planner.dashboard.resources import database
+from planner.dashboard.text import literal
 from planner.store import LIVE_STATUSES
 
 EVENTS_SHOWN = 5000
@@ -35,12 +36,12 @@ def render() -> None:
         else None
     )
     if tables is not None:
-        title.title(tables.plan["project_name"])
-    st.caption(plan_view.escape(row["description"]))
+        title.title(literal(tables.plan["project_name"]))
+    st.caption(literal(row["description"]))
     st.markdown(widgets.settings_line(row))
     _figures(row)
     if row["error"]:
-        st.error(f"**Error:** {row['error']}", icon=":material/error:")
+        st.error(f"**Error:** {literal(row['error'])}", icon=":material/error:")
     if row["status"] in LIVE_STATUSES:
         st.info(
             "This generation is still running: follow it live on the Generate page.",
@@ -110,7 +111,7 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
     try:
         return uuid.UUID(choice)
     except ValueError:
-        st.error(f"{choice!r} is not a generation id.")
+        st.error(f"{literal(repr(choice))} is not a generation id.")
         return None
 
 

@@ -16,8 +16,8 @@ import streamlit as st
 from planner import analysis
 from planner.config import get_settings
 from planner.dashboard import live, nav, session, widgets
-from planner.dashboard.plan_view import escape
 from planner.dashboard.resources import database, service
+from planner.dashboard.text import code, literal
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan import GenerationRequest, GenerationRequestError
 from planner.plan.request import MAX_SPEED
@@ -99,8 +99,8 @@ def _recent(user_id: uuid.UUID) -> None:
             nav.page("detail"),
             query_params={"id": str(row.id)},
             icon=widgets.STATUS_BADGE.get(row.status, ("gray", ":material/help:"))[1],
-            label=f"{escape(row.title[:70])} · {row.strategy}/{escape(row.fault_spec[:30])} · "
-            f"{row.status}{duration}",
+            label=f"{literal(row.title, limit=70)} · {literal(row.strategy)}/"
+            f"{literal(row.fault_spec, limit=30)} · {literal(row.status)}{duration}",
         )
 
 
@@ -144,7 +144,7 @@ def _form(user_id: uuid.UUID) -> None:
         spec_text = ""
         if profile != CUSTOM_FAULTS:
             faults_json = json.dumps(PROFILES[profile]) if PROFILES[profile] else "no faults"
-            st.caption(f"`{profile}` injects: `{faults_json}`")
+            st.caption(f"{code(profile)} injects: {code(faults_json)}")
         else:
             spec_text = st.text_area(
                 "Fault spec (JSON list of faults)",
@@ -196,7 +196,7 @@ def _form(user_id: uuid.UUID) -> None:
             problems = exc.problems
     if problems:
         st.error(
-            "The generation cannot start:\n" + "\n".join(f"- {p}" for p in problems),
+            "The generation cannot start:\n" + "\n".join(f"- {literal(p)}" for p in problems),
             icon=":material/error:",
         )
         return

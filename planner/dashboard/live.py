@@ -17,6 +17,7 @@ import streamlit as st
 from planner import analysis
 from planner.dashboard import nav, plan_view, widgets
 from planner.dashboard.resources import database
+from planner.dashboard.text import code, literal
 from planner.db import utcnow
 from planner.store import LIVE_STATUSES
 
@@ -56,7 +57,9 @@ def _live_panel(row: dict[str, Any]) -> None:
             icon=":material/schedule:",
         )
     phase = progress.get("current_phase") or ""
-    label = f"{percentage:.0f}% · {row['stage']} stage" + (f" · {phase}" if phase else "")
+    label = f"{percentage:.0f}% · {literal(row['stage'])} stage" + (
+        f" · {literal(phase)}" if phase else ""
+    )
     st.progress(min(1.0, percentage / 100.0), text=label)
     columns = st.columns(5)
     columns[0].metric(
@@ -108,17 +111,17 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[]
     if row["status"] == "completed" and tables is not None:
         plan = tables.plan
         st.success(
-            f"**{plan['project_name']}** is ready: {plan['total_phases']} phases, "
+            f"**{literal(plan['project_name'])}** is ready: {plan['total_phases']} phases, "
             f"{plan['total_milestones']} milestones, {plan['total_tasks']} tasks, "
             f"{plan['total_subtasks']} subtasks in {row['duration_s'] or 0:,.1f} s "
-            f"(tier `{row['tier']}`, {row['attempts']} attempts).",
+            f"(tier {code(row['tier'])}, {row['attempts']} attempts).",
             icon=":material/check_circle:",
         )
     else:
         st.error(
-            f"The generation {row['status']}"
-            + (f" (tier `{row['tier']}`)" if row["tier"] else "")
-            + f": {row['error'] or 'no error message was recorded'}",
+            f"The generation {literal(row['status'])}"
+            + (f" (tier {code(row['tier'])})" if row["tier"] else "")
+            + f": {literal(row['error'] or 'no error message was recorded')}",
             icon=":material/error:",
         )
     st.markdown(widgets.settings_line(row))
@@ -135,6 +138,6 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[]
         st.warning(widgets.recovery_message(recovery), icon=":material/autorenew:")
     widgets.timeline(generation_id, key="outcome_timeline", height=260)
     if tables is not None:
-        st.subheader(tables.plan["project_name"])
+        st.subheader(literal(tables.plan["project_name"]))
         plan_view.render_summary(tables)
         plan_view.render_tree(tables)

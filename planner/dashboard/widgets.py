@@ -10,8 +10,8 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import charts
-from planner.dashboard.plan_view import escape
 from planner.dashboard.resources import database
+from planner.dashboard.text import code, literal
 
 STATUS_BADGE = {
     "queued": ("violet", ":material/schedule:"),
@@ -25,14 +25,14 @@ STATUS_BADGE = {
 
 def status_badge(status: str) -> str:
     colour, icon = STATUS_BADGE.get(status, ("gray", ":material/help:"))
-    return f":{colour}-badge[{icon} {status}]"
+    return f":{colour}-badge[{icon} {literal(status)}]"
 
 
 def settings_line(row: dict[str, Any]) -> str:
     """strategy · faults · model · speed, as badges and code."""
     return (
-        f"{status_badge(row['status'])} strategy `{row['strategy']}` · faults "
-        f"`{row['fault_spec']}` · model `{row['model']}` · speed ×{row['speed']:g} · "
+        f"{status_badge(row['status'])} strategy {code(row['strategy'])} · faults "
+        f"{code(row['fault_spec'])} · model {code(row['model'])} · speed ×{row['speed']:g} · "
         f"seed {row['seed']}"
     )
 
@@ -48,7 +48,7 @@ def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.Dat
     st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key, width="stretch")
     if not markers.empty:
         faults = ", ".join(
-            f"attempt {m.attempt}: {m.error_type} at char {m.chars_end:,} ({m.t_s:.1f} s)"
+            f"attempt {m.attempt}: {literal(m.error_type)} at char {m.chars_end:,} ({m.t_s:.1f} s)"
             for m in markers.itertuples()
         )
         st.caption(f"✕ marks where a fault hit — {faults}")
@@ -59,12 +59,13 @@ def recovery_message(row: Any, *, short: bool = False) -> str:
     """A `masterplan_recovery` event in words; its `attempt` is the one that failed."""
     failed = int(row.attempt)
     kind, _, detail = str(row.reason).partition(": ")
+    kind, tier = literal(kind), literal(row.tier)
     if short:
-        return f"Attempt {failed} failed ({kind}). Recovering with {row.tier}."
+        return f"Attempt {failed} failed ({kind}). Recovering with {tier}."
     where = f" from character {int(row.resume_from_char):,}" if row.tier == "resume" else ""
-    said = f" — {escape(detail)}" if detail else ""
+    said = f" — {literal(detail)}" if detail else ""
     return (
-        f"Attempt {failed} failed ({kind}). Recovering with **{row.tier}** as attempt "
+        f"Attempt {failed} failed ({kind}). Recovering with **{tier}** as attempt "
         f"{failed + 1}{where}.  \n:small[{kind}{said}]"
     )
 
