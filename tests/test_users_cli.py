@@ -130,35 +130,34 @@ def test_a_database_that_is_down_or_misnamed_is_one_line_and_exit_6(
     assert result.stdout == ""
 
 
-def test_users_list_passwd_and_delete_manage_accounts_from_the_cli(
-    home_db: Database, run_cli
-) -> None:  # noqa: ANN001
-    assert (
-        run_cli("users", "add", "alice", "--password-stdin", input="first pass\n").returncode == 0
-    )
-    assert run_cli("users", "add", "bob", "--password-stdin", input="bobs pass\n").returncode == 0
-    listed = run_cli("users", "list")
-    assert listed.returncode == 0, listed.stderr
+def test_users_list_passwd_and_delete_manage_accounts_from_the_cli(home_db: Database) -> None:
+    def run(*args: str, input: str | None = None):  # noqa: A002, ANN202
+        return CliRunner().invoke(main, list(args), input=input)
+
+    assert run("users", "add", "alice", "--password-stdin", input="first pass\n").exit_code == 0
+    assert run("users", "add", "bob", "--password-stdin", input="bobs pass\n").exit_code == 0
+    listed = run("users", "list")
+    assert listed.exit_code == 0, listed.output
     names = [line.split("\t")[0] for line in listed.stdout.splitlines()]
     assert names == ["alice", "bob"]
 
-    changed = run_cli("users", "passwd", "ALICE", "--password-stdin", input="second pass\n")
-    assert changed.returncode == 0, changed.stderr
+    changed = run("users", "passwd", "ALICE", "--password-stdin", input="second pass\n")
+    assert changed.exit_code == 0, changed.output
     assert "changed the password of 'alice'" in changed.stderr
     assert auth.authenticate(home_db, "alice", "second pass").username == "alice"
     with pytest.raises(auth.InvalidCredentials):
         auth.authenticate(home_db, "alice", "first pass")
-    short = run_cli("users", "passwd", "alice", "--password-stdin", input="short\n")
-    assert short.returncode == 2
+    short = run("users", "passwd", "alice", "--password-stdin", input="short\n")
+    assert short.exit_code == 2
     assert "at least 8 characters" in short.stderr
     assert auth.authenticate(home_db, "alice", "second pass").username == "alice"
 
-    unconfirmed = run_cli("users", "delete", "bob")
-    assert unconfirmed.returncode == 2
+    unconfirmed = run("users", "delete", "bob")
+    assert unconfirmed.exit_code == 2
     assert "add --yes" in unconfirmed.stderr
-    deleted = run_cli("users", "delete", "bob", "--yes")
-    assert deleted.returncode == 0, deleted.stderr
+    deleted = run("users", "delete", "bob", "--yes")
+    assert deleted.exit_code == 0, deleted.output
     assert [u.username for u in auth.list_users(home_db)] == ["alice"]
-    gone = run_cli("users", "delete", "bob", "--yes")
-    assert gone.returncode == 3
+    gone = run("users", "delete", "bob", "--yes")
+    assert gone.exit_code == 3
     assert "there is no user called 'bob'" in gone.stderr

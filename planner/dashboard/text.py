@@ -20,18 +20,25 @@ import re
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 _BACKTICKS = re.compile(r"`+")
+# GitHub's autolinks are found in the text after parsing, so escapes cannot stop them: an
+# invisible word joiner (U+2060) breaks the patterns (`http://`, `www.`, `name@host`).
+_AUTOLINK_STARTS = re.compile(r"(?i)(:(?=//)|(?<=www)\.|@)")
+WORD_JOINER = "\u2060"
 
 
 def literal(value: object, *, limit: int | None = None) -> str:
     """`value` as Markdown that renders exactly its characters, on one line.
 
-    None is an em dash. With `limit`, longer text is cut and ends in `…`.
+    None is an em dash. With `limit`, longer text is cut and ends in `…`. The only
+    characters added are invisible word joiners that keep URLs and addresses from
+    becoming links.
     """
     if value is None:
         return "—"
     text = _LINE_BREAKS.sub(" ", str(value))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
+    text = _AUTOLINK_STARTS.sub(lambda m: WORD_JOINER + m.group(1), text)
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
