@@ -20,6 +20,7 @@ from planner.auth import (
 )
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
+from planner.dashboard.text import WORD_JOINER, literal
 from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
 from planner.db import Database
 from tests.rows import T0, generation
@@ -251,14 +252,17 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Bakery Orders"]
     assert [e.label for e in at.expander][:2] == [
-        "Phase 1 · Phase 1: Foundation — 1 milestones, 1 tasks",
-        "Phase 2 · Phase 2: Ordering — 1 milestones, 2 tasks",
+        f"Phase 1 · {literal('Phase 1: Foundation')} — 1 milestones, 1 tasks",
+        f"Phase 2 · {literal('Phase 2: Ordering')} — 1 milestones, 2 tasks",
     ]
     tree = texts(at)
     assert "**T3 · Task 3** :red-badge[critical]" in tree and "after T1, T2" in tree
     assert "RemoteProtocolError at char 270" in tree
     attempts = at.dataframe[0].value
     assert list(attempts["kind"]) == ["stream", "resume"]
+    assert list(attempts["tier"]) == ["stream", "resume"]  # each attempt's own tier
+    assert "None" not in attempts[["stop_reason", "error_type", "request_id"]].to_string()
+    assert "Attempt 1: RemoteProtocolError (in full)" in [e.label for e in at.expander]
     assert [b.label for b in at.get("download_button")] == [
         "Download plan JSON",
         "Download timeline CSV",
@@ -270,7 +274,7 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert "bob's secret" not in texts(at)
     at.query_params["id"] = "not-a-uuid"
     at.run()
-    assert "'not-a-uuid' is not a generation id." in texts(at)
+    assert f"{literal(repr('not-a-uuid'))} is not a generation id." in texts(at)
 
 
 def test_statistics_page_with_data(home_db: Database) -> None:
@@ -353,8 +357,11 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan(home_db: Database) ->
     at.run()
     page_text = texts(at)
     assert "is ready:" in page_text and "tier `resume`" in page_text
-    recovered = "Attempt 1 failed (connection_dropped). Recovering with **resume** as attempt 2"
+    dropped = literal("connection_dropped")
+    recovered = f"Attempt 1 failed ({dropped}). Recovering with **resume** as attempt 2"
     assert recovered in page_text
+    assert "(resume)" not in page_text  # the decision is the tier already named
+    assert f":small[{dropped}" not in page_text  # the failure's kind is said once, not twice
     assert at.expander  # the plan tree
 
     other = create_user(home_db, "bob", PASSWORD)
@@ -383,7 +390,10 @@ def test_a_new_session_reattaches_to_the_users_running_generation(home_db: Datab
     assert at.session_state["following_generation"] == str(running)
     assert len(at.get("progress")) == 1
     page_text = texts(at)
-    assert "Attempt 1 failed (connection_dropped). Recovering with **resume**" in page_text
+    assert (
+        f"Attempt 1 failed ({literal('connection_dropped')}). Recovering with **resume**"
+        in page_text
+    )
     assert [m.value for m in at.metric if m.label == "Attempt"] == ["2"]
     assert any("xxxxxxxxx2" in c.value for c in at.code)  # the live tail of the text
 
@@ -488,7 +498,7 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch: pytest.MonkeyPa
     reset_settings()
     at = app().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [e.value.replace(WORD_JOINER, "") for e in at.error]
     assert "planner cannot use its database `postgresql+psycopg://planner:***@127.0.0.1:1" in error
     assert "s3cret" not in error
 

@@ -6,6 +6,7 @@ statistics), `plans` (a stored plan as tables), `experiments` (failure-mode expe
 runs, summaries and strategy rankings). Every query takes the caller's `Database` first.
 """
 
+from planner.analysis.attempts import explain_attempts, split_reason
 from planner.analysis.experiments import (
     experiment_runs,
     experiment_summary,
@@ -57,6 +58,7 @@ __all__ = [
     "chunk_timeline",
     "describe",
     "events_log",
+    "explain_attempts",
     "experiment_runs",
     "experiment_summary",
     "failure_table",
@@ -74,6 +76,7 @@ __all__ = [
     "rank_strategies",
     "recoveries",
     "running_generation",
+    "split_reason",
     "success_matrix",
     "summarize",
     "summary_by",

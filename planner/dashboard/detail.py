@@ -116,7 +116,7 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
 
 
 def _figures(row: dict[str, Any]) -> None:
-    columns = st.columns(6)
+    columns = [*st.columns(3), *st.columns(3)]  # two rows: readable at 900 px too
     duration = row["duration_s"]
     columns[0].metric("Duration", f"{duration:,.1f} s" if duration is not None else "—")
     columns[1].metric("Attempts", row["attempts"])
@@ -136,16 +136,25 @@ def _events(generation_id: uuid.UUID) -> None:
         return
     if len(frame) == EVENTS_SHOWN:
         st.caption(f"The first {EVENTS_SHOWN:,} events; the Downloads tab has the timeline.")
+    payloads = dict(zip(frame["seq"], frame["payload"], strict=True))
     frame["payload"] = frame["payload"].map(lambda p: json.dumps(p, ensure_ascii=False))
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         column_config={
+            "seq": st.column_config.NumberColumn("#"),
+            "name": st.column_config.TextColumn("event"),
             "created_at": st.column_config.DatetimeColumn("time (UTC)", format="HH:mm:ss.SSS"),
             "payload": st.column_config.TextColumn("payload", width="large"),
         },
     )
+    with st.expander("One event in full"):
+        names = dict(zip(frame["seq"], frame["name"], strict=True))
+        seq = st.selectbox(
+            "Event", list(payloads), format_func=lambda s: f"#{s} {names[s]}", key="event_full"
+        )
+        st.json(payloads[seq])
 
 
 def _downloads(generation_id: uuid.UUID, tables: analysis.PlanTables | None) -> None:

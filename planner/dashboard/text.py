@@ -43,8 +43,13 @@ def literal(value: object, *, limit: int | None = None) -> str:
 
 
 def code(value: object) -> str:
-    """`value` as one inline code span (monospace, nothing inside it is parsed)."""
+    """`value` as one inline code span (monospace, nothing inside it is parsed).
+
+    Streamlit replaces `:material/name:` icons even inside code, so a word joiner follows
+    every colon.
+    """
     text = _LINE_BREAKS.sub(" ", "—" if value is None else str(value))
+    text = text.replace(":", ":" + WORD_JOINER)
     fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
     padding = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{fence}{padding}{text}{padding}{fence}"
