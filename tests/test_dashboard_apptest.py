@@ -20,8 +20,8 @@ from planner.auth import (
 )
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
-from planner.dashboard.text import WORD_JOINER, literal
 from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
+from planner.dashboard.text import WORD_JOINER, literal
 from planner.db import Database
 from tests.rows import T0, generation
 

@@ -42,6 +42,7 @@ SHOWN = [
     ":red[alarm]",
     "**bold**",
     f"<img src=http://{OUTSIDE}",
+    ":material/warning:",
 ]
 PAGES = ["generate", "history", "detail", "statistics", "experiments"]
 WIDTHS = (1440, 900)
