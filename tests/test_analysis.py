@@ -302,3 +302,16 @@ def test_the_timeline_counts_characters_over_the_whole_generation(db: Database) 
         pd.Series([300, 500, 900, 4000]),
     )
     assert offsets == {"discovery": 0, "masterplan": 500, "plan_repair": 1400}
+
+
+def test_fault_profiles_and_strategies_are_described_in_words_from_their_registries() -> None:
+    drop = analysis.describe_faults("drop-at-90")
+    assert drop.startswith("reset: close the TCP connection mid-body")
+    assert "at 90% of the answer, on the first request of each stage" in drop
+    flaky = analysis.describe_faults("flaky")
+    assert "each time with probability 15% (drawn from the seed)" in flaky
+    assert "retry after 1 s" in flaky and "None" not in flaky
+    assert "after 134 s" in analysis.describe_faults("cutoff-134s")
+    assert analysis.describe_faults("none") == "no faults: a clean run"
+    assert analysis.describe_faults("[{").startswith("not a valid fault spec")
+    assert "non-streaming retry" in analysis.describe_strategy("hybrid")

@@ -7,6 +7,7 @@ runs, summaries and strategy rankings). Every query takes the caller's `Database
 """
 
 from planner.analysis.attempts import explain_attempts, split_reason
+from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
     experiment_summary,
@@ -57,6 +58,8 @@ __all__ = [
     "chunk_rows",
     "chunk_timeline",
     "describe",
+    "describe_faults",
+    "describe_strategy",
     "events_log",
     "explain_attempts",
     "experiment_runs",

@@ -39,6 +39,10 @@ def render() -> None:
         title.title(literal(tables.plan["project_name"]))
     st.caption(literal(row["description"]))
     st.markdown(widgets.settings_line(row))
+    st.caption(
+        f"Strategy: {literal(analysis.describe_strategy(row['strategy']))}.  \n"
+        f"Faults: {literal(analysis.describe_faults(row['fault_spec']))}."
+    )
     _figures(row)
     if row["error"]:
         st.error(f"**Error:** {literal(row['error'])}", icon=":material/error:")

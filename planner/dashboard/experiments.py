@@ -81,6 +81,17 @@ def _form(user_id: uuid.UUID) -> None:
     description = st.text_area("Project description", DEFAULT_DESCRIPTION, key="exp_description")
     name = st.text_input("Name (optional)", key="exp_name")
     all_faults = [*faults, *([extra.strip()] if extra.strip() else [])]
+    with st.expander("What the chosen faults and strategies do"):
+        st.markdown(
+            "\n".join(
+                [f"- **{literal(f)}**: {literal(analysis.describe_faults(f))}" for f in all_faults]
+                + [
+                    f"- **{literal(s)}**: {literal(analysis.describe_strategy(s))}"
+                    for s in strategies
+                ]
+            )
+            or "Nothing chosen yet."
+        )
     cells = (len(set(all_faults) | {"none"})) * len(strategies) * int(repeats)
     st.caption(f"{cells} generations, including the fault-free baselines.")
     if not st.button(

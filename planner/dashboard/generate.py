@@ -27,13 +27,6 @@ from planner.store import LIVE_STATUSES
 FOLLOWING_KEY = "following_generation"
 RECENT = 5
 CUSTOM_FAULTS = "custom JSON spec…"
-STRATEGY_HELP = {
-    "none": "plain stream; any failure fails the generation",
-    "hybrid": "the original system: keep a partial answer over 100 chars, else one "
-    "non-streaming retry",
-    "restart": "retry the whole stream from scratch with backoff",
-    "resume": "continue from the text already received (the default)",
-}
 EXAMPLE_SPEC = '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
 
 
@@ -121,7 +114,9 @@ def _form(user_id: uuid.UUID) -> None:
             STRATEGIES,
             index=list(STRATEGIES).index(DEFAULT_STRATEGY),
             key="gen_strategy",
-            help="\n".join(f"- **{name}**: {text}" for name, text in STRATEGY_HELP.items()),
+            help="\n".join(
+                f"- **{name}**: {literal(analysis.describe_strategy(name))}" for name in STRATEGIES
+            ),
         )
         profile = fault_column.selectbox(
             "Fault profile",
@@ -142,9 +137,16 @@ def _form(user_id: uuid.UUID) -> None:
         )
         model = model_column.text_input("Model", value=settings.model, key="gen_model")
         spec_text = ""
+        st.caption(
+            f"**{literal(strategy)}**: {literal(analysis.describe_strategy(strategy))}",
+            help="The strategy's own description (planner.llm.strategies.REGISTRY).",
+        )
         if profile != CUSTOM_FAULTS:
             faults_json = json.dumps(PROFILES[profile]) if PROFILES[profile] else "no faults"
-            st.caption(f"{code(profile)} injects: {code(faults_json)}")
+            st.caption(
+                f"**{literal(profile)}** injects: {literal(analysis.describe_faults(profile))}",
+                help=f"As JSON: {code(faults_json)}",
+            )
         else:
             spec_text = st.text_area(
                 "Fault spec (JSON list of faults)",
