@@ -22,7 +22,7 @@ from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
 from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
 from planner.dashboard.text import WORD_JOINER, literal
-from planner.db import Database
+from planner.db import Database, Generation, utcnow
 from tests.rows import T0, generation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -635,3 +635,61 @@ def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Data
 def test_only_a_jwt_can_be_written_to_the_cookie() -> None:
     with pytest.raises(ValueError, match="only a JWT"):
         cookie.set_script('x"; document.location="http://evil', 0)
+
+
+def _running(db: Database, user_id: object, description: str) -> uuid.UUID:
+    return generation(
+        db, user_id, status="running", tier=None, total_chars=200, description=description
+    )
+
+
+def test_each_tab_follows_its_own_run_across_a_refresh_and_names_it(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
+    mine = _running(home_db, alice.id, "the run of browser A")
+    _running(home_db, alice.id, "the run of browser B")  # newer: the re-attach default
+    at.query_params["run"] = str(mine)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["following_generation"] == str(mine)
+    assert len(at.get("progress")) == 1
+    heading = next(m.value for m in at.markdown if "· run " in m.value)
+    assert literal("the run of browser A") in heading and str(mine)[:8] in heading
+
+    refreshed = app()  # a refresh: a new session with the same address and token
+    refreshed.session_state[TOKEN_KEY] = at.session_state[TOKEN_KEY]
+    refreshed.query_params["run"] = str(mine)
+    refreshed.run()
+    assert refreshed.session_state["following_generation"] == str(mine)
+    assert "the run of browser B" not in texts(refreshed)
+
+
+def test_a_tab_showing_the_form_keeps_what_was_typed_when_another_run_starts(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    at.run()
+    at.text_area(key="gen_description").input("half-typed plan for a bakery").run()
+    _running(home_db, alice.id, "started in another tab")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("progress")
+    assert at.text_area(key="gen_description").value == "half-typed plan for a bakery"
+
+
+def test_a_running_generation_whose_process_is_silent_is_never_shown_as_live(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    dead = _running(home_db, alice.id, "its worker died")
+
+    def silence(session) -> None:  # noqa: ANN001
+        row = session.get(Generation, dead)
+        row.heartbeat_at = utcnow() - timedelta(minutes=10)
+
+    home_db.in_session(silence)
+    at.query_params["run"] = str(dead)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("progress")
+    assert "The generation interrupted" in texts(at)
+    assert "planner resume" in texts(at)

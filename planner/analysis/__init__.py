@@ -25,6 +25,7 @@ from planner.analysis.history import (
     history_options,
     history_page,
     running_generation,
+    seems_dead,
 )
 from planner.analysis.plans import PlanTables, load_plan, task_table
 from planner.analysis.progress import (
@@ -79,6 +80,7 @@ __all__ = [
     "rank_strategies",
     "recoveries",
     "running_generation",
+    "seems_dead",
     "split_reason",
     "success_matrix",
     "summarize",

@@ -1,8 +1,12 @@
 """Generate: describe a project, choose how to survive failures, watch it stream.
 
 Starting hands the request to the generation service and returns at once. The page then
-follows the generation from the database (see `live`), and so does any other tab or a
-refreshed page: it finds the user's running generation there.
+follows the generation from the database (see `live`). The run a tab follows is in its
+address (`?run=<id>`), so a refresh keeps following that run and no other, even when the
+same user runs another in a second browser. A new tab without one re-attaches to the
+user's running generation on its first run only: a tab already showing the form keeps
+what was typed in it. A running generation whose process is gone is marked
+`interrupted` (the store's own sweep) instead of being shown as live.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from planner.sim import PROFILES
 from planner.store import LIVE_STATUSES
 
 FOLLOWING_KEY = "following_generation"
+RUN_PARAM = "run"
+ATTACHED_KEY = "gen_attached_once"
 RECENT = 5
 CUSTOM_FAULTS = "custom JSON spec…"
 EXAMPLE_SPEC = '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
@@ -34,6 +40,9 @@ def render() -> None:
     user = session.require_user()
     st.title("Generate a MasterPlan")
     followed = _followed_generation(user.user_id)
+    if followed is not None and analysis.seems_dead(followed):
+        service().store.mark_interrupted()
+        followed = analysis.get_generation(database(), followed["id"], user.user_id)
     if followed is not None:
         if followed["status"] in LIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
@@ -47,24 +56,33 @@ def render() -> None:
 
 
 def _followed_generation(user_id: uuid.UUID) -> dict | None:
-    """The generation this tab follows, else the user's running one (re-attach)."""
-    chosen = st.session_state.get(FOLLOWING_KEY)
-    generation_id = (
-        uuid.UUID(chosen) if chosen else analysis.running_generation(database(), user_id)
-    )
-    if generation_id is None:
-        return None
-    row = analysis.get_generation(database(), generation_id, user_id)
+    """The run in this tab's address, else (first run of a new tab only) the running one."""
+    first_run = not st.session_state.get(ATTACHED_KEY)
+    st.session_state[ATTACHED_KEY] = True
+    chosen = st.query_params.get(RUN_PARAM) or st.session_state.get(FOLLOWING_KEY)
+    try:
+        generation_id = uuid.UUID(chosen) if chosen else None
+    except ValueError:
+        generation_id = None
+    if generation_id is None and first_run:
+        generation_id = analysis.running_generation(database(), user_id)
+    row = analysis.get_generation(database(), generation_id, user_id) if generation_id else None
     if row is None:
-        st.session_state.pop(FOLLOWING_KEY, None)
+        _stop_following()
         return None
     st.session_state[FOLLOWING_KEY] = str(generation_id)
+    st.query_params[RUN_PARAM] = str(generation_id)
     return row
+
+
+def _stop_following() -> None:
+    st.session_state.pop(FOLLOWING_KEY, None)
+    st.query_params.pop(RUN_PARAM, None)
 
 
 def _new_generation_button() -> None:
     if st.button("Start a new generation", type="primary", icon=":material/add:", key="gen_new"):
-        st.session_state.pop(FOLLOWING_KEY, None)
+        _stop_following()
         st.rerun()
 
 
@@ -203,4 +221,5 @@ def _form(user_id: uuid.UUID) -> None:
         )
         return
     st.session_state[FOLLOWING_KEY] = str(generation_id)
+    st.query_params[RUN_PARAM] = str(generation_id)
     st.rerun()

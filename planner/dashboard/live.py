@@ -33,8 +33,8 @@ def render_running(generation_id: uuid.UUID, user_id: uuid.UUID) -> None:
     def poll() -> None:
         with database().held():
             row = analysis.get_generation(database(), generation_id, user_id)
-            if row is None or row["status"] not in LIVE_STATUSES:
-                st.rerun()
+            if row is None or row["status"] not in LIVE_STATUSES or analysis.seems_dead(row):
+                st.rerun()  # the page shows the outcome (a dead run is marked interrupted)
             _live_panel(row)
 
     poll()
@@ -50,6 +50,7 @@ def _live_panel(row: dict[str, Any]) -> None:
     attempt = int(progress.get("attempt", max(1, row["attempts"])))
     tier = recoveries["tier"].iloc[-1] if not recoveries.empty else "stream"
 
+    st.markdown(run_heading(row))
     st.markdown(widgets.settings_line(row))
     if row["status"] == "queued":
         st.info(
@@ -82,6 +83,14 @@ def _live_panel(row: dict[str, Any]) -> None:
         st.code(
             text or "waiting for the first chunk…", language="json", wrap_lines=True, height=300
         )
+
+
+def run_heading(row: dict[str, Any]) -> str:
+    """Which run this is: its description and id, so two runs are never confused."""
+    return (
+        f"**{literal(row['description'], limit=90)}** · run {code(str(row['id'])[:8])} · "
+        f"started {row['started_at']:%H:%M:%S} UTC"
+    )
 
 
 def _announce(generation_id: uuid.UUID, recoveries: Any) -> None:
@@ -124,6 +133,7 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[]
             + f": {literal(row['error'] or 'no error message was recorded')}",
             icon=":material/error:",
         )
+    st.markdown(run_heading(row))
     st.markdown(widgets.settings_line(row))
     link, buttons = st.columns([2, 3], vertical_alignment="center")
     link.page_link(
