@@ -129,3 +129,36 @@ def test_a_database_that_is_down_or_misnamed_is_one_line_and_exit_6(
     [line] = result.stderr.splitlines()
     assert line.startswith("planner: db upgrade: cannot use the database ") and reason in line
     assert result.stdout == ""
+
+
+def test_users_list_passwd_and_delete_manage_accounts_from_the_cli(home_db: Database) -> None:
+    def run(*args: str, input: str | None = None):  # noqa: A002, ANN202
+        return CliRunner().invoke(main, list(args), input=input)
+
+    assert run("users", "add", "alice", "--password-stdin", input="first pass\n").exit_code == 0
+    assert run("users", "add", "bob", "--password-stdin", input="bobs pass\n").exit_code == 0
+    listed = run("users", "list")
+    assert listed.exit_code == 0, listed.output
+    names = [line.split("\t")[0] for line in listed.stdout.splitlines()]
+    assert names == ["alice", "bob"]
+
+    changed = run("users", "passwd", "ALICE", "--password-stdin", input="second pass\n")
+    assert changed.exit_code == 0, changed.output
+    assert "changed the password of 'alice'" in changed.stderr
+    assert auth.authenticate(home_db, "alice", "second pass").username == "alice"
+    with pytest.raises(auth.InvalidCredentials):
+        auth.authenticate(home_db, "alice", "first pass")
+    short = run("users", "passwd", "alice", "--password-stdin", input="short\n")
+    assert short.exit_code == 2
+    assert "at least 8 characters" in short.stderr
+    assert auth.authenticate(home_db, "alice", "second pass").username == "alice"
+
+    unconfirmed = run("users", "delete", "bob")
+    assert unconfirmed.exit_code == 2
+    assert "add --yes" in unconfirmed.stderr
+    deleted = run("users", "delete", "bob", "--yes")
+    assert deleted.exit_code == 0, deleted.output
+    assert [u.username for u in auth.list_users(home_db)] == ["alice"]
+    gone = run("users", "delete", "bob", "--yes")
+    assert gone.exit_code == 3
+    assert "there is no user called 'bob'" in gone.stderr
