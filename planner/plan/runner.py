@@ -25,6 +25,7 @@ from planner.store import (
     GenerationSpec,
     GenerationStatus,
     GenerationStore,
+    Lease,
     ResumePoint,
     claim,
     release,
@@ -72,12 +73,20 @@ def execute(
     bus: EventBus | None = None,
     cancel: threading.Event | None = None,
     resume: ResumePoint | None = None,
+    lease: Lease | None = None,
 ) -> GenerationOutcome:
-    """Run a created (or reopened) generation to its end in this thread."""
+    """Run a created (or reopened, with the `lease` `reopen` took) generation to its end
+    in this thread. LeaseLost if another claim took it meanwhile: this runner stopped
+    and wrote nothing more."""
     bus = bus or default_bus()
+    cancel = cancel or threading.Event()
     claim(spec.generation_id)
     try:
-        recording = store.recording(spec, resume=resume, publish=bus.publish)
+        if lease is None:
+            lease = store.start(spec.generation_id)
+        recording = store.recording(
+            spec, lease=lease, resume=resume, publish=bus.publish, on_cancel=cancel.set
+        )
         recording.update(status=GenerationStatus.RUNNING)
         run = GenerationRun(spec, recording=recording, cancel=cancel, now=utcnow)
         return run.execute(resume)
@@ -124,5 +133,5 @@ def resume_generation(
     if stored.status == GenerationStatus.INTERRUPTED and stored.masterplan_id is not None:
         store.finish_saved(gid)
         return outcome_of(db, gid)
-    spec, resume = store.reopen(gid)
-    return execute(store, spec, bus=bus, cancel=cancel, resume=resume)
+    spec, resume, lease = store.reopen(gid)
+    return execute(store, spec, bus=bus, cancel=cancel, resume=resume, lease=lease)

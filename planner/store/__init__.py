@@ -8,6 +8,7 @@ process died. Statuses are `GenerationStatus`.
 
 from planner.store.errors import GenerationNotFound, GenerationNotResumable
 from planner.store.generations import GenerationStore
+from planner.store.lease import Lease, LeaseLost
 from planner.store.liveness import claim, release, running_here
 from planner.store.pending import Positions
 from planner.store.recording import Recording, RecordingError
@@ -22,6 +23,8 @@ __all__ = [
     "GenerationSpec",
     "GenerationStatus",
     "GenerationStore",
+    "Lease",
+    "LeaseLost",
     "Positions",
     "Recording",
     "RecordingError",
