@@ -24,9 +24,8 @@ from planner.db import (
     utcnow,
 )
 from planner.events import GenerationComplete, TokensProgress
-from planner.store import GenerationStatus, GenerationStore, LeaseLost, Recording
+from planner.store import GenerationStatus, GenerationStore, LeaseLost, Recording, liveness
 from planner.store import lease as leases
-from planner.store import liveness
 from tests.conftest import stored_generation
 
 

@@ -36,7 +36,7 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
             raise ConfigError(str(exc)) from None
     db = database()
     db.ensure_schema()
-    service = GenerationService(db)
+    service = GenerationService(db, sweep=True)
     try:
         serve_forever(
             host,

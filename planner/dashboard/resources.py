@@ -23,7 +23,7 @@ def _database(url: str) -> Database:
 
 @st.cache_resource(show_spinner=False)
 def _service(url: str) -> GenerationService:
-    return GenerationService(_database(url), bus=default_bus())
+    return GenerationService(_database(url), bus=default_bus(), sweep=True)
 
 
 def database() -> Database:
