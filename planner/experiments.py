@@ -45,7 +45,7 @@ from planner.failures import (
     recorded_request,
 )
 from planner.llm import STRATEGIES
-from planner.plan.request import GenerationRequest
+from planner.plan.request import GenerationOutcome, GenerationRequest
 from planner.plan.runner import create, execute
 from planner.sim import FaultSpecError, parse_fault_spec
 from planner.store import GenerationStore
@@ -62,10 +62,16 @@ __all__ = [
     "ExperimentError",
     "ExperimentResult",
     "RunOutcome",
+    "create_rows",
     "derive_seed",
+    "finish_experiment",
     "fault_spec_from_generation",
+    "plan_runs",
     "run_experiment",
+    "run_outcome",
+    "run_request",
     "split_faults",
+    "store_outcome",
 ]
 
 
@@ -225,7 +231,7 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
     ]
 
 
-def _create_rows(
+def create_rows(
     db: Database, config: ExperimentConfig, runs: list[PlannedRun], user_id: uuid.UUID
 ) -> uuid.UUID:
     experiment_id = uuid.uuid4()
@@ -267,7 +273,18 @@ def _create_rows(
 def _execute(
     store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
-    request = GenerationRequest(
+    request = run_request(config, run, user_id)
+    try:
+        outcome = execute(store, create(store, request))
+    except Exception as exc:  # one broken run must not end the experiment
+        message = f"{type(exc).__name__}: {exc}"
+        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
+    return run_outcome(run, outcome)
+
+
+def run_request(config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID) -> GenerationRequest:
+    """The generation a run makes."""
+    return GenerationRequest(
         description=config.description or DEFAULT_DESCRIPTION,
         user_id=user_id,
         strategy=run.strategy,
@@ -275,11 +292,10 @@ def _execute(
         speed=config.speed,
         seed=run.seed,
     )
-    try:
-        outcome = execute(store, create(store, request))
-    except Exception as exc:  # one broken run must not end the experiment
-        message = f"{type(exc).__name__}: {exc}"
-        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
+
+
+def run_outcome(run: PlannedRun, outcome: GenerationOutcome) -> RunOutcome:
+    """What a run stores of its generation's outcome."""
     return RunOutcome(
         run=run,
         generation_id=outcome.generation_id,
@@ -294,7 +310,7 @@ def _execute(
     )
 
 
-def _store_outcome(db: Database, outcome: RunOutcome) -> None:
+def store_outcome(db: Database, outcome: RunOutcome) -> None:
     def write(session: Session) -> None:
         session.execute(
             update(ExperimentRun)
@@ -315,7 +331,7 @@ def _store_outcome(db: Database, outcome: RunOutcome) -> None:
     db.in_session(write)
 
 
-def _finish(db: Database, experiment_id: uuid.UUID, status: str) -> None:
+def finish_experiment(db: Database, experiment_id: uuid.UUID, status: str) -> None:
     """Baselines into every run, the unfinished runs cancelled, the experiment closed."""
 
     def write(session: Session) -> None:
@@ -361,7 +377,7 @@ def run_experiment(
     if user_id is None:
         user_id = get_or_create_local_user(db).id
     runs = plan_runs(config)
-    experiment_id = _create_rows(db, config, runs, user_id)
+    experiment_id = create_rows(db, config, runs, user_id)
     if on_start is not None:
         on_start(experiment_id, len(runs))
     result = ExperimentResult(experiment_id, "running")
@@ -376,7 +392,7 @@ def run_experiment(
         stop.set()
         raise
     finally:
-        _finish(db, experiment_id, status)
+        finish_experiment(db, experiment_id, status)
         result.status = status
     return result
 
@@ -404,7 +420,7 @@ def _run_all(
                 finished, active = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcome = future.result()
-                    _store_outcome(db, outcome)
+                    store_outcome(db, outcome)
                     result.outcomes.append(outcome)
                     if on_run is not None:
                         on_run(outcome, len(result.outcomes), total)
@@ -413,6 +429,6 @@ def _run_all(
             stop.set()
             for future in active:
                 outcome = future.result()
-                _store_outcome(db, outcome)
+                store_outcome(db, outcome)
                 result.outcomes.append(outcome)
             raise

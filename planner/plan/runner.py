@@ -27,6 +27,7 @@ from planner.store import (
     GenerationStore,
     Lease,
     ResumePoint,
+    RowWrite,
     claim,
     release,
 )
@@ -42,8 +43,12 @@ def create(
     request: GenerationRequest,
     *,
     status: GenerationStatus = GenerationStatus.RUNNING,
+    also: RowWrite | None = None,
+    owned: bool = True,
+    generation_id: uuid.UUID | None = None,
 ) -> GenerationSpec:
-    """Validate the request and write the generation's row; nothing runs yet."""
+    """Validate the request and write the generation's row (and `also(conn)` in the same
+    transaction: its job, when a worker runs it); nothing runs yet."""
     request = request.validated()
     settings = get_settings()
     try:
@@ -63,6 +68,9 @@ def create(
             seed=request.seed,
             speed=request.speed,
             status=status,
+            also=also,
+            owned=owned,
+            generation_id=generation_id,
         )
 
 
@@ -118,6 +126,7 @@ def resume_generation(
     *,
     bus: EventBus | None = None,
     cancel: threading.Event | None = None,
+    job_id: int | None = None,
 ) -> GenerationOutcome:
     """Finish an interrupted generation from its last checkpoint.
 
@@ -133,5 +142,5 @@ def resume_generation(
     if stored.status == GenerationStatus.INTERRUPTED and stored.masterplan_id is not None:
         store.finish_saved(gid)
         return outcome_of(db, gid)
-    spec, resume, lease = store.reopen(gid)
+    spec, resume, lease = store.reopen(gid, job_id=job_id)
     return execute(store, spec, bus=bus, cancel=cancel, resume=resume, lease=lease)

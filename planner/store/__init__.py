@@ -10,7 +10,7 @@ from planner.store.errors import GenerationNotFound, GenerationNotResumable
 from planner.store.generations import GenerationStore
 from planner.store.lease import Lease, LeaseLost
 from planner.store.liveness import claim, release, running_here
-from planner.store.pending import Positions
+from planner.store.pending import Positions, RowWrite
 from planner.store.recording import Recording, RecordingError
 from planner.store.spec import GenerationSpec, ResumePoint, StoredGeneration
 from planner.store.status import FINISHED_STATUSES, LIVE_STATUSES, GenerationStatus
@@ -29,6 +29,7 @@ __all__ = [
     "Recording",
     "RecordingError",
     "ResumePoint",
+    "RowWrite",
     "StoredGeneration",
     "claim",
     "release",

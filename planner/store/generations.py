@@ -78,12 +78,16 @@ class GenerationStore:
         speed: float,
         status: GenerationStatus = GenerationStatus.RUNNING,
         also: RowWrite | None = None,
+        owned: bool = True,
+        generation_id: uuid.UUID | None = None,
     ) -> GenerationSpec:
         """The generation's row (and its unclaimed lease), written before anything else
-        happens; `also(conn)` runs in the same transaction (e.g. enqueue its job)."""
+        happens; `also(conn)` runs in the same transaction (e.g. enqueue its job).
+        `owned=False`: no process owns it until a runner starts it (a job waiting for a
+        worker; this process may end meanwhile)."""
         now = utcnow()
         spec = GenerationSpec(
-            generation_id=uuid.uuid4(),
+            generation_id=generation_id or uuid.uuid4(),
             user_id=user_id,
             description=description,
             strategy=strategy,
@@ -107,8 +111,8 @@ class GenerationStore:
             "created_at": now,
             "started_at": now,
             "heartbeat_at": now,
-            "owner_pid": os.getpid(),
-            "owner_host": socket.gethostname(),
+            "owner_pid": os.getpid() if owned else None,
+            "owner_host": socket.gethostname() if owned else None,
         }
 
         def write(conn: Connection) -> None:
@@ -120,7 +124,7 @@ class GenerationStore:
         self.db.transaction(write)
         return spec
 
-    def start(self, generation_id: uuid.UUID) -> Lease:
+    def start(self, generation_id: uuid.UUID, *, job_id: int | None = None) -> Lease:
         """Claim a new (queued or just created) generation for this process: a new lease
         and the row `running`. GenerationNotResumable if it is past that (ran elsewhere)."""
         ttl_s = get_settings().lease_ttl_s
@@ -146,7 +150,7 @@ class GenerationStore:
                 raise GenerationNotResumable(
                     f"generation {generation_id} is {status}; it is not started again"
                 )
-            return lease.take(conn, generation_id, ttl_s=ttl_s, now=utcnow())
+            return lease.take(conn, generation_id, ttl_s=ttl_s, now=utcnow(), job_id=job_id)
 
         return self.db.transaction(claim)
 
@@ -181,11 +185,15 @@ class GenerationStore:
             **options,
         )
 
-    def reopen(self, generation_id: uuid.UUID) -> tuple[GenerationSpec, ResumePoint, Lease]:
+    def reopen(
+        self, generation_id: uuid.UUID, *, job_id: int | None = None
+    ) -> tuple[GenerationSpec, ResumePoint, Lease]:
         """Claim an interrupted generation for this process (a new lease) and say where
         it continues."""
         ttl_s = get_settings().lease_ttl_s
-        return self.db.transaction(lambda conn: reopen.claim(conn, generation_id, ttl_s=ttl_s))
+        return self.db.transaction(
+            lambda conn: reopen.claim(conn, generation_id, ttl_s=ttl_s, job_id=job_id)
+        )
 
     def finish_saved(self, generation_id: uuid.UUID) -> None:
         """The plan was saved but the process died before the row said so."""

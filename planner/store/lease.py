@@ -72,13 +72,17 @@ def take(
     ttl_s: float,
     now: datetime,
     owner: str | None = None,
+    job_id: int | None = None,
 ) -> Lease:
-    """Claim the generation under a new epoch (in `conn`'s transaction)."""
-    values = {
+    """Claim the generation under a new epoch (in `conn`'s transaction); `job_id`: the
+    job this runner runs it in."""
+    values: dict[str, object] = {
         "owner": owner or this_runner(),
         "heartbeat_at": now,
         "expires_at": now + timedelta(seconds=ttl_s),
     }
+    if job_id is not None:
+        values["job_id"] = job_id
     taken = conn.execute(
         update(GenerationLease)
         .where(GenerationLease.generation_id == generation_id)

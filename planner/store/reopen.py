@@ -125,7 +125,7 @@ def _next(conn: Connection, column: Any, generation_column: Any, generation_id: 
 
 
 def claim(
-    conn: Connection, generation_id: uuid.UUID, *, ttl_s: float
+    conn: Connection, generation_id: uuid.UUID, *, ttl_s: float, job_id: int | None = None
 ) -> tuple[GenerationSpec, ResumePoint, Lease]:
     """In `conn`'s transaction: claim the generation for this process, say where it goes on."""
     row = conn.execute(select(Generation).where(Generation.id == generation_id)).first()
@@ -148,7 +148,7 @@ def claim(
     ).rowcount
     if claimed != 1:
         raise GenerationNotResumable(f"generation {generation_id} was resumed elsewhere")
-    lease = take(conn, generation_id, ttl_s=ttl_s, now=utcnow())
+    lease = take(conn, generation_id, ttl_s=ttl_s, now=utcnow(), job_id=job_id)
     checkpoint = _checkpoint(conn, row)
     lost, lost_wasted = _lost_attempts(conn, row, checkpoint)
     if lost:
