@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class GenerationService:
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         bus: EventBus | None = None,
         sweep: bool = False,
+        enqueue: Callable[[GenerationRequest], uuid.UUID] | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise InputError(f"max_concurrent must be at least 1, not {max_concurrent}")
@@ -53,6 +55,9 @@ class GenerationService:
         self.db = db
         self.store = GenerationStore(db)
         self._pool = ThreadPoolExecutor(max_concurrent, thread_name_prefix="generation")
+        # With PostgreSQL the front end hands over `enqueue` (planner.jobs): a start
+        # becomes a durable job any worker runs, not a thread of this process.
+        self._enqueue = enqueue
         self._jobs: dict[uuid.UUID, _Job] = {}
         self._lock = threading.Lock()
         # A long-lived front end sweeps: dead runners are found while it runs, and
@@ -61,6 +66,8 @@ class GenerationService:
 
     def start(self, request: GenerationRequest) -> uuid.UUID:
         """Store the generation and queue it; GenerationRequestError for bad input."""
+        if self._enqueue is not None:
+            return self._enqueue(request)
         spec = create(self.store, request, status=GenerationStatus.QUEUED)
         return self._submit(spec.generation_id, lambda cancel: self._run(spec, cancel))
 

@@ -158,6 +158,15 @@ class GenerationStore:
         """Ask whichever process runs the generation to stop, at its next write."""
         self.db.transaction(lambda conn: lease.request_cancel(conn, generation_id))
 
+    def clear_cancel(self, generation_id: uuid.UUID) -> None:
+        """A new request to run it (a resume): an old cancel no longer applies."""
+        self.db.transaction(lambda conn: lease.request_cancel(conn, generation_id, False))
+
+    def cancel_queued(self, generation_id: uuid.UUID) -> bool:
+        """End a generation no runner has started (`queued`, never claimed) as cancelled,
+        with its terminal event; False if a runner has it (it stops at its next write)."""
+        return self.db.transaction(lambda conn: liveness.cancel_unclaimed(conn, generation_id))
+
     # -- running ------------------------------------------------------------------------
     def recording(
         self,

@@ -137,12 +137,12 @@ def renew(conn: Connection, lease: Lease, now: datetime) -> bool:
     return bool(row[0])
 
 
-def request_cancel(conn: Connection, generation_id: uuid.UUID) -> None:
+def request_cancel(conn: Connection, generation_id: uuid.UUID, cancel: bool = True) -> None:
     """Ask whichever runner holds the generation to stop (read at its next write)."""
     conn.execute(
         update(GenerationLease)
         .where(GenerationLease.generation_id == generation_id)
-        .values(cancel_requested=True)
+        .values(cancel_requested=cancel)
     )
 
 

@@ -29,13 +29,16 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from planner.db import Database, Generation, GenerationEvent, GenerationLease, utcnow
-from planner.events import EventMessage, GenerationInterrupted
+from planner.events import Event, EventMessage, GenerationError, GenerationInterrupted
 from planner.store.lease import fence
 from planner.store.status import LIVE_STATUSES, GenerationStatus
 
 STALE_AFTER_S = 60.0
 INTERRUPTED_MESSAGE = "the process running it stopped; continue with `planner resume {id}`"
 SWEEPER = "sweep"
+INTERRUPTED_REASON = "the process running it stopped"
+# The generator's own words for a cancel (planner.plan.spec.CANCELLED_MESSAGE).
+CANCELLED = "cancelled before it finished"
 
 _local_lock = threading.Lock()
 _local: set[uuid.UUID] = set()
@@ -94,6 +97,51 @@ def _abandoned(row: Any, now: Any, stale_before: Any) -> bool:
     return row.heartbeat_at < stale_before
 
 
+def _store_event(conn: Connection, generation_id: uuid.UUID, event: Event) -> EventMessage:
+    """Store `event` with the generation's next seq (in `conn`'s transaction)."""
+    seq = (
+        conn.scalar(
+            select(func.max(GenerationEvent.seq)).where(
+                GenerationEvent.generation_id == generation_id
+            )
+        )
+        or 0
+    ) + 1
+    conn.execute(
+        insert(GenerationEvent),
+        [
+            {
+                "generation_id": generation_id,
+                "seq": seq,
+                "name": event.name,
+                "payload": event.payload(),
+                "created_at": utcnow(),
+            }
+        ],
+    )
+    return EventMessage(generation_id, seq, event.name, event.payload())
+
+
+def cancel_unclaimed(conn: Connection, generation_id: uuid.UUID) -> bool:
+    """A queued generation no runner ever claimed (epoch 0) ends `failed`, cancelled."""
+    claimed = conn.scalar(
+        select(GenerationLease.epoch).where(GenerationLease.generation_id == generation_id)
+    )
+    if claimed:
+        return False
+    ended = conn.execute(
+        update(Generation)
+        .where(Generation.id == generation_id)
+        .where(Generation.status == GenerationStatus.QUEUED)
+        .values(status=GenerationStatus.FAILED, error=CANCELLED, finished_at=utcnow())
+    ).rowcount
+    if ended != 1:
+        return False
+    fence(conn, generation_id, 0, owner="cancel")
+    _store_event(conn, generation_id, GenerationError(message=CANCELLED, tier=""))
+    return True
+
+
 def _interrupt(
     conn: Connection, generation_id: uuid.UUID, epoch: int | None
 ) -> EventMessage | None:
@@ -112,28 +160,7 @@ def _interrupt(
     ).rowcount
     if marked != 1:
         return None
-    seq = (
-        conn.scalar(
-            select(func.max(GenerationEvent.seq)).where(
-                GenerationEvent.generation_id == generation_id
-            )
-        )
-        or 0
-    ) + 1
-    event = GenerationInterrupted(reason="the process running it stopped")
-    conn.execute(
-        insert(GenerationEvent),
-        [
-            {
-                "generation_id": generation_id,
-                "seq": seq,
-                "name": event.name,
-                "payload": event.payload(),
-                "created_at": utcnow(),
-            }
-        ],
-    )
-    return EventMessage(generation_id, seq, event.name, event.payload())
+    return _store_event(conn, generation_id, GenerationInterrupted(reason=INTERRUPTED_REASON))
 
 
 def mark_interrupted(
