@@ -19,8 +19,8 @@ from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Connection, select, update
 
-from planner.db import Database, ExperimentRun, GenerationLease
 from planner.contenders import CONTENDER, kind_of
+from planner.db import Database, ExperimentRun, GenerationLease
 from planner.experiments import (
     ExperimentConfig,
     ExperimentError,
@@ -116,7 +116,7 @@ def enqueue_experiment(
     if contenders:
         raise ExperimentError(
             f"contenders ({', '.join(contenders)}) run in the submitting process, not on "
-            "workers; run this experiment without workers, or without them"
+            "workers: run this experiment in one process, or leave them out"
         )
     runs = plan_runs(config)
     experiment_id = create_rows(db, config, runs, user_id)
