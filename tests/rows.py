@@ -467,9 +467,15 @@ def add_tree(
     )
     session.add(row)
     session.flush()
-    session.add_all(
-        GenerationAttempt(generation_id=row.id, number=n, stage="masterplan", kind=k)
-        for n, k in ((1, "stream"), (2, "resume"))
+    # Core insert with only these columns: the tree is also written at revisions that
+    # predate the attempt columns added since (0009), which an ORM insert would name.
+    session.execute(
+        insert(GenerationAttempt),
+        [
+            {"id": uuid.uuid4(), "generation_id": row.id, "number": n, "stage": "masterplan"}
+            | {"kind": k, "started_at": utcnow()}
+            for n, k in ((1, "stream"), (2, "resume"))
+        ],
     )
     session.add_all(
         _chunks(
