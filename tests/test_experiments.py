@@ -59,6 +59,7 @@ def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) 
                 "chars": 0,
                 "error_type": "overloaded",
                 "error_message": "the API is overloaded (529 overloaded_error): busy",
+                "http_status": 529,
             },
             {
                 "number": 2,
