@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from planner.protocol import ANSWER_FROM_HEADER
+from planner.protocol import ANSWER_FROM_HEADER, ANSWER_PREAMBLE_HEADER, ANSWER_TRAILER_HEADER
 from planner.sim import wire
 from planner.sim.pieces import closing, opening, pieces, usage_of
 from planner.sim.reply import Reply
@@ -36,6 +36,15 @@ class Body(Protocol):
     def write(self, data: bytes) -> Awaitable[None]: ...
 
     def write_eof(self, data: bytes = b"") -> Awaitable[None]: ...
+
+
+def answer_headers(reply: Reply) -> dict[str, str]:
+    """Where the reply sits in the full answer (for a reference client only)."""
+    return {
+        ANSWER_FROM_HEADER: str(reply.from_char),
+        ANSWER_PREAMBLE_HEADER: str(reply.preamble_chars),
+        ANSWER_TRAILER_HEADER: str(reply.trailer_chars),
+    }
 
 
 def close_connection(request: web.Request) -> None:
@@ -104,9 +113,7 @@ async def stream(
     request: web.Request, reply: Reply, state: SimState, clock: SimClock
 ) -> web.StreamResponse:
     deadline = Deadline(clock)
-    response = web.StreamResponse(
-        status=200, headers={**wire.SSE_HEADERS, ANSWER_FROM_HEADER: str(reply.from_char)}
-    )
+    response = web.StreamResponse(status=200, headers={**wire.SSE_HEADERS, **answer_headers(reply)})
     await response.prepare(request)
     out = StreamWriter(response, lambda: close_connection(request), deadline)
     state.active_streams += 1
@@ -248,7 +255,7 @@ class MessageWriter:
         self.response = web.Response(
             body=_message_json(self.reply, text, stop_reason, stop_details),
             content_type="application/json",
-            headers={ANSWER_FROM_HEADER: str(self.reply.from_char)},
+            headers=answer_headers(self.reply),
         )
 
     async def cut(self, after_bytes: int | None = None) -> None:
@@ -289,7 +296,7 @@ async def whole_message(
     return web.Response(
         body=body,
         content_type="application/json",
-        headers={ANSWER_FROM_HEADER: str(reply.from_char)},
+        headers=answer_headers(reply),
     )
 
 
