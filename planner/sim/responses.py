@@ -67,6 +67,12 @@ class StreamWriter:
         self.thinking_tokens = 0
         self.block: int | None = None
         self.reply: Reply | None = None
+        self.on_begun: Callable[[], None] | None = None  # the first token is out
+
+    def begun(self) -> None:
+        if self.on_begun is not None:
+            self.on_begun()
+            self.on_begun = None
 
     def add(self, data: bytes) -> None:
         self.buffer += data
@@ -116,6 +122,7 @@ async def stream(
     response = web.StreamResponse(status=200, headers={**wire.SSE_HEADERS, **answer_headers(reply)})
     await response.prepare(request)
     out = StreamWriter(response, lambda: close_connection(request), deadline)
+    out.on_begun = lambda: state.cache.begun(reply.input_usage)
     state.active_streams += 1
     try:
         await send_events(reply, out)
@@ -174,6 +181,8 @@ async def send_events(reply: Reply, out: StreamWriter) -> None:
         await out.at(due_s)
         if last:
             break
+        if index == 0:
+            out.begun()
         piece = stream_pieces[index]
         if due_s >= next_ping_s:
             out.add(wire.ping())
@@ -198,6 +207,7 @@ async def send_events(reply: Reply, out: StreamWriter) -> None:
             reply.stop_sequence,
         )
     )
+    out.begun()
     await out.end()
 
 
@@ -284,12 +294,20 @@ async def whole_message(
         for index, fault in enumerate(faults)
         if (at_s := fault.message_ending(finish_s)) is not None
     ]
+    first_token_s = reply.due_s[0] if reply.due_s else reply.finish_s
+    if reply.thinking is not None and reply.thinking.due_s:
+        first_token_s = reply.thinking.due_s[0]
     if endings:
         at_s, index = min(endings)
+        if at_s >= first_token_s:
+            await deadline.until(first_token_s)
+            state.cache.begun(reply.input_usage)
         await deadline.until(at_s)
         out = MessageWriter(request, reply, request_id)
         await faults[index].end_message(out)
         return out.response
+    await deadline.until(first_token_s)
+    state.cache.begun(reply.input_usage)
     await deadline.until(finish_s)
     state.count("output_tokens", reply.output_tokens)
     state.count("deltas", len(reply.deltas))

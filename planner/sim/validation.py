@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from planner.sim.cache import input_tokens
+from planner.sim.cache import cache_control_problem, input_tokens
 from planner.sim.models import ModelProfile, served_model
 from planner.sim.thinking import (
     PREFILL_WITH_THINKING,
@@ -174,6 +174,8 @@ def check_request(
         return RequestProblem(400, "stop_sequences: each stop sequence must contain non-whitespace")
     if "stream" in body and not isinstance(body["stream"], bool):
         return RequestProblem(400, "stream: Input should be a valid boolean")
+    if problem := cache_control_problem(body):
+        return RequestProblem(400, problem)
     prompt = input_tokens(body)
     if prompt > profile.context_window:
         return RequestProblem(
