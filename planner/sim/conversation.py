@@ -23,13 +23,16 @@ Every amount is a seeded draw. `Answer.from_char` stays truthful: after
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from planner.sim.answers import AnswerModel, FullAnswer, Opening, seed_of
+from planner.sim.structured import conforming_answer, output_schema
 from planner.sim.validation import content_text, system_text
+from planner.sim.vocabulary import keywords
 
 MIN_OVERLAP_CHARS = 10
 MAX_OVERLAP_CHARS = 60
@@ -109,12 +112,25 @@ class Responder:
 
     def __init__(self, model: AnswerModel) -> None:
         self.model = model
-        self._full_answer = lru_cache(maxsize=FULL_ANSWER_CACHE_SIZE)(model.full_answer)
+        self._full_answer = lru_cache(maxsize=FULL_ANSWER_CACHE_SIZE)(self._answer_of)
+
+    def _answer_of(self, opening: Opening, schema_text: str | None) -> FullAnswer:
+        full = self.model.full_answer(opening)
+        if schema_text is None:
+            return full
+        # structured outputs: the answer is JSON that fits the schema, nothing else
+        rng = random.Random(seed_of(opening.model, opening.seed, opening.first_user, schema_text))
+        words = keywords(opening.system + " " + opening.first_user, limit=6)
+        return FullAnswer(
+            conforming_answer(full.text, json.loads(schema_text), rng, words), full.kind
+        )
 
     def full_answer(self, body: dict[str, Any], seed: int) -> FullAnswer:
         first_user = content_text(body["messages"][0]["content"])
+        schema = output_schema(body)
+        schema_text = None if schema is None else json.dumps(schema, sort_keys=True)
         return self._full_answer(
-            Opening(body["model"], seed, system_text(body.get("system")), first_user)
+            Opening(body["model"], seed, system_text(body.get("system")), first_user), schema_text
         )
 
     def answer(self, body: dict[str, Any], seed: int, style: str = DEFAULT_STYLE) -> Answer:
