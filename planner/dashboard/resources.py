@@ -1,4 +1,5 @@
-"""What every session of one dashboard process shares: its Database and generation service.
+"""What every session of one dashboard process shares: its Database, generation service
+and login throttle.
 
 Streamlit keeps them with `st.cache_resource`, keyed by the database URL, so every page of
 every session passes the same `Database` to the library, and generations started in any
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from planner import jobs
 from planner.config import get_settings
 from planner.db import Database
 from planner.events import default_bus
 from planner.plan import GenerationService
+from planner.throttle import LoginThrottle
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,7 +26,10 @@ def _database(url: str) -> Database:
 
 @st.cache_resource(show_spinner=False)
 def _service(url: str) -> GenerationService:
-    return GenerationService(_database(url), bus=default_bus())
+    db = _database(url)
+    # PostgreSQL: the Generate page enqueues jobs for `planner worker`s.
+    enqueue = jobs.enqueuer(db) if jobs.uses_jobs(db) else None
+    return GenerationService(db, bus=default_bus(), sweep=True, enqueue=enqueue)
 
 
 def database() -> Database:
@@ -34,3 +40,9 @@ def database() -> Database:
 def service() -> GenerationService:
     """The process's generation service on the configured database."""
     return _service(get_settings().database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def login_throttle() -> LoginThrottle:
+    """The process's login limits (per account and per client), shared by every session."""
+    return LoginThrottle()

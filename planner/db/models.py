@@ -5,6 +5,10 @@ naive UTC timestamps, no server-side sequences. DuckDB knows no ON DELETE CASCAD
 deletes cascade in code (`planner.db.delete_*`). Chunks and events are keyed by
 (generation_id, seq): they are the high-volume tables and their natural key is gap-free.
 The Alembic migrations are the source of truth; a test keeps these models in step.
+
+Text a model or an endpoint writes (plan and discovery names, stop reasons, request ids)
+goes in TEXT columns: the plan schema cannot know a length the database would refuse,
+and a plan is saved only after its tokens were spent (migration 0006 says why).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -71,6 +76,7 @@ class Generation(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     strategy: Mapped[str] = mapped_column(String(32), nullable=False)
     fault_spec: Mapped[str] = mapped_column(Text, default="none", nullable=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
     seed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     speed: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
@@ -119,10 +125,20 @@ class GenerationAttempt(Base):
     chars: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    stop_reason: Mapped[str | None] = mapped_column(String(32))
-    error_type: Mapped[str | None] = mapped_column(String(64))
+    # Text: the endpoint writes these (stop_reason, error type, request id), any length.
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
-    request_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(Text)
+    # What the client reports per attempt (migration 0009): of output_tokens, those spent
+    # thinking; the HTTP status; the anthropic-ratelimit-* headers; the max_tokens sent;
+    # what the strategy decided after a failure.
+    # nullable: DuckDB cannot add a NOT NULL column to an indexed table (migration 0009)
+    thinking_tokens: Mapped[int | None] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("generation_id", "number"),)
 
@@ -154,6 +170,23 @@ class GenerationCheckpoint(Base):
     text: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+class GenerationLease(Base):
+    """Who may write a generation now: each claim takes a new `epoch`, and every write of a
+    runner is accepted only under its own (migration 0005). The runner renews `expires_at`
+    with each write; the sweep interrupts a generation whose lease expired. A cancel asked
+    from any process is `cancel_requested`, read by the runner at its next write. No
+    foreign key, like the chunks: the store writes it with the generation's row."""
+
+    __tablename__ = "generation_leases"
+    generation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class GenerationEvent(Base):
     __tablename__ = "generation_events"
     generation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("generations.id"), primary_key=True)
@@ -171,7 +204,7 @@ class DiscoveryDocument(Base):
         ForeignKey("generations.id"), index=True
     )
     description: Mapped[str] = mapped_column(Text, nullable=False)
-    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    domain: Mapped[str] = mapped_column(Text, nullable=False)
     summary: Mapped[str] = mapped_column(Text, default="", nullable=False)
     bounded_contexts: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
     aggregates: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
@@ -190,9 +223,9 @@ class MasterPlanRow(Base):
         ForeignKey("generations.id"), index=True
     )
     discovery_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("discovery_documents.id"))
-    project_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    project_name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    architecture_style: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    architecture_style: Mapped[str] = mapped_column(Text, default="", nullable=False)
     tech_stack: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="draft", nullable=False)
     total_phases: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -216,7 +249,7 @@ class PhaseRow(Base):
         ForeignKey("masterplans.id"), nullable=False, index=True
     )
     phase_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     total_milestones: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -237,7 +270,7 @@ class MilestoneRow(Base):
         ForeignKey("masterplan_phases.id"), nullable=False, index=True
     )
     milestone_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     total_tasks: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -258,7 +291,7 @@ class TaskRow(Base):
         ForeignKey("masterplan_milestones.id"), nullable=False, index=True
     )
     task_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     complexity: Mapped[str] = mapped_column(String(16), default="medium", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
@@ -283,7 +316,7 @@ class SubtaskRow(Base):
         ForeignKey("masterplan_tasks.id"), nullable=False, index=True
     )
     subtask_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     created_at: Mapped[datetime] = _created()
@@ -329,3 +362,9 @@ class ExperimentRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
+    # Migration 0007: contenders beside strategies, every run judged by its final text.
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    answers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    delivered_chars: Mapped[int | None] = mapped_column(Integer)
