@@ -36,11 +36,12 @@ import httpx2
 
 from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
 from planner.llm.capabilities import PROCESS_CAPABILITIES, ModelCapabilities
-from planner.llm.errors import OutputBudgetSpent, PlannerLLMError, PrefillRefused, Refused
+from planner.llm.errors import OutputBudgetSpent, PrefillRefused, Refused
 from planner.llm.ledger import Ledger
+from planner.llm.notices import budget_message, give_up_message, notice, report, within_budget
 from planner.llm.seams import AnchoredJoiner, LagBuffer
 from planner.llm.state import AttemptState
-from planner.llm.steps import Finish, NextAttempt, NextStep, continue_from_text
+from planner.llm.steps import Finish, NextAttempt, continue_from_text
 from planner.llm.stitching import WhitespaceJoiner, resent_segments
 from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
@@ -183,7 +184,7 @@ class ResilientClient:
             outcome = self._attempt(step, state, timeline, ledger, headers)
             error = outcome.error
             if error is None:
-                _report(on_attempt, state)
+                report(on_attempt, state)
                 return self._result(state, timeline.text, step.tier, ledger, outcome)
             if isinstance(error, PrefillRefused) and step.kind == "resume":
                 self.capabilities.learn_prefill_refused(str(request.get("model", "")))
@@ -195,9 +196,9 @@ class ResilientClient:
             state.attempts[-1].decision = (
                 "discard" if isinstance(error, Refused) else next_step.decision
             )
-            _report(on_attempt, state)
+            report(on_attempt, state)
             if on_recovery is not None:
-                on_recovery(_notice(state, error, next_step))
+                on_recovery(notice(state, error, next_step))
             if isinstance(next_step, Finish):
                 if state.anchor and not isinstance(error, Refused):
                     # Nothing follows: what was held back for a continuation is delivered.
@@ -208,10 +209,10 @@ class ResilientClient:
                     outcome.error = next_step.error
                     message = next_step.error.message
                 elif decision.stopped and state.budget_left == 0:
-                    outcome.error = OutputBudgetSpent(_budget_message(state, error))
+                    outcome.error = OutputBudgetSpent(budget_message(state, error))
                     message = outcome.error.message
                 else:
-                    message = _give_up_message(state, error) if decision.stopped else error.message
+                    message = give_up_message(state, error) if decision.stopped else error.message
                 return self._result(state, timeline.text, next_step.tier, ledger, outcome, message)
             if next_step.adjusted_request is not None:
                 state.request = next_step.adjusted_request
@@ -232,7 +233,7 @@ class ResilientClient:
         """Run one attempt and record it in the state, the timeline and the ledger."""
         state.attempt += 1
         state.kind = step.kind
-        request = _within_budget(step.request, state.budget_left)
+        request = within_budget(step.request, state.budget_left)
         record = AttemptRecord(
             number=state.attempt,
             kind=step.kind,
@@ -373,48 +374,3 @@ class ResilientClient:
             estimated_cost_usd=ledger.estimated_cost_usd(),
             estimated_saving_usd=ledger.estimated_saving_usd(),
         )
-
-
-def _report(on_attempt: Callable[[AttemptRecord], None] | None, state: AttemptState) -> None:
-    if on_attempt is not None:
-        on_attempt(state.attempts[-1])
-
-
-def _within_budget(request: dict[str, Any], budget_left: int | None) -> dict[str, Any]:
-    """The request with max_tokens no more than the budget left."""
-    if budget_left is None or budget_left >= int(request["max_tokens"]):
-        return request
-    return {**request, "max_tokens": max(1, budget_left)}
-
-
-def _notice(state: AttemptState, error: PlannerLLMError, step: NextStep) -> RecoveryNotice:
-    if isinstance(error, Refused):
-        return RecoveryNotice(state.attempt, error.kind, error.message, "discard", "failed", 0, 0.0)
-    if isinstance(step, NextAttempt):
-        return RecoveryNotice(
-            state.attempt,
-            error.kind,
-            error.message,
-            step.decision,
-            step.tier,
-            len(step.kept_text),
-            state.upcoming_wait_s,
-        )
-    return RecoveryNotice(
-        state.attempt, error.kind, error.message, step.decision, step.tier, len(state.text), 0.0
-    )
-
-
-def _budget_message(state: AttemptState, error: PlannerLLMError) -> str:
-    return (
-        f"the output budget of {state.output_budget_tokens} tokens is spent after "
-        f"{state.attempt} attempt(s) ({state.output_tokens_spent} output tokens, thinking "
-        f"included); the answer is incomplete: {error.message}"
-    )
-
-
-def _give_up_message(state: AttemptState, error: PlannerLLMError) -> str:
-    return (
-        f"gave up after {state.attempt} attempt(s), {state.attempts_without_progress} of them "
-        f"without progress, in {state.elapsed_s:.1f} s (attempt or time limit): {error.message}"
-    )
