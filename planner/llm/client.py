@@ -35,7 +35,11 @@ import anthropic
 import httpx2
 
 from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
-from planner.llm.capabilities import PROCESS_CAPABILITIES, ModelCapabilities
+from planner.llm.capabilities import (
+    PROCESS_CAPABILITIES,
+    ModelCapabilities,
+    check_stitched_json,
+)
 from planner.llm.errors import OutputBudgetSpent, PrefillRefused, Refused
 from planner.llm.ledger import Ledger
 from planner.llm.notices import budget_message, give_up_message, notice, report, within_budget
@@ -253,6 +257,11 @@ class ResilientClient:
         state.attempts_seam = None
         outcome = self._run(step, state, request, headers, timeline, probe)
         state.text = timeline.text
+        # A fresh stream from nothing is the API's own answer again; anything written on
+        # after a continuation turn is a joined one.
+        state.continued = step.kind == "continue" or (state.continued and bool(step.kept_text))
+        if outcome.error is None and state.continued:
+            outcome.error = check_stitched_json(state.request, state.text)
         received = "".join(outcome.received)
         # What this attempt wrote: the text delivered after the kept text, and the tail it
         # left held back (the next continuation's anchor), which also counts as progress.

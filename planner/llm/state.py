@@ -51,6 +51,8 @@ class AttemptState:
     anchor: str = ""
     """Text that arrived after `text` but was held back from delivery (a no-prefill
     model's last line): the next continuation must write it again (`planner.llm.seams`)."""
+    continued: bool = False
+    """The text kept so far was joined from a continuation turn."""
     attempts_seam: str | None = None
     """How the attempt that ran last joined its continuation (`AttemptRecord.seam`)."""
     resent_segments: tuple[str, ...] = ()

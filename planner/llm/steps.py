@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from planner import catalog
-from planner.llm.errors import MaxTokensReached, PlannerLLMError, ThinkingExhausted
+from planner.llm.errors import (
+    MaxTokensReached,
+    PlannerLLMError,
+    StitchedJSONInvalid,
+    ThinkingExhausted,
+)
 from planner.llm.state import AttemptState
 from planner.llm.stitching import continuation_request, prefill_request
 from planner.llm.types import AttemptKind, Tier
@@ -186,6 +191,9 @@ class continue_from_text(step_base):
         error = state.last_error
         if isinstance(error, MaxTokensReached) and error.while_thinking:
             return _more_room_to_think(state, error)
+        if isinstance(error, StitchedJSONInvalid):
+            # The schema could not hold across the seam: the whole answer again, under it.
+            return NextAttempt("stream", state.request, "", "retry", "resume")
         return _resume_from(state, state.request)
 
 
