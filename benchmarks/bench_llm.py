@@ -36,7 +36,7 @@ from planner.sim import Simulator
 from planner.tokens import count_tokens
 
 QUICK = os.environ.get("PLANNER_BENCH_QUICK") == "1"
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-haiku-4-5"
 NO_PREFILL_MODEL = "claude-sonnet-4-6"
 LONG_PLAN_TASKS = 120
 OVERHEAD_ROUNDS = 3 if QUICK else 9

@@ -34,10 +34,11 @@ ANSWER_FROM_HEADER = "x-planner-answer-from-char"
 
 RUN_KEY_SEPARATOR = ":"
 
-# What the API answers when it is rate limiting (429), failing (500, 503) or overloaded
-# (529): the statuses an `http_error` fault may inject, so the ones a replayed failure
-# can be given.
-HTTP_ERROR_STATUSES = (429, 500, 503, 529)
+# What the API answers when billing stops it (402), a request conflicts (409), a body is
+# too large (413, from the proxy in front of it), it is rate limiting or a spend cap is
+# reached (429), failing (500, 503), timing out (504) or overloaded (529): the statuses
+# an `http_error` fault may inject, so the ones a replayed failure can be given.
+HTTP_ERROR_STATUSES = (402, 409, 413, 429, 500, 503, 504, 529)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from planner.llm.stitching import (
 )
 
 REQUEST = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-haiku-4-5",
     "max_tokens": 1000,
     "system": "be brief",
     "messages": [{"role": "user", "content": "plan it"}],

@@ -5,7 +5,14 @@ from __future__ import annotations
 from planner.sim import Simulator
 from planner.sim.cache import TTL_S
 from planner.tokens import count_tokens
-from tests.sim_helpers import VirtualTimer, client, discovery, plain_request, stream_text
+from tests.sim_helpers import VirtualTimer, client, plain_request, stream_text
+from tests.sim_helpers import discovery as discovery_request
+
+CACHE_MODEL = "claude-sonnet-4-6"  # caches from 1,024 tokens: the discovery prompt is enough
+
+
+def discovery(model: str = CACHE_MODEL) -> dict:
+    return discovery_request(model)
 
 
 def usage_of(sim: Simulator, request: dict):  # noqa: ANN201
@@ -28,7 +35,7 @@ def test_cached_system_prompt_is_written_once_then_read() -> None:
 def test_a_different_prefix_or_model_is_a_new_cache_entry() -> None:
     with Simulator(speed=0) as sim:
         usage_of(sim, discovery())
-        other_model = usage_of(sim, discovery(model="claude-opus-4-5"))
+        other_model = usage_of(sim, discovery(model="claude-opus-4-8"))
         changed = discovery()
         changed["system"] = [{**changed["system"][0], "text": changed["system"][0]["text"] + "!"}]
         other_prefix = usage_of(sim, changed)
@@ -96,8 +103,19 @@ def test_both_stages_share_the_handbook_prefix() -> None:
     from planner.plan.schema import Discovery
 
     found = Discovery(domain="retail", bounded_contexts=[{"name": "Orders"}])
-    plan = masterplan_request("A shop", found, 8, "claude-sonnet-4-5")
+    plan = masterplan_request("A shop", found, 8, CACHE_MODEL)
     with Simulator(speed=0) as sim:
         usage_of(sim, discovery())
         second_stage = usage_of(sim, {**plan, "max_tokens": 5})
     assert second_stage.cache_read_input_tokens >= count_tokens(HANDBOOK) >= 1024
+
+
+def test_haiku_4_5_caches_nothing_below_its_4096_token_minimum() -> None:
+    with Simulator(speed=0) as sim:
+        usage_of(sim, discovery("claude-haiku-4-5"))
+        haiku = usage_of(sim, discovery("claude-haiku-4-5"))
+        usage_of(sim, discovery())
+        sonnet = usage_of(sim, discovery())
+    assert haiku.cache_read_input_tokens == haiku.cache_creation_input_tokens == 0
+    assert haiku.cache_creation.ephemeral_5m_input_tokens == 0
+    assert sonnet.cache_read_input_tokens > 1024

@@ -129,6 +129,7 @@ def test_the_registry_holds_every_fault_class_by_its_type() -> None:
         "bandwidth",
         "cutoff",
         "corrupt",
+        "refusal",
     }
     assert all(cls.type == name for name, cls in REGISTRY.items())
 

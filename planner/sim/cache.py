@@ -5,8 +5,10 @@ breakpoints. The prefix up to a breakpoint is cached for 5 minutes of simulated 
 after it is written or read. A request reports the longest cached prefix as
 `cache_read_input_tokens`, the rest up to its last breakpoint as
 `cache_creation_input_tokens`, and everything after that as `input_tokens`. As on the
-real API, a prefix shorter than the model's minimum cacheable length is not cached at
-all (1,024 tokens; 2,048 for Haiku models).
+real API, a prefix shorter than the model's minimum cacheable length (the catalogue's
+figure: 4,096 tokens for Opus 4.5/4.6 and Haiku 4.5, 1,024 for Sonnet 4.6, ...) is not
+cached at all: its usage shows 0 cache tokens. Where the catalogue has no figure (the
+5.5 generation), the simulator assumes 1,024, the smallest any Sonnet documents.
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from planner.catalog import lookup
 from planner.tokens import count_tokens
 
 TTL_S = 300.0
 MESSAGE_OVERHEAD_TOKENS = 4  # role markers around each message
 REQUEST_OVERHEAD_TOKENS = 3
-MIN_CACHEABLE_TOKENS = 1024
-MIN_CACHEABLE_TOKENS_HAIKU = 2048
+UNKNOWN_MIN_CACHEABLE_TOKENS = 1024
 
 
 def min_cacheable_tokens(model: str) -> int:
-    return MIN_CACHEABLE_TOKENS_HAIKU if "haiku" in model else MIN_CACHEABLE_TOKENS
+    spec = lookup(model)
+    figure = spec.min_cacheable_tokens if spec is not None else None
+    return figure or UNKNOWN_MIN_CACHEABLE_TOKENS
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class InputUsage:
     input_tokens: int
     cache_creation_input_tokens: int
     cache_read_input_tokens: int
+    cache_creation_1h_input_tokens: int = 0  # the part of the creation written for 1 hour
 
     @property
     def total(self) -> int:
