@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerGroup
+from planner.cli.dashboard import dashboard
 from planner.cli.db import db_group
 from planner.cli.experiment import experiment
 from planner.cli.export import export
@@ -41,6 +42,7 @@ for command in (
     generate,
     resume,
     serve,
+    dashboard,
     experiment,
     replay,
     export,
