@@ -131,7 +131,8 @@ def test_a_continuation_that_takes_another_path_is_joined_by_the_fallback_and_re
 def test_the_lag_buffer_holds_back_the_last_line_and_delivers_it_at_the_end() -> None:
     delivered: list[str] = []
     lag = LagBuffer(delivered.append)
-    lag.feed('{\n  "name": "a long enough first line",\n  "second": "a line that is held back whole')
+    first = '{\n  "name": "a long enough first line",\n'
+    lag.feed(first + '  "second": "a line that is held back whole')
     assert "".join(delivered) == '{\n  "name": "a long enough first line",\n'
     assert lag.pending.startswith('  "second"')
     lag.flush()
