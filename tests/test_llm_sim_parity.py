@@ -96,3 +96,17 @@ def test_every_attempt_records_the_rate_limit_headers(sim) -> None:
     [attempt] = result.attempts
     assert attempt.http_status == 200
     assert any(name.startswith("anthropic-ratelimit-") for name in attempt.rate_limit)
+
+
+def test_ten_drops_that_each_moved_the_answer_forward_do_not_end_in_gave_up(sim) -> None:
+    model = "claude-haiku-4-5"  # accepts a prefill: each resume writes on exactly
+    clean = generate(make_client(sim.base_url, "none"), discovery(model))
+    drops = spec({"type": "reset", "at_fraction": 0.3, "on_requests": list(range(1, 11))})
+    result = generate(
+        make_client(sim.base_url, "resume", max_attempts=3),
+        discovery(model),
+        drops,
+        output_budget_tokens=10_000,
+    )
+    assert result.complete and result.text == clean.text
+    assert len(result.attempts) == 11 and all(a.chars > 0 for a in result.attempts)
