@@ -13,7 +13,7 @@ from planner.cli.base import PlannerCommand, database, stop
     default="",
     help="Comma-separated fault specs: profile names (drop-at-90, flaky, ...) or JSON lists.",
 )
-@click.option("--strategies", required=True, help="Comma-separated: none, hybrid, restart, resume.")
+@click.option("--strategies", default="", help="Comma-separated: none, hybrid, restart, resume.")
 @click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
 @click.option(
     "--concurrency", default=1, show_default=True, type=int, help="Generations at a time."
@@ -49,6 +49,12 @@ from planner.cli.base import PlannerCommand, database, stop
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the experiment id and summary as JSON on stdout."
 )
+@click.option(
+    "--follow",
+    "follow_id",
+    default=None,
+    help="Follow an experiment already running (PostgreSQL: its runs are jobs) to its end.",
+)
 def experiment(
     faults: str,
     strategies: str,
@@ -60,6 +66,7 @@ def experiment(
     description: str | None,
     name: str,
     as_json: bool,
+    follow_id: str | None,
 ) -> None:
     """Run a failure-mode experiment: every fault x strategy, REPEATS times.
 
@@ -69,12 +76,18 @@ def experiment(
     experiment_runs) and summarised per strategy x fault: success rate, median and p95
     time / fault-free time (the wall time of the model calls, against the fault-free
     runs of the same seed), output tokens / final tokens, and how the runs ended (tiers).
+
+    With PostgreSQL every run is a job that `planner worker`s share (--concurrency is
+    then theirs); this command enqueues them and follows them, and if it is killed the
+    runs go on: `planner experiment --follow ID` follows it again from anywhere.
     """
     import json
     import uuid
 
     from rich.console import Console
 
+    from planner import jobs
+    from planner.auth import get_or_create_local_user
     from planner.events import default_bus
     from planner.experiment_report import ExperimentProgress, summary_table
     from planner.experiments import (
@@ -83,6 +96,7 @@ def experiment(
         run_experiment,
         split_faults,
     )
+    from planner.jobs.follow import follow_experiment
     from planner.realtime import publishing
 
     try:
@@ -105,11 +119,31 @@ def experiment(
     err = Console(stderr=True, highlight=False)
     db = database()
     db.ensure_schema()
-    config = config.validated(db)
     try:
         with publishing(default_bus()), ExperimentProgress(err) as progress:
-            result = run_experiment(db, config, on_start=progress.on_start, on_run=progress.on_run)
+            if follow_id is not None or jobs.uses_jobs(db):
+                if follow_id is not None:
+                    try:
+                        experiment_id = uuid.UUID(follow_id)
+                    except ValueError:
+                        raise ExperimentError(
+                            f"--follow {follow_id!r} is not an experiment id"
+                        ) from None
+                else:
+                    user = get_or_create_local_user(db)
+                    experiment_id, _ = jobs.enqueue_experiment(
+                        db, jobs.make_app(db), config.validated(db), user.id
+                    )
+                result = follow_experiment(
+                    db, experiment_id, on_start=progress.on_start, on_run=progress.on_run
+                )
+            else:
+                result = run_experiment(
+                    db, config.validated(db), on_start=progress.on_start, on_run=progress.on_run
+                )
     except KeyboardInterrupt:
+        if follow_id is not None or jobs.uses_jobs(db):
+            stop("stopped following; the runs go on in the workers (--follow ID)", 130)
         stop("experiment interrupted: finished runs are stored, the rest cancelled", 130)
     summary = result.summary(db)
     if as_json:
