@@ -174,7 +174,7 @@ def test_an_experiment_over_two_workers_one_killed_ends_every_run_exactly_once(
     user = get_or_create_local_user(jobs_db)
     workers.extend([start_worker(jobs_db), start_worker(jobs_db)])
     config = ExperimentConfig(
-        faults=("drop-at-90",), strategies=("resume", "restart"), repeats=10, speed=100
+        faults=("drop-at-90",), strategies=("resume", "restart"), repeats=10, speed=1000
     )
     experiment_id, total = enqueue_experiment(jobs_db, make_app(jobs_db), config, user.id)
     assert total == 40
@@ -201,7 +201,7 @@ def test_an_experiment_over_two_workers_one_killed_ends_every_run_exactly_once(
             )
             == "completed"
         ),
-        timeout_s=150,
+        timeout_s=240,
         what="the experiment to close",
     )
     runs = experiment_runs(jobs_db, experiment_id)
