@@ -36,7 +36,9 @@ from planner.analysis.progress import (
     text_tail,
 )
 from planner.analysis.stats import (
+    StatsFilter,
     describe,
+    fault_success_rates,
     histogram,
     outcomes,
     success_matrix,
@@ -68,6 +70,8 @@ __all__ = [
     "failure_table",
     "list_experiments",
     "fault_markers",
+    "fault_success_rates",
+    "StatsFilter",
     "generations_with_failures",
     "get_generation",
     "histogram",
