@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from planner.db import (
@@ -511,8 +511,9 @@ def add_tree(
     )
     session.add(experiment)
     session.flush()
-    session.add(
-        ExperimentRun(
+    # An insert of these columns only, so it also fits schemas older than migration 0007.
+    session.execute(
+        insert(ExperimentRun).values(
             experiment_id=experiment.id,
             generation_id=row.id,
             fault="drop-at-90",

@@ -443,7 +443,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"strategies": ("bogus",)}, "unknown strategy 'bogus'"),
+        ({"strategies": ("bogus",)}, "unknown strategy or contender 'bogus'; choose from none"),
         ({"strategies": ()}, "give at least one strategy"),
         ({"faults": ("nope",)}, "unknown fault profile 'nope'"),
         ({"faults": ('[{"type": "reset", "at_fraction": 2}]',)}, "at_fraction must be between"),
