@@ -7,6 +7,7 @@ runs, summaries and strategy rankings). Every query takes the caller's `Database
 """
 
 from planner.analysis.attempts import explain_attempts, split_reason
+from planner.analysis.compare import Comparison, compare_generations
 from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
@@ -58,6 +59,8 @@ __all__ = [
     "PlanTables",
     "assemble_tail",
     "attempts_table",
+    "Comparison",
+    "compare_generations",
     "chunk_rows",
     "chunk_timeline",
     "describe",

@@ -75,6 +75,23 @@ def chunk_timeline(
     return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
 
 
+def compared_timelines(timelines: pd.DataFrame) -> alt.Chart:
+    """Two generations' chunk timelines on one chart: a colour per generation (A, B), a line
+    per attempt."""
+    return (
+        alt.Chart(timelines)
+        .mark_line(interpolate="step-after", strokeWidth=2)
+        .encode(
+            x=alt.X("t_s:Q", title="seconds since each generation started"),
+            y=alt.Y("generation_chars:Q", title="characters received (whole generation)"),
+            color=alt.Color("side:N", title="generation", legend=alt.Legend(orient="bottom")),
+            detail="attempt:N",
+            tooltip=["side:N", "attempt:N", "stage:N", alt.Tooltip("t_s:Q", format=".2f")],
+        )
+        .properties(height=300)
+    )
+
+
 def tier_bars(tiers: pd.DataFrame) -> alt.Chart:
     """How each strategy ended: stacked horizontal bars by tier."""
     return (
