@@ -67,7 +67,7 @@ def render() -> None:
 def _headline(outcomes: pd.DataFrame) -> None:
     completed = int((outcomes["status"] == "completed").sum())
     overhead = analysis.describe(outcomes.loc[outcomes["fault_spec"] != "none", "overhead_ratio"])
-    columns = st.columns(4)
+    columns = [*st.columns(2), *st.columns(2)]  # two rows: whole labels at 900 px
     columns[0].metric("Finished generations", f"{len(outcomes):,}")
     columns[1].metric(f"Completed ({completed:,} plans)", f"{completed / len(outcomes):.0%}")
     columns[2].metric(
