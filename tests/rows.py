@@ -35,6 +35,7 @@ from planner.db import (
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
+    SessionFamily,
     SubtaskRow,
     TaskRow,
     User,
@@ -428,10 +429,16 @@ class Tree:
 
 
 def add_tree(
-    session: Session, user_id: uuid.UUID, *, tag: str = "a", checkpoints: bool = True
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    tag: str = "a",
+    checkpoints: bool = True,
+    sessions: bool = True,
 ) -> Tree:
-    """A generation with attempts, chunks, events, checkpoint segments (unless the schema
-    predates them), a discovery, a full plan and an experiment run."""
+    """A generation with attempts, chunks, events, checkpoint segments, a discovery, a
+    full plan, an experiment run and a login session (those two unless the schema
+    predates them)."""
     row = Generation(
         user_id=user_id,
         description=f"plan {tag}",
@@ -504,6 +511,15 @@ def add_tree(
             seed=0,
         )
     )
+    if sessions:
+        session.add(
+            SessionFamily(
+                user_id=user_id,
+                kind="browser",
+                current_jti=f"jti-{tag}",
+                expires_at=datetime(2099, 1, 1),
+            )
+        )
     session.flush()
     return Tree(user_id, row.id, discovery.id, row.masterplan_id, experiment.id)
 

@@ -14,14 +14,14 @@ from planner.auth import (
     create_user,
     delete_user,
     issue_access_token,
-    issue_refresh_token,
     verify_access_token,
     verify_refresh_token,
 )
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
-from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
+from planner.dashboard.session import FAMILY_KEY, REFRESH_KEY, TOKEN_KEY
 from planner.db import Database
+from planner.sessions import start_session
 from tests.rows import T0, generation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -561,7 +561,7 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(
         fail_at_char=180,
         fault_spec="drop-at-90",
     )
-    refresh = issue_refresh_token(alice)
+    refresh = start_session(home_db, alice).refresh_token
     browser_sends(monkeypatch, refresh)
     at = app().run()  # a refresh: a new session with an empty session_state
     assert not at.exception, at.exception
@@ -597,7 +597,7 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
         "expired": refresh_token(alice.id, hours=-1),
         "forged": refresh_token(alice.id, key="another key" * 4),
         "access token": refresh_token(alice.id, token_type="access"),
-        "deleted user": issue_refresh_token(alice),
+        "deleted user": start_session(home_db, alice).refresh_token,
         "garbage": "<script>alert(1)</script>",
     }[case]
     if case == "deleted user":
@@ -612,9 +612,9 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
     assert "Max-Age=0" in script and value not in script
 
 
-def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Database) -> None:
+def test_an_expired_access_token_is_renewed_from_the_session(home_db: Database) -> None:
     at, alice = logged_in(home_db, "alice")
-    at.session_state[REFRESH_KEY] = issue_refresh_token(alice)
+    at.session_state[FAMILY_KEY] = str(start_session(home_db, alice).family_id)
     at.session_state[TOKEN_KEY] = refresh_token(alice.id, hours=-1, token_type="access")
     at.run()
     assert not at.exception, at.exception

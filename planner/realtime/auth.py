@@ -26,6 +26,7 @@ _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
     (auth.TokenExpired, "token_expired"),
     (auth.TokenWrongType, "token_wrong_type"),
     (auth.TokenUserGone, "user_gone"),
+    (auth.TokenRevoked, "token_revoked"),
     (auth.TokenAlgorithmRefused, "token_algorithm"),
     (auth.TokenSignatureInvalid, "token_signature"),
     (auth.TokenError, "token_invalid"),
