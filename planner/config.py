@@ -22,6 +22,7 @@ from planner.private_files import FOLDER_MODE, narrow, private_folder
 DEFAULT_MODEL = default_model().name
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
+DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan.service)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Settings:
     redis_url: str | None = None
     jwt_secret_env: str | None = field(default=None, repr=False)
     signup_enabled: bool = True
+    max_active_generations: int = DEFAULT_MAX_ACTIVE_GENERATIONS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -50,6 +52,15 @@ class Settings:
             ) from None
         if not 0 <= socketio_port <= 65535:
             raise ConfigError(f"PLANNER_SOCKETIO_PORT out of range: {socketio_port}")
+        cap_text = env.get("PLANNER_MAX_ACTIVE_GENERATIONS", "").strip()
+        try:
+            max_active = int(cap_text) if cap_text else DEFAULT_MAX_ACTIVE_GENERATIONS
+        except ValueError:
+            raise ConfigError(
+                f"PLANNER_MAX_ACTIVE_GENERATIONS must be a whole number, not {cap_text!r}"
+            ) from None
+        if max_active < 1:
+            raise ConfigError(f"PLANNER_MAX_ACTIVE_GENERATIONS must be at least 1: {max_active}")
         secret = env.get("PLANNER_JWT_SECRET") or None
         if secret is not None and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
             raise ConfigError(
@@ -67,6 +78,7 @@ class Settings:
             jwt_secret_env=secret,
             signup_enabled=env.get("PLANNER_SIGNUP", "1").strip().lower()
             not in {"0", "false", "no", "off"},
+            max_active_generations=max_active,
         )
 
     @property

@@ -12,7 +12,6 @@ planner.auth judges expiry by the system clock; the endpoint also holds each tok
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -80,8 +79,3 @@ def verify(db: Database, token: str, now: datetime) -> TokenClaims:
     if now >= claims.expires_at:
         raise NotAuthenticated(EXPIRED, "token_expired")
     return claims
-
-
-async def verify_async(db: Database, token: str, now: datetime) -> TokenClaims:
-    """`verify` off the event loop (it reads the users table)."""
-    return await asyncio.to_thread(verify, db, token, now)
