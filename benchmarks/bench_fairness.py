@@ -79,24 +79,22 @@ async def _connect(url: str, token: str) -> socketio.AsyncClient:
 
 async def _flood(url: str, token: str, generation_id: str, ready: Any, done: Any) -> int:
     client = await _connect(url, token)
-    refused = 0
+    answers: list[Any] = []
 
-    async def on_error(data: Any = None) -> None:
-        nonlocal refused
-        if isinstance(data, dict) and data.get("code") == "rate_limited":
-            refused += 1
+    def on_answer(reply: Any = None) -> None:
+        answers.append(reply)
 
-    client.on("error", on_error)
     ready.set()
     payload = {"generation_id": generation_id, "after_seq": 0}
+    total = BURSTS * EVENTS_PER_BURST
     for _ in range(BURSTS):
         for _ in range(EVENTS_PER_BURST):
-            await client.emit("request_catch_up", payload)
+            await client.emit("request_catch_up", payload, callback=on_answer)
         await asyncio.sleep(0)
-    while not done.is_set():
+    while not done.is_set() or len(answers) < total:
         await asyncio.sleep(0.05)
     await client.disconnect()
-    return refused
+    return sum(1 for a in answers if isinstance(a, dict) and "rate_limited" in str(a.get("error")))
 
 
 def _flooder_main(

@@ -7,7 +7,9 @@ default thread pool, which the flood filled. Now:
 - each connection has a token bucket (`EventLimits`: `burst` events at once, refilled at
   `per_second`); an event over it is refused at once with code `rate_limited` and the
   time to wait, before any token check or database read, so a flood costs the server a
-  little CPU and nothing else;
+  little CPU and nothing else. Every refused event gets its acknowledgement; only the
+  first of a run of refusals also gets the `error` event (a flood is not answered with a
+  flood of events);
 - the endpoint's database work (token checks, reads, starts) runs on a bounded executor
   of its own (`db_threads`), never the loop's shared default one;
 - the generation service caps each user's queued and running generations
@@ -79,6 +81,7 @@ class ConnectionLimits:
         self.limits = limits
         self.clock = clock
         self._buckets: dict[str, TokenBucket] = {}
+        self._refusing: dict[str, bool] = {}  # sid -> its last event was refused
 
     def allow(self, sid: str) -> float | None:
         """None if `sid` may send this event now, else the seconds to wait."""
@@ -87,8 +90,16 @@ class ConnectionLimits:
             bucket = TokenBucket(self.limits.burst, self.limits.per_second, self.clock)
             self._buckets[sid] = bucket
         if bucket.take():
+            self._refusing[sid] = False
             return None
         return bucket.wait_s()
 
+    def first_refusal(self, sid: str) -> bool:
+        """Whether this refusal starts a run of them (the one that gets an `error` event)."""
+        first = not self._refusing.get(sid, False)
+        self._refusing[sid] = True
+        return first
+
     def forget(self, sid: str) -> None:
         self._buckets.pop(sid, None)
+        self._refusing.pop(sid, None)

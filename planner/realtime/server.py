@@ -150,9 +150,15 @@ class RealtimeServer:
         self._db_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _in_db_pool(self, work: Callable[..., Any], *args: Any) -> Any:
-        """`work(*args)` on the endpoint's own bounded pool of database threads."""
+        """`work(*args)` on the endpoint's own bounded pool of database threads, inside a
+        hold of the database: a burst of events shares one open DuckDB file instead of
+        opening it for every token check and read."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db_pool, functools.partial(work, *args))
+        return await loop.run_in_executor(self._db_pool, functools.partial(self._held, work, *args))
+
+    def _held(self, work: Callable[..., Any], *args: Any) -> Any:
+        with self.db.held():
+            return work(*args)
 
     # ---- handlers -------------------------------------------------------------------
 
@@ -200,6 +206,8 @@ class RealtimeServer:
             except ValidationError as exc:
                 raise InvalidPayload(describe(exc)) from None
             return await work(sid, user_id, payload)
+        except RateLimited as refused:
+            return await self._refuse_rate(sid, event, refused)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
         except TokenNoLongerValid as gone:
@@ -246,6 +254,14 @@ class RealtimeServer:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def _refuse_rate(self, sid: str, event: str, refused: RateLimited) -> Reply:
+        """A rate-limited event: always its acknowledgement, but the `error` event only for
+        the first refusal of a run (a flood is not answered with a flood)."""
+        error = {"event": event, "code": refused.code, "message": refused.message}
+        if self._buckets.first_refusal(sid):
+            await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
+        return {"error": error}
+
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
         error = {"event": event, "code": code, "message": message}
         await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
@@ -255,8 +271,8 @@ class RealtimeServer:
         try:
             self._within_rate(sid)
             await self._still_authenticated(sid, event)
-        except RequestRefused as refused:
-            return await self._refuse(sid, event, refused.code, refused.message)
+        except RateLimited as refused:
+            return await self._refuse_rate(sid, event, refused)
         except TokenNoLongerValid as gone:
             return {"error": gone.error}
         known = "start_generation, join_generation, leave_generation, request_catch_up"
