@@ -25,7 +25,7 @@ $(STAMP_DEV): pyproject.toml | $(VENV)/bin/python
 
 run: $(STAMP_RUN)
 	$(VENV)/bin/planner db upgrade
-	$(VENV)/bin/streamlit run app.py
+	$(VENV)/bin/streamlit run planner/dashboard/asgi.py
 
 browser-deps:
 	@bash scripts/ensure-chromium

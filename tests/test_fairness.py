@@ -146,16 +146,19 @@ async def test_a_flood_of_2000_events_reaches_the_database_only_as_far_as_the_bu
             {"generation_id": generation_id, "after_seq": 0},
             callback=answers.append,
         )
-    await client.wait_until(lambda: len(answers) == 2000, 60, "2000 answers")
+    await asyncio.wait_for(client.disconnected.wait(), 60)
     codes = [a["error"]["code"] if "error" in a else "answered" for a in answers]
-    assert codes.count("answered") == 5 and codes.count("rate_limited") == 1995
-    # Every refusal is acknowledged; only the first of the run is also an `error` event.
-    assert [e["code"] for e in client.errors()] == ["rate_limited"]
-    assert client.sio.connected
+    # The 5 within the burst may still be reading when the connection is dropped.
+    assert codes.count("answered") <= 5 and set(codes) <= {"answered", "rate_limited"}
+    assert codes.count("rate_limited") >= 200, "every refusal up to the disconnect is answered"
+    # Only the first refusal of the run and the one that ends it are `error` events.
+    first, last = client.errors()
+    assert first["code"] == last["code"] == "rate_limited"
+    assert last["message"].endswith("; disconnected after 200 refused events in a row")
     other = await connected(clients, endpoint, other_token)
     answer = await other.call("join_generation", {"generation_id": generation_id})
     assert answer["error"]["code"] == "not_found", "answered, not rate-limited"
-    # 5 catch-ups read ownership, events and the status again; the 1,995 others nothing.
+    # 5 catch-ups read ownership, events and the status again; the refused ones nothing.
     assert len(reads.threads) <= 5 * 3 + 1
 
 

@@ -163,7 +163,7 @@ def test_a_new_tab_rotates_the_cookie_it_came_with(
     home_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
-    from tests.test_dashboard_apptest import app, browser_sends, cookie_scripts
+    from tests.test_dashboard_apptest import app, browser_sends, cookie_scripts, set_cookie
 
     alice = auth.create_user(home_db, "alice", PASSWORD)
     cookie = sessions.start_session(home_db, alice).refresh_token
@@ -173,7 +173,8 @@ def test_a_new_tab_rotates_the_cookie_it_came_with(
     rotated = at.session_state[REFRESH_KEY]
     assert rotated != cookie
     [script] = cookie_scripts(at)
-    assert rotated in script and cookie not in script
+    assert rotated not in script and cookie not in script
+    assert set_cookie(script).startswith(f"planner_refresh={rotated};")
 
 
 @pytest.fixture

@@ -42,6 +42,8 @@ NOTICE_KEY = "planner_login_notice"
 # The refresh token this session keeps in the browser cookie; "" once the cookie must be
 # cleared (logged out, refused). Absent: the session has not looked at the cookie yet.
 REFRESH_KEY = "planner_refresh_token"
+# (the refresh value, the script whose one-time ticket writes it into the cookie)
+COOKIE_SCRIPT_KEY = "planner_cookie_script"
 # The server-side session (refresh-token family) this Streamlit session belongs to.
 FAMILY_KEY = "planner_session_family"
 
@@ -112,16 +114,21 @@ def take_notice() -> str | None:
 
 
 def sync_browser_cookie() -> None:
-    """Make the browser's refresh cookie match this session (app.py calls it every run)."""
+    """Make the browser's refresh cookie match this session (app.py calls it every run).
+
+    One ticket per value: every run shows the same script, which Streamlit runs once.
+    """
     refresh = st.session_state.get(REFRESH_KEY)
     if refresh is None:
         return
-    if refresh:
-        # Verified when it got here; its expiry only sets the cookie's lifetime.
-        expires_at = jwt.decode(refresh, options={"verify_signature": False})["exp"]
-        cookie.write(cookie.set_script(refresh, float(expires_at)))
-    else:
-        cookie.write(cookie.clear_script())
+    held = st.session_state.get(COOKIE_SCRIPT_KEY)
+    if held is None or held[0] != refresh:
+        expires_at = 0.0
+        if refresh:  # verified when it got here; its expiry only sets the cookie's lifetime
+            expires_at = float(jwt.decode(refresh, options={"verify_signature": False})["exp"])
+        held = (refresh, cookie.ticket_script(cookie.issue_ticket(refresh, expires_at)))
+        st.session_state[COOKIE_SCRIPT_KEY] = held
+    cookie.write(held[1])
 
 
 def _resume() -> SessionUser | None:

@@ -9,7 +9,9 @@ default thread pool, which the flood filled. Now:
   time to wait, before any token check or database read, so a flood costs the server a
   little CPU and nothing else. Every refused event gets its acknowledgement; only the
   first of a run of refusals also gets the `error` event (a flood is not answered with a
-  flood of events);
+  flood of events). A connection that goes on regardless (`disconnect_after` refusals in
+  a row, 200 by default) is disconnected after an `error` event saying so: the rest of
+  its flood is dropped by Socket.IO itself, unread;
 - the endpoint's database work (token checks, reads, starts) runs on a bounded executor
   of its own (`db_threads`), never the loop's shared default one;
 - the generation service caps each user's queued and running generations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 DEFAULT_EVENTS_PER_S = 20.0
 DEFAULT_EVENT_BURST = 40
 DEFAULT_DB_THREADS = 4
+DEFAULT_DISCONNECT_AFTER = 200  # refused events in a row
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,13 @@ class EventLimits:
     per_second: float = DEFAULT_EVENTS_PER_S
     burst: int = DEFAULT_EVENT_BURST
     db_threads: int = DEFAULT_DB_THREADS
+    disconnect_after: int = DEFAULT_DISCONNECT_AFTER  # 0: never
 
     def __post_init__(self) -> None:
         if not (self.per_second > 0 and math.isfinite(self.per_second)):
             raise ValueError(f"events per second must be above 0, not {self.per_second!r}")
+        if self.disconnect_after < 0:
+            raise ValueError("disconnect_after must be 0 (never) or more")
         if self.burst < 1 or self.db_threads < 1:
             raise ValueError("the event burst and the database threads must be at least 1")
 
@@ -81,7 +87,7 @@ class ConnectionLimits:
         self.limits = limits
         self.clock = clock
         self._buckets: dict[str, TokenBucket] = {}
-        self._refusing: dict[str, bool] = {}  # sid -> its last event was refused
+        self._refused_in_a_row: dict[str, int] = {}
 
     def allow(self, sid: str) -> float | None:
         """None if `sid` may send this event now, else the seconds to wait."""
@@ -90,16 +96,15 @@ class ConnectionLimits:
             bucket = TokenBucket(self.limits.burst, self.limits.per_second, self.clock)
             self._buckets[sid] = bucket
         if bucket.take():
-            self._refusing[sid] = False
+            self._refused_in_a_row[sid] = 0
             return None
+        self._refused_in_a_row[sid] = self._refused_in_a_row.get(sid, 0) + 1
         return bucket.wait_s()
 
-    def first_refusal(self, sid: str) -> bool:
-        """Whether this refusal starts a run of them (the one that gets an `error` event)."""
-        first = not self._refusing.get(sid, False)
-        self._refusing[sid] = True
-        return first
+    def refused_in_a_row(self, sid: str) -> int:
+        """How many events of `sid` were refused since its last allowed one."""
+        return self._refused_in_a_row.get(sid, 0)
 
     def forget(self, sid: str) -> None:
         self._buckets.pop(sid, None)
-        self._refusing.pop(sid, None)
+        self._refused_in_a_row.pop(sid, None)

@@ -227,7 +227,11 @@ class RealtimeServer:
 
     async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
-        session = await self.sio.get_session(sid)
+        try:
+            session = await self.sio.get_session(sid)
+        except KeyError:  # disconnected while this event waited (e.g. after a flood)
+            gone = {"event": event, "code": "disconnected", "message": "the connection closed"}
+            raise TokenNoLongerValid(gone) from None
         try:
             claims = await self._in_db_pool(rt_auth.verify, self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
@@ -256,9 +260,14 @@ class RealtimeServer:
 
     async def _refuse_rate(self, sid: str, event: str, refused: RateLimited) -> Reply:
         """A rate-limited event: always its acknowledgement, but the `error` event only for
-        the first refusal of a run (a flood is not answered with a flood)."""
+        the first refusal of a run (a flood is not answered with a flood) and for the one
+        that ends the connection (`EventLimits.disconnect_after` in a row)."""
         error = {"event": event, "code": refused.code, "message": refused.message}
-        if self._buckets.first_refusal(sid):
+        in_a_row = self._buckets.refused_in_a_row(sid)
+        if in_a_row == self.limits.disconnect_after:
+            error["message"] += f"; disconnected after {in_a_row} refused events in a row"
+            self._disconnect_after_reply(sid)
+        if in_a_row in (1, self.limits.disconnect_after):
             await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
         return {"error": error}
 
