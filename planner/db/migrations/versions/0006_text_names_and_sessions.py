@@ -16,11 +16,6 @@
    foreign key or index depends on is refused there anyway. The downgrade truncates
    longer values on PostgreSQL so they fit the old columns.
 
-2. session_families: one row per login (a chain of refresh tokens). Only the newest
-   token of a family is valid; showing an older one ends the family (reuse detection);
-   logging out, a password change and deleting the user end families. A new table with
-   a foreign key to users (creating one is fine on DuckDB; adding one later is not).
-
 Revision ID: 0006
 Revises: 0004
 Create Date: 2026-12-01 15:45:00
@@ -57,27 +52,6 @@ def _on_duckdb() -> bool:
 
 
 def upgrade() -> None:
-    op.create_table(
-        "session_families",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("current_jti", sa.String(length=64), nullable=False),
-        sa.Column("previous_jti", sa.String(length=64), nullable=True),
-        sa.Column("rotated_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("last_used_at", sa.DateTime(), nullable=False),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(), nullable=True),
-        sa.Column("revoked_reason", sa.String(length=32), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_session_families_user_id_users")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_session_families")),
-    )
-    op.create_index(
-        op.f("ix_session_families_user_id"), "session_families", ["user_id"], unique=False
-    )
     if not _on_duckdb():
         for table, column, length, nullable in TEXT_COLUMNS:
             op.alter_column(
@@ -90,8 +64,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_session_families_user_id"), table_name="session_families")
-    op.drop_table("session_families")
     if not _on_duckdb():
         for table, column, length, nullable in TEXT_COLUMNS:
             op.alter_column(
