@@ -37,6 +37,7 @@ from planner.db import (
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
+    SessionFamily,
     SubtaskRow,
     TaskRow,
     User,
@@ -452,9 +453,11 @@ def add_tree(
     tag: str = "a",
     checkpoints: bool = True,
     lease: bool = True,
+    sessions: bool = True,
 ) -> Tree:
-    """A generation with attempts, chunks, events, checkpoint segments and a lease (unless
-    the schema predates them), a discovery, a full plan and an experiment run."""
+    """A generation with attempts, chunks, events, checkpoint segments, a lease, a
+    discovery, a full plan, an experiment run and a login session (checkpoints, the lease
+    and the session unless the schema predates them)."""
     row = Generation(
         user_id=user_id,
         description=f"plan {tag}",
@@ -536,6 +539,15 @@ def add_tree(
             seed=0,
         )
     )
+    if sessions:
+        session.add(
+            SessionFamily(
+                user_id=user_id,
+                kind="browser",
+                current_jti=f"jti-{tag}",
+                expires_at=datetime(2099, 1, 1),
+            )
+        )
     session.flush()
     return Tree(user_id, row.id, discovery.id, row.masterplan_id, experiment.id)
 

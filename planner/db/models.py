@@ -69,6 +69,28 @@ class User(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class SessionFamily(Base):
+    """One login's chain of refresh tokens (`planner.sessions`): only the newest is valid.
+
+    A token is never stored, only its id (`current_jti`); `previous_jti` and `rotated_at`
+    let the token just replaced be shown once more within a short grace (two tabs opening
+    at once). `revoked_at` ends the family and every access token issued under it.
+    """
+
+    __tablename__ = "session_families"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    current_jti: Mapped[str] = mapped_column(String(64), nullable=False)
+    previous_jti: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
 class Generation(Base):
     __tablename__ = "generations"
     id: Mapped[uuid.UUID] = _id()

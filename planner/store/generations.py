@@ -66,6 +66,17 @@ class GenerationStore:
             lambda conn: conn.scalar(select(func.count()).where(User.id == user_id)) == 1
         )
 
+    def count_active(self, user_id: uuid.UUID) -> int:
+        """The user's generations that are queued or running, on every node."""
+        active = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+        return self.db.read(
+            lambda conn: conn.scalar(
+                select(func.count())
+                .select_from(Generation)
+                .where(Generation.user_id == user_id, Generation.status.in_(active))
+            )
+        )
+
     def create(
         self,
         *,
