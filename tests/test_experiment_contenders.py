@@ -231,3 +231,26 @@ def test_without_a_fault_free_answer_a_run_is_not_judged() -> None:
     lonely = _run("eof", "completed", {"masterplan": "x"})
     judge_runs([lonely], {})
     assert lonely.outcome is None and "no fault-free answer" in lonely.error
+
+
+def test_fault_free_baselines_can_be_limited_to_some_strategies() -> None:
+    from planner.experiments import ExperimentConfig, plan_runs
+
+    config = ExperimentConfig(
+        faults=("flaky",),
+        strategies=("resume", "sdk", "oracle"),
+        repeats=2,
+        baseline_strategies=("resume", "oracle"),
+    )
+    cells = sorted({(run.fault, run.strategy) for run in plan_runs(config)})
+    assert cells == [
+        ("flaky", "oracle"),
+        ("flaky", "resume"),
+        ("flaky", "sdk"),
+        ("none", "oracle"),
+        ("none", "resume"),
+    ]
+    asked = ExperimentConfig(
+        faults=("none", "eof"), strategies=("resume", "sdk"), baseline_strategies=("resume",)
+    )
+    assert {(r.fault, r.strategy) for r in plan_runs(asked)} >= {("none", "sdk")}

@@ -93,8 +93,9 @@ SUMMARY_COLUMNS = (
 def fault_label(spec: str) -> str:
     """A short name for a fault spec: the profile name, or its faults as type@scope#requests.
 
-    `[{"type": "reset", "on_requests": [1], "on_scope": "masterplan"}]` reads
-    `reset@masterplan#1`; without `on_requests` or `on_scope` the fault hits every request.
+    `[{"type": "reset", "at_fraction": 0.9, "on_requests": [1], "on_scope": "masterplan"}]`
+    reads `reset(90%)@masterplan#1`; without `on_requests` or `on_scope` the fault hits
+    every request.
     """
     text = spec.strip()
     if not text.startswith(("[", "{")):
@@ -109,6 +110,9 @@ def fault_label(spec: str) -> str:
 
 def _fault_name(item: dict[str, Any]) -> str:
     name = str(item.get("type", "?"))
+    if isinstance(item.get("at_fraction"), int | float):
+        # where in the answer it strikes: drops at 10% and 90% are different faults
+        name += f"({item['at_fraction']:.0%})"
     if item.get("on_scope"):
         name += f"@{item['on_scope']}"
     if item.get("on_requests"):
