@@ -15,6 +15,7 @@ from pathlib import Path
 
 from planner.catalog import default_model
 from planner.errors import ConfigError
+from planner.private_files import FOLDER_MODE, narrow, private_folder
 
 # The current Sonnet in the catalogue; claude-sonnet-4-5, the default until 2026-11-30,
 # reached end of life that day.
@@ -74,7 +75,9 @@ class Settings:
         return self.anthropic_api_key is None
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The data folder, created 0700 (and narrowed to 0700 if it was more open)."""
+        private_folder(self.home)
+        narrow(self.home, FOLDER_MODE)
         return self.home
 
     def jwt_secret(self) -> str:

@@ -5,6 +5,10 @@ naive UTC timestamps, no server-side sequences. DuckDB knows no ON DELETE CASCAD
 deletes cascade in code (`planner.db.delete_*`). Chunks and events are keyed by
 (generation_id, seq): they are the high-volume tables and their natural key is gap-free.
 The Alembic migrations are the source of truth; a test keeps these models in step.
+
+Text a model or an endpoint writes (plan and discovery names, stop reasons, request ids)
+goes in TEXT columns: the plan schema cannot know a length the database would refuse,
+and a plan is saved only after its tokens were spent (migration 0006 says why).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ class Generation(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     strategy: Mapped[str] = mapped_column(String(32), nullable=False)
     fault_spec: Mapped[str] = mapped_column(Text, default="none", nullable=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
     seed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     speed: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
@@ -119,10 +124,11 @@ class GenerationAttempt(Base):
     chars: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    stop_reason: Mapped[str | None] = mapped_column(String(32))
-    error_type: Mapped[str | None] = mapped_column(String(64))
+    # Text: the endpoint writes these (stop_reason, error type, request id), any length.
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
-    request_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("generation_id", "number"),)
 
@@ -171,7 +177,7 @@ class DiscoveryDocument(Base):
         ForeignKey("generations.id"), index=True
     )
     description: Mapped[str] = mapped_column(Text, nullable=False)
-    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    domain: Mapped[str] = mapped_column(Text, nullable=False)
     summary: Mapped[str] = mapped_column(Text, default="", nullable=False)
     bounded_contexts: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
     aggregates: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
@@ -190,9 +196,9 @@ class MasterPlanRow(Base):
         ForeignKey("generations.id"), index=True
     )
     discovery_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("discovery_documents.id"))
-    project_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    project_name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    architecture_style: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    architecture_style: Mapped[str] = mapped_column(Text, default="", nullable=False)
     tech_stack: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="draft", nullable=False)
     total_phases: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -216,7 +222,7 @@ class PhaseRow(Base):
         ForeignKey("masterplans.id"), nullable=False, index=True
     )
     phase_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     total_milestones: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -237,7 +243,7 @@ class MilestoneRow(Base):
         ForeignKey("masterplan_phases.id"), nullable=False, index=True
     )
     milestone_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     total_tasks: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -258,7 +264,7 @@ class TaskRow(Base):
         ForeignKey("masterplan_milestones.id"), nullable=False, index=True
     )
     task_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     complexity: Mapped[str] = mapped_column(String(16), default="medium", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
@@ -283,7 +289,7 @@ class SubtaskRow(Base):
         ForeignKey("masterplan_tasks.id"), nullable=False, index=True
     )
     subtask_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     created_at: Mapped[datetime] = _created()

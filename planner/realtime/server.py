@@ -97,6 +97,9 @@ class RealtimeServer:
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=FanoutManager(),
+            # Each event in a task of its own, which sends the acknowledgement after the
+            # handler returns: a refusal disconnects only after that task (see _refuse_token).
+            async_handlers=True,
             # Tokens, not cookies, authenticate: any origin may connect.
             cors_allowed_origins="*",
             logger=False,
@@ -106,6 +109,7 @@ class RealtimeServer:
         self.startup_error: Exception | None = None
         self._relay: LocalRelay | RedisRelay | None = None
         self._publisher: RedisPublisher | None = None
+        self._pending: set[asyncio.Task[None]] = set()
         self._register()
 
     async def startup(self) -> None:
@@ -186,9 +190,27 @@ class RealtimeServer:
             claims = await rt_auth.verify_async(self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
-            await self.sio.disconnect(sid)
+            self._disconnect_after_reply(sid)
             raise TokenNoLongerValid(reply["error"]) from None
         return claims.user_id
+
+    def _disconnect_after_reply(self, sid: str) -> None:
+        """Disconnect `sid` once this handler's task has sent its acknowledgement.
+
+        Disconnecting inside the handler would put the disconnect on the wire before the
+        acknowledgement, and the client drops an acknowledgement for a namespace it has
+        left: the refused request would wait for its answer until its own timeout.
+        """
+        handler = asyncio.current_task()
+
+        async def after_the_reply() -> None:
+            if handler is not None:
+                await asyncio.wait({handler})
+            await self.sio.disconnect(sid)
+
+        task = asyncio.create_task(after_the_reply())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
         error = {"event": event, "code": code, "message": message}

@@ -67,6 +67,7 @@ class GenerationStore:
         model: str,
         seed: int,
         speed: float,
+        settings: dict[str, Any] | None = None,
         status: GenerationStatus = GenerationStatus.RUNNING,
     ) -> GenerationSpec:
         """The generation's row, written before anything else happens."""
@@ -81,6 +82,7 @@ class GenerationStore:
             seed=seed,
             speed=speed,
             started_at=now,
+            settings=settings,
         )
         row = {
             "id": spec.generation_id,
@@ -91,6 +93,7 @@ class GenerationStore:
             "model": model,
             "seed": seed,
             "speed": speed,
+            "settings": settings,
             "status": status,
             "stage": "discovery",
             "created_at": now,

@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from planner.db import Database, utcnow
+from planner.db import Database, GenerationAttempt, utcnow
 from planner.errors import DatabaseError
 from planner.events import Event, EventMessage
 from planner.llm.types import AttemptRecord
@@ -52,6 +52,9 @@ FLUSH_INTERVAL_S = 0.5
 DUCKDB_FLUSH_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 FLUSH_TIMEOUT_S = 60.0
+
+
+_ATTEMPT_COLUMN_NAMES = frozenset(GenerationAttempt.__table__.c.keys())
 
 
 class RecordingError(DatabaseError):
@@ -158,8 +161,14 @@ class Recording:
     def record_attempt(
         self, record: AttemptRecord, *, number: int, stage: str, start_ms: int, end_ms: int | None
     ) -> None:
-        """Insert or update attempt `number` (the generation-wide number)."""
-        values = asdict(record)
+        """Insert or update attempt `number` (the generation-wide number).
+
+        Only the fields `generation_attempts` has columns for are stored: the client may
+        report more per attempt (issue 14: `http_status`, `rate_limit`, `thinking_tokens`,
+        `max_tokens`, `decision`) than the schema holds yet."""
+        values = {
+            name: value for name, value in asdict(record).items() if name in _ATTEMPT_COLUMN_NAMES
+        }
         values.update(number=number, stage=stage, start_ms=start_ms, end_ms=end_ms)
         values["ended_at"] = self._now() if end_ms is not None else None
         with self._cond:
