@@ -27,7 +27,8 @@ LiteLLM's retry jitter) are real seconds and so weigh SPEED times more here than
 real API. Client CPU per library is not measured here: bench_llm states planner's against the
 raw SDK event loop.
 
-`python -m benchmarks contenders` runs it; PLANNER_BENCH_QUICK=1 makes it smaller.
+`python -m benchmarks contenders` runs it; PLANNER_BENCH_QUICK=1 makes it smaller;
+PLANNER_BENCH_CONTENDERS_FROM=<its DuckDB file> prints the tables of a run already made.
 """
 
 from __future__ import annotations
@@ -123,16 +124,14 @@ def print_table(title: str, table: pd.DataFrame, order: list[str]) -> None:
         )
 
 
-def _experiment(  # noqa: ANN202
+def _experiment(
     db: Any,
     faults: tuple[str, ...],
     repeats: int,
     model: str,
     names: list[str],
     baselines: tuple[str, ...] = (),
-):
-    from planner.analysis.contenders import comparison_table
-    from planner.analysis.experiments import experiment_runs
+) -> Any:
     from planner.experiments import ExperimentConfig, run_experiment
 
     config = ExperimentConfig(
@@ -144,21 +143,67 @@ def _experiment(  # noqa: ANN202
         model=model,
         description=DESCRIPTION,
         baseline_strategies=baselines,
-        name=f"bench_contenders {model}",
+        name=f"bench_contenders {model} {'flaky' if faults == ('flaky',) else 'drops'}",
     )
-    result = run_experiment(db, config)
-    runs = experiment_runs(db, result.experiment_id)
-    return runs, comparison_table(runs)
+    return run_experiment(db, config).experiment_id
+
+
+def print_model(db: Any, model: str, kind: str, drop_id: Any, flaky_id: Any) -> None:
+    """The tables of one model, from its two stored experiments."""
+    from planner.analysis.contenders import comparison_table
+    from planner.analysis.experiments import experiment_runs
+    from planner.contenders import CONTENDERS
+
+    drops, flaky = experiment_runs(db, drop_id), experiment_runs(db, flaky_id)
+    names = [n for n in ("resume", *CONTENDERS) if n in set(drops.strategy)]
+    drop_table, flaky_table = comparison_table(drops), comparison_table(flaky)
+    complete = drops[(drops.fault == "none") & (drops.status == "completed")]
+    print(
+        f"\n== {model} ({kind}): answers of about {complete.final_tokens.median():,.0f} "
+        f"tokens (discovery + MasterPlan), {len(drops) + len(flaky)} runs"
+    )
+    print_table(
+        f"no fault (each library's own cost), {kind}", drop_table[drop_table.fault == "none"], names
+    )
+    for title, spec in DROPS.items():
+        label = drops.loc[drops.fault_spec == spec, "fault"].iloc[0]
+        print_table(f"{title}, {kind}", drop_table[drop_table.fault == label], names)
+    generations = flaky[flaky.fault == "flaky"].seed.nunique()
+    print_table(
+        f"flaky ({generations} generations), {kind}",
+        flaky_table[flaky_table.fault == "flaky"],
+        names,
+    )
+
+
+def print_stored(path: str) -> None:
+    """The tables of a bench already run (its DuckDB file), with this checkout's analysis."""
+    from planner.analysis.experiments import list_experiments
+    from planner.db import Database
+
+    db = Database(f"duckdb:///{path}")
+    try:
+        stored = list_experiments(db)
+        for model, kind in MODELS:
+            mine = stored[stored["name"].str.startswith(f"bench_contenders {model}")]
+            flaky = mine["faults"].map(lambda faults: list(faults) == ["flaky"])
+            drop_id = mine.loc[~flaky, "experiment_id"].iloc[0]
+            print_model(db, model, kind, drop_id, mine.loc[flaky, "experiment_id"].iloc[0])
+    finally:
+        db.close()
 
 
 def main() -> None:
+    logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
+    logging.getLogger("LiteLLM").setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    if stored := os.environ.get("PLANNER_BENCH_CONTENDERS_FROM"):
+        print_stored(stored)
+        return
     home = Path(tempfile.mkdtemp(prefix="planner-bench-contenders-"))
     os.environ["PLANNER_HOME"] = str(home)
     for name in ("PLANNER_DATABASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
         os.environ.pop(name, None)
-    logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
-    logging.getLogger("LiteLLM").setLevel(logging.CRITICAL)
-    warnings.simplefilter("ignore")
 
     from planner.config import reset_settings
     from planner.contenders import CONTENDERS, describe, get_contender, installed
@@ -170,7 +215,7 @@ def main() -> None:
     missing = [name for name in CONTENDERS if not installed(name)]
     print(
         f"planner experiment at speed {SPEED:g}, runs interleaved per repeat, the same seeds "
-        "and fault draws for every contender"
+        f"and fault draws for every contender; stored in {home / 'bench.duckdb'}"
     )
     for name in names[1:]:
         versions = ", ".join(f"{lib} {v}" for lib, v in get_contender(name).versions().items())
@@ -182,30 +227,13 @@ def main() -> None:
     try:
         for model, kind in MODELS:
             started = time.perf_counter()
-            drops, drop_table = _experiment(db, tuple(DROPS.values()), DROP_REPEATS, model, names)
+            drop_id = _experiment(db, tuple(DROPS.values()), DROP_REPEATS, model, names)
             # each library's own fault-free cost is in the drop experiment already: here
             # planner's and the oracle's fault-free runs judge the flaky ones
             baselines = tuple(name for name in ("resume", "oracle") if name in names)
-            flaky, flaky_table = _experiment(db, ("flaky",), FLAKY_REPEATS, model, names, baselines)
-            complete = drops[(drops.strategy == "oracle") & (drops.status == "completed")]
-            print(
-                f"\n== {model} ({kind}): answers of about {complete.final_tokens.median():,.0f} "
-                f"tokens (discovery + MasterPlan), {len(drops) + len(flaky)} runs in "
-                f"{time.perf_counter() - started:.0f} s"
-            )
-            print_table(
-                f"no fault (each library's own cost), {kind}",
-                drop_table[drop_table.fault == "none"],
-                names,
-            )
-            for title, spec in DROPS.items():
-                label = drops.loc[drops.fault_spec == spec, "fault"].iloc[0]
-                print_table(f"{title}, {kind}", drop_table[drop_table.fault == label], names)
-            print_table(
-                f"flaky ({FLAKY_REPEATS} generations), {kind}",
-                flaky_table[flaky_table.fault == "flaky"],
-                names,
-            )
+            flaky_id = _experiment(db, ("flaky",), FLAKY_REPEATS, model, names, baselines)
+            print_model(db, model, kind, drop_id, flaky_id)
+            print(f"   ({model}: {time.perf_counter() - started:.0f} s)")
     finally:
         db.close()
 

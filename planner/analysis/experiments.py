@@ -8,9 +8,13 @@ Measures, per run (completed runs only; a failed run has no comparable time or t
   waits and repair rounds included), summed over stages; planner's local parse and save
   work is left out because faults do not change it and at high simulator speeds it
   would swamp the network time. The fault-free time is the median model time of the
-  experiment's fault-free runs with the same seed (so the same plan text): without
-  faults every strategy makes the same single stream per stage, so all of them count.
-  Those runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
+  experiment's fault-free runs of planner's strategies with the same seed (so the same
+  plan text): without faults every strategy makes the same single stream per stage, so all
+  of them count. A contender (`planner.contenders`) is measured against the same
+  reference, so its own cost without faults shows (a library that spends more CPU per
+  delta is slower at high speed); only an experiment of contenders alone falls back to
+  their fault-free runs. A contender's model time is its two requests' wall time. Those
+  runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
   Keep the simulator speed moderate (50-100): far above it the client is CPU-bound, the
   machine's load sets the pace and the ratios get noisy (fault-free runs of one seed
   spread over about +-40 % at speed 400 on a busy 2-core machine, +-4 % at 60).
@@ -217,7 +221,8 @@ def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
     contender = frame["kind"] == "contender"
     frame.loc[contender, "model_time_s"] = frame.loc[contender, "duration_s"]
     clean = frame[(frame["fault_spec"] == BASELINE_FAULT) & completed]
-    baseline = clean.groupby("seed")["model_time_s"].median()
+    reference = clean[clean["kind"] == "strategy"].groupby("seed")["model_time_s"].median()
+    baseline = reference.combine_first(clean.groupby("seed")["model_time_s"].median())
     frame["baseline_model_time_s"] = frame["seed"].map(baseline).astype(float)
     frame["slowdown"] = _ratio(frame["model_time_s"], frame["baseline_model_time_s"], completed)
     frame["wall_slowdown"] = _ratio(frame["duration_s"], frame["baseline_duration_s"], completed)
