@@ -138,6 +138,10 @@ class ExperimentConfig:
     from_generation_id: uuid.UUID | None = None
     name: str = ""
     model: str | None = None  # None: the configured model (PLANNER_MODEL)
+    # Which of the strategies also run fault-free when `none` is not one of the faults
+    # (empty: all of them). One strategy and one contender are enough to judge every run;
+    # a slow library's fault-free runs can cost more than the rest of the experiment.
+    baseline_strategies: tuple[str, ...] = ()
     first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
@@ -163,6 +167,9 @@ class ExperimentConfig:
             except UnknownContender as exc:
                 raise ExperimentError(str(exc)) from None
             require_installed(name)
+        outside = sorted(set(self.baseline_strategies) - set(self.strategies))
+        if outside:
+            raise ExperimentError(f"baseline strategies not among the strategies: {outside}")
         if self.model is not None and not self.model.strip():
             raise ExperimentError("the model name must not be empty")
         faults = list(self.faults)
@@ -221,11 +228,14 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
     seeds = [derive_seed(config.seed, repeat) for repeat in range(config.repeats)]
     if config.first_seed is not None:
         seeds[0] = config.first_seed
+    baselines = config.baseline_strategies or config.strategies
+    asked = set(config.faults)
     return [
         PlannedRun(uuid.uuid4(), fault, strategy, repeat, seeds[repeat])
         for repeat in range(config.repeats)
         for fault in faults
         for strategy in config.strategies
+        if fault in asked or strategy in baselines
     ]
 
 

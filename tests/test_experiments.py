@@ -37,7 +37,7 @@ def test_fault_labels_are_short_and_say_where() -> None:
             ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
             ' {"type": "latency"}]'
         )
-        == "reset@discovery#1+http_error#2,3+latency"
+        == "reset(30%)@discovery#1+http_error#2,3+latency"
     )
 
 
@@ -456,6 +456,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
         ({"speed": 0.0}, "--speed must be greater than 0"),
         ({"seed": -1}, "--seed must be between 0 and"),
         ({"description": "  "}, "the description must not be empty"),
+        ({"baseline_strategies": ("sdk",)}, "baseline strategies not among the strategies"),
     ],
 )
 def test_bad_experiments_are_refused_with_a_clear_message(
