@@ -138,3 +138,19 @@ def test_the_cli_refuses_settings_the_model_cannot_take_in_one_line(invoke) -> N
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert "claude-opus-5-5 always thinks" in line
+
+
+def test_the_output_budget_spans_both_stages_and_ends_the_generation_clearly(
+    db: Database,
+) -> None:
+    from planner.auth import get_or_create_local_user
+    from planner.plan import GenerationRequest, run_generation
+
+    user = get_or_create_local_user(db)
+    settings = GenerationSettings(output_budget_tokens=600)  # less than one MasterPlan
+    outcome = run_generation(
+        db, GenerationRequest("A city bike-share", user.id, speed=0, settings=settings)
+    )
+    assert outcome.status == "failed"
+    assert "budget" in (outcome.error or "")
+    assert outcome.output_tokens <= 600

@@ -154,13 +154,14 @@ class GenerationAttempt(Base):
     request_id: Mapped[str | None] = mapped_column(Text)
     # What the client reports per attempt (migration 0009): of output_tokens, those spent
     # thinking; the HTTP status; the anthropic-ratelimit-* headers; the max_tokens sent;
-    # what the strategy decided after a failure.
+    # what the strategy decided after a failure; how a continuation's seam was joined.
     # nullable: DuckDB cannot add a NOT NULL column to an indexed table (migration 0009)
     thinking_tokens: Mapped[int | None] = mapped_column(Integer)
     http_status: Mapped[int | None] = mapped_column(Integer)
     rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     max_tokens: Mapped[int | None] = mapped_column(Integer)
     decision: Mapped[str | None] = mapped_column(Text)
+    seam: Mapped[str | None] = mapped_column(Text)  # how a continuation was joined
 
     __table_args__ = (UniqueConstraint("generation_id", "number"),)
 

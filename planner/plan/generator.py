@@ -101,6 +101,8 @@ class GenerationRun:
         )
         status, error, plan, masterplan_id = GenerationStatus.FAILED, None, None, None
         save_plan, lost = None, None
+        if resume is not None:  # the output budget counts what the earlier runs spent
+            self.stages.spent_before = resume.previous_output_tokens
         try:
             self._announce(resume)
             discovery, discovery_id = self._discovery(client, resume)

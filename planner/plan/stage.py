@@ -25,7 +25,8 @@ from planner.llm.types import (
 from planner.plan.cache import PromptCacheLedger
 from planner.plan.endpoint import Endpoint, planner_headers
 from planner.plan.progress import ProgressSnapshot, ProgressTracker
-from planner.plan.spec import GenerationCancelled
+from planner.plan.settings import GenerationSettings
+from planner.plan.spec import GenerationCancelled, GenerationFailed
 from planner.store import GenerationSpec, Recording
 
 TIER_SEVERITY = {"stream": 0, "resume": 1, "restart": 2, "nonstream": 3, "partial": 4, "failed": 5}
@@ -53,7 +54,16 @@ class StageRunner:
         self.attempts = 0
         self.output_tokens = 0
         self.wasted_output_tokens = 0
+        self.output_budget_tokens = GenerationSettings.from_json(spec.settings).output_budget_tokens
+        self.spent_before = 0  # output tokens an interrupted run spent before this process
         self.tiers: list[str] = []
+
+    def budget_left(self) -> int | None:
+        """Output tokens the generation may still spend (None: no budget): one budget for
+        every stage and attempt, an interrupted run's spending included."""
+        if self.output_budget_tokens is None:
+            return None
+        return self.output_budget_tokens - self.spent_before - self.output_tokens
 
     def run(
         self,
@@ -68,6 +78,13 @@ class StageRunner:
         """One client.generate() call, every callback wired to the record and the bus."""
         if self.cancel.is_set():
             raise GenerationCancelled
+        budget_left = self.budget_left()
+        if budget_left is not None and budget_left <= 0:
+            raise GenerationFailed(
+                f"the output budget of {self.output_budget_tokens:,} tokens is spent before "
+                f"the {stage} stage",
+                "failed",
+            )
         base = self._attempt_base
         stage_start_ms = self.elapsed_ms()
         self.progress.start_stage(stage, expected_tasks=expected_tasks, text=resume_from or "")
@@ -131,6 +148,7 @@ class StageRunner:
             on_progress=on_progress,
             on_recovery=on_recovery,
             on_attempt=on_attempt,
+            output_budget_tokens=budget_left,
         )
         self._attempt_base += len(result.attempts)
         self.ledger.record(result.usage)

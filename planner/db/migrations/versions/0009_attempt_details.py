@@ -1,9 +1,10 @@
-"""generation_attempts: HTTP status, rate-limit headers, thinking, max_tokens, decision
+"""generation_attempts: HTTP status, rate-limit headers, thinking, max_tokens, decision, seam
 
 What the client reports of each attempt since issue 14 (planner.llm.types.AttemptRecord):
 the HTTP status it got (planner used to recover it from the error message with a regex),
 the response's `anthropic-ratelimit-*` headers, the thinking tokens among its output
-tokens, the max_tokens it was sent with, and what the strategy decided after it failed.
+tokens, the max_tokens it was sent with, what the strategy decided after it failed, and
+how a continuation's seam was joined (planner.llm.seams).
 New nullable columns: DuckDB refuses to add a NOT NULL column to a table with an index
 (hence thinking_tokens is nullable, 0 for every attempt written since) and to drop any
 column of one, so on DuckDB the downgrade leaves the unused columns there and the upgrade
@@ -25,13 +26,15 @@ down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def _columns() -> list[sa.Column]:
     return [
-    sa.Column("thinking_tokens", sa.Integer(), nullable=True),
-    sa.Column("http_status", sa.Integer(), nullable=True),
-    sa.Column("rate_limit", sa.JSON(), nullable=True),
-    sa.Column("max_tokens", sa.Integer(), nullable=True),
-    sa.Column("decision", sa.Text(), nullable=True),
+        sa.Column("thinking_tokens", sa.Integer(), nullable=True),
+        sa.Column("http_status", sa.Integer(), nullable=True),
+        sa.Column("rate_limit", sa.JSON(), nullable=True),
+        sa.Column("max_tokens", sa.Integer(), nullable=True),
+        sa.Column("decision", sa.Text(), nullable=True),
+        sa.Column("seam", sa.Text(), nullable=True),
     ]
 
 
