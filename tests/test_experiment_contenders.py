@@ -100,7 +100,9 @@ def test_contenders_run_beside_strategies_and_are_judged_by_the_final_text(
     oracle = runs.loc[("oracle", "eof")]
     assert oracle.outcome == Outcome.COMPLETE and oracle.generation_id is None
     assert oracle.final_tokens == runs.loc[("resume", "none")].final_tokens
-    assert 1.0 <= oracle.token_ratio < 1.02 and oracle.slowdown > 0
+    # the default model thinks: the oracle's continuation turn thinks again (a few hundred
+    # tokens), so its floor is a little above the fault-free count
+    assert 1.0 <= oracle.token_ratio < 1.1 and oracle.slowdown > 0
     resume = runs.loc[("resume", "eof")]
     assert resume.outcome == Outcome.COMPLETE and resume.kind == "strategy"
     assert resume.config["strategy"] == "resume" and "planner" in resume.versions

@@ -131,3 +131,9 @@ def test_every_response_carries_the_rate_limit_headers(sim: Simulator) -> None:
             **plain_request(), extra_headers=fault_headers({"type": "http_error", "status": 529})
         )
     assert "anthropic-ratelimit-requests-remaining" in caught.value.response.headers
+
+
+def test_a_request_the_api_refuses_says_not_to_retry(sim: Simulator) -> None:
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        client(sim.base_url).messages.create(**plain_request(model="claude-nope-1"))
+    assert caught.value.response.headers["x-should-retry"] == "false"

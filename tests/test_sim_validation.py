@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import anthropic
@@ -199,3 +200,12 @@ def test_count_tokens_endpoint(sim: Simulator) -> None:
     counted = sdk.messages.count_tokens(model=MODEL, messages=plain_request()["messages"])
     created = sdk.messages.create(**plain_request())
     assert counted.input_tokens == created.usage.input_tokens
+
+
+def test_a_model_is_served_until_its_end_of_life_date() -> None:
+    with Simulator(speed=0, today=lambda: date(2026, 11, 29)) as before:
+        _, message = stream_text(client(before.base_url), plain_request(model="claude-sonnet-4-5"))
+    assert message.stop_reason == "end_turn"
+    after = Simulator(speed=0, today=lambda: date(2026, 11, 30))
+    with after, pytest.raises(anthropic.NotFoundError):
+        client(after.base_url).messages.create(**plain_request(model="claude-sonnet-4-5"))

@@ -325,6 +325,10 @@ def error_response(
     headers: dict[str, str] | None = None,
     error_code: str | None = None,
 ) -> web.Response:
+    if headers is None:
+        # as the API says: a retry can cure a conflict, a rate limit or a server error
+        retry = status in (408, 409, 429) or status >= 500
+        headers = {"x-should-retry": "true" if retry else "false"}
     return web.Response(
         status=status,
         body=wire.error_body(status, message, request_id, error_code),

@@ -3,7 +3,8 @@
 `Simulator(...)` binds 127.0.0.1:0 by default and exposes `.base_url` for
 `anthropic.Anthropic(base_url=...)`. It serves the model it is given (`model=`, plain
 prose by default: see `planner.sim.answers`) and keeps time by the timer it is given
-(`timer=`, the event loop's clock by default; tests give a virtual one).
+(`timer=`, the event loop's clock by default; tests give a virtual one). Which catalogued
+models are retired is decided by `today=` (the calendar by default).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
+from datetime import date
 from types import TracebackType
 from typing import Any
 
@@ -38,6 +41,7 @@ class Simulator:
         port: int = 0,
         model: AnswerModel | None = None,
         timer: Timer = REAL_TIME,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.state = SimState(
             parse_fault_spec(faults),
@@ -45,6 +49,7 @@ class Simulator:
             seed,
             api_key,
             Responder(model or PlainProse()),
+            today,
         )
         self.host = host
         self.port = port
