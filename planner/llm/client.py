@@ -255,6 +255,7 @@ class ResilientClient:
         timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
         probe = step.kind == "resume" and state.accepted
         state.attempts_seam = None
+        state.attempt_repeated_chars = state.attempt_opening_chars = 0
         outcome = self._run(step, state, request, headers, timeline, probe)
         state.text = timeline.text
         # A fresh stream from nothing is the API's own answer again; anything written on
@@ -284,7 +285,13 @@ class ResilientClient:
         if step.kind in ("resume", "continue"):
             state.resent_segments = resent_segments(step.request)
         record.end_ms = state.elapsed_ms
-        record.chars = max(0, added)
+        if nonstream:
+            record.chars = added
+        else:
+            # Where the reply this attempt read begins in the answer, and how much of it
+            # arrived: a continuation that wrote the end of the kept text again began there.
+            record.resume_from_char = len(step.kept_text) - state.attempt_repeated_chars
+            record.chars = max(0, len(received) - state.attempt_opening_chars)
         record.seam = state.attempts_seam
         record.input_tokens = outcome.usage.input_tokens
         record.stop_reason = outcome.stop_reason
@@ -327,6 +334,8 @@ class ResilientClient:
                     sink(piece)
 
             outcome = run_stream(self.sdk, request, headers, rejoin, think, prefill_probe=probe)
+            # The reply began after the prefill: the whitespace it wrote again was kept text.
+            state.attempt_repeated_chars = len(step.resent_whitespace)
             seam = None
         elif step.join_seam:
             seam = AnchoredJoiner(step.kept_text, step.anchor)
@@ -349,6 +358,8 @@ class ResilientClient:
                 lag.flush(drop_closing_fence=seam is not None and seam.opened_fence)
         if seam is not None:
             state.attempts_seam = seam.seam
+            state.attempt_repeated_chars = seam.repeated_chars
+            state.attempt_opening_chars = seam.opening_chars
         if lag is not None and (seam is None or seam.decided):
             state.anchor = lag.pending
         elif lag is None:

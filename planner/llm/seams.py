@@ -129,6 +129,21 @@ class AnchoredJoiner:
         released = self._fall_back(held)
         return released + (self._fallback.finish() if self._fallback is not None else [])
 
+    @property
+    def repeated_chars(self) -> int:
+        """How much of the kept text the continuation wrote again before going on."""
+        if self._fallback is not None:
+            return self._fallback.overlap_chars
+        return self.dropped_chars if self.seam == "repeat" else 0
+
+    @property
+    def opening_chars(self) -> int:
+        """What the continuation wrote before the answer that is not the answer's (a
+        preamble, a fence, a reworded line)."""
+        if self._fallback is not None:
+            return self.dropped_chars
+        return self.dropped_chars - self.repeated_chars
+
     def _join_at(self, held: str, at: int) -> list[str]:
         junk = held[:at]
         self.decided = True
