@@ -16,7 +16,11 @@ side) sends these headers, the simulator reads them.
   (0 for a fresh answer; after a prefill or a continuation turn, the character its first
   delta continues from). The oracle contender (`planner.contenders.oracle`) reads it to
   drop exactly the overlap a continuation repeats; planner's own client must not, or it
-  would know what a real API never tells.
+  would know what a real API never tells. A continuation turn may open with text that is
+  not the answer's (a preamble, a reopened code fence, a reworded restart of the cut
+  line) and end with some (a closing fence): `x-planner-answer-preamble-chars` and
+  `x-planner-answer-trailer-chars` count them, and `x-planner-answer-from-char` is where
+  the text after the preamble starts in the full answer.
 - The HTTP error statuses the simulator can inject, which the client classifies and a
   recorded failure is replayed with.
 """
@@ -31,6 +35,8 @@ SEED_HEADER = "x-planner-seed"
 SPEED_HEADER = "x-planner-speed"
 PLANNER_HEADERS = (FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER)
 ANSWER_FROM_HEADER = "x-planner-answer-from-char"
+ANSWER_PREAMBLE_HEADER = "x-planner-answer-preamble-chars"
+ANSWER_TRAILER_HEADER = "x-planner-answer-trailer-chars"
 
 RUN_KEY_SEPARATOR = ":"
 
@@ -60,6 +66,8 @@ class RunKey:
 
 __all__ = [
     "ANSWER_FROM_HEADER",
+    "ANSWER_PREAMBLE_HEADER",
+    "ANSWER_TRAILER_HEADER",
     "FAULTS_HEADER",
     "HTTP_ERROR_STATUSES",
     "PLANNER_HEADERS",

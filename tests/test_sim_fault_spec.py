@@ -130,6 +130,7 @@ def test_the_registry_holds_every_fault_class_by_its_type() -> None:
         "cutoff",
         "corrupt",
         "refusal",
+        "continuation",
     }
     assert all(cls.type == name for name, cls in REGISTRY.items())
 

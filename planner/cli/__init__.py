@@ -18,6 +18,7 @@ from planner.cli.replay import replay
 from planner.cli.serve import serve
 from planner.cli.sim import sim
 from planner.cli.users import token, users_group
+from planner.cli.worker import worker
 from planner.logging import configure_logging
 
 
@@ -46,6 +47,7 @@ for command in (
     experiment,
     replay,
     export,
+    worker,
 ):
     main.add_command(command)
 

@@ -143,16 +143,22 @@ def finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN00
     import json
 
     from planner.events import default_bus
+    from planner.plan.sweep import Sweeper
     from planner.plan.terminal import TerminalProgress
     from planner.realtime import publishing
 
     bus = default_bus()
+    # While it runs, this process also finds other generations whose runner died; it
+    # resumes none itself (it exits when its own generation ends).
+    sweeper = Sweeper(database(), bus=bus, resume=None).start()
     try:
         # With PLANNER_REDIS_URL, every Socket.IO node sees this generation.
         with publishing(bus), TerminalProgress(bus, generation_id):
             outcome = run(bus)
     except KeyboardInterrupt:
         stop(f"interrupted; continue with `planner resume {generation_id}`", 130)
+    finally:
+        sweeper.stop()
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2))
     if not outcome.completed:

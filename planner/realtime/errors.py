@@ -12,14 +12,22 @@ operator (`planner serve`, the dashboard's sidebar)::
     └── TokenNoLongerValid            the token expired or its user went mid-connection
     RequestRefused                    a client request the endpoint refuses; `code` on the wire
     ├── InvalidPayload  (InputError)      code "invalid_payload"
-    └── NoSuchGeneration  (NotFoundError) code "not_found": unknown and foreign ids alike
+    ├── NoSuchGeneration  (NotFoundError) code "not_found": unknown and foreign ids alike
+    └── NotNow  (ConflictError)           code "conflict": not resumable / nothing to cancel
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from planner.errors import AuthError, InputError, NotFoundError, PlannerError, ServiceUnavailable
+from planner.errors import (
+    AuthError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PlannerError,
+    ServiceUnavailable,
+)
 
 
 class RealtimeStartError(ServiceUnavailable):
@@ -50,3 +58,7 @@ class InvalidPayload(RequestRefused, InputError):
 
 class NoSuchGeneration(RequestRefused, NotFoundError):
     code = "not_found"
+
+
+class NotNow(RequestRefused, ConflictError):
+    code = "conflict"

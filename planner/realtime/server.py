@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from planner.db import Database
 from planner.events import EventBus, default_bus
+from planner.jobs import control
 from planner.plan.request import GenerationRequest, GenerationRequestError
 from planner.plan.service import GenerationService
 from planner.realtime import auth as rt_auth
@@ -34,6 +35,7 @@ from planner.realtime import store
 from planner.realtime.errors import (
     InvalidPayload,
     NoSuchGeneration,
+    NotNow,
     RequestRefused,
     TokenNoLongerValid,
 )
@@ -48,6 +50,7 @@ from planner.realtime.publisher import (
     room_for,
 )
 from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
+from planner.store import GenerationNotFound, GenerationNotResumable
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,8 @@ class RealtimeServer:
         self._on("join_generation", GenerationRef, self._join)
         self._on("leave_generation", GenerationRef, self._leave)
         self._on("request_catch_up", CatchUp, self._catch_up)
+        self._on("resume_generation", GenerationRef, self._resume)
+        self._on("cancel_generation", GenerationRef, self._cancel)
         self.sio.on("*", self._unknown_event)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -222,7 +227,10 @@ class RealtimeServer:
             await self._still_authenticated(sid, event)
         except TokenNoLongerValid as gone:
             return {"error": gone.error}
-        known = "start_generation, join_generation, leave_generation, request_catch_up"
+        known = (
+            "start_generation, join_generation, leave_generation, request_catch_up, "
+            "resume_generation, cancel_generation"
+        )
         return await self._refuse(
             sid, event, "unknown_event", f"there is no event {event!r}; known: {known}"
         )
@@ -244,6 +252,41 @@ class RealtimeServer:
         info = await self._owned(user_id, payload.generation_id)
         await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
         return {"generation_id": str(info.generation_id), "status": info.status}
+
+    async def _resume(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        """Owner only, refused like a join; the resume runs on a worker or this node."""
+        info = await self._owned(user_id, payload.generation_id)
+        try:
+            await asyncio.to_thread(
+                control.resume_generation,
+                self.db,
+                info.generation_id,
+                user_id,
+                service=self.service,
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+        except GenerationNotResumable as exc:
+            raise NotNow(str(exc)) from None
+        await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
+        return {"generation_id": str(info.generation_id), "resumed": True}
+
+    async def _cancel(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        """Owner only; stops it whichever process or machine runs it."""
+        info = await self._owned(user_id, payload.generation_id)
+        try:
+            asked = await asyncio.to_thread(
+                control.cancel_generation,
+                self.db,
+                info.generation_id,
+                user_id,
+                service=self.service,
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+        if not asked:
+            raise NotNow(f"generation {info.generation_id} has already ended")
+        return {"generation_id": str(info.generation_id), "cancelling": True}
 
     async def _leave(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
         await self.sio.leave_room(sid, room_for(payload.generation_id), namespace=NAMESPACE)

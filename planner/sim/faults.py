@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from planner.sim import wire
+from planner.sim.conversation import STYLES
 from planner.sim.errors import FaultSpecError
 from planner.sim.http_errors import HttpError
 from planner.sim.toxic import (
@@ -300,10 +301,34 @@ class Corrupt(Fault):
         return damaged
 
 
+@dataclass(frozen=True)
+class Continuation(Fault):
+    """How the model writes a continuation turn on this request (a no-prefill resume).
+
+    `style` is one of `planner.sim.conversation.STYLES`: `overlap` (10 to 60 characters
+    repeated, the default without this fault), `none`, `short` (1 to 3 repeated),
+    `preamble`, `fence`, `reword`. Requests that are not continuation turns ignore it.
+    """
+
+    type: ClassVar[str] = "continuation"
+    style: str = "overlap"
+
+    def check(self) -> None:
+        super().check()
+        if self.style not in STYLES:
+            raise FaultSpecError(
+                f"continuation: style must be one of {list(STYLES)}, got {self.style!r}"
+            )
+
+    def continuation_style(self) -> str | None:
+        return self.style
+
+
 __all__ = [
     "REGISTRY",
     "SSE_ERROR_TYPES",
     "Bandwidth",
+    "Continuation",
     "Corrupt",
     "Cutoff",
     "Eof",

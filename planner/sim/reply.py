@@ -20,7 +20,7 @@ from typing import Any
 
 from planner.protocol import RunKey
 from planner.sim.cache import InputUsage
-from planner.sim.conversation import Responder
+from planner.sim.conversation import DEFAULT_STYLE, Responder
 from planner.sim.thinking import signature, thinking_tokens
 from planner.sim.timing import Pace, delta_sizes, schedule
 from planner.sim.toxic import Fault
@@ -73,7 +73,9 @@ class Reply:
     stop_sequence: str | None
     input_usage: InputUsage
     faults: tuple[Fault, ...]
-    from_char: int = 0  # where in the model's full answer `text` starts
+    from_char: int = 0  # where in the model's full answer `text` starts (after a preamble)
+    preamble_chars: int = 0  # text before it that is not the answer's
+    trailer_chars: int = 0  # text after the answer's that is not the answer's
     thinking: Thinking | None = None
     stop_details: dict[str, Any] | None = field(default=None)
 
@@ -109,7 +111,10 @@ def build_reply(
 ) -> Reply:
     checked = checked or _checked(body)
     profile = checked.profile
-    answer = responder.answer(body, seed)
+    style = next(
+        (chosen for fault in faults if (chosen := fault.continuation_style())), DEFAULT_STYLE
+    )
+    answer = responder.answer(body, seed, style)
     text = answer.text
     for fault in faults:
         text = fault.shape_text(text)
@@ -178,6 +183,8 @@ def build_reply(
         input_usage=input_usage,
         faults=faults,
         from_char=answer.continued_from_char,
+        preamble_chars=answer.preamble_chars,
+        trailer_chars=answer.trailer_chars,
         thinking=thinking,
     )
 

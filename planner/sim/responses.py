@@ -16,7 +16,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from planner.protocol import ANSWER_FROM_HEADER
+from planner.protocol import ANSWER_FROM_HEADER, ANSWER_PREAMBLE_HEADER, ANSWER_TRAILER_HEADER
 from planner.sim import wire
 from planner.sim.pieces import closing, opening, pieces, usage_of
 from planner.sim.reply import Reply
@@ -36,6 +36,15 @@ class Body(Protocol):
     def write(self, data: bytes) -> Awaitable[None]: ...
 
     def write_eof(self, data: bytes = b"") -> Awaitable[None]: ...
+
+
+def answer_headers(reply: Reply) -> dict[str, str]:
+    """Where the reply sits in the full answer (for a reference client only)."""
+    return {
+        ANSWER_FROM_HEADER: str(reply.from_char),
+        ANSWER_PREAMBLE_HEADER: str(reply.preamble_chars),
+        ANSWER_TRAILER_HEADER: str(reply.trailer_chars),
+    }
 
 
 def close_connection(request: web.Request) -> None:
@@ -58,6 +67,12 @@ class StreamWriter:
         self.thinking_tokens = 0
         self.block: int | None = None
         self.reply: Reply | None = None
+        self.on_begun: Callable[[], None] | None = None  # the first token is out
+
+    def begun(self) -> None:
+        if self.on_begun is not None:
+            self.on_begun()
+            self.on_begun = None
 
     def add(self, data: bytes) -> None:
         self.buffer += data
@@ -104,11 +119,10 @@ async def stream(
     request: web.Request, reply: Reply, state: SimState, clock: SimClock
 ) -> web.StreamResponse:
     deadline = Deadline(clock)
-    response = web.StreamResponse(
-        status=200, headers={**wire.SSE_HEADERS, ANSWER_FROM_HEADER: str(reply.from_char)}
-    )
+    response = web.StreamResponse(status=200, headers={**wire.SSE_HEADERS, **answer_headers(reply)})
     await response.prepare(request)
     out = StreamWriter(response, lambda: close_connection(request), deadline)
+    out.on_begun = lambda: state.cache.begun(reply.input_usage)
     state.active_streams += 1
     try:
         await send_events(reply, out)
@@ -167,6 +181,8 @@ async def send_events(reply: Reply, out: StreamWriter) -> None:
         await out.at(due_s)
         if last:
             break
+        if index == 0:
+            out.begun()
         piece = stream_pieces[index]
         if due_s >= next_ping_s:
             out.add(wire.ping())
@@ -191,6 +207,7 @@ async def send_events(reply: Reply, out: StreamWriter) -> None:
             reply.stop_sequence,
         )
     )
+    out.begun()
     await out.end()
 
 
@@ -248,7 +265,7 @@ class MessageWriter:
         self.response = web.Response(
             body=_message_json(self.reply, text, stop_reason, stop_details),
             content_type="application/json",
-            headers={ANSWER_FROM_HEADER: str(self.reply.from_char)},
+            headers=answer_headers(self.reply),
         )
 
     async def cut(self, after_bytes: int | None = None) -> None:
@@ -277,19 +294,27 @@ async def whole_message(
         for index, fault in enumerate(faults)
         if (at_s := fault.message_ending(finish_s)) is not None
     ]
+    first_token_s = reply.due_s[0] if reply.due_s else reply.finish_s
+    if reply.thinking is not None and reply.thinking.due_s:
+        first_token_s = reply.thinking.due_s[0]
     if endings:
         at_s, index = min(endings)
+        if at_s >= first_token_s:
+            await deadline.until(first_token_s)
+            state.cache.begun(reply.input_usage)
         await deadline.until(at_s)
         out = MessageWriter(request, reply, request_id)
         await faults[index].end_message(out)
         return out.response
+    await deadline.until(first_token_s)
+    state.cache.begun(reply.input_usage)
     await deadline.until(finish_s)
     state.count("output_tokens", reply.output_tokens)
     state.count("deltas", len(reply.deltas))
     return web.Response(
         body=body,
         content_type="application/json",
-        headers={ANSWER_FROM_HEADER: str(reply.from_char)},
+        headers=answer_headers(reply),
     )
 
 

@@ -9,7 +9,8 @@ the ones it answers:
 
 - before the response: `rejection` (an HTTP error instead of a message);
 - the answer: `shape_text` (what the text becomes), `pace` (output tokens a second),
-  `first_token_delay_s` (extra wait before the first token);
+  `first_token_delay_s` (extra wait before the first token), `continuation_style` (how a
+  continuation turn is written, `planner.sim.conversation.STYLES`);
 - while streaming, before each event: `stream_hold_s` (hold this and every later event;
   asked until it holds once), `stream_ending` (when it ends the stream, if it does now)
   and then `end_stream` (how: through a `StreamOutput`);
@@ -148,6 +149,9 @@ class Fault:
 
     def shape_text(self, text: str) -> str:
         return text
+
+    def continuation_style(self) -> str | None:
+        return None
 
     def pace(self, tokens_per_s: float) -> float:
         return tokens_per_s

@@ -4,7 +4,8 @@
 needs to answer the request (the served model, its thinking plan). Unknown and retired
 models are a 404 `not_found_error`, as on the API; the output cap and the context window
 are the catalogue's. A prefill (a final assistant turn) is refused by a model whose
-catalogue entry refuses it, and by every model while thinking is on.
+catalogue entry refuses it, and by every model while thinking is on or an output schema
+(`output_config.format`, `planner.sim.structured`) is given.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from planner.sim.cache import input_tokens
+from planner.sim.cache import cache_control_problem, input_tokens
 from planner.sim.models import ModelProfile, served_model
+from planner.sim.structured import PREFILL_WITH_SCHEMA, SchemaRefused, output_schema
 from planner.sim.thinking import (
     PREFILL_WITH_THINKING,
     ThinkingPlan,
@@ -98,12 +100,14 @@ def _check_messages(messages: Any) -> str | None:
 
 
 def _check_prefill(
-    last: dict[str, Any], profile: ModelProfile, thinking: ThinkingPlan
+    last: dict[str, Any], profile: ModelProfile, thinking: ThinkingPlan, has_schema: bool
 ) -> str | None:
     if last["role"] != "assistant":
         return None
     if not profile.supports_prefill:
         return PREFILL_REFUSED
+    if has_schema:
+        return PREFILL_WITH_SCHEMA
     if thinking.enabled:
         return PREFILL_WITH_THINKING
     text = content_text(last["content"])
@@ -119,6 +123,7 @@ class CheckedRequest:
     profile: ModelProfile
     thinking: ThinkingPlan
     prompt_tokens: int
+    schema: dict[str, Any] | None = None  # output_config.format's JSON schema
 
 
 def _check_basics(body: Any) -> RequestProblem | None:
@@ -165,7 +170,11 @@ def check_request(
         thinking = resolve_thinking(body, profile)
     except ThinkingRefused as exc:
         return RequestProblem(400, str(exc))
-    if problem := _check_prefill(body["messages"][-1], profile, thinking):
+    try:
+        schema = output_schema(body)
+    except SchemaRefused as exc:
+        return RequestProblem(400, str(exc))
+    if problem := _check_prefill(body["messages"][-1], profile, thinking, schema is not None):
         return RequestProblem(400, problem)
     stops = body.get("stop_sequences")
     if stops is not None and (
@@ -174,9 +183,11 @@ def check_request(
         return RequestProblem(400, "stop_sequences: each stop sequence must contain non-whitespace")
     if "stream" in body and not isinstance(body["stream"], bool):
         return RequestProblem(400, "stream: Input should be a valid boolean")
+    if problem := cache_control_problem(body):
+        return RequestProblem(400, problem)
     prompt = input_tokens(body)
     if prompt > profile.context_window:
         return RequestProblem(
             400, f"prompt is too long: {prompt} tokens > {profile.context_window} maximum"
         )
-    return CheckedRequest(profile, thinking, prompt)
+    return CheckedRequest(profile, thinking, prompt, schema)
