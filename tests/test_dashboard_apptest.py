@@ -693,3 +693,25 @@ def test_a_running_generation_whose_process_is_silent_is_never_shown_as_live(
     assert not at.get("progress")
     assert "The generation interrupted" in texts(at)
     assert "planner resume" in texts(at)
+
+
+def test_compare_shows_two_generations_side_by_side_with_the_plan_diff(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    first = generation(home_db, alice.id, with_plan=True, fail_at_char=400, strategy="resume")
+    second = generation(
+        home_db, alice.id, with_plan=True, strategy="restart", hostile="v2", output_tokens=2000
+    )
+    at.query_params["a"] = str(first)
+    at.query_params["b"] = str(second)
+    at.switch_page(page("compare")).run()
+    assert not at.exception, at.exception
+    figures = at.dataframe[0].value.set_index("figure")
+    assert figures.loc["strategy"].tolist() == ["resume", "restart"]
+    assert figures.loc["attempts"].tolist() == ["2", "1"]
+    assert figures.loc["output tokens"].tolist() == ["1000", "2000"]
+    assert figures.loc["cost (USD)", "A"] not in ("—", "None")  # priced from the catalogue
+    diff = at.dataframe[-1].value
+    assert set(diff["only in"]) == {"A", "B"} and "Task 1 v2" in set(diff["task"])
+    assert len(at.get("vega_lite_chart")) == 1  # both timelines on one chart

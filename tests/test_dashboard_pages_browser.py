@@ -44,7 +44,7 @@ SHOWN = [
     f"<img src=http://{OUTSIDE}",
     ":material/warning:",
 ]
-PAGES = ["generate", "history", "detail", "statistics", "experiments"]
+PAGES = ["generate", "history", "detail", "compare", "statistics", "experiments"]
 WIDTHS = (1440, 900)
 TIMEOUT_MS = 90_000
 
@@ -113,6 +113,12 @@ def page(site: Site):  # noqa: ANN201
             context.on("request", lambda request: site.requests.append(request.url))
             tab = context.new_page()
             tab.goto(site.url)
+            tab.get_by_role("button", name="Log in").wait_for()
+            idle(tab)
+            ARTIFACTS.mkdir(exist_ok=True)
+            for width in WIDTHS:
+                tab.set_viewport_size({"width": width, "height": 1000})
+                tab.screenshot(path=str(ARTIFACTS / f"page-login-{width}.png"), full_page=True)
             tab.get_by_label("Username", exact=True).fill("mallory")
             tab.get_by_label("Password", exact=True).fill(PASSWORD)
             tab.get_by_role("button", name="Log in").click()

@@ -59,6 +59,7 @@ def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) 
                 "chars": 0,
                 "error_type": "overloaded",
                 "error_message": "the API is overloaded (529 overloaded_error): busy",
+                "http_status": 529,
             },
             {
                 "number": 2,
@@ -230,14 +231,17 @@ def test_summary_measures_are_computed_over_completed_runs() -> None:
             ("none", "none", 2, "failed", "failed", 1.0, 100, 100),
         ]
     )
-    # seed 1's baseline is the median of both clean runs; seed 2's only the completed one
-    assert runs.loc[0, "baseline_model_time_s"] == pytest.approx(2.2)
+    # a run's baseline is the clean run of its seed and strategy: a baseline cell is 1.00
+    assert runs.loc[0, "baseline_model_time_s"] == pytest.approx(2.0)
     assert runs.loc[1, "baseline_model_time_s"] == pytest.approx(2.0)
+    # without a completed clean run of its own strategy, the median of its seed's clean runs
+    assert runs.loc[7, "baseline_model_time_s"] == pytest.approx(2.0)
+    assert runs.loc[5, "baseline_model_time_s"] == pytest.approx(2.4)
     assert runs.loc[0, "wall_slowdown"] == pytest.approx(4.0 / 3.0)
     summary = summarize(runs)
     assert list(summary.fault) == ["drop-at-90", "drop-at-90", "none", "none"]
     resume = summary[(summary.strategy == "resume") & (summary.fault == "drop-at-90")].iloc[0]
-    slowdowns = sorted([3.0 / 2.2, 4.0 / 2.0])
+    slowdowns = sorted([3.0 / 2.0, 4.0 / 2.0])
     assert resume.success_rate == 1.0
     assert resume.median_slowdown == pytest.approx(sum(slowdowns) / 2)
     assert resume.p95_slowdown == pytest.approx(slowdowns[0] + 0.95 * (slowdowns[1] - slowdowns[0]))
@@ -248,6 +252,8 @@ def test_summary_measures_are_computed_over_completed_runs() -> None:
     assert math.isnan(plain.median_slowdown) and math.isnan(plain.token_ratio)
     clean = summary[(summary.strategy == "none") & (summary.fault == "none")].iloc[0]
     assert clean.success_rate == 0.5 and clean.tiers == "failed 1, stream 1"
+    baseline = summary[(summary.strategy == "resume") & (summary.fault == "none")].iloc[0]
+    assert baseline.median_slowdown == 1.0 and clean.median_slowdown == 1.0  # exactly
     ranking = rank_strategies(runs)
     assert list(ranking.strategy) == ["resume", "none"]
     assert ranking.runs.tolist() == [2, 2]

@@ -122,3 +122,28 @@ def test_cli_export_for_one_user(invoke, home_db: Database, tmp_path: Path) -> N
     unknown = invoke("export", str(tmp_path / "out2"), "--user", "nobody")
     assert unknown.exit_code == 3
     assert "there is no user called 'nobody'" in unknown.stderr
+
+
+def test_exported_attempts_start_before_they_end_on_both_databases(
+    db: Database, tmp_path: Path
+) -> None:
+    from planner.auth import get_or_create_local_user
+    from planner.plan import GenerationRequest, run_generation
+
+    made = run_generation(
+        db,
+        GenerationRequest(
+            description="A tiny shop",
+            user_id=get_or_create_local_user(db).id,
+            strategy="resume",
+            faults="drop-at-90",
+            speed=0.0,
+        ),
+    )
+    assert made.attempts >= 3
+    export_parquet(db, tmp_path / "out", tables=["generation_attempts"])
+    attempts = pd.read_parquet(tmp_path / "out" / "generation_attempts.parquet")
+    assert len(attempts) == made.attempts
+    assert (attempts["started_at"] <= attempts["ended_at"]).all(), attempts[
+        ["number", "started_at", "ended_at"]
+    ]

@@ -7,6 +7,7 @@ runs, summaries and strategy rankings). Every query takes the caller's `Database
 """
 
 from planner.analysis.attempts import explain_attempts, split_reason
+from planner.analysis.compare import Comparison, compare_generations
 from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
@@ -36,7 +37,9 @@ from planner.analysis.progress import (
     text_tail,
 )
 from planner.analysis.stats import (
+    StatsFilter,
     describe,
+    fault_success_rates,
     histogram,
     outcomes,
     success_matrix,
@@ -56,6 +59,8 @@ __all__ = [
     "PlanTables",
     "assemble_tail",
     "attempts_table",
+    "Comparison",
+    "compare_generations",
     "chunk_rows",
     "chunk_timeline",
     "describe",
@@ -68,6 +73,8 @@ __all__ = [
     "failure_table",
     "list_experiments",
     "fault_markers",
+    "fault_success_rates",
+    "StatsFilter",
     "generations_with_failures",
     "get_generation",
     "histogram",

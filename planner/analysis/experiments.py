@@ -7,9 +7,11 @@ Measures, per run (completed runs only; a failed run has no comparable time or t
   getting its text: per stage, from the first request to the last byte (retries, backoff
   waits and repair rounds included), summed over stages; planner's local parse and save
   work is left out because faults do not change it and at high simulator speeds it
-  would swamp the network time. The fault-free time is the median model time of the
-  experiment's fault-free runs with the same seed (so the same plan text): without
-  faults every strategy makes the same single stream per stage, so all of them count.
+  would swamp the network time. The fault-free time is that of the experiment's
+  fault-free run with the same seed and strategy (so the same plan text, and a baseline
+  cell is exactly 1.00); without one, the median of the fault-free runs with that seed
+  (without faults every strategy makes the same single stream per stage). Times are the
+  stored attempt timings, never a clock read where the page is drawn.
   Those runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
   Keep the simulator speed moderate (50-100): far above it the client is CPU-bound, the
   machine's load sets the pace and the ratios get noisy (fault-free runs of one seed
@@ -213,8 +215,10 @@ def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
     contender = frame["kind"] == "contender"
     frame.loc[contender, "model_time_s"] = frame.loc[contender, "duration_s"]
     clean = frame[(frame["fault_spec"] == BASELINE_FAULT) & completed]
-    baseline = clean.groupby("seed")["model_time_s"].median()
-    frame["baseline_model_time_s"] = frame["seed"].map(baseline).astype(float)
+    per_seed = frame["seed"].map(clean.groupby("seed")["model_time_s"].median())
+    own = clean.groupby(["seed", "strategy"])["model_time_s"].median().rename("own_baseline")
+    paired = frame.join(own, on=["seed", "strategy"])["own_baseline"]
+    frame["baseline_model_time_s"] = paired.fillna(per_seed).astype(float)
     frame["slowdown"] = _ratio(frame["model_time_s"], frame["baseline_model_time_s"], completed)
     frame["wall_slowdown"] = _ratio(frame["duration_s"], frame["baseline_duration_s"], completed)
     final = pd.to_numeric(frame["final_tokens"], errors="coerce")

@@ -17,6 +17,7 @@ from planner.cli.generation import generate, resume
 from planner.cli.replay import replay
 from planner.cli.serve import serve
 from planner.cli.sim import sim
+from planner.cli.stats import stats
 from planner.cli.users import token, users_group
 from planner.cli.worker import worker
 from planner.logging import configure_logging
@@ -48,6 +49,7 @@ for command in (
     replay,
     export,
     worker,
+    stats,
 ):
     main.add_command(command)
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from planner import analysis
+from planner.analysis.stats import StatsFilter
 from planner.dashboard import charts, experiment_jobs, nav, session
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
@@ -135,7 +136,9 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
     if job is not None and job.error:
         st.error(f"The experiment stopped with an error: {literal(job.error)}")
     _results(
-        analysis.experiment_runs(database(), experiment_id), final=row["status"] == "completed"
+        analysis.experiment_runs(database(), experiment_id),
+        analysis.fault_success_rates(database(), user_id, StatsFilter(experiment_id=experiment_id)),
+        final=row["status"] == "completed",
     )
 
 
@@ -176,7 +179,7 @@ def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
     poll()
 
 
-def _results(runs: pd.DataFrame, *, final: bool) -> None:
+def _results(runs: pd.DataFrame, rates: pd.DataFrame, *, final: bool) -> None:
     """The comparison; the verdict only for an experiment that ran to its end."""
     if runs.empty:
         st.caption("No runs stored.")
@@ -199,12 +202,8 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
             icon=":material/emoji_events:",
         )
     heat, slow = st.columns(2)
-    heat.markdown("**Success rate**")
-    heat.altair_chart(
-        charts.success_heatmap(summary.rename(columns={"fault": "fault_spec"})),
-        key="exp_success",
-        width="stretch",
-    )
+    heat.markdown("**Success rate** (n: runs that ran to an outcome under the fault)")
+    heat.altair_chart(charts.success_heatmap(rates), key="exp_success", width="stretch")
     slow.markdown("**Median slowdown (× fault-free time)**")
     if summary["median_slowdown"].notna().any():
         slow.altair_chart(_slowdown_chart(summary), key="exp_slowdown", width="stretch")

@@ -149,11 +149,15 @@ def enqueue_experiment(
 
 def cancel_job(db: Database, app: App, generation_id: uuid.UUID) -> bool:
     """Ask Procrastinate to abort (or, if waiting, cancel) the generation's job."""
-    job_id = db.read(
-        lambda conn: conn.scalar(
+
+    def cancel(conn: Connection) -> bool:
+        job_id = conn.scalar(
             select(GenerationLease.job_id).where(GenerationLease.generation_id == generation_id)
         )
-    )
-    if job_id is None:
-        return False
-    return app.job_manager.cancel_job_by_id(job_id, abort=True)
+        if job_id is None:
+            return False
+        return app.job_manager.cancel_job_by_id(
+            job_id, abort=True, connection=driver_connection(conn)
+        )
+
+    return db.transaction(cancel)

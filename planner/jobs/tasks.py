@@ -13,7 +13,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from procrastinate import Blueprint, JobContext
 
@@ -64,12 +63,13 @@ def run_generation(context: JobContext, generation_id: str) -> None:
 
 
 @blueprint.task(name="run_experiment_run", queue=EXPERIMENTS_QUEUE, pass_context=True)
-def run_experiment_run(context: JobContext, run_id: str, request: dict[str, Any]) -> None:
-    """One run of an experiment: its generation (made on first try), then its outcome."""
+def run_experiment_run(context: JobContext, run_id: str) -> None:
+    """One run of an experiment: its generation (made when it was enqueued), then its
+    outcome stored on the run."""
     db, bus = _environment(context)
     with _cancel_on_abort(context) as cancel:
         running.run_experiment_run(
-            db, uuid.UUID(run_id), request, bus=bus, cancel=cancel, job_id=context.job.id
+            db, uuid.UUID(run_id), bus=bus, cancel=cancel, job_id=context.job.id
         )
 
 

@@ -5,7 +5,10 @@ each job on the event loop's default executor; the worker gives that executor a 
 per job it may run at once (`concurrency`), or 100 concurrent generations would queue
 behind asyncio's default of a few threads. Procrastinate's worker heartbeat follows
 planner's own (PLANNER_HEARTBEAT_S / PLANNER_LEASE_TTL_S); the generations' liveness is
-their leases, swept by the periodic `planner:sweep` job every worker may run.
+their leases, swept by the periodic `planner:sweep` job and by a `Sweeper` thread of each
+worker. The thread is what detection relies on: Procrastinate defers periodic jobs under
+a row lock, and a worker paused inside that transaction (SIGSTOP, a VM freeze) stalls
+every other worker's periodic deferrer until it wakes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.events import EventBus
 from planner.jobs.app import make_app
+from planner.jobs.enqueue import resume_job
 from planner.jobs.queues import QUEUES
+from planner.plan.sweep import Sweeper
 
 # Threads beyond the jobs' own: the sweep and Procrastinate's synchronous helpers.
 SPARE_THREADS = 4
@@ -36,6 +41,8 @@ def run_worker(
     settings = get_settings()
     db.ensure_schema()
     app = make_app(db)
+    deferring = make_app(db)
+    sweeper = Sweeper(db, bus=bus, resume=lambda gid: resume_job(db, deferring, gid))
 
     async def main() -> None:
         asyncio.get_running_loop().set_default_executor(
@@ -49,10 +56,14 @@ def run_worker(
                 # The open app defers on its own pool; deferring on a caller's connection
                 # (the sweep's resumes, in the transaction that reads the run) needs an
                 # app whose connector is synchronous: one not opened.
-                additional_context={"db": db, "bus": bus, "deferring": make_app(db)},
+                additional_context={"db": db, "bus": bus, "deferring": deferring},
                 update_heartbeat_interval=settings.heartbeat_s,
                 stalled_worker_timeout=settings.lease_ttl_s,
                 delete_jobs="successful",
             )
 
-    asyncio.run(main())
+    sweeper.start()
+    try:
+        asyncio.run(main())
+    finally:
+        sweeper.stop()

@@ -39,7 +39,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -195,7 +195,11 @@ class Recording:
             name: value for name, value in asdict(record).items() if name in _ATTEMPT_COLUMN_NAMES
         }
         values.update(number=number, stage=stage, start_ms=start_ms, end_ms=end_ms)
-        values["ended_at"] = self._now() if end_ms is not None else None
+        now = self._now()
+        values["ended_at"] = now if end_ms is not None else None
+        # When it began by this same clock: an attempt first recorded at its end would
+        # otherwise get the time of the batch that stores it, after its own end.
+        values["started_at"] = now - timedelta(milliseconds=max(0, (end_ms or start_ms) - start_ms))
         with self._cond:
             previous = self._pending.attempts.get(number, {})
             self._pending.attempts[number] = {**previous, **values}
