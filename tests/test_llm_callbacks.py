@@ -97,7 +97,11 @@ def test_recovery_notice_names_the_failure_and_the_decision(sim) -> None:
         "resume",
         "resume",
     )
-    assert notice.resume_from_char == result.attempts[1].resume_from_char
+    # The notice says where the new text goes on (nothing delivered is taken back); the
+    # attempt, where its reply began: after the prefill, which leaves out blanks.
+    reply_from = result.attempts[1].resume_from_char
+    assert notice.resume_from_char >= reply_from
+    assert not result.text[reply_from : notice.resume_from_char].strip()
     assert notice.wait_s == 0 and fake.sleeps == [], "a drop after progress reconnects at once"
     assert "dropped" in notice.message
 

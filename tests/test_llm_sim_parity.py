@@ -127,3 +127,21 @@ def test_each_continuation_style_of_the_simulator_stitches_to_the_fault_free_ans
     assert result.complete and result.text == clean.text
     assert [a.kind for a in result.attempts] == ["stream", "continue"]
     assert result.attempts[1].seam not in (None, "fallback")
+
+
+@pytest.mark.parametrize("style", ["overlap", "short", "preamble", "fence", "reword"])
+def test_a_stored_checkpoint_cut_mid_line_is_continued_exactly_in_every_style(sim, style) -> None:
+    """Nothing was held back (another process delivered it all): the checkpoint's last
+    line is the anchor the continuation must write again, so even a reworded restart of a
+    line cut in the middle is dropped, not kept."""
+    model = "claude-sonnet-4-6"
+    clean = generate(make_client(sim.base_url, "none"), discovery(model)).text
+    checkpoint = clean[: clean.index("\n", len(clean) // 2) + 12]  # mid-line
+    result = generate(
+        make_client(sim.base_url, "resume"),
+        discovery(model),
+        spec({"type": "continuation", "style": style}),
+        resume_from=checkpoint,
+    )
+    assert result.complete and result.text == clean
+    assert result.attempts[0].seam not in (None, "fallback")

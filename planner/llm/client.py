@@ -267,7 +267,8 @@ class ResilientClient:
         # What this attempt wrote: the text delivered after the kept text, and the tail it
         # left held back (the next continuation's anchor), which also counts as progress.
         reached = len(state.text) + len(state.anchor)
-        added = len(received) if nonstream else reached - len(step.kept_text) - len(step.anchor)
+        held_before = 0 if step.anchor_delivered else len(step.anchor)
+        added = len(received) if nonstream else reached - len(step.kept_text) - held_before
         start_char = len(state.text) - added if nonstream else len(step.kept_text)
         written = added if nonstream else reached - len(step.kept_text)
         record.output_tokens, record.thinking_tokens = ledger.add(
@@ -290,7 +291,8 @@ class ResilientClient:
         else:
             # Where the reply this attempt read begins in the answer, and how much of it
             # arrived: a continuation that wrote the end of the kept text again began there.
-            record.resume_from_char = len(step.kept_text) - state.attempt_repeated_chars
+            sent_chars = len(step.kept_text) - (len(step.anchor) if step.anchor_delivered else 0)
+            record.resume_from_char = sent_chars - state.attempt_repeated_chars
             record.chars = max(0, len(received) - state.attempt_opening_chars)
         record.seam = state.attempts_seam
         record.input_tokens = outcome.usage.input_tokens
@@ -338,7 +340,12 @@ class ResilientClient:
             state.attempt_repeated_chars = len(step.resent_whitespace)
             seam = None
         elif step.join_seam:
-            seam = AnchoredJoiner(step.kept_text, step.anchor)
+            sent = step.kept_text[: len(step.kept_text) - len(step.anchor)]
+            seam = (
+                AnchoredJoiner(sent, step.anchor, anchor_delivered=True)
+                if step.anchor_delivered
+                else AnchoredJoiner(step.kept_text, step.anchor)
+            )
 
             def join(delta: str) -> None:
                 for piece in seam.feed(delta):

@@ -37,6 +37,19 @@ _FENCE_CLOSE = re.compile(r"\n?[ \t]*```\s*\Z")
 _PREAMBLE = re.compile(r"\A[^\n{}\[\]\"]{0,120}:[ \t]*\n+")
 
 
+def anchor_cut(text: str) -> int:
+    """Where the anchor starts in `text`: its last line, at least `ANCHOR_MIN_CHARS` long
+    (lines before it join it) and at most `ANCHOR_MAX_CHARS`; 0 when the text is too short
+    to hold one back."""
+    cut = len(text) - ANCHOR_MIN_CHARS
+    if cut <= 0:
+        return 0
+    line_start = text.rfind("\n", 0, cut) + 1
+    if len(text) - line_start > ANCHOR_MAX_CHARS:
+        return cut
+    return line_start
+
+
 class LagBuffer:
     """Holds back the tail of the text (the last line, within bounds) until it is safe to
     deliver: more text arrived after it, or the answer ended."""
@@ -47,13 +60,7 @@ class LagBuffer:
 
     def feed(self, delta: str) -> None:
         pending = self.pending + delta
-        cut = len(pending) - ANCHOR_MIN_CHARS
-        if cut <= 0:
-            self.pending = pending
-            return
-        line_start = pending.rfind("\n", 0, cut) + 1
-        if len(pending) - line_start > ANCHOR_MAX_CHARS:
-            line_start = cut
+        line_start = anchor_cut(pending)
         if line_start > 0:
             self._deliver(pending[:line_start])
             pending = pending[line_start:]
@@ -85,15 +92,17 @@ def strip_opening(held: str) -> tuple[str, str]:
 class AnchoredJoiner:
     """Finds where a continuation rejoins the kept text (see the module docstring).
 
-    `kept` is what the continuation request sent; `anchor` is the held-back text that
-    followed it. `seam` says how the join was made once it is decided: `exact` (the
-    continuation began with the anchor), `repeat`, `preamble`, `fence`, `reworded`, or
-    `fallback` when the anchor never came.
+    `kept` is what the continuation request sent; `anchor` is the text that followed it,
+    held back from delivery, or (`anchor_delivered`) delivered already, in which case
+    the continuation's rewrite of it is dropped as well. `seam` says how the join was made
+    once it is decided: `exact` (the continuation began with the anchor), `repeat`,
+    `preamble`, `fence`, `reworded`, or `fallback` when the anchor never came.
     """
 
-    def __init__(self, kept: str, anchor: str) -> None:
+    def __init__(self, kept: str, anchor: str, *, anchor_delivered: bool = False) -> None:
         self._kept = kept
         self._anchor = anchor
+        self._anchor_delivered = anchor_delivered
         self._held: list[str] = []
         self._held_chars = 0
         self.decided = False
@@ -151,6 +160,8 @@ class AnchoredJoiner:
         self.seam = _kind_of(junk, self._kept)
         self.opened_fence = self.seam == "fence" or "```" in junk
         self._held = []
+        if self._anchor_delivered:
+            return [held[at + len(self._anchor) :]]
         return [held[at:]]
 
     def _fall_back(self, held: str) -> list[str]:
@@ -159,7 +170,8 @@ class AnchoredJoiner:
         opening, rest = strip_opening(held)
         self.opened_fence = opening == "fence" or (opening == "preamble" and "```" in held)
         self.dropped_chars = len(held) - len(rest)
-        self._fallback = SeamJoiner(self._kept)
+        delivered = self._kept + self._anchor if self._anchor_delivered else self._kept
+        self._fallback = SeamJoiner(delivered)
         self._held = []
         return self._fallback.feed(rest) or [] if rest else []
 
