@@ -7,7 +7,8 @@ or by restarting the last line in other words. From the text alone a 1–3 chara
 cannot be told from a coincidence (`}` after `}`), so the client makes the seam checkable:
 
 - while a no-prefill model streams, the last line (at least `ANCHOR_MIN_CHARS`, at most
-  `ANCHOR_MAX_CHARS`) is held back from `on_chunk` (`LagBuffer`); when the stream breaks,
+  `ANCHOR_MAX_CHARS`, give or take a check interval) is held back from `on_chunk`
+  (`LagBuffer`); when the stream breaks,
   that *anchor* was never delivered;
 - the continuation request sends the text up to the anchor, which ends at a line break,
   and the continuation must write the anchor again: `AnchoredJoiner` finds it, drops
@@ -52,14 +53,37 @@ def anchor_cut(text: str) -> int:
 
 class LagBuffer:
     """Holds back the tail of the text (the last line, within bounds) until it is safe to
-    deliver: more text arrived after it, or the answer ended."""
+    deliver: more text arrived after it, or the answer ended.
+
+    It looks for the line to hold back only every `CHECK_EVERY_CHARS` (a few microseconds
+    per delta otherwise), so it delivers in pieces of several deltas."""
+
+    CHECK_EVERY_CHARS = 64
 
     def __init__(self, deliver: Callable[[str], None]) -> None:
         self._deliver = deliver
-        self.pending = ""
+        self._parts: list[str] = []
+        self._chars = 0
+        self._next_check = ANCHOR_MIN_CHARS + self.CHECK_EVERY_CHARS
+
+    @property
+    def pending(self) -> str:
+        if len(self._parts) != 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0]
+
+    @pending.setter
+    def pending(self, text: str) -> None:
+        self._parts = [text]
+        self._chars = len(text)
+        self._next_check = self._chars + self.CHECK_EVERY_CHARS
 
     def feed(self, delta: str) -> None:
-        pending = self.pending + delta
+        self._parts.append(delta)
+        self._chars += len(delta)
+        if self._chars < self._next_check:
+            return
+        pending = self.pending
         line_start = anchor_cut(pending)
         if line_start > 0:
             self._deliver(pending[:line_start])
