@@ -97,7 +97,11 @@ def test_recovery_notice_names_the_failure_and_the_decision(sim) -> None:
         "resume",
         "resume",
     )
-    assert notice.resume_from_char == result.attempts[1].resume_from_char
+    # The notice says where the new text goes on (nothing delivered is taken back); the
+    # attempt, where its reply began: after the prefill, which leaves out blanks.
+    reply_from = result.attempts[1].resume_from_char
+    assert notice.resume_from_char >= reply_from
+    assert not result.text[reply_from : notice.resume_from_char].strip()
     assert notice.wait_s == 0 and fake.sleeps == [], "a drop after progress reconnects at once"
     assert "dropped" in notice.message
 
@@ -149,6 +153,11 @@ def test_attempt_records_and_summed_usage(sim) -> None:
 def test_waste_of_a_resumed_generation_is_only_the_seam(sim) -> None:
     result, _, _ = watched(sim, "resume", spec(DROP), model="claude-sonnet-4-6")
     overlap_tokens = result.wasted_output_tokens
-    assert 0 < overlap_tokens <= 20, "the repeated overlap the model re-sent, nothing else"
+    # Received twice: from where the continuation's reply began (its repeat of the kept
+    # text) to where the first attempt's text ended (the held-back last line included).
+    first, second = result.attempts
+    twice = result.text[second.resume_from_char : first.chars]
+    assert 0 < overlap_tokens == pytest.approx(count_tokens(twice), abs=3)
+    assert len(twice) <= 60 + 400, "the overlap and the held-back line, nothing else"
     total = result.usage.output_tokens
     assert total - overlap_tokens == pytest.approx(count_tokens(result.text), abs=3)

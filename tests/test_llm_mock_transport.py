@@ -64,8 +64,9 @@ def test_a_stream_cut_mid_way_is_resumed_with_the_kept_text_as_prefill() -> None
     )
     assert kinds(result) == [("stream", "connection_dropped"), ("resume", None)]
     # Nothing delivered is taken back: the prefill leaves out the trailing space, the
-    # model's repeat of it is dropped.
-    assert result.attempts[1].resume_from_char == len("The plan has three ")
+    # model's repeat of it is dropped; the reply itself began after the prefill.
+    assert result.attempts[1].resume_from_char == len("The plan has three")
+    assert result.text == "The plan has three phases."
     assert resent(api.requests[1], "assistant") == "The plan has three"
     # The drop came after progress: reconnected at once, no backoff.
     assert fake.sleeps == []

@@ -98,8 +98,10 @@ def test_a_fresh_client_finishes_from_a_stored_checkpoint(sim, baseline, model) 
     assert finished.tier == "resume"
     first = finished.attempts[0]
     assert first.kind == ("resume" if model == SONNET_45 else "continue")
-    assert first.resume_from_char == len(stored.text)
-    assert sum(a.chars for a in finished.attempts) == len(baseline[model]) - len(stored.text)
+    # The reply began at the checkpoint's end (less what a continuation wrote again of it)
+    # and ran to the end of the answer.
+    assert first.resume_from_char <= len(stored.text)
+    assert first.resume_from_char + first.chars == len(baseline[model])
 
 
 def test_resume_from_an_older_checkpoint_also_matches(sim, baseline) -> None:

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.llm.seams import ANCHOR_MIN_CHARS, AnchoredJoiner, LagBuffer, strip_opening
+from planner.llm.seams import (
+    ANCHOR_MAX_CHARS,
+    ANCHOR_MIN_CHARS,
+    AnchoredJoiner,
+    LagBuffer,
+    strip_opening,
+)
 from tests.plan_samples import plan_text
 
 ANSWER = plan_text()
@@ -131,12 +137,15 @@ def test_a_continuation_that_takes_another_path_is_joined_by_the_fallback_and_re
 def test_the_lag_buffer_holds_back_the_last_line_and_delivers_it_at_the_end() -> None:
     delivered: list[str] = []
     lag = LagBuffer(delivered.append)
-    first = '{\n  "name": "a long enough first line",\n'
-    lag.feed(first + '  "second": "a line that is held back whole')
-    assert "".join(delivered) == '{\n  "name": "a long enough first line",\n'
-    assert lag.pending.startswith('  "second"')
+    text = "".join(f'  "line {i}": "{"x" * 20}",\n' for i in range(12)) + '  "last": "held'
+    for start in range(0, len(text), 5):
+        lag.feed(text[start : start + 5])
+    sent = "".join(delivered)
+    assert sent and sent.endswith("\n") and text.startswith(sent)
+    assert sent + lag.pending == text
+    assert ANCHOR_MIN_CHARS <= len(lag.pending) <= ANCHOR_MAX_CHARS + LagBuffer.CHECK_EVERY_CHARS
     lag.flush()
-    assert "".join(delivered).endswith("held back whole")
+    assert "".join(delivered) == text
 
 
 def test_openings_models_write_are_recognised() -> None:

@@ -110,3 +110,38 @@ def test_ten_drops_that_each_moved_the_answer_forward_do_not_end_in_gave_up(sim)
     )
     assert result.complete and result.text == clean.text
     assert len(result.attempts) == 11 and all(a.chars > 0 for a in result.attempts)
+
+
+@pytest.mark.parametrize("style", ["overlap", "none", "short", "preamble", "fence", "reword"])
+@pytest.mark.parametrize("fraction", [0.27, 0.71])
+def test_each_continuation_style_of_the_simulator_stitches_to_the_fault_free_answer(
+    sim, style, fraction
+) -> None:
+    model = "claude-sonnet-4-6"  # refuses prefill, thinks only when asked
+    clean = generate(make_client(sim.base_url, "none"), discovery(model))
+    faults = spec(
+        {"type": "reset", "at_fraction": fraction, "on_requests": [1]},
+        {"type": "continuation", "style": style},
+    )
+    result = generate(make_client(sim.base_url, "resume"), discovery(model), faults)
+    assert result.complete and result.text == clean.text
+    assert [a.kind for a in result.attempts] == ["stream", "continue"]
+    assert result.attempts[1].seam not in (None, "fallback")
+
+
+@pytest.mark.parametrize("style", ["overlap", "short", "preamble", "fence", "reword"])
+def test_a_stored_checkpoint_cut_mid_line_is_continued_exactly_in_every_style(sim, style) -> None:
+    """Nothing was held back (another process delivered it all): the checkpoint's last
+    line is the anchor the continuation must write again, so even a reworded restart of a
+    line cut in the middle is dropped, not kept."""
+    model = "claude-sonnet-4-6"
+    clean = generate(make_client(sim.base_url, "none"), discovery(model)).text
+    checkpoint = clean[: clean.index("\n", len(clean) // 2) + 12]  # mid-line
+    result = generate(
+        make_client(sim.base_url, "resume"),
+        discovery(model),
+        spec({"type": "continuation", "style": style}),
+        resume_from=checkpoint,
+    )
+    assert result.complete and result.text == clean
+    assert result.attempts[0].seam not in (None, "fallback")

@@ -4,12 +4,15 @@
 SDK and, when the connection drops, stalls, or the server errs, continues from the text
 already received (strategy `resume`), or reproduces other behaviours for comparison
 (`none`, `hybrid`, `restart`): `REGISTRY` names each strategy with a line describing it.
+Whether a prefill may be sent is known before sending (`ModelCapabilities`, from the model
+catalogue); a continuation turn is joined on a held-back anchor (`planner.llm.seams`).
 Failures are classified in `planner.llm.errors`. The client imports nothing of the
 simulator, the database or any front end; it reports through callbacks.
 """
 
 from planner.llm import errors
-from planner.llm.client import ResilientClient
+from planner.llm.capabilities import PROCESS_CAPABILITIES, ModelCapabilities
+from planner.llm.client import DEFAULT_BUDGET_FACTOR, ResilientClient
 from planner.llm.state import AttemptState
 from planner.llm.strategies import (
     DEFAULT_STRATEGY,
@@ -32,7 +35,9 @@ from planner.llm.types import (
 )
 
 __all__ = [
+    "DEFAULT_BUDGET_FACTOR",
     "DEFAULT_STRATEGY",
+    "PROCESS_CAPABILITIES",
     "REGISTRY",
     "STRATEGIES",
     "AttemptRecord",
@@ -41,6 +46,7 @@ __all__ = [
     "Chunk",
     "GenerationResult",
     "Limits",
+    "ModelCapabilities",
     "Progress",
     "RecoveryNotice",
     "RegisteredStrategy",

@@ -255,6 +255,7 @@ class ResilientClient:
         timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
         probe = step.kind == "resume" and state.accepted
         state.attempts_seam = None
+        state.attempt_repeated_chars = state.attempt_opening_chars = 0
         outcome = self._run(step, state, request, headers, timeline, probe)
         state.text = timeline.text
         # A fresh stream from nothing is the API's own answer again; anything written on
@@ -266,7 +267,8 @@ class ResilientClient:
         # What this attempt wrote: the text delivered after the kept text, and the tail it
         # left held back (the next continuation's anchor), which also counts as progress.
         reached = len(state.text) + len(state.anchor)
-        added = len(received) if nonstream else reached - len(step.kept_text) - len(step.anchor)
+        held_before = 0 if step.anchor_delivered else len(step.anchor)
+        added = len(received) if nonstream else reached - len(step.kept_text) - held_before
         start_char = len(state.text) - added if nonstream else len(step.kept_text)
         written = added if nonstream else reached - len(step.kept_text)
         record.output_tokens, record.thinking_tokens = ledger.add(
@@ -284,7 +286,14 @@ class ResilientClient:
         if step.kind in ("resume", "continue"):
             state.resent_segments = resent_segments(step.request)
         record.end_ms = state.elapsed_ms
-        record.chars = max(0, added)
+        if nonstream:
+            record.chars = added
+        else:
+            # Where the reply this attempt read begins in the answer, and how much of it
+            # arrived: a continuation that wrote the end of the kept text again began there.
+            sent_chars = len(step.kept_text) - (len(step.anchor) if step.anchor_delivered else 0)
+            record.resume_from_char = sent_chars - state.attempt_repeated_chars
+            record.chars = max(0, len(received) - state.attempt_opening_chars)
         record.seam = state.attempts_seam
         record.input_tokens = outcome.usage.input_tokens
         record.stop_reason = outcome.stop_reason
@@ -327,9 +336,16 @@ class ResilientClient:
                     sink(piece)
 
             outcome = run_stream(self.sdk, request, headers, rejoin, think, prefill_probe=probe)
+            # The reply began after the prefill: the whitespace it wrote again was kept text.
+            state.attempt_repeated_chars = len(step.resent_whitespace)
             seam = None
         elif step.join_seam:
-            seam = AnchoredJoiner(step.kept_text, step.anchor)
+            sent = step.kept_text[: len(step.kept_text) - len(step.anchor)]
+            seam = (
+                AnchoredJoiner(sent, step.anchor, anchor_delivered=True)
+                if step.anchor_delivered
+                else AnchoredJoiner(step.kept_text, step.anchor)
+            )
 
             def join(delta: str) -> None:
                 for piece in seam.feed(delta):
@@ -349,6 +365,8 @@ class ResilientClient:
                 lag.flush(drop_closing_fence=seam is not None and seam.opened_fence)
         if seam is not None:
             state.attempts_seam = seam.seam
+            state.attempt_repeated_chars = seam.repeated_chars
+            state.attempt_opening_chars = seam.opening_chars
         if lag is not None and (seam is None or seam.decided):
             state.anchor = lag.pending
         elif lag is None:

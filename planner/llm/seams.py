@@ -7,7 +7,8 @@ or by restarting the last line in other words. From the text alone a 1–3 chara
 cannot be told from a coincidence (`}` after `}`), so the client makes the seam checkable:
 
 - while a no-prefill model streams, the last line (at least `ANCHOR_MIN_CHARS`, at most
-  `ANCHOR_MAX_CHARS`) is held back from `on_chunk` (`LagBuffer`); when the stream breaks,
+  `ANCHOR_MAX_CHARS`, give or take a check interval) is held back from `on_chunk`
+  (`LagBuffer`); when the stream breaks,
   that *anchor* was never delivered;
 - the continuation request sends the text up to the anchor, which ends at a line break,
   and the continuation must write the anchor again: `AnchoredJoiner` finds it, drops
@@ -37,23 +38,53 @@ _FENCE_CLOSE = re.compile(r"\n?[ \t]*```\s*\Z")
 _PREAMBLE = re.compile(r"\A[^\n{}\[\]\"]{0,120}:[ \t]*\n+")
 
 
+def anchor_cut(text: str) -> int:
+    """Where the anchor starts in `text`: its last line, at least `ANCHOR_MIN_CHARS` long
+    (lines before it join it) and at most `ANCHOR_MAX_CHARS`; 0 when the text is too short
+    to hold one back."""
+    cut = len(text) - ANCHOR_MIN_CHARS
+    if cut <= 0:
+        return 0
+    line_start = text.rfind("\n", 0, cut) + 1
+    if len(text) - line_start > ANCHOR_MAX_CHARS:
+        return cut
+    return line_start
+
+
 class LagBuffer:
     """Holds back the tail of the text (the last line, within bounds) until it is safe to
-    deliver: more text arrived after it, or the answer ended."""
+    deliver: more text arrived after it, or the answer ended.
+
+    It looks for the line to hold back only every `CHECK_EVERY_CHARS` (a few microseconds
+    per delta otherwise), so it delivers in pieces of several deltas."""
+
+    CHECK_EVERY_CHARS = 64
 
     def __init__(self, deliver: Callable[[str], None]) -> None:
         self._deliver = deliver
-        self.pending = ""
+        self._parts: list[str] = []
+        self._chars = 0
+        self._next_check = ANCHOR_MIN_CHARS + self.CHECK_EVERY_CHARS
+
+    @property
+    def pending(self) -> str:
+        if len(self._parts) != 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0]
+
+    @pending.setter
+    def pending(self, text: str) -> None:
+        self._parts = [text]
+        self._chars = len(text)
+        self._next_check = self._chars + self.CHECK_EVERY_CHARS
 
     def feed(self, delta: str) -> None:
-        pending = self.pending + delta
-        cut = len(pending) - ANCHOR_MIN_CHARS
-        if cut <= 0:
-            self.pending = pending
+        self._parts.append(delta)
+        self._chars += len(delta)
+        if self._chars < self._next_check:
             return
-        line_start = pending.rfind("\n", 0, cut) + 1
-        if len(pending) - line_start > ANCHOR_MAX_CHARS:
-            line_start = cut
+        pending = self.pending
+        line_start = anchor_cut(pending)
         if line_start > 0:
             self._deliver(pending[:line_start])
             pending = pending[line_start:]
@@ -85,15 +116,17 @@ def strip_opening(held: str) -> tuple[str, str]:
 class AnchoredJoiner:
     """Finds where a continuation rejoins the kept text (see the module docstring).
 
-    `kept` is what the continuation request sent; `anchor` is the held-back text that
-    followed it. `seam` says how the join was made once it is decided: `exact` (the
-    continuation began with the anchor), `repeat`, `preamble`, `fence`, `reworded`, or
-    `fallback` when the anchor never came.
+    `kept` is what the continuation request sent; `anchor` is the text that followed it,
+    held back from delivery, or (`anchor_delivered`) delivered already, in which case
+    the continuation's rewrite of it is dropped as well. `seam` says how the join was made
+    once it is decided: `exact` (the continuation began with the anchor), `repeat`,
+    `preamble`, `fence`, `reworded`, or `fallback` when the anchor never came.
     """
 
-    def __init__(self, kept: str, anchor: str) -> None:
+    def __init__(self, kept: str, anchor: str, *, anchor_delivered: bool = False) -> None:
         self._kept = kept
         self._anchor = anchor
+        self._anchor_delivered = anchor_delivered
         self._held: list[str] = []
         self._held_chars = 0
         self.decided = False
@@ -129,6 +162,21 @@ class AnchoredJoiner:
         released = self._fall_back(held)
         return released + (self._fallback.finish() if self._fallback is not None else [])
 
+    @property
+    def repeated_chars(self) -> int:
+        """How much of the kept text the continuation wrote again before going on."""
+        if self._fallback is not None:
+            return self._fallback.overlap_chars
+        return self.dropped_chars if self.seam == "repeat" else 0
+
+    @property
+    def opening_chars(self) -> int:
+        """What the continuation wrote before the answer that is not the answer's (a
+        preamble, a fence, a reworded line)."""
+        if self._fallback is not None:
+            return self.dropped_chars
+        return self.dropped_chars - self.repeated_chars
+
     def _join_at(self, held: str, at: int) -> list[str]:
         junk = held[:at]
         self.decided = True
@@ -136,6 +184,8 @@ class AnchoredJoiner:
         self.seam = _kind_of(junk, self._kept)
         self.opened_fence = self.seam == "fence" or "```" in junk
         self._held = []
+        if self._anchor_delivered:
+            return [held[at + len(self._anchor) :]]
         return [held[at:]]
 
     def _fall_back(self, held: str) -> list[str]:
@@ -144,7 +194,8 @@ class AnchoredJoiner:
         opening, rest = strip_opening(held)
         self.opened_fence = opening == "fence" or (opening == "preamble" and "```" in held)
         self.dropped_chars = len(held) - len(rest)
-        self._fallback = SeamJoiner(self._kept)
+        delivered = self._kept + self._anchor if self._anchor_delivered else self._kept
+        self._fallback = SeamJoiner(delivered)
         self._held = []
         return self._fallback.feed(rest) or [] if rest else []
 

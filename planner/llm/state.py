@@ -55,6 +55,10 @@ class AttemptState:
     """The text kept so far was joined from a continuation turn."""
     attempts_seam: str | None = None
     """How the attempt that ran last joined its continuation (`AttemptRecord.seam`)."""
+    attempt_repeated_chars: int = 0
+    """Of that continuation, the characters that wrote the kept text again."""
+    attempt_opening_chars: int = 0
+    """Of that continuation, a preamble or fence it opened with (not the answer's)."""
     resent_segments: tuple[str, ...] = ()
     """The text blocks in which the last resume re-sent the answer (cached then): the next
     resume sends them again unchanged, so their cache entry is read, not written again."""

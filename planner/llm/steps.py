@@ -20,6 +20,7 @@ from planner.llm.errors import (
     StitchedJSONInvalid,
     ThinkingExhausted,
 )
+from planner.llm.seams import anchor_cut
 from planner.llm.state import AttemptState
 from planner.llm.stitching import continuation_request, prefill_request
 from planner.llm.types import AttemptKind, Tier
@@ -48,6 +49,10 @@ class NextAttempt:
     anchor: str = ""
     """Text received after the kept text but held back from delivery: the continuation
     must write it again, which shows exactly where it rejoins (`AnchoredJoiner`)."""
+    anchor_delivered: bool = False
+    """The anchor is the end of `kept_text` itself (already delivered, e.g. a stored
+    checkpoint): the request sends the kept text without it, and the continuation's
+    rewrite of it is dropped too."""
     resent_whitespace: str = ""
     """Trailing whitespace of the kept text left out of a prefill (the API refuses it);
     the model writes it again, and that repeat is dropped, so nothing delivered is taken
@@ -111,14 +116,22 @@ def _resume_from(
             tier,
             resent_whitespace=kept[len(prefill) :],
         )
+    sent, delivered = kept, False
+    if not anchor:
+        # Nothing was held back (a checkpoint, or a prefill that was refused): the last
+        # line of what was delivered is the anchor; the request stops before it.
+        cut = anchor_cut(kept)
+        if cut > 0:
+            sent, anchor, delivered = kept[:cut], kept[cut:], True
     return NextAttempt(
         "continue",
-        continuation_request(request, kept, cache_ttl=ttl, cached=state.resent_segments),
+        continuation_request(request, sent, cache_ttl=ttl, cached=state.resent_segments),
         kept,
         "continue",
         tier,
         join_seam=True,
         anchor=anchor,
+        anchor_delivered=delivered,
     )
 
 
@@ -177,6 +190,7 @@ def _adjusted(
         step.tier,
         join_seam=step.join_seam,
         anchor=step.anchor,
+        anchor_delivered=step.anchor_delivered,
         resent_whitespace=step.resent_whitespace,
         adjusted_request=adjusted,
         adjustment=adjustment,

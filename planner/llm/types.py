@@ -128,7 +128,11 @@ class AttemptRecord:
     start_ms: int
     end_ms: int | None = None
     resume_from_char: int = 0
+    """Where in the answer the reply this attempt read begins: the kept text's end, less
+    what a continuation wrote of it again (0 for a fresh stream)."""
     chars: int = 0
+    """Characters of that reply received (a continuation's repeat included, a preamble or
+    fence it opened with not), so a replay can cut the same reply at the same place."""
     input_tokens: int = 0
     output_tokens: int = 0
     stop_reason: str | None = None
