@@ -76,3 +76,35 @@ def test_tokens_are_counted_from_the_chunks_themselves() -> None:
         tracker.add(offset, piece)
         offset += len(piece)
     assert tracker.snapshot().tokens_received == len(pieces)
+
+
+def test_a_thinking_model_shows_a_thinking_phase_before_its_first_text(db) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from planner.auth import get_or_create_local_user
+    from planner.db import GenerationEvent
+    from planner.plan import GenerationRequest, run_generation
+    from planner.plan.settings import GenerationSettings, StageSettings
+
+    user = get_or_create_local_user(db)
+    settings = GenerationSettings(discovery=StageSettings("adaptive", "max"))
+    outcome = run_generation(
+        db, GenerationRequest("A lending library", user.id, speed=0, settings=settings)
+    )
+    assert outcome.completed, outcome.error
+    phases = db.in_session(
+        lambda s: [
+            (e.payload["current_phase"], e.payload["chars"])
+            for e in s.scalars(
+                select(GenerationEvent)
+                .where(
+                    GenerationEvent.generation_id == outcome.generation_id,
+                    GenerationEvent.name == "masterplan_tokens_progress",
+                )
+                .order_by(GenerationEvent.seq)
+            )
+        ]
+    )
+    thinking = [i for i, (phase, _) in enumerate(phases) if phase.startswith("discovery: thinking")]
+    first_text = next(i for i, (phase, chars) in enumerate(phases) if chars > 0)
+    assert thinking and thinking[0] < first_text, phases[:5]  # not 0 % looking dead

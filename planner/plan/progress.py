@@ -56,6 +56,7 @@ class ProgressTracker:
         self._phase_label = ""
         self._percentage = 0.0
         self._delta_from = 0
+        self.thinking_tokens: int | None = None  # the model is thinking (no text yet)
 
     # -- feeding -------------------------------------------------------------------
     def start_stage(self, stage: str, *, expected_tasks: int | None = None, text: str = "") -> None:
@@ -69,8 +70,14 @@ class ProgressTracker:
         self._tasks_seen, self._tokens_at_first_task, self._phase_label = 0, None, ""
         self._stage_tokens = 0
         self._delta_from = 0
+        self.thinking_tokens = None
         if text:
             self.add(0, text)
+
+    def thinking(self, tokens: int | None) -> None:
+        """The model thinks before its text (`tokens` so far), or None once text comes: the
+        phase then reads `thinking`, so a thinking model never looks stuck at 0 %."""
+        self.thinking_tokens = tokens
 
     def add(self, char_offset: int, text: str) -> None:
         """One chunk's text, placed at `char_offset` of the stage text."""
@@ -184,6 +191,8 @@ class ProgressTracker:
         return int(self._tokens_before_stage + self._plan_estimate())
 
     def _current_phase(self) -> str:
+        if self.thinking_tokens is not None:
+            return f"{self.stage}: thinking ({self.thinking_tokens:,} tokens)"
         if self.stage == "discovery":
             return "discovery"
         if self.stage.endswith("repair"):

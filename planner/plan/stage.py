@@ -107,7 +107,10 @@ class StageRunner:
         def on_checkpoint(checkpoint: Checkpoint) -> None:
             recording.checkpoint(stage, checkpoint.text)
 
-        def on_progress(_: Progress) -> None:
+        def on_progress(progress: Progress) -> None:
+            self.progress.thinking(
+                progress.thinking_tokens if progress.phase == "thinking" else None
+            )
             self.tick()
 
         def on_recovery(notice: RecoveryNotice) -> None:
