@@ -44,8 +44,9 @@ from planner.sim import Simulator
 from planner.tokens import count_tokens
 
 QUICK = os.environ.get("PLANNER_BENCH_QUICK") == "1"
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-haiku-4-5"
 NO_PREFILL_MODEL = "claude-sonnet-4-6"
+THINKING_MODEL = "claude-sonnet-5-5"  # thinks by default, refuses prefill
 LONG_PLAN_TASKS = 120
 OVERHEAD_ROUNDS = 6 if QUICK else 9  # 6: the fewest with a 95% interval of the median
 RECOVERY_SPEED = 60.0
@@ -183,6 +184,7 @@ def _recovery_run(
 RECOVERY_ROWS = (  # label, strategy, model
     ("resume", "resume", MODEL),
     ("resume*", "resume", NO_PREFILL_MODEL),
+    ("resume+", "resume", THINKING_MODEL),
     ("restart", "restart", MODEL),
     ("hybrid", "hybrid", MODEL),
     ("none", "none", MODEL),
@@ -191,13 +193,18 @@ RECOVERY_ROWS = (  # label, strategy, model
 
 def bench_recovery() -> None:
     with Simulator(speed=RECOVERY_SPEED, model=PLANNING_MODEL) as sim:
-        clean: dict[str, tuple[str, float]] = {}
-        for model in (MODEL, NO_PREFILL_MODEL):
+        clean: dict[str, tuple[str, float, float]] = {}
+        for model in (MODEL, NO_PREFILL_MODEL, THINKING_MODEL):
             runs = [_recovery_run(sim, "none", "none", model) for _ in range(RECOVERY_REPEATS)]
             texts = {result.text for result, _ in runs}
             assert len(texts) == 1, "fault-free runs of one request must agree"
-            clean[model] = (texts.pop(), statistics.median(s for _, s in runs))
-        clean_text, clean_s = clean[MODEL]
+            clean[model] = (
+                texts.pop(),
+                statistics.median(s for _, s in runs),
+                # thinking included: what the fault-free answer cost in output tokens
+                statistics.median(result.usage.output_tokens for result, _ in runs),
+            )
+        clean_text, clean_s, _ = clean[MODEL]
         print(
             f"[2] recovery cost of one drop in a {count_tokens(clean_text):,}-token MasterPlan at "
             f"{RECOVERY_SPEED:g}x realistic pace (fault-free {clean_s:.2f} s, median of "
@@ -209,7 +216,7 @@ def bench_recovery() -> None:
             f"{'time':<30s} targets"
         )
         for label, strategy, model in RECOVERY_ROWS:
-            expected_text, expected_s = clean[model]
+            expected_text, expected_s, final = clean[model]
             for fraction in (0.1, 0.5, 0.9):
                 faults = json.dumps(
                     [{"type": "reset", "at_fraction": fraction, "on_requests": [1]}]
@@ -219,7 +226,6 @@ def bench_recovery() -> None:
                 ]
                 # complete means the final text equals the fault-free answer, nothing less
                 done = [(r, s) for r, s in runs if r.complete and r.text == expected_text]
-                final = count_tokens(expected_text)
                 tokens = [r.usage.output_tokens / final for r, _ in done]
                 times = [s / expected_s for _, s in done]
                 print(
@@ -229,7 +235,9 @@ def bench_recovery() -> None:
                 )
         print(
             f"    resume* = {NO_PREFILL_MODEL}, which refuses prefill (continuation turn, "
-            f"overlap removed); targets for resume: tokens < {TOKEN_TARGET}, time < "
+            f"joined on its held-back last line); resume+ = {THINKING_MODEL}, which also "
+            "thinks (tokens count thinking, against the fault-free run's own output tokens); "
+            f"targets for resume: tokens < {TOKEN_TARGET}, time < "
             f"{TIME_TARGET}, met only when the 95% interval's upper bound is under them"
         )
 

@@ -22,6 +22,13 @@ from planner.private_files import FOLDER_MODE, narrow, private_folder
 DEFAULT_MODEL = default_model().name
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
+# A runner renews its lease with every write, at least every heartbeat; a lease not renewed
+# for `lease_ttl_s` is expired and the sweep (every `sweep_interval_s`) interrupts the
+# generation: detection within lease_ttl_s + sweep_interval_s of a runner's death.
+DEFAULT_HEARTBEAT_S = 2.0
+DEFAULT_LEASE_TTL_S = 10.0
+DEFAULT_SWEEP_INTERVAL_S = 2.0
+DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan.service)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,11 @@ class Settings:
     redis_url: str | None = None
     jwt_secret_env: str | None = field(default=None, repr=False)
     signup_enabled: bool = True
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S
+    lease_ttl_s: float = DEFAULT_LEASE_TTL_S
+    sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S
+    auto_resume: bool = True
+    max_active_generations: int = DEFAULT_MAX_ACTIVE_GENERATIONS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -50,6 +62,15 @@ class Settings:
             ) from None
         if not 0 <= socketio_port <= 65535:
             raise ConfigError(f"PLANNER_SOCKETIO_PORT out of range: {socketio_port}")
+        cap_text = env.get("PLANNER_MAX_ACTIVE_GENERATIONS", "").strip()
+        try:
+            max_active = int(cap_text) if cap_text else DEFAULT_MAX_ACTIVE_GENERATIONS
+        except ValueError:
+            raise ConfigError(
+                f"PLANNER_MAX_ACTIVE_GENERATIONS must be a whole number, not {cap_text!r}"
+            ) from None
+        if max_active < 1:
+            raise ConfigError(f"PLANNER_MAX_ACTIVE_GENERATIONS must be at least 1: {max_active}")
         secret = env.get("PLANNER_JWT_SECRET") or None
         if secret is not None and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
             raise ConfigError(
@@ -65,8 +86,12 @@ class Settings:
             socketio_port=socketio_port,
             redis_url=env.get("PLANNER_REDIS_URL") or None,
             jwt_secret_env=secret,
-            signup_enabled=env.get("PLANNER_SIGNUP", "1").strip().lower()
-            not in {"0", "false", "no", "off"},
+            signup_enabled=_flag(env, "PLANNER_SIGNUP"),
+            heartbeat_s=_seconds(env, "PLANNER_HEARTBEAT_S", DEFAULT_HEARTBEAT_S),
+            lease_ttl_s=_seconds(env, "PLANNER_LEASE_TTL_S", DEFAULT_LEASE_TTL_S),
+            sweep_interval_s=_seconds(env, "PLANNER_SWEEP_INTERVAL_S", DEFAULT_SWEEP_INTERVAL_S),
+            auto_resume=_flag(env, "PLANNER_AUTO_RESUME"),
+            max_active_generations=max_active,
         )
 
     @property
@@ -94,6 +119,24 @@ class Settings:
                 "delete it to generate a new one"
             )
         return secret
+
+
+def _flag(env: os._Environ[str] | dict[str, str], name: str) -> bool:
+    """On unless set to 0/false/no/off."""
+    return env.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not 0.01 <= value <= 3600:
+        raise ConfigError(f"{name} must be between 0.01 and 3600 seconds, not {value}")
+    return value
 
 
 def _create_secret_file(path: Path) -> None:

@@ -22,7 +22,7 @@ from planner.contender_runs import run_contender
 from planner.contenders import CONTENDER, get_contender, kind_of
 from planner.contenders.base import installed_versions
 from planner.db import Database, ExperimentRun
-from planner.plan.request import GenerationRequest
+from planner.plan.request import GenerationOutcome, GenerationRequest
 from planner.plan.runner import create, execute
 from planner.store import GenerationStore
 
@@ -103,8 +103,9 @@ def _execute_contender(context: RunContext, run: PlannedRun) -> RunOutcome:
     )
 
 
-def _execute_generation(store: GenerationStore, context: RunContext, run: PlannedRun) -> RunOutcome:
-    request = GenerationRequest(
+def generation_request(context: RunContext, run: PlannedRun) -> GenerationRequest:
+    """The generation a strategy's run makes."""
+    return GenerationRequest(
         description=context.description,
         user_id=context.user_id,
         strategy=run.strategy,
@@ -113,7 +114,10 @@ def _execute_generation(store: GenerationStore, context: RunContext, run: Planne
         seed=run.seed,
         model=context.model,
     )
-    outcome = execute(store, create(store, request))
+
+
+def generation_outcome(run: PlannedRun, outcome: GenerationOutcome, model: str) -> RunOutcome:
+    """What a strategy's run stores of its generation's outcome."""
     return RunOutcome(
         run=run,
         generation_id=outcome.generation_id,
@@ -129,10 +133,15 @@ def _execute_generation(store: GenerationStore, context: RunContext, run: Planne
             "kind": "strategy",
             "client": "planner.llm.ResilientClient",
             "strategy": run.strategy,
-            "model": context.model,
+            "model": model,
         },
         versions=installed_versions("planner", "anthropic"),
     )
+
+
+def _execute_generation(store: GenerationStore, context: RunContext, run: PlannedRun) -> RunOutcome:
+    outcome = execute(store, create(store, generation_request(context, run)))
+    return generation_outcome(run, outcome, context.model)
 
 
 def store_outcome(db: Database, outcome: RunOutcome) -> None:

@@ -52,6 +52,8 @@ from planner.experiment_cells import (
     RunContext,
     RunOutcome,
     execute_run,
+    generation_outcome,
+    generation_request,
     store_outcome,
 )
 from planner.experiment_judging import judge_runs
@@ -61,6 +63,7 @@ from planner.failures import (
     fault_spec_text,
     recorded_request,
 )
+from planner.plan.request import GenerationOutcome, GenerationRequest
 from planner.sim import FaultSpecError, parse_fault_spec
 from planner.store import GenerationStore
 
@@ -76,10 +79,16 @@ __all__ = [
     "ExperimentError",
     "ExperimentResult",
     "RunOutcome",
+    "create_rows",
     "derive_seed",
+    "finish_experiment",
     "fault_spec_from_generation",
+    "plan_runs",
     "run_experiment",
+    "run_outcome",
+    "run_request",
     "split_faults",
+    "store_outcome",
 ]
 
 
@@ -129,6 +138,10 @@ class ExperimentConfig:
     from_generation_id: uuid.UUID | None = None
     name: str = ""
     model: str | None = None  # None: the configured model (PLANNER_MODEL)
+    # Which of the strategies also run fault-free when `none` is not one of the faults
+    # (empty: all of them). One strategy and one contender are enough to judge every run;
+    # a slow library's fault-free runs can cost more than the rest of the experiment.
+    baseline_strategies: tuple[str, ...] = ()
     first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
@@ -154,6 +167,9 @@ class ExperimentConfig:
             except UnknownContender as exc:
                 raise ExperimentError(str(exc)) from None
             require_installed(name)
+        outside = sorted(set(self.baseline_strategies) - set(self.strategies))
+        if outside:
+            raise ExperimentError(f"baseline strategies not among the strategies: {outside}")
         if self.model is not None and not self.model.strip():
             raise ExperimentError("the model name must not be empty")
         faults = list(self.faults)
@@ -212,15 +228,18 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
     seeds = [derive_seed(config.seed, repeat) for repeat in range(config.repeats)]
     if config.first_seed is not None:
         seeds[0] = config.first_seed
+    baselines = config.baseline_strategies or config.strategies
+    asked = set(config.faults)
     return [
         PlannedRun(uuid.uuid4(), fault, strategy, repeat, seeds[repeat])
         for repeat in range(config.repeats)
         for fault in faults
         for strategy in config.strategies
+        if fault in asked or strategy in baselines
     ]
 
 
-def _create_rows(
+def create_rows(
     db: Database, config: ExperimentConfig, runs: list[PlannedRun], user_id: uuid.UUID
 ) -> uuid.UUID:
     experiment_id = uuid.uuid4()
@@ -259,19 +278,34 @@ def _create_rows(
     return experiment_id
 
 
-def _execute(
-    store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
-) -> RunOutcome:
-    context = RunContext(
+def _context(config: ExperimentConfig, user_id: uuid.UUID) -> RunContext:
+    return RunContext(
         description=config.description or DEFAULT_DESCRIPTION,
         model=config.model or get_settings().model,
         speed=config.speed,
         user_id=user_id,
     )
-    return execute_run(store, context, run)
 
 
-def _finish(db: Database, experiment_id: uuid.UUID, status: str) -> None:
+def _execute(
+    store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
+) -> RunOutcome:
+    return execute_run(store, _context(config, user_id), run)
+
+
+def run_request(config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID) -> GenerationRequest:
+    """The generation a strategy's run makes (a worker job runs it: planner.jobs)."""
+    return generation_request(_context(config, user_id), run)
+
+
+def run_outcome(
+    run: PlannedRun, outcome: GenerationOutcome, model: str | None = None
+) -> RunOutcome:
+    """What a strategy's run stores of its generation's outcome."""
+    return generation_outcome(run, outcome, model or get_settings().model)
+
+
+def finish_experiment(db: Database, experiment_id: uuid.UUID, status: str) -> None:
     """Every run judged, baselines into every run, the unfinished runs cancelled, the
     experiment closed.
 
@@ -332,7 +366,7 @@ def run_experiment(
     if user_id is None:
         user_id = get_or_create_local_user(db).id
     runs = plan_runs(config)
-    experiment_id = _create_rows(db, config, runs, user_id)
+    experiment_id = create_rows(db, config, runs, user_id)
     if on_start is not None:
         on_start(experiment_id, len(runs))
     result = ExperimentResult(experiment_id, "running")
@@ -347,7 +381,7 @@ def run_experiment(
         stop.set()
         raise
     finally:
-        _finish(db, experiment_id, status)
+        finish_experiment(db, experiment_id, status)
         result.status = status
     return result
 

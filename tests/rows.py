@@ -33,9 +33,11 @@ from planner.db import (
     GenerationCheckpoint,
     GenerationChunk,
     GenerationEvent,
+    GenerationLease,
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
+    SessionFamily,
     SubtaskRow,
     TaskRow,
     User,
@@ -445,10 +447,17 @@ class Tree:
 
 
 def add_tree(
-    session: Session, user_id: uuid.UUID, *, tag: str = "a", checkpoints: bool = True
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    tag: str = "a",
+    checkpoints: bool = True,
+    lease: bool = True,
+    sessions: bool = True,
 ) -> Tree:
-    """A generation with attempts, chunks, events, checkpoint segments (unless the schema
-    predates them), a discovery, a full plan and an experiment run."""
+    """A generation with attempts, chunks, events, checkpoint segments, a lease, a
+    discovery, a full plan, an experiment run and a login session (checkpoints, the lease
+    and the session unless the schema predates them)."""
     row = Generation(
         user_id=user_id,
         description=f"plan {tag}",
@@ -461,9 +470,15 @@ def add_tree(
     )
     session.add(row)
     session.flush()
-    session.add_all(
-        GenerationAttempt(generation_id=row.id, number=n, stage="masterplan", kind=k)
-        for n, k in ((1, "stream"), (2, "resume"))
+    # Core insert with only these columns: the tree is also written at revisions that
+    # predate the attempt columns added since (0009), which an ORM insert would name.
+    session.execute(
+        insert(GenerationAttempt),
+        [
+            {"id": uuid.uuid4(), "generation_id": row.id, "number": n, "stage": "masterplan"}
+            | {"kind": k, "started_at": utcnow()}
+            for n, k in ((1, "stream"), (2, "resume"))
+        ],
     )
     session.add_all(
         _chunks(
@@ -491,6 +506,8 @@ def add_tree(
             )
             for seq, start, text in ((1, 0, '{"project'), (2, 9, '_name": "Shop"'))
         )
+    if lease:
+        session.add(GenerationLease(generation_id=row.id, epoch=2, owner="test"))
     discovery = DiscoveryDocument(
         user_id=user_id,
         generation_id=row.id,
@@ -522,6 +539,15 @@ def add_tree(
             seed=0,
         )
     )
+    if sessions:
+        session.add(
+            SessionFamily(
+                user_id=user_id,
+                kind="browser",
+                current_jti=f"jti-{tag}",
+                expires_at=datetime(2099, 1, 1),
+            )
+        )
     session.flush()
     return Tree(user_id, row.id, discovery.id, row.masterplan_id, experiment.id)
 

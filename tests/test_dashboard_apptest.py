@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,15 +15,15 @@ from planner.auth import (
     create_user,
     delete_user,
     issue_access_token,
-    issue_refresh_token,
     verify_access_token,
     verify_refresh_token,
 )
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
-from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
+from planner.dashboard.session import FAMILY_KEY, REFRESH_KEY, TOKEN_KEY
 from planner.dashboard.text import WORD_JOINER, literal
 from planner.db import Database, Generation, utcnow
+from planner.sessions import start_session
 from tests.rows import T0, generation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -514,7 +515,16 @@ def browser_sends(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
 
 
 def cookie_scripts(at: AppTest) -> list[str]:
-    return [h.value for h in at.html if "document.cookie" in h.value]
+    return [h.value for h in at.html if cookie.ROUTE in h.value]
+
+
+def set_cookie(script: str) -> str:
+    """What the browser gets when the page's script hands its ticket to the cookie route."""
+    ticket = re.search(r'\\"ticket\\": \\"([A-Za-z0-9_-]+)\\"', script)[1]
+    response = cookie.redeem(ticket, secure=False)
+    assert response.status_code == 204
+    assert cookie.redeem(ticket, secure=False).status_code == 400, "a ticket works once"
+    return response.headers["set-cookie"]
 
 
 def refresh_token(
@@ -547,15 +557,19 @@ def test_login_writes_the_refresh_cookie_and_logout_clears_it(home_db: Database)
     assert claims.username == "alice"
     assert claims.expires_at - datetime.now(UTC) > timedelta(days=29)
     [script] = cookie_scripts(at)
-    assert f'"planner_refresh={refresh}"' in script
-    assert "Path=/" in script and "SameSite=Strict" in script and "Max-Age=" in script
-    assert str(int(claims.expires_at.timestamp())) in script  # the token's own lifetime
+    assert refresh not in script, "the page sees a one-time ticket, never the token"
     assert at.session_state[TOKEN_KEY] not in script  # the access token stays server-side
+    header = set_cookie(script)
+    assert header.startswith(f"planner_refresh={refresh};")
+    assert "HttpOnly" in header and "Path=/" in header and "SameSite=strict" in header
+    max_age = int(re.search(r"Max-Age=(\d+)", header)[1])
+    assert 29 * 86400 < max_age <= 30 * 86400  # the token's own lifetime
 
     at.sidebar.button(key="logout").click().run()
     assert at.session_state[REFRESH_KEY] == ""
     [script] = cookie_scripts(at)
-    assert '"planner_refresh="' in script and "Max-Age=0" in script
+    header = set_cookie(script)
+    assert header.startswith('planner_refresh="";') and "Max-Age=0" in header
     assert refresh not in script
 
 
@@ -572,7 +586,7 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(
         fail_at_char=180,
         fault_spec="drop-at-90",
     )
-    refresh = issue_refresh_token(alice)
+    refresh = start_session(home_db, alice).refresh_token
     browser_sends(monkeypatch, refresh)
     at = app().run()  # a refresh: a new session with an empty session_state
     assert not at.exception, at.exception
@@ -587,7 +601,7 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(
     assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
     at.run()
     assert TOKEN_KEY not in at.session_state
-    assert "Max-Age=0" in cookie_scripts(at)[0]
+    assert "Max-Age=0" in set_cookie(cookie_scripts(at)[0])
 
 
 @pytest.mark.parametrize(
@@ -608,7 +622,7 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
         "expired": refresh_token(alice.id, hours=-1),
         "forged": refresh_token(alice.id, key="another key" * 4),
         "access token": refresh_token(alice.id, token_type="access"),
-        "deleted user": issue_refresh_token(alice),
+        "deleted user": start_session(home_db, alice).refresh_token,
         "garbage": "<script>alert(1)</script>",
     }[case]
     if case == "deleted user":
@@ -620,12 +634,12 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
     assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
     assert any(message in i.value for i in at.info), [i.value for i in at.info]
     [script] = cookie_scripts(at)
-    assert "Max-Age=0" in script and value not in script
+    assert "Max-Age=0" in set_cookie(script) and value not in script
 
 
-def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Database) -> None:
+def test_an_expired_access_token_is_renewed_from_the_session(home_db: Database) -> None:
     at, alice = logged_in(home_db, "alice")
-    at.session_state[REFRESH_KEY] = issue_refresh_token(alice)
+    at.session_state[FAMILY_KEY] = str(start_session(home_db, alice).family_id)
     at.session_state[TOKEN_KEY] = refresh_token(alice.id, hours=-1, token_type="access")
     at.run()
     assert not at.exception, at.exception
@@ -635,7 +649,7 @@ def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Data
 
 def test_only_a_jwt_can_be_written_to_the_cookie() -> None:
     with pytest.raises(ValueError, match="only a JWT"):
-        cookie.set_script('x"; document.location="http://evil', 0)
+        cookie.issue_ticket('x"; document.location="http://evil', 0)
 
 
 def _running(db: Database, user_id: object, description: str) -> uuid.UUID:

@@ -25,6 +25,7 @@ ONE_TREE = {
     "generation_chunks": 3,
     "generation_events": 2,
     "generation_checkpoints": 2,
+    "generation_leases": 1,
     "discovery_documents": 1,
     "masterplans": 1,
     "masterplan_phases": 2,
@@ -33,6 +34,7 @@ ONE_TREE = {
     "masterplan_subtasks": 4,
     "experiments": 1,
     "experiment_runs": 1,
+    "session_families": 1,
 }
 
 
@@ -62,7 +64,7 @@ def test_delete_generation_removes_what_it_produced_and_keeps_experiment_figures
         assert delete_generation(session, ann.generation_id) is True
     expected = {name: 2 * n for name, n in ONE_TREE.items()}
     for name in ONE_TREE:
-        if name not in {"users", "experiments", "experiment_runs"}:
+        if name not in {"users", "experiments", "experiment_runs", "session_families"}:
             expected[name] -= ONE_TREE[name]
     assert _counts(db) == expected
     with db.session() as session:

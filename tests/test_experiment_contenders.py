@@ -231,3 +231,68 @@ def test_without_a_fault_free_answer_a_run_is_not_judged() -> None:
     lonely = _run("eof", "completed", {"masterplan": "x"})
     judge_runs([lonely], {})
     assert lonely.outcome is None and "no fault-free answer" in lonely.error
+
+
+def test_fault_free_baselines_can_be_limited_to_some_strategies() -> None:
+    from planner.experiments import ExperimentConfig, plan_runs
+
+    config = ExperimentConfig(
+        faults=("flaky",),
+        strategies=("resume", "sdk", "oracle"),
+        repeats=2,
+        baseline_strategies=("resume", "oracle"),
+    )
+    cells = sorted({(run.fault, run.strategy) for run in plan_runs(config)})
+    assert cells == [
+        ("flaky", "oracle"),
+        ("flaky", "resume"),
+        ("flaky", "sdk"),
+        ("none", "oracle"),
+        ("none", "resume"),
+    ]
+    asked = ExperimentConfig(
+        faults=("none", "eof"), strategies=("resume", "sdk"), baseline_strategies=("resume",)
+    )
+    assert {(r.fault, r.strategy) for r in plan_runs(asked)} >= {("none", "sdk")}
+
+
+def test_contenders_are_timed_against_planners_fault_free_generations() -> None:
+    import pandas as pd
+
+    from planner.analysis.experiments import with_measures
+
+    def row(strategy: str, kind: str, fault: str, seconds: float) -> dict[str, object]:
+        return {
+            "run_id": uuid.uuid4(),
+            "experiment_id": None,
+            "generation_id": uuid.uuid4() if kind == "strategy" else None,
+            "fault_spec": fault,
+            "strategy": strategy,
+            "repeat_index": 0,
+            "seed": 1,
+            "status": "completed",
+            "tier": None,
+            "attempts": 1,
+            "duration_s": seconds,
+            "baseline_duration_s": seconds,
+            "model_time_s": seconds,
+            "output_tokens": 10,
+            "final_tokens": 10,
+            "wasted_output_tokens": 0,
+            "error": None,
+            "outcome": "complete",
+            "config": {"kind": kind},
+        }
+
+    runs = with_measures(
+        pd.DataFrame(
+            [
+                row("resume", "strategy", "none", 1.0),
+                row("litellm", "contender", "none", 3.0),
+                row("litellm", "contender", "eof", 4.0),
+            ]
+        )
+    )
+    assert runs.slowdown.tolist() == [1.0, 3.0, 4.0]  # a library's own cost shows
+    alone = with_measures(pd.DataFrame([row("sdk", "contender", "none", 2.0)]))
+    assert alone.slowdown.tolist() == [1.0]

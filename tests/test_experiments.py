@@ -37,7 +37,7 @@ def test_fault_labels_are_short_and_say_where() -> None:
             ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
             ' {"type": "latency"}]'
         )
-        == "reset@discovery#1+http_error#2,3+latency"
+        == "reset(30%)@discovery#1+http_error#2,3+latency"
     )
 
 
@@ -59,6 +59,7 @@ def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) 
                 "chars": 0,
                 "error_type": "overloaded",
                 "error_message": "the API is overloaded (529 overloaded_error): busy",
+                "http_status": 529,
             },
             {
                 "number": 2,
@@ -455,6 +456,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
         ({"speed": 0.0}, "--speed must be greater than 0"),
         ({"seed": -1}, "--seed must be between 0 and"),
         ({"description": "  "}, "the description must not be empty"),
+        ({"baseline_strategies": ("sdk",)}, "baseline strategies not among the strategies"),
     ],
 )
 def test_bad_experiments_are_refused_with_a_clear_message(

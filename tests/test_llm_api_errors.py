@@ -14,7 +14,7 @@ import httpx2
 import pytest
 
 from planner.llm import Checkpoint, RecoveryNotice
-from tests.llm_helpers import FakeTime
+from tests.llm_helpers import REQUEST, FakeTime
 from tests.sse_helpers import (
     ScriptedAPI,
     answer,
@@ -165,3 +165,38 @@ def test_each_attempt_records_its_http_status_and_rate_limit_headers() -> None:
     assert first.rate_limit["retry-after"] == "2" and fake.sleeps == [2.0]
     assert second.http_status == 200
     assert second.rate_limit == {"anthropic-ratelimit-requests-remaining": "49"}
+
+
+SCHEMA_REQUEST: dict[str, Any] = {
+    **REQUEST,
+    "model": "claude-sonnet-5-5",
+    "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+}
+
+
+def test_under_a_schema_a_drop_continues_without_the_schema_and_checks_the_joined_json() -> None:
+    api = ScriptedAPI(
+        sse(cut_after([*opening(), *deltas('{"phases": ', "[1, ")])),
+        sse(answer("2]}")),
+    )
+    result = run(api, "resume", request=SCHEMA_REQUEST)
+    assert result.complete and result.text == '{"phases": [1, 2]}'
+    continued = api.requests[1]
+    assert "output_config" not in continued, "a schema cannot constrain the rest of an answer"
+    assert not any(m["role"] == "assistant" for m in api.requests[0]["messages"])
+
+
+def test_a_joined_answer_that_is_not_json_is_generated_again_under_the_schema() -> None:
+    api = ScriptedAPI(
+        sse(cut_after([*opening(), *deltas('{"phases": ', "[1, ")])),
+        sse(answer("2]} and some prose")),
+        sse(answer('{"phases": [1, 2]}')),
+    )
+    result = run(api, "resume", request=SCHEMA_REQUEST)
+    assert result.complete and result.text == '{"phases": [1, 2]}'
+    assert [a.error_type for a in result.attempts] == [
+        "connection_dropped",
+        "stitched_json_invalid",
+        None,
+    ]
+    assert api.requests[2] == {**SCHEMA_REQUEST, "stream": True}

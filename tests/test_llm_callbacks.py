@@ -40,7 +40,7 @@ class Watcher:
         }
 
 
-def watched(sim, strategy: str, faults: str, model: str = "claude-sonnet-4-5", **options):
+def watched(sim, strategy: str, faults: str, model: str = "claude-haiku-4-5", **options):
     watcher, fake = Watcher(), FakeTime()
     client = make_client(sim.base_url, strategy, fake, **options)
     result = generate(client, plan_request(TASKS, model), faults, **watcher.callbacks())
@@ -131,7 +131,8 @@ def test_a_model_the_catalogue_says_refuses_prefill_continues_without_spending_o
 
 
 def test_attempt_records_and_summed_usage(sim) -> None:
-    result, watcher, _ = watched(sim, "restart", spec(DROP))
+    # a Sonnet 4.6 caches from 1,024 tokens (Haiku 4.5 only from 4,096)
+    result, watcher, _ = watched(sim, "restart", spec(DROP), model="claude-sonnet-4-6")
     assert watcher.attempts == result.attempts
     first, second = result.attempts
     assert first.request_id != second.request_id and second.request_id.startswith("req_")

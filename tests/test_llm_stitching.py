@@ -14,7 +14,7 @@ from planner.llm.stitching import (
 )
 
 REQUEST = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-sonnet-5-5",  # no cache minimum known: every breakpoint is placed
     "max_tokens": 1000,
     "system": "be brief",
     "messages": [{"role": "user", "content": "plan it"}],
@@ -188,3 +188,20 @@ def test_a_repeat_from_any_point_is_removed(words: list[str], data: st.DataObjec
         assert joined == answer
     if true_overlap == 0 and not recognised(found):
         assert joined == answer
+
+
+def test_the_resent_text_gets_no_breakpoint_below_the_models_cache_minimum() -> None:
+    haiku = {**REQUEST, "model": "claude-haiku-4-5"}  # caches nothing under 4,096 tokens
+    short = prefill_request(haiku, "a short answer")
+    assert short["messages"][-1]["content"] == [{"type": "text", "text": "a short answer"}]
+    long = prefill_request(haiku, "word " * 5000 + "end")
+    assert "cache_control" in long["messages"][-1]["content"][-1]
+
+
+def test_a_one_hour_ttl_is_used_only_after_one_hour_breakpoints() -> None:
+    five_minutes = {**REQUEST, "system": [{"type": "text", "text": "s", "cache_control": CACHED}]}
+    hour = {"type": "ephemeral", "ttl": "1h"}
+    one_hour = {**REQUEST, "system": [{"type": "text", "text": "s", "cache_control": hour}]}
+    [after_5m] = prefill_request(five_minutes, "abc", cache_ttl="1h")["messages"][-1]["content"]
+    [after_1h] = prefill_request(one_hour, "abc", cache_ttl="1h")["messages"][-1]["content"]
+    assert (after_5m["cache_control"], after_1h["cache_control"]) == (CACHED, hour)

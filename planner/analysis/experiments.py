@@ -7,11 +7,15 @@ Measures, per run (completed runs only; a failed run has no comparable time or t
   getting its text: per stage, from the first request to the last byte (retries, backoff
   waits and repair rounds included), summed over stages; planner's local parse and save
   work is left out because faults do not change it and at high simulator speeds it
-  would swamp the network time. The fault-free time is that of the experiment's
+  would swamp the network time. A strategy's fault-free time is that of the experiment's
   fault-free run with the same seed and strategy (so the same plan text, and a baseline
-  cell is exactly 1.00); without one, the median of the fault-free runs with that seed
-  (without faults every strategy makes the same single stream per stage). Times are the
-  stored attempt timings, never a clock read where the page is drawn.
+  cell is exactly 1.00); without one, the median of planner's fault-free runs with that
+  seed (without faults every strategy makes the same single stream per stage). A
+  contender (`planner.contenders`) is measured against that same per-seed reference of
+  planner's strategies, so its own cost without faults shows (a library that spends more
+  CPU per delta is slower at high speed); only an experiment of contenders alone falls
+  back to their fault-free runs. A contender's model time is its two requests' wall time.
+  Times are the stored attempt timings, never a clock read where the page is drawn.
   Those runs share the pool and the simulator speed with the faulty ones; 1.0 = no cost.
   Keep the simulator speed moderate (50-100): far above it the client is CPU-bound, the
   machine's load sets the pace and the ratios get noisy (fault-free runs of one seed
@@ -95,8 +99,9 @@ SUMMARY_COLUMNS = (
 def fault_label(spec: str) -> str:
     """A short name for a fault spec: the profile name, or its faults as type@scope#requests.
 
-    `[{"type": "reset", "on_requests": [1], "on_scope": "masterplan"}]` reads
-    `reset@masterplan#1`; without `on_requests` or `on_scope` the fault hits every request.
+    `[{"type": "reset", "at_fraction": 0.9, "on_requests": [1], "on_scope": "masterplan"}]`
+    reads `reset(90%)@masterplan#1`; without `on_requests` or `on_scope` the fault hits
+    every request.
     """
     text = spec.strip()
     if not text.startswith(("[", "{")):
@@ -111,6 +116,9 @@ def fault_label(spec: str) -> str:
 
 def _fault_name(item: dict[str, Any]) -> str:
     name = str(item.get("type", "?"))
+    if isinstance(item.get("at_fraction"), int | float):
+        # where in the answer it strikes: drops at 10% and 90% are different faults
+        name += f"({item['at_fraction']:.0%})"
     if item.get("on_scope"):
         name += f"@{item['on_scope']}"
     if item.get("on_requests"):
@@ -215,10 +223,12 @@ def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
     contender = frame["kind"] == "contender"
     frame.loc[contender, "model_time_s"] = frame.loc[contender, "duration_s"]
     clean = frame[(frame["fault_spec"] == BASELINE_FAULT) & completed]
-    per_seed = frame["seed"].map(clean.groupby("seed")["model_time_s"].median())
+    reference = clean[clean["kind"] == "strategy"].groupby("seed")["model_time_s"].median()
+    per_seed = reference.combine_first(clean.groupby("seed")["model_time_s"].median())
     own = clean.groupby(["seed", "strategy"])["model_time_s"].median().rename("own_baseline")
     paired = frame.join(own, on=["seed", "strategy"])["own_baseline"]
-    frame["baseline_model_time_s"] = paired.fillna(per_seed).astype(float)
+    paired[contender] = float("nan")  # a contender is measured against planner's reference
+    frame["baseline_model_time_s"] = paired.fillna(frame["seed"].map(per_seed)).astype(float)
     frame["slowdown"] = _ratio(frame["model_time_s"], frame["baseline_model_time_s"], completed)
     frame["wall_slowdown"] = _ratio(frame["duration_s"], frame["baseline_duration_s"], completed)
     final = pd.to_numeric(frame["final_tokens"], errors="coerce")

@@ -19,6 +19,7 @@ from planner.cli.serve import serve
 from planner.cli.sim import sim
 from planner.cli.stats import stats
 from planner.cli.users import token, users_group
+from planner.cli.worker import worker
 from planner.logging import configure_logging
 
 
@@ -47,6 +48,7 @@ for command in (
     experiment,
     replay,
     export,
+    worker,
     stats,
 ):
     main.add_command(command)

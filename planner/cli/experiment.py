@@ -32,7 +32,7 @@ def _choices_epilog() -> str:
 )
 @click.option(
     "--strategies",
-    required=True,
+    default="",
     help="Comma-separated strategies and contenders (listed below), e.g. resume,sdk,oracle.",
 )
 @click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
@@ -71,6 +71,12 @@ def _choices_epilog() -> str:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the experiment id and summary as JSON on stdout."
 )
+@click.option(
+    "--follow",
+    "follow_id",
+    default=None,
+    help="Follow an experiment already running (PostgreSQL: its runs are jobs) to its end.",
+)
 def experiment(
     faults: str,
     strategies: str,
@@ -83,6 +89,7 @@ def experiment(
     name: str,
     model: str | None,
     as_json: bool,
+    follow_id: str | None,
 ) -> None:
     """Run a failure-mode experiment: every fault x strategy or contender, REPEATS times.
 
@@ -96,12 +103,21 @@ def experiment(
     library versions) and summarised per strategy x fault: success rate with its 95%
     interval, median and p95 time / fault-free time, output tokens / final tokens, the
     distance to the oracle (when `oracle` is among the strategies) and how runs ended.
+
+    With PostgreSQL every run of planner's strategies is a job that `planner worker`s
+    share (--concurrency is then theirs); this command enqueues them and follows them, and
+    if it is killed the runs go on: `planner experiment --follow ID` follows it again from
+    anywhere. An experiment with contenders runs in this process (a contender's run is
+    another library's requests, judged where they are made).
     """
     import json
     import uuid
 
     from rich.console import Console
 
+    from planner import jobs
+    from planner.auth import get_or_create_local_user
+    from planner.contenders import CONTENDER, kind_of
     from planner.events import default_bus
     from planner.experiment_report import ExperimentProgress, summary_table
     from planner.experiments import (
@@ -110,6 +126,7 @@ def experiment(
         run_experiment,
         split_faults,
     )
+    from planner.jobs.follow import follow_experiment
     from planner.realtime import publishing
 
     try:
@@ -133,11 +150,34 @@ def experiment(
     err = Console(stderr=True, highlight=False)
     db = database()
     db.ensure_schema()
-    config = config.validated(db)
+    on_workers = jobs.uses_jobs(db) and not any(
+        kind_of(name) == CONTENDER for name in config.strategies
+    )
     try:
         with publishing(default_bus()), ExperimentProgress(err) as progress:
-            result = run_experiment(db, config, on_start=progress.on_start, on_run=progress.on_run)
+            if follow_id is not None or on_workers:
+                if follow_id is not None:
+                    try:
+                        experiment_id = uuid.UUID(follow_id)
+                    except ValueError:
+                        raise ExperimentError(
+                            f"--follow {follow_id!r} is not an experiment id"
+                        ) from None
+                else:
+                    user = get_or_create_local_user(db)
+                    experiment_id, _ = jobs.enqueue_experiment(
+                        db, jobs.make_app(db), config.validated(db), user.id
+                    )
+                result = follow_experiment(
+                    db, experiment_id, on_start=progress.on_start, on_run=progress.on_run
+                )
+            else:
+                result = run_experiment(
+                    db, config.validated(db), on_start=progress.on_start, on_run=progress.on_run
+                )
     except KeyboardInterrupt:
+        if follow_id is not None or on_workers:
+            stop("stopped following; the runs go on in the workers (--follow ID)", 130)
         stop("experiment interrupted: finished runs are stored, the rest cancelled", 130)
     summary = result.summary(db)
     if as_json:

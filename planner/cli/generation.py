@@ -60,6 +60,11 @@ from planner.errors import InputError
     help="Output tokens the whole generation may spend across attempts (default: no cap).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result object on stdout.")
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="PostgreSQL: enqueue it as a job for `planner worker`s, print its id and return.",
+)
 def generate(
     description: str,
     username: str | None,
@@ -72,12 +77,14 @@ def generate(
     output_format: str,
     output_budget: int | None,
     as_json: bool,
+    detach: bool,
 ) -> None:
     """Generate one MasterPlan from DESCRIPTION, with a progress bar on stderr.
 
     Exits 0 only when the plan was generated and stored. An interrupted generation
     (Ctrl-C, a killed process) is continued with `planner resume ID`.
     """
+    import json
     import uuid
 
     from planner import auth, plan
@@ -104,6 +111,16 @@ def generate(
     request = plan.GenerationRequest(
         description, user.id, strategy, faults, speed, seed=seed, settings=chosen
     )
+    if detach:
+        from planner import jobs
+
+        generation_id = jobs.enqueue_generation(db, jobs.make_app(db), request)
+        click.echo(
+            json.dumps({"generation_id": str(generation_id), "status": "queued"})
+            if as_json
+            else f"generation {generation_id} queued"
+        )
+        return
     spec = runner.create(store, request)
     finish_generation(lambda bus: runner.execute(store, spec, bus=bus), spec.generation_id, as_json)
 
@@ -143,16 +160,22 @@ def finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN00
     import json
 
     from planner.events import default_bus
+    from planner.plan.sweep import Sweeper
     from planner.plan.terminal import TerminalProgress
     from planner.realtime import publishing
 
     bus = default_bus()
+    # While it runs, this process also finds other generations whose runner died; it
+    # resumes none itself (it exits when its own generation ends).
+    sweeper = Sweeper(database(), bus=bus, resume=None).start()
     try:
         # With PLANNER_REDIS_URL, every Socket.IO node sees this generation.
         with publishing(bus), TerminalProgress(bus, generation_id):
             outcome = run(bus)
     except KeyboardInterrupt:
         stop(f"interrupted; continue with `planner resume {generation_id}`", 130)
+    finally:
+        sweeper.stop()
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2))
     if not outcome.completed:

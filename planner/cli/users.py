@@ -80,7 +80,14 @@ def users_passwd(name: str, password_stdin: bool) -> None:
 @click.command("token", cls=PlannerCommand)
 @click.argument("name")
 def token(name: str) -> None:
-    """Print an access JWT for user NAME (for scripts and tests); valid for 60 minutes."""
-    from planner import auth
+    """Print an access JWT for user NAME (for scripts and tests); valid for 15 minutes.
 
-    click.echo(auth.issue_access_token(auth.get_user(database(), name)))
+    It belongs to a session of its own, which a password change or `planner users delete`
+    ends like every other session of the user.
+    """
+    from planner import auth, sessions
+
+    db = database()
+    click.echo(
+        sessions.start_session(db, auth.get_user(db, name), kind=sessions.SCRIPT).access_token
+    )

@@ -10,6 +10,7 @@ import streamlit as st
 
 from planner import analysis
 from planner.analysis.stats import StatsFilter
+from planner.contenders import RUN_CHOICES, STRATEGY, installed
 from planner.dashboard import charts, experiment_jobs, nav, session
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
@@ -66,8 +67,14 @@ def _form(user_id: uuid.UUID) -> None:
         key="exp_faults",
         help="The fault-free baseline (`none`) is always added.",
     )
+    # planner's strategies, then the installed contenders (other libraries, the oracle)
+    choices = [c.name for c in RUN_CHOICES.values() if c.kind == STRATEGY or installed(c.name)]
     strategies = right.multiselect(
-        "Strategies", STRATEGIES, default=list(STRATEGIES), key="exp_strategies"
+        "Strategies and contenders",
+        choices,
+        default=list(STRATEGIES),
+        key="exp_strategies",
+        format_func=lambda name: f"{name}: {RUN_CHOICES[name].description}",
     )
     extra = st.text_input(
         "Extra fault spec (JSON, optional)",

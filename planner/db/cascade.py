@@ -28,9 +28,11 @@ from planner.db.models import (
     GenerationCheckpoint,
     GenerationChunk,
     GenerationEvent,
+    GenerationLease,
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
+    SessionFamily,
     SubtaskRow,
     TaskRow,
     User,
@@ -71,6 +73,7 @@ def _generation_and_plan_levels(
     levels[0] += [
         delete(GenerationChunk).where(GenerationChunk.generation_id.in_(generations)),
         delete(GenerationCheckpoint).where(GenerationCheckpoint.generation_id.in_(generations)),
+        delete(GenerationLease).where(GenerationLease.generation_id.in_(generations)),
         delete(GenerationEvent).where(GenerationEvent.generation_id.in_(generations)),
         delete(GenerationAttempt).where(GenerationAttempt.generation_id.in_(generations)),
         # Experiment figures outlive the generations they measured.
@@ -151,7 +154,7 @@ def delete_experiment(session: Session, experiment_id: uuid.UUID) -> bool:
 
 
 def delete_user_rows(session: Session, user_id: uuid.UUID) -> bool:
-    """Delete a user and everything they own: generations, plans, experiments."""
+    """Delete a user and everything they own: generations, plans, experiments, sessions."""
     if session.get(User, user_id) is None:
         return False
     generations = select(Generation.id).where(Generation.user_id == user_id)
@@ -168,6 +171,7 @@ def delete_user_rows(session: Session, user_id: uuid.UUID) -> bool:
     levels = _generation_and_plan_levels(generations, plans, discoveries)
     levels[0].append(delete(ExperimentRun).where(ExperimentRun.experiment_id.in_(experiments)))
     levels[1].append(delete(Experiment).where(Experiment.id.in_(experiments)))
+    levels[0].append(delete(SessionFamily).where(SessionFamily.user_id == user_id))
     levels.append([delete(Generation).where(Generation.id.in_(generations))])
     levels.append([delete(User).where(User.id == user_id)])
     _run_levels(session, levels)

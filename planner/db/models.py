@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -66,6 +67,28 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     can_login: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     created_at: Mapped[datetime] = _created()
+
+
+class SessionFamily(Base):
+    """One login's chain of refresh tokens (`planner.sessions`): only the newest is valid.
+
+    A token is never stored, only its id (`current_jti`); `previous_jti` and `rotated_at`
+    let the token just replaced be shown once more within a short grace (two tabs opening
+    at once). `revoked_at` ends the family and every access token issued under it.
+    """
+
+    __tablename__ = "session_families"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    current_jti: Mapped[str] = mapped_column(String(64), nullable=False)
+    previous_jti: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class Generation(Base):
@@ -129,6 +152,15 @@ class GenerationAttempt(Base):
     error_type: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(Text)
+    # What the client reports per attempt (migration 0009): of output_tokens, those spent
+    # thinking; the HTTP status; the anthropic-ratelimit-* headers; the max_tokens sent;
+    # what the strategy decided after a failure.
+    # nullable: DuckDB cannot add a NOT NULL column to an indexed table (migration 0009)
+    thinking_tokens: Mapped[int | None] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("generation_id", "number"),)
 
@@ -158,6 +190,23 @@ class GenerationCheckpoint(Base):
     stage: Mapped[str] = mapped_column(String(16), nullable=False)
     from_char: Mapped[int] = mapped_column(Integer, nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class GenerationLease(Base):
+    """Who may write a generation now: each claim takes a new `epoch`, and every write of a
+    runner is accepted only under its own (migration 0005). The runner renews `expires_at`
+    with each write; the sweep interrupts a generation whose lease expired. A cancel asked
+    from any process is `cancel_requested`, read by the runner at its next write. No
+    foreign key, like the chunks: the store writes it with the generation's row."""
+
+    __tablename__ = "generation_leases"
+    generation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class GenerationEvent(Base):

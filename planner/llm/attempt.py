@@ -154,7 +154,8 @@ def run_stream(
                         if on_thinking is not None:
                             on_thinking("")
                 elif kind == "message_start":
-                    outcome.thinking_reported = _read_usage(usage, event.message.usage)
+                    # Its counts are a start; only message_delta's are final.
+                    _read_usage(usage, event.message.usage)
                 elif kind == "message_delta":
                     delta = event.delta
                     outcome.stop_reason = delta.stop_reason

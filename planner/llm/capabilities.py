@@ -18,10 +18,12 @@ generation); a client may be handed its own for tests.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 from planner import catalog
+from planner.llm.errors import StitchedJSONInvalid
 
 THINKING_ON_TYPES = frozenset({"enabled", "adaptive", "between_tools"})
 
@@ -41,6 +43,21 @@ def thinking_requested(request: dict[str, Any]) -> bool:
 def structured_output_requested(request: dict[str, Any]) -> bool:
     config = request.get("output_config")
     return isinstance(config, dict) and config.get("format") is not None
+
+
+def check_stitched_json(request: dict[str, Any], text: str) -> StitchedJSONInvalid | None:
+    """Under structured outputs the API guarantees one JSON document; an answer joined from
+    a continuation (which could not run under the schema) has no such guarantee, so it must
+    at least parse. The schema itself is checked by whoever parses the answer."""
+    if not structured_output_requested(request):
+        return None
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return StitchedJSONInvalid(
+            f"the answer joined from a continuation is not the JSON the schema asks for ({exc})"
+        )
+    return None
 
 
 class ModelCapabilities:

@@ -35,12 +35,18 @@ import anthropic
 import httpx2
 
 from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
-from planner.llm.capabilities import PROCESS_CAPABILITIES, ModelCapabilities
-from planner.llm.errors import OutputBudgetSpent, PlannerLLMError, PrefillRefused, Refused
+from planner.llm.capabilities import (
+    PROCESS_CAPABILITIES,
+    ModelCapabilities,
+    check_stitched_json,
+)
+from planner.llm.errors import OutputBudgetSpent, PrefillRefused, Refused
 from planner.llm.ledger import Ledger
+from planner.llm.notices import budget_message, give_up_message, notice, report, within_budget
+from planner.llm.seams import AnchoredJoiner, LagBuffer
 from planner.llm.state import AttemptState
-from planner.llm.steps import Finish, NextAttempt, NextStep, continue_from_text
-from planner.llm.stitching import SeamJoiner, WhitespaceJoiner, resent_segments
+from planner.llm.steps import Finish, NextAttempt, continue_from_text
+from planner.llm.stitching import WhitespaceJoiner, resent_segments
 from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
 from planner.llm.types import (
@@ -182,7 +188,7 @@ class ResilientClient:
             outcome = self._attempt(step, state, timeline, ledger, headers)
             error = outcome.error
             if error is None:
-                _report(on_attempt, state)
+                report(on_attempt, state)
                 return self._result(state, timeline.text, step.tier, ledger, outcome)
             if isinstance(error, PrefillRefused) and step.kind == "resume":
                 self.capabilities.learn_prefill_refused(str(request.get("model", "")))
@@ -190,22 +196,27 @@ class ResilientClient:
             next_step = decision.step
             if isinstance(error, Refused):
                 timeline.discard()
-                state.text = ""
+                state.text = state.anchor = ""
             state.attempts[-1].decision = (
                 "discard" if isinstance(error, Refused) else next_step.decision
             )
-            _report(on_attempt, state)
+            report(on_attempt, state)
             if on_recovery is not None:
-                on_recovery(_notice(state, error, next_step))
+                on_recovery(notice(state, error, next_step))
             if isinstance(next_step, Finish):
+                if state.anchor and not isinstance(error, Refused):
+                    # Nothing follows: what was held back for a continuation is delivered.
+                    timeline.append(state.anchor)
+                    timeline.checkpoint()
+                    state.anchor = ""
                 if next_step.error is not None:
                     outcome.error = next_step.error
                     message = next_step.error.message
                 elif decision.stopped and state.budget_left == 0:
-                    outcome.error = OutputBudgetSpent(_budget_message(state, error))
+                    outcome.error = OutputBudgetSpent(budget_message(state, error))
                     message = outcome.error.message
                 else:
-                    message = _give_up_message(state, error) if decision.stopped else error.message
+                    message = give_up_message(state, error) if decision.stopped else error.message
                 return self._result(state, timeline.text, next_step.tier, ledger, outcome, message)
             if next_step.adjusted_request is not None:
                 state.request = next_step.adjusted_request
@@ -226,7 +237,7 @@ class ResilientClient:
         """Run one attempt and record it in the state, the timeline and the ledger."""
         state.attempt += 1
         state.kind = step.kind
-        request = _within_budget(step.request, state.budget_left)
+        request = within_budget(step.request, state.budget_left)
         record = AttemptRecord(
             number=state.attempt,
             kind=step.kind,
@@ -236,16 +247,31 @@ class ResilientClient:
         )
         # A non-streaming answer replaces the text only once it has arrived.
         nonstream = step.kind == "nonstream"
+        held = step.kept_text[len(timeline.text) :]
+        if held and step.kept_text.startswith(timeline.text):
+            # Held-back text the next attempt writes on after is delivered now.
+            timeline.append(held)
+            state.anchor = ""
         timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
         probe = step.kind == "resume" and state.accepted
-        outcome = self._run(step, request, headers, timeline, probe)
+        state.attempts_seam = None
+        outcome = self._run(step, state, request, headers, timeline, probe)
         state.text = timeline.text
+        # A fresh stream from nothing is the API's own answer again; anything written on
+        # after a continuation turn is a joined one.
+        state.continued = step.kind == "continue" or (state.continued and bool(step.kept_text))
+        if outcome.error is None and state.continued:
+            outcome.error = check_stitched_json(state.request, state.text)
         received = "".join(outcome.received)
-        added = len(received) if nonstream else len(state.text) - len(step.kept_text)
+        # What this attempt wrote: the text delivered after the kept text, and the tail it
+        # left held back (the next continuation's anchor), which also counts as progress.
+        reached = len(state.text) + len(state.anchor)
+        added = len(received) if nonstream else reached - len(step.kept_text) - len(step.anchor)
         start_char = len(state.text) - added if nonstream else len(step.kept_text)
+        written = added if nonstream else reached - len(step.kept_text)
         record.output_tokens, record.thinking_tokens = ledger.add(
             start_char,
-            added,
+            written,
             received,
             outcome.usage,
             outcome.usage_reported,
@@ -258,7 +284,8 @@ class ResilientClient:
         if step.kind in ("resume", "continue"):
             state.resent_segments = resent_segments(step.request)
         record.end_ms = state.elapsed_ms
-        record.chars = added
+        record.chars = max(0, added)
+        record.seam = state.attempts_seam
         record.input_tokens = outcome.usage.input_tokens
         record.stop_reason = outcome.stop_reason
         record.request_id = outcome.request_id
@@ -267,7 +294,7 @@ class ResilientClient:
         if outcome.error is not None:
             record.error_type = outcome.error.kind
             record.error_message = outcome.error.message
-            state.record_failure(outcome.error, added)
+            state.record_failure(outcome.error, max(0, added))
         timeline.checkpoint()
         timeline.progress()
         state.attempts.append(record)
@@ -276,6 +303,7 @@ class ResilientClient:
     def _run(
         self,
         step: NextAttempt,
+        state: AttemptState,
         request: dict[str, Any],
         headers: dict[str, str],
         timeline: Timeline,
@@ -287,28 +315,44 @@ class ResilientClient:
                 timeline.replace("".join(outcome.received))
             return outcome
         think = timeline.think
+        # A no-prefill model's last line is held back, so a continuation can be checked
+        # against it (planner.llm.seams); a prefill continues exactly and needs none.
+        lag = None if state.prefill_allowed else LagBuffer(timeline.append)
+        sink = timeline.append if lag is None else lag.feed
         if step.resent_whitespace:
             spaces = WhitespaceJoiner(step.resent_whitespace)
 
             def rejoin(delta: str) -> None:
                 for piece in spaces.feed(delta):
-                    timeline.append(piece)
+                    sink(piece)
 
-            return run_stream(self.sdk, request, headers, rejoin, think, prefill_probe=probe)
-        if not step.join_seam:
-            return run_stream(self.sdk, request, headers, timeline.append, think)
-        seam = SeamJoiner(step.kept_text)
+            outcome = run_stream(self.sdk, request, headers, rejoin, think, prefill_probe=probe)
+            seam = None
+        elif step.join_seam:
+            seam = AnchoredJoiner(step.kept_text, step.anchor)
 
-        def join(delta: str) -> None:
-            for piece in seam.feed(delta) or ():
-                timeline.append(piece)
+            def join(delta: str) -> None:
+                for piece in seam.feed(delta):
+                    sink(piece)
 
-        outcome = run_stream(self.sdk, request, headers, join, think)
+            outcome = run_stream(self.sdk, request, headers, join, think)
+        else:
+            seam = None
+            outcome = run_stream(self.sdk, request, headers, sink, think)
         if outcome.error is None:
-            # Held-back text of a broken continuation may be a half-finished repeat; it is
-            # only released when the answer really ended.
-            for piece in seam.finish():
-                timeline.append(piece)
+            if seam is not None:
+                # Held-back text of a broken continuation may be a half-finished repeat;
+                # it is only released when the answer really ended.
+                for piece in seam.finish():
+                    sink(piece)
+            if lag is not None:
+                lag.flush(drop_closing_fence=seam is not None and seam.opened_fence)
+        if seam is not None:
+            state.attempts_seam = seam.seam
+        if lag is not None and (seam is None or seam.decided):
+            state.anchor = lag.pending
+        elif lag is None:
+            state.anchor = ""
         return outcome
 
     def _result(
@@ -339,48 +383,3 @@ class ResilientClient:
             estimated_cost_usd=ledger.estimated_cost_usd(),
             estimated_saving_usd=ledger.estimated_saving_usd(),
         )
-
-
-def _report(on_attempt: Callable[[AttemptRecord], None] | None, state: AttemptState) -> None:
-    if on_attempt is not None:
-        on_attempt(state.attempts[-1])
-
-
-def _within_budget(request: dict[str, Any], budget_left: int | None) -> dict[str, Any]:
-    """The request with max_tokens no more than the budget left."""
-    if budget_left is None or budget_left >= int(request["max_tokens"]):
-        return request
-    return {**request, "max_tokens": max(1, budget_left)}
-
-
-def _notice(state: AttemptState, error: PlannerLLMError, step: NextStep) -> RecoveryNotice:
-    if isinstance(error, Refused):
-        return RecoveryNotice(state.attempt, error.kind, error.message, "discard", "failed", 0, 0.0)
-    if isinstance(step, NextAttempt):
-        return RecoveryNotice(
-            state.attempt,
-            error.kind,
-            error.message,
-            step.decision,
-            step.tier,
-            len(step.kept_text),
-            state.upcoming_wait_s,
-        )
-    return RecoveryNotice(
-        state.attempt, error.kind, error.message, step.decision, step.tier, len(state.text), 0.0
-    )
-
-
-def _budget_message(state: AttemptState, error: PlannerLLMError) -> str:
-    return (
-        f"the output budget of {state.output_budget_tokens} tokens is spent after "
-        f"{state.attempt} attempt(s) ({state.output_tokens_spent} output tokens, thinking "
-        f"included); the answer is incomplete: {error.message}"
-    )
-
-
-def _give_up_message(state: AttemptState, error: PlannerLLMError) -> str:
-    return (
-        f"gave up after {state.attempt} attempt(s), {state.attempts_without_progress} of them "
-        f"without progress, in {state.elapsed_s:.1f} s (attempt or time limit): {error.message}"
-    )

@@ -91,6 +91,10 @@ class PrefillRefused(PlannerLLMError):
     kind = "prefill_refused"
 
 
+class StitchedJSONInvalid(PlannerLLMError):
+    kind = "stitched_json_invalid"
+
+
 class MaxTokensReached(PlannerLLMError):
     kind = "max_tokens"
 

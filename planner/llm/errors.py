@@ -23,6 +23,8 @@ so a front end that catches `PlannerError` catches these too::
         │       ├── OutputBudgetSpent  the generation's output budget is used up
         │       └── ThinkingExhausted  max_tokens ran out while thinking; nothing left to try
         ├── PrefillRefused           400: this model does not accept an assistant prefill
+        ├── StitchedJSONInvalid      an answer under a JSON schema, joined from a
+        │                            continuation, does not parse: start it again
         ├── MaxTokensReached         the answer stopped at max_tokens (.while_thinking)
         └── TransientError           worth another attempt
             ├── RequestFailed        HTTP error before the stream started (.retry_after_s)
@@ -79,6 +81,7 @@ from planner.llm.error_types import (
     RetryDeclined,
     ServerError,
     SpendLimitReached,
+    StitchedJSONInvalid,
     StreamCorrupted,
     StreamErrorEvent,
     StreamingRequired,
@@ -373,6 +376,7 @@ __all__ = [
     "StreamErrorEvent",
     "StreamInterrupted",
     "StreamStalled",
+    "StitchedJSONInvalid",
     "StreamTruncated",
     "StreamingRequired",
     "ThinkingExhausted",

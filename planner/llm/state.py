@@ -48,6 +48,13 @@ class AttemptState:
     upcoming_wait_s: float = 0.0
     cache_ttl: str | None = None
     """`"1h"` to cache the text re-sent on a resume for an hour; None: the default 5 min."""
+    anchor: str = ""
+    """Text that arrived after `text` but was held back from delivery (a no-prefill
+    model's last line): the next continuation must write it again (`planner.llm.seams`)."""
+    continued: bool = False
+    """The text kept so far was joined from a continuation turn."""
+    attempts_seam: str | None = None
+    """How the attempt that ran last joined its continuation (`AttemptRecord.seam`)."""
     resent_segments: tuple[str, ...] = ()
     """The text blocks in which the last resume re-sent the answer (cached then): the next
     resume sends them again unchanged, so their cache entry is read, not written again."""

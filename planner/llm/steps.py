@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from planner import catalog
-from planner.llm.errors import MaxTokensReached, PlannerLLMError, ThinkingExhausted
+from planner.llm.errors import (
+    MaxTokensReached,
+    PlannerLLMError,
+    StitchedJSONInvalid,
+    ThinkingExhausted,
+)
 from planner.llm.state import AttemptState
 from planner.llm.stitching import continuation_request, prefill_request
 from planner.llm.types import AttemptKind, Tier
@@ -39,7 +44,10 @@ class NextAttempt:
     tier: Tier
     """The tier the generation ends with if this attempt completes it."""
     join_seam: bool = False
-    """The continuation may repeat the end of the kept text: cut the overlap."""
+    """A continuation turn: join it to the kept text (`planner.llm.seams`)."""
+    anchor: str = ""
+    """Text received after the kept text but held back from delivery: the continuation
+    must write it again, which shows exactly where it rejoins (`AnchoredJoiner`)."""
     resent_whitespace: str = ""
     """Trailing whitespace of the kept text left out of a prefill (the API refuses it);
     the model writes it again, and that repeat is dropped, so nothing delivered is taken
@@ -86,9 +94,12 @@ def _resume_from(
     state: AttemptState, request: dict[str, Any], tier: Tier = "resume"
 ) -> NextAttempt:
     """Prefill where allowed, else a continuation turn, from all the text kept so far."""
-    kept = state.text
-    if not kept.strip():
+    kept, anchor = state.text, state.anchor
+    if not (kept + anchor).strip():
         return NextAttempt("stream", request, "", "retry", tier)
+    if not kept.strip():
+        # Too little to hold a line back from: all of it is sent (and delivered first).
+        kept, anchor = kept + anchor, ""
     ttl = state.cache_ttl
     if state.prefill_allowed:
         prefill = kept.rstrip()
@@ -107,6 +118,7 @@ def _resume_from(
         "continue",
         tier,
         join_seam=True,
+        anchor=anchor,
     )
 
 
@@ -164,6 +176,7 @@ def _adjusted(
         decision,
         step.tier,
         join_seam=step.join_seam,
+        anchor=step.anchor,
         resent_whitespace=step.resent_whitespace,
         adjusted_request=adjusted,
         adjustment=adjustment,
@@ -178,6 +191,9 @@ class continue_from_text(step_base):
         error = state.last_error
         if isinstance(error, MaxTokensReached) and error.while_thinking:
             return _more_room_to_think(state, error)
+        if isinstance(error, StitchedJSONInvalid):
+            # The schema could not hold across the seam: the whole answer again, under it.
+            return NextAttempt("stream", state.request, "", "retry", "resume")
         return _resume_from(state, state.request)
 
 

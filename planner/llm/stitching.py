@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from planner import catalog
+from planner.tokens import count_tokens
+
 CONTINUE_PROMPT = (
     "Your previous answer was cut off. Continue it exactly where it stopped: output only the "
     "remaining text, starting with the very next character, without repeating anything, "
@@ -43,6 +46,30 @@ def _split_caller_prefill(request: dict[str, Any]) -> tuple[list[dict[str, Any]]
     return messages, ""
 
 
+def _controls(value: Any) -> list[dict[str, Any]]:
+    """Every `cache_control` in the request, in order."""
+    if isinstance(value, dict):
+        own = [value["cache_control"]] if isinstance(value.get("cache_control"), dict) else []
+        return own + [c for item in value.values() for c in _controls(item)]
+    if isinstance(value, list):
+        return [c for item in value for c in _controls(item)]
+    return []
+
+
+def _prompt_tokens(request: dict[str, Any], text: str) -> int:
+    system = request.get("system") or ""
+    messages = [_as_text(m.get("content", "")) for m in request.get("messages", [])]
+    return count_tokens(_as_text(system) + "".join(messages) + text)
+
+
+def _ttl_for(request: dict[str, Any], cache_ttl: str | None) -> str | None:
+    """The TTL the resent text may be cached with: the API wants longer-lived entries
+    before shorter ones, so a 1-hour entry only after breakpoints that are 1-hour too."""
+    if cache_ttl == "1h" and any(c.get("ttl") != "1h" for c in _controls(request)):
+        return None
+    return cache_ttl
+
+
 def _breakpoints(value: Any) -> int:
     if isinstance(value, dict):
         own = 1 if "cache_control" in value else 0
@@ -62,7 +89,9 @@ def resent_content(
     The blocks the previous resume sent (`cached`) are sent again unchanged, the new text
     as one more block, so the cached prefix is byte for byte the same; the breakpoints sit
     on the last two blocks (the previous resume's end, read now, and this one's, written),
-    within the four the API allows.
+    within the four the API allows, and only when the prompt reaches the model's minimum
+    cacheable length (the catalogue's `min_cacheable_tokens`). A 1-hour TTL is used only
+    after breakpoints that are 1-hour too (the API orders longer TTLs first).
     """
     previous = "".join(cached)
     if cached and text == previous:
@@ -72,9 +101,14 @@ def resent_content(
     else:
         segments = [text]
     free = min(2, MAX_CACHE_BREAKPOINTS - _breakpoints(request))
+    spec = catalog.lookup(str(request.get("model", "")))
+    minimum = spec.min_cacheable_tokens if spec is not None else None
+    if minimum is not None and _prompt_tokens(request, text) < minimum:
+        free = 0  # the model caches nothing this short: a breakpoint would only be spent
     control: dict[str, str] = {"type": "ephemeral"}
-    if cache_ttl is not None:
-        control["ttl"] = cache_ttl
+    ttl = _ttl_for(request, cache_ttl)
+    if ttl is not None:
+        control["ttl"] = ttl
     blocks: list[dict[str, Any]] = [{"type": "text", "text": segment} for segment in segments]
     for block in blocks[len(blocks) - free :] if free > 0 else ():
         block["cache_control"] = control

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from planner.errors import InputError
-from planner.llm.errors import MaxTokensReached, PrefillRefused, TransientError
+from planner.llm.errors import (
+    MaxTokensReached,
+    PrefillRefused,
+    StitchedJSONInvalid,
+    TransientError,
+)
 from planner.llm.retry import retry_base, retry_if_attempt_kind, retry_if_error, retry_never
 from planner.llm.state import AttemptState
 from planner.llm.steps import (
@@ -139,7 +144,7 @@ def _resume(limits: Limits) -> Strategy:
     # max_tokens is only fixed by continuing; a refused prefill only if it was planner's own
     # (a prefill in the caller's request is the caller's error).
     return Strategy(
-        retry_if_error(TransientError, MaxTokensReached)
+        retry_if_error(TransientError, MaxTokensReached, StitchedJSONInvalid)
         | (retry_if_error(PrefillRefused) & retry_if_attempt_kind("resume")),
         continue_from_text(),
         _backoff(),

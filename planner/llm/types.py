@@ -145,6 +145,9 @@ class AttemptRecord:
     """The `max_tokens` this attempt was sent with (the budget left may lower it)."""
     decision: str | None = None
     """What the strategy decided after this attempt failed (`RecoveryNotice.decision`)."""
+    seam: str | None = None
+    """How a continuation was joined: exact, repeat, preamble, fence, reworded, fallback
+    (`planner.llm.seams`); None for other attempts."""
 
 
 @dataclass

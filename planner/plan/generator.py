@@ -26,6 +26,7 @@ from planner.events import (
     Event,
     GenerationComplete,
     GenerationError,
+    GenerationResumed,
     GenerationStart,
     ParsingComplete,
     Recovery,
@@ -50,6 +51,7 @@ from planner.plan.stage import StageRunner
 from planner.store import (
     GenerationSpec,
     GenerationStatus,
+    LeaseLost,
     Recording,
     RecordingError,
     ResumePoint,
@@ -98,13 +100,15 @@ class GenerationRun:
             self.endpoint, strategy=self.spec.strategy, speed=self.spec.speed
         )
         status, error, plan, masterplan_id = GenerationStatus.FAILED, None, None, None
-        save_plan = None
+        save_plan, lost = None, None
         try:
             self._announce(resume)
             discovery, discovery_id = self._discovery(client, resume)
             plan = self._masterplan(client, discovery, resume)
             masterplan_id, save_plan = self._save(plan, discovery_id)
             status = GenerationStatus.COMPLETED
+        except LeaseLost as exc:
+            lost = exc  # another runner owns the generation now: write nothing more
         except GenerationFailed as exc:
             error = exc.message
             self.stages.tiers.append(exc.tier or "failed")
@@ -121,6 +125,9 @@ class GenerationRun:
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             client.close()
+            if lost is not None or self.recording.lost is not None:
+                self.recording.abandon()
+                raise lost or self.recording.lost
             terminal = None
             if status != GenerationStatus.INTERRUPTED:
                 terminal = self._terminal_event(status, plan, masterplan_id, error)
@@ -129,7 +136,9 @@ class GenerationRun:
         return outcome
 
     def _announce(self, resume: ResumePoint | None) -> None:
-        if resume is None:
+        # A resumed generation whose first process died before its first write has no
+        # start event stored: it gets one now (issue 17.9).
+        if resume is None or resume.positions.next_event_seq == 1:
             self.recording.emit(
                 GenerationStart(
                     description=self.spec.description,
@@ -139,7 +148,14 @@ class GenerationRun:
                     stage="discovery",
                 )
             )
+        if resume is None:
             return
+        resume_from_char = len(resume.stage_text or "")
+        self.recording.emit(
+            GenerationResumed(
+                resume_from_char=resume_from_char, attempt=self.stages.current_attempt
+            )
+        )
         self.recording.emit(
             Recovery(
                 attempt=self.stages.current_attempt,

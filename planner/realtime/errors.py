@@ -12,14 +12,24 @@ operator (`planner serve`, the dashboard's sidebar)::
     └── TokenNoLongerValid            the token expired or its user went mid-connection
     RequestRefused                    a client request the endpoint refuses; `code` on the wire
     ├── InvalidPayload  (InputError)      code "invalid_payload"
-    └── NoSuchGeneration  (NotFoundError) code "not_found": unknown and foreign ids alike
+    ├── NoSuchGeneration  (NotFoundError) code "not_found": unknown and foreign ids alike
+    ├── NotNow  (ConflictError)           code "conflict": not resumable / nothing to cancel
+    ├── RateLimited  (ConflictError)      code "rate_limited": over the connection's bucket
+    └── TooManyGenerationsRefused (ConflictError) code "too_many_generations": user's cap
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from planner.errors import AuthError, InputError, NotFoundError, PlannerError, ServiceUnavailable
+from planner.errors import (
+    AuthError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PlannerError,
+    ServiceUnavailable,
+)
 
 
 class RealtimeStartError(ServiceUnavailable):
@@ -50,3 +60,15 @@ class InvalidPayload(RequestRefused, InputError):
 
 class NoSuchGeneration(RequestRefused, NotFoundError):
     code = "not_found"
+
+
+class NotNow(RequestRefused, ConflictError):
+    code = "conflict"
+
+
+class RateLimited(RequestRefused, ConflictError):
+    code = "rate_limited"
+
+
+class TooManyGenerationsRefused(RequestRefused, ConflictError):
+    code = "too_many_generations"

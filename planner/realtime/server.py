@@ -1,8 +1,10 @@
 """The Socket.IO endpoint: authenticated connections, owner-only rooms, catch-up.
 
-Every handler runs through `_guarded`: re-verify the connection's token (an expired token
-or a deleted user gets an `error` event and is disconnected), validate the payload with
-pydantic, then do the work. A refused request gets an `error` event
+Every handler runs through `_guarded`: take a token from the connection's bucket (a flood
+is refused with `rate_limited` before any other work, see `limits`), re-verify the
+connection's token (an expired token or a deleted user gets an `error` event and is
+disconnected), validate the payload with pydantic, then do the work; the database work
+runs on the endpoint's own bounded thread pool. A refused request gets an `error` event
 `{event, code, message}` and the same `{"error": {...}}` as its acknowledgement; nothing
 a handler does can crash the server. Unknown and foreign generation ids get the same
 answer, so a client learns nothing about generations that are not theirs.
@@ -16,9 +18,12 @@ without sleeping.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -27,17 +32,22 @@ from pydantic import BaseModel, ValidationError
 
 from planner.db import Database
 from planner.events import EventBus, default_bus
+from planner.jobs import control
 from planner.plan.request import GenerationRequest, GenerationRequestError
-from planner.plan.service import GenerationService
+from planner.plan.service import GenerationService, TooManyGenerations
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
 from planner.realtime.errors import (
     InvalidPayload,
     NoSuchGeneration,
+    NotNow,
+    RateLimited,
     RequestRefused,
     TokenNoLongerValid,
+    TooManyGenerationsRefused,
 )
 from planner.realtime.fanout import FanoutManager
+from planner.realtime.limits import ConnectionLimits, EventLimits
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
 from planner.realtime.publisher import (
     NAMESPACE,
@@ -48,6 +58,7 @@ from planner.realtime.publisher import (
     room_for,
 )
 from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
+from planner.store import GenerationNotFound, GenerationNotResumable
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +96,8 @@ class RealtimeServer:
         catch_up_wait_s: float = CATCH_UP_WAIT_S,
         reads: StoredReads | None = None,
         clock: Callable[[], datetime] = utc_now,
+        limits: EventLimits | None = None,
+        limit_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.service = service
@@ -94,6 +107,10 @@ class RealtimeServer:
         self.reads = reads or store.DatabaseReads(db)
         self.clock = clock
         self.high_water = HighWater()
+        self.limits = limits or EventLimits()
+        self._buckets = ConnectionLimits(self.limits, limit_clock)
+        # The endpoint's database work, off the loop's shared default pool (see limits).
+        self._db_pool = ThreadPoolExecutor(self.limits.db_threads, thread_name_prefix="realtime-db")
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=FanoutManager(),
@@ -133,24 +150,42 @@ class RealtimeServer:
             await asyncio.to_thread(detach_publisher, publisher)
         if self._relay is not None:
             await self._relay.close()
+        self._db_pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_db_pool(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`work(*args)` on the endpoint's own bounded pool of database threads, inside a
+        hold of the database: a burst of events shares one open DuckDB file instead of
+        opening it for every token check and read."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_pool, functools.partial(self._held, work, *args))
+
+    def _held(self, work: Callable[..., Any], *args: Any) -> Any:
+        with self.db.held():
+            return work(*args)
 
     # ---- handlers -------------------------------------------------------------------
 
     def _register(self) -> None:
         self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
         self._on("start_generation", StartGeneration, self._start_generation)
         self._on("join_generation", GenerationRef, self._join)
         self._on("leave_generation", GenerationRef, self._leave)
         self._on("request_catch_up", CatchUp, self._catch_up)
+        self._on("resume_generation", GenerationRef, self._resume)
+        self._on("cancel_generation", GenerationRef, self._cancel)
         self.sio.on("*", self._unknown_event)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             token = rt_auth.token_from_handshake(environ, auth)
-            claims = await rt_auth.verify_async(self.db, token, self.clock())
+            claims = await self._in_db_pool(rt_auth.verify, self.db, token, self.clock())
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
+
+    async def _disconnect(self, sid: str, *_: Any) -> None:
+        self._buckets.forget(sid)
 
     def _on(
         self, event: str, model: type[P], work: Callable[[str, uuid.UUID, P], Awaitable[Reply]]
@@ -169,12 +204,15 @@ class RealtimeServer:
         work: Callable[[str, uuid.UUID, P], Awaitable[Reply]],
     ) -> Reply:
         try:
+            self._within_rate(sid)
             user_id = await self._still_authenticated(sid, event)
             try:
                 payload = model.model_validate(data)
             except ValidationError as exc:
                 raise InvalidPayload(describe(exc)) from None
             return await work(sid, user_id, payload)
+        except RateLimited as refused:
+            return await self._refuse_rate(sid, event, refused)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
         except TokenNoLongerValid as gone:
@@ -183,11 +221,24 @@ class RealtimeServer:
             log.exception("the %s handler failed", event)
             return await self._refuse(sid, event, "internal", "the server could not do that")
 
+    def _within_rate(self, sid: str) -> None:
+        """RateLimited if this connection has used up its bucket (checked before any work)."""
+        wait_s = self._buckets.allow(sid)
+        if wait_s is not None:
+            raise RateLimited(
+                f"too many events: this connection may send {self.limits.burst} at once and "
+                f"{self.limits.per_second:g} per second; try again in {wait_s:.2f} s"
+            )
+
     async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
-        session = await self.sio.get_session(sid)
         try:
-            claims = await rt_auth.verify_async(self.db, session["token"], self.clock())
+            session = await self.sio.get_session(sid)
+        except KeyError:  # disconnected while this event waited (e.g. after a flood)
+            gone = {"event": event, "code": "disconnected", "message": "the connection closed"}
+            raise TokenNoLongerValid(gone) from None
+        try:
+            claims = await self._in_db_pool(rt_auth.verify, self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
             self._disconnect_after_reply(sid)
@@ -212,6 +263,19 @@ class RealtimeServer:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    async def _refuse_rate(self, sid: str, event: str, refused: RateLimited) -> Reply:
+        """A rate-limited event: always its acknowledgement, but the `error` event only for
+        the first refusal of a run (a flood is not answered with a flood) and for the one
+        that ends the connection (`EventLimits.disconnect_after` in a row)."""
+        error = {"event": event, "code": refused.code, "message": refused.message}
+        in_a_row = self._buckets.refused_in_a_row(sid)
+        if in_a_row == self.limits.disconnect_after:
+            error["message"] += f"; disconnected after {in_a_row} refused events in a row"
+            self._disconnect_after_reply(sid)
+        if in_a_row in (1, self.limits.disconnect_after):
+            await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
+        return {"error": error}
+
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
         error = {"event": event, "code": code, "message": message}
         await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
@@ -219,16 +283,22 @@ class RealtimeServer:
 
     async def _unknown_event(self, event: str, sid: str, *_: Any) -> Reply:
         try:
+            self._within_rate(sid)
             await self._still_authenticated(sid, event)
+        except RateLimited as refused:
+            return await self._refuse_rate(sid, event, refused)
         except TokenNoLongerValid as gone:
             return {"error": gone.error}
-        known = "start_generation, join_generation, leave_generation, request_catch_up"
+        known = (
+            "start_generation, join_generation, leave_generation, request_catch_up, "
+            "resume_generation, cancel_generation"
+        )
         return await self._refuse(
             sid, event, "unknown_event", f"there is no event {event!r}; known: {known}"
         )
 
     async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
-        info = await asyncio.to_thread(self.reads.generation_info, generation_id)
+        info = await self._in_db_pool(self.reads.generation_info, generation_id)
         if info is None or info.user_id != user_id:
             raise NoSuchGeneration(f"you have no generation {generation_id}")
         return info
@@ -236,7 +306,7 @@ class RealtimeServer:
     async def _start_generation(
         self, sid: str, user_id: uuid.UUID, payload: StartGeneration
     ) -> Reply:
-        generation_id = await asyncio.to_thread(_start, self.service, user_id, payload)
+        generation_id = await self._in_db_pool(_start, self.service, user_id, payload)
         await self.sio.enter_room(sid, room_for(generation_id), namespace=NAMESPACE)
         return {"generation_id": str(generation_id)}
 
@@ -244,6 +314,39 @@ class RealtimeServer:
         info = await self._owned(user_id, payload.generation_id)
         await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
         return {"generation_id": str(info.generation_id), "status": info.status}
+
+    async def _resume(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        """Owner only, refused like a join; the resume runs on a worker or this node."""
+        info = await self._owned(user_id, payload.generation_id)
+        try:
+            await self._in_db_pool(
+                functools.partial(control.resume_generation, service=self.service),
+                self.db,
+                info.generation_id,
+                user_id,
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+        except GenerationNotResumable as exc:
+            raise NotNow(str(exc)) from None
+        await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
+        return {"generation_id": str(info.generation_id), "resumed": True}
+
+    async def _cancel(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        """Owner only; stops it whichever process or machine runs it."""
+        info = await self._owned(user_id, payload.generation_id)
+        try:
+            asked = await self._in_db_pool(
+                functools.partial(control.cancel_generation, service=self.service),
+                self.db,
+                info.generation_id,
+                user_id,
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+        if not asked:
+            raise NotNow(f"generation {info.generation_id} has already ended")
+        return {"generation_id": str(info.generation_id), "cancelling": True}
 
     async def _leave(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
         await self.sio.leave_room(sid, room_for(payload.generation_id), namespace=NAMESPACE)
@@ -268,7 +371,7 @@ class RealtimeServer:
         deadline = loop.time() + self.catch_up_wait_s
         needed = self.high_water.get(payload.generation_id)
         while True:
-            page = await asyncio.to_thread(
+            page = await self._in_db_pool(
                 self.reads.stored_events_after,
                 payload.generation_id,
                 payload.after_seq,
@@ -290,5 +393,7 @@ def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGenerat
     )
     try:
         return service.start(request)
+    except TooManyGenerations as exc:
+        raise TooManyGenerationsRefused(str(exc)) from None
     except GenerationRequestError as exc:
         raise InvalidPayload(str(exc)) from None

@@ -1,0 +1,213 @@
+"""Generations and experiments as Procrastinate jobs on real PostgreSQL, run by real
+`planner worker` processes: a killed worker's generation completes on another, a paused
+one writes nothing after it was replaced, experiments fan out and lose no run.
+
+Leases and sweeps are short (settings), simulator speeds high; every wait is a condition
+with a generous deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select, text
+
+from planner.analysis.experiments import experiment_runs
+from planner.auth import get_or_create_local_user
+from planner.config import reset_settings
+from planner.db import Database, Experiment, ExperimentRun, GenerationLease
+from planner.experiments import ExperimentConfig
+from planner.jobs import cancel_generation, enqueue_experiment, enqueue_generation, make_app
+from planner.plan import GenerationRequest, run_generation
+from planner.store import GenerationStore
+from tests.conftest import PREFILL_MODEL, REPO_ROOT, cli_env
+from tests.durable_helpers import (
+    assert_gap_free,
+    chunk_seqs,
+    masterplan_checkpoint,
+    plans_of,
+    status_of,
+    stored_events,
+    wait_for,
+)
+
+DESCRIPTION = "A booking system for a climbing gym with classes and memberships"
+FAST_LIVENESS = {
+    "PLANNER_HEARTBEAT_S": "0.3",
+    "PLANNER_LEASE_TTL_S": "1.5",
+    "PLANNER_SWEEP_INTERVAL_S": "1",
+}
+
+
+@pytest.fixture
+def jobs_db(postgres: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
+    for name, value in {**FAST_LIVENESS, "PLANNER_MODEL": PREFILL_MODEL}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PLANNER_DATABASE_URL", postgres.url)
+    reset_settings()
+    return postgres
+
+
+@pytest.fixture
+def workers(jobs_db: Database) -> Iterator[list[subprocess.Popen]]:
+    """Start `planner worker` processes with `workers.append(start())`; all ended after."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGCONT)
+            process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_worker(db: Database, *, concurrency: int = 4) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "planner", "worker", "--concurrency", str(concurrency)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(PLANNER_DATABASE_URL=db.url, PLANNER_MODEL=PREFILL_MODEL, **FAST_LIVENESS),
+        cwd=REPO_ROOT,
+    )
+
+
+def owner_pid(db: Database, generation_id: uuid.UUID) -> int | None:
+    owner = db.read(
+        lambda conn: conn.scalar(
+            select(GenerationLease.owner).where(GenerationLease.generation_id == generation_id)
+        )
+    )
+    return int(owner.rsplit(":", 1)[1]) if owner and ":" in owner else None
+
+
+def test_a_killed_workers_generation_completes_on_another_with_the_same_plan(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    user = get_or_create_local_user(jobs_db)
+    reference = run_generation(jobs_db, GenerationRequest(DESCRIPTION, user.id, speed=0))
+    workers.extend([start_worker(jobs_db), start_worker(jobs_db)])
+    gid = enqueue_generation(
+        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=7)
+    )
+    wait_for(lambda: masterplan_checkpoint(jobs_db, 1000) == gid, what="the MasterPlan")
+    runner = wait_for(lambda: owner_pid(jobs_db, gid), what="the runner's pid")
+    victim = next(w for w in workers if w.pid == runner)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    wait_for(lambda: status_of(jobs_db, gid) == "completed", what="the resumed generation")
+    assert owner_pid(jobs_db, gid) != victim.pid
+    assert plans_of(jobs_db, gid) == plans_of(jobs_db, reference.generation_id)
+    assert_gap_free(chunk_seqs(jobs_db, gid))
+    events = stored_events(jobs_db, gid)
+    assert_gap_free([seq for seq, _ in events])
+    names = [name for _, name in events]
+    assert names[0] == "masterplan_generation_start" and names.count(names[0]) == 1
+    lifecycle = ["interrupted", "resumed", "complete"]
+    assert [n for n in names if n.removeprefix("masterplan_generation_") in lifecycle] == [
+        f"masterplan_generation_{n}" for n in lifecycle
+    ]
+
+
+def procrastinate_job_ids(db: Database) -> set[int]:
+    return set(db.read(lambda conn: conn.scalars(text("SELECT id FROM procrastinate_jobs")).all()))
+
+
+def test_a_paused_worker_that_wakes_after_its_generation_moved_writes_nothing_more(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    user = get_or_create_local_user(jobs_db)
+    paused = start_worker(jobs_db)
+    workers.append(paused)
+    gid = enqueue_generation(
+        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=7)
+    )
+    wait_for(lambda: masterplan_checkpoint(jobs_db, 1000) == gid, what="the MasterPlan")
+    first_job = jobs_db.read(
+        lambda conn: conn.scalar(
+            select(GenerationLease.job_id).where(GenerationLease.generation_id == gid)
+        )
+    )
+    os.kill(paused.pid, signal.SIGSTOP)
+    workers.append(start_worker(jobs_db))
+    wait_for(lambda: status_of(jobs_db, gid) == "completed", what="the generation elsewhere")
+    events_before = stored_events(jobs_db, gid)
+    chunks_before = chunk_seqs(jobs_db, gid)
+    os.kill(paused.pid, signal.SIGCONT)
+    # The woken runner meets its lost lease at its next write and its job ends.
+    wait_for(lambda: first_job not in procrastinate_job_ids(jobs_db), what="the old job")
+    assert len(plans_of(jobs_db, gid)) == 1
+    assert stored_events(jobs_db, gid) == events_before
+    assert chunk_seqs(jobs_db, gid) == chunks_before
+    assert_gap_free(chunks_before)
+    assert_gap_free([seq for seq, _ in events_before])
+    assert status_of(jobs_db, gid) == "completed"
+
+
+def test_a_cancel_from_another_process_stops_the_workers_generation(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    user = get_or_create_local_user(jobs_db)
+    workers.append(start_worker(jobs_db))
+    gid = enqueue_generation(
+        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=1)
+    )
+    wait_for(lambda: status_of(jobs_db, gid) == "running", what="the worker to start it")
+    assert cancel_generation(jobs_db, gid, user.id)
+    wait_for(lambda: status_of(jobs_db, gid) == "failed", what="the cancel to land")
+    assert GenerationStore(jobs_db).load(gid).error == "cancelled before it finished"
+    assert stored_events(jobs_db, gid)[-1][1] == "masterplan_generation_error"
+
+
+def test_an_experiment_over_two_workers_one_killed_ends_every_run_exactly_once(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    user = get_or_create_local_user(jobs_db)
+    workers.extend([start_worker(jobs_db), start_worker(jobs_db)])
+    config = ExperimentConfig(
+        faults=("drop-at-90",), strategies=("resume", "restart"), repeats=10, speed=1000
+    )
+    experiment_id, total = enqueue_experiment(jobs_db, make_app(jobs_db), config, user.id)
+    assert total == 40
+
+    def finished_runs() -> int:
+        return jobs_db.read(
+            lambda conn: conn.scalar(
+                select(func.count())
+                .select_from(ExperimentRun)
+                .where(ExperimentRun.experiment_id == experiment_id)
+                .where(ExperimentRun.status.in_(("completed", "failed")))
+            )
+        )
+
+    wait_for(lambda: finished_runs() >= 8, what="a fifth of the runs")
+    os.kill(workers[0].pid, signal.SIGKILL)
+    workers[0].wait(timeout=30)
+    wait_for(
+        lambda: (
+            jobs_db.read(
+                lambda conn: conn.scalar(
+                    select(Experiment.status).where(Experiment.id == experiment_id)
+                )
+            )
+            == "completed"
+        ),
+        timeout_s=240,
+        what="the experiment to close",
+    )
+    runs = experiment_runs(jobs_db, experiment_id)
+    assert len(runs) == 40 and set(runs["status"]) <= {"completed", "failed"}
+    generations = list(runs["generation_id"])
+    assert len(set(generations)) == 40
+    for gid in generations:
+        assert len(plans_of(jobs_db, uuid.UUID(str(gid)))) <= 1
+        assert_gap_free(chunk_seqs(jobs_db, uuid.UUID(str(gid))))
