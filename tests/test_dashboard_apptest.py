@@ -159,6 +159,7 @@ def test_login_navigation_empty_states_and_logout(home_db: Database) -> None:
     at.sidebar.button(key="logout").click().run()
     assert TOKEN_KEY not in at.session_state
     assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
+    assert not at.sidebar.markdown and not at.sidebar.button  # no trace of alice's sidebar
     assert "You have logged out." in texts(at)
 
 

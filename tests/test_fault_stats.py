@@ -156,7 +156,6 @@ def test_counts_have_integer_axes_legends_below_and_no_zero_only_histogram_ticks
     assert bins[["bin_start", "bin_end"]].values.tolist() == [[0.0, 1.0], [0.0, 1.0]]
     histogram = charts.histogram(bins, x_title="wasted output tokens").to_dict()
     assert histogram["encoding"]["y"]["axis"] == {"format": "d", "tickMinStep": 1}
-    spread = pd.DataFrame({"strategy": ["a"] * 3, "wasted_output_tokens": [0, 7_755, 40]})
-    edges = analysis.histogram(spread, "wasted_output_tokens")
-    assert (edges["bin_start"] == edges["bin_start"].round()).all()
-    assert edges["count"].sum() == 3
+    narrow = pd.DataFrame({"strategy": ["a"] * 3, "wasted_output_tokens": [0, 3, 3]})
+    edges = analysis.histogram(narrow, "wasted_output_tokens")
+    assert edges[["bin_start", "count"]].values.tolist() == [[0.0, 1], [3.0, 2]]

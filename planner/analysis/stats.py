@@ -22,7 +22,6 @@ failed attempt, no repair round) is flagged: its rate says nothing about recover
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -190,10 +189,9 @@ def histogram(
         return pd.DataFrame(columns=columns)
     numbers = values[values.notna()].astype(float)
     low, high = float(numbers.min()), float(numbers.max())
-    if (numbers == numbers.round()).all():
-        # Whole numbers (tokens, counts) get whole-number bins: never "0 0 0 0" ticks.
-        width = max(1, math.ceil((high - low + 1) / bins))
-        edges = np.arange(low, high + width + 1, width, dtype=float)
+    if (numbers == numbers.round()).all() and high - low < bins:
+        # Whole numbers over a narrow range get one bin per value: never "0 0 0 0" ticks.
+        edges = np.arange(low, high + 2, dtype=float)
     else:
         if high == low:
             high = low + 1.0

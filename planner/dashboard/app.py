@@ -22,6 +22,8 @@ def main() -> None:
     st.set_page_config(page_title="planner", page_icon=str(FAVICON), layout="wide")
     warning = shell.prepare()
     user = session.current_user()
+    if user is None:
+        shell.clear_sidebar()
     session.sync_browser_cookie()  # keeps a login across refreshes and tabs
     page = nav.navigation(logged_in=user is not None)
     if user is not None:

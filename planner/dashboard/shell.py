@@ -45,9 +45,21 @@ def prepare() -> str | None:
     return None
 
 
+def clear_sidebar() -> None:
+    """Replace a previous user's sidebar as soon as a logged-out run starts.
+
+    Streamlit keeps the elements of the previous run on screen until the new run ends;
+    the login page's run takes a while (the cookie check), so without this the log-out
+    screen showed the previous user's name and buttons. Writing the sidebar's first
+    element (the container `sidebar` draws everything into) swaps it out at once.
+    """
+    st.sidebar.empty()
+
+
 def sidebar(user: SessionUser, warning: str | None) -> None:
     settings = get_settings()
-    with st.sidebar:
+    # One container: the first element of the sidebar, which `clear_sidebar` replaces.
+    with st.sidebar.container():
         st.markdown(f"Signed in as **{literal(user.username)}**")
         if st.button("Log out", icon=":material/logout:", key="logout"):
             session.log_out()
