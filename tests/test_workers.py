@@ -251,3 +251,42 @@ def test_an_experiment_over_two_workers_one_killed_ends_every_run_exactly_once(
     for gid in generations:
         assert len(plans_of(jobs_db, uuid.UUID(str(gid)))) <= 1
         assert_gap_free(chunk_seqs(jobs_db, uuid.UUID(str(gid))))
+
+
+def test_one_worker_runs_a_hundred_generations_at_once_without_exhausting_its_pool(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    """At a model's pace (speed 1) a hundred streams mostly wait: each batch borrows a
+    connection for its statement only, so all of them record side by side."""
+    user = get_or_create_local_user(jobs_db)
+    workers.append(start_worker(jobs_db, concurrency=100))
+    app = make_app(jobs_db)
+    ids = [
+        enqueue_generation(jobs_db, app, GenerationRequest(DESCRIPTION, user.id, speed=1))
+        for _ in range(100)
+    ]
+
+    def recording() -> int:
+        return jobs_db.read(
+            lambda conn: conn.scalar(
+                text(
+                    "SELECT count(DISTINCT c.generation_id) FROM generation_chunks c "
+                    "JOIN generations g ON g.id = c.generation_id WHERE g.status = 'running'"
+                )
+            )
+        )
+
+    wait_for(lambda: recording() == 100, timeout_s=150, what="a hundred streams recording")
+    connections = jobs_db.read(
+        lambda conn: conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+    )
+    assert connections <= 50  # the worker's pools, the test's own: not one per generation
+    for gid in ids:
+        cancel_generation(jobs_db, gid, user.id)
+    wait_for(
+        lambda: all(status_of(jobs_db, gid) == "failed" for gid in ids),
+        timeout_s=120,
+        what="every generation to stop",
+    )
