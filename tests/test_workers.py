@@ -24,8 +24,9 @@ from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
 from planner.db import Database, Experiment, ExperimentRun, GenerationLease
 from planner.events import EventBus
-from planner.experiments import ExperimentConfig
+from planner.experiments import ExperimentConfig, run_experiment
 from planner.jobs import cancel_generation, enqueue_experiment, enqueue_generation, make_app
+from planner.jobs.follow import follow_experiment
 from planner.plan import GenerationRequest, GenerationService, run_generation
 from planner.realtime import start_in_thread
 from planner.store import GenerationStore
@@ -290,3 +291,25 @@ def test_one_worker_runs_a_hundred_generations_at_once_without_exhausting_its_po
         timeout_s=120,
         what="every generation to stop",
     )
+
+
+def test_an_experiment_on_workers_ends_like_a_single_process_run_with_the_same_seed(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    user = get_or_create_local_user(jobs_db)
+    config = ExperimentConfig(
+        faults=("drop-at-90",), strategies=("resume", "none"), repeats=1, speed=1000, seed=7
+    )
+    alone = run_experiment(jobs_db, config, user_id=user.id)
+    workers.append(start_worker(jobs_db))
+    experiment_id, _ = enqueue_experiment(jobs_db, make_app(jobs_db), config, user.id)
+    shared = follow_experiment(jobs_db, experiment_id, poll_s=0.1)
+    assert shared.status == "completed"
+
+    def cells(result) -> list[tuple]:  # noqa: ANN001
+        runs = experiment_runs(jobs_db, result.experiment_id)
+        columns = ["fault_spec", "strategy", "repeat_index", "seed", "status", "tier", "attempts"]
+        return sorted(map(tuple, runs[columns].itertuples(index=False)))
+
+    assert cells(shared) == cells(alone)
+    assert len(cells(shared)) == 4
