@@ -1,205 +1,241 @@
-"""planner against what its users would otherwise use: the issue-18 table, measured here.
+"""planner against what its users would otherwise use: the issue-18 table, made by planner itself.
 
-Every installed contender (`planner.contenders`), planner's `resume` strategy and the oracle
-floor run the same MasterPlan request on the same simulator under the same faults and seeds,
-interleaved and shuffled per round (`planner.contenders.compare`): one dropped connection at
-10%, 50% and 90% of the answer, and the `flaky` profile, on a model that accepts an assistant
-prefill and on the default model, which refuses it. Each cell prints
+The table comes out of `planner experiment` (`planner.experiments.run_experiment` on a fresh
+DuckDB file, summarised by `planner.analysis.contenders.comparison_table`): planner's `resume`
+strategy, every installed contender (`planner experiment --help` lists them) and the oracle
+floor, each run as the experiment runs it (planner's strategy as a whole recorded
+generation, a contender as the generation's two requests through its library) under the
+same seeds and fault draws, on a model that accepts an assistant prefill and on the default
+model, which refuses it, on a small plan (DESCRIPTION). Faults: one dropped connection at
+10%, 50% and 90% of the MasterPlan answer (`on_scope: masterplan`, first request),
+DROP_REPEATS seeds each, and the `flaky` profile over FLAKY_REPEATS generations, whose
+fault-free baselines are planner's and the oracle's only (every library's own fault-free
+cost is measured with the drops). Each cell prints
 
-- complete k/n with the 95% Wilson interval (judged by one rule: the final text equals the
-  fault-free answer; silently truncated and duplicated answers are failures);
-- over complete runs only: median tokens ÷ final (everything generated ÷ the answer's
-  tokens) and time ÷ fault-free (wall time ÷ the reference client's fault-free time of the
-  same seed), each with its quartiles and the 95% order-statistic interval of the median;
-  the time's distance to the oracle; requests; and a note (the error, "silently truncated",
-  or how many times the consumer was handed the text);
-- whether the targets planner holds its own recovery to (tokens ÷ final <= 1.02, time ÷
-  fault-free <= 1.10) are met, judged only by the upper bound of the 95% interval.
+- complete k/n with the 95% Wilson interval (one rule: the final text equals the fault-free
+  answer; silently truncated and duplicated answers are failures, named in the note);
+- over complete runs only: median tokens ÷ final and time ÷ fault-free (model time ÷ the
+  median fault-free model time of the same seed), each with its quartiles and the 95%
+  order-statistic interval of the median; the distance to the oracle (median time ÷ the
+  oracle's run of the same fault and seed, with its interval); requests; a note;
+- for planner's resume, whether its targets (tokens ÷ final < 1.02, time ÷ fault-free < 1.10)
+  are met, judged only by the upper bound of the 95% interval.
 
-The simulator paces the answer at SPEED × a real model's rate; waits a library lets planner
-hand it (tenacity's, planner's) are scaled alike, waits a library keeps to itself (the SDK's
-backoff without retry-after, LiteLLM's retry jitter) are real seconds and so weigh SPEED
-times more here than against the real API. Requests are counted at the transport, or from the
-simulator's stats for libraries that take no HTTP client (runs never overlap).
+The simulator paces answers at SPEED × a real model's rate; waits a library lets planner hand
+it are scaled alike, waits a library keeps to itself (the SDK's backoff without retry-after,
+LiteLLM's retry jitter) are real seconds and so weigh SPEED times more here than against the
+real API. Client CPU per library is not measured here: bench_llm states planner's against the
+raw SDK event loop.
 
-`python -m benchmarks contenders` runs it; PLANNER_BENCH_QUICK=1 makes it smaller.
+`python -m benchmarks contenders` runs it; PLANNER_BENCH_QUICK=1 makes it smaller;
+PLANNER_BENCH_CONTENDERS_FROM=<its DuckDB file> prints the tables of a run already made.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from planner.contenders import (
-    CONTENDERS,
-    CellSummary,
-    PlannerStrategy,
-    compare,
-    describe,
-    get_contender,
-    installed,
-    summarize,
-)
-from planner.contenders.stats import met
-from planner.contenders.summary import Measure
-from planner.plan.model import PLANNING_MODEL
-from planner.plan.prompts import masterplan_request
-from planner.plan.schema import Discovery
-from planner.sim import Simulator, parse_fault_spec
+import pandas as pd
 
 QUICK = os.environ.get("PLANNER_BENCH_QUICK") == "1"
-SPEED = 60.0
-TASKS = 12 if QUICK else 24
-DROP_SEEDS = (1, 2, 3)
-DROP_ROUNDS = 1 if QUICK else 2  # 3 seeds x 2 rounds = 6 runs: the least with a 95% interval
-FLAKY_SEEDS = tuple(range(100, 106 if QUICK else 112))
+SPEED = 200.0
+DESCRIPTION = "A notes app."  # a small plan (about 5,000 tokens): LiteLLM is CPU-bound
+DROP_REPEATS = 6  # the fewest seeds whose medians have a 95% interval
+FLAKY_REPEATS = int(os.environ.get("PLANNER_BENCH_FLAKY", "10" if QUICK else "30"))
+# only to try the bench out on fewer contenders; the table is every installed one
+ONLY = [n for n in os.environ.get("PLANNER_BENCH_CONTENDERS", "").split(",") if n]
 MODELS = (("claude-haiku-4-5", "prefill model"), ("claude-sonnet-5-5", "no-prefill model"))
 TOKEN_TARGET = 1.02
 TIME_TARGET = 1.10
+SEED = 18
 
 
 def _drop(at_fraction: float) -> str:
-    return parse_fault_spec(
-        json.dumps([{"type": "reset", "at_fraction": at_fraction, "on_requests": [1]}])
-    ).text
-
-
-# title -> fault spec, in the order the tables are printed
-FAULTS = {"no fault (each library's own cost)": "none"} | {
-    f"one drop at {int(at * 100)}%": _drop(at) for at in (0.1, 0.5, 0.9)
-}
-
-
-def plan_request(model: str) -> dict[str, Any]:
-    discovery = Discovery.model_validate(
-        {
-            "domain": "online bookshop",
-            "bounded_contexts": [
-                {"name": "Catalogue", "aggregates": ["Book", "Author"]},
-                {"name": "Orders", "aggregates": ["Order", "Cart"]},
-                {"name": "Payments", "aggregates": ["Payment", "Refund"]},
-            ],
-            "services": [{"name": "OrderService"}, {"name": "PaymentGateway"}],
-        }
+    return json.dumps(
+        [
+            {
+                "type": "reset",
+                "at_fraction": at_fraction,
+                "on_requests": [1],
+                "on_scope": "masterplan",
+            }
+        ]
     )
-    description = (
-        "An online bookshop: catalogue search, shopping cart, payments by card, order "
-        "tracking and an admin back office for stock and refunds."
-    )
-    return masterplan_request(description, discovery, TASKS, model)
 
 
-def _contenders() -> list[Any]:
-    chosen: list[Any] = [PlannerStrategy("resume")]
-    chosen += [get_contender(name) for name in CONTENDERS if installed(name)]
-    return chosen
+DROPS = {f"one drop at {int(at * 100)}%": _drop(at) for at in (0.1, 0.5, 0.9)}
 
 
-def _measure(measure: Measure) -> str:
-    summary = measure.summary
-    if summary is None:
+def _interval(low: float, high: float) -> str:
+    return "[n<6]" if math.isnan(low) else f"[{low:.3f}-{high:.3f}]"
+
+
+def _measure(row: Any, name: str) -> str:
+    median = getattr(row, f"{name}_median")
+    if math.isnan(median):
         return "—"
-    interval = measure.interval
-    bounds = f"[{interval.low:.3f}–{interval.high:.3f}]" if interval else "[n<6]"
-    return f"{summary.median:.3f} ({summary.q1:.3f}–{summary.q3:.3f}) {bounds}"
+    q1, q3 = getattr(row, f"{name}_q1"), getattr(row, f"{name}_q3")
+    bounds = _interval(getattr(row, f"{name}_low"), getattr(row, f"{name}_high"))
+    return f"{median:.3f} ({q1:.3f}-{q3:.3f}) {bounds}"
 
 
-def _note(cell: CellSummary) -> str:
-    if cell.errors:
-        error, count = max(cell.errors.items(), key=lambda item: item[1])
-        return f"raises {error} ({count}/{cell.n})"
-    others = {o.label: k for o, k in cell.outcomes.items() if not o.success}
-    if others:
-        return ", ".join(f"{label} {k}/{cell.n}" for label, k in others.items())
-    delivered = cell.delivered_ratio.summary
-    if delivered is not None and delivered.median > 1.05:
-        return f"the consumer is handed {delivered.median:.2f}x the text"
-    return ""
+def _targets(row: Any) -> str:
+    from planner.contenders.stats import Interval, met
 
-
-def _targets(cell: CellSummary) -> str:
-    if cell.token_ratio.summary is None:
+    if row.strategy != "resume" or math.isnan(row.tokens_median):
         return ""
-    tokens = "met" if met(cell.token_ratio.interval, TOKEN_TARGET) else "not met"
-    seconds = "met" if met(cell.time_ratio.interval, TIME_TARGET) else "not met"
-    return f"tokens<={TOKEN_TARGET}: {tokens}; time<={TIME_TARGET}: {seconds}"
+    verdicts = []
+    for name, target in (("tokens", TOKEN_TARGET), ("time", TIME_TARGET)):
+        low, high = getattr(row, f"{name}_low"), getattr(row, f"{name}_high")
+        interval = None if math.isnan(low) else Interval(low, high)
+        verdicts.append(f"{name}<{target}: {'met' if met(interval, target) else 'NOT met'}")
+    return "; ".join(verdicts)
 
 
-def print_table(title: str, cells: Sequence[CellSummary], order: Sequence[str]) -> None:
-    cells = sorted(cells, key=lambda cell: order.index(cell.contender))
-    oracle = next((c for c in cells if c.contender == "oracle"), None)
-    floor = oracle.time_ratio.summary if oracle else None
+def print_table(title: str, table: pd.DataFrame, order: list[str]) -> None:
+    table = table.assign(rank=table["strategy"].map(order.index)).sort_values("rank")
     print(f"\n{title}")
-    header = (
-        f"  {'contender':<15} {'complete':>8} {'95%':>11}  {'tokens ÷ final (IQR) [95%]':<34} "
-        f"{'time ÷ fault-free (IQR) [95%]':<34} {'Δ oracle':>8} {'req':>4}  note; targets"
+    print(
+        f"  {'contender':<15} {'complete':>8} {'95%':>9}  {'tokens ÷ final (IQR) [95%]':<32} "
+        f"{'time ÷ fault-free (IQR) [95%]':<32} {'÷ oracle time [95%]':<21} {'req':>4}  "
+        "note; targets"
     )
-    print(header)
-    for cell in cells:
-        rate = cell.complete
-        interval = f"{rate.interval.low:.2f}–{rate.interval.high:.2f}"
-        time_summary = cell.time_ratio.summary
-        distance = f"{time_summary.median - floor.median:+.3f}" if time_summary and floor else "—"
-        requests = cell.requests.summary
-        print(
-            f"  {cell.contender:<15} {rate.successes:>3}/{rate.n:<4} {interval:>11}  "
-            f"{_measure(cell.token_ratio):<34} {_measure(cell.time_ratio):<34} {distance:>8} "
-            f"{(f'{requests.median:g}' if requests else '—'):>4}  "
-            + "; ".join(part for part in (_note(cell), _targets(cell)) if part)
+    for row in table.itertuples(index=False):
+        versus = (
+            "—"
+            if math.isnan(row.oracle_time_ratio)
+            else f"{row.oracle_time_ratio:.3f} "
+            f"{_interval(row.oracle_time_low, row.oracle_time_high)}"
         )
+        requests = "—" if math.isnan(row.requests) else f"{row.requests:g}"
+        note = "; ".join(part for part in (row.note, _targets(row)) if part)
+        print(
+            f"  {row.strategy:<15} {row.completed:>3}/{row.runs:<4} "
+            f"{row.success_low:.2f}-{row.success_high:.2f}  {_measure(row, 'tokens'):<32} "
+            f"{_measure(row, 'time'):<32} {versus:<21} {requests:>4}  {note}"
+        )
+
+
+def _experiment(
+    db: Any,
+    faults: tuple[str, ...],
+    repeats: int,
+    model: str,
+    names: list[str],
+    baselines: tuple[str, ...] = (),
+) -> Any:
+    from planner.experiments import ExperimentConfig, run_experiment
+
+    config = ExperimentConfig(
+        faults=faults,
+        strategies=tuple(names),
+        repeats=repeats,
+        speed=SPEED,
+        seed=SEED,
+        model=model,
+        description=DESCRIPTION,
+        baseline_strategies=baselines,
+        name=f"bench_contenders {model} {'flaky' if faults == ('flaky',) else 'drops'}",
+    )
+    return run_experiment(db, config).experiment_id
+
+
+def print_model(db: Any, model: str, kind: str, drop_id: Any, flaky_id: Any) -> None:
+    """The tables of one model, from its two stored experiments."""
+    from planner.analysis.contenders import comparison_table
+    from planner.analysis.experiments import experiment_runs
+    from planner.contenders import CONTENDERS
+
+    drops, flaky = experiment_runs(db, drop_id), experiment_runs(db, flaky_id)
+    names = [n for n in ("resume", *CONTENDERS) if n in set(drops.strategy)]
+    drop_table, flaky_table = comparison_table(drops), comparison_table(flaky)
+    complete = drops[(drops.fault == "none") & (drops.status == "completed")]
+    print(
+        f"\n== {model} ({kind}): answers of about {complete.final_tokens.median():,.0f} "
+        f"tokens (discovery + MasterPlan), {len(drops) + len(flaky)} runs"
+    )
+    print_table(
+        f"no fault (each library's own cost), {kind}", drop_table[drop_table.fault == "none"], names
+    )
+    for title, spec in DROPS.items():
+        label = drops.loc[drops.fault_spec == spec, "fault"].iloc[0]
+        print_table(f"{title}, {kind}", drop_table[drop_table.fault == label], names)
+    generations = flaky[flaky.fault == "flaky"].seed.nunique()
+    print_table(
+        f"flaky ({generations} generations), {kind}",
+        flaky_table[flaky_table.fault == "flaky"],
+        names,
+    )
+
+
+def print_stored(path: str) -> None:
+    """The tables of a bench already run (its DuckDB file), with this checkout's analysis."""
+    from planner.analysis.experiments import list_experiments
+    from planner.db import Database
+
+    db = Database(f"duckdb:///{path}")
+    try:
+        stored = list_experiments(db)
+        for model, kind in MODELS:
+            mine = stored[stored["name"].str.startswith(f"bench_contenders {model}")]
+            flaky = mine["faults"].map(lambda faults: list(faults) == ["flaky"])
+            drop_id = mine.loc[~flaky, "experiment_id"].iloc[0]
+            print_model(db, model, kind, drop_id, mine.loc[flaky, "experiment_id"].iloc[0])
+    finally:
+        db.close()
 
 
 def main() -> None:
     logging.getLogger("LiteLLM Router").setLevel(logging.CRITICAL)
     logging.getLogger("LiteLLM").setLevel(logging.CRITICAL)
     warnings.simplefilter("ignore")
-    contenders = _contenders()
-    order = [contender.name for contender in contenders]
+    if stored := os.environ.get("PLANNER_BENCH_CONTENDERS_FROM"):
+        print_stored(stored)
+        return
+    home = Path(tempfile.mkdtemp(prefix="planner-bench-contenders-"))
+    os.environ["PLANNER_HOME"] = str(home)
+    for name in ("PLANNER_DATABASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+        os.environ.pop(name, None)
+
+    from planner.config import reset_settings
+    from planner.contenders import CONTENDERS, describe, get_contender, installed
+    from planner.db import Database
+
+    reset_settings()
+    names = ["resume", *(name for name in CONTENDERS if installed(name))]
+    names = [name for name in names if not ONLY or name in ONLY]
     missing = [name for name in CONTENDERS if not installed(name)]
-    print(f"speed {SPEED:g}, {TASKS}-task MasterPlan, runs interleaved and shuffled per round")
-    for contender in contenders:
-        versions = ", ".join(f"{name} {v}" for name, v in contender.versions().items())
-        print(f"  {contender.name} ({versions}): {describe().get(contender.name, 'planner')}")
+    print(
+        f"planner experiment at speed {SPEED:g}, runs interleaved per repeat, the same seeds "
+        f"and fault draws for every contender; stored in {home / 'bench.duckdb'}"
+    )
+    for name in names[1:]:
+        versions = ", ".join(f"{lib} {v}" for lib, v in get_contender(name).versions().items())
+        print(f"  {name} ({versions}): {describe()[name]}")
     if missing:
         print(f"  not installed (pip install 'planner[contenders]'): {', '.join(missing)}")
-    with Simulator(speed=SPEED, model=PLANNING_MODEL) as sim:
+    db = Database(f"duckdb:///{home / 'bench.duckdb'}")
+    db.ensure_schema()
+    try:
         for model, kind in MODELS:
-            request = plan_request(model)
             started = time.perf_counter()
-            drops = compare(
-                contenders,
-                list(FAULTS.values()),
-                DROP_SEEDS,
-                DROP_ROUNDS,
-                request=request,
-                base_url=sim.base_url,
-                speed=SPEED,
-                shuffle_seed=18,
-            )
-            flaky = compare(
-                contenders,
-                ["flaky"],
-                FLAKY_SEEDS,
-                1,
-                request=request,
-                base_url=sim.base_url,
-                speed=SPEED,
-                shuffle_seed=18,
-            )
-            summaries = summarize(drops + flaky)
-            print(
-                f"\n== {model} ({kind}), answer {drops[0].final_tokens} tokens, "
-                f"{len(drops) + len(flaky)} runs in {time.perf_counter() - started:.0f} s"
-            )
-            tables = {**FAULTS, f"flaky ({len(FLAKY_SEEDS)} generations)": "flaky"}
-            for title, spec in tables.items():
-                cells = [c for c in summaries if c.fault == spec]
-                print_table(f"{title}, {kind}, speed {SPEED:g}", cells, order)
+            drop_id = _experiment(db, tuple(DROPS.values()), DROP_REPEATS, model, names)
+            # each library's own fault-free cost is in the drop experiment already: here
+            # planner's and the oracle's fault-free runs judge the flaky ones
+            baselines = tuple(name for name in ("resume", "oracle") if name in names)
+            flaky_id = _experiment(db, ("flaky",), FLAKY_REPEATS, model, names, baselines)
+            print_model(db, model, kind, drop_id, flaky_id)
+            print(f"   ({model}: {time.perf_counter() - started:.0f} s)")
+    finally:
+        db.close()
 
 
 if __name__ == "__main__":

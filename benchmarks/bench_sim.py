@@ -34,7 +34,7 @@ def _request() -> dict:
         }
     )
     return masterplan_request(
-        "A marketplace for renting camping gear", found, 120, "claude-sonnet-4-5"
+        "A marketplace for renting camping gear", found, 120, "claude-haiku-4-5"
     )
 
 

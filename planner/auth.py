@@ -16,10 +16,14 @@ NotFoundError and ConflictError they are, for their exit codes):
         │   └── TokenSignatureInvalid   signed with another key
         ├── TokenExpired
         ├── TokenWrongType       a refresh token used as an access token, ...
+        ├── TokenRevoked         its session was ended (log out, password change, ...)
+        │   └── TokenReused      a replaced refresh token came back: the session is ended
         └── TokenUserGone        its user was deleted (also an UnknownUser)
 
 Verification pins the algorithm to HS256 and requires `exp`, `iat`, `sub` and `type`;
-a valid signature alone is not enough: the user must still exist and be able to log in.
+a valid signature alone is not enough: the user must still exist and be able to log in,
+and a token issued under a session (its `fam` claim, `planner.sessions`) only while that
+session has not been ended.
 Every function that reads or writes users takes the `Database` as its first argument.
 """
 
@@ -41,10 +45,12 @@ from sqlalchemy.orm import Session
 
 from planner import errors
 from planner.config import get_settings
-from planner.db import Database, User, delete_user_rows
+from planner.db import Database, SessionFamily, User, delete_user_rows, utcnow
 
 ALGORITHM = "HS256"
-ACCESS_TOKEN_TTL = timedelta(minutes=60)
+# Short: a session renews its access token from the server-side session record, which
+# logging out ends; an access token copied elsewhere is worth a quarter of an hour at most.
+ACCESS_TOKEN_TTL = timedelta(minutes=15)
 REFRESH_TOKEN_TTL = timedelta(days=30)
 LOCAL_USERNAME = "local"
 USERNAME_MAX = 64
@@ -104,6 +110,14 @@ class TokenWrongType(TokenError):
     pass
 
 
+class TokenRevoked(TokenError):
+    pass
+
+
+class TokenReused(TokenRevoked):
+    pass
+
+
 class TokenUserGone(TokenError, UnknownUser):
     pass
 
@@ -118,6 +132,7 @@ class TokenClaims:
     issued_at: datetime
     expires_at: datetime
     token_type: str = "access"
+    family_id: uuid.UUID | None = None  # the session it was issued under, if any
 
 
 def validate_username(username: str) -> str:
@@ -245,6 +260,24 @@ def delete_user(db: Database, username: str) -> None:
         raise UnknownUser(f"there is no user called {username!r}")
 
 
+def list_users(db: Database) -> list[User]:
+    """Every user, oldest first (the built-in `local` user too)."""
+    db.ensure_schema()
+    statement = select(User).order_by(User.created_at, User.username)
+    return db.in_session(lambda session: list(session.scalars(statement)))
+
+
+def change_password(db: Database, username: str, password: str) -> User:
+    """Give a user who can log in a new password; bad input raises and changes nothing."""
+    user = get_user(db, username)
+    if not user.can_login:
+        raise InvalidUsername(f"the user {user.username!r} cannot log in; it has no password")
+    validate_password(password, username=user.username)
+    _store_hash(db, user.id, hash_password(password))
+    # issue 17.2 (sessions): ending the user's other sessions belongs here, beside delete_user.
+    return user
+
+
 def get_or_create_local_user(db: Database) -> User:
     """The built-in `local` user that owns CLI generations: no password, cannot log in."""
     db.ensure_schema()
@@ -262,7 +295,15 @@ def get_or_create_local_user(db: Database) -> User:
         return db.in_session(fetch_or_insert)
 
 
-def _issue(user: User, token_type: str, ttl: timedelta) -> str:
+def issue_token(
+    user: User,
+    token_type: str,
+    ttl: timedelta,
+    *,
+    family_id: uuid.UUID | None = None,
+    jti: str | None = None,
+) -> str:
+    """An HS256 token; under a session (`family_id`) it is valid only while that lasts."""
     if not user.can_login:
         raise InvalidCredentials(f"the user {user.username!r} cannot log in")
     now = datetime.now(UTC)
@@ -272,19 +313,22 @@ def _issue(user: User, token_type: str, ttl: timedelta) -> str:
         "type": token_type,
         "iat": now,
         "exp": now + ttl,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
     }
+    if family_id is not None:
+        claims["fam"] = str(family_id)
     return jwt.encode(claims, get_settings().jwt_secret(), algorithm=ALGORITHM)
 
 
-def issue_access_token(user: User) -> str:
-    """A 60-minute HS256 access token for `user`."""
-    return _issue(user, "access", ACCESS_TOKEN_TTL)
+def issue_access_token(user: User, *, family_id: uuid.UUID | None = None) -> str:
+    """A 15-minute HS256 access token for `user` (under the session `family_id`, if given)."""
+    return issue_token(user, "access", ACCESS_TOKEN_TTL, family_id=family_id)
 
 
 def issue_refresh_token(user: User) -> str:
-    """A 30-day HS256 refresh token for `user` (not accepted where access is needed)."""
-    return _issue(user, "refresh", REFRESH_TOKEN_TTL)
+    """A 30-day HS256 refresh token outside any session record (tests, tooling); the
+    dashboard's come from `planner.sessions`, which can end them."""
+    return issue_token(user, "refresh", REFRESH_TOKEN_TTL)
 
 
 def _decode(token: str) -> dict[str, Any]:
@@ -325,12 +369,20 @@ def _verify(db: Database, token: str, expected_type: str) -> TokenClaims:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError:
         raise TokenInvalid("the token's subject is not a user id") from None
+    family_id = _family_claim(claims)
     db.ensure_schema()
-    user = db.in_session(lambda session: session.get(User, user_id))
+
+    def read(session: Session) -> tuple[User | None, SessionFamily | None]:
+        family = session.get(SessionFamily, family_id) if family_id is not None else None
+        return session.get(User, user_id), family
+
+    user, family = db.in_session(read)
     if user is None:
         raise TokenUserGone("the token's user no longer exists")
     if not user.can_login:
         raise TokenInvalid(f"the user {user.username!r} cannot log in")
+    if family_id is not None:
+        check_family(family, user.id)
     return TokenClaims(
         user_id=user.id,
         username=user.username,
@@ -338,7 +390,37 @@ def _verify(db: Database, token: str, expected_type: str) -> TokenClaims:
         issued_at=datetime.fromtimestamp(claims["iat"], UTC),
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         token_type=expected_type,
+        family_id=family_id,
     )
+
+
+def _family_claim(claims: dict[str, Any]) -> uuid.UUID | None:
+    if claims.get("fam") is None:
+        return None
+    try:
+        return uuid.UUID(str(claims["fam"]))
+    except ValueError:
+        raise TokenInvalid("the token's session is not a session id") from None
+
+
+def check_family(family: SessionFamily | None, user_id: uuid.UUID) -> SessionFamily:
+    """The session if it is still on for `user_id`, else TokenRevoked saying why not."""
+    if family is None or family.user_id != user_id:
+        raise TokenRevoked("the session this token belongs to no longer exists; log in again")
+    if family.revoked_at is not None:
+        why = REVOKED_REASONS.get(family.revoked_reason or "", "it was ended")
+        raise TokenRevoked(f"the session was ended ({why}); log in again")
+    if family.expires_at <= utcnow():
+        raise TokenExpired("the session has expired; log in again")
+    return family
+
+
+REVOKED_REASONS = {
+    "logout": "logged out",
+    "password": "the password was changed",
+    "reuse": "a replaced login token was used again",
+    "admin": "an administrator ended it",
+}
 
 
 def verify_access_token(db: Database, token: str) -> TokenClaims:

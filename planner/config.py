@@ -15,6 +15,7 @@ from pathlib import Path
 
 from planner.catalog import default_model
 from planner.errors import ConfigError
+from planner.private_files import FOLDER_MODE, narrow, private_folder
 
 # The current Sonnet in the catalogue; claude-sonnet-4-5, the default until 2026-11-30,
 # reached end of life that day.
@@ -27,6 +28,7 @@ MIN_JWT_SECRET_BYTES = 32
 DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_LEASE_TTL_S = 10.0
 DEFAULT_SWEEP_INTERVAL_S = 2.0
+DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan.service)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Settings:
     lease_ttl_s: float = DEFAULT_LEASE_TTL_S
     sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S
     auto_resume: bool = True
+    max_active_generations: int = DEFAULT_MAX_ACTIVE_GENERATIONS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -59,6 +62,15 @@ class Settings:
             ) from None
         if not 0 <= socketio_port <= 65535:
             raise ConfigError(f"PLANNER_SOCKETIO_PORT out of range: {socketio_port}")
+        cap_text = env.get("PLANNER_MAX_ACTIVE_GENERATIONS", "").strip()
+        try:
+            max_active = int(cap_text) if cap_text else DEFAULT_MAX_ACTIVE_GENERATIONS
+        except ValueError:
+            raise ConfigError(
+                f"PLANNER_MAX_ACTIVE_GENERATIONS must be a whole number, not {cap_text!r}"
+            ) from None
+        if max_active < 1:
+            raise ConfigError(f"PLANNER_MAX_ACTIVE_GENERATIONS must be at least 1: {max_active}")
         secret = env.get("PLANNER_JWT_SECRET") or None
         if secret is not None and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
             raise ConfigError(
@@ -79,6 +91,7 @@ class Settings:
             lease_ttl_s=_seconds(env, "PLANNER_LEASE_TTL_S", DEFAULT_LEASE_TTL_S),
             sweep_interval_s=_seconds(env, "PLANNER_SWEEP_INTERVAL_S", DEFAULT_SWEEP_INTERVAL_S),
             auto_resume=_flag(env, "PLANNER_AUTO_RESUME"),
+            max_active_generations=max_active,
         )
 
     @property
@@ -87,7 +100,9 @@ class Settings:
         return self.anthropic_api_key is None
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The data folder, created 0700 (and narrowed to 0700 if it was more open)."""
+        private_folder(self.home)
+        narrow(self.home, FOLDER_MODE)
         return self.home
 
     def jwt_secret(self) -> str:

@@ -1,4 +1,11 @@
-"""Failure-mode experiments: every fault × strategy, N times, each a real generation.
+"""Failure-mode experiments: every fault × strategy or contender, N times, judged by one rule.
+
+What a run is: one of planner's strategies runs as a real generation; a contender (another
+library's documented recovery path, or the oracle floor: `planner.contenders`) asks the
+generation's same two requests through that library (`planner.contender_runs`). Either is
+stored as an experiment run with its configuration and library versions, and judged once the
+seed's fault-free answer is known: the final text must equal it, and a text returned as
+complete that is only its start is a failure, silently truncated (`planner.experiment_judging`).
 
 Design:
 - Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
@@ -31,22 +38,32 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
 from planner.auth import get_or_create_local_user
-from planner.db import Database, Experiment, ExperimentRun, utcnow
+from planner.config import get_settings
+from planner.contenders import RUN_CHOICES, UnknownContender, kind_of, require_installed
+from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.errors import InputError
+from planner.experiment_cells import (
+    PlannedRun,
+    RunContext,
+    RunOutcome,
+    execute_run,
+    generation_outcome,
+    generation_request,
+    store_outcome,
+)
+from planner.experiment_judging import judge_runs
 from planner.failures import (
     FailureSpecError,
     fault_spec_from_generation,
     fault_spec_text,
     recorded_request,
 )
-from planner.llm import STRATEGIES
 from planner.plan.request import GenerationOutcome, GenerationRequest
-from planner.plan.runner import create, execute
 from planner.sim import FaultSpecError, parse_fault_spec
 from planner.store import GenerationStore
 
@@ -120,6 +137,11 @@ class ExperimentConfig:
     description: str | None = None  # None: DEFAULT_DESCRIPTION, or the source generation's
     from_generation_id: uuid.UUID | None = None
     name: str = ""
+    model: str | None = None  # None: the configured model (PLANNER_MODEL)
+    # Which of the strategies also run fault-free when `none` is not one of the faults
+    # (empty: all of them). One strategy and one contender are enough to judge every run;
+    # a slow library's fault-free runs can cost more than the rest of the experiment.
+    baseline_strategies: tuple[str, ...] = ()
     first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
@@ -138,13 +160,18 @@ class ExperimentConfig:
         if self.description is not None and not self.description.strip():
             raise ExperimentError("the description must not be empty")
         if not self.strategies:
-            raise ExperimentError(f"give at least one strategy ({', '.join(STRATEGIES)})")
-        unknown = [s for s in self.strategies if s not in STRATEGIES]
-        if unknown:
-            raise ExperimentError(
-                f"unknown strategy {', '.join(map(repr, unknown))}; "
-                f"strategies: {', '.join(STRATEGIES)}"
-            )
+            raise ExperimentError(f"give at least one strategy ({', '.join(RUN_CHOICES)})")
+        for name in self.strategies:
+            try:
+                kind_of(name)
+            except UnknownContender as exc:
+                raise ExperimentError(str(exc)) from None
+            require_installed(name)
+        outside = sorted(set(self.baseline_strategies) - set(self.strategies))
+        if outside:
+            raise ExperimentError(f"baseline strategies not among the strategies: {outside}")
+        if self.model is not None and not self.model.strip():
+            raise ExperimentError("the model name must not be empty")
         faults = list(self.faults)
         description = self.description or DEFAULT_DESCRIPTION
         first_seed = self.first_seed
@@ -175,31 +202,9 @@ class ExperimentConfig:
             faults=tuple(faults),
             description=description,
             first_seed=first_seed,
+            model=self.model or get_settings().model,
             checked=True,
         )
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    run_id: uuid.UUID
-    fault: str
-    strategy: str
-    repeat_index: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    run: PlannedRun
-    generation_id: uuid.UUID | None
-    status: str
-    tier: str | None
-    attempts: int
-    duration_s: float | None
-    output_tokens: int
-    final_tokens: int
-    wasted_output_tokens: int
-    error: str | None
 
 
 @dataclass
@@ -223,11 +228,14 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
     seeds = [derive_seed(config.seed, repeat) for repeat in range(config.repeats)]
     if config.first_seed is not None:
         seeds[0] = config.first_seed
+    baselines = config.baseline_strategies or config.strategies
+    asked = set(config.faults)
     return [
         PlannedRun(uuid.uuid4(), fault, strategy, repeat, seeds[repeat])
         for repeat in range(config.repeats)
         for fault in faults
         for strategy in config.strategies
+        if fault in asked or strategy in baselines
     ]
 
 
@@ -270,81 +278,62 @@ def create_rows(
     return experiment_id
 
 
+def _context(config: ExperimentConfig, user_id: uuid.UUID) -> RunContext:
+    return RunContext(
+        description=config.description or DEFAULT_DESCRIPTION,
+        model=config.model or get_settings().model,
+        speed=config.speed,
+        user_id=user_id,
+    )
+
+
 def _execute(
     store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
-    request = run_request(config, run, user_id)
-    try:
-        outcome = execute(store, create(store, request))
-    except Exception as exc:  # one broken run must not end the experiment
-        message = f"{type(exc).__name__}: {exc}"
-        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
-    return run_outcome(run, outcome)
+    return execute_run(store, _context(config, user_id), run)
 
 
 def run_request(config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID) -> GenerationRequest:
-    """The generation a run makes."""
-    return GenerationRequest(
-        description=config.description or DEFAULT_DESCRIPTION,
-        user_id=user_id,
-        strategy=run.strategy,
-        faults=run.fault,
-        speed=config.speed,
-        seed=run.seed,
-    )
+    """The generation a strategy's run makes (a worker job runs it: planner.jobs)."""
+    return generation_request(_context(config, user_id), run)
 
 
-def run_outcome(run: PlannedRun, outcome: GenerationOutcome) -> RunOutcome:
-    """What a run stores of its generation's outcome."""
-    return RunOutcome(
-        run=run,
-        generation_id=outcome.generation_id,
-        status=outcome.status,
-        tier=outcome.tier,
-        attempts=outcome.attempts,
-        duration_s=outcome.duration_s,
-        output_tokens=outcome.output_tokens,
-        final_tokens=max(0, outcome.output_tokens - outcome.wasted_output_tokens),
-        wasted_output_tokens=outcome.wasted_output_tokens,
-        error=outcome.error,
-    )
-
-
-def store_outcome(db: Database, outcome: RunOutcome) -> None:
-    def write(session: Session) -> None:
-        session.execute(
-            update(ExperimentRun)
-            .where(ExperimentRun.id == outcome.run.run_id)
-            .values(
-                generation_id=outcome.generation_id,
-                status=outcome.status,
-                tier=outcome.tier,
-                attempts=outcome.attempts,
-                duration_s=outcome.duration_s,
-                output_tokens=outcome.output_tokens,
-                final_tokens=outcome.final_tokens,
-                wasted_output_tokens=outcome.wasted_output_tokens,
-                error=outcome.error,
-            )
-        )
-
-    db.in_session(write)
+def run_outcome(
+    run: PlannedRun, outcome: GenerationOutcome, model: str | None = None
+) -> RunOutcome:
+    """What a strategy's run stores of its generation's outcome."""
+    return generation_outcome(run, outcome, model or get_settings().model)
 
 
 def finish_experiment(db: Database, experiment_id: uuid.UUID, status: str) -> None:
-    """Baselines into every run, the unfinished runs cancelled, the experiment closed."""
+    """Every run judged, baselines into every run, the unfinished runs cancelled, the
+    experiment closed.
+
+    A run's baseline duration is the median fault-free duration of runs of its kind and
+    seed: a generation's duration includes planner's parsing and saving, a contender's only
+    its two requests.
+    """
 
     def write(session: Session) -> None:
         runs = session.scalars(
             select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
         ).all()
-        clean: dict[int, list[float]] = {}
+        generation_ids = [r.generation_id for r in runs if r.generation_id is not None]
+        stored = dict(
+            session.execute(
+                select(Generation.id, Generation.checkpoint_text).where(
+                    Generation.id.in_(generation_ids)
+                )
+            ).all()
+        )
+        judge_runs(runs, stored)
+        clean: dict[tuple[bool, int], list[float]] = {}
         for r in runs:
             if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
-                clean.setdefault(r.seed, []).append(r.duration_s)
-        baseline = {seed: statistics.median(times) for seed, times in clean.items()}
+                clean.setdefault((r.generation_id is None, r.seed), []).append(r.duration_s)
+        baseline = {key: statistics.median(times) for key, times in clean.items()}
         for run in runs:
-            run.baseline_duration_s = baseline.get(run.seed)
+            run.baseline_duration_s = baseline.get((run.generation_id is None, run.seed))
             if run.status in {"pending", "running"}:
                 run.status = "cancelled"
         experiment = session.get(Experiment, experiment_id)

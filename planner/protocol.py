@@ -16,7 +16,11 @@ side) sends these headers, the simulator reads them.
   (0 for a fresh answer; after a prefill or a continuation turn, the character its first
   delta continues from). The oracle contender (`planner.contenders.oracle`) reads it to
   drop exactly the overlap a continuation repeats; planner's own client must not, or it
-  would know what a real API never tells.
+  would know what a real API never tells. A continuation turn may open with text that is
+  not the answer's (a preamble, a reopened code fence, a reworded restart of the cut
+  line) and end with some (a closing fence): `x-planner-answer-preamble-chars` and
+  `x-planner-answer-trailer-chars` count them, and `x-planner-answer-from-char` is where
+  the text after the preamble starts in the full answer.
 - The HTTP error statuses the simulator can inject, which the client classifies and a
   recorded failure is replayed with.
 """
@@ -31,13 +35,16 @@ SEED_HEADER = "x-planner-seed"
 SPEED_HEADER = "x-planner-speed"
 PLANNER_HEADERS = (FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER)
 ANSWER_FROM_HEADER = "x-planner-answer-from-char"
+ANSWER_PREAMBLE_HEADER = "x-planner-answer-preamble-chars"
+ANSWER_TRAILER_HEADER = "x-planner-answer-trailer-chars"
 
 RUN_KEY_SEPARATOR = ":"
 
-# What the API answers when it is rate limiting (429), failing (500, 503) or overloaded
-# (529): the statuses an `http_error` fault may inject, so the ones a replayed failure
-# can be given.
-HTTP_ERROR_STATUSES = (429, 500, 503, 529)
+# What the API answers when billing stops it (402), a request conflicts (409), a body is
+# too large (413, from the proxy in front of it), it is rate limiting or a spend cap is
+# reached (429), failing (500, 503), timing out (504) or overloaded (529): the statuses
+# an `http_error` fault may inject, so the ones a replayed failure can be given.
+HTTP_ERROR_STATUSES = (402, 409, 413, 429, 500, 503, 504, 529)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class RunKey:
 
 __all__ = [
     "ANSWER_FROM_HEADER",
+    "ANSWER_PREAMBLE_HEADER",
+    "ANSWER_TRAILER_HEADER",
     "FAULTS_HEADER",
     "HTTP_ERROR_STATUSES",
     "PLANNER_HEADERS",

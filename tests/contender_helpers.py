@@ -18,7 +18,9 @@ from planner.sim import parse_fault_spec
 from planner.tokens import count_tokens
 
 PREFILL_MODEL = "claude-haiku-4-5"  # accepts an assistant prefill
-NO_PREFILL_MODEL = "claude-sonnet-5-5"  # the default model: refuses it
+# refuses a prefill and thinks only when asked: the contenders count text tokens only (a
+# thinking model such as the default claude-sonnet-5-5 adds thinking to output_tokens)
+NO_PREFILL_MODEL = "claude-sonnet-4-6"
 MODELS = (PREFILL_MODEL, NO_PREFILL_MODEL)
 TASKS = 8
 

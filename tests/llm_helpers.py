@@ -15,7 +15,7 @@ from planner.llm.types import AttemptKind
 from planner.protocol import FAULTS_HEADER, RUN_HEADER
 
 REQUEST: dict[str, Any] = {
-    "model": "claude-sonnet-4-5",
+    "model": "claude-haiku-4-5",
     "max_tokens": 100,
     "messages": [{"role": "user", "content": "Plan a small project."}],
 }

@@ -20,7 +20,8 @@ from planner.plan.prompts import discovery_request, masterplan_request
 from planner.plan.schema import Discovery
 from planner.protocol import FAULTS_HEADER, RUN_HEADER
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"  # a Sonnet that thinks only when asked; refuses a prefill
+PREFILL_MODEL = "claude-haiku-4-5"  # the active model that accepts an assistant prefill
 DESCRIPTION = "A marketplace for renting camping gear with bookings, payments and reviews"
 # How often the autojump pump re-reads a readiness the timer is not told about (such as
 # the simulator's active streams): it sets how soon time moves, never whether a test passes.

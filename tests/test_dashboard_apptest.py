@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,14 +15,15 @@ from planner.auth import (
     create_user,
     delete_user,
     issue_access_token,
-    issue_refresh_token,
     verify_access_token,
     verify_refresh_token,
 )
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
-from planner.dashboard.session import REFRESH_KEY, TOKEN_KEY
-from planner.db import Database
+from planner.dashboard.session import FAMILY_KEY, REFRESH_KEY, TOKEN_KEY
+from planner.dashboard.text import WORD_JOINER, literal
+from planner.db import Database, Generation, utcnow
+from planner.sessions import start_session
 from tests.rows import T0, generation
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -251,14 +253,17 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Bakery Orders"]
     assert [e.label for e in at.expander][:2] == [
-        "Phase 1 · Phase 1: Foundation — 1 milestones, 1 tasks",
-        "Phase 2 · Phase 2: Ordering — 1 milestones, 2 tasks",
+        f"Phase 1 · {literal('Phase 1: Foundation')} — 1 milestones, 1 tasks",
+        f"Phase 2 · {literal('Phase 2: Ordering')} — 1 milestones, 2 tasks",
     ]
     tree = texts(at)
     assert "**T3 · Task 3** :red-badge[critical]" in tree and "after T1, T2" in tree
     assert "RemoteProtocolError at char 270" in tree
     attempts = at.dataframe[0].value
     assert list(attempts["kind"]) == ["stream", "resume"]
+    assert list(attempts["tier"]) == ["stream", "resume"]  # each attempt's own tier
+    assert "None" not in attempts[["stop_reason", "error_type", "request_id"]].to_string()
+    assert "Attempt 1: RemoteProtocolError (in full)" in [e.label for e in at.expander]
     assert [b.label for b in at.get("download_button")] == [
         "Download plan JSON",
         "Download timeline CSV",
@@ -270,7 +275,7 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert "bob's secret" not in texts(at)
     at.query_params["id"] = "not-a-uuid"
     at.run()
-    assert "'not-a-uuid' is not a generation id." in texts(at)
+    assert f"{literal(repr('not-a-uuid'))} is not a generation id." in texts(at)
 
 
 def test_statistics_page_with_data(home_db: Database) -> None:
@@ -353,8 +358,11 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan(home_db: Database) ->
     at.run()
     page_text = texts(at)
     assert "is ready:" in page_text and "tier `resume`" in page_text
-    recovered = "Attempt 1 failed (connection_dropped). Recovering with **resume** as attempt 2"
+    dropped = literal("connection_dropped")
+    recovered = f"Attempt 1 failed ({dropped}). Recovering with **resume** as attempt 2"
     assert recovered in page_text
+    assert "(resume)" not in page_text  # the decision is the tier already named
+    assert f":small[{dropped}" not in page_text  # the failure's kind is said once, not twice
     assert at.expander  # the plan tree
 
     other = create_user(home_db, "bob", PASSWORD)
@@ -383,7 +391,10 @@ def test_a_new_session_reattaches_to_the_users_running_generation(home_db: Datab
     assert at.session_state["following_generation"] == str(running)
     assert len(at.get("progress")) == 1
     page_text = texts(at)
-    assert "Attempt 1 failed (connection_dropped). Recovering with **resume**" in page_text
+    assert (
+        f"Attempt 1 failed ({literal('connection_dropped')}). Recovering with **resume**"
+        in page_text
+    )
     assert [m.value for m in at.metric if m.label == "Attempt"] == ["2"]
     assert any("xxxxxxxxx2" in c.value for c in at.code)  # the live tail of the text
 
@@ -488,7 +499,7 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch: pytest.MonkeyPa
     reset_settings()
     at = app().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [e.value.replace(WORD_JOINER, "") for e in at.error]
     assert "planner cannot use its database `postgresql+psycopg://planner:***@127.0.0.1:1" in error
     assert "s3cret" not in error
 
@@ -503,7 +514,16 @@ def browser_sends(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
 
 
 def cookie_scripts(at: AppTest) -> list[str]:
-    return [h.value for h in at.html if "document.cookie" in h.value]
+    return [h.value for h in at.html if cookie.ROUTE in h.value]
+
+
+def set_cookie(script: str) -> str:
+    """What the browser gets when the page's script hands its ticket to the cookie route."""
+    ticket = re.search(r'\\"ticket\\": \\"([A-Za-z0-9_-]+)\\"', script)[1]
+    response = cookie.redeem(ticket, secure=False)
+    assert response.status_code == 204
+    assert cookie.redeem(ticket, secure=False).status_code == 400, "a ticket works once"
+    return response.headers["set-cookie"]
 
 
 def refresh_token(
@@ -536,15 +556,19 @@ def test_login_writes_the_refresh_cookie_and_logout_clears_it(home_db: Database)
     assert claims.username == "alice"
     assert claims.expires_at - datetime.now(UTC) > timedelta(days=29)
     [script] = cookie_scripts(at)
-    assert f'"planner_refresh={refresh}"' in script
-    assert "Path=/" in script and "SameSite=Strict" in script and "Max-Age=" in script
-    assert str(int(claims.expires_at.timestamp())) in script  # the token's own lifetime
+    assert refresh not in script, "the page sees a one-time ticket, never the token"
     assert at.session_state[TOKEN_KEY] not in script  # the access token stays server-side
+    header = set_cookie(script)
+    assert header.startswith(f"planner_refresh={refresh};")
+    assert "HttpOnly" in header and "Path=/" in header and "SameSite=strict" in header
+    max_age = int(re.search(r"Max-Age=(\d+)", header)[1])
+    assert 29 * 86400 < max_age <= 30 * 86400  # the token's own lifetime
 
     at.sidebar.button(key="logout").click().run()
     assert at.session_state[REFRESH_KEY] == ""
     [script] = cookie_scripts(at)
-    assert '"planner_refresh="' in script and "Max-Age=0" in script
+    header = set_cookie(script)
+    assert header.startswith('planner_refresh="";') and "Max-Age=0" in header
     assert refresh not in script
 
 
@@ -561,7 +585,7 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(
         fail_at_char=180,
         fault_spec="drop-at-90",
     )
-    refresh = issue_refresh_token(alice)
+    refresh = start_session(home_db, alice).refresh_token
     browser_sends(monkeypatch, refresh)
     at = app().run()  # a refresh: a new session with an empty session_state
     assert not at.exception, at.exception
@@ -576,7 +600,7 @@ def test_a_new_session_logs_in_from_the_refresh_cookie(
     assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
     at.run()
     assert TOKEN_KEY not in at.session_state
-    assert "Max-Age=0" in cookie_scripts(at)[0]
+    assert "Max-Age=0" in set_cookie(cookie_scripts(at)[0])
 
 
 @pytest.mark.parametrize(
@@ -597,7 +621,7 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
         "expired": refresh_token(alice.id, hours=-1),
         "forged": refresh_token(alice.id, key="another key" * 4),
         "access token": refresh_token(alice.id, token_type="access"),
-        "deleted user": issue_refresh_token(alice),
+        "deleted user": start_session(home_db, alice).refresh_token,
         "garbage": "<script>alert(1)</script>",
     }[case]
     if case == "deleted user":
@@ -609,12 +633,12 @@ def test_a_refused_refresh_cookie_returns_to_login_and_is_cleared(
     assert [t.label for t in at.tabs] == ["Log in", "Sign up"]
     assert any(message in i.value for i in at.info), [i.value for i in at.info]
     [script] = cookie_scripts(at)
-    assert "Max-Age=0" in script and value not in script
+    assert "Max-Age=0" in set_cookie(script) and value not in script
 
 
-def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Database) -> None:
+def test_an_expired_access_token_is_renewed_from_the_session(home_db: Database) -> None:
     at, alice = logged_in(home_db, "alice")
-    at.session_state[REFRESH_KEY] = issue_refresh_token(alice)
+    at.session_state[FAMILY_KEY] = str(start_session(home_db, alice).family_id)
     at.session_state[TOKEN_KEY] = refresh_token(alice.id, hours=-1, token_type="access")
     at.run()
     assert not at.exception, at.exception
@@ -624,4 +648,84 @@ def test_an_expired_access_token_is_renewed_from_the_refresh_token(home_db: Data
 
 def test_only_a_jwt_can_be_written_to_the_cookie() -> None:
     with pytest.raises(ValueError, match="only a JWT"):
-        cookie.set_script('x"; document.location="http://evil', 0)
+        cookie.issue_ticket('x"; document.location="http://evil', 0)
+
+
+def _running(db: Database, user_id: object, description: str) -> uuid.UUID:
+    return generation(
+        db, user_id, status="running", tier=None, total_chars=200, description=description
+    )
+
+
+def test_each_tab_follows_its_own_run_across_a_refresh_and_names_it(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
+    mine = _running(home_db, alice.id, "the run of browser A")
+    _running(home_db, alice.id, "the run of browser B")  # newer: the re-attach default
+    at.query_params["run"] = str(mine)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["following_generation"] == str(mine)
+    assert len(at.get("progress")) == 1
+    heading = next(m.value for m in at.markdown if "· run " in m.value)
+    assert literal("the run of browser A") in heading and str(mine)[:8] in heading
+
+    refreshed = app()  # a refresh: a new session with the same address and token
+    refreshed.session_state[TOKEN_KEY] = at.session_state[TOKEN_KEY]
+    refreshed.query_params["run"] = str(mine)
+    refreshed.run()
+    assert refreshed.session_state["following_generation"] == str(mine)
+    assert "the run of browser B" not in texts(refreshed)
+
+
+def test_a_tab_showing_the_form_keeps_what_was_typed_when_another_run_starts(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    at.run()
+    at.text_area(key="gen_description").input("half-typed plan for a bakery").run()
+    _running(home_db, alice.id, "started in another tab")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("progress")
+    assert at.text_area(key="gen_description").value == "half-typed plan for a bakery"
+
+
+def test_a_running_generation_whose_process_is_silent_is_never_shown_as_live(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    dead = _running(home_db, alice.id, "its worker died")
+
+    def silence(session) -> None:  # noqa: ANN001
+        row = session.get(Generation, dead)
+        row.heartbeat_at = utcnow() - timedelta(minutes=10)
+
+    home_db.in_session(silence)
+    at.query_params["run"] = str(dead)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("progress")
+    assert "The generation interrupted" in texts(at)
+    assert "planner resume" in texts(at)
+
+
+def test_compare_shows_two_generations_side_by_side_with_the_plan_diff(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    first = generation(home_db, alice.id, with_plan=True, fail_at_char=400, strategy="resume")
+    second = generation(
+        home_db, alice.id, with_plan=True, strategy="restart", hostile="v2", output_tokens=2000
+    )
+    at.query_params["a"] = str(first)
+    at.query_params["b"] = str(second)
+    at.switch_page(page("compare")).run()
+    assert not at.exception, at.exception
+    figures = at.dataframe[0].value.set_index("figure")
+    assert figures.loc["strategy"].tolist() == ["resume", "restart"]
+    assert figures.loc["attempts"].tolist() == ["2", "1"]
+    assert figures.loc["output tokens"].tolist() == ["1000", "2000"]
+    assert figures.loc["cost (USD)", "A"] not in ("—", "None")  # priced from the catalogue
+    diff = at.dataframe[-1].value
+    assert set(diff["only in"]) == {"A", "B"} and "Task 1 v2" in set(diff["task"])
+    assert len(at.get("vega_lite_chart")) == 1  # both timelines on one chart

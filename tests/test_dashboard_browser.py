@@ -1,5 +1,6 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright against
-`streamlit run app.py` with a temporary PLANNER_HOME.
+`streamlit run planner/dashboard/asgi.py` (the dashboard with its cookie route) with a
+temporary PLANNER_HOME.
 
 Sign up, start a `drop-at-90` generation with `resume` at high simulator speed, watch the
 progress and the recovery notice (a second tab and a refresh stay logged in through the
@@ -64,7 +65,8 @@ def socketio_port() -> int:
 
 @pytest.fixture
 def dashboard(planner_home: Path, socketio_port: int) -> Iterator[str]:
-    """`streamlit run app.py` on a free port, its Socket.IO endpoint on another."""
+    """The dashboard (`streamlit run planner/dashboard/asgi.py`) on a free port, its
+    Socket.IO endpoint on another."""
     port = free_port()
     env = cli_env(PLANNER_HOME=str(planner_home), PLANNER_SOCKETIO_PORT=str(socketio_port))
     log_path = planner_home.parent / "streamlit.log"
@@ -76,7 +78,7 @@ def dashboard(planner_home: Path, socketio_port: int) -> Iterator[str]:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                "planner/dashboard/asgi.py",
                 "--server.port",
                 str(port),
                 "--server.headless",
@@ -181,6 +183,8 @@ def test_generation_live_in_the_browser_and_private_to_its_user(
             sign_up(page, "alice")
             cookie = wait_for_cookie(context, present=True)
             assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+            assert cookie["httpOnly"], "no script in the page can read the refresh token"
+            assert "planner_refresh" not in page.evaluate("document.cookie")
             assert cookie["expires"] > time.time() + 29 * 86400  # the refresh token's 30 days
             # The dashboard process hosts the Socket.IO endpoint too (Engine.IO handshake).
             handshake = urllib.request.urlopen(

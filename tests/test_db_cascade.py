@@ -34,6 +34,7 @@ ONE_TREE = {
     "masterplan_subtasks": 4,
     "experiments": 1,
     "experiment_runs": 1,
+    "session_families": 1,
 }
 
 
@@ -63,7 +64,7 @@ def test_delete_generation_removes_what_it_produced_and_keeps_experiment_figures
         assert delete_generation(session, ann.generation_id) is True
     expected = {name: 2 * n for name, n in ONE_TREE.items()}
     for name in ONE_TREE:
-        if name not in {"users", "experiments", "experiment_runs"}:
+        if name not in {"users", "experiments", "experiment_runs", "session_families"}:
             expected[name] -= ONE_TREE[name]
     assert _counts(db) == expected
     with db.session() as session:

@@ -37,7 +37,7 @@ def test_fault_labels_are_short_and_say_where() -> None:
             ' {"type": "http_error", "status": 529, "on_requests": [2, 3]},'
             ' {"type": "latency"}]'
         )
-        == "reset@discovery#1+http_error#2,3+latency"
+        == "reset(30%)@discovery#1+http_error#2,3+latency"
     )
 
 
@@ -59,6 +59,7 @@ def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) 
                 "chars": 0,
                 "error_type": "overloaded",
                 "error_message": "the API is overloaded (529 overloaded_error): busy",
+                "http_status": 529,
             },
             {
                 "number": 2,
@@ -230,14 +231,17 @@ def test_summary_measures_are_computed_over_completed_runs() -> None:
             ("none", "none", 2, "failed", "failed", 1.0, 100, 100),
         ]
     )
-    # seed 1's baseline is the median of both clean runs; seed 2's only the completed one
-    assert runs.loc[0, "baseline_model_time_s"] == pytest.approx(2.2)
+    # a run's baseline is the clean run of its seed and strategy: a baseline cell is 1.00
+    assert runs.loc[0, "baseline_model_time_s"] == pytest.approx(2.0)
     assert runs.loc[1, "baseline_model_time_s"] == pytest.approx(2.0)
+    # without a completed clean run of its own strategy, the median of its seed's clean runs
+    assert runs.loc[7, "baseline_model_time_s"] == pytest.approx(2.0)
+    assert runs.loc[5, "baseline_model_time_s"] == pytest.approx(2.4)
     assert runs.loc[0, "wall_slowdown"] == pytest.approx(4.0 / 3.0)
     summary = summarize(runs)
     assert list(summary.fault) == ["drop-at-90", "drop-at-90", "none", "none"]
     resume = summary[(summary.strategy == "resume") & (summary.fault == "drop-at-90")].iloc[0]
-    slowdowns = sorted([3.0 / 2.2, 4.0 / 2.0])
+    slowdowns = sorted([3.0 / 2.0, 4.0 / 2.0])
     assert resume.success_rate == 1.0
     assert resume.median_slowdown == pytest.approx(sum(slowdowns) / 2)
     assert resume.p95_slowdown == pytest.approx(slowdowns[0] + 0.95 * (slowdowns[1] - slowdowns[0]))
@@ -248,6 +252,8 @@ def test_summary_measures_are_computed_over_completed_runs() -> None:
     assert math.isnan(plain.median_slowdown) and math.isnan(plain.token_ratio)
     clean = summary[(summary.strategy == "none") & (summary.fault == "none")].iloc[0]
     assert clean.success_rate == 0.5 and clean.tiers == "failed 1, stream 1"
+    baseline = summary[(summary.strategy == "resume") & (summary.fault == "none")].iloc[0]
+    assert baseline.median_slowdown == 1.0 and clean.median_slowdown == 1.0  # exactly
     ranking = rank_strategies(runs)
     assert list(ranking.strategy) == ["resume", "none"]
     assert ranking.runs.tolist() == [2, 2]
@@ -438,7 +444,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"strategies": ("bogus",)}, "unknown strategy 'bogus'"),
+        ({"strategies": ("bogus",)}, "unknown strategy or contender 'bogus'; choose from none"),
         ({"strategies": ()}, "give at least one strategy"),
         ({"faults": ("nope",)}, "unknown fault profile 'nope'"),
         ({"faults": ('[{"type": "reset", "at_fraction": 2}]',)}, "at_fraction must be between"),
@@ -450,6 +456,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
         ({"speed": 0.0}, "--speed must be greater than 0"),
         ({"seed": -1}, "--seed must be between 0 and"),
         ({"description": "  "}, "the description must not be empty"),
+        ({"baseline_strategies": ("sdk",)}, "baseline strategies not among the strategies"),
     ],
 )
 def test_bad_experiments_are_refused_with_a_clear_message(

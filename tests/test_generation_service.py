@@ -24,7 +24,8 @@ def test_ten_concurrent_generations_all_complete_with_their_own_records(
     db: Database, user_id: uuid.UUID
 ) -> None:
     bus = EventBus()
-    service = GenerationService(db, max_concurrent=10, bus=bus)
+    # One user starting ten: the per-user cap (3 by default) is lifted for this test.
+    service = GenerationService(db, max_concurrent=10, bus=bus, max_active_per_user=10)
     running_at_once = []
     handle = bus.subscribe(lambda _: running_at_once.append(len(service.active())))
     descriptions = [

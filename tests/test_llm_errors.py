@@ -15,7 +15,7 @@ from planner.sim import Simulator
 from tests.llm_helpers import FakeTime, generate, make_client, spec
 from tests.sim_helpers import discovery
 
-SONNET_45 = "claude-sonnet-4-5"
+SONNET_45 = "claude-haiku-4-5"
 SONNET_46 = "claude-sonnet-4-6"
 
 

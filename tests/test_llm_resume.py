@@ -17,7 +17,7 @@ from planner.sim import Simulator
 from tests.llm_helpers import FakeTime, generate, make_client
 from tests.sim_helpers import plan_request
 
-SONNET_45 = "claude-sonnet-4-5"  # accepts an assistant prefill
+SONNET_45 = "claude-haiku-4-5"  # accepts an assistant prefill
 SONNET_46 = "claude-sonnet-4-6"  # refuses it: continuation by a user turn, overlap removed
 TASKS = 8
 
@@ -97,10 +97,9 @@ def test_a_fresh_client_finishes_from_a_stored_checkpoint(sim, baseline, model) 
     assert finished.complete and finished.text == baseline[model]
     assert finished.tier == "resume"
     first = finished.attempts[0]
-    assert first.kind == "resume" and first.resume_from_char == len(stored.text.rstrip())
-    assert sum(a.chars for a in finished.attempts) == len(baseline[model]) - len(
-        stored.text.rstrip()
-    )
+    assert first.kind == ("resume" if model == SONNET_45 else "continue")
+    assert first.resume_from_char == len(stored.text)
+    assert sum(a.chars for a in finished.attempts) == len(baseline[model]) - len(stored.text)
 
 
 def test_resume_from_an_older_checkpoint_also_matches(sim, baseline) -> None:
@@ -114,7 +113,8 @@ def test_resume_from_an_older_checkpoint_also_matches(sim, baseline) -> None:
 
 
 def test_resume_from_blank_text_is_a_fresh_stream(sim, baseline) -> None:
-    result = generate(make_client(sim.base_url, "resume"), plan_request(TASKS), resume_from="  \n")
+    request = plan_request(TASKS, SONNET_45)
+    result = generate(make_client(sim.base_url, "resume"), request, resume_from="  \n")
     assert result.complete and result.text == baseline[SONNET_45]
     assert result.attempts[0].kind == "stream"
 

@@ -30,14 +30,23 @@ def _outputs_text(cell: nbformat.NotebookNode) -> str:
 
 
 def _charts(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
-    """Altair outputs: a Vega-Lite bundle, or the HTML that embeds one."""
+    """Static chart images (PNG or SVG): they render with no network."""
     return [
         output
         for cell in notebook.cells
         for output in cell.get("outputs", [])
-        if any("vegalite" in key for key in output.get("data", {}))
-        or "vegaEmbed" in output.get("data", {}).get("text/html", "")
+        if {"image/png", "image/svg+xml"} & set(output.get("data", {}))
     ]
+
+
+def _assert_offline(notebook: nbformat.NotebookNode) -> None:
+    """No output loads anything: no Vega from a CDN, no script, no outside URL."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            assert not any("vegalite" in key or "javascript" in key for key in data), data.keys()
+            html = data.get("text/html", "")
+            assert "<script" not in html and "https://" not in html, html[:300]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -73,11 +82,37 @@ def test_replay_generation_notebook_runs(
     assert '"on_requests":[1]' in text.replace(" ", "")
     assert "recovery (attempt" in text
     assert len(_charts(notebook)) == 1, "the chunk timeline chart was not rendered"
-    assert (planner_home / "planner.duckdb").exists()
+    _assert_offline(notebook)
+    assert "recording a generation in a temporary database" in text
+    assert not (planner_home / "planner.duckdb").exists()  # the user's data folder untouched
 
 
 def test_failure_modes_notebook_runs(monkeypatch: pytest.MonkeyPatch, planner_home: Path) -> None:
     notebook = _execute("failure_modes.ipynb", monkeypatch)
     conclusion = _outputs_text(notebook.cells[-1])
     assert " won: " in conclusion, conclusion
+    best = conclusion.split("Best contender per fault")[1]
+    for fault in ("drop-at-90", "drop-twice", "overloaded"):
+        assert f"- {fault}: **" in best and "(n=2, 95% interval " in best, conclusion
     assert len(_charts(notebook)) == 4
+    _assert_offline(notebook)
+    text = "\n".join(_outputs_text(c) for c in notebook.cells if c.cell_type == "code")
+    assert "running the experiment in a temporary database" in text
+    assert "95% CI" in text  # the rates as fault_success_rates / format_rate give them
+    assert not (planner_home / "planner.duckdb").exists()
+
+
+def test_notebooks_default_to_the_dashboards_data_and_never_create_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from planner.notebook import data_folder, scratch_database, user_database
+
+    monkeypatch.delenv("PLANNER_HOME", raising=False)
+    assert data_folder(NOTEBOOKS) == REPO_ROOT / ".planner"  # what `make run` uses
+    monkeypatch.setenv("PLANNER_HOME", str(tmp_path / "home"))
+    assert data_folder(NOTEBOOKS) == tmp_path / "home"
+    assert user_database(NOTEBOOKS) is None
+    assert not (tmp_path / "home").exists()
+    scratch = scratch_database()
+    assert scratch.current_revision() is not None
+    assert str(tmp_path) not in scratch.url

@@ -168,3 +168,44 @@ async def test_a_user_deleted_during_the_connection_is_disconnected(
     await client.sio.emit("join_generation", {"generation_id": str(uuid.uuid4())})
     await asyncio.wait_for(client.disconnected.wait(), 10)
     assert [e["code"] for e in client.errors()] == ["user_gone"]
+
+
+# ---- a refusal's acknowledgement arrives before the disconnect ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "data"),
+    [
+        ("request_catch_up", {"after_seq": 0}),
+        ("join_generation", {}),
+        ("start_generation", {"description": "x"}),
+        ("no_such_event", {}),
+    ],
+)
+async def test_a_refused_tokens_reply_arrives_before_the_server_disconnects(
+    home_db: Database,
+    endpoint: RealtimeHandle,
+    clock: Clock,
+    clients: list[Client],
+    event: str,
+    data: dict,
+) -> None:
+    user, token = make_user(home_db, "erin")
+    client = await connected(clients, endpoint, token)
+    data = {**data, "generation_id": str(make_generation(home_db, user.id))}
+    clock.advance(timedelta(hours=2))
+    reply = await asyncio.wait_for(client.sio.call(event, data, timeout=10), 15)
+    assert reply["error"]["code"] == "token_expired" and reply["error"]["event"] == event
+    await asyncio.wait_for(client.disconnected.wait(), 10)
+    assert client.errors() == [reply["error"]], "the error event says the same"
+
+
+async def test_a_deleted_users_next_call_is_answered_then_disconnected(
+    home_db: Database, endpoint: RealtimeHandle, clients: list[Client]
+) -> None:
+    _, token = make_user(home_db, "fred")
+    client = await connected(clients, endpoint, token)
+    auth.delete_user(home_db, "fred")
+    reply = await client.call("join_generation", {"generation_id": str(uuid.uuid4())})
+    assert reply["error"]["code"] == "user_gone"
+    await asyncio.wait_for(client.disconnected.wait(), 10)

@@ -129,6 +129,8 @@ def test_the_registry_holds_every_fault_class_by_its_type() -> None:
         "bandwidth",
         "cutoff",
         "corrupt",
+        "refusal",
+        "continuation",
     }
     assert all(cls.type == name for name, cls in REGISTRY.items())
 

@@ -13,7 +13,15 @@ from planner.plan.schema import Discovery, MasterPlan, consistency_errors
 from planner.sim import Simulator
 from planner.sim.conversation import MAX_OVERLAP_CHARS, MIN_OVERLAP_CHARS, Responder
 from planner.tokens import count_tokens
-from tests.sim_helpers import DESCRIPTION, MODEL, client, discovery, plan_request, stream_text
+from tests.sim_helpers import (
+    DESCRIPTION,
+    MODEL,
+    PREFILL_MODEL,
+    client,
+    discovery,
+    plan_request,
+    stream_text,
+)
 
 NEW_MODEL = "claude-opus-4-6"
 RESPONDER = Responder(PLANNING_MODEL)
@@ -95,9 +103,9 @@ def test_max_tokens_truncates_with_stop_reason_max_tokens(sim: Simulator) -> Non
 
 
 def test_prefill_continues_exactly_after_the_given_text(sim: Simulator) -> None:
-    full = text_of(plan_request(20))
+    full = text_of(plan_request(20, PREFILL_MODEL))
     prefix = full[:5000].rstrip()
-    request = plan_request(20)
+    request = plan_request(20, PREFILL_MODEL)
     request["messages"] = [*request["messages"], {"role": "assistant", "content": prefix}]
     rest, message = stream_text(client(sim.base_url), request)
     assert prefix + rest == full

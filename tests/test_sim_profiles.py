@@ -70,8 +70,9 @@ def test_profile_symptoms(profile: str, expected: list[str]) -> None:
 def test_cutoff_134s_cuts_a_120_task_plan_but_not_a_short_one() -> None:
     with Simulator(faults="cutoff-134s", model=PLANNING_MODEL) as sim:
         sdk = client(sim.base_url)
-        assert symptom(sdk, plan_request(120), "long", speed=1000) == "reset"
-        assert symptom(sdk, plan_request(30), "short", speed=1000) == "ok"
+        sonnet = "claude-sonnet-4-6"  # a Sonnet's pace: ~130 tokens a second
+        assert symptom(sdk, plan_request(120, sonnet), "long", speed=1000) == "reset"
+        assert symptom(sdk, plan_request(30, sonnet), "short", speed=1000) == "ok"
 
 
 def test_flaky_is_random_but_reproducible() -> None:

@@ -108,7 +108,7 @@ def test_same_requests_and_seed_give_the_same_bytes() -> None:
 
 
 def test_fifty_concurrent_sdk_streams_all_complete() -> None:
-    request = plain_request(max_tokens=150)
+    request = plain_request(max_tokens=60)
 
     async def one(sdk: anthropic.AsyncAnthropic) -> str:
         async with sdk.messages.stream(**request) as stream:

@@ -10,7 +10,7 @@ import pytest
 
 from planner.sim import Simulator
 from planner.sim.validation import PREFILL_REFUSED, TRAILING_WHITESPACE
-from tests.sim_helpers import MODEL, client, plain_request, stream_text
+from tests.sim_helpers import MODEL, PREFILL_MODEL, client, plain_request, stream_text
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +59,64 @@ def test_bad_messages(sim: Simulator, messages: list, message: str) -> None:
 
 def test_bad_max_tokens(sim: Simulator) -> None:
     assert post(sim, {**plain_request(), "max_tokens": 0}).status_code == 400
-    too_many = post(sim, {**plain_request(), "max_tokens": 100_000}).json()["error"]["message"]
+    haiku = plain_request(model=PREFILL_MODEL, max_tokens=100_000)
+    too_many = post(sim, haiku).json()["error"]["message"]
     assert too_many.startswith("max_tokens: 100000 > 64000")
 
 
-def test_unknown_model_is_not_found(sim: Simulator) -> None:
+@pytest.mark.parametrize(
+    ("model", "cap"), [("claude-sonnet-5-5", 128_000), (PREFILL_MODEL, 64_000)]
+)
+def test_each_model_has_its_catalogued_output_cap(sim: Simulator, model: str, cap: int) -> None:
+    request = {**plain_request(max_tokens=cap), "model": model, "thinking": {"type": "disabled"}}
+    assert post(sim, request).status_code == 200
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        stream_text(client(sim.base_url), {**request, "max_tokens": cap + 1})
+    assert caught.value.api_message == (
+        f"max_tokens: {cap + 1} > {cap}, which is the maximum allowed number of output "
+        f"tokens for {model}"
+    )
+
+
+@pytest.mark.parametrize("model", ["gpt-4", "claude-sonnet-9-9", "claude-opus-4-1"])
+def test_a_model_the_catalogue_lacks_is_not_found(sim: Simulator, model: str) -> None:
     with pytest.raises(anthropic.NotFoundError) as caught:
-        client(sim.base_url).messages.create(**{**plain_request(), "model": "gpt-4"})
+        client(sim.base_url).messages.create(**{**plain_request(), "model": model})
     assert caught.value.type == "not_found_error"
+    assert caught.value.api_message == f"model: {model}"
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-sonnet-4-5-20250929"])
+def test_a_retired_model_is_not_found_any_more(sim: Simulator, model: str) -> None:
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        client(sim.base_url).messages.create(**{**plain_request(), "model": model})
+    assert caught.value.api_message == f"model: {model}"
+
+
+def test_a_prompt_longer_than_the_context_window_is_refused(sim: Simulator) -> None:
+    long_prompt = "word " * 210_000  # haiku 4.5: a 200K window
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client(sim.base_url).messages.create(**plain_request(long_prompt, model=PREFILL_MODEL))
+    assert caught.value.api_message.startswith("prompt is too long: ")
+    assert caught.value.api_message.endswith(" tokens > 200000 maximum")
+
+
+def test_max_tokens_past_the_window_stops_where_the_window_is_full(sim: Simulator) -> None:
+    window, sdk = 200_000, client(sim.base_url)
+
+    def tokens(text: str) -> int:
+        messages = [{"role": "user", "content": text}]
+        return sdk.messages.count_tokens(model=PREFILL_MODEL, messages=messages).input_tokens
+
+    per_word = (tokens("word " * 2000) - tokens("word " * 1000)) / 1000
+    prompt = "word " * 199_000
+    prompt += "word " * int((window - 12 - tokens(prompt)) / per_word)
+    prompt_tokens = tokens(prompt)
+    assert 0 < window - prompt_tokens < 40
+    request = plain_request(prompt, max_tokens=64_000, model=PREFILL_MODEL)
+    _, message = stream_text(client(sim.base_url), request)
+    assert message.stop_reason == "model_context_window_exceeded"
+    assert message.usage.output_tokens == window - prompt_tokens
 
 
 def test_invalid_json_body(sim: Simulator) -> None:
@@ -89,14 +139,14 @@ def prefilled(model: str, prefix: str) -> dict[str, Any]:
 
 def test_trailing_whitespace_in_the_final_assistant_message_is_refused(sim: Simulator) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
-        client(sim.base_url).messages.create(**prefilled(MODEL, "Here is the start "))
+        client(sim.base_url).messages.create(**prefilled(PREFILL_MODEL, "Here is the start "))
     assert caught.value.api_message == TRAILING_WHITESPACE
 
 
 @pytest.mark.parametrize(
-    "model", ["claude-opus-4-6", "claude-sonnet-4-6-20260115", "claude-opus-4-7", "claude-sonnet-5"]
+    "model", ["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-sonnet-5-5"]
 )
-def test_prefill_is_refused_from_4_6_on(sim: Simulator, model: str) -> None:
+def test_prefill_is_refused_where_the_catalogue_says_so(sim: Simulator, model: str) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
         stream_text(client(sim.base_url), prefilled(model, "Good"))
     assert caught.value.api_message == PREFILL_REFUSED
@@ -104,15 +154,9 @@ def test_prefill_is_refused_from_4_6_on(sim: Simulator, model: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "model",
-    [
-        "claude-sonnet-4-5",
-        "claude-sonnet-4-5-20250929",
-        "claude-opus-4-1",
-        "claude-3-7-sonnet-latest",
-    ],
+    "model", ["claude-haiku-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-5"]
 )
-def test_prefill_is_accepted_before_4_6(sim: Simulator, model: str) -> None:
+def test_prefill_is_accepted_where_the_catalogue_says_so(sim: Simulator, model: str) -> None:
     full, _ = stream_text(client(sim.base_url), {**plain_request(), "model": model})
     prefix = full[: len(full) // 2].rstrip()
     rest, message = stream_text(client(sim.base_url), prefilled(model, prefix))

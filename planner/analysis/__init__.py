@@ -6,6 +6,9 @@ statistics), `plans` (a stored plan as tables), `experiments` (failure-mode expe
 runs, summaries and strategy rankings). Every query takes the caller's `Database` first.
 """
 
+from planner.analysis.attempts import explain_attempts, split_reason
+from planner.analysis.compare import Comparison, compare_generations
+from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
     experiment_summary,
@@ -23,6 +26,7 @@ from planner.analysis.history import (
     history_options,
     history_page,
     running_generation,
+    seems_dead,
 )
 from planner.analysis.plans import PlanTables, load_plan, task_table
 from planner.analysis.progress import (
@@ -33,7 +37,9 @@ from planner.analysis.progress import (
     text_tail,
 )
 from planner.analysis.stats import (
+    StatsFilter,
     describe,
+    fault_success_rates,
     histogram,
     outcomes,
     success_matrix,
@@ -53,15 +59,22 @@ __all__ = [
     "PlanTables",
     "assemble_tail",
     "attempts_table",
+    "Comparison",
+    "compare_generations",
     "chunk_rows",
     "chunk_timeline",
     "describe",
+    "describe_faults",
+    "describe_strategy",
     "events_log",
+    "explain_attempts",
     "experiment_runs",
     "experiment_summary",
     "failure_table",
     "list_experiments",
     "fault_markers",
+    "fault_success_rates",
+    "StatsFilter",
     "generations_with_failures",
     "get_generation",
     "histogram",
@@ -74,6 +87,8 @@ __all__ = [
     "rank_strategies",
     "recoveries",
     "running_generation",
+    "seems_dead",
+    "split_reason",
     "success_matrix",
     "summarize",
     "summary_by",

@@ -10,11 +10,22 @@ finished generations and pandas derives the rest:
   speed). 1.0 means "as fast as without faults"; 1.4 means 40% slower. Only completed
   generations have one (a failed run has no comparable time); without a fault-free run
   at that model and speed the overhead is unknown (NaN), never guessed.
+
+Fault success rates (`fault_success_rates`) are the one computation the dashboard, the
+`planner stats` command and the notebooks share. A rate counts only runs that ran to an
+outcome under the fault: a cancelled run, an interrupted one (its process died) and a
+configuration failure (a wrong model name, a refused key: no fault involved) are counted
+apart, never as failures of a strategy. Each rate has its n and a 95% Wilson interval
+(`planner.contenders.stats`), and a cell whose fault never fired in any of its runs (no
+failed attempt, no repair round) is flagged: its rate says nothing about recovery.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,7 +33,9 @@ import pandas as pd
 from sqlalchemy import Integer, case, func, select
 
 from planner.analysis._query import read_frame
-from planner.db import Database, Generation
+from planner.contenders.stats import wilson_interval
+from planner.db import Database, ExperimentRun, Generation, GenerationAttempt
+from planner.plan.spec import CANCELLED_MESSAGE
 from planner.store.status import LIVE_STATUSES, GenerationStatus
 
 OUTCOME_COLUMNS = (
@@ -177,9 +190,14 @@ def histogram(
         return pd.DataFrame(columns=columns)
     numbers = values[values.notna()].astype(float)
     low, high = float(numbers.min()), float(numbers.max())
-    if high == low:
-        high = low + 1.0
-    edges = np.linspace(low, high, bins + 1)
+    if (numbers == numbers.round()).all():
+        # Whole numbers (tokens, counts) get whole-number bins: never "0 0 0 0" ticks.
+        width = max(1, math.ceil((high - low + 1) / bins))
+        edges = np.arange(low, high + width + 1, width, dtype=float)
+    else:
+        if high == low:
+            high = low + 1.0
+        edges = np.linspace(low, high, bins + 1)
     rows = []
     for group, part in numbers.groupby(valid[by].astype(str)):
         counts, _ = np.histogram(part.to_numpy(), bins=edges)
@@ -189,3 +207,169 @@ def histogram(
             if c
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+# Attempt error kinds (planner.llm.errors) that no fault causes: the request itself is wrong.
+CONFIGURATION_KINDS = ("invalid_request", "authentication", "not_found")
+RATE_COLUMNS = (
+    "strategy",
+    "fault_spec",
+    "n",
+    "successes",
+    "success_rate",
+    "ci_low",
+    "ci_high",
+    "fired",
+    "never_fired",
+    "cancelled",
+    "interrupted",
+    "configuration",
+)
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    """Which generations the statistics cover (every field optional)."""
+
+    experiment_id: uuid.UUID | None = None
+    since: date | None = None
+    until: date | None = None  # inclusive
+    models: tuple[str, ...] = ()
+    speeds: tuple[float, ...] = ()
+
+
+def _filtered(statement: Any, user_id: uuid.UUID, filters: StatsFilter) -> Any:
+    statement = statement.where(_finished(user_id))
+    if filters.experiment_id is not None:
+        runs = select(ExperimentRun.generation_id).where(
+            ExperimentRun.experiment_id == filters.experiment_id
+        )
+        statement = statement.where(Generation.id.in_(runs))
+    if filters.since is not None:
+        statement = statement.where(
+            Generation.created_at >= datetime.combine(filters.since, time())
+        )
+    if filters.until is not None:
+        end = datetime.combine(filters.until + timedelta(days=1), time())
+        statement = statement.where(Generation.created_at < end)
+    if filters.models:
+        statement = statement.where(Generation.model.in_(filters.models))
+    if filters.speeds:
+        statement = statement.where(Generation.speed.in_(filters.speeds))
+    return statement
+
+
+def run_outcomes(
+    db: Database, user_id: uuid.UUID, filters: StatsFilter | None = None
+) -> pd.DataFrame:
+    """One row per finished generation: how it ended (`outcome`) and whether its fault fired.
+
+    outcome is `completed`, `failed` (both ran to an outcome under the fault),
+    `cancelled`, `interrupted` or `configuration`.
+    """
+    is_error = GenerationAttempt.error_type.is_not(None)
+    attempts = (
+        select(
+            GenerationAttempt.generation_id,
+            func.sum(case((is_error, 1), else_=0)).cast(Integer).label("failed_attempts"),
+            func.sum(case((GenerationAttempt.error_type.in_(CONFIGURATION_KINDS), 1), else_=0))
+            .cast(Integer)
+            .label("configuration_errors"),
+            func.sum(case((GenerationAttempt.stage.like("%_repair"), 1), else_=0))
+            .cast(Integer)
+            .label("repair_attempts"),
+        )
+        .group_by(GenerationAttempt.generation_id)
+        .subquery()
+    )
+    statement = _filtered(
+        select(
+            Generation.id,
+            Generation.strategy,
+            Generation.fault_spec,
+            Generation.status,
+            Generation.error,
+            Generation.attempts,
+            func.coalesce(attempts.c.failed_attempts, 0).label("failed_attempts"),
+            func.coalesce(attempts.c.configuration_errors, 0).label("configuration_errors"),
+            func.coalesce(attempts.c.repair_attempts, 0).label("repair_attempts"),
+        ).outerjoin(attempts, attempts.c.generation_id == Generation.id),
+        user_id,
+        filters or StatsFilter(),
+    ).order_by(Generation.created_at)
+    frame = read_frame(db, statement)
+    columns = ["id", "strategy", "fault_spec", "outcome", "fired"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    error = frame["error"].fillna("").astype(str)
+    failed = frame["status"] == GenerationStatus.FAILED
+    cancelled = failed & error.str.startswith(CANCELLED_MESSAGE)
+    configuration = (
+        failed
+        & ~cancelled
+        & ((frame["configuration_errors"] > 0) | (frame["attempts"].fillna(0) == 0))
+    )
+    frame["outcome"] = np.select(
+        [
+            frame["status"] == GenerationStatus.COMPLETED,
+            frame["status"] == GenerationStatus.INTERRUPTED,
+            cancelled,
+            configuration,
+        ],
+        ["completed", "interrupted", "cancelled", "configuration"],
+        default="failed",
+    )
+    frame["fired"] = (frame["failed_attempts"] - frame["configuration_errors"] > 0) | (
+        frame["repair_attempts"] > 0
+    )
+    return frame[columns]
+
+
+def fault_success_rates(
+    db: Database, user_id: uuid.UUID, filters: StatsFilter | None = None
+) -> pd.DataFrame:
+    """Success per strategy × fault spec over the runs that ran to an outcome.
+
+    Columns: strategy, fault_spec, n (runs that completed or failed under the fault),
+    successes, success_rate (NaN when n is 0), ci_low and ci_high (95% Wilson), fired
+    (runs in which the fault fired), never_fired (a fault other than `none` that fired
+    in none of its runs), and the runs counted apart: cancelled, interrupted,
+    configuration.
+    """
+    runs = run_outcomes(db, user_id, filters)
+    if runs.empty:
+        return pd.DataFrame(columns=list(RATE_COLUMNS))
+    rows = []
+    for (strategy, fault_spec), group in runs.groupby(["strategy", "fault_spec"], sort=True):
+        counted = group[group["outcome"].isin(["completed", "failed"])]
+        n = len(counted)
+        successes = int((counted["outcome"] == "completed").sum())
+        interval = wilson_interval(successes, n)
+        fired = int(counted["fired"].sum())
+        rows.append(
+            {
+                "strategy": strategy,
+                "fault_spec": fault_spec,
+                "n": n,
+                "successes": successes,
+                "success_rate": successes / n if n else float("nan"),
+                "ci_low": interval.low if n else float("nan"),
+                "ci_high": interval.high if n else float("nan"),
+                "fired": fired,
+                "never_fired": fault_spec != "none" and n > 0 and fired == 0,
+                "cancelled": int((group["outcome"] == "cancelled").sum()),
+                "interrupted": int((group["outcome"] == "interrupted").sum()),
+                "configuration": int((group["outcome"] == "configuration").sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(RATE_COLUMNS))
+
+
+def format_rate(row: Any) -> str:
+    """A rate as every front end prints it: `67% (2/3, 95% CI 21–94%)`, or `no runs`."""
+    if not row.n:
+        return "no runs"
+    return (
+        f"{row.success_rate:.0%} ({row.successes}/{row.n}, "
+        f"95% CI {100 * row.ci_low:.0f}–{row.ci_high:.0%})"
+    )

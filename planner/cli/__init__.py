@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerGroup
+from planner.cli.dashboard import dashboard
 from planner.cli.db import db_group
 from planner.cli.experiment import experiment
 from planner.cli.export import export
@@ -16,6 +17,7 @@ from planner.cli.generation import generate, resume
 from planner.cli.replay import replay
 from planner.cli.serve import serve
 from planner.cli.sim import sim
+from planner.cli.stats import stats
 from planner.cli.users import token, users_group
 from planner.cli.worker import worker
 from planner.logging import configure_logging
@@ -42,10 +44,12 @@ for command in (
     generate,
     resume,
     serve,
+    dashboard,
     experiment,
     replay,
     export,
     worker,
+    stats,
 ):
     main.add_command(command)
 

@@ -5,15 +5,36 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerCommand, database, stop
+from planner.contenders import CONTENDER, INSTALL_HINT, REGISTRY, RUN_CHOICES
 
 
-@click.command("experiment", cls=PlannerCommand)
+def _choices_epilog() -> str:
+    """Every name --strategies takes, with its one line (click keeps `\b` blocks as they are)."""
+    width = max(map(len, RUN_CHOICES))
+    lines = ["\b", "Strategies and contenders (--strategies):"]
+    for kind, title in (("strategy", "planner's strategies"), (CONTENDER, "contenders")):
+        lines.append(f"  {title}:")
+        lines += [
+            f"    {c.name:<{width}}  {c.description}"
+            for c in RUN_CHOICES.values()
+            if c.kind == kind
+        ]
+    extra = [entry.name for entry in REGISTRY.values() if entry.needs]
+    lines.append(f"  {', '.join(extra)} need the optional extra: {INSTALL_HINT}")
+    return "\n".join(lines)
+
+
+@click.command("experiment", cls=PlannerCommand, epilog=_choices_epilog())
 @click.option(
     "--faults",
     default="",
     help="Comma-separated fault specs: profile names (drop-at-90, flaky, ...) or JSON lists.",
 )
-@click.option("--strategies", default="", help="Comma-separated: none, hybrid, restart, resume.")
+@click.option(
+    "--strategies",
+    default="",
+    help="Comma-separated strategies and contenders (listed below), e.g. resume,sdk,oracle.",
+)
 @click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
 @click.option(
     "--concurrency", default=1, show_default=True, type=int, help="Generations at a time."
@@ -46,6 +67,7 @@ from planner.cli.base import PlannerCommand, database, stop
     "--from-generation source's).",
 )
 @click.option("--name", default="", help="A name to find the experiment by.")
+@click.option("--model", default=None, help="Model every run asks for (default: PLANNER_MODEL's).")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the experiment id and summary as JSON on stdout."
 )
@@ -65,21 +87,28 @@ def experiment(
     from_generation: str | None,
     description: str | None,
     name: str,
+    model: str | None,
     as_json: bool,
     follow_id: str | None,
 ) -> None:
-    """Run a failure-mode experiment: every fault x strategy, REPEATS times.
+    """Run a failure-mode experiment: every fault x strategy or contender, REPEATS times.
 
-    Each run is a real generation against the simulator with a seed derived from --seed
-    and the repeat number (shared by every cell, so strategies face the same plans), plus
-    a fault-free baseline run per strategy and seed. Results are stored (experiments,
-    experiment_runs) and summarised per strategy x fault: success rate, median and p95
-    time / fault-free time (the wall time of the model calls, against the fault-free
-    runs of the same seed), output tokens / final tokens, and how the runs ended (tiers).
+    A strategy's run is a real generation against the simulator; a contender's run asks
+    the generation's same two requests through another library's documented recovery
+    path. Every run uses a seed derived from --seed and the repeat number (shared by every
+    cell, so all face the same plans and fault draws), plus a fault-free baseline run per
+    strategy and seed. A run succeeds only when its final text equals the fault-free
+    answer (a text returned as complete but cut short is a failure: silently truncated).
+    Results are stored (experiments, experiment_runs, with each run's configuration and
+    library versions) and summarised per strategy x fault: success rate with its 95%
+    interval, median and p95 time / fault-free time, output tokens / final tokens, the
+    distance to the oracle (when `oracle` is among the strategies) and how runs ended.
 
-    With PostgreSQL every run is a job that `planner worker`s share (--concurrency is
-    then theirs); this command enqueues them and follows them, and if it is killed the
-    runs go on: `planner experiment --follow ID` follows it again from anywhere.
+    With PostgreSQL every run of planner's strategies is a job that `planner worker`s
+    share (--concurrency is then theirs); this command enqueues them and follows them, and
+    if it is killed the runs go on: `planner experiment --follow ID` follows it again from
+    anywhere. An experiment with contenders runs in this process (a contender's run is
+    another library's requests, judged where they are made).
     """
     import json
     import uuid
@@ -88,6 +117,7 @@ def experiment(
 
     from planner import jobs
     from planner.auth import get_or_create_local_user
+    from planner.contenders import CONTENDER, kind_of
     from planner.events import default_bus
     from planner.experiment_report import ExperimentProgress, summary_table
     from planner.experiments import (
@@ -115,13 +145,17 @@ def experiment(
         description=description,
         from_generation_id=source,
         name=name,
+        model=model,
     )
     err = Console(stderr=True, highlight=False)
     db = database()
     db.ensure_schema()
+    on_workers = jobs.uses_jobs(db) and not any(
+        kind_of(name) == CONTENDER for name in config.strategies
+    )
     try:
         with publishing(default_bus()), ExperimentProgress(err) as progress:
-            if follow_id is not None or jobs.uses_jobs(db):
+            if follow_id is not None or on_workers:
                 if follow_id is not None:
                     try:
                         experiment_id = uuid.UUID(follow_id)
@@ -142,7 +176,7 @@ def experiment(
                     db, config.validated(db), on_start=progress.on_start, on_run=progress.on_run
                 )
     except KeyboardInterrupt:
-        if follow_id is not None or jobs.uses_jobs(db):
+        if follow_id is not None or on_workers:
             stop("stopped following; the runs go on in the workers (--follow ID)", 130)
         stop("experiment interrupted: finished runs are stored, the rest cancelled", 130)
     summary = result.summary(db)
@@ -160,5 +194,5 @@ def experiment(
         return
     out = Console(highlight=False)
     if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
-        out = Console(highlight=False, width=160)
+        out = Console(highlight=False, width=240)
     out.print(summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})"))

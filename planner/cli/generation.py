@@ -34,6 +34,31 @@ from planner.errors import InputError
     help="Simulator clock factor (100 = a hundred times faster, 0 = unlimited).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Simulator seed.")
+@click.option(
+    "--thinking",
+    default=None,
+    help="model, off, adaptive or budget:N, for both stages or as "
+    "discovery=VALUE,masterplan=VALUE (default: discovery thinks, the MasterPlan does not "
+    "where the model allows).",
+)
+@click.option(
+    "--effort",
+    default=None,
+    help="low, medium, high, xhigh or max, for both stages or per stage as --thinking.",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json-schema"]),
+    default="text",
+    show_default=True,
+    help="The answer as text planner validates, or constrained by the plan's JSON schema.",
+)
+@click.option(
+    "--output-budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Output tokens the whole generation may spend across attempts (default: no cap).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result object on stdout.")
 @click.option(
     "--detach",
@@ -47,6 +72,10 @@ def generate(
     faults: str,
     speed: float,
     seed: int,
+    thinking: str | None,
+    effort: str | None,
+    output_format: str,
+    output_budget: int | None,
     as_json: bool,
     detach: bool,
 ) -> None:
@@ -59,17 +88,29 @@ def generate(
     import uuid
 
     from planner import auth, plan
+    from planner.catalog import lookup
+    from planner.config import get_settings
     from planner.plan import runner
+    from planner.plan.settings import settings_from_options
     from planner.store import GenerationStore
 
+    chosen = settings_from_options(
+        lookup(get_settings().model),
+        thinking=thinking,
+        effort=effort,
+        output_format=output_format,
+        output_budget_tokens=output_budget,
+    )
     plan.GenerationRequest(
-        description, uuid.UUID(int=0), strategy, faults, speed, seed=seed
+        description, uuid.UUID(int=0), strategy, faults, speed, seed=seed, settings=chosen
     ).validated()
     db = database()
     store = GenerationStore(db)
     store.prepare()
     user = auth.get_user(db, username) if username else auth.get_or_create_local_user(db)
-    request = plan.GenerationRequest(description, user.id, strategy, faults, speed, seed=seed)
+    request = plan.GenerationRequest(
+        description, user.id, strategy, faults, speed, seed=seed, settings=chosen
+    )
     if detach:
         from planner import jobs
 

@@ -28,9 +28,10 @@ def sim(host: str, port: int, faults: str, speed: float, seed: int, api_key: str
     rate-limited, stall, eof, sse-error, cutoff-134s, slow, corrupt.
     Or a JSON list of faults, e.g.
       '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
-    Fault types: reset, sse_error, eof, stall, http_error, latency, bandwidth, cutoff,
-    corrupt. Per request: headers x-planner-faults, x-planner-run, x-planner-seed,
-    x-planner-speed.
+    Fault types: reset, sse_error, eof, stall, http_error (402, 409, 413, 429, 500,
+    503, 504, 529), latency, bandwidth, cutoff, corrupt, refusal, continuation (how a
+    continuation turn is written). Per request: headers x-planner-faults,
+    x-planner-run, x-planner-seed, x-planner-speed.
     """
     import threading
 

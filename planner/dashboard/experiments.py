@@ -9,8 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from planner import analysis
+from planner.analysis.stats import StatsFilter
+from planner.contenders import RUN_CHOICES, STRATEGY, installed
 from planner.dashboard import charts, experiment_jobs, nav, session
 from planner.dashboard.resources import database
+from planner.dashboard.text import literal
 from planner.experiments import DEFAULT_DESCRIPTION, ExperimentConfig, ExperimentError
 from planner.llm import STRATEGIES
 from planner.sim import PROFILES
@@ -64,8 +67,14 @@ def _form(user_id: uuid.UUID) -> None:
         key="exp_faults",
         help="The fault-free baseline (`none`) is always added.",
     )
+    # planner's strategies, then the installed contenders (other libraries, the oracle)
+    choices = [c.name for c in RUN_CHOICES.values() if c.kind == STRATEGY or installed(c.name)]
     strategies = right.multiselect(
-        "Strategies", STRATEGIES, default=list(STRATEGIES), key="exp_strategies"
+        "Strategies and contenders",
+        choices,
+        default=list(STRATEGIES),
+        key="exp_strategies",
+        format_func=lambda name: f"{name}: {RUN_CHOICES[name].description}",
     )
     extra = st.text_input(
         "Extra fault spec (JSON, optional)",
@@ -80,6 +89,17 @@ def _form(user_id: uuid.UUID) -> None:
     description = st.text_area("Project description", DEFAULT_DESCRIPTION, key="exp_description")
     name = st.text_input("Name (optional)", key="exp_name")
     all_faults = [*faults, *([extra.strip()] if extra.strip() else [])]
+    with st.expander("What the chosen faults and strategies do"):
+        st.markdown(
+            "\n".join(
+                [f"- **{literal(f)}**: {literal(analysis.describe_faults(f))}" for f in all_faults]
+                + [
+                    f"- **{literal(s)}**: {literal(analysis.describe_strategy(s))}"
+                    for s in strategies
+                ]
+            )
+            or "Nothing chosen yet."
+        )
     cells = (len(set(all_faults) | {"none"})) * len(strategies) * int(repeats)
     st.caption(f"{cells} generations, including the fault-free baselines.")
     if not st.button(
@@ -99,7 +119,7 @@ def _form(user_id: uuid.UUID) -> None:
     try:
         experiment_id = experiment_jobs.start(database(), config, user_id)
     except ExperimentError as exc:
-        st.error(f"The experiment cannot run: {exc}", icon=":material/error:")
+        st.error(f"The experiment cannot run: {literal(exc)}", icon=":material/error:")
         return
     st.session_state[SELECTED_KEY] = str(experiment_id)
     st.rerun()
@@ -121,9 +141,11 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
             icon=":material/info:",
         )
     if job is not None and job.error:
-        st.error(f"The experiment stopped with an error: {job.error}")
+        st.error(f"The experiment stopped with an error: {literal(job.error)}")
     _results(
-        analysis.experiment_runs(database(), experiment_id), final=row["status"] == "completed"
+        analysis.experiment_runs(database(), experiment_id),
+        analysis.fault_success_rates(database(), user_id, StatsFilter(experiment_id=experiment_id)),
+        final=row["status"] == "completed",
     )
 
 
@@ -164,7 +186,7 @@ def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
     poll()
 
 
-def _results(runs: pd.DataFrame, *, final: bool) -> None:
+def _results(runs: pd.DataFrame, rates: pd.DataFrame, *, final: bool) -> None:
     """The comparison; the verdict only for an experiment that ran to its end."""
     if runs.empty:
         st.caption("No runs stored.")
@@ -177,7 +199,8 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
     if not ranking.empty:
         best = ranking.iloc[0]
         st.success(
-            f"Best under faults: **{best['strategy']}**, {best['success_rate']:.0%} success"
+            f"Best under faults: **{literal(best['strategy'])}**, "
+            f"{best['success_rate']:.0%} success"
             + (
                 f", median slowdown ×{best['median_slowdown']:.2f}"
                 if pd.notna(best["median_slowdown"])
@@ -186,12 +209,8 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
             icon=":material/emoji_events:",
         )
     heat, slow = st.columns(2)
-    heat.markdown("**Success rate**")
-    heat.altair_chart(
-        charts.success_heatmap(summary.rename(columns={"fault": "fault_spec"})),
-        key="exp_success",
-        width="stretch",
-    )
+    heat.markdown("**Success rate** (n: runs that ran to an outcome under the fault)")
+    heat.altair_chart(charts.success_heatmap(rates), key="exp_success", width="stretch")
     slow.markdown("**Median slowdown (× fault-free time)**")
     if summary["median_slowdown"].notna().any():
         slow.altair_chart(_slowdown_chart(summary), key="exp_slowdown", width="stretch")
@@ -216,15 +235,15 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
     )
     with st.expander("Every run"):
         st.dataframe(
-            runs.drop(columns=["experiment_id", "fault_spec"]),
+            every_run_table(runs),
             hide_index=True,
             width="stretch",
-            column_config={"generation_id": st.column_config.TextColumn("generation")},
-        )
-        st.page_link(
-            nav.page("history"),
-            label="Open a run's generation from History",
-            icon=":material/history:",
+            column_config={
+                "run_id": st.column_config.TextColumn("run"),
+                "generation": st.column_config.LinkColumn(
+                    "generation", display_text=r"detail\?id=(.{8})", help="Open its detail"
+                ),
+            },
         )
     st.caption(
         "Slowdown: model time ÷ the fault-free run's with the same seed (1.00 = no cost). "
@@ -251,3 +270,18 @@ def _slowdown_chart(summary: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=alt.Step(16))
     )
+
+
+def every_run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with ids as text (a UUID column otherwise shows as a byte array) and a
+    link from each run to its generation's detail page."""
+    table = runs.drop(columns=["experiment_id", "fault_spec"]).copy()
+    table["run_id"] = table["run_id"].map(lambda v: "" if v is None else str(v))
+    table.insert(
+        0,
+        "generation",
+        table.pop("generation_id").map(
+            lambda v: f"{nav.PAGES['detail'].url_path}?id={v}" if pd.notna(v) else None
+        ),
+    )
+    return table

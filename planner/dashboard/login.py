@@ -1,4 +1,7 @@
-"""Log in / sign up: planner's own users, argon2id passwords, a JWT for the session."""
+"""Log in / sign up: planner's own users, argon2id passwords, a JWT for the session.
+
+Logins go through the process's `LoginThrottle` (per account and per client).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from planner.auth import (
     PASSWORD_MIN,
     AuthError,
     InvalidCredentials,
-    authenticate,
     create_user,
 )
 from planner.config import get_settings
 from planner.dashboard import session
-from planner.dashboard.resources import database
+from planner.dashboard.resources import database, login_throttle
+from planner.throttle import TooManyAttempts
 
 
 def render() -> None:
@@ -54,12 +57,23 @@ def _login_form() -> None:
         st.error("Enter your username and password.")
         return
     try:
-        user = authenticate(database(), username.strip(), password)
-    except InvalidCredentials as exc:
+        user = login_throttle().authenticate(
+            database(), username.strip(), password, client=_client()
+        )
+    except (InvalidCredentials, TooManyAttempts) as exc:
         st.error(f"Could not log in: {exc}.")
         return
     session.log_in(user)
     st.rerun()
+
+
+def _client() -> str:
+    """Who is logging in, for the per-client limit: the address Streamlit saw.
+
+    Behind a reverse proxy that is the proxy's address, and the per-client limit then
+    applies to everyone behind it together.
+    """
+    return st.context.ip_address or "unknown"
 
 
 def _signup_form() -> None:

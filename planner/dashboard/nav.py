@@ -31,6 +31,7 @@ PAGES: dict[str, PageSpec] = {
     "generate": PageSpec("generate", "Generate", ":material/play_circle:", "generate", True),
     "history": PageSpec("history", "History", ":material/history:", "history"),
     "detail": PageSpec("detail", "Generation detail", ":material/account_tree:", "detail"),
+    "compare": PageSpec("compare", "Compare", ":material/compare_arrows:", "compare"),
     "stats": PageSpec("stats", "Fallback statistics", ":material/monitoring:", "statistics"),
     "experiments": PageSpec("experiments", "Experiments", ":material/science:", "experiments"),
 }
@@ -60,7 +61,7 @@ def navigation(logged_in: bool) -> StreamlitPage:
     """The login page alone, or the tool's pages grouped for the sidebar."""
     if not logged_in:
         return st.navigation([page("login")], position="hidden")
-    study = [page("history"), page("detail"), page("stats")]
+    study = [page("history"), page("detail"), page("compare"), page("stats")]
     if experiments_available():
         study.append(page("experiments"))
     return st.navigation({"Run": [page("generate")], "Study": study})

@@ -1,4 +1,5 @@
-"""What every session of one dashboard process shares: its Database and generation service.
+"""What every session of one dashboard process shares: its Database, generation service
+and login throttle.
 
 Streamlit keeps them with `st.cache_resource`, keyed by the database URL, so every page of
 every session passes the same `Database` to the library, and generations started in any
@@ -15,6 +16,7 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.events import default_bus
 from planner.plan import GenerationService
+from planner.throttle import LoginThrottle
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,3 +40,9 @@ def database() -> Database:
 def service() -> GenerationService:
     """The process's generation service on the configured database."""
     return _service(get_settings().database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def login_throttle() -> LoginThrottle:
+    """The process's login limits (per account and per client), shared by every session."""
+    return LoginThrottle()

@@ -4,12 +4,16 @@ The access token is the credential the page checks. Each script run verifies it 
 so a forged token, a deleted user or a changed secret sends the user back to the login
 page with a message saying why, at the next click.
 
-Logging in also stores a refresh token in a browser cookie (see `cookie`), so a refresh
-or a second tab of the same browser, which is a new Streamlit session with an empty
-`st.session_state`, gets a fresh access token from it and lands where it was (the
-Generate page re-attaches to the running generation). The same refresh token renews an
-access token that expires while the tab is open. A refused cookie (expired, forged, its
-user deleted) and logging out clear it.
+Logging in starts a server-side session (`planner.sessions`: a refresh-token family) and
+stores its refresh token in a browser cookie (see `cookie`), so a refresh or a second tab
+of the same browser, which is a new Streamlit session with an empty `st.session_state`,
+rotates that token for a new one and lands where it was (the Generate page re-attaches to
+the running generation). An access token that expires while the tab is open (they live
+15 minutes) is renewed from the session's family id, kept server-side in
+`st.session_state`, as long as the family is on: tabs never race over rotation. Logging
+out ends the family, so every token of it is refused from then on, in this browser and
+wherever a copy went; a password change or deleting the user ends all of the user's. A
+refused cookie (expired, forged, replaced and shown again, its session ended) is cleared.
 """
 
 from __future__ import annotations
@@ -21,26 +25,27 @@ from datetime import datetime
 import jwt
 import streamlit as st
 
-from planner.auth import (
-    AuthError,
-    TokenClaims,
-    TokenExpired,
-    TokenUserGone,
-    get_user,
-    issue_access_token,
-    issue_refresh_token,
-    verify_access_token,
-    verify_refresh_token,
-)
+from planner.auth import AuthError, TokenClaims, TokenExpired, verify_access_token
 from planner.dashboard import cookie
 from planner.dashboard.resources import database
 from planner.db import User
+from planner.sessions import (
+    SessionTokens,
+    end_session,
+    refresh_session,
+    renew_access,
+    start_session,
+)
 
 TOKEN_KEY = "planner_access_token"
 NOTICE_KEY = "planner_login_notice"
 # The refresh token this session keeps in the browser cookie; "" once the cookie must be
 # cleared (logged out, refused). Absent: the session has not looked at the cookie yet.
 REFRESH_KEY = "planner_refresh_token"
+# (the refresh value, the script whose one-time ticket writes it into the cookie)
+COOKIE_SCRIPT_KEY = "planner_cookie_script"
+# The server-side session (refresh-token family) this Streamlit session belongs to.
+FAMILY_KEY = "planner_session_family"
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,15 @@ def current_user() -> SessionUser | None:
     if not token:
         return _resume()
     try:
-        claims = verify_access_token(database(), token)
+        try:
+            claims = verify_access_token(database(), token)
+        except TokenExpired:
+            family = st.session_state.get(FAMILY_KEY)
+            if not family:
+                raise
+            st.session_state[TOKEN_KEY] = renew_access(database(), uuid.UUID(family))
+            claims = verify_access_token(database(), st.session_state[TOKEN_KEY])
     except TokenExpired:
-        if st.session_state.get(REFRESH_KEY):
-            del st.session_state[TOKEN_KEY]
-            return _resume()
         _forget(notice="Your session expired. Log in again to continue.")
         return None
     except AuthError as exc:
@@ -80,13 +89,23 @@ def require_user() -> SessionUser:
 
 def log_in(user: User) -> None:
     """Log `user` in for this session and, through the cookie, for this browser."""
-    st.session_state[TOKEN_KEY] = issue_access_token(user)
-    st.session_state[REFRESH_KEY] = issue_refresh_token(user)
+    _hold(start_session(database(), user))
     st.session_state.pop(NOTICE_KEY, None)
 
 
 def log_out() -> None:
+    """End the server-side session (every token of it), then forget it here."""
+    family = st.session_state.get(FAMILY_KEY)
+    if family:
+        end_session(database(), uuid.UUID(family))
     _forget(notice="You have logged out.")
+
+
+def _hold(tokens: SessionTokens) -> None:
+    st.session_state[TOKEN_KEY] = tokens.access_token
+    st.session_state[FAMILY_KEY] = str(tokens.family_id)
+    if tokens.refresh_token is not None:  # None: the browser's cookie is still the newest
+        st.session_state[REFRESH_KEY] = tokens.refresh_token
 
 
 def take_notice() -> str | None:
@@ -94,46 +113,41 @@ def take_notice() -> str | None:
     return st.session_state.pop(NOTICE_KEY, None)
 
 
-def access_token_from_refresh(refresh_token: str) -> tuple[str, TokenClaims]:
-    """A new access token for the user of a valid refresh token, else an AuthError."""
-    claims = verify_refresh_token(database(), refresh_token)
-    user = get_user(database(), claims.username)
-    if user.id != claims.user_id:  # the name now belongs to someone else
-        raise TokenUserGone("the token's user no longer exists")
-    return issue_access_token(user), claims
-
-
 def sync_browser_cookie() -> None:
-    """Make the browser's refresh cookie match this session (app.py calls it every run)."""
+    """Make the browser's refresh cookie match this session (app.py calls it every run).
+
+    One ticket per value: every run shows the same script, which Streamlit runs once.
+    """
     refresh = st.session_state.get(REFRESH_KEY)
     if refresh is None:
         return
-    if refresh:
-        # Verified when it got here; its expiry only sets the cookie's lifetime.
-        expires_at = jwt.decode(refresh, options={"verify_signature": False})["exp"]
-        cookie.write(cookie.set_script(refresh, float(expires_at)))
-    else:
-        cookie.write(cookie.clear_script())
+    held = st.session_state.get(COOKIE_SCRIPT_KEY)
+    if held is None or held[0] != refresh:
+        expires_at = 0.0
+        if refresh:  # verified when it got here; its expiry only sets the cookie's lifetime
+            expires_at = float(jwt.decode(refresh, options={"verify_signature": False})["exp"])
+        held = (refresh, cookie.ticket_script(cookie.issue_ticket(refresh, expires_at)))
+        st.session_state[COOKIE_SCRIPT_KEY] = held
+    cookie.write(held[1])
 
 
 def _resume() -> SessionUser | None:
-    """Log in from the refresh token this session holds, else from the browser's cookie."""
-    refresh = st.session_state.get(REFRESH_KEY)
-    if refresh is None:  # a new session: the browser may remember a login
-        refresh = cookie.browser_cookie()
+    """Log in from the browser's cookie: rotate its refresh token (a new session only)."""
+    if st.session_state.get(REFRESH_KEY) is not None:  # logged out, or refused already
+        return None
+    refresh = cookie.browser_cookie()
     if not refresh:
         return None
     try:
-        access, _ = access_token_from_refresh(refresh)
-        claims = verify_access_token(database(), access)
+        tokens = refresh_session(database(), refresh)
+        claims = verify_access_token(database(), tokens.access_token)
     except TokenExpired:
         _forget(notice="Your saved login has expired. Log in again to continue.")
         return None
     except AuthError as exc:
         _forget(notice=f"Your saved login was refused ({exc}). Log in again.")
         return None
-    st.session_state[TOKEN_KEY] = access
-    st.session_state[REFRESH_KEY] = refresh
+    _hold(tokens)
     return _session_user(claims)
 
 

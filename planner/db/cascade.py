@@ -32,6 +32,7 @@ from planner.db.models import (
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
+    SessionFamily,
     SubtaskRow,
     TaskRow,
     User,
@@ -153,7 +154,7 @@ def delete_experiment(session: Session, experiment_id: uuid.UUID) -> bool:
 
 
 def delete_user_rows(session: Session, user_id: uuid.UUID) -> bool:
-    """Delete a user and everything they own: generations, plans, experiments."""
+    """Delete a user and everything they own: generations, plans, experiments, sessions."""
     if session.get(User, user_id) is None:
         return False
     generations = select(Generation.id).where(Generation.user_id == user_id)
@@ -170,6 +171,7 @@ def delete_user_rows(session: Session, user_id: uuid.UUID) -> bool:
     levels = _generation_and_plan_levels(generations, plans, discoveries)
     levels[0].append(delete(ExperimentRun).where(ExperimentRun.experiment_id.in_(experiments)))
     levels[1].append(delete(Experiment).where(Experiment.id.in_(experiments)))
+    levels[0].append(delete(SessionFamily).where(SessionFamily.user_id == user_id))
     levels.append([delete(Generation).where(Generation.id.in_(generations))])
     levels.append([delete(User).where(User.id == user_id)])
     _run_levels(session, levels)

@@ -10,7 +10,8 @@ processes, in one place:
   (`duckdb_lock`), which is given back once DuckDB has closed the file;
 - lock conflicts are retried as whole units of work (`retry`, `transaction`, `read`,
   `in_session`; the policy is `planner.db.retry`);
-- `held()` keeps the file open across a burst of short transactions (`linger`).
+- `held()` keeps the file open across a burst of short transactions (`linger`);
+- the file, its WAL and the folders made for it are its owner's alone (`duckdb_files`).
 PostgreSQL gets an ordinary pool, and the same calls work there unchanged.
 
 A database that cannot be reached (PostgreSQL down or unknown host, a URL that is not
@@ -34,10 +35,12 @@ from sqlalchemy.pool import NullPool
 
 from planner.config import Settings, get_settings
 from planner.db import migrate
+from planner.db.duckdb_files import create_private_duckdb, narrow_duckdb_files
 from planner.db.duckdb_lock import FileGuard, connect_locked, guard_for
 from planner.db.linger import LINGER_S, Linger
 from planner.db.retry import LOCK_RETRY_SECONDS, is_lock_conflict, retry_lock_conflicts
 from planner.errors import DatabaseUnavailable
+from planner.private_files import private_folder
 
 T = TypeVar("T")
 
@@ -64,7 +67,7 @@ class Database:
         self._guard: FileGuard | None = None
         if self.path is not None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_folder(self.path.parent)
             except OSError as exc:
                 raise self._unavailable(f"cannot create its folder ({exc})") from None
             self._guard = guard_for(self.path)
@@ -76,7 +79,11 @@ class Database:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Database:
         """The configured database (`PLANNER_DATABASE_URL`, DuckDB in PLANNER_HOME by default)."""
-        return cls((settings or get_settings()).database_url)
+        settings = settings or get_settings()
+        handle = cls(settings.database_url)
+        if handle.path is not None and handle.path.parent == settings.home:
+            settings.ensure_home()  # narrows a home an older version left 0755
+        return handle
 
     def __repr__(self) -> str:
         return f"Database({self.safe_url!r})"
@@ -100,6 +107,9 @@ class Database:
         except (NoSuchModuleError, ModuleNotFoundError, ArgumentError) as exc:
             raise self._unavailable(f"no driver for it ({exc})") from None
         event.listen(engine, "do_connect", self._do_connect)
+        if self.path is not None:
+            # DuckDB makes its WAL anew with the umask: narrow it once each unit of work ends.
+            event.listen(engine, "checkin", lambda *_: narrow_duckdb_files(self.path))
         return engine
 
     def _do_connect(self, dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
@@ -107,7 +117,12 @@ class Database:
         failure to open that is not a lock conflict becomes DatabaseUnavailable."""
 
         def connect() -> Any:
-            return dialect.connect(*cargs, **cparams)
+            if self.path is not None:
+                create_private_duckdb(self.path)
+            connection = dialect.connect(*cargs, **cparams)
+            if self.path is not None:
+                narrow_duckdb_files(self.path)
+            return connection
 
         try:
             if self._guard is not None:

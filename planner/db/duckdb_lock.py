@@ -47,6 +47,7 @@ class FileGuard:
         self.mutex = threading.RLock()
         self._lock = filelock.FileLock(
             self.path,
+            mode=0o600,  # it names the holder only; nobody else needs to read it
             thread_local=False,  # one count for the whole process: threads share the file
             is_singleton=True,
             preserve_lock_file=True,  # the holder's name stays readable for the others

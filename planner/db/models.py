@@ -5,6 +5,10 @@ naive UTC timestamps, no server-side sequences. DuckDB knows no ON DELETE CASCAD
 deletes cascade in code (`planner.db.delete_*`). Chunks and events are keyed by
 (generation_id, seq): they are the high-volume tables and their natural key is gap-free.
 The Alembic migrations are the source of truth; a test keeps these models in step.
+
+Text a model or an endpoint writes (plan and discovery names, stop reasons, request ids)
+goes in TEXT columns: the plan schema cannot know a length the database would refuse,
+and a plan is saved only after its tokens were spent (migration 0006 says why).
 """
 
 from __future__ import annotations
@@ -65,6 +69,28 @@ class User(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class SessionFamily(Base):
+    """One login's chain of refresh tokens (`planner.sessions`): only the newest is valid.
+
+    A token is never stored, only its id (`current_jti`); `previous_jti` and `rotated_at`
+    let the token just replaced be shown once more within a short grace (two tabs opening
+    at once). `revoked_at` ends the family and every access token issued under it.
+    """
+
+    __tablename__ = "session_families"
+    id: Mapped[uuid.UUID] = _id()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    current_jti: Mapped[str] = mapped_column(String(64), nullable=False)
+    previous_jti: Mapped[str | None] = mapped_column(String(64))
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
 class Generation(Base):
     __tablename__ = "generations"
     id: Mapped[uuid.UUID] = _id()
@@ -72,6 +98,7 @@ class Generation(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     strategy: Mapped[str] = mapped_column(String(32), nullable=False)
     fault_spec: Mapped[str] = mapped_column(Text, default="none", nullable=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
     seed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     speed: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
@@ -120,10 +147,20 @@ class GenerationAttempt(Base):
     chars: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    stop_reason: Mapped[str | None] = mapped_column(String(32))
-    error_type: Mapped[str | None] = mapped_column(String(64))
+    # Text: the endpoint writes these (stop_reason, error type, request id), any length.
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    error_type: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
-    request_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(Text)
+    # What the client reports per attempt (migration 0009): of output_tokens, those spent
+    # thinking; the HTTP status; the anthropic-ratelimit-* headers; the max_tokens sent;
+    # what the strategy decided after a failure.
+    # nullable: DuckDB cannot add a NOT NULL column to an indexed table (migration 0009)
+    thinking_tokens: Mapped[int | None] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("generation_id", "number"),)
 
@@ -189,7 +226,7 @@ class DiscoveryDocument(Base):
         ForeignKey("generations.id"), index=True
     )
     description: Mapped[str] = mapped_column(Text, nullable=False)
-    domain: Mapped[str] = mapped_column(String(255), nullable=False)
+    domain: Mapped[str] = mapped_column(Text, nullable=False)
     summary: Mapped[str] = mapped_column(Text, default="", nullable=False)
     bounded_contexts: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
     aggregates: Mapped[list[Any]] = mapped_column(JSON, nullable=False)
@@ -208,9 +245,9 @@ class MasterPlanRow(Base):
         ForeignKey("generations.id"), index=True
     )
     discovery_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("discovery_documents.id"))
-    project_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    project_name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    architecture_style: Mapped[str] = mapped_column(String(255), default="", nullable=False)
+    architecture_style: Mapped[str] = mapped_column(Text, default="", nullable=False)
     tech_stack: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="draft", nullable=False)
     total_phases: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -234,7 +271,7 @@ class PhaseRow(Base):
         ForeignKey("masterplans.id"), nullable=False, index=True
     )
     phase_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     total_milestones: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -255,7 +292,7 @@ class MilestoneRow(Base):
         ForeignKey("masterplan_phases.id"), nullable=False, index=True
     )
     milestone_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     total_tasks: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -276,7 +313,7 @@ class TaskRow(Base):
         ForeignKey("masterplan_milestones.id"), nullable=False, index=True
     )
     task_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     complexity: Mapped[str] = mapped_column(String(16), default="medium", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
@@ -301,7 +338,7 @@ class SubtaskRow(Base):
         ForeignKey("masterplan_tasks.id"), nullable=False, index=True
     )
     subtask_number: Mapped[int] = mapped_column(Integer, nullable=False)
-    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     created_at: Mapped[datetime] = _created()
@@ -347,3 +384,9 @@ class ExperimentRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
+    # Migration 0007: contenders beside strategies, every run judged by its final text.
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    answers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    delivered_chars: Mapped[int | None] = mapped_column(Integer)

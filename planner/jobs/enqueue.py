@@ -19,8 +19,15 @@ from procrastinate import App
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Connection, select, update
 
+from planner.contenders import CONTENDER, kind_of
 from planner.db import Database, ExperimentRun, GenerationLease
-from planner.experiments import ExperimentConfig, create_rows, plan_runs, run_request
+from planner.experiments import (
+    ExperimentConfig,
+    ExperimentError,
+    create_rows,
+    plan_runs,
+    run_request,
+)
 from planner.jobs.queues import RUN_EXPERIMENT_RUN, RUN_GENERATION, TASK_QUEUES
 from planner.plan.request import GenerationRequest
 from planner.plan.runner import create
@@ -99,8 +106,18 @@ def enqueue_experiment(
     db: Database, app: App, config: ExperimentConfig, user_id: uuid.UUID
 ) -> tuple[uuid.UUID, int]:
     """Store the experiment, its runs, their generations (`queued`) and one job per run,
-    in one transaction after the experiment's rows; returns (experiment id, runs)."""
+    in one transaction after the experiment's rows; returns (experiment id, runs).
+
+    Only planner's strategies run as jobs: a contender's run is two requests made by
+    another library in the process that judges them, with no generation row to claim, so
+    an experiment with contenders is refused here (run it in one process)."""
     config = config.validated(db)
+    contenders = [name for name in config.strategies if kind_of(name) == CONTENDER]
+    if contenders:
+        raise ExperimentError(
+            f"contenders ({', '.join(contenders)}) run in the submitting process, not on "
+            "workers: run this experiment in one process, or leave them out"
+        )
     runs = plan_runs(config)
     experiment_id = create_rows(db, config, runs, user_id)
     store = GenerationStore(db)

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from planner.errors import InputError
-from planner.llm.errors import MaxTokensReached, PrefillRefused, TransientError
+from planner.llm.errors import (
+    MaxTokensReached,
+    PrefillRefused,
+    StitchedJSONInvalid,
+    TransientError,
+)
 from planner.llm.retry import retry_base, retry_if_attempt_kind, retry_if_error, retry_never
 from planner.llm.state import AttemptState
 from planner.llm.steps import (
@@ -31,7 +36,14 @@ from planner.llm.steps import (
     start_over,
     step_base,
 )
-from planner.llm.stop import stop_after_attempt, stop_base, stop_before_deadline, stop_never
+from planner.llm.stop import (
+    stop_after_attempt,
+    stop_after_attempts_without_progress,
+    stop_base,
+    stop_before_deadline,
+    stop_never,
+    stop_when_budget_spent,
+)
 from planner.llm.wait import wait_base, wait_exponential_jitter, wait_none, wait_retry_after_or
 
 GIVE_UP = Finish("give_up", "failed")
@@ -73,7 +85,10 @@ class Limits:
     """How long a generation may keep trying."""
 
     max_attempts: int = 10
+    """Failed attempts that brought no text (restart: every attempt, as it keeps nothing)."""
     deadline_s: float = 1800.0
+    max_total_attempts: int = 100
+    """Every attempt, progress or not: a backstop against an answer that never ends."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,9 @@ def _restart(limits: Limits) -> Strategy:
         retry_if_error(TransientError),
         start_over(),
         _backoff(),
-        stop_after_attempt(limits.max_attempts) | stop_before_deadline(limits.deadline_s),
+        stop_after_attempt(limits.max_attempts)
+        | stop_before_deadline(limits.deadline_s)
+        | stop_when_budget_spent(),
     )
 
 
@@ -127,11 +144,14 @@ def _resume(limits: Limits) -> Strategy:
     # max_tokens is only fixed by continuing; a refused prefill only if it was planner's own
     # (a prefill in the caller's request is the caller's error).
     return Strategy(
-        retry_if_error(TransientError, MaxTokensReached)
+        retry_if_error(TransientError, MaxTokensReached, StitchedJSONInvalid)
         | (retry_if_error(PrefillRefused) & retry_if_attempt_kind("resume")),
         continue_from_text(),
         _backoff(),
-        stop_after_attempt(limits.max_attempts) | stop_before_deadline(limits.deadline_s),
+        stop_after_attempts_without_progress(limits.max_attempts)
+        | stop_after_attempt(limits.max_total_attempts)
+        | stop_before_deadline(limits.deadline_s)
+        | stop_when_budget_spent(),
     )
 
 
@@ -168,9 +188,10 @@ def build_strategy(
     *,
     max_attempts: int = Limits.max_attempts,
     deadline_s: float = Limits.deadline_s,
+    max_total_attempts: int = Limits.max_total_attempts,
 ) -> Strategy:
     """The named strategy with these limits (hybrid keeps the original's single retry)."""
     entry = REGISTRY.get(name)
     if entry is None:
         raise UnknownStrategy(name)
-    return entry.factory(Limits(max_attempts, deadline_s))
+    return entry.factory(Limits(max_attempts, deadline_s, max_total_attempts))

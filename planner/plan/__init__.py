@@ -8,7 +8,7 @@ through the generation store (`planner.store`), whoever starts it.
 from planner.plan.parse import PlanParseError, parse_discovery, parse_masterplan
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
 from planner.plan.runner import outcome_of, prepare, resume_generation, run_generation
-from planner.plan.service import GenerationService
+from planner.plan.service import GenerationService, TooManyGenerations
 from planner.store import GenerationNotFound, GenerationNotResumable
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "GenerationRequestError",
     "GenerationService",
     "PlanParseError",
+    "TooManyGenerations",
     "outcome_of",
     "parse_discovery",
     "parse_masterplan",

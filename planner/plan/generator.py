@@ -45,6 +45,7 @@ from planner.plan.prompts import (
 )
 from planner.plan.request import GenerationOutcome
 from planner.plan.schema import Discovery, MasterPlan
+from planner.plan.settings import GenerationSettings
 from planner.plan.spec import CANCELLED_MESSAGE, GenerationCancelled, GenerationFailed
 from planner.plan.stage import StageRunner
 from planner.store import (
@@ -78,6 +79,7 @@ class GenerationRun:
         now: Callable[[], datetime],
     ) -> None:
         self.spec = spec
+        self.settings = GenerationSettings.from_json(spec.settings)
         self.recording = recording
         self.cancel = cancel or threading.Event()
         self._now = now
@@ -172,7 +174,7 @@ class GenerationRun:
             self.stages.progress.start_stage("discovery")
             self.stages.progress.add(0, discovery.model_dump_json())
             return discovery, resume.discovery_id
-        request = discovery_request(self.spec.description, self.spec.model)
+        request = discovery_request(self.spec.description, self.spec.model, self.settings)
         resume_text = resume.stage_text if resume is not None else None
         result = self.stages.run(client, "discovery", request, resume_from=resume_text)
         discovery = self._parse_with_repair(client, "discovery", request, result, parse_discovery)
@@ -200,7 +202,9 @@ class GenerationRun:
         self, client: Any, discovery: Discovery, resume: ResumePoint | None
     ) -> MasterPlan:
         task_count = task_count_for(discovery)
-        request = masterplan_request(self.spec.description, discovery, task_count, self.spec.model)
+        request = masterplan_request(
+            self.spec.description, discovery, task_count, self.spec.model, self.settings
+        )
         resume_text = None
         if resume is not None and resume.discovery_json is not None:
             resume_text = resume.stage_text
@@ -344,6 +348,7 @@ class GenerationRun:
             subtasks=counts["subtasks"],
             error=error,
             prompt_cache=self.stages.ledger.to_json(),
+            settings=self.settings.to_json(),
         )
 
     def _close_record(

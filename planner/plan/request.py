@@ -17,12 +17,14 @@ from typing import Any
 from planner.errors import InputError
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan.cache import PromptCacheLedger
+from planner.plan.settings import GenerationSettings
 from planner.sim import FaultSpec, FaultSpecError, parse_fault_spec
 from planner.store import GenerationStatus, StoredGeneration
 
 MAX_DESCRIPTION_CHARS = 20_000
 MAX_SPEED = 1_000_000.0
 MAX_SEED = 2**31 - 1
+MAX_MODEL_CHARS = 128  # generations.model is VARCHAR(128): refused here, not by the database
 
 
 class GenerationRequestError(InputError, ValueError):
@@ -31,6 +33,18 @@ class GenerationRequestError(InputError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
+
+
+def model_problem(model: object) -> str | None:
+    """What is wrong with a model name (None: nothing), in words a user can act on."""
+    if not isinstance(model, str) or not model.strip():
+        return "the model name is empty"
+    if len(model) > MAX_MODEL_CHARS:
+        return (
+            f"the model name has {len(model):,} characters; the limit is {MAX_MODEL_CHARS} "
+            "(a name from the catalogue, e.g. claude-sonnet-5-5)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,8 @@ class GenerationRequest:
     speed: float = 1.0
     model: str | None = None
     seed: int = 0
+    settings: GenerationSettings | None = None
+    """Thinking, effort, format and budget per stage; None: planner's defaults for the model."""
 
     def fault_spec(self) -> FaultSpec:
         """The parsed fault spec (FaultSpecError names what is wrong with it)."""
@@ -84,8 +100,8 @@ class GenerationRequest:
             or not (0 <= self.seed <= MAX_SEED)
         ):
             found.append(f"seed must be a whole number from 0 to {MAX_SEED}, not {self.seed!r}")
-        if self.model is not None and not self.model.strip():
-            found.append("the model name is empty")
+        if self.model is not None and (problem := model_problem(self.model)):
+            found.append(problem)
         return spec, found
 
     def validated(self) -> GenerationRequest:
@@ -103,7 +119,7 @@ class GenerationRequest:
 
 @dataclass
 class GenerationOutcome:
-    """The result object of DESIGN.md, plus the prompt cache figures."""
+    """The result object of DESIGN.md, plus the prompt cache and cost figures."""
 
     generation_id: uuid.UUID
     masterplan_id: uuid.UUID | None
@@ -120,6 +136,7 @@ class GenerationOutcome:
     subtasks: int
     error: str | None
     prompt_cache: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_stored(cls, stored: StoredGeneration) -> GenerationOutcome:
@@ -140,11 +157,13 @@ class GenerationOutcome:
             tasks=counts["tasks"],
             subtasks=counts["subtasks"],
             error=stored.error,
+            settings=GenerationSettings.from_json(stored.spec.settings).to_json(),
             prompt_cache=PromptCacheLedger(
                 stored.spec.model,
                 input_tokens=stored.input_tokens,
                 cache_creation_input_tokens=stored.cache_creation_input_tokens,
                 cache_read_input_tokens=stored.cache_read_input_tokens,
+                output_tokens=stored.output_tokens,
             ).to_json(),
         )
 
@@ -169,4 +188,5 @@ class GenerationOutcome:
             "subtasks": self.subtasks,
             "error": self.error,
             "prompt_cache": self.prompt_cache,
+            "settings": self.settings,
         }

@@ -15,12 +15,20 @@ from __future__ import annotations
 import threading
 import uuid
 
+from planner.catalog import RetiredModelError
 from planner.config import get_settings
 from planner.db import Database, utcnow
 from planner.events import EventBus, default_bus
 from planner.plan.endpoint import EndpointError, endpoint_for
 from planner.plan.generator import GenerationRun
-from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
+from planner.plan.model_check import ModelNotServed, verify_model
+from planner.plan.request import (
+    GenerationOutcome,
+    GenerationRequest,
+    GenerationRequestError,
+    model_problem,
+)
+from planner.plan.settings import GenerationSettings, SettingsError
 from planner.store import (
     GenerationSpec,
     GenerationStatus,
@@ -51,9 +59,16 @@ def create(
     transaction: its job, when a worker runs it); nothing runs yet."""
     request = request.validated()
     settings = get_settings()
+    model = request.model or settings.model
+    if problem := model_problem(model):  # PLANNER_MODEL is checked here, like a typed name
+        raise GenerationRequestError(
+            [f"PLANNER_MODEL: {problem}" if not request.model else problem]
+        )
     try:
-        endpoint_for(settings, faults=request.faults)
-    except EndpointError as exc:
+        known = verify_model(endpoint_for(settings, faults=request.faults), model).spec
+        chosen = request.settings or GenerationSettings.planner_defaults(known)
+        chosen = chosen.checked(known)
+    except (EndpointError, RetiredModelError, ModelNotServed, SettingsError) as exc:
         raise GenerationRequestError([str(exc)]) from None
     with store.db.held():
         store.prepare()
@@ -64,7 +79,8 @@ def create(
             description=request.description,
             strategy=request.strategy,
             fault_spec=request.faults,
-            model=request.model or settings.model,
+            model=model,
+            settings=chosen.to_json(),
             seed=request.seed,
             speed=request.speed,
             status=status,

@@ -6,6 +6,11 @@ refused right there and the id is real; a worker runs it when a slot is free. `c
 stops a queued generation before it starts and a running one at its next chunk; it ends
 `failed` with "cancelled before it finished". Progress goes out on the event bus.
 
+Each user may have at most `max_active_per_user` generations queued or running in one
+service (PLANNER_MAX_ACTIVE_GENERATIONS, 3 by default): one more is refused at once with
+`TooManyGenerations`, before anything is stored, so one user cannot fill the queue that
+everyone shares.
+
 A front end makes one service for its process (the dashboard per server, `planner serve`
 for its endpoint) on the Database it made.
 """
@@ -19,10 +24,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
+from planner.config import get_settings
 from planner.db import Database
-from planner.errors import InputError
+from planner.errors import ConflictError, InputError
 from planner.events import EventBus, default_bus
-from planner.plan.request import GenerationOutcome, GenerationRequest
+from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
 from planner.plan.runner import create, execute, resume_generation
 from planner.plan.sweep import Sweeper
 from planner.store import GenerationSpec, GenerationStatus, GenerationStore
@@ -30,10 +36,23 @@ from planner.store import GenerationSpec, GenerationStatus, GenerationStore
 DEFAULT_MAX_CONCURRENT = 4
 
 
+class TooManyGenerations(GenerationRequestError, ConflictError):
+    """The user already has as many generations queued or running as they may."""
+
+    def __init__(self, active: int, limit: int) -> None:
+        super().__init__(
+            [
+                f"you already have {active} generations queued or running; the limit is "
+                f"{limit}: wait for one to finish or cancel one"
+            ]
+        )
+
+
 @dataclass
 class _Job:
     future: Future[GenerationOutcome]
     cancel: threading.Event = field(default_factory=threading.Event)
+    user_id: uuid.UUID | None = None
 
 
 class GenerationService:
@@ -47,10 +66,16 @@ class GenerationService:
         bus: EventBus | None = None,
         sweep: bool = False,
         enqueue: Callable[[GenerationRequest], uuid.UUID] | None = None,
+        max_active_per_user: int | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise InputError(f"max_concurrent must be at least 1, not {max_concurrent}")
+        if max_active_per_user is None:
+            max_active_per_user = get_settings().max_active_generations
+        if max_active_per_user < 1:
+            raise InputError(f"max_active_per_user must be at least 1, not {max_active_per_user}")
         self.max_concurrent = max_concurrent
+        self.max_active_per_user = max_active_per_user
         self.bus = bus or default_bus()
         self.db = db
         self.store = GenerationStore(db)
@@ -63,13 +88,38 @@ class GenerationService:
         # A long-lived front end sweeps: dead runners are found while it runs, and
         # (auto-resume) their generations continue here.
         self.sweeper = Sweeper(db, bus=self.bus, resume=self.resume).start() if sweep else None
+        self._starting: dict[uuid.UUID, int] = {}  # starts between the check and the submit
+
+    def _active_of(self, user_id: uuid.UUID) -> int:
+        """The user's generations queued or running: in the database when they run as jobs
+        (any node's count), else this service's own."""
+        if self._enqueue is not None:
+            return self.store.count_active(user_id)
+        return sum(
+            1 for job in self._jobs.values() if job.user_id == user_id and not job.future.done()
+        )
 
     def start(self, request: GenerationRequest) -> uuid.UUID:
-        """Store the generation and queue it; GenerationRequestError for bad input."""
-        if self._enqueue is not None:
-            return self._enqueue(request)
-        spec = create(self.store, request, status=GenerationStatus.QUEUED)
-        return self._submit(spec.generation_id, lambda cancel: self._run(spec, cancel))
+        """Store the generation and queue it (or enqueue its job); GenerationRequestError
+        for bad input, TooManyGenerations when the user is at their cap."""
+        user_id = request.user_id
+        with self._lock:
+            active = self._starting.get(user_id, 0) + self._active_of(user_id)
+            if active >= self.max_active_per_user:
+                raise TooManyGenerations(active, self.max_active_per_user)
+            self._starting[user_id] = self._starting.get(user_id, 0) + 1
+        try:
+            if self._enqueue is not None:
+                return self._enqueue(request)
+            spec = create(self.store, request, status=GenerationStatus.QUEUED)
+            return self._submit(
+                spec.generation_id, lambda cancel: self._run(spec, cancel), user_id=user_id
+            )
+        finally:
+            with self._lock:
+                self._starting[user_id] -= 1
+                if not self._starting[user_id]:
+                    del self._starting[user_id]
 
     def resume(self, generation_id: uuid.UUID) -> uuid.UUID:
         """Queue the resume of an interrupted generation."""
@@ -79,11 +129,13 @@ class GenerationService:
             lambda cancel: resume_generation(self.db, generation_id, bus=self.bus, cancel=cancel),
         )
 
-    def _submit(self, generation_id: uuid.UUID, work) -> uuid.UUID:  # noqa: ANN001
+    def _submit(
+        self, generation_id: uuid.UUID, work, user_id: uuid.UUID | None = None
+    ) -> uuid.UUID:  # noqa: ANN001
         cancel = threading.Event()
         with self._lock:
             future = self._pool.submit(work, cancel)
-            self._jobs[generation_id] = _Job(future, cancel)
+            self._jobs[generation_id] = _Job(future, cancel, user_id)
         return generation_id
 
     def _run(self, spec: GenerationSpec, cancel: threading.Event) -> GenerationOutcome:

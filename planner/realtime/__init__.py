@@ -12,7 +12,11 @@ Protocol (see DESIGN.md, "Socket.IO contract"): connect with `auth={"token": JWT
   `limit` (default 1000); ask again from `last_seq` while `has_more`.
 
 A refused request gets an `error` event `{event, code, message}` and `{"error": {...}}`
-as its acknowledgement. Server events carry `generation_id` and a gap-free `seq`.
+as its acknowledgement (sent before the server disconnects a refused token). Server
+events carry `generation_id` and a gap-free `seq`. Fair sharing (`limits`): a connection
+over its event bucket gets `rate_limited` in every acknowledgement but one `error` event
+per run, and is disconnected after 200 in a row; a user over their cap of queued and
+running generations gets `too_many_generations`; an ended session gets `token_revoked`.
 
 The client rule that makes following a generation exact (nothing missed, nothing twice):
 keep `last_seen` (0 at first). Join the room, then catch up from `last_seen`; apply

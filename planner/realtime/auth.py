@@ -12,7 +12,6 @@ planner.auth judges expiry by the system clock; the endpoint also holds each tok
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ _CODES: tuple[tuple[type[auth.AuthError], str], ...] = (
     (auth.TokenExpired, "token_expired"),
     (auth.TokenWrongType, "token_wrong_type"),
     (auth.TokenUserGone, "user_gone"),
+    (auth.TokenRevoked, "token_revoked"),
     (auth.TokenAlgorithmRefused, "token_algorithm"),
     (auth.TokenSignatureInvalid, "token_signature"),
     (auth.TokenError, "token_invalid"),
@@ -79,8 +79,3 @@ def verify(db: Database, token: str, now: datetime) -> TokenClaims:
     if now >= claims.expires_at:
         raise NotAuthenticated(EXPIRED, "token_expired")
     return claims
-
-
-async def verify_async(db: Database, token: str, now: datetime) -> TokenClaims:
-    """`verify` off the event loop (it reads the users table)."""
-    return await asyncio.to_thread(verify, db, token, now)

@@ -1,8 +1,10 @@
 """The Socket.IO endpoint: authenticated connections, owner-only rooms, catch-up.
 
-Every handler runs through `_guarded`: re-verify the connection's token (an expired token
-or a deleted user gets an `error` event and is disconnected), validate the payload with
-pydantic, then do the work. A refused request gets an `error` event
+Every handler runs through `_guarded`: take a token from the connection's bucket (a flood
+is refused with `rate_limited` before any other work, see `limits`), re-verify the
+connection's token (an expired token or a deleted user gets an `error` event and is
+disconnected), validate the payload with pydantic, then do the work; the database work
+runs on the endpoint's own bounded thread pool. A refused request gets an `error` event
 `{event, code, message}` and the same `{"error": {...}}` as its acknowledgement; nothing
 a handler does can crash the server. Unknown and foreign generation ids get the same
 answer, so a client learns nothing about generations that are not theirs.
@@ -16,9 +18,12 @@ without sleeping.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -29,17 +34,20 @@ from planner.db import Database
 from planner.events import EventBus, default_bus
 from planner.jobs import control
 from planner.plan.request import GenerationRequest, GenerationRequestError
-from planner.plan.service import GenerationService
+from planner.plan.service import GenerationService, TooManyGenerations
 from planner.realtime import auth as rt_auth
 from planner.realtime import store
 from planner.realtime.errors import (
     InvalidPayload,
     NoSuchGeneration,
     NotNow,
+    RateLimited,
     RequestRefused,
     TokenNoLongerValid,
+    TooManyGenerationsRefused,
 )
 from planner.realtime.fanout import FanoutManager
+from planner.realtime.limits import ConnectionLimits, EventLimits
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
 from planner.realtime.publisher import (
     NAMESPACE,
@@ -88,6 +96,8 @@ class RealtimeServer:
         catch_up_wait_s: float = CATCH_UP_WAIT_S,
         reads: StoredReads | None = None,
         clock: Callable[[], datetime] = utc_now,
+        limits: EventLimits | None = None,
+        limit_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.service = service
@@ -97,9 +107,16 @@ class RealtimeServer:
         self.reads = reads or store.DatabaseReads(db)
         self.clock = clock
         self.high_water = HighWater()
+        self.limits = limits or EventLimits()
+        self._buckets = ConnectionLimits(self.limits, limit_clock)
+        # The endpoint's database work, off the loop's shared default pool (see limits).
+        self._db_pool = ThreadPoolExecutor(self.limits.db_threads, thread_name_prefix="realtime-db")
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=FanoutManager(),
+            # Each event in a task of its own, which sends the acknowledgement after the
+            # handler returns: a refusal disconnects only after that task (see _refuse_token).
+            async_handlers=True,
             # Tokens, not cookies, authenticate: any origin may connect.
             cors_allowed_origins="*",
             logger=False,
@@ -109,6 +126,7 @@ class RealtimeServer:
         self.startup_error: Exception | None = None
         self._relay: LocalRelay | RedisRelay | None = None
         self._publisher: RedisPublisher | None = None
+        self._pending: set[asyncio.Task[None]] = set()
         self._register()
 
     async def startup(self) -> None:
@@ -132,11 +150,24 @@ class RealtimeServer:
             await asyncio.to_thread(detach_publisher, publisher)
         if self._relay is not None:
             await self._relay.close()
+        self._db_pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_db_pool(self, work: Callable[..., Any], *args: Any) -> Any:
+        """`work(*args)` on the endpoint's own bounded pool of database threads, inside a
+        hold of the database: a burst of events shares one open DuckDB file instead of
+        opening it for every token check and read."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_pool, functools.partial(self._held, work, *args))
+
+    def _held(self, work: Callable[..., Any], *args: Any) -> Any:
+        with self.db.held():
+            return work(*args)
 
     # ---- handlers -------------------------------------------------------------------
 
     def _register(self) -> None:
         self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
         self._on("start_generation", StartGeneration, self._start_generation)
         self._on("join_generation", GenerationRef, self._join)
         self._on("leave_generation", GenerationRef, self._leave)
@@ -148,10 +179,13 @@ class RealtimeServer:
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             token = rt_auth.token_from_handshake(environ, auth)
-            claims = await rt_auth.verify_async(self.db, token, self.clock())
+            claims = await self._in_db_pool(rt_auth.verify, self.db, token, self.clock())
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
+
+    async def _disconnect(self, sid: str, *_: Any) -> None:
+        self._buckets.forget(sid)
 
     def _on(
         self, event: str, model: type[P], work: Callable[[str, uuid.UUID, P], Awaitable[Reply]]
@@ -170,12 +204,15 @@ class RealtimeServer:
         work: Callable[[str, uuid.UUID, P], Awaitable[Reply]],
     ) -> Reply:
         try:
+            self._within_rate(sid)
             user_id = await self._still_authenticated(sid, event)
             try:
                 payload = model.model_validate(data)
             except ValidationError as exc:
                 raise InvalidPayload(describe(exc)) from None
             return await work(sid, user_id, payload)
+        except RateLimited as refused:
+            return await self._refuse_rate(sid, event, refused)
         except RequestRefused as refused:
             return await self._refuse(sid, event, refused.code, refused.message)
         except TokenNoLongerValid as gone:
@@ -184,16 +221,60 @@ class RealtimeServer:
             log.exception("the %s handler failed", event)
             return await self._refuse(sid, event, "internal", "the server could not do that")
 
+    def _within_rate(self, sid: str) -> None:
+        """RateLimited if this connection has used up its bucket (checked before any work)."""
+        wait_s = self._buckets.allow(sid)
+        if wait_s is not None:
+            raise RateLimited(
+                f"too many events: this connection may send {self.limits.burst} at once and "
+                f"{self.limits.per_second:g} per second; try again in {wait_s:.2f} s"
+            )
+
     async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
-        session = await self.sio.get_session(sid)
         try:
-            claims = await rt_auth.verify_async(self.db, session["token"], self.clock())
+            session = await self.sio.get_session(sid)
+        except KeyError:  # disconnected while this event waited (e.g. after a flood)
+            gone = {"event": event, "code": "disconnected", "message": "the connection closed"}
+            raise TokenNoLongerValid(gone) from None
+        try:
+            claims = await self._in_db_pool(rt_auth.verify, self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
             reply = await self._refuse(sid, event, exc.code, exc.message)
-            await self.sio.disconnect(sid)
+            self._disconnect_after_reply(sid)
             raise TokenNoLongerValid(reply["error"]) from None
         return claims.user_id
+
+    def _disconnect_after_reply(self, sid: str) -> None:
+        """Disconnect `sid` once this handler's task has sent its acknowledgement.
+
+        Disconnecting inside the handler would put the disconnect on the wire before the
+        acknowledgement, and the client drops an acknowledgement for a namespace it has
+        left: the refused request would wait for its answer until its own timeout.
+        """
+        handler = asyncio.current_task()
+
+        async def after_the_reply() -> None:
+            if handler is not None:
+                await asyncio.wait({handler})
+            await self.sio.disconnect(sid)
+
+        task = asyncio.create_task(after_the_reply())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _refuse_rate(self, sid: str, event: str, refused: RateLimited) -> Reply:
+        """A rate-limited event: always its acknowledgement, but the `error` event only for
+        the first refusal of a run (a flood is not answered with a flood) and for the one
+        that ends the connection (`EventLimits.disconnect_after` in a row)."""
+        error = {"event": event, "code": refused.code, "message": refused.message}
+        in_a_row = self._buckets.refused_in_a_row(sid)
+        if in_a_row == self.limits.disconnect_after:
+            error["message"] += f"; disconnected after {in_a_row} refused events in a row"
+            self._disconnect_after_reply(sid)
+        if in_a_row in (1, self.limits.disconnect_after):
+            await self.sio.emit("error", error, to=sid, namespace=NAMESPACE)
+        return {"error": error}
 
     async def _refuse(self, sid: str, event: str, code: str, message: str) -> Reply:
         error = {"event": event, "code": code, "message": message}
@@ -202,7 +283,10 @@ class RealtimeServer:
 
     async def _unknown_event(self, event: str, sid: str, *_: Any) -> Reply:
         try:
+            self._within_rate(sid)
             await self._still_authenticated(sid, event)
+        except RateLimited as refused:
+            return await self._refuse_rate(sid, event, refused)
         except TokenNoLongerValid as gone:
             return {"error": gone.error}
         known = (
@@ -214,7 +298,7 @@ class RealtimeServer:
         )
 
     async def _owned(self, user_id: uuid.UUID, generation_id: uuid.UUID) -> store.GenerationInfo:
-        info = await asyncio.to_thread(self.reads.generation_info, generation_id)
+        info = await self._in_db_pool(self.reads.generation_info, generation_id)
         if info is None or info.user_id != user_id:
             raise NoSuchGeneration(f"you have no generation {generation_id}")
         return info
@@ -222,7 +306,7 @@ class RealtimeServer:
     async def _start_generation(
         self, sid: str, user_id: uuid.UUID, payload: StartGeneration
     ) -> Reply:
-        generation_id = await asyncio.to_thread(_start, self.service, user_id, payload)
+        generation_id = await self._in_db_pool(_start, self.service, user_id, payload)
         await self.sio.enter_room(sid, room_for(generation_id), namespace=NAMESPACE)
         return {"generation_id": str(generation_id)}
 
@@ -235,12 +319,11 @@ class RealtimeServer:
         """Owner only, refused like a join; the resume runs on a worker or this node."""
         info = await self._owned(user_id, payload.generation_id)
         try:
-            await asyncio.to_thread(
-                control.resume_generation,
+            await self._in_db_pool(
+                functools.partial(control.resume_generation, service=self.service),
                 self.db,
                 info.generation_id,
                 user_id,
-                service=self.service,
             )
         except GenerationNotFound as exc:
             raise NoSuchGeneration(str(exc)) from None
@@ -253,12 +336,11 @@ class RealtimeServer:
         """Owner only; stops it whichever process or machine runs it."""
         info = await self._owned(user_id, payload.generation_id)
         try:
-            asked = await asyncio.to_thread(
-                control.cancel_generation,
+            asked = await self._in_db_pool(
+                functools.partial(control.cancel_generation, service=self.service),
                 self.db,
                 info.generation_id,
                 user_id,
-                service=self.service,
             )
         except GenerationNotFound as exc:
             raise NoSuchGeneration(str(exc)) from None
@@ -289,7 +371,7 @@ class RealtimeServer:
         deadline = loop.time() + self.catch_up_wait_s
         needed = self.high_water.get(payload.generation_id)
         while True:
-            page = await asyncio.to_thread(
+            page = await self._in_db_pool(
                 self.reads.stored_events_after,
                 payload.generation_id,
                 payload.after_seq,
@@ -311,5 +393,7 @@ def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGenerat
     )
     try:
         return service.start(request)
+    except TooManyGenerations as exc:
+        raise TooManyGenerationsRefused(str(exc)) from None
     except GenerationRequestError as exc:
         raise InvalidPayload(str(exc)) from None

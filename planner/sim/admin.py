@@ -11,8 +11,25 @@ import json
 from aiohttp import web
 
 from planner.sim.errors import FaultSpecError
-from planner.sim.spec import PROFILES, parse_fault_spec
+from planner.sim.spec import MAX_NESTING, PROFILES, load_json, parse_fault_spec
 from planner.sim.state import SimState
+
+
+def _spec_text(raw: bytes) -> str:
+    """The spec in a PUT body: the raw text, or the `faults` of a `{"faults": SPEC}` object."""
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise FaultSpecError("the fault spec body is not UTF-8 text") from None
+    if not text.startswith("{"):
+        return text
+    wrapped = load_json(text, MAX_NESTING + 1)  # the spec inside its wrapper
+    if isinstance(wrapped, dict) and "faults" in wrapped and "type" not in wrapped:
+        value = wrapped["faults"]
+        if value is None or isinstance(value, str):
+            return value or ""
+        return json.dumps(value)
+    return text
 
 
 def add_routes(app: web.Application, key: web.AppKey[SimState]) -> None:
@@ -29,16 +46,8 @@ def add_routes(app: web.Application, key: web.AppKey[SimState]) -> None:
         )
 
     async def set_faults(request: web.Request) -> web.Response:
-        text = (await request.text()).strip()
         try:
-            wrapped = json.loads(text) if text.startswith("{") else None
-        except json.JSONDecodeError:
-            wrapped = None
-        if isinstance(wrapped, dict) and "faults" in wrapped:
-            value = wrapped["faults"]
-            text = value if isinstance(value, str) else json.dumps(value)
-        try:
-            spec = parse_fault_spec(text)
+            spec = parse_fault_spec(_spec_text(await request.read()))
         except FaultSpecError as exc:
             return web.json_response(
                 {"type": "error", "error": {"type": "invalid_request_error", "message": str(exc)}},

@@ -17,18 +17,19 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from planner.protocol import FAULTS_HEADER, RUN_HEADER, SEED_HEADER, SPEED_HEADER, RunKey
-from planner.sim import admin, responses
+from planner.sim import admin, models_api, responses
 from planner.sim.cache import input_tokens
 from planner.sim.errors import FaultSpecError
 from planner.sim.reply import build_reply
 from planner.sim.spec import FaultSpec, parse_fault_spec
 from planner.sim.state import SimState
 from planner.sim.timing import SimClock
-from planner.sim.validation import validate
+from planner.sim.validation import RequestProblem, check_request
 
 STATE = web.AppKey("state", SimState)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+RATE_HEADERS = web.RequestKey("rate_headers", dict)
 
 
 def _request_id(request: web.Request) -> str:
@@ -53,7 +54,12 @@ async def request_ids(
 async def _on_prepare(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["request-id"] = request.get(REQUEST_ID) or "req_sim" + secrets.token_hex(12)
     if request.path.startswith("/v1/"):
-        request.app[STATE].record_status(response.status)
+        state = request.app[STATE]
+        state.record_status(response.status)
+        if request.path.startswith("/v1/messages"):
+            # every Messages response, errors too, says where the rate limits stand
+            rate_headers = request.get(RATE_HEADERS) or state.rate_limits.take(state.clock)
+            response.headers.update(rate_headers)
 
 
 def _api_key(request: web.Request) -> str | None:
@@ -118,18 +124,20 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         return responses.error_response(400, str(exc), request_id)
     request_number = state.next_request_number(options.run_key)
-    if problem := validate(body):
-        return responses.error_response(problem.status, problem.message, request_id)
+    checked = check_request(body, state.today)
+    if isinstance(checked, RequestProblem):
+        return responses.error_response(checked.status, checked.message, request_id)
     fired = options.spec.fire(options.seed, options.run_key, request_number)
     state.record_faults(fired)
     for fault in fired:
         if (rejection := fault.rejection(options.clock)) is not None:
-            return responses.error_response(rejection.status, None, request_id, rejection.headers)
+            return responses.rejection_response(rejection, request_id)
     state.count("messages")
     usage = state.cache.account(body)
     reply = build_reply(
-        state.responder, body, options.seed, options.run_key, request_number, fired, usage
+        state.responder, body, options.seed, options.run_key, request_number, fired, usage, checked
     )
+    request[RATE_HEADERS] = state.rate_limits.take(options.clock, usage.total, reply.output_tokens)
     state.count_answer(reply.kind)
     if body.get("stream"):
         state.count("streams")
@@ -143,9 +151,11 @@ async def count_message_tokens(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     # the endpoint needs no max_tokens; everything else is checked as for a message
-    problem = validate({"max_tokens": 1, **body} if isinstance(body, dict) else body)
-    if problem is not None:
-        return responses.error_response(problem.status, problem.message, _request_id(request))
+    checked = check_request(
+        {"max_tokens": 1, **body} if isinstance(body, dict) else body, state.today
+    )
+    if isinstance(checked, RequestProblem):
+        return responses.error_response(checked.status, checked.message, _request_id(request))
     return web.json_response({"input_tokens": input_tokens(body)})
 
 
@@ -155,5 +165,6 @@ def create_app(state: SimState) -> web.Application:
     app.on_response_prepare.append(_on_prepare)
     app.router.add_post("/v1/messages", create_message)
     app.router.add_post("/v1/messages/count_tokens", count_message_tokens)
+    models_api.add_routes(app, lambda request: request.app[STATE].today())
     admin.add_routes(app, STATE)
     return app

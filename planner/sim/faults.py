@@ -2,7 +2,9 @@
 
 Each class holds its parameters (units in their names) and answers the hooks of
 `planner.sim.toxic.Fault` that it has an effect on; defining it registers it under its
-`type`, the name a JSON fault spec uses.
+`type`, the name a JSON fault spec uses. `http_error` lives in `planner.sim.http_errors`
+(the API's error bodies and retry headers are a subject of their own) and is re-exported
+here, so importing this module registers every fault.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ import random
 from dataclasses import dataclass
 from typing import ClassVar
 
-from planner.protocol import HTTP_ERROR_STATUSES
 from planner.sim import wire
+from planner.sim.conversation import STYLES
 from planner.sim.errors import FaultSpecError
-from planner.sim.timing import SimClock
+from planner.sim.http_errors import HttpError
 from planner.sim.toxic import (
     REGISTRY,
     Fault,
     MessageOutput,
     Progress,
-    Rejection,
     StreamOutput,
     check_fraction,
     check_positive,
@@ -136,6 +137,49 @@ class SseError(_AtFraction):
         out.reject(_SSE_ERROR_STATUS[self.error_type])
 
 
+REFUSAL_CATEGORIES = ("cyber", "bio", "frontier_llm", "reasoning_extraction", "general_harms")
+
+
+@dataclass(frozen=True)
+class Refusal(_AtFraction):
+    """The model refuses: stop reason `refusal` with `stop_details`, after some text or none.
+
+    At `at_fraction` of the answer's text (0: before any), the open block is closed and
+    the message ends cleanly with `stop_reason: "refusal"` and `stop_details`
+    `{type: "refusal", category, explanation}` (the SDK's `RefusalStopDetails`; category
+    one of its literals or null). A non-streaming message carries the text up to there.
+    """
+
+    type: ClassVar[str] = "refusal"
+    at_fraction: float = 0.0
+    category: str | None = None
+    explanation: str | None = None
+
+    def check(self) -> None:
+        super().check()
+        if self.category is not None and self.category not in REFUSAL_CATEGORIES:
+            raise FaultSpecError(
+                f"refusal: category must be one of {list(REFUSAL_CATEGORIES)} or null, "
+                f"got {self.category!r}"
+            )
+
+    @property
+    def stop_details(self) -> dict[str, str | None]:
+        return {"type": "refusal", "category": self.category, "explanation": self.explanation}
+
+    def stream_ending(self, progress: Progress, due_s: float) -> float | None:
+        return due_s if self.trips(progress) else None
+
+    async def end_stream(self, out: StreamOutput) -> None:
+        await out.stop("refusal", self.stop_details)
+
+    def message_ending(self, finish_s: float) -> float | None:
+        return self.at_fraction * finish_s
+
+    async def end_message(self, out: MessageOutput) -> None:
+        out.stop("refusal", self.stop_details, self.at_fraction)
+
+
 @dataclass(frozen=True)
 class Eof(_AtFraction):
     """End the stream cleanly at an event boundary, without `message_stop`.
@@ -171,39 +215,6 @@ class Stall(_AtFraction):
 
     def message_hold_s(self) -> float:
         return self.stall_ms / 1000
-
-
-@dataclass(frozen=True)
-class HttpError(Fault):
-    """An HTTP error before the stream starts, with the API's JSON error body.
-
-    `retry_after_s` / `retry_after_ms` are simulated time: the headers carry the real
-    time at the request's speed (a 2 s wait at speed 100 is 20 ms).
-    """
-
-    type: ClassVar[str] = "http_error"
-    status: int = 529
-    retry_after_s: float | None = None
-    retry_after_ms: float | None = None
-
-    def check(self) -> None:
-        super().check()
-        if self.status not in HTTP_ERROR_STATUSES:
-            raise FaultSpecError(
-                f"http_error: status must be one of {list(HTTP_ERROR_STATUSES)}, got {self.status}"
-            )
-        check_positive(self, "retry_after_s", self.retry_after_s, allow_zero=True)
-        check_positive(self, "retry_after_ms", self.retry_after_ms, allow_zero=True)
-
-    def rejection(self, clock: SimClock) -> Rejection:
-        headers = {"x-should-retry": "true"}
-        if self.retry_after_s is not None:
-            seconds = clock.real_seconds(self.retry_after_s)
-            headers["retry-after"] = "0.001" if clock.unlimited else f"{seconds:g}"
-        if self.retry_after_ms is not None:
-            milliseconds = clock.real_seconds(self.retry_after_ms / 1000) * 1000
-            headers["retry-after-ms"] = "1" if clock.unlimited else f"{milliseconds:g}"
-        return Rejection(self.status, headers)
 
 
 @dataclass(frozen=True)
@@ -290,16 +301,41 @@ class Corrupt(Fault):
         return damaged
 
 
+@dataclass(frozen=True)
+class Continuation(Fault):
+    """How the model writes a continuation turn on this request (a no-prefill resume).
+
+    `style` is one of `planner.sim.conversation.STYLES`: `overlap` (10 to 60 characters
+    repeated, the default without this fault), `none`, `short` (1 to 3 repeated),
+    `preamble`, `fence`, `reword`. Requests that are not continuation turns ignore it.
+    """
+
+    type: ClassVar[str] = "continuation"
+    style: str = "overlap"
+
+    def check(self) -> None:
+        super().check()
+        if self.style not in STYLES:
+            raise FaultSpecError(
+                f"continuation: style must be one of {list(STYLES)}, got {self.style!r}"
+            )
+
+    def continuation_style(self) -> str | None:
+        return self.style
+
+
 __all__ = [
     "REGISTRY",
     "SSE_ERROR_TYPES",
     "Bandwidth",
+    "Continuation",
     "Corrupt",
     "Cutoff",
     "Eof",
     "Fault",
     "HttpError",
     "Latency",
+    "Refusal",
     "Reset",
     "SseError",
     "Stall",

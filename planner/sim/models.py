@@ -1,64 +1,117 @@
-"""What the simulator knows about model names: family, version, limits and pace.
+"""What the simulator serves of a model name: its catalogue entry, the API's rules, its pace.
 
-Pace defaults to a Sonnet-class model: about 1.2 s to the first token and ~130 output
-tokens a second, so a 17,000-token MasterPlan streams in a little over two minutes
-(the original system saw its server cut such streams at about 134 s).
+Every fact comes from `planner.catalog`, the one model catalogue the client side reads
+too: a name the catalogue lacks is unknown and a retired model is no longer served (both
+a 404 `not_found_error`, as on the API). Output cap, context window, prefill, thinking
+default and cache minimum are the catalogue's figures.
+
+What the catalogue does not hold, the rules of the thinking and effort parameters, is
+derived here from the release generation, as the documentation states it (read
+2026-12-01; where the SDK says otherwise, the SDK's types win):
+
+- `thinking: {type: "enabled", budget_tokens}` is deprecated and refused with a 400 by
+  Claude Opus 4.7 and every later model ("Extended thinking" page);
+- `thinking: {type: "adaptive"}` exists from the 4.6 generation on (Opus 4.6, Sonnet 4.6)
+  and is refused by 4.5 and earlier ("Adaptive thinking");
+- `output_config.effort` is accepted from Opus 4.5 on; `xhigh` from Opus 4.7 on (the SDK's
+  `EffortCapability.xhigh` is optional: not every model has it);
+- thinking is shown `summarized` by default up to the 4.6 generation and `omitted` from
+  Opus 4.7 on (the docs' "Controlling thinking display"; the SDK says only "the default
+  depends on the model").
+
+Pace is per line: about 1.2 s to the first token and ~130 output tokens a second for a
+Sonnet, so a 17,000-token MasterPlan streams in a little over two minutes (the original
+system saw its server cut such streams at about 134 s).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
-# claude-sonnet-4-5-20250929, claude-opus-4-6, claude-haiku-4-5, claude-sonnet-4-20250514
-_NEW_STYLE = re.compile(r"^claude-(?P<family>[a-z]+)-(?P<major>\d+)(?:-(?P<minor>\d{1,2}))?(?:-|$)")
-# claude-3-5-sonnet-20241022, claude-3-opus-20240229
-_OLD_STYLE = re.compile(r"^claude-(?P<major>\d+)(?:-(?P<minor>\d{1,2}))?-(?P<family>[a-z]+)(?:-|$)")
+from planner.catalog import ModelSpec, ThinkingDefault, lookup
 
-PREFILL_REMOVED_FROM = (4, 6)
+OPUS_4_5_RELEASED = date(2025, 11, 24)  # effort from here on
+OPUS_4_6_RELEASED = date(2026, 2, 5)  # adaptive thinking from here on
+OPUS_4_7_RELEASED = date(2026, 4, 16)  # no budget_tokens, thinking omitted by default, xhigh
+
+_PACE = {  # line -> (time to first token, output tokens per second)
+    "haiku": (0.6, 260.0),
+    "sonnet": (1.2, 130.0),
+    "opus": (2.0, 70.0),
+    "fable": (1.6, 90.0),
+    "mythos": (2.4, 60.0),
+}
+# the catalogue has a figure for every served model; these only cover a None
+_DEFAULT_OUTPUT_CAP = 64_000
+_DEFAULT_CONTEXT_WINDOW = 200_000
 
 
 @dataclass(frozen=True)
 class ModelProfile:
+    """One served model as the simulator enforces it."""
+
     name: str
-    family: str
-    version: tuple[int, int]
+    spec: ModelSpec
     ttft_s: float
     tokens_per_s: float
-    max_output_tokens: int
+
+    @property
+    def max_output_tokens(self) -> int:
+        return self.spec.max_output_tokens or _DEFAULT_OUTPUT_CAP
+
+    @property
+    def context_window(self) -> int:
+        return self.spec.context_window or _DEFAULT_CONTEXT_WINDOW
 
     @property
     def supports_prefill(self) -> bool:
-        return self.version < PREFILL_REMOVED_FROM
+        return bool(self.spec.accepts_prefill)
+
+    @property
+    def thinking_default(self) -> ThinkingDefault:
+        return self.spec.thinking_default or "off"
+
+    @property
+    def min_cacheable_tokens(self) -> int | None:
+        return self.spec.min_cacheable_tokens
+
+    def _released_on_or_after(self, day: date) -> bool:
+        return self.spec.released is not None and self.spec.released >= day
+
+    @property
+    def accepts_budget_thinking(self) -> bool:
+        return not self._released_on_or_after(OPUS_4_7_RELEASED)
+
+    @property
+    def accepts_adaptive_thinking(self) -> bool:
+        return self._released_on_or_after(OPUS_4_6_RELEASED)
+
+    @property
+    def accepts_disabled_thinking(self) -> bool:
+        return self.thinking_default != "always"
+
+    @property
+    def effort_levels(self) -> tuple[str, ...]:
+        if not self._released_on_or_after(OPUS_4_5_RELEASED):
+            return ()
+        if self._released_on_or_after(OPUS_4_7_RELEASED):
+            return ("low", "medium", "high", "xhigh", "max")
+        return ("low", "medium", "high", "max")
+
+    @property
+    def omits_thinking_by_default(self) -> bool:
+        return self._released_on_or_after(OPUS_4_7_RELEASED)
 
 
-_PACE = {  # family -> (time to first token, output tokens per second)
-    "haiku": (0.6, 260.0),
-    "sonnet": (1.2, 130.0),
-    "opus": (2.0, 70.0),
-}
-
-
-def _max_output(family: str, version: tuple[int, int]) -> int:
-    if version < (3, 7):
-        return 8192
-    if family == "opus" and version < (4, 5):
-        return 32000
-    return 64000
-
-
-def model_profile(name: str) -> ModelProfile | None:
-    """The profile of a Claude model name, or None when the name is not a Claude model."""
-    match = _NEW_STYLE.match(name) or _OLD_STYLE.match(name)
-    if match is None or match["family"] not in _PACE:
+def served_model(name: str, today: Callable[[], date] = date.today) -> ModelProfile | None:
+    """The profile of a model the API serves today; None for an unknown or retired one."""
+    spec = lookup(name)
+    if spec is None or spec.lifecycle(today()) == "retired":
         return None
-    version = (int(match["major"]), int(match["minor"] or 0))
-    ttft_s, tokens_per_s = _PACE[match["family"]]
-    return ModelProfile(
-        name=name,
-        family=match["family"],
-        version=version,
-        ttft_s=ttft_s,
-        tokens_per_s=tokens_per_s,
-        max_output_tokens=_max_output(match["family"], version),
-    )
+    ttft_s, tokens_per_s = _PACE[spec.line]
+    return ModelProfile(name, spec, ttft_s, tokens_per_s)
+
+
+__all__ = ["ModelProfile", "served_model"]

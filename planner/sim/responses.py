@@ -16,12 +16,14 @@ from typing import Protocol
 
 from aiohttp import web
 
-from planner.protocol import ANSWER_FROM_HEADER
+from planner.protocol import ANSWER_FROM_HEADER, ANSWER_PREAMBLE_HEADER, ANSWER_TRAILER_HEADER
 from planner.sim import wire
+from planner.sim.pieces import closing, opening, pieces, usage_of
 from planner.sim.reply import Reply
 from planner.sim.state import SimState
 from planner.sim.timing import Deadline, SimClock
-from planner.sim.toxic import Fault, Progress
+from planner.sim.toxic import Fault, Progress, Rejection
+from planner.tokens import count_tokens
 
 PING_EVERY_S = 10.0
 FLUSH_BYTES = 32_768
@@ -36,14 +38,13 @@ class Body(Protocol):
     def write_eof(self, data: bytes = b"") -> Awaitable[None]: ...
 
 
-def _usage(reply: Reply, output_tokens: int) -> dict[str, object]:
-    usage = reply.input_usage
-    return wire.usage(
-        usage.input_tokens,
-        output_tokens,
-        usage.cache_creation_input_tokens,
-        usage.cache_read_input_tokens,
-    )
+def answer_headers(reply: Reply) -> dict[str, str]:
+    """Where the reply sits in the full answer (for a reference client only)."""
+    return {
+        ANSWER_FROM_HEADER: str(reply.from_char),
+        ANSWER_PREAMBLE_HEADER: str(reply.preamble_chars),
+        ANSWER_TRAILER_HEADER: str(reply.trailer_chars),
+    }
 
 
 def close_connection(request: web.Request) -> None:
@@ -63,6 +64,15 @@ class StreamWriter:
         self.bytes_sent = 0
         self.deltas = 0
         self.tokens = 0
+        self.thinking_tokens = 0
+        self.block: int | None = None
+        self.reply: Reply | None = None
+        self.on_begun: Callable[[], None] | None = None  # the first token is out
+
+    def begun(self) -> None:
+        if self.on_begun is not None:
+            self.on_begun()
+            self.on_begun = None
 
     def add(self, data: bytes) -> None:
         self.buffer += data
@@ -94,16 +104,25 @@ class StreamWriter:
         await self.flush()
         self.drop()
 
+    async def stop(self, stop_reason: str, stop_details: dict[str, object] | None) -> None:
+        """End the message here, cleanly, with this stop reason (a refusal)."""
+        assert self.reply is not None, "stop() is only asked during send_events"
+        self.add(
+            closing(
+                self.reply, self.block, self.tokens, self.thinking_tokens, stop_reason, stop_details
+            )
+        )
+        await self.end()
+
 
 async def stream(
     request: web.Request, reply: Reply, state: SimState, clock: SimClock
 ) -> web.StreamResponse:
     deadline = Deadline(clock)
-    response = web.StreamResponse(
-        status=200, headers={**wire.SSE_HEADERS, ANSWER_FROM_HEADER: str(reply.from_char)}
-    )
+    response = web.StreamResponse(status=200, headers={**wire.SSE_HEADERS, **answer_headers(reply)})
     await response.prepare(request)
     out = StreamWriter(response, lambda: close_connection(request), deadline)
+    out.on_begun = lambda: state.cache.begun(reply.input_usage)
     state.active_streams += 1
     try:
         await send_events(reply, out)
@@ -130,13 +149,9 @@ def _earliest_ending(
 
 async def send_events(reply: Reply, out: StreamWriter) -> None:
     """The whole SSE stream of a reply, on its schedule, ended early by a fault if one does."""
-    out.add(
-        wire.message_start(
-            wire.message(reply.message_id, reply.model, None, None, _usage(reply, 1))
-        )
-    )
-    out.add(wire.content_block_start())
-    out.add(wire.ping())
+    out.reply = reply
+    head, out.block = opening(reply)
+    out.add(head)
     await out.flush()
     faults = reply.faults
     not_held = list(faults)  # each fault holds a stream at most once
@@ -144,8 +159,11 @@ async def send_events(reply: Reply, out: StreamWriter) -> None:
     shift_s = 0.0
     chars = 0
     next_ping_s = PING_EVERY_S
-    for index in range(len(reply.deltas) + 1):
-        due_s = (reply.due_s[index] if index < len(reply.deltas) else reply.finish_s) + shift_s
+    stream_pieces = pieces(reply)
+    thinking_left = reply.thinking_tokens
+    for index in range(len(stream_pieces) + 1):
+        last = index == len(stream_pieces)
+        due_s = (reply.finish_s if last else stream_pieces[index].due_s) + shift_s
         if faults:
             progress = Progress(chars, total_chars, out.bytes_sent + len(out.buffer), due_s)
             for fault in list(not_held):
@@ -161,29 +179,68 @@ async def send_events(reply: Reply, out: StreamWriter) -> None:
                 await fault.end_stream(out)
                 return
         await out.at(due_s)
-        if index == len(reply.deltas):
+        if last:
             break
+        if index == 0:
+            out.begun()
+        piece = stream_pieces[index]
         if due_s >= next_ping_s:
             out.add(wire.ping())
             next_ping_s = due_s + PING_EVERY_S
-        out.add(wire.text_delta(reply.deltas[index]))
-        chars += len(reply.deltas[index])
-        out.deltas += 1
-        out.tokens += reply.delta_tokens[index]
-    out.add(wire.content_block_stop())
-    out.add(wire.message_delta(reply.stop_reason, _usage(reply, out.tokens), reply.stop_sequence))
-    out.add(wire.message_stop())
+        out.add(piece.data)
+        out.block = piece.block
+        chars += piece.chars
+        out.deltas += piece.is_delta
+        out.tokens += piece.tokens
+        if thinking_left:
+            spent = min(thinking_left, piece.tokens)
+            out.thinking_tokens += spent
+            thinking_left -= spent
+    out.add(
+        closing(
+            reply,
+            out.block,
+            out.tokens,
+            out.thinking_tokens,
+            reply.stop_reason,
+            reply.stop_details,
+            reply.stop_sequence,
+        )
+    )
+    out.begun()
     await out.end()
 
 
-def _message_json(reply: Reply) -> bytes:
+def message_content(reply: Reply, text: str | None = None) -> list[dict[str, object]]:
+    """The content blocks of a whole message: thinking (if any), then the text."""
+    content = []
+    if reply.thinking is not None:
+        thinking = reply.thinking
+        content.append(wire.thinking_block(thinking.text, thinking.signature))
+    text = reply.text if text is None else text
+    if text or reply.thinking is None:
+        content.append(wire.text_block(text))
+    return content
+
+
+def _message_json(
+    reply: Reply,
+    text: str | None = None,
+    stop_reason: str | None = None,
+    stop_details: dict[str, object] | None = None,
+) -> bytes:
+    """The whole message; a fault's stop gives the text so far and its own stop reason."""
+    output_tokens = reply.output_tokens
+    if text is not None:
+        output_tokens = reply.thinking_tokens + count_tokens(text)
     message = wire.message(
         reply.message_id,
         reply.model,
-        reply.text,
-        reply.stop_reason,
-        _usage(reply, reply.output_tokens),
-        reply.stop_sequence,
+        message_content(reply, text),
+        stop_reason or reply.stop_reason,
+        usage_of(reply, output_tokens, reply.thinking_tokens),
+        None if stop_reason else reply.stop_sequence,
+        stop_details if stop_reason else reply.stop_details,
     )
     return json.dumps(message, ensure_ascii=False).encode()
 
@@ -191,14 +248,25 @@ def _message_json(reply: Reply) -> bytes:
 class MessageWriter:
     """A fault's `MessageOutput` for one non-streaming request: what is sent instead."""
 
-    def __init__(self, request: web.Request, body: bytes, request_id: str) -> None:
+    def __init__(self, request: web.Request, reply: Reply, request_id: str) -> None:
         self.request = request
-        self.body = body
+        self.reply = reply
+        self.body = _message_json(reply)
         self.request_id = request_id
         self.response: web.StreamResponse = web.Response(status=500)  # never sent if cut
 
     def reject(self, status: int) -> None:
         self.response = error_response(status, None, self.request_id)
+
+    def stop(
+        self, stop_reason: str, stop_details: dict[str, object] | None, at_fraction: float
+    ) -> None:
+        text = self.reply.text[: int(len(self.reply.text) * at_fraction)]
+        self.response = web.Response(
+            body=_message_json(self.reply, text, stop_reason, stop_details),
+            content_type="application/json",
+            headers=answer_headers(self.reply),
+        )
 
     async def cut(self, after_bytes: int | None = None) -> None:
         if after_bytes is not None:
@@ -226,19 +294,27 @@ async def whole_message(
         for index, fault in enumerate(faults)
         if (at_s := fault.message_ending(finish_s)) is not None
     ]
+    first_token_s = reply.due_s[0] if reply.due_s else reply.finish_s
+    if reply.thinking is not None and reply.thinking.due_s:
+        first_token_s = reply.thinking.due_s[0]
     if endings:
         at_s, index = min(endings)
+        if at_s >= first_token_s:
+            await deadline.until(first_token_s)
+            state.cache.begun(reply.input_usage)
         await deadline.until(at_s)
-        out = MessageWriter(request, body, request_id)
+        out = MessageWriter(request, reply, request_id)
         await faults[index].end_message(out)
         return out.response
+    await deadline.until(first_token_s)
+    state.cache.begun(reply.input_usage)
     await deadline.until(finish_s)
     state.count("output_tokens", reply.output_tokens)
     state.count("deltas", len(reply.deltas))
     return web.Response(
         body=body,
         content_type="application/json",
-        headers={ANSWER_FROM_HEADER: str(reply.from_char)},
+        headers=answer_headers(reply),
     )
 
 
@@ -247,10 +323,25 @@ def error_response(
     message: str | None,
     request_id: str,
     headers: dict[str, str] | None = None,
+    error_code: str | None = None,
 ) -> web.Response:
     return web.Response(
         status=status,
-        body=wire.error_body(status, message, request_id),
+        body=wire.error_body(status, message, request_id, error_code),
         content_type="application/json",
         headers=headers,
+    )
+
+
+def rejection_response(rejection: Rejection, request_id: str) -> web.Response:
+    """A fault's HTTP error: the API's JSON error body, or a proxy's HTML page."""
+    if rejection.html:
+        return web.Response(
+            status=rejection.status,
+            body=wire.proxy_html(rejection.status),
+            content_type="text/html",
+            headers=rejection.headers,
+        )
+    return error_response(
+        rejection.status, rejection.message, request_id, rejection.headers, rejection.error_code
     )

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from planner.protocol import RunKey
 from planner.sim.cache import PromptCache
 from planner.sim.conversation import Responder
+from planner.sim.ratelimit import RateLimits
 from planner.sim.spec import FaultSpec
 from planner.sim.timing import SimClock
 from planner.sim.toxic import Fault
@@ -26,12 +29,15 @@ class SimState:
         seed: int,
         api_key: str | None,
         responder: Responder,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.clock = clock
+        self.today = today  # which models are retired is decided by this date
         self.seed = seed
         self.api_key = api_key
         self.responder = responder
         self.cache = PromptCache(self.clock.now)
+        self.rate_limits = RateLimits()
         self._spec = spec
         self._lock = threading.Lock()
         self._request_numbers: Counter[RunKey] = Counter()

@@ -9,7 +9,8 @@ the ones it answers:
 
 - before the response: `rejection` (an HTTP error instead of a message);
 - the answer: `shape_text` (what the text becomes), `pace` (output tokens a second),
-  `first_token_delay_s` (extra wait before the first token);
+  `first_token_delay_s` (extra wait before the first token), `continuation_style` (how a
+  continuation turn is written, `planner.sim.conversation.STYLES`);
 - while streaming, before each event: `stream_hold_s` (hold this and every later event;
   asked until it holds once), `stream_ending` (when it ends the stream, if it does now)
   and then `end_stream` (how: through a `StreamOutput`);
@@ -47,10 +48,17 @@ class Progress:
 
 @dataclass(frozen=True)
 class Rejection:
-    """An HTTP error response sent instead of the message."""
+    """An HTTP error response sent instead of the message.
+
+    Its body is the API's JSON error (with `error.details.error_code` when given), or a
+    proxy's HTML page when `html`.
+    """
 
     status: int
     headers: dict[str, str]
+    error_code: str | None = None
+    message: str | None = None
+    html: bool = False
 
 
 class StreamOutput(Protocol):
@@ -64,11 +72,19 @@ class StreamOutput(Protocol):
     async def cut(self) -> None:
         """Drop the connection: the client sees an incomplete body."""
 
+    async def stop(self, stop_reason: str, stop_details: dict[str, Any] | None) -> None:
+        """End the message cleanly here with this stop reason (the open block is closed)."""
+
 
 class MessageOutput(Protocol):
     """What a fault may do to a non-streaming response instead of sending the message."""
 
     def reject(self, status: int) -> None: ...
+
+    def stop(
+        self, stop_reason: str, stop_details: dict[str, Any] | None, at_fraction: float
+    ) -> None:
+        """Send the message with the text up to `at_fraction` and this stop reason."""
 
     async def cut(self, after_bytes: int | None = None) -> None:
         """Drop the connection, after that many bytes of the message body (None: none)."""
@@ -133,6 +149,9 @@ class Fault:
 
     def shape_text(self, text: str) -> str:
         return text
+
+    def continuation_style(self) -> str | None:
+        return None
 
     def pace(self, tokens_per_s: float) -> float:
         return tokens_per_s

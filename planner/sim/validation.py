@@ -1,15 +1,29 @@
 """Request validation with the API's own error messages (400 invalid_request_error).
 
-Returns the first problem found, as the API does, or None for a request the simulator
-can answer. Unknown models are a 404 `not_found_error`, as on the API.
+`check_request` returns the first problem found, as the API does, or what the simulator
+needs to answer the request (the served model, its thinking plan). Unknown and retired
+models are a 404 `not_found_error`, as on the API; the output cap and the context window
+are the catalogue's. A prefill (a final assistant turn) is refused by a model whose
+catalogue entry refuses it, and by every model while thinking is on or an output schema
+(`output_config.format`, `planner.sim.structured`) is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from planner.sim.models import model_profile
+from planner.sim.cache import cache_control_problem, input_tokens
+from planner.sim.models import ModelProfile, served_model
+from planner.sim.structured import PREFILL_WITH_SCHEMA, SchemaRefused, output_schema
+from planner.sim.thinking import (
+    PREFILL_WITH_THINKING,
+    ThinkingPlan,
+    ThinkingRefused,
+    resolve_thinking,
+)
 
 PREFILL_REFUSED = (
     "This model does not support assistant message prefill. "
@@ -56,7 +70,7 @@ def _check_content(index: int, content: Any) -> str | None:
     return None
 
 
-def _check_messages(messages: Any, supports_prefill: bool) -> str | None:
+def _check_messages(messages: Any) -> str | None:
     if not isinstance(messages, list):
         return "messages: Input should be a valid list"
     if not messages:
@@ -82,17 +96,37 @@ def _check_messages(messages: Any, supports_prefill: bool) -> str | None:
             )
     if messages[0]["role"] != "user":
         return 'messages: first message must use the "user" role'
-    last = messages[-1]
-    if last["role"] == "assistant":
-        if not supports_prefill:
-            return PREFILL_REFUSED
-        text = content_text(last["content"])
-        if text and text != text.rstrip():
-            return TRAILING_WHITESPACE
     return None
 
 
-def validate(body: Any) -> RequestProblem | None:
+def _check_prefill(
+    last: dict[str, Any], profile: ModelProfile, thinking: ThinkingPlan, has_schema: bool
+) -> str | None:
+    if last["role"] != "assistant":
+        return None
+    if not profile.supports_prefill:
+        return PREFILL_REFUSED
+    if has_schema:
+        return PREFILL_WITH_SCHEMA
+    if thinking.enabled:
+        return PREFILL_WITH_THINKING
+    text = content_text(last["content"])
+    if text and text != text.rstrip():
+        return TRAILING_WHITESPACE
+    return None
+
+
+@dataclass(frozen=True)
+class CheckedRequest:
+    """A request the simulator can answer: its model and how that model thinks."""
+
+    profile: ModelProfile
+    thinking: ThinkingPlan
+    prompt_tokens: int
+    schema: dict[str, Any] | None = None  # output_config.format's JSON schema
+
+
+def _check_basics(body: Any) -> RequestProblem | None:
     if not isinstance(body, dict):
         return RequestProblem(400, "Request body must be a JSON object")
     for field in ("model", "max_tokens", "messages"):
@@ -101,14 +135,24 @@ def validate(body: Any) -> RequestProblem | None:
     model = body["model"]
     if not isinstance(model, str) or not model:
         return RequestProblem(400, "model: Input should be a valid string")
-    profile = model_profile(model)
-    if profile is None:
-        return RequestProblem(404, f"model: {model}")
     max_tokens = body["max_tokens"]
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
         return RequestProblem(400, "max_tokens: Input should be a valid integer")
     if max_tokens < 1:
         return RequestProblem(400, "max_tokens: Input should be greater than or equal to 1")
+    return None
+
+
+def check_request(
+    body: Any, today: Callable[[], date] = date.today
+) -> CheckedRequest | RequestProblem:
+    """What the simulator needs to answer `body`, or the first problem the API would name."""
+    if problem := _check_basics(body):
+        return problem
+    model, max_tokens = body["model"], body["max_tokens"]
+    profile = served_model(model, today)
+    if profile is None:
+        return RequestProblem(404, f"model: {model}")
     if max_tokens > profile.max_output_tokens:
         return RequestProblem(
             400,
@@ -120,7 +164,17 @@ def validate(body: Any) -> RequestProblem | None:
         return RequestProblem(
             400, "system: Input should be a valid string or a list of text blocks"
         )
-    if problem := _check_messages(body["messages"], profile.supports_prefill):
+    if problem := _check_messages(body["messages"]):
+        return RequestProblem(400, problem)
+    try:
+        thinking = resolve_thinking(body, profile)
+    except ThinkingRefused as exc:
+        return RequestProblem(400, str(exc))
+    try:
+        schema = output_schema(body)
+    except SchemaRefused as exc:
+        return RequestProblem(400, str(exc))
+    if problem := _check_prefill(body["messages"][-1], profile, thinking, schema is not None):
         return RequestProblem(400, problem)
     stops = body.get("stop_sequences")
     if stops is not None and (
@@ -129,4 +183,11 @@ def validate(body: Any) -> RequestProblem | None:
         return RequestProblem(400, "stop_sequences: each stop sequence must contain non-whitespace")
     if "stream" in body and not isinstance(body["stream"], bool):
         return RequestProblem(400, "stream: Input should be a valid boolean")
-    return None
+    if problem := cache_control_problem(body):
+        return RequestProblem(400, problem)
+    prompt = input_tokens(body)
+    if prompt > profile.context_window:
+        return RequestProblem(
+            400, f"prompt is too long: {prompt} tokens > {profile.context_window} maximum"
+        )
+    return CheckedRequest(profile, thinking, prompt, schema)

@@ -239,7 +239,7 @@ def _store_duckdb(
     for attempt in attempts:
         _check_columns(attempt, _ATTEMPT_COLUMNS, "generation_attempts")
         if attempt["number"] in stored_attempts:
-            changed = {k: v for k, v in attempt.items() if k != "number"}
+            changed = {k: v for k, v in attempt.items() if k not in ("number", "started_at")}
             sql, params = _assignments(changed, _ATTEMPT_COLUMNS, duckdb=True)
             conn.exec_driver_sql(
                 f"UPDATE generation_attempts SET {sql} WHERE generation_id = "
@@ -291,7 +291,7 @@ def _attempt_upserts(
         inserted = ", ".join([*_ATTEMPT_MADE_HERE, *given])
         updated = ", ".join(f"{c} = EXCLUDED.{c}" for c in given if c != "number")
         document = json.dumps(
-            [{**row, **made_here, "id": str(uuid.uuid4())} for row in rows],
+            [{**made_here, **row, "id": str(uuid.uuid4())} for row in rows],
             default=_json_value,
             separators=(",", ":"),
         )

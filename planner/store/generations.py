@@ -66,6 +66,17 @@ class GenerationStore:
             lambda conn: conn.scalar(select(func.count()).where(User.id == user_id)) == 1
         )
 
+    def count_active(self, user_id: uuid.UUID) -> int:
+        """The user's generations that are queued or running, on every node."""
+        active = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+        return self.db.read(
+            lambda conn: conn.scalar(
+                select(func.count())
+                .select_from(Generation)
+                .where(Generation.user_id == user_id, Generation.status.in_(active))
+            )
+        )
+
     def create(
         self,
         *,
@@ -76,6 +87,7 @@ class GenerationStore:
         model: str,
         seed: int,
         speed: float,
+        settings: dict[str, Any] | None = None,
         status: GenerationStatus = GenerationStatus.RUNNING,
         also: RowWrite | None = None,
         owned: bool = True,
@@ -96,6 +108,7 @@ class GenerationStore:
             seed=seed,
             speed=speed,
             started_at=now,
+            settings=settings,
         )
         row = {
             "id": spec.generation_id,
@@ -106,6 +119,7 @@ class GenerationStore:
             "model": model,
             "seed": seed,
             "speed": speed,
+            "settings": settings,
             "status": status,
             "stage": "discovery",
             "created_at": now,

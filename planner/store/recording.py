@@ -39,12 +39,12 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
-from planner.db import Database, utcnow
+from planner.db import Database, GenerationAttempt, utcnow
 from planner.errors import DatabaseError
 from planner.events import Event, EventMessage
 from planner.llm.types import AttemptRecord
@@ -62,6 +62,9 @@ FLUSH_INTERVAL_S = 0.5
 DUCKDB_FLUSH_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 FLUSH_TIMEOUT_S = 60.0
+
+
+_ATTEMPT_COLUMN_NAMES = frozenset(GenerationAttempt.__table__.c.keys())
 
 
 class RecordingError(DatabaseError):
@@ -183,10 +186,20 @@ class Recording:
     def record_attempt(
         self, record: AttemptRecord, *, number: int, stage: str, start_ms: int, end_ms: int | None
     ) -> None:
-        """Insert or update attempt `number` (the generation-wide number)."""
-        values = asdict(record)
+        """Insert or update attempt `number` (the generation-wide number).
+
+        Only the fields `generation_attempts` has columns for are stored: the client may
+        report more per attempt (issue 14: `http_status`, `rate_limit`, `thinking_tokens`,
+        `max_tokens`, `decision`) than the schema holds yet."""
+        values = {
+            name: value for name, value in asdict(record).items() if name in _ATTEMPT_COLUMN_NAMES
+        }
         values.update(number=number, stage=stage, start_ms=start_ms, end_ms=end_ms)
-        values["ended_at"] = self._now() if end_ms is not None else None
+        now = self._now()
+        values["ended_at"] = now if end_ms is not None else None
+        # When it began by this same clock: an attempt first recorded at its end would
+        # otherwise get the time of the batch that stores it, after its own end.
+        values["started_at"] = now - timedelta(milliseconds=max(0, (end_ms or start_ms) - start_ms))
         with self._cond:
             previous = self._pending.attempts.get(number, {})
             self._pending.attempts[number] = {**previous, **values}

@@ -1,0 +1,183 @@
+"""What one flooding Socket.IO client costs another user: answer times under a flood.
+
+Issue 17: 5 x 2,000 events from one client made another user wait 5.5-7.9 s for an
+answer (70 ms idle). Here a server process hosts the endpoint (as `planner serve` does);
+a flooder process sends 5 bursts of 2,000 `request_catch_up` events on one connection
+without waiting for answers; an observer process (another user) meanwhile calls
+`join_generation` on its own generation every 20 ms and notes each answer's time. Three
+runs: no flood; the flood under the default per-connection limits; the flood with the
+limits lifted (the bucket huge, no disconnect; the endpoint's own database pool kept; an
+observer call unanswered for 30 s counts as 30 s). Printed: median
+and p99 of the observer's answer times with n, and how many of the flood's events were
+refused. Target: p99 < 200 ms under the flood with the default limits.
+
+`python -m benchmarks fairness` runs it; PLANNER_BENCH_QUICK=1 makes it smaller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import socketio
+
+TARGET_P99_MS = 200.0
+QUICK = os.environ.get("PLANNER_BENCH_QUICK") == "1"
+BURSTS = 2 if QUICK else 5
+EVENTS_PER_BURST = 2000
+OBSERVER_CALLS = 100 if QUICK else 250
+OBSERVER_EVERY_S = 0.02
+
+
+def _server_main(conn: Connection, env: dict[str, str], unlimited: bool) -> None:
+    os.environ.update(env)
+    from planner import auth
+    from planner.db import Database
+    from planner.events import EventBus
+    from planner.plan import GenerationService
+    from planner.realtime import start_in_thread
+    from planner.realtime.limits import EventLimits
+    from planner.store import GenerationStore
+
+    db = Database.from_settings()
+    db.ensure_schema()
+    store = GenerationStore(db)
+    tokens, generations = [], []
+    for name in ("flooder", "observer"):
+        user = auth.create_user(db, name, "correct horse battery")
+        tokens.append(auth.issue_access_token(user))
+        spec = store.create(
+            user_id=user.id,
+            description="bench",
+            strategy="resume",
+            fault_spec="none",
+            model="claude-sonnet-5-5",
+            seed=0,
+            speed=1.0,
+        )
+        generations.append(str(spec.generation_id))
+    limits = (
+        EventLimits(per_second=1e9, burst=10**9, disconnect_after=0) if unlimited else EventLimits()
+    )
+    service = GenerationService(db)
+    handle = start_in_thread("127.0.0.1", 0, db=db, service=service, bus=EventBus(), limits=limits)
+    conn.send((handle.url, tokens, generations))
+    conn.recv()  # told to stop
+    handle.stop()
+    service.shutdown(cancel=True)
+    db.close()
+
+
+async def _connect(url: str, token: str) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    return client
+
+
+async def _flood(url: str, token: str, generation_id: str, ready: Any, done: Any) -> int:
+    client = await _connect(url, token)
+    answers: list[Any] = []
+
+    def on_answer(reply: Any = None) -> None:
+        answers.append(reply)
+
+    ready.set()
+    payload = {"generation_id": generation_id, "after_seq": 0}
+    total = BURSTS * EVENTS_PER_BURST
+    for _ in range(BURSTS):
+        for _ in range(EVENTS_PER_BURST):
+            await client.emit("request_catch_up", payload, callback=on_answer)
+        await asyncio.sleep(0)
+    while not done.is_set() or (client.connected and len(answers) < total):
+        await asyncio.sleep(0.05)
+    dropped = not client.connected
+    await client.disconnect()
+    refused = sum(
+        1 for a in answers if isinstance(a, dict) and "rate_limited" in str(a.get("error"))
+    )
+    return refused, dropped
+
+
+def _flooder_main(
+    url: str, token: str, generation_id: str, ready: Any, done: Any, out: Any
+) -> None:
+    out.send(asyncio.run(_flood(url, token, generation_id, ready, done)))
+
+
+async def _observe(url: str, token: str, generation_id: str) -> list[float]:
+    client = await _connect(url, token)
+    times = []
+    for _ in range(OBSERVER_CALLS):
+        started = time.perf_counter()
+        try:
+            reply = await client.call(
+                "join_generation", {"generation_id": generation_id}, timeout=30
+            )
+        except socketio.exceptions.TimeoutError:
+            reply = {}  # counted as the 30 s it waited
+        times.append((time.perf_counter() - started) * 1000)
+        assert "error" not in reply, reply
+        await asyncio.sleep(OBSERVER_EVERY_S)
+    await client.disconnect()
+    return times
+
+
+def _run(label: str, *, flood: bool, unlimited: bool) -> None:
+    context = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory() as home:
+        env = {"PLANNER_HOME": home, "PLANNER_SOCKETIO_PORT": "0"}
+        server_end, bench_end = context.Pipe()
+        server = context.Process(target=_server_main, args=(server_end, env, unlimited))
+        server.start()
+        url, tokens, generations = bench_end.recv()
+        ready, done = context.Event(), context.Event()
+        result_in, result_out = context.Pipe(duplex=False)
+        flooder = None
+        if flood:
+            flooder = context.Process(
+                target=_flooder_main,
+                args=(url, tokens[0], generations[0], ready, done, result_out),
+            )
+            flooder.start()
+            ready.wait(30)
+        times = asyncio.run(_observe(url, tokens[1], generations[1]))
+        done.set()
+        refused, dropped = result_in.recv() if flooder is not None else (0, False)
+        if flooder is not None:
+            flooder.join(60)
+        bench_end.send("stop")
+        server.join(60)
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    flood_note = ""
+    if flood:
+        flood_note = f", {refused:,} of {BURSTS * EVENTS_PER_BURST:,} flood events refused"
+        flood_note += ", flooder disconnected" if dropped else ""
+    verdict = ""
+    if flood and not unlimited:
+        verdict = "  (target p99 < 200 ms: " + ("met)" if p99 < TARGET_P99_MS else "MISSED)")
+    print(
+        f"{label:<34} n={len(times)}  median {statistics.median(times):7.1f} ms  "
+        f"p99 {p99:7.1f} ms{flood_note}{verdict}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    print(
+        f"observer: join_generation every {OBSERVER_EVERY_S * 1000:.0f} ms; "
+        f"flood: {BURSTS} x {EVENTS_PER_BURST:,} request_catch_up on one connection"
+    )
+    _run("idle (no flood)", flood=False, unlimited=False)
+    _run("flood, default limits", flood=True, unlimited=False)
+    _run("flood, limits lifted (own db pool)", flood=True, unlimited=True)
+
+
+if __name__ == "__main__":
+    main()

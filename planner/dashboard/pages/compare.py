@@ -1,0 +1,5 @@
+"""The compare page (see planner/dashboard/nav.py)."""
+
+from planner.dashboard.compare import render
+
+render()

@@ -1,0 +1,236 @@
+"""One user cannot slow everyone: per-connection event buckets, a per-user cap on queued and
+running generations, and the endpoint's database work on a pool of its own.
+
+The limits are checked deterministically (the bucket's clock stands still unless the test
+moves it); the latency a flood leaves another user is measured in
+benchmarks/bench_fairness.py, not asserted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from planner.db import Database
+from planner.events import EventBus
+from planner.plan import GenerationRequest, GenerationService, TooManyGenerations
+from planner.realtime import RealtimeHandle, start_in_thread
+from planner.realtime import store as rt_store
+from planner.realtime.limits import EventLimits, TokenBucket
+from tests.realtime_support import Client, connected, make_generation, make_user
+
+pytestmark = pytest.mark.anyio
+
+
+class StillClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountedReads:
+    """The endpoint's reads, counted, with the name of the thread each ran on."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.threads: list[str] = []
+        self.lock = threading.Lock()
+
+    def _note(self) -> None:
+        with self.lock:
+            self.threads.append(threading.current_thread().name)
+
+    def generation_info(self, generation_id: uuid.UUID) -> rt_store.GenerationInfo | None:
+        self._note()
+        return rt_store.generation_info(self.db, generation_id)
+
+    def stored_events_after(
+        self, generation_id: uuid.UUID, after_seq: int, limit: int
+    ) -> rt_store.StoredEvents:
+        self._note()
+        return rt_store.stored_events_after(self.db, generation_id, after_seq, limit)
+
+
+def test_a_bucket_gives_its_burst_then_its_rate() -> None:
+    clock = StillClock()
+    bucket = TokenBucket(capacity=3, rate=2.0, clock=clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    assert bucket.wait_s() == pytest.approx(0.5)
+    clock.now += 0.5
+    assert [bucket.take(), bucket.take()] == [True, False]
+    clock.now += 100  # never more than the burst, however long it rested
+    assert sum(bucket.take() for _ in range(10)) == 3
+    with pytest.raises(ValueError):
+        EventLimits(per_second=0)
+
+
+@pytest.fixture
+def limit_clock() -> StillClock:
+    return StillClock()
+
+
+@pytest.fixture
+def reads(home_db: Database) -> CountedReads:
+    return CountedReads(home_db)
+
+
+@pytest.fixture
+def endpoint(
+    home_db: Database, service: GenerationService, limit_clock: StillClock, reads: CountedReads
+) -> Iterator[RealtimeHandle]:
+    handle = start_in_thread(
+        "127.0.0.1",
+        0,
+        db=home_db,
+        service=service,
+        bus=EventBus(),
+        reads=reads,
+        limits=EventLimits(per_second=1, burst=5, db_threads=2),
+        limit_clock=limit_clock,
+    )
+    yield handle
+    handle.stop()
+
+
+async def test_events_over_a_connections_bucket_are_refused_before_any_work(
+    home_db: Database,
+    endpoint: RealtimeHandle,
+    limit_clock: StillClock,
+    reads: CountedReads,
+    clients: list[Client],
+) -> None:
+    flooder, token = make_user(home_db, "flood")
+    _, other_token = make_user(home_db, "other")
+    generation_id = str(make_generation(home_db, flooder.id))
+    client = await connected(clients, endpoint, token)
+    other = await connected(clients, endpoint, other_token)
+    replies = [
+        await client.call("join_generation", {"generation_id": generation_id}) for _ in range(8)
+    ]
+    assert [r.get("status") for r in replies[:5]] == ["running"] * 5
+    refused = [r["error"] for r in replies[5:]]
+    assert {e["code"] for e in refused} == {"rate_limited"}
+    assert refused[0]["message"] == (
+        "too many events: this connection may send 5 at once and 1 per second; try again in 1.00 s"
+    )
+    assert len(reads.threads) == 5, "a refused event reads nothing"
+    assert set(reads.threads) <= {"realtime-db_0", "realtime-db_1"}, "never the default pool"
+    # Another connection has a bucket of its own; the flooder's refills with time.
+    mine = str(make_generation(home_db, make_user(home_db, "third")[0].id))
+    answer = await other.call("join_generation", {"generation_id": mine})
+    assert answer["error"]["code"] == "not_found"
+    limit_clock.now += 2
+    assert [
+        "error" in await client.call("join_generation", {"generation_id": generation_id})
+        for _ in range(3)
+    ] == [False, False, True]
+
+
+async def test_a_flood_of_2000_events_reaches_the_database_only_as_far_as_the_burst(
+    home_db: Database, endpoint: RealtimeHandle, reads: CountedReads, clients: list[Client]
+) -> None:
+    flooder, token = make_user(home_db, "flood")
+    _, other_token = make_user(home_db, "other")
+    generation_id = str(make_generation(home_db, flooder.id))
+    client = await connected(clients, endpoint, token)
+    answers: list[dict] = []
+    for _ in range(2000):
+        await client.sio.emit(
+            "request_catch_up",
+            {"generation_id": generation_id, "after_seq": 0},
+            callback=answers.append,
+        )
+    await asyncio.wait_for(client.disconnected.wait(), 60)
+    codes = [a["error"]["code"] if "error" in a else "answered" for a in answers]
+    # The 5 within the burst may still be reading when the connection is dropped.
+    assert codes.count("answered") <= 5 and set(codes) <= {"answered", "rate_limited"}
+    assert codes.count("rate_limited") >= 200, "every refusal up to the disconnect is answered"
+    # Only the first refusal of the run and the one that ends it are `error` events.
+    first, last = client.errors()
+    assert first["code"] == last["code"] == "rate_limited"
+    assert last["message"].endswith("; disconnected after 200 refused events in a row")
+    other = await connected(clients, endpoint, other_token)
+    answer = await other.call("join_generation", {"generation_id": generation_id})
+    assert answer["error"]["code"] == "not_found", "answered, not rate-limited"
+    # 5 catch-ups read ownership, events and the status again; the refused ones nothing.
+    assert len(reads.threads) <= 5 * 3 + 1
+
+
+# ---- the per-user cap ------------------------------------------------------------------
+
+
+def slow(description: str, user_id: uuid.UUID) -> GenerationRequest:
+    """A real-time plan: it takes minutes, so it stays queued or running while we look."""
+    return GenerationRequest(description, user_id, speed=1)
+
+
+def test_a_user_at_the_cap_is_refused_and_others_are_not(home_db: Database) -> None:
+    alice, _ = make_user(home_db, "alice")
+    bob, _ = make_user(home_db, "bobby")
+    service = GenerationService(home_db, max_concurrent=1, max_active_per_user=2)
+    try:
+        first = service.start(slow("A library with loans and fines", alice.id))
+        service.start(slow("A bakery with orders", alice.id))
+        with pytest.raises(TooManyGenerations) as refused:
+            service.start(slow("A third plan", alice.id))
+        assert str(refused.value) == (
+            "you already have 2 generations queued or running; the limit is 2: "
+            "wait for one to finish or cancel one"
+        )
+        assert service.start(slow("Bob's own plan", bob.id))
+        assert service.cancel(first)
+        service.wait(first, timeout=60)
+        assert service.start(slow("Room again", alice.id)), "a finished one frees a place"
+    finally:
+        service.shutdown(cancel=True)
+
+
+def test_the_cap_holds_when_many_starts_race(home_db: Database) -> None:
+    alice, _ = make_user(home_db, "alice")
+    service = GenerationService(home_db, max_concurrent=1, max_active_per_user=3)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def start(number: int) -> None:
+        try:
+            service.start(slow(f"Plan number {number}", alice.id))
+            result = "started"
+        except TooManyGenerations:
+            result = "refused"
+        with lock:
+            outcomes.append(result)
+
+    try:
+        threads = [threading.Thread(target=start, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(outcomes) == ["refused"] * 9 + ["started"] * 3
+    finally:
+        service.shutdown(cancel=True)
+
+
+async def test_socketio_refuses_a_start_over_the_cap_with_its_own_code(
+    home_db: Database, clients: list[Client]
+) -> None:
+    _, token = make_user(home_db, "alice")
+    service = GenerationService(home_db, max_concurrent=1, max_active_per_user=1)
+    handle = start_in_thread("127.0.0.1", 0, db=home_db, service=service, bus=EventBus())
+    try:
+        client = await connected(clients, handle, token)
+        request = {"description": "A real-time plan for a bakery", "speed": 1}
+        started = await client.call("start_generation", request)
+        assert "generation_id" in started, started
+        refused = await client.call("start_generation", request)
+        assert refused["error"]["code"] == "too_many_generations"
+        assert "the limit is 1" in refused["error"]["message"]
+    finally:
+        handle.stop()
+        await asyncio.to_thread(service.shutdown, cancel=True)
