@@ -81,12 +81,13 @@ def _stop(workers: list[subprocess.Popen]) -> None:
 
 def _until(condition, timeout_s: float = 300, poll_s: float = 0.05):  # noqa: ANN001, ANN202
     deadline = time.monotonic() + timeout_s
+    value = None
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(poll_s)
-    raise TimeoutError("the benchmark's condition never held")
+    raise TimeoutError(f"the benchmark's condition never held (last: {value!r})")
 
 
 def detection_latency(url: str, env: dict[str, str]) -> list[float]:
@@ -96,6 +97,7 @@ def detection_latency(url: str, env: dict[str, str]) -> list[float]:
     from planner.db import Database, Generation, GenerationLease
     from planner.jobs import cancel_generation, enqueue_generation, make_app
     from planner.plan import GenerationRequest
+    from planner.store import GenerationStore
 
     db = Database(url)
     user = get_or_create_local_user(db)
@@ -124,9 +126,13 @@ def detection_latency(url: str, env: dict[str, str]) -> list[float]:
 
                 return db.read(read)
 
-            owner, epoch, _, _ = _until(
-                lambda: (row := lease())[2] == "masterplan" and row[3] > 300 and row
-            )
+            try:
+                owner, epoch, _, _ = _until(
+                    lambda: (row := lease())[2] == "masterplan" and row[3] > 300 and row
+                )
+            except TimeoutError:
+                stored = GenerationStore(db).load(gid)
+                raise TimeoutError(f"{lease()} {stored.status} {stored.error}") from None
             pid = int(owner.rsplit(":", 1)[1])
             victim = next(w for w in workers if w.pid == pid)
             os.kill(pid, signal.SIGKILL)
@@ -137,6 +143,7 @@ def detection_latency(url: str, env: dict[str, str]) -> list[float]:
                 )
             )
             latencies.append(time.monotonic() - killed)
+            print(f"  kill {len(latencies)}: {latencies[-1]:.1f} s", file=sys.stderr, flush=True)
             victim.wait()
             workers.remove(victim)
             workers.append(_worker(env))

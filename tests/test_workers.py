@@ -286,11 +286,20 @@ def test_one_worker_runs_a_hundred_generations_at_once_without_exhausting_its_po
     assert connections <= 50  # the worker's pools, the test's own: not one per generation
     for gid in ids:
         cancel_generation(jobs_db, gid, user.id)
-    wait_for(
-        lambda: all(status_of(jobs_db, gid) == "failed" for gid in ids),
-        timeout_s=120,
-        what="every generation to stop",
-    )
+
+    def statuses() -> dict[str, int]:
+        return dict(
+            jobs_db.read(
+                lambda conn: conn.execute(
+                    text("SELECT status, count(*) FROM generations GROUP BY status")
+                ).all()
+            )
+        )
+
+    try:
+        wait_for(lambda: statuses() == {"failed": 100}, timeout_s=240, what="every cancel")
+    except AssertionError:
+        raise AssertionError(f"generations by status: {statuses()}") from None
 
 
 def test_an_experiment_on_workers_ends_like_a_single_process_run_with_the_same_seed(
