@@ -8,6 +8,7 @@ with a generous deadline.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -22,11 +23,14 @@ from planner.analysis.experiments import experiment_runs
 from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
 from planner.db import Database, Experiment, ExperimentRun, GenerationLease
-from planner.experiments import ExperimentConfig
+from planner.events import EventBus
+from planner.experiments import ExperimentConfig, run_experiment
 from planner.jobs import cancel_generation, enqueue_experiment, enqueue_generation, make_app
-from planner.plan import GenerationRequest, run_generation
+from planner.jobs.follow import follow_experiment
+from planner.plan import GenerationRequest, GenerationService, run_generation
+from planner.realtime import start_in_thread
 from planner.store import GenerationStore
-from tests.conftest import PREFILL_MODEL, REPO_ROOT, cli_env
+from tests.conftest import PREFILL_MODEL, REDIS_URL, REPO_ROOT, cli_env
 from tests.durable_helpers import (
     assert_gap_free,
     chunk_seqs,
@@ -36,6 +40,7 @@ from tests.durable_helpers import (
     stored_events,
     wait_for,
 )
+from tests.realtime_support import Client, connected, make_user
 
 DESCRIPTION = "A booking system for a climbing gym with classes and memberships"
 FAST_LIVENESS = {
@@ -71,12 +76,17 @@ def workers(jobs_db: Database) -> Iterator[list[subprocess.Popen]]:
             process.wait()
 
 
-def start_worker(db: Database, *, concurrency: int = 4) -> subprocess.Popen:
+def start_worker(
+    db: Database, *, concurrency: int = 4, redis_url: str | None = None
+) -> subprocess.Popen:
+    extra = {"PLANNER_REDIS_URL": redis_url} if redis_url else {}
     return subprocess.Popen(
         [sys.executable, "-m", "planner", "worker", "--concurrency", str(concurrency)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=cli_env(PLANNER_DATABASE_URL=db.url, PLANNER_MODEL=PREFILL_MODEL, **FAST_LIVENESS),
+        env=cli_env(
+            PLANNER_DATABASE_URL=db.url, PLANNER_MODEL=PREFILL_MODEL, **FAST_LIVENESS, **extra
+        ),
         cwd=REPO_ROOT,
     )
 
@@ -90,21 +100,47 @@ def owner_pid(db: Database, generation_id: uuid.UUID) -> int | None:
     return int(owner.rsplit(":", 1)[1]) if owner and ":" in owner else None
 
 
-def test_a_killed_workers_generation_completes_on_another_with_the_same_plan(
-    jobs_db: Database, workers: list[subprocess.Popen]
+@pytest.mark.anyio
+async def test_a_killed_workers_generation_completes_on_another_with_the_same_plan(
+    jobs_db: Database, workers: list[subprocess.Popen], clients: list[Client]
 ) -> None:
-    user = get_or_create_local_user(jobs_db)
+    """...and a Socket.IO client on a node that runs nothing sees it interrupted, resumed
+    and complete, each seq once and in order."""
+    channel = f"{REDIS_URL}?channel=planner-test-workers-{uuid.uuid4().hex}"
+    user, token = make_user(jobs_db, "ann")
     reference = run_generation(jobs_db, GenerationRequest(DESCRIPTION, user.id, speed=0))
-    workers.extend([start_worker(jobs_db), start_worker(jobs_db)])
-    gid = enqueue_generation(
-        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=7)
+    node = start_in_thread(
+        "127.0.0.1", 0, channel, db=jobs_db, service=GenerationService(jobs_db, bus=EventBus())
     )
-    wait_for(lambda: masterplan_checkpoint(jobs_db, 1000) == gid, what="the MasterPlan")
-    runner = wait_for(lambda: owner_pid(jobs_db, gid), what="the runner's pid")
-    victim = next(w for w in workers if w.pid == runner)
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=30)
-    wait_for(lambda: status_of(jobs_db, gid) == "completed", what="the resumed generation")
+    try:
+        workers.extend(
+            [start_worker(jobs_db, redis_url=channel), start_worker(jobs_db, redis_url=channel)]
+        )
+        gid = enqueue_generation(
+            jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=7)
+        )
+        client = await connected(clients, node, token)
+        assert "error" not in await client.call("join_generation", {"generation_id": str(gid)})
+        await asyncio.to_thread(
+            wait_for, lambda: masterplan_checkpoint(jobs_db, 1000) == gid, what="the MasterPlan"
+        )
+        runner = await asyncio.to_thread(
+            wait_for, lambda: owner_pid(jobs_db, gid), what="the runner's pid"
+        )
+        victim = next(w for w in workers if w.pid == runner)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=30)
+        await client.wait_until(
+            lambda: any(
+                e.get("name") == "masterplan_generation_complete"
+                for e in client.generation_events(gid)
+            ),
+            timeout_s=120,
+            what="the complete event",
+        )
+    finally:
+        node.stop()
+    assert status_of(jobs_db, gid) == "completed"
     assert owner_pid(jobs_db, gid) != victim.pid
     assert plans_of(jobs_db, gid) == plans_of(jobs_db, reference.generation_id)
     assert_gap_free(chunk_seqs(jobs_db, gid))
@@ -113,9 +149,14 @@ def test_a_killed_workers_generation_completes_on_another_with_the_same_plan(
     names = [name for _, name in events]
     assert names[0] == "masterplan_generation_start" and names.count(names[0]) == 1
     lifecycle = ["interrupted", "resumed", "complete"]
-    assert [n for n in names if n.removeprefix("masterplan_generation_") in lifecycle] == [
-        f"masterplan_generation_{n}" for n in lifecycle
-    ]
+    expected = [f"masterplan_generation_{n}" for n in lifecycle]
+    assert [n for n in names if n.removeprefix("masterplan_generation_") in lifecycle] == expected
+    live = client.generation_events(gid)
+    seqs = [e["seq"] for e in live]
+    assert seqs == sorted(set(seqs))  # each once, in order
+    heard = [e["name"] for e in live if e["name"] in expected]
+    assert heard == expected
+    assert all((e["seq"], e["name"]) in set(events) for e in live)  # only stored events
 
 
 def procrastinate_job_ids(db: Database) -> set[int]:
@@ -211,3 +252,73 @@ def test_an_experiment_over_two_workers_one_killed_ends_every_run_exactly_once(
     for gid in generations:
         assert len(plans_of(jobs_db, uuid.UUID(str(gid)))) <= 1
         assert_gap_free(chunk_seqs(jobs_db, uuid.UUID(str(gid))))
+
+
+def test_one_worker_runs_a_hundred_generations_at_once_without_exhausting_its_pool(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    """At a model's pace (speed 1) a hundred streams mostly wait: each batch borrows a
+    connection for its statement only, so all of them record side by side."""
+    user = get_or_create_local_user(jobs_db)
+    workers.append(start_worker(jobs_db, concurrency=100))
+    app = make_app(jobs_db)
+    ids = [
+        enqueue_generation(jobs_db, app, GenerationRequest(DESCRIPTION, user.id, speed=1))
+        for _ in range(100)
+    ]
+
+    def recording() -> int:
+        return jobs_db.read(
+            lambda conn: conn.scalar(
+                text(
+                    "SELECT count(DISTINCT c.generation_id) FROM generation_chunks c "
+                    "JOIN generations g ON g.id = c.generation_id WHERE g.status = 'running'"
+                )
+            )
+        )
+
+    wait_for(lambda: recording() == 100, timeout_s=150, what="a hundred streams recording")
+    connections = jobs_db.read(
+        lambda conn: conn.scalar(
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+    )
+    assert connections <= 50  # the worker's pools, the test's own: not one per generation
+    for gid in ids:
+        cancel_generation(jobs_db, gid, user.id)
+
+    def statuses() -> dict[str, int]:
+        return dict(
+            jobs_db.read(
+                lambda conn: conn.execute(
+                    text("SELECT status, count(*) FROM generations GROUP BY status")
+                ).all()
+            )
+        )
+
+    try:
+        wait_for(lambda: statuses() == {"failed": 100}, timeout_s=240, what="every cancel")
+    except AssertionError:
+        raise AssertionError(f"generations by status: {statuses()}") from None
+
+
+def test_an_experiment_on_workers_ends_like_a_single_process_run_with_the_same_seed(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    user = get_or_create_local_user(jobs_db)
+    config = ExperimentConfig(
+        faults=("drop-at-90",), strategies=("resume", "none"), repeats=1, speed=1000, seed=7
+    )
+    alone = run_experiment(jobs_db, config, user_id=user.id)
+    workers.append(start_worker(jobs_db))
+    experiment_id, _ = enqueue_experiment(jobs_db, make_app(jobs_db), config, user.id)
+    shared = follow_experiment(jobs_db, experiment_id, poll_s=0.1)
+    assert shared.status == "completed"
+
+    def cells(result) -> list[tuple]:  # noqa: ANN001
+        runs = experiment_runs(jobs_db, result.experiment_id)
+        columns = ["fault_spec", "strategy", "repeat_index", "seed", "status", "tier", "attempts"]
+        return sorted(map(tuple, runs[columns].itertuples(index=False)))
+
+    assert cells(shared) == cells(alone)
+    assert len(cells(shared)) == 4

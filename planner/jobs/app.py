@@ -43,7 +43,7 @@ def make_app(db: Database) -> App:
     """An app with planner's tasks on `db` (not opened: a worker opens it, deferring on a
     caller's connection needs no pool)."""
     app = App(connector=PsycopgConnector(conninfo=conninfo(db)))
-    app.add_tasks_from(blueprint, namespace="planner")
+    app.add_tasks_from(blueprint(), namespace="planner")
     seconds = max(1, round(get_settings().sweep_interval_s))
     app.periodic(cron=f"* * * * * */{seconds}", periodic_id="sweep")(
         app.task(name="planner:sweep", queue=SWEEP_QUEUE, pass_context=True)(sweep)

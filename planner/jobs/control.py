@@ -36,18 +36,15 @@ def enqueuer(db: Database) -> Callable[[GenerationRequest], uuid.UUID]:
 
 
 def _owned(db: Database, generation_id: uuid.UUID, user_id: uuid.UUID) -> StoredGeneration:
-    stored = GenerationStore(db).load(generation_id) if _exists(db, generation_id) else None
-    if stored is None or stored.spec.user_id != user_id:
-        raise GenerationNotFound(f"you have no generation {generation_id}")
-    return stored
-
-
-def _exists(db: Database, generation_id: uuid.UUID) -> bool:
+    """The user's generation; the same GenerationNotFound for unknown and foreign ids."""
+    refusal = GenerationNotFound(f"you have no generation {generation_id}")
     try:
-        GenerationStore(db).load(generation_id)
+        stored = GenerationStore(db).load(generation_id)
     except GenerationNotFound:
-        return False
-    return True
+        raise refusal from None
+    if stored.spec.user_id != user_id:
+        raise refusal
+    return stored
 
 
 def resume_generation(

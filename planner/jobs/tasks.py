@@ -23,8 +23,6 @@ from planner.jobs.queues import EXPERIMENTS_QUEUE, GENERATIONS_QUEUE
 
 ABORT_POLL_S = 0.5
 
-blueprint = Blueprint()
-
 
 def _environment(context: JobContext) -> tuple[Database, EventBus]:
     extra = context.additional_context
@@ -52,7 +50,6 @@ def _cancel_on_abort(context: JobContext) -> Iterator[threading.Event]:
         watcher.join()
 
 
-@blueprint.task(name="run_generation", queue=GENERATIONS_QUEUE, pass_context=True)
 def run_generation(context: JobContext, generation_id: str) -> None:
     """Run a queued generation, or resume an interrupted one, to its end."""
     db, bus = _environment(context)
@@ -62,7 +59,6 @@ def run_generation(context: JobContext, generation_id: str) -> None:
         )
 
 
-@blueprint.task(name="run_experiment_run", queue=EXPERIMENTS_QUEUE, pass_context=True)
 def run_experiment_run(context: JobContext, run_id: str) -> None:
     """One run of an experiment: its generation (made when it was enqueued), then its
     outcome stored on the run."""
@@ -71,6 +67,18 @@ def run_experiment_run(context: JobContext, run_id: str) -> None:
         running.run_experiment_run(
             db, uuid.UUID(run_id), bus=bus, cancel=cancel, job_id=context.job.id
         )
+
+
+def blueprint() -> Blueprint:
+    """The tasks, on a blueprint of their own for each app: adding a blueprint to an app
+    renames its tasks into the app's namespace, so one shared blueprint would be renamed
+    again by every app a process makes."""
+    made = Blueprint()
+    made.task(name="run_generation", queue=GENERATIONS_QUEUE, pass_context=True)(run_generation)
+    made.task(name="run_experiment_run", queue=EXPERIMENTS_QUEUE, pass_context=True)(
+        run_experiment_run
+    )
+    return made
 
 
 def sweep(context: JobContext, timestamp: int) -> None:

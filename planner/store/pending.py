@@ -47,3 +47,16 @@ class Batch:
         return bool(self.chunks or self.events or self.attempts or self.values or self.rows) or (
             self.checkpoint is not None
         )
+
+    def take_back(self, failed: Batch) -> None:
+        """A failed write's rows (not its chunks: the queue keeps those) go back in front
+        of what was handed over since."""
+        self.events = failed.events + self.events
+        self.attempts = {
+            **failed.attempts,
+            **{n: {**failed.attempts.get(n, {}), **v} for n, v in self.attempts.items()},
+        }
+        self.values = {**failed.values, **self.values}
+        self.rows = failed.rows + self.rows
+        if self.checkpoint is None and failed.checkpoint is not None:
+            self.checkpoint = failed.checkpoint

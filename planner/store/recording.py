@@ -399,16 +399,7 @@ class Recording:
         """A failed write's rows go back in front of anything queued since."""
         if batch.chunks is not None:
             self._chunks.give_back(batch.chunks)
-        pending = self._pending
-        pending.events = batch.events + pending.events
-        pending.attempts = {
-            **batch.attempts,
-            **{n: {**batch.attempts.get(n, {}), **v} for n, v in pending.attempts.items()},
-        }
-        pending.values = {**batch.values, **pending.values}
-        pending.rows = batch.rows + pending.rows
-        if pending.checkpoint is None and batch.checkpoint is not None:
-            pending.checkpoint = batch.checkpoint
+        self._pending.take_back(batch)
 
     def _write(self, batch: Batch, *, last: RowWrite | None = None) -> None:
         """One transaction: the batch, then `last` (written after the batch's own rows)."""
