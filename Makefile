@@ -23,9 +23,13 @@ $(STAMP_DEV): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP_RUN) $@
 
+# `make run PORT=8600`, `make run HOST=0.0.0.0` (exposes the dashboard and its sign-up).
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
 run: $(STAMP_RUN)
 	$(VENV)/bin/planner db upgrade
-	$(VENV)/bin/streamlit run planner/dashboard/asgi.py
+	$(VENV)/bin/planner dashboard --host $(HOST) --port $(PORT)
 
 browser-deps:
 	@bash scripts/ensure-chromium

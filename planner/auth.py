@@ -260,6 +260,24 @@ def delete_user(db: Database, username: str) -> None:
         raise UnknownUser(f"there is no user called {username!r}")
 
 
+def list_users(db: Database) -> list[User]:
+    """Every user, oldest first (the built-in `local` user too)."""
+    db.ensure_schema()
+    statement = select(User).order_by(User.created_at, User.username)
+    return db.in_session(lambda session: list(session.scalars(statement)))
+
+
+def change_password(db: Database, username: str, password: str) -> User:
+    """Give a user who can log in a new password; bad input raises and changes nothing."""
+    user = get_user(db, username)
+    if not user.can_login:
+        raise InvalidUsername(f"the user {user.username!r} cannot log in; it has no password")
+    validate_password(password, username=user.username)
+    _store_hash(db, user.id, hash_password(password))
+    # issue 17.2 (sessions): ending the user's other sessions belongs here, beside delete_user.
+    return user
+
+
 def get_or_create_local_user(db: Database) -> User:
     """The built-in `local` user that owns CLI generations: no password, cannot log in."""
     db.ensure_schema()

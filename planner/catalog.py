@@ -26,6 +26,9 @@ disagree, the SDK wins):
   cannot be disabled (Fable, Mythos, Opus 5.5); `on` is on by default and can be turned
   off (Opus 5, Sonnet 5, Sonnet 5.5 via `between_tools`, Haiku 5.5); `off` runs without
   thinking unless asked (the 4.x models).
+- Thinking types: the same page. Manual extended thinking (`enabled` + `budget_tokens`) is
+  accepted by the 4.6 models (deprecated) and earlier, refused from 4.7 on; only Sonnet 5.5
+  accepts `between_tools`, which it takes instead of `disabled` (refused there with a 400).
 - Prefill: refused (400) from the 4.6 generation on and by every 5.x model ("What's new in
   Claude 4.6", prefill removal; each 5.x migration guide); accepted by 4.5 and earlier.
 - Prices (USD per million tokens): platform.claude.com/docs/en/about-claude/pricing and the
@@ -115,6 +118,20 @@ class ModelSpec:
     replacement: str | None = None
     long_prompt: LongPromptPrices | None = None
     aliases: tuple[str, ...] = field(default=())
+    budget_thinking: bool = False
+    """Accepts manual extended thinking (`thinking: {type: enabled, budget_tokens}`): the
+    4.6 models (deprecated there) and earlier; 4.7 and later refuse it with a 400."""
+    adaptive_thinking: bool = True
+    """Accepts `thinking: {type: adaptive}`; the 4.5 models know only manual thinking."""
+    off_with_between_tools: bool = False
+    """Thinking is turned off with `between_tools`, and `disabled` is refused (Sonnet 5.5)."""
+
+    @property
+    def thinking_off_type(self) -> str | None:
+        """The `thinking.type` that turns thinking off; None where it cannot be."""
+        if self.thinking_default == "always":
+            return None
+        return "between_tools" if self.off_with_between_tools else "disabled"
 
     def lifecycle(self, today: date | None = None) -> Lifecycle:
         if self.end_of_life is None:
@@ -175,7 +192,7 @@ MODELS: tuple[ModelSpec, ...] = (
               **_1M_128K, **_NO_PREFILL),
     ModelSpec("claude-sonnet-5-5", "sonnet", date(2026, 9, 28), thinking_default="on",
               min_cacheable_tokens=None, prices=_usd("2", "10", "2.50", "4", "0.10"),
-              **_1M_128K, **_NO_PREFILL),
+              off_with_between_tools=True, **_1M_128K, **_NO_PREFILL),
     ModelSpec("claude-fable-5-1", "fable", date(2026, 9, 1), thinking_default="always",
               min_cacheable_tokens=512, prices=_FABLE_5_1, **_1M_128K, **_NO_PREFILL),
     ModelSpec("claude-opus-5-5", "opus", date(2026, 9, 22), thinking_default="always",
@@ -199,23 +216,28 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("claude-mythos-preview", "mythos", None, accepts_prefill=None,
               thinking_default="always", max_output_tokens=None, context_window=None,
               min_cacheable_tokens=None, prices=None,
-              end_of_life=date(2026, 6, 30), replacement="claude-mythos-5"),
+              end_of_life=date(2026, 6, 30), replacement="claude-mythos-5",
+              budget_thinking=True),
     ModelSpec("claude-opus-4-6", "opus", date(2026, 2, 5), thinking_default="off",
-              min_cacheable_tokens=4096, prices=_OPUS_4_5_TO_5, **_1M_128K, **_NO_PREFILL),
+              min_cacheable_tokens=4096, prices=_OPUS_4_5_TO_5,
+              budget_thinking=True, **_1M_128K, **_NO_PREFILL),
     ModelSpec("claude-sonnet-4-6", "sonnet", date(2026, 2, 17), thinking_default="off",
-              min_cacheable_tokens=1024, prices=_SONNET_4, **_1M_128K, **_NO_PREFILL),
+              min_cacheable_tokens=1024, prices=_SONNET_4,
+              budget_thinking=True, **_1M_128K, **_NO_PREFILL),
     ModelSpec("claude-haiku-4-5-20251001", "haiku", date(2025, 10, 15), accepts_prefill=True,
               thinking_default="off", min_cacheable_tokens=4096,
               prices=_usd("1", "5", "1.25", "2", "0.10"), aliases=("claude-haiku-4-5",),
-              **_200K_64K),
+              budget_thinking=True, adaptive_thinking=False, **_200K_64K),
     ModelSpec("claude-opus-4-5-20251101", "opus", date(2025, 11, 24), accepts_prefill=True,
               thinking_default="off", min_cacheable_tokens=4096, prices=_OPUS_4_5_TO_5,
               end_of_life=date(2027, 1, 22), replacement="claude-opus-5-5",
-              aliases=("claude-opus-4-5",), **_200K_64K),
+              aliases=("claude-opus-4-5",),
+              budget_thinking=True, adaptive_thinking=False, **_200K_64K),
     ModelSpec("claude-sonnet-4-5-20250929", "sonnet", date(2025, 9, 29), accepts_prefill=True,
               thinking_default="off", min_cacheable_tokens=1024, prices=_SONNET_4,
               end_of_life=date(2026, 11, 30), replacement="claude-sonnet-5-5",
-              aliases=("claude-sonnet-4-5",), **_200K_64K),
+              aliases=("claude-sonnet-4-5",),
+              budget_thinking=True, adaptive_thinking=False, **_200K_64K),
 )
 # fmt: on
 
@@ -264,9 +286,16 @@ def check_model(name: str, *, today: date | None = None) -> ModelCheck:
     return ModelCheck(name, spec)
 
 
-def cost_usd(spec: ModelSpec, usage: Usage) -> Decimal | None:
-    """What `usage` costs on `spec` in USD; None when the catalogue has no prices for it."""
-    prices = spec.prices_for(usage.prompt_tokens)
+def cost_usd(
+    spec: ModelSpec, usage: Usage, *, band_prompt_tokens: int | None = None
+) -> Decimal | None:
+    """What `usage` costs on `spec` in USD; None when the catalogue has no prices for it.
+
+    The price band is chosen by one request's prompt size: `usage`'s own, or, for a sum of
+    several requests, `band_prompt_tokens` (the largest single prompt among them).
+    """
+    band = usage.prompt_tokens if band_prompt_tokens is None else band_prompt_tokens
+    prices = spec.prices_for(band)
     if prices is None:
         return None
     total = (

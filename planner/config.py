@@ -23,6 +23,12 @@ DEFAULT_MODEL = default_model().name
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan.service)
+# A runner renews its lease with every write, at least every heartbeat; a lease not renewed
+# for `lease_ttl_s` is expired and the sweep (every `sweep_interval_s`) interrupts the
+# generation: detection within lease_ttl_s + sweep_interval_s of a runner's death.
+DEFAULT_HEARTBEAT_S = 2.0
+DEFAULT_LEASE_TTL_S = 10.0
+DEFAULT_SWEEP_INTERVAL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class Settings:
     jwt_secret_env: str | None = field(default=None, repr=False)
     signup_enabled: bool = True
     max_active_generations: int = DEFAULT_MAX_ACTIVE_GENERATIONS
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S
+    lease_ttl_s: float = DEFAULT_LEASE_TTL_S
+    sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S
+    auto_resume: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -76,9 +86,12 @@ class Settings:
             socketio_port=socketio_port,
             redis_url=env.get("PLANNER_REDIS_URL") or None,
             jwt_secret_env=secret,
-            signup_enabled=env.get("PLANNER_SIGNUP", "1").strip().lower()
-            not in {"0", "false", "no", "off"},
             max_active_generations=max_active,
+            signup_enabled=_flag(env, "PLANNER_SIGNUP"),
+            heartbeat_s=_seconds(env, "PLANNER_HEARTBEAT_S", DEFAULT_HEARTBEAT_S),
+            lease_ttl_s=_seconds(env, "PLANNER_LEASE_TTL_S", DEFAULT_LEASE_TTL_S),
+            sweep_interval_s=_seconds(env, "PLANNER_SWEEP_INTERVAL_S", DEFAULT_SWEEP_INTERVAL_S),
+            auto_resume=_flag(env, "PLANNER_AUTO_RESUME"),
         )
 
     @property
@@ -106,6 +119,24 @@ class Settings:
                 "delete it to generate a new one"
             )
         return secret
+
+
+def _flag(env: os._Environ[str] | dict[str, str], name: str) -> bool:
+    """On unless set to 0/false/no/off."""
+    return env.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not 0.01 <= value <= 3600:
+        raise ConfigError(f"{name} must be between 0.01 and 3600 seconds, not {value}")
+    return value
 
 
 def _create_secret_file(path: Path) -> None:

@@ -119,6 +119,25 @@ class GenerationError(Event):
     tier: str = ""
 
 
+@dataclass(frozen=True)
+class GenerationInterrupted(Event):
+    """Its runner stopped (found by the sweep); stored and published by the sweeper."""
+
+    name: ClassVar[str] = "masterplan_generation_interrupted"
+    lifecycle: ClassVar[bool] = True
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GenerationResumed(Event):
+    """A new runner continues an interrupted generation from its checkpoint."""
+
+    name: ClassVar[str] = "masterplan_generation_resumed"
+    lifecycle: ClassVar[bool] = True
+    resume_from_char: int = 0
+    attempt: int = 1
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
@@ -131,6 +150,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SavingStart,
         GenerationComplete,
         GenerationError,
+        GenerationInterrupted,
+        GenerationResumed,
     )
 }
 TERMINAL_EVENTS = frozenset({GenerationComplete.name, GenerationError.name})

@@ -28,6 +28,13 @@ def _number(value: Any, template: str) -> str:
     return template.format(value)
 
 
+def _versus(median: float, low: float, high: float) -> str:
+    if math.isnan(median):
+        return "-"
+    bounds = "" if math.isnan(low) else f" [{low:.3f}-{high:.3f}]"
+    return f"{median:.3f}{bounds}"
+
+
 def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
     """One row per strategy × fault, as the experiment's closing table."""
     table = Table(
@@ -35,8 +42,11 @@ def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
         title_justify="left",
         caption_justify="left",
         caption=(
-            "time x = model time / fault-free model time (same seed, same speed; median and "
-            "p95 of completed runs); tokens x = output / final tokens"
+            "success = runs whose final text equals the fault-free answer, with its 95% Wilson "
+            "interval; time x = model time / fault-free model time (same seed, same speed; "
+            "median and p95 of completed runs); tokens x = output / final tokens; vs oracle = "
+            "median time and tokens / the oracle's run of the same fault, seed and repeat, "
+            "[95% interval] from 6 pairs (add oracle to --strategies)"
         ),
     )
     for name, justify in (
@@ -44,11 +54,14 @@ def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
         ("fault", "left"),
         ("runs", "right"),
         ("success", "right"),
+        ("95%", "right"),
         ("time x med", "right"),
         ("time x p95", "right"),
         ("tokens x", "right"),
         ("attempts", "right"),
-        ("tiers", "left"),
+        ("vs oracle time", "right"),
+        ("vs oracle tokens", "right"),
+        ("tiers / failures", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in summary.itertuples(index=False):
@@ -58,11 +71,14 @@ def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
             fault,
             str(row.runs),
             f"{row.completed}/{row.runs} ({row.success_rate:.0%})",
+            f"{row.success_low:.2f}-{row.success_high:.2f}",
             _number(row.median_slowdown, "{:.2f}"),
             _number(row.p95_slowdown, "{:.2f}"),
             _number(row.token_ratio, "{:.3f}"),
             _number(row.mean_attempts, "{:.1f}"),
-            row.tiers,
+            _versus(row.oracle_time_ratio, row.oracle_time_low, row.oracle_time_high),
+            _versus(row.oracle_tokens_ratio, row.oracle_tokens_low, row.oracle_tokens_high),
+            "; ".join(part for part in (row.tiers, row.outcomes) if part),
         )
     return table
 

@@ -1,4 +1,11 @@
-"""Failure-mode experiments: every fault × strategy, N times, each a real generation.
+"""Failure-mode experiments: every fault × strategy or contender, N times, judged by one rule.
+
+What a run is: one of planner's strategies runs as a real generation; a contender (another
+library's documented recovery path, or the oracle floor: `planner.contenders`) asks the
+generation's same two requests through that library (`planner.contender_runs`). Either is
+stored as an experiment run with its configuration and library versions, and judged once the
+seed's fault-free answer is known: the final text must equal it, and a text returned as
+complete that is only its start is a failure, silently truncated (`planner.experiment_judging`).
 
 Design:
 - Paired seeds. Repeat r of an experiment with seed K uses the seed `derive_seed(K, r)` in
@@ -31,22 +38,32 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
 from planner.auth import get_or_create_local_user
-from planner.db import Database, Experiment, ExperimentRun, utcnow
+from planner.config import get_settings
+from planner.contenders import RUN_CHOICES, UnknownContender, kind_of, require_installed
+from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.errors import InputError
+from planner.experiment_cells import (
+    PlannedRun,
+    RunContext,
+    RunOutcome,
+    execute_run,
+    generation_outcome,
+    generation_request,
+    store_outcome,
+)
+from planner.experiment_judging import judge_runs
 from planner.failures import (
     FailureSpecError,
     fault_spec_from_generation,
     fault_spec_text,
     recorded_request,
 )
-from planner.llm import STRATEGIES
-from planner.plan.request import GenerationRequest
-from planner.plan.runner import create, execute
+from planner.plan.request import GenerationOutcome, GenerationRequest
 from planner.sim import FaultSpecError, parse_fault_spec
 from planner.store import GenerationStore
 
@@ -62,10 +79,16 @@ __all__ = [
     "ExperimentError",
     "ExperimentResult",
     "RunOutcome",
+    "create_rows",
     "derive_seed",
+    "finish_experiment",
     "fault_spec_from_generation",
+    "plan_runs",
     "run_experiment",
+    "run_outcome",
+    "run_request",
     "split_faults",
+    "store_outcome",
 ]
 
 
@@ -114,6 +137,7 @@ class ExperimentConfig:
     description: str | None = None  # None: DEFAULT_DESCRIPTION, or the source generation's
     from_generation_id: uuid.UUID | None = None
     name: str = ""
+    model: str | None = None  # None: the configured model (PLANNER_MODEL)
     first_seed: int | None = None  # repeat 0's seed (a source generation's own seed)
     checked: bool = field(default=False, repr=False)
 
@@ -132,13 +156,15 @@ class ExperimentConfig:
         if self.description is not None and not self.description.strip():
             raise ExperimentError("the description must not be empty")
         if not self.strategies:
-            raise ExperimentError(f"give at least one strategy ({', '.join(STRATEGIES)})")
-        unknown = [s for s in self.strategies if s not in STRATEGIES]
-        if unknown:
-            raise ExperimentError(
-                f"unknown strategy {', '.join(map(repr, unknown))}; "
-                f"strategies: {', '.join(STRATEGIES)}"
-            )
+            raise ExperimentError(f"give at least one strategy ({', '.join(RUN_CHOICES)})")
+        for name in self.strategies:
+            try:
+                kind_of(name)
+            except UnknownContender as exc:
+                raise ExperimentError(str(exc)) from None
+            require_installed(name)
+        if self.model is not None and not self.model.strip():
+            raise ExperimentError("the model name must not be empty")
         faults = list(self.faults)
         description = self.description or DEFAULT_DESCRIPTION
         first_seed = self.first_seed
@@ -169,31 +195,9 @@ class ExperimentConfig:
             faults=tuple(faults),
             description=description,
             first_seed=first_seed,
+            model=self.model or get_settings().model,
             checked=True,
         )
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    run_id: uuid.UUID
-    fault: str
-    strategy: str
-    repeat_index: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    run: PlannedRun
-    generation_id: uuid.UUID | None
-    status: str
-    tier: str | None
-    attempts: int
-    duration_s: float | None
-    output_tokens: int
-    final_tokens: int
-    wasted_output_tokens: int
-    error: str | None
 
 
 @dataclass
@@ -225,7 +229,7 @@ def plan_runs(config: ExperimentConfig) -> list[PlannedRun]:
     ]
 
 
-def _create_rows(
+def create_rows(
     db: Database, config: ExperimentConfig, runs: list[PlannedRun], user_id: uuid.UUID
 ) -> uuid.UUID:
     experiment_id = uuid.uuid4()
@@ -264,71 +268,62 @@ def _create_rows(
     return experiment_id
 
 
+def _context(config: ExperimentConfig, user_id: uuid.UUID) -> RunContext:
+    return RunContext(
+        description=config.description or DEFAULT_DESCRIPTION,
+        model=config.model or get_settings().model,
+        speed=config.speed,
+        user_id=user_id,
+    )
+
+
 def _execute(
     store: GenerationStore, config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID
 ) -> RunOutcome:
-    request = GenerationRequest(
-        description=config.description or DEFAULT_DESCRIPTION,
-        user_id=user_id,
-        strategy=run.strategy,
-        faults=run.fault,
-        speed=config.speed,
-        seed=run.seed,
-    )
-    try:
-        outcome = execute(store, create(store, request))
-    except Exception as exc:  # one broken run must not end the experiment
-        message = f"{type(exc).__name__}: {exc}"
-        return RunOutcome(run, None, "error", None, 0, None, 0, 0, 0, message)
-    return RunOutcome(
-        run=run,
-        generation_id=outcome.generation_id,
-        status=outcome.status,
-        tier=outcome.tier,
-        attempts=outcome.attempts,
-        duration_s=outcome.duration_s,
-        output_tokens=outcome.output_tokens,
-        final_tokens=max(0, outcome.output_tokens - outcome.wasted_output_tokens),
-        wasted_output_tokens=outcome.wasted_output_tokens,
-        error=outcome.error,
-    )
+    return execute_run(store, _context(config, user_id), run)
 
 
-def _store_outcome(db: Database, outcome: RunOutcome) -> None:
-    def write(session: Session) -> None:
-        session.execute(
-            update(ExperimentRun)
-            .where(ExperimentRun.id == outcome.run.run_id)
-            .values(
-                generation_id=outcome.generation_id,
-                status=outcome.status,
-                tier=outcome.tier,
-                attempts=outcome.attempts,
-                duration_s=outcome.duration_s,
-                output_tokens=outcome.output_tokens,
-                final_tokens=outcome.final_tokens,
-                wasted_output_tokens=outcome.wasted_output_tokens,
-                error=outcome.error,
-            )
-        )
-
-    db.in_session(write)
+def run_request(config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID) -> GenerationRequest:
+    """The generation a strategy's run makes (a worker job runs it: planner.jobs)."""
+    return generation_request(_context(config, user_id), run)
 
 
-def _finish(db: Database, experiment_id: uuid.UUID, status: str) -> None:
-    """Baselines into every run, the unfinished runs cancelled, the experiment closed."""
+def run_outcome(
+    run: PlannedRun, outcome: GenerationOutcome, model: str | None = None
+) -> RunOutcome:
+    """What a strategy's run stores of its generation's outcome."""
+    return generation_outcome(run, outcome, model or get_settings().model)
+
+
+def finish_experiment(db: Database, experiment_id: uuid.UUID, status: str) -> None:
+    """Every run judged, baselines into every run, the unfinished runs cancelled, the
+    experiment closed.
+
+    A run's baseline duration is the median fault-free duration of runs of its kind and
+    seed: a generation's duration includes planner's parsing and saving, a contender's only
+    its two requests.
+    """
 
     def write(session: Session) -> None:
         runs = session.scalars(
             select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
         ).all()
-        clean: dict[int, list[float]] = {}
+        generation_ids = [r.generation_id for r in runs if r.generation_id is not None]
+        stored = dict(
+            session.execute(
+                select(Generation.id, Generation.checkpoint_text).where(
+                    Generation.id.in_(generation_ids)
+                )
+            ).all()
+        )
+        judge_runs(runs, stored)
+        clean: dict[tuple[bool, int], list[float]] = {}
         for r in runs:
             if r.fault == BASELINE_FAULT and r.status == "completed" and r.duration_s:
-                clean.setdefault(r.seed, []).append(r.duration_s)
-        baseline = {seed: statistics.median(times) for seed, times in clean.items()}
+                clean.setdefault((r.generation_id is None, r.seed), []).append(r.duration_s)
+        baseline = {key: statistics.median(times) for key, times in clean.items()}
         for run in runs:
-            run.baseline_duration_s = baseline.get(run.seed)
+            run.baseline_duration_s = baseline.get((run.generation_id is None, run.seed))
             if run.status in {"pending", "running"}:
                 run.status = "cancelled"
         experiment = session.get(Experiment, experiment_id)
@@ -361,7 +356,7 @@ def run_experiment(
     if user_id is None:
         user_id = get_or_create_local_user(db).id
     runs = plan_runs(config)
-    experiment_id = _create_rows(db, config, runs, user_id)
+    experiment_id = create_rows(db, config, runs, user_id)
     if on_start is not None:
         on_start(experiment_id, len(runs))
     result = ExperimentResult(experiment_id, "running")
@@ -376,7 +371,7 @@ def run_experiment(
         stop.set()
         raise
     finally:
-        _finish(db, experiment_id, status)
+        finish_experiment(db, experiment_id, status)
         result.status = status
     return result
 
@@ -404,7 +399,7 @@ def _run_all(
                 finished, active = wait(active, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcome = future.result()
-                    _store_outcome(db, outcome)
+                    store_outcome(db, outcome)
                     result.outcomes.append(outcome)
                     if on_run is not None:
                         on_run(outcome, len(result.outcomes), total)
@@ -413,6 +408,6 @@ def _run_all(
             stop.set()
             for future in active:
                 outcome = future.result()
-                _store_outcome(db, outcome)
+                store_outcome(db, outcome)
                 result.outcomes.append(outcome)
             raise

@@ -6,6 +6,10 @@ a chunk table larger than memory exports in constant memory. The Arrow schema co
 the ORM columns: UUIDs become strings, JSON columns become JSON text, timestamps stay
 naive UTC microseconds. Files are written under a temporary name and renamed when complete, so a
 failed export never leaves a truncated file behind.
+
+With `user_id`, every table holds only that user's rows: a table without a `user_id`
+column is filtered through the row it belongs to (`OWNER_PATHS`), so an export for one
+user never carries another's text.
 """
 
 from __future__ import annotations
@@ -31,7 +35,24 @@ EXPORT_TABLES: tuple[str, ...] = (
     "generation_events",
     "experiments",
     "experiment_runs",
+    "discovery_documents",
+    "masterplans",
+    "masterplan_phases",
+    "masterplan_milestones",
+    "masterplan_tasks",
+    "masterplan_subtasks",
 )
+# table -> (its column, the owning table): the way up to a table with `user_id`.
+OWNER_PATHS: dict[str, tuple[str, str]] = {
+    "generation_attempts": ("generation_id", "generations"),
+    "generation_chunks": ("generation_id", "generations"),
+    "generation_events": ("generation_id", "generations"),
+    "experiment_runs": ("experiment_id", "experiments"),
+    "masterplan_phases": ("masterplan_id", "masterplans"),
+    "masterplan_milestones": ("masterplan_id", "masterplans"),
+    "masterplan_tasks": ("masterplan_id", "masterplans"),
+    "masterplan_subtasks": ("masterplan_id", "masterplans"),
+}
 DEFAULT_BATCH_ROWS = 50_000
 
 
@@ -91,20 +112,38 @@ def _order_of(table: sa.Table) -> list[sa.Column[Any]]:
     return list(table.primary_key.columns)
 
 
+def owned_by(table: sa.Table, user_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    """The rows of `table` that belong to `user_id`."""
+    if "user_id" in table.columns:
+        return table.c.user_id == user_id
+    column, owner_name = OWNER_PATHS[table.name]
+    owner = Base.metadata.tables[owner_name]
+    return table.c[column].in_(sa.select(owner.c.id).where(owner.c.user_id == user_id))
+
+
 def _sqlalchemy_batches(
-    engine: sa.Engine, table: sa.Table, schema: pa.Schema, batch_rows: int
+    engine: sa.Engine,
+    table: sa.Table,
+    schema: pa.Schema,
+    batch_rows: int,
+    user_id: uuid.UUID | None,
 ) -> Iterator[pa.RecordBatch]:
     """Any database: a server-side cursor (PostgreSQL) read `batch_rows` rows at a time."""
+    query = sa.select(table).order_by(*_order_of(table))
+    if user_id is not None:
+        query = query.where(owned_by(table, user_id))
     with engine.connect() as connection:
-        result = connection.execution_options(yield_per=batch_rows).execute(
-            sa.select(table).order_by(*_order_of(table))
-        )
+        result = connection.execution_options(yield_per=batch_rows).execute(query)
         for rows in result.partitions(batch_rows):
             yield _to_batch(table, schema, rows)
 
 
 def _duckdb_batches(
-    engine: sa.Engine, table: sa.Table, schema: pa.Schema, batch_rows: int
+    engine: sa.Engine,
+    table: sa.Table,
+    schema: pa.Schema,
+    batch_rows: int,
+    user_id: uuid.UUID | None,
 ) -> Iterator[pa.RecordBatch]:
     """DuckDB hands Arrow batches over natively: no Python object per value."""
     columns = ", ".join(
@@ -114,13 +153,21 @@ def _duckdb_batches(
         for c in table.columns
     )
     order = ", ".join(f'"{c.name}"' for c in _order_of(table))
+    where = ""
+    if user_id is not None:  # a UUID's text is only hex digits and dashes
+        owner = f"'{uuid.UUID(str(user_id))}'::UUID"
+        if "user_id" in table.columns:
+            where = f"WHERE user_id = {owner}"
+        else:
+            column, owner_table = OWNER_PATHS[table.name]
+            where = f'WHERE "{column}" IN (SELECT id FROM {owner_table} WHERE user_id = {owner})'
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection
         assert cursor is not None
         cursor.execute("SET enable_progress_bar = false")
         reader = cursor.sql(
-            f'SELECT {columns} FROM "{table.name}" ORDER BY {order}'
+            f'SELECT {columns} FROM "{table.name}" {where} ORDER BY {order}'
         ).to_arrow_reader(batch_rows)
         for batch in reader:
             yield from pa.Table.from_batches([batch]).cast(schema).to_batches()
@@ -134,8 +181,9 @@ def export_table(
     directory: Path,
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    user_id: uuid.UUID | None = None,
 ) -> ExportedTable:
-    """Write one table to `directory/<name>.parquet`, `batch_rows` rows at a time."""
+    """Write one table (only `user_id`'s rows, if given) to `directory/<name>.parquet`."""
     table = Base.metadata.tables[name]
     schema = arrow_schema(table)
     target = directory / f"{name}.parquet"
@@ -144,7 +192,7 @@ def export_table(
     batches = _duckdb_batches if db.is_duckdb else _sqlalchemy_batches
     try:
         with pq.ParquetWriter(partial, schema, compression="zstd") as writer:
-            for batch in batches(db.engine, table, schema, batch_rows):
+            for batch in batches(db.engine, table, schema, batch_rows, user_id):
                 writer.write_batch(batch)
                 rows += batch.num_rows
         partial.replace(target)
@@ -172,8 +220,10 @@ def export_parquet(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     overwrite: bool = False,
     on_table: Callable[[ExportedTable], None] | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> list[ExportedTable]:
-    """Export `tables` as Parquet files into `directory` (created if needed)."""
+    """Export `tables` as Parquet files into `directory` (created if needed); with
+    `user_id`, only that user's rows."""
     names = list(tables)
     unknown = [n for n in names if n not in EXPORT_TABLES]
     if unknown:
@@ -188,7 +238,9 @@ def export_parquet(
     target.mkdir(parents=True, exist_ok=True)
     exported = []
     for name in names:
-        done = db.retry(lambda name=name: export_table(db, name, target, batch_rows=batch_rows))
+        done = db.retry(
+            lambda name=name: export_table(db, name, target, batch_rows=batch_rows, user_id=user_id)
+        )
         exported.append(done)
         if on_table is not None:
             on_table(done)

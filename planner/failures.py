@@ -24,7 +24,6 @@ source's seed, its deltas are the same too, so the cut lands on the same charact
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -38,7 +37,6 @@ from planner.plan.generator import REPAIR_STAGE
 from planner.protocol import HTTP_ERROR_STATUSES
 
 DEFAULT_STALL_MS = 120_000
-_STATUS = re.compile(r"\b(429|500|502|503|504|529)\b")
 
 
 class FailureSpecError(InputError, LookupError):
@@ -145,7 +143,8 @@ def _point(
     stall_ms = None
     if attempt.error_type == "stalled":
         stall_ms = max(DEFAULT_STALL_MS, round(2 * max(0, end_ms - last_ms) * speed))
-    status = _STATUS.search(attempt.error_message or "")
+    # the status the client recorded; a stream that started (200) failed after the headers
+    status = attempt.http_status if (attempt.http_status or 0) >= 400 else None
     return FailurePoint(
         attempt=attempt.number,
         request_number=request_number,
@@ -160,7 +159,7 @@ def _point(
         fraction=min(1.0, attempt.chars / answer_chars),
         died_after_ms=max(0, end_ms - attempt.start_ms),
         stall_ms=stall_ms,
-        http_status=int(status.group(1)) if status else None,
+        http_status=status,
     )
 
 

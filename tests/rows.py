@@ -14,11 +14,12 @@ One module for every test that needs stored rows rather than a real generation:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from planner.db import (
@@ -32,6 +33,7 @@ from planner.db import (
     GenerationCheckpoint,
     GenerationChunk,
     GenerationEvent,
+    GenerationLease,
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
@@ -102,6 +104,10 @@ def _event(
     )
 
 
+def _with(hostile: str | None) -> Callable[[str], str]:
+    return (lambda text: text) if hostile is None else (lambda text: f"{text} {hostile}")
+
+
 def generation(
     db: Database,
     user_id: uuid.UUID,
@@ -121,12 +127,15 @@ def generation(
     total_chars: int = 1000,
     chunk_chars: int = 10,
     with_plan: bool = False,
+    hostile: str | None = None,
 ) -> uuid.UUID:
     """One generation; with `fail_at_char`, attempt 1 fails there and attempt 2 resumes.
 
     Every chunk has a text delta (`x`s ending in the attempt's number), every attempt a
-    progress event, a failed one a recovery.
+    progress event, a failed one a recovery. With `hostile`, that text ends every text
+    field of the generation, its attempts, recovery events and plan (escaping tests).
     """
+    said = _with(hostile)
     generation_id = uuid.uuid4()
     running = status == "running"
 
@@ -134,10 +143,11 @@ def generation(
         row = Generation(
             id=generation_id,
             user_id=user_id,
-            description=description,
+            description=said(description),
             strategy=strategy,
-            fault_spec=fault_spec,
-            model=model,
+            fault_spec=said(fault_spec),
+            model=said(model),
+            error=hostile,
             speed=speed,
             status=status,
             stage="masterplan",
@@ -195,8 +205,8 @@ def generation(
                     chars=end_char - start_char,
                     output_tokens=(end_char - start_char) // 4,
                     stop_reason=None if failed else "end_turn",
-                    error_type="RemoteProtocolError" if failed else None,
-                    error_message="peer closed connection" if failed else None,
+                    error_type=said("RemoteProtocolError") if failed else None,
+                    error_message=said("peer closed connection") if failed else None,
                 )
             )
             event_seq += 1
@@ -214,14 +224,14 @@ def generation(
                 recovery = {
                     "attempt": number,
                     "tier": "resume",
-                    "reason": "connection_dropped: peer closed connection (resume)",
+                    "reason": said("connection_dropped: peer closed connection (resume)"),
                     "resume_from_char": end_char,
                 }
                 session.add(_event(generation_id, event_seq, "masterplan_recovery", recovery))
                 t_ms += 100
             start_char = end_char
         if with_plan:
-            row.masterplan_id = add_plan(session, user_id, generation_id)
+            row.masterplan_id = add_plan(session, user_id, generation_id, hostile=hostile)
 
     db.in_session(write)
     return generation_id
@@ -355,17 +365,20 @@ def add_plan(
     user_id: uuid.UUID,
     generation_id: uuid.UUID | None,
     discovery_id: uuid.UUID | None = None,
+    hostile: str | None = None,
 ) -> uuid.UUID:
     """ "Bakery Orders": 2 phases, a milestone each, 3 tasks (low, high, critical; each
-    depends on those before it), 4 subtasks."""
+    depends on those before it), 4 subtasks. With `hostile`, every name and description
+    ends in that text."""
+    said = _with(hostile)
     plan = MasterPlanRow(
         user_id=user_id,
         generation_id=generation_id,
         discovery_id=discovery_id,
-        project_name="Bakery Orders",
-        description="Orders for a bakery",
-        architecture_style="modular monolith",
-        tech_stack={"backend": "Python"},
+        project_name=said("Bakery Orders"),
+        description=said("Orders for a bakery"),
+        architecture_style=said("modular monolith"),
+        tech_stack={said("backend"): said("Python")},
         total_phases=2,
         total_milestones=2,
         total_tasks=3,
@@ -378,7 +391,10 @@ def add_plan(
     for phase_number in (1, 2):
         title = "Foundation" if phase_number == 1 else "Ordering"
         phase = PhaseRow(
-            masterplan_id=plan.id, phase_number=phase_number, name=f"Phase {phase_number}: {title}"
+            masterplan_id=plan.id,
+            phase_number=phase_number,
+            name=said(f"Phase {phase_number}: {title}"),
+            description=said("why this phase"),
         )
         session.add(phase)
         session.flush()
@@ -386,7 +402,8 @@ def add_plan(
             masterplan_id=plan.id,
             phase_id=phase.id,
             milestone_number=phase_number,
-            name=f"Milestone {phase_number}",
+            name=said(f"Milestone {phase_number}"),
+            description=said("what this milestone delivers"),
         )
         session.add(milestone)
         session.flush()
@@ -397,7 +414,8 @@ def add_plan(
                 phase_id=phase.id,
                 milestone_id=milestone.id,
                 task_number=task_number,
-                name=f"Task {task_number}",
+                name=said(f"Task {task_number}"),
+                description=said("what to do"),
                 complexity=["low", "high", "critical"][task_number - 1],
                 estimated_hours=4.0,
                 depends_on_numbers=list(range(1, task_number)),
@@ -412,7 +430,7 @@ def add_plan(
                     masterplan_id=plan.id,
                     task_id=task.id,
                     subtask_number=subtask_number,
-                    name=f"Subtask {task_number}.{subtask_number}",
+                    name=said(f"Subtask {task_number}.{subtask_number}"),
                 )
                 for subtask_number in range(1, task.total_subtasks + 1)
             )
@@ -434,11 +452,12 @@ def add_tree(
     *,
     tag: str = "a",
     checkpoints: bool = True,
+    lease: bool = True,
     sessions: bool = True,
 ) -> Tree:
-    """A generation with attempts, chunks, events, checkpoint segments, a discovery, a
-    full plan, an experiment run and a login session (those two unless the schema
-    predates them)."""
+    """A generation with attempts, chunks, events, checkpoint segments and a lease, a
+    discovery, a full plan, an experiment run and a login session (each unless the schema
+    predates it)."""
     row = Generation(
         user_id=user_id,
         description=f"plan {tag}",
@@ -451,9 +470,15 @@ def add_tree(
     )
     session.add(row)
     session.flush()
-    session.add_all(
-        GenerationAttempt(generation_id=row.id, number=n, stage="masterplan", kind=k)
-        for n, k in ((1, "stream"), (2, "resume"))
+    # Core insert with only these columns: the tree is also written at revisions that
+    # predate the attempt columns added since (0009), which an ORM insert would name.
+    session.execute(
+        insert(GenerationAttempt),
+        [
+            {"id": uuid.uuid4(), "generation_id": row.id, "number": n, "stage": "masterplan"}
+            | {"kind": k, "started_at": utcnow()}
+            for n, k in ((1, "stream"), (2, "resume"))
+        ],
     )
     session.add_all(
         _chunks(
@@ -481,6 +506,8 @@ def add_tree(
             )
             for seq, start, text in ((1, 0, '{"project'), (2, 9, '_name": "Shop"'))
         )
+    if lease:
+        session.add(GenerationLease(generation_id=row.id, epoch=2, owner="test"))
     discovery = DiscoveryDocument(
         user_id=user_id,
         generation_id=row.id,
@@ -501,8 +528,9 @@ def add_tree(
     )
     session.add(experiment)
     session.flush()
-    session.add(
-        ExperimentRun(
+    # An insert of these columns only, so it also fits schemas older than migration 0007.
+    session.execute(
+        insert(ExperimentRun).values(
             experiment_id=experiment.id,
             generation_id=row.id,
             fault="drop-at-90",

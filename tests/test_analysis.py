@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
 from planner import analysis
+from planner.analysis.timelines import stage_offsets
 from planner.db import Database
 from tests.rows import T0, generation, user
 
@@ -264,3 +266,52 @@ def test_a_held_duckdb_file_stays_open_across_a_pages_queries(duckdb: Database) 
         assert analysis.history_count(duckdb, alice) == 1
     duckdb.close()  # the linger ends with the handle
     assert not guard.held
+
+
+def test_attempts_are_explained_with_their_own_tier_and_repairs_are_not_streams() -> None:
+    attempts = pd.DataFrame(
+        {
+            "number": [1, 2, 3, 4, 5],
+            "stage": ["discovery", "discovery", "masterplan", "plan_repair", "masterplan"],
+            "kind": ["stream", "resume", "stream", "stream", "stream"],
+            "resume_from_char": [0, 300, 0, 0, 0],
+            "chars": [300, 200, 900, 4000, 10],
+            "error_type": ["connection_dropped", None, None, None, None],
+            "error_message": ["peer closed connection", None, None, None, None],
+        }
+    )
+    explained = analysis.explain_attempts(attempts)
+    assert explained["tier"].tolist() == ["stream", "resume", "stream", "repair", "restart"]
+    assert "failed (connection_dropped: peer closed connection)" in explained["why"][0]
+    assert "from character 300 after attempt 1 failed" in explained["why"][1]
+    assert "complete but invalid" in explained["why"][3]
+    assert "None" not in " ".join(explained["why"])
+    assert analysis.split_reason("connection_dropped: peer closed connection (resume)") == (
+        "connection_dropped",
+        "peer closed connection",
+    )
+
+
+def test_the_timeline_counts_characters_over_the_whole_generation(db: Database) -> None:
+    alice = user(db, "alice")
+    gid = generation(db, alice, fail_at_char=400, total_chars=1000, chunk_chars=100)
+    timeline = analysis.chunk_timeline(db, gid)
+    assert timeline["generation_chars"].tolist() == timeline["chars_end"].tolist()  # one stage
+    offsets = stage_offsets(
+        pd.Series(["discovery", "discovery", "masterplan", "plan_repair"]),
+        pd.Series([300, 500, 900, 4000]),
+    )
+    assert offsets == {"discovery": 0, "masterplan": 500, "plan_repair": 1400}
+
+
+def test_fault_profiles_and_strategies_are_described_in_words_from_their_registries() -> None:
+    drop = analysis.describe_faults("drop-at-90")
+    assert drop.startswith("reset: close the TCP connection mid-body")
+    assert "at 90% of the answer, on the first request of each stage" in drop
+    flaky = analysis.describe_faults("flaky")
+    assert "each time with probability 15% (drawn from the seed)" in flaky
+    assert "retry after 1 s" in flaky and "None" not in flaky
+    assert "after 134 s" in analysis.describe_faults("cutoff-134s")
+    assert analysis.describe_faults("none") == "no faults: a clean run"
+    assert analysis.describe_faults("[{").startswith("not a valid fault spec")
+    assert "non-streaming retry" in analysis.describe_strategy("hybrid")

@@ -1,4 +1,5 @@
-"""`planner generate` and `planner resume` as a user runs them, in subprocesses."""
+"""`planner generate` and `planner resume` as a user runs them: in this process with click's
+CliRunner, and in subprocesses only where a real process must die (SIGKILL, Ctrl-C)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from tests.conftest import PREFILL_MODEL, REPO_ROOT, cli_env
 DESCRIPTION = "A volunteer scheduling app for a city marathon with shifts and check-in"
 
 
-def result_of(process: Any) -> dict[str, Any]:
-    assert process.returncode == 0, process.stderr
-    return json.loads(process.stdout)
+def result_of(outcome: Any) -> dict[str, Any]:
+    """The `--json` result object of a finished CLI run (a CliRunner Result or a process)."""
+    code = getattr(outcome, "exit_code", None)
+    code = outcome.returncode if code is None else code
+    assert code == 0, outcome.stderr
+    return json.loads(outcome.stdout)
 
 
 def read(url: str, query):  # noqa: ANN001, ANN201
@@ -34,11 +38,10 @@ def plan_of(url: str, masterplan_id: str) -> dict[str, Any]:
     return read(url, lambda s: s.get(MasterPlanRow, uuid.UUID(masterplan_id)).plan_json)
 
 
-def test_generate_prints_the_result_object_and_exits_0(run_cli, database_url: str) -> None:
-    process = run_cli(
-        "generate", DESCRIPTION, "--speed", "0", "--json", PLANNER_DATABASE_URL=database_url
+def test_generate_prints_the_result_object_and_exits_0(invoke, database_url: str) -> None:
+    result = result_of(
+        invoke("generate", DESCRIPTION, "--speed", "0", "--json", PLANNER_DATABASE_URL=database_url)
     )
-    result = result_of(process)
     assert set(result) >= {
         "generation_id",
         "masterplan_id",
@@ -72,9 +75,9 @@ def test_generate_prints_the_result_object_and_exits_0(run_cli, database_url: st
     assert read(database_url, lambda s: s.get(User, owner).username) == "local"
 
 
-def _fail_a_generation(run_cli):  # noqa: ANN001, ANN202
+def _fail_a_generation(invoke):  # noqa: ANN001, ANN202
     """A generation that cannot finish: strategy none meets a drop at 90%."""
-    return run_cli(
+    return invoke(
         "generate",
         DESCRIPTION,
         "--speed",
@@ -87,9 +90,9 @@ def _fail_a_generation(run_cli):  # noqa: ANN001, ANN202
     )
 
 
-def test_a_failed_generation_exits_1_with_a_clear_message(run_cli) -> None:
-    process = _fail_a_generation(run_cli)
-    assert process.returncode == 1
+def test_a_failed_generation_exits_1_with_a_clear_message(invoke) -> None:
+    process = _fail_a_generation(invoke)
+    assert process.exit_code == 1
     result = json.loads(process.stdout)
     assert result["status"] == "failed" and result["tier"] == "failed"
     assert "the connection dropped mid-stream" in result["error"]
@@ -99,8 +102,8 @@ def test_a_failed_generation_exits_1_with_a_clear_message(run_cli) -> None:
     )
 
 
-def test_without_json_a_summary_is_printed(run_cli) -> None:
-    process = run_cli(
+def test_without_json_a_summary_is_printed(invoke) -> None:
+    process = invoke(
         "generate",
         DESCRIPTION,
         "--speed",
@@ -109,12 +112,12 @@ def test_without_json_a_summary_is_printed(run_cli) -> None:
         "drop-at-90",
         PLANNER_MODEL=PREFILL_MODEL,
     )
-    assert process.returncode == 0, process.stderr
+    assert process.exit_code == 0, process.stderr
     assert process.stdout.startswith("completed: ")
     assert "(tier resume, 4 attempts" in process.stdout
 
 
-def test_bad_input_is_refused_with_clear_messages(run_cli) -> None:
+def test_bad_input_is_refused_with_clear_messages(invoke) -> None:
     cases = [
         (["generate", ""], "planner: generate: the project description is empty"),
         (["generate", "x" * 20_001], "20,001 characters; the limit is 20,000"),
@@ -134,8 +137,8 @@ def test_bad_input_is_refused_with_clear_messages(run_cli) -> None:
     ]
     for code, refusals in ((2, cases), (3, missing)):  # bad input, then nothing by that name
         for args, message in refusals:
-            process = run_cli(*args)
-            assert process.returncode == code, (args, process.stderr)
+            process = invoke(*args)
+            assert process.exit_code == code, (args, process.stderr)
             assert message in process.stderr, (args, process.stderr)
             assert "Traceback" not in process.stderr and process.stdout == ""
 
@@ -184,10 +187,10 @@ def _wait_for_masterplan_checkpoint(
 
 
 def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same_plan(
-    run_cli, database_url: str
+    invoke, database_url: str
 ) -> None:
     reference = result_of(
-        run_cli(
+        invoke(
             "generate",
             DESCRIPTION,
             "--speed",
@@ -207,7 +210,7 @@ def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same
     assert child.returncode == -signal.SIGKILL
     assert read(database_url, lambda s: s.get(Generation, gid).status) == "running"
 
-    resumed = run_cli("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url)
+    resumed = invoke("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url)
     result = result_of(resumed)
     assert (result["generation_id"], result["status"]) == (str(gid), "completed")
     assert plan_of(database_url, result["masterplan_id"]) == plan_of(
@@ -229,11 +232,11 @@ def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same
     assert attempts[2][1:] in {("masterplan", "resume", None), ("masterplan", "continue", None)}
     assert result["attempts"] == len(attempts) == 3
 
-    again = run_cli("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url)
+    again = invoke("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url)
     assert result_of(again)["masterplan_id"] == result["masterplan_id"]
 
 
-def test_ctrl_c_leaves_a_resumable_generation(run_cli, database_url: str) -> None:
+def test_ctrl_c_leaves_a_resumable_generation(invoke, database_url: str) -> None:
     # Half the speed of the Sonnet-paced original: the prefill model (Haiku) streams twice as fast.
     child = _start_generation(database_url, "--speed", "7")
     try:
@@ -247,15 +250,15 @@ def test_ctrl_c_leaves_a_resumable_generation(run_cli, database_url: str) -> Non
     row = read(database_url, lambda s: s.get(Generation, gid))
     assert row.status == "interrupted" and row.checkpoint_offset >= 1000
 
-    resumed = result_of(run_cli("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url))
+    resumed = result_of(invoke("resume", str(gid), "--json", PLANNER_DATABASE_URL=database_url))
     assert resumed["status"] == "completed" and resumed["tasks"] > 0
 
 
-def test_only_interrupted_generations_can_be_resumed(run_cli) -> None:
-    failed = _fail_a_generation(run_cli)
+def test_only_interrupted_generations_can_be_resumed(invoke) -> None:
+    failed = _fail_a_generation(invoke)
     gid = json.loads(failed.stdout)["generation_id"]
-    refused = run_cli("resume", gid)
-    assert refused.returncode == 4  # a conflict: the generation is not in a state to resume
+    refused = invoke("resume", gid)
+    assert refused.exit_code == 4  # a conflict: the generation is not in a state to resume
     assert (
         f"planner: resume: generation {gid} is failed (the discovery request failed"
         in refused.stderr

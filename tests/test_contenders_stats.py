@@ -66,3 +66,14 @@ def test_a_target_is_met_only_when_the_whole_interval_is_under_it() -> None:
     assert not met(Interval(1.02, 1.12), 1.10), "the median may be under it; the bound is not"
     assert not met(Interval(1.02, 1.10), 1.10)
     assert not met(None, 1.10), "no interval, no claim"
+
+
+def test_a_quantile_interval_covers_the_p99_and_needs_enough_values() -> None:
+    from planner.contenders.stats import quantile_interval
+
+    values = [float(v) for v in range(1, 1001)]
+    interval = quantile_interval(values, 0.99)
+    assert interval is not None and interval.low < 990 < interval.high <= 1000
+    assert quantile_interval(values[:100], 0.99) is None  # no rank above the p99 of 100
+    median = quantile_interval([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 0.5)
+    assert median is not None and (median.low, median.high) == (1.0, 6.0)

@@ -21,7 +21,8 @@ from planner.auth import (
 from planner.config import get_settings, reset_settings
 from planner.dashboard import cookie
 from planner.dashboard.session import FAMILY_KEY, REFRESH_KEY, TOKEN_KEY
-from planner.db import Database
+from planner.dashboard.text import WORD_JOINER, literal
+from planner.db import Database, Generation, utcnow
 from planner.sessions import start_session
 from tests.rows import T0, generation
 
@@ -252,14 +253,17 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Bakery Orders"]
     assert [e.label for e in at.expander][:2] == [
-        "Phase 1 · Phase 1: Foundation — 1 milestones, 1 tasks",
-        "Phase 2 · Phase 2: Ordering — 1 milestones, 2 tasks",
+        f"Phase 1 · {literal('Phase 1: Foundation')} — 1 milestones, 1 tasks",
+        f"Phase 2 · {literal('Phase 2: Ordering')} — 1 milestones, 2 tasks",
     ]
     tree = texts(at)
     assert "**T3 · Task 3** :red-badge[critical]" in tree and "after T1, T2" in tree
     assert "RemoteProtocolError at char 270" in tree
     attempts = at.dataframe[0].value
     assert list(attempts["kind"]) == ["stream", "resume"]
+    assert list(attempts["tier"]) == ["stream", "resume"]  # each attempt's own tier
+    assert "None" not in attempts[["stop_reason", "error_type", "request_id"]].to_string()
+    assert "Attempt 1: RemoteProtocolError (in full)" in [e.label for e in at.expander]
     assert [b.label for b in at.get("download_button")] == [
         "Download plan JSON",
         "Download timeline CSV",
@@ -271,7 +275,7 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert "bob's secret" not in texts(at)
     at.query_params["id"] = "not-a-uuid"
     at.run()
-    assert "'not-a-uuid' is not a generation id." in texts(at)
+    assert f"{literal(repr('not-a-uuid'))} is not a generation id." in texts(at)
 
 
 def test_statistics_page_with_data(home_db: Database) -> None:
@@ -354,8 +358,11 @@ def test_generate_runs_in_the_service_and_ends_on_the_plan(home_db: Database) ->
     at.run()
     page_text = texts(at)
     assert "is ready:" in page_text and "tier `resume`" in page_text
-    recovered = "Attempt 1 failed (connection_dropped). Recovering with **resume** as attempt 2"
+    dropped = literal("connection_dropped")
+    recovered = f"Attempt 1 failed ({dropped}). Recovering with **resume** as attempt 2"
     assert recovered in page_text
+    assert "(resume)" not in page_text  # the decision is the tier already named
+    assert f":small[{dropped}" not in page_text  # the failure's kind is said once, not twice
     assert at.expander  # the plan tree
 
     other = create_user(home_db, "bob", PASSWORD)
@@ -384,7 +391,10 @@ def test_a_new_session_reattaches_to_the_users_running_generation(home_db: Datab
     assert at.session_state["following_generation"] == str(running)
     assert len(at.get("progress")) == 1
     page_text = texts(at)
-    assert "Attempt 1 failed (connection_dropped). Recovering with **resume**" in page_text
+    assert (
+        f"Attempt 1 failed ({literal('connection_dropped')}). Recovering with **resume**"
+        in page_text
+    )
     assert [m.value for m in at.metric if m.label == "Attempt"] == ["2"]
     assert any("xxxxxxxxx2" in c.value for c in at.code)  # the live tail of the text
 
@@ -489,7 +499,7 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch: pytest.MonkeyPa
     reset_settings()
     at = app().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [e.value.replace(WORD_JOINER, "") for e in at.error]
     assert "planner cannot use its database `postgresql+psycopg://planner:***@127.0.0.1:1" in error
     assert "s3cret" not in error
 
@@ -639,3 +649,61 @@ def test_an_expired_access_token_is_renewed_from_the_session(home_db: Database) 
 def test_only_a_jwt_can_be_written_to_the_cookie() -> None:
     with pytest.raises(ValueError, match="only a JWT"):
         cookie.issue_ticket('x"; document.location="http://evil', 0)
+
+
+def _running(db: Database, user_id: object, description: str) -> uuid.UUID:
+    return generation(
+        db, user_id, status="running", tier=None, total_chars=200, description=description
+    )
+
+
+def test_each_tab_follows_its_own_run_across_a_refresh_and_names_it(home_db: Database) -> None:
+    at, alice = logged_in(home_db, "alice")
+    mine = _running(home_db, alice.id, "the run of browser A")
+    _running(home_db, alice.id, "the run of browser B")  # newer: the re-attach default
+    at.query_params["run"] = str(mine)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["following_generation"] == str(mine)
+    assert len(at.get("progress")) == 1
+    heading = next(m.value for m in at.markdown if "· run " in m.value)
+    assert literal("the run of browser A") in heading and str(mine)[:8] in heading
+
+    refreshed = app()  # a refresh: a new session with the same address and token
+    refreshed.session_state[TOKEN_KEY] = at.session_state[TOKEN_KEY]
+    refreshed.query_params["run"] = str(mine)
+    refreshed.run()
+    assert refreshed.session_state["following_generation"] == str(mine)
+    assert "the run of browser B" not in texts(refreshed)
+
+
+def test_a_tab_showing_the_form_keeps_what_was_typed_when_another_run_starts(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    at.run()
+    at.text_area(key="gen_description").input("half-typed plan for a bakery").run()
+    _running(home_db, alice.id, "started in another tab")
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("progress")
+    assert at.text_area(key="gen_description").value == "half-typed plan for a bakery"
+
+
+def test_a_running_generation_whose_process_is_silent_is_never_shown_as_live(
+    home_db: Database,
+) -> None:
+    at, alice = logged_in(home_db, "alice")
+    dead = _running(home_db, alice.id, "its worker died")
+
+    def silence(session) -> None:  # noqa: ANN001
+        row = session.get(Generation, dead)
+        row.heartbeat_at = utcnow() - timedelta(minutes=10)
+
+    home_db.in_session(silence)
+    at.query_params["run"] = str(dead)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.get("progress")
+    assert "The generation interrupted" in texts(at)
+    assert "planner resume" in texts(at)

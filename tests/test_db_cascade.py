@@ -25,6 +25,7 @@ ONE_TREE = {
     "generation_chunks": 3,
     "generation_events": 2,
     "generation_checkpoints": 2,
+    "generation_leases": 1,
     "discovery_documents": 1,
     "masterplans": 1,
     "masterplan_phases": 2,

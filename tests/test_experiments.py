@@ -59,6 +59,7 @@ def test_failure_points_and_fault_spec_from_recorded_attempts(duckdb: Database) 
                 "chars": 0,
                 "error_type": "overloaded",
                 "error_message": "the API is overloaded (529 overloaded_error): busy",
+                "http_status": 529,
             },
             {
                 "number": 2,
@@ -438,7 +439,7 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"strategies": ("bogus",)}, "unknown strategy 'bogus'"),
+        ({"strategies": ("bogus",)}, "unknown strategy or contender 'bogus'; choose from none"),
         ({"strategies": ()}, "give at least one strategy"),
         ({"faults": ("nope",)}, "unknown fault profile 'nope'"),
         ({"faults": ('[{"type": "reset", "at_fraction": 2}]',)}, "at_fraction must be between"),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from planner.db import Database
 from planner.export import EXPORT_TABLES, ExportError, export_parquet
-from tests.rows import TEXT, recorded_generation
+from tests.rows import TEXT, add_tree, add_user, recorded_generation
 
 
 def _counts(db: Database) -> dict[str, int]:
@@ -84,3 +84,41 @@ def test_cli_prints_row_counts(invoke, home_db: Database, tmp_path: Path) -> Non
     again = invoke("export", str(tmp_path / "out"))
     assert again.exit_code == 4  # a conflict: the files are there already
     assert "--overwrite" in again.stderr and again.stderr.startswith("planner: export: ")
+
+
+def test_plans_are_exported_and_a_user_filter_keeps_only_that_users_rows(
+    db: Database, tmp_path: Path
+) -> None:
+    mine = db.in_session(lambda session: add_tree(session, add_user(session, "alice")))
+    theirs = db.in_session(lambda session: add_tree(session, add_user(session, "bob")))
+    everything = {e.table: e.rows for e in export_parquet(db, tmp_path / "all")}
+    for table in ("masterplans", "masterplan_phases", "masterplan_tasks", "discovery_documents"):
+        assert everything[table] >= 2, table
+
+    exported = export_parquet(db, tmp_path / "alice", user_id=mine.user_id)
+    assert {e.table for e in exported} == set(EXPORT_TABLES)
+    for item in exported:
+        assert item.rows * 2 == everything[item.table], item.table  # half: alice's tree
+    frame = pd.read_parquet(tmp_path / "alice" / "generations.parquet")
+    assert frame.id.tolist() == [str(mine.generation_id)]
+    plans = pd.read_parquet(tmp_path / "alice" / "masterplans.parquet")
+    assert plans.id.tolist() == [str(mine.masterplan_id)]
+    subtasks = pd.read_parquet(tmp_path / "alice" / "masterplan_subtasks.parquet")
+    assert set(subtasks.masterplan_id) == {str(mine.masterplan_id)}
+    runs = pd.read_parquet(tmp_path / "alice" / "experiment_runs.parquet")
+    assert set(runs.experiment_id) == {str(mine.experiment_id)}
+    assert str(theirs.generation_id) not in set(
+        pd.read_parquet(tmp_path / "alice" / "generation_events.parquet").generation_id
+    )
+
+
+def test_cli_export_for_one_user(invoke, home_db: Database, tmp_path: Path) -> None:  # noqa: ANN001
+    home_db.ensure_schema()
+    home_db.in_session(lambda session: add_tree(session, add_user(session, "alice")))
+    home_db.in_session(lambda session: add_tree(session, add_user(session, "bob")))
+    result = invoke("export", str(tmp_path / "out"), "--user", "alice")
+    assert result.exit_code == 0, result.stderr
+    assert pd.read_parquet(tmp_path / "out" / "masterplans.parquet").shape[0] == 1
+    unknown = invoke("export", str(tmp_path / "out2"), "--user", "nobody")
+    assert unknown.exit_code == 3
+    assert "there is no user called 'nobody'" in unknown.stderr

@@ -98,7 +98,7 @@ def test_recovery_notice_names_the_failure_and_the_decision(sim) -> None:
         "resume",
     )
     assert notice.resume_from_char == result.attempts[1].resume_from_char
-    assert notice.wait_s == fake.sleeps[0] > 0
+    assert notice.wait_s == 0 and fake.sleeps == [], "a drop after progress reconnects at once"
     assert "dropped" in notice.message
 
 
@@ -107,7 +107,12 @@ def test_recovery_notice_names_the_failure_and_the_decision(sim) -> None:
     [
         ("none", spec(DROP), ["give_up"]),
         ("hybrid", spec(DROP), ["partial"]),
-        ("hybrid", spec({"type": "http_error", "status": 529, "on_requests": [1]}), ["nonstream"]),
+        # The non-streaming retry of a 32,000-token request is refused by the SDK's guard.
+        (
+            "hybrid",
+            spec({"type": "http_error", "status": 529, "on_requests": [1]}),
+            ["nonstream", "give_up"],
+        ),
         ("restart", spec(DROP), ["retry"]),
     ],
 )
@@ -116,13 +121,13 @@ def test_each_strategy_announces_its_decision(sim, strategy, faults, decisions) 
     assert [n.decision for n in watcher.recoveries] == decisions
 
 
-def test_refused_prefill_is_announced_as_a_switch_to_continuation(sim) -> None:
-    _, watcher, fake = watched(sim, "resume", spec(DROP), model="claude-sonnet-4-6")
+def test_a_model_the_catalogue_says_refuses_prefill_continues_without_spending_one(sim) -> None:
+    result, watcher, fake = watched(sim, "resume", spec(DROP), model="claude-sonnet-4-6")
     assert [(n.failure, n.decision) for n in watcher.recoveries] == [
-        ("connection_dropped", "resume"),
-        ("prefill_refused", "continue"),
+        ("connection_dropped", "continue"),
     ]
-    assert watcher.recoveries[1].wait_s == 0 and len(fake.sleeps) == 1
+    assert [a.kind for a in result.attempts] == ["stream", "continue"]
+    assert fake.sleeps == []
 
 
 def test_attempt_records_and_summed_usage(sim) -> None:

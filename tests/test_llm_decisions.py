@@ -114,10 +114,10 @@ def test_hybrid_stops_at_the_deadline() -> None:
 # --- restart -------------------------------------------------------------------------
 
 
-def test_restart_starts_over_after_a_backoff() -> None:
+def test_restart_starts_over_at_once_after_a_drop_that_had_brought_text() -> None:
     decision, wait = decide("restart", text=KEPT, error=DROPPED)
     assert decision == Decision(NextAttempt("stream", REQUEST, "", "retry", "restart"))
-    assert 0.5 <= wait <= 1.0
+    assert wait == 0.0
 
 
 def test_restart_backs_off_longer_while_nothing_arrives() -> None:
@@ -142,21 +142,29 @@ def test_restart_stops_at_the_attempt_limit() -> None:
 # --- resume --------------------------------------------------------------------------
 
 
-def test_resume_prefills_the_text_kept_after_a_short_wait_when_text_arrived() -> None:
+def test_resume_prefills_the_text_kept_at_once_when_text_arrived() -> None:
     decision, wait = decide("resume", text=KEPT, error=DROPPED)
-    kept = KEPT.rstrip()
+    prefill = KEPT.rstrip()
     assert decision == Decision(
-        NextAttempt("resume", prefill_request(REQUEST, kept), kept, "resume", "resume")
+        NextAttempt(
+            "resume",
+            prefill_request(REQUEST, prefill),
+            KEPT,
+            "resume",
+            "resume",
+            resent_whitespace=KEPT[len(prefill) :],
+        )
     )
-    assert 0.5 <= wait <= 1.0
+    assert wait == 0.0, "a drop after progress reconnects at once"
 
 
-def test_resume_backs_off_longer_after_failures_that_brought_nothing() -> None:
-    _, after_progress = decide("resume", text=KEPT, error=DROPPED, consecutive_failures=1)
+def test_resume_backs_off_only_after_failures_that_brought_nothing() -> None:
+    _, after_progress = decide("resume", text=KEPT, error=DROPPED)
+    _, first = decide("resume", text=KEPT, error=DROPPED, chars_delivered=0)
     _, without = decide(
         "resume", text=KEPT, error=DROPPED, chars_delivered=0, consecutive_failures=3
     )
-    assert 0.5 <= after_progress <= 1.0 and 2.0 <= without <= 2.5
+    assert after_progress == 0.0 and 0.5 <= first <= 1.0 and 2.0 <= without <= 2.5
 
 
 def test_resume_with_nothing_kept_streams_the_request_again() -> None:
@@ -171,12 +179,11 @@ def test_resume_waits_as_long_as_retry_after_asks_up_to_two_minutes() -> None:
 
 def test_resume_switches_to_a_continuation_turn_when_its_prefill_is_refused() -> None:
     decision, wait = decide("resume", attempt=2, kind="resume", text=KEPT, error=PREFILL)
-    kept = KEPT.rstrip()
     assert decision == Decision(
         NextAttempt(
             "continue",
-            continuation_request(REQUEST, kept),
-            kept,
+            continuation_request(REQUEST, KEPT),
+            KEPT,
             "continue",
             "resume",
             join_seam=True,
@@ -206,11 +213,24 @@ def test_resume_fails_at_once_on_a_non_retryable_error() -> None:
     assert decide("resume", text=KEPT, error=NOT_FOUND) == (Decision(GIVE_UP), 0.0)
 
 
-def test_resume_stops_at_the_attempt_limit() -> None:
-    assert decide("resume", attempt=4, text=KEPT, error=DROPPED)[0].stopped is False
-    assert decide("resume", attempt=5, text=KEPT, error=DROPPED)[0] == Decision(
-        GIVE_UP, stopped=True
-    )
+def test_resume_stops_after_max_attempts_without_progress() -> None:
+    state = make_attempt_state(attempt=7, text=KEPT, error=DROPPED, chars_delivered=0)
+    strategy = build_strategy("resume", max_attempts=5)
+    state.attempts_without_progress = 4
+    assert strategy.decide(state).stopped is False
+    state.attempts_without_progress = 5
+    assert strategy.decide(state) == Decision(GIVE_UP, stopped=True)
+
+
+def test_resume_goes_on_after_many_attempts_that_each_brought_text() -> None:
+    decision, _ = decide("resume", attempt=12, text=KEPT, error=DROPPED)
+    assert decision.stopped is False and isinstance(decision.step, NextAttempt)
+
+
+def test_resume_stops_when_the_output_budget_is_spent() -> None:
+    state = make_attempt_state(text=KEPT, error=MAX_TOKENS)
+    state.output_budget_tokens, state.output_tokens_spent = 300, 300
+    assert build_strategy("resume").decide(state) == Decision(GIVE_UP, stopped=True)
 
 
 def test_resume_stops_when_the_wait_would_pass_the_deadline() -> None:

@@ -1,7 +1,9 @@
 """`hybrid` reproduces the original system's outcomes on a long MasterPlan, so experiments
 can compare `resume` against it: the partial returned on a late drop (now marked
-incomplete), the non-streaming retry on an early drop, and that retry dying under a proxy
-that cuts connections at 134 s."""
+incomplete), the non-streaming retry on an early drop, which the SDK's long-request guard
+refuses for a 32,000-token MasterPlan (as it did for the original system, on the SDK's
+default timeout) and which dies under a proxy that cuts connections at 134 s when the
+request is small enough to be sent."""
 
 from __future__ import annotations
 
@@ -41,21 +43,42 @@ def test_a_drop_at_90_percent_returns_the_partial_plan_as_incomplete(sim, long_p
     assert kinds(result) == [("stream", "connection_dropped")]
 
 
-def test_an_early_drop_gets_one_non_streaming_retry(sim, long_plan) -> None:
+def test_an_early_drop_gets_a_non_streaming_retry_the_sdk_refuses_for_a_long_answer(
+    sim,
+) -> None:
     fake = FakeTime()
     result = generate(
         make_client(sim.base_url, "hybrid", fake), plan_request(LONG_PLAN_TASKS), spec(EARLY_DROP)
     )
     assert result.attempts[0].chars <= 100
+    assert (result.tier, result.complete) == ("failed", False)
+    assert kinds(result) == [("stream", "connection_dropped"), ("nonstream", "streaming_required")]
+    assert "Streaming is required" in (result.error or "")
+    assert result.attempts[1].http_status is None, "refused before anything was sent"
+    assert fake.sleeps == []
+
+
+def small_enough_to_send(request: dict) -> dict:
+    """max_tokens under the SDK's ten-minute estimate (128,000 tokens an hour)."""
+    return {**request, "max_tokens": 20_000}
+
+
+def test_an_early_drop_gets_one_non_streaming_retry_when_the_sdk_lets_it(sim, long_plan) -> None:
+    result = generate(
+        make_client(sim.base_url, "hybrid"),
+        small_enough_to_send(plan_request(LONG_PLAN_TASKS)),
+        spec(EARLY_DROP),
+    )
     assert (result.tier, result.complete, result.text) == ("nonstream", True, long_plan)
     assert kinds(result) == [("stream", "connection_dropped"), ("nonstream", None)]
-    assert fake.sleeps == []
     assert result.wasted_output_tokens > 0
 
 
 def test_the_non_streaming_retry_dies_under_a_134s_cutoff(sim) -> None:
     result = generate(
-        make_client(sim.base_url, "hybrid"), plan_request(LONG_PLAN_TASKS), spec(EARLY_DROP, CUTOFF)
+        make_client(sim.base_url, "hybrid"),
+        small_enough_to_send(plan_request(LONG_PLAN_TASKS)),
+        spec(EARLY_DROP, CUTOFF),
     )
     assert (result.tier, result.complete) == ("failed", False)
     assert kinds(result) == [("stream", "connection_dropped"), ("nonstream", "connection_dropped")]

@@ -7,129 +7,30 @@ real simulator (test_llm_strategies and the others) stay beside these.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 
-from planner.llm import GenerationResult
 from planner.llm.stitching import CONTINUE_PROMPT
-from tests.llm_helpers import REQUEST, FakeTime, make_client
-
-MODEL = REQUEST["model"]
-PREFILL_REFUSED = (
-    "This model does not support assistant message prefill. "
-    "The conversation must end with a user message."
+from tests.llm_helpers import REQUEST, FakeTime
+from tests.sse_helpers import (
+    MODEL,
+    PREFILL_REFUSED,
+    ScriptedAPI,
+    answer,
+    api_error,
+    closing,
+    cut_after,
+    deltas,
+    event,
+    kinds,
+    last_message,
+    opening,
+    resent,
+    run,
+    sse,
+    text_of,
 )
-
-
-def event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def opening(input_tokens: int = 12) -> list[bytes]:
-    message = {
-        "id": "msg_mock",
-        "type": "message",
-        "role": "assistant",
-        "model": MODEL,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": 1},
-    }
-    return [
-        event("message_start", {"type": "message_start", "message": message}),
-        event(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        ),
-    ]
-
-
-def deltas(*texts: str) -> list[bytes]:
-    return [
-        event(
-            "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}},
-        )
-        for t in texts
-    ]
-
-
-def closing(stop_reason: str = "end_turn", output_tokens: int = 9) -> list[bytes]:
-    return [
-        event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        event(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": output_tokens},
-            },
-        ),
-        event("message_stop", {"type": "message_stop"}),
-    ]
-
-
-def answer(*texts: str) -> list[bytes]:
-    return [*opening(), *deltas(*texts), *closing()]
-
-
-def cut_after(parts: list[bytes]) -> Iterator[bytes]:
-    """The body up to here, then the connection breaks as the transport reports it."""
-    yield from parts
-    raise httpx2.RemoteProtocolError("peer closed connection without sending complete message")
-
-
-def sse(body: list[bytes] | Iterator[bytes], request_id: str = "req_mock") -> httpx2.Response:
-    content = body if isinstance(body, Iterator) else iter(body)
-    headers = {"content-type": "text/event-stream", "request-id": request_id}
-    return httpx2.Response(200, headers=headers, content=content)
-
-
-def api_error(status: int, error_type: str, message: str, **headers: str) -> httpx2.Response:
-    body = {"type": "error", "error": {"type": error_type, "message": message}}
-    return httpx2.Response(status, headers={"request-id": "req_err", **headers}, json=body)
-
-
-class ScriptedAPI:
-    """A Messages API that answers each request with the next scripted response."""
-
-    def __init__(self, *responses: httpx2.Response) -> None:
-        self.responses = list(responses)
-        self.requests: list[dict[str, Any]] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(json.loads(request.content))
-        return self.responses.pop(0)
-
-
-def run(
-    api: ScriptedAPI,
-    strategy: str,
-    fake: FakeTime | None = None,
-    request: dict[str, Any] = REQUEST,
-    **kwargs: Any,
-) -> GenerationResult:
-    http_client = httpx2.Client(transport=httpx2.MockTransport(api))
-    with make_client("http://api.test", strategy, fake, http_client=http_client) as client:
-        return client.generate(request, **kwargs)
-
-
-def kinds(result: GenerationResult) -> list[tuple[str, str | None]]:
-    return [(attempt.kind, attempt.error_type) for attempt in result.attempts]
-
-
-def last_message(request: dict[str, Any], role: str) -> str:
-    message = request["messages"][-1]
-    assert message["role"] == role
-    return message["content"]
 
 
 def test_a_clean_answer_is_one_stream_with_its_usage_and_request_id() -> None:
@@ -162,9 +63,12 @@ def test_a_stream_cut_mid_way_is_resumed_with_the_kept_text_as_prefill() -> None
         True,
     )
     assert kinds(result) == [("stream", "connection_dropped"), ("resume", None)]
-    assert result.attempts[1].resume_from_char == len("The plan has three")
-    assert last_message(api.requests[1], "assistant") == "The plan has three"
-    assert len(fake.sleeps) == 1 and 0.5 <= fake.sleeps[0] <= 1.0
+    # Nothing delivered is taken back: the prefill leaves out the trailing space, the
+    # model's repeat of it is dropped.
+    assert result.attempts[1].resume_from_char == len("The plan has three ")
+    assert resent(api.requests[1], "assistant") == "The plan has three"
+    # The drop came after progress: reconnected at once, no backoff.
+    assert fake.sleeps == []
 
 
 def test_a_stream_cut_mid_way_fails_under_none_and_keeps_what_arrived() -> None:
@@ -195,7 +99,7 @@ def test_a_stream_ending_without_message_stop_is_truncated_not_an_answer() -> No
     result = run(api, "resume")
     assert kinds(result) == [("stream", "truncated"), ("resume", None)]
     assert "without message_stop" in (result.attempts[0].error_message or "")
-    assert last_message(api.requests[1], "assistant") == "The plan"
+    assert resent(api.requests[1], "assistant") == "The plan"
     assert result.text == "The plan has three phases."
 
 
@@ -249,7 +153,8 @@ def test_a_refused_prefill_switches_to_a_continuation_turn_without_the_repeat() 
     ]
     assert result.text == "The plan has three phases."
     assert last_message(api.requests[2], "user") == CONTINUE_PROMPT
-    assert api.requests[2]["messages"][-2] == {"role": "assistant", "content": "The plan has three"}
+    partial = api.requests[2]["messages"][-2]
+    assert (partial["role"], text_of(partial["content"])) == ("assistant", "The plan has three ")
 
 
 def test_a_prefill_the_caller_sent_that_the_model_refuses_is_the_callers_error() -> None:

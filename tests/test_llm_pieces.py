@@ -64,7 +64,15 @@ def overloaded(retry_after_s: float | None = None) -> Overloaded:
 def test_a_failure_that_delivered_text_restarts_the_count_of_failures_without_progress() -> None:
     state = make_attempt_state(error=DROPPED, consecutive_failures=4)
     state.record_failure(DROPPED, chars_delivered=120)
-    assert (state.consecutive_failures, state.failures, state.last_attempt_chars) == (1, 2, 120)
+    assert (state.consecutive_failures, state.failures, state.last_attempt_chars) == (0, 2, 120)
+
+
+def test_only_failures_without_progress_count_towards_the_attempt_limit() -> None:
+    state = make_attempt_state(error=DROPPED, chars_delivered=0)
+    for _ in range(10):
+        state.record_failure(DROPPED, chars_delivered=50)
+    state.record_failure(overloaded(), chars_delivered=0)
+    assert (state.failures, state.attempts_without_progress) == (12, 2)
 
 
 def test_a_failure_that_delivered_nothing_adds_to_the_count() -> None:
@@ -186,11 +194,13 @@ def test_the_backoff_doubles_with_each_failure_without_progress_up_to_its_cap() 
     assert waits == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
-def test_the_backoff_after_progress_is_back_to_the_first_wait() -> None:
+def test_a_drop_after_progress_reconnects_at_once_and_backoff_starts_over_after_it() -> None:
     backoff = wait_exponential_jitter(initial=0.5, jitter=0.0)
     state = make_attempt_state(error=overloaded(), chars_delivered=0, consecutive_failures=3)
     assert backoff(state) == 2.0
     state.record_failure(DROPPED, chars_delivered=80)
+    assert backoff(state) == 0.0
+    state.record_failure(DROPPED, chars_delivered=0)
     assert backoff(state) == 0.5
 
 
@@ -248,12 +258,18 @@ def test_continuing_without_text_is_a_plain_stream_again() -> None:
     assert step == NextAttempt("stream", REQUEST, "", "retry", "resume")
 
 
-def test_continuing_prefills_the_kept_text_without_its_trailing_blanks() -> None:
+def test_continuing_prefills_the_kept_text_without_its_trailing_blanks_but_keeps_them() -> None:
     step = continue_from_text()(make_attempt_state(text='{"phases": [ \n', error=DROPPED))
     assert step == NextAttempt(
-        "resume", prefill_request(REQUEST, '{"phases": ['), '{"phases": [', "resume", "resume"
+        "resume",
+        prefill_request(REQUEST, '{"phases": ['),
+        '{"phases": [ \n',
+        "resume",
+        "resume",
+        resent_whitespace=" \n",
     )
-    assert step.request["messages"][-1] == {"role": "assistant", "content": '{"phases": ['}
+    [block] = step.request["messages"][-1]["content"]
+    assert block == {"type": "text", "text": '{"phases": [', "cache_control": {"type": "ephemeral"}}
 
 
 def test_continuing_after_a_refused_prefill_asks_in_a_user_turn_and_joins_the_seam() -> None:
@@ -261,8 +277,8 @@ def test_continuing_after_a_refused_prefill_asks_in_a_user_turn_and_joins_the_se
     step = continue_from_text()(state)
     assert step == NextAttempt(
         "continue",
-        continuation_request(REQUEST, "abc def"),
-        "abc def",
+        continuation_request(REQUEST, "abc def "),
+        "abc def ",
         "continue",
         "resume",
         join_seam=True,

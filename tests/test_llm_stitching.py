@@ -42,9 +42,15 @@ def split(text: str, cuts: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(points, points[1:], strict=False)]
 
 
+CACHED = {"type": "ephemeral"}
+
+
 def test_prefill_request_strips_trailing_whitespace_and_keeps_the_request() -> None:
     request = prefill_request(REQUEST, '{"phases": [\n  ')
-    assert request["messages"][-1] == {"role": "assistant", "content": '{"phases": ['}
+    assert request["messages"][-1] == {
+        "role": "assistant",
+        "content": [{"type": "text", "text": '{"phases": [', "cache_control": CACHED}],
+    }
     assert request["messages"][:-1] == REQUEST["messages"]
     assert request["system"] == "be brief" and request["max_tokens"] == 1000
     assert REQUEST["messages"] == [{"role": "user", "content": "plan it"}], "input not mutated"
@@ -55,16 +61,50 @@ def test_prefill_extends_a_prefill_the_caller_already_had() -> None:
     resumed = prefill_request(request, '"name": "x"')
     assert resumed["messages"] == [
         REQUEST["messages"][0],
-        {"role": "assistant", "content": '{"name": "x"'},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": '{"name": "x"', "cache_control": CACHED}],
+        },
     ]
 
 
-def test_continuation_request_asks_a_user_turn_after_the_partial_answer() -> None:
+def test_continuation_request_asks_a_user_turn_after_the_partial_answer_as_it_was() -> None:
     request = continuation_request(REQUEST, "partial answer \n")
     assert request["messages"][-2:] == [
-        {"role": "assistant", "content": "partial answer"},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "partial answer \n", "cache_control": CACHED}],
+        },
         {"role": "user", "content": CONTINUE_PROMPT},
     ]
+
+
+def test_a_second_resume_resends_the_cached_blocks_unchanged_and_adds_one() -> None:
+    cached = ("one ", "two ")
+    request = continuation_request(REQUEST, "one two three", cached=cached, cache_ttl="1h")
+    hour = {"type": "ephemeral", "ttl": "1h"}
+    assert request["messages"][-2]["content"] == [
+        {"type": "text", "text": "one "},
+        {"type": "text", "text": "two ", "cache_control": hour},
+        {"type": "text", "text": "three", "cache_control": hour},
+    ]
+
+
+def test_no_breakpoint_is_added_to_a_request_that_has_the_four_allowed() -> None:
+    block = {"type": "text", "text": "s", "cache_control": CACHED}
+    request = {**REQUEST, "system": [block, block, block, block]}
+    assert prefill_request(request, "abc")["messages"][-1]["content"] == [
+        {"type": "text", "text": "abc"}
+    ]
+
+
+def test_a_continuation_under_a_schema_drops_the_format_and_asks_for_the_rest_in_words() -> None:
+    schema = {"type": "json_schema", "schema": {"type": "object"}}
+    request = {**REQUEST, "output_config": {"format": schema, "effort": "low"}}
+    continued = continuation_request(request, '{"a": ')
+    assert continued["output_config"] == {"effort": "low"}
+    assert "JSON document matching the schema" in continued["messages"][-1]["content"]
+    assert request["output_config"]["format"] == schema, "input not mutated"
 
 
 @given(st.text('ab{}" \n', max_size=30), st.text('ab{}" \n', max_size=30))

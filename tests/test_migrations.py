@@ -31,6 +31,13 @@ from planner.db.migrate import alembic_config, check
 from tests.rows import add_tree, add_user, row_counts
 
 MODEL_TABLES = set(Base.metadata.tables)
+# Migration 0005 applies Procrastinate's schema on PostgreSQL only (the job queue).
+PROCRASTINATE_TABLES = {
+    "procrastinate_events",
+    "procrastinate_jobs",
+    "procrastinate_periodic_defers",
+    "procrastinate_workers",
+}
 
 
 @pytest.fixture
@@ -44,11 +51,12 @@ def _tables(db: Database) -> set[str]:
 
 
 def test_upgrade_downgrade_upgrade_round_trip(db: Database) -> None:
+    expected = MODEL_TABLES if db.is_duckdb else MODEL_TABLES | PROCRASTINATE_TABLES
     assert _tables(db) == set()
     assert db.current_revision() is None
 
     db.upgrade()
-    assert _tables(db) == MODEL_TABLES
+    assert _tables(db) == expected
     assert db.current_revision() == head_revision()
 
     db.downgrade()
@@ -56,7 +64,7 @@ def test_upgrade_downgrade_upgrade_round_trip(db: Database) -> None:
     assert db.current_revision() is None
 
     db.upgrade()
-    assert _tables(db) == MODEL_TABLES
+    assert _tables(db) == expected
 
 
 def test_models_and_migrations_do_not_drift(db: Database) -> None:
@@ -105,13 +113,14 @@ def test_every_table_takes_and_returns_rows(db: Database) -> None:
 
 
 def test_ensure_schema_migrates_an_empty_database_once(db: Database) -> None:
+    expected = MODEL_TABLES if db.is_duckdb else MODEL_TABLES | PROCRASTINATE_TABLES
     db.ensure_schema()
     assert db.current_revision() == head_revision()
     db.ensure_schema()  # at head: nothing to do
-    assert _tables(db) == MODEL_TABLES
+    assert _tables(db) == expected
     db.downgrade()
     db.ensure_schema()  # a downgrade forgets that the database was at head
-    assert _tables(db) == MODEL_TABLES
+    assert _tables(db) == expected
 
 
 def test_a_url_with_a_percent_sign_reaches_alembic_unchanged() -> None:
@@ -123,7 +132,9 @@ def test_chunks_lose_their_foreign_key_and_keep_their_rows(db: Database) -> None
     """0003 rebuilds the chunk table on DuckDB: no row may be lost either way."""
     db.upgrade("0002")
     with db.session() as session:
-        tree = add_tree(session, add_user(session, "ann"), checkpoints=False, sessions=False)
+        tree = add_tree(
+            session, add_user(session, "ann"), checkpoints=False, lease=False, sessions=False
+        )
 
     def chunks() -> list[tuple]:
         with db.engine.begin() as connection:
@@ -157,9 +168,12 @@ def test_checkpoint_segments_come_and_go_without_touching_other_rows(db: Databas
     """0004 adds generation_checkpoints only: down and up again, everything else stays."""
     db.upgrade("0003")
     with db.session() as session:
-        tree = add_tree(session, add_user(session, "ann"), checkpoints=False, sessions=False)
+        tree = add_tree(
+            session, add_user(session, "ann"), checkpoints=False, lease=False, sessions=False
+        )
         before = row_counts_of(
-            session, MODEL_TABLES - {"generation_checkpoints", "session_families"}
+            session,
+            MODEL_TABLES - {"generation_checkpoints", "generation_leases", "session_families"},
         )
     db.upgrade()
     with db.session() as session:
@@ -173,7 +187,10 @@ def test_checkpoint_segments_come_and_go_without_touching_other_rows(db: Databas
     assert "generation_checkpoints" not in _tables(db)
     with db.session() as session:
         assert (
-            row_counts_of(session, MODEL_TABLES - {"generation_checkpoints", "session_families"})
+            row_counts_of(
+                session,
+                MODEL_TABLES - {"generation_checkpoints", "generation_leases", "session_families"},
+            )
             == before
         )
     db.upgrade()

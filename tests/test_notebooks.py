@@ -80,4 +80,7 @@ def test_failure_modes_notebook_runs(monkeypatch: pytest.MonkeyPatch, planner_ho
     notebook = _execute("failure_modes.ipynb", monkeypatch)
     conclusion = _outputs_text(notebook.cells[-1])
     assert " won: " in conclusion, conclusion
+    best = conclusion.split("Best contender per fault")[1]
+    for fault in ("drop-at-90", "drop-twice", "overloaded"):
+        assert f"- {fault}: **" in best and "(n=2, 95% interval " in best, conclusion
     assert len(_charts(notebook)) == 4

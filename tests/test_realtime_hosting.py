@@ -83,21 +83,21 @@ def test_a_busy_port_is_a_clear_error(
 
 
 def test_serve_reports_a_busy_port_a_bad_redis_url_and_a_redis_that_is_down(
-    run_cli,
-    busy_port: int,  # noqa: ANN001
+    invoke,  # noqa: ANN001
+    busy_port: int,
 ) -> None:
-    busy = run_cli("serve", "--port", str(busy_port), timeout=60)
-    bad_url = run_cli("serve", "--port", "0", "--redis", "http://127.0.0.1:6379", timeout=60)
-    down = run_cli("serve", "--port", "0", "--redis", "redis://127.0.0.1:1/0", timeout=60)
+    busy = invoke("serve", "--port", str(busy_port))
+    bad_url = invoke("serve", "--port", "0", "--redis", "http://127.0.0.1:6379")
+    down = invoke("serve", "--port", "0", "--redis", "redis://127.0.0.1:1/0")
 
     # A service that cannot be used (the port, Redis) exits 6; a setting that is wrong, 2.
-    assert busy.returncode == 6 and f"cannot listen on 127.0.0.1:{busy_port}" in busy.stderr
-    assert bad_url.returncode == 2 and "not a Redis URL" in bad_url.stderr
-    assert down.returncode == 6 and "Redis at redis://127.0.0.1:1/0 does not answer" in down.stderr
+    assert busy.exit_code == 6 and f"cannot listen on 127.0.0.1:{busy_port}" in busy.stderr
+    assert bad_url.exit_code == 2 and "not a Redis URL" in bad_url.stderr
+    assert down.exit_code == 6 and "Redis at redis://127.0.0.1:1/0 does not answer" in down.stderr
     assert all("Traceback" not in run.stderr for run in (busy, bad_url, down))
 
 
-def test_serve_help_documents_the_protocol(run_cli) -> None:  # noqa: ANN001
-    result = run_cli("serve", "--help")
-    assert result.returncode == 0
+def test_serve_help_documents_the_protocol(invoke) -> None:  # noqa: ANN001
+    result = invoke("serve", "--help")
+    assert result.exit_code == 0
     assert "request_catch_up" in result.stdout and "--redis" in result.stdout

@@ -238,7 +238,7 @@ class PlannerProcess:
         for line in self.process.stderr:
             self.lines.put(line)
 
-    def wait_for(self, pattern: str, timeout_s: float = 30) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout_s: float = 120) -> re.Match[str]:
         """The first stderr line matching `pattern` (later lines stay queued)."""
         seen = []
         deadline = time.monotonic() + timeout_s

@@ -158,7 +158,7 @@ def test_socketio_replay_without_redis_says_what_to_set() -> None:
 @pytest.mark.redis
 @pytest.mark.anyio
 async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(
-    run_cli,  # noqa: ANN001
+    invoke,  # noqa: ANN001
     home_db: Database,
 ) -> None:
     """A real server on Redis, a real client in the room, `planner replay --socketio`."""
@@ -188,7 +188,7 @@ async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(
         )
         assert "error" not in joined, joined
         result = await anyio.to_thread.run_sync(
-            lambda: run_cli(
+            lambda: invoke(
                 "replay",
                 str(recording.generation_id),
                 "--socketio",
@@ -198,7 +198,7 @@ async def test_cli_replay_reaches_a_socketio_client_in_the_generation_room(
                 "20",
             )
         )
-        assert result.returncode == 0, result.stderr
+        assert result.exit_code == 0, result.stderr
         expected = [(e.seq, e.name) for e in recording.events]
         await client.wait_until(
             lambda: len(client.generation_events(recording.generation_id)) >= len(expected),

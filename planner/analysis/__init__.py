@@ -6,6 +6,8 @@ statistics), `plans` (a stored plan as tables), `experiments` (failure-mode expe
 runs, summaries and strategy rankings). Every query takes the caller's `Database` first.
 """
 
+from planner.analysis.attempts import explain_attempts, split_reason
+from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
     experiment_summary,
@@ -23,6 +25,7 @@ from planner.analysis.history import (
     history_options,
     history_page,
     running_generation,
+    seems_dead,
 )
 from planner.analysis.plans import PlanTables, load_plan, task_table
 from planner.analysis.progress import (
@@ -56,7 +59,10 @@ __all__ = [
     "chunk_rows",
     "chunk_timeline",
     "describe",
+    "describe_faults",
+    "describe_strategy",
     "events_log",
+    "explain_attempts",
     "experiment_runs",
     "experiment_summary",
     "failure_table",
@@ -74,6 +80,8 @@ __all__ = [
     "rank_strategies",
     "recoveries",
     "running_generation",
+    "seems_dead",
+    "split_reason",
     "success_matrix",
     "summarize",
     "summary_by",

@@ -30,6 +30,9 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from planner.analysis._query import read_frame
+from planner.analysis.contenders import ORACLE, distance_to_oracle, oracle_runs
+from planner.contenders import Outcome
+from planner.contenders.stats import wilson_interval
 from planner.db import Database, Experiment, ExperimentRun, Generation, GenerationAttempt
 from planner.failures import failure_points, fault_for
 
@@ -57,6 +60,11 @@ RUN_COLUMNS = (
     "wasted_output_tokens",
     "token_ratio",
     "error",
+    "kind",
+    "outcome",
+    "delivered_chars",
+    "config",
+    "versions",
 )
 SUMMARY_COLUMNS = (
     "strategy",
@@ -64,11 +72,21 @@ SUMMARY_COLUMNS = (
     "runs",
     "completed",
     "success_rate",
+    "success_low",
+    "success_high",
+    "outcomes",
     "median_slowdown",
     "p95_slowdown",
     "token_ratio",
     "mean_attempts",
     "tiers",
+    "oracle_pairs",
+    "oracle_time_ratio",
+    "oracle_time_low",
+    "oracle_time_high",
+    "oracle_tokens_ratio",
+    "oracle_tokens_low",
+    "oracle_tokens_high",
 )
 
 
@@ -164,6 +182,10 @@ def experiment_runs(db: Database, experiment_id: uuid.UUID | str) -> pd.DataFram
             ExperimentRun.final_tokens,
             ExperimentRun.wasted_output_tokens,
             ExperimentRun.error,
+            ExperimentRun.outcome,
+            ExperimentRun.delivered_chars,
+            ExperimentRun.config,
+            ExperimentRun.versions,
         )
         .outerjoin(model, model.c.generation_id == ExperimentRun.generation_id)
         .where(ExperimentRun.experiment_id == key)
@@ -181,6 +203,15 @@ def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
     completed = frame["status"] == "completed"
     for column in ("duration_s", "baseline_duration_s", "model_time_s"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    for column, default in (("config", None), ("versions", None), ("outcome", None)):
+        if column not in frame:
+            frame[column] = default
+    if "delivered_chars" not in frame:
+        frame["delivered_chars"] = np.nan
+    frame["kind"] = frame["config"].map(_kind)
+    # A contender run has no generation: all of its time is the model's (two requests).
+    contender = frame["kind"] == "contender"
+    frame.loc[contender, "model_time_s"] = frame.loc[contender, "duration_s"]
     clean = frame[(frame["fault_spec"] == BASELINE_FAULT) & completed]
     baseline = clean.groupby("seed")["model_time_s"].median()
     frame["baseline_model_time_s"] = frame["seed"].map(baseline).astype(float)
@@ -190,6 +221,12 @@ def with_measures(runs: pd.DataFrame) -> pd.DataFrame:
     output = pd.to_numeric(frame["output_tokens"], errors="coerce")
     frame["token_ratio"] = _ratio(output, final, completed)
     return frame[list(RUN_COLUMNS)]
+
+
+def _kind(config: Any) -> str:
+    if isinstance(config, str):
+        config = json.loads(config)
+    return str(config.get("kind", "strategy")) if isinstance(config, dict) else "strategy"
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series, keep: pd.Series) -> pd.Series:
@@ -206,11 +243,13 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     finished = runs[~runs["status"].isin(["pending", "running", "cancelled"])]
+    oracle = oracle_runs(finished)
     rows: list[dict[str, Any]] = []
     for (strategy, fault), group in finished.groupby(["strategy", "fault"], sort=False):
         done = group[group["status"] == "completed"]
         slowdown = done["slowdown"].dropna()
         final = done["final_tokens"].sum()
+        success = wilson_interval(len(done), len(group))
         rows.append(
             {
                 "strategy": strategy,
@@ -218,15 +257,33 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
                 "runs": len(group),
                 "completed": len(done),
                 "success_rate": len(done) / len(group),
+                "success_low": success.low,
+                "success_high": success.high,
+                "outcomes": _outcomes(group),
                 "median_slowdown": float(slowdown.median()) if len(slowdown) else np.nan,
                 "p95_slowdown": float(slowdown.quantile(0.95)) if len(slowdown) else np.nan,
                 "token_ratio": float(done["output_tokens"].sum() / final) if final else np.nan,
                 "mean_attempts": float(group["attempts"].mean()),
-                "tiers": _tiers(group["tier"]),
+                # a contender has no tiers (the judge's outcomes say how its runs ended)
+                "tiers": "" if (group["kind"] == "contender").all() else _tiers(group["tier"]),
+                **distance_to_oracle(done, oracle),
             }
         )
     table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     return table.sort_values(["fault", "strategy"], key=_baseline_last).reset_index(drop=True)
+
+
+def _outcomes(group: pd.DataFrame) -> str:
+    """How the runs that did not succeed ended, as the judge says (`raised 2, silently
+    truncated 1`); a run that was never judged (it broke) counts by its status."""
+    failed = group[group["status"] != "completed"]
+    labels = [
+        Outcome(outcome).label if isinstance(outcome, str) else str(status)
+        for outcome, status in zip(failed["outcome"], failed["status"], strict=True)
+    ]
+    return ", ".join(
+        f"{label} {count}" for label, count in sorted(pd.Series(labels).value_counts().items())
+    )
 
 
 def _baseline_last(column: pd.Series) -> pd.Series:
@@ -248,13 +305,15 @@ def tier_distribution(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank_strategies(runs: pd.DataFrame) -> pd.DataFrame:
-    """Strategies over the faulty runs (the baseline excluded), best first.
+    """Strategies and contenders over the faulty runs (the baseline and the oracle
+    excluded), best first.
 
     Best = highest success rate; ties go to the lower median slowdown, then to the lower
     token ratio. Columns: strategy, runs, success_rate, median_slowdown, token_ratio.
     """
     faulty = runs[
         (runs["fault"] != BASELINE_FAULT)
+        & (runs["strategy"] != ORACLE)  # the floor, not a choice
         & ~runs["status"].isin(["pending", "running", "cancelled"])
     ]
     if faulty.empty:

@@ -16,7 +16,8 @@ import pandas as pd
 from sqlalchemy import Select, distinct, func, select
 
 from planner.analysis._query import read_frame, read_one, read_scalar
-from planner.db import Database, Generation, MasterPlanRow
+from planner.db import Database, Generation, MasterPlanRow, utcnow
+from planner.store import liveness
 from planner.store.status import LIVE_STATUSES
 
 # A generation in one of these has not ended yet (queued in the service, or streaming).
@@ -134,6 +135,21 @@ def get_generation(
         Generation.id == generation_id, Generation.user_id == user_id
     )
     return read_one(db, statement)
+
+
+def seems_dead(row: dict[str, Any], *, now: datetime | None = None) -> bool:
+    """A `running` generation whose process is gone or silent: never to be shown as live.
+
+    The same test the store's sweep applies (`planner.store.liveness`); a queued one
+    waits for a slot without a heartbeat, so only running ones are judged.
+    """
+    if row["status"] != "running":
+        return False
+    now = now or utcnow()
+    silent = row["heartbeat_at"] is not None and (
+        (now - row["heartbeat_at"]).total_seconds() > liveness.STALE_AFTER_S
+    )
+    return silent or liveness.owner_gone(row["owner_pid"], row["owner_host"], row["id"])
 
 
 def running_generation(db: Database, user_id: uuid.UUID) -> uuid.UUID | None:

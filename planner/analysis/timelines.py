@@ -5,6 +5,10 @@ points at most. `chunk_timeline` therefore downsamples in the database: it split
 time span into equal buckets and keeps, per (attempt, bucket), the last arrival time and
 the furthest character reached. The shape of every attempt's curve survives (each curve
 is monotone within an attempt), and only `max_points`-ish rows leave the database.
+
+Characters are stored per stage (discovery, then the plan, each from 0); the chart counts
+them over the whole generation (`generation_chars`: each stage starts where the one before
+ended), so a resumed discovery attempt is as visible as a resumed plan attempt.
 """
 
 from __future__ import annotations
@@ -19,8 +23,17 @@ from planner.analysis._query import read_frame, read_one
 from planner.db import Database, GenerationAttempt, GenerationChunk
 from planner.store.batch import CHUNK_COLUMNS
 
-TIMELINE_COLUMNS = ("attempt", "stage", "t_s", "chars_end", "chunks")
-MARKER_COLUMNS = ("attempt", "stage", "kind", "t_s", "chars_end", "error_type", "error_message")
+TIMELINE_COLUMNS = ("attempt", "stage", "t_s", "chars_end", "generation_chars", "chunks")
+MARKER_COLUMNS = (
+    "attempt",
+    "stage",
+    "kind",
+    "t_s",
+    "chars_end",
+    "generation_chars",
+    "error_type",
+    "error_message",
+)
 ATTEMPT_COLUMNS = (
     "number",
     "stage",
@@ -90,7 +103,19 @@ def chunk_timeline(
         )
     frame = read_frame(db, statement)
     frame["t_s"] = frame.pop("t_ms").astype(float) / 1000.0
-    return frame[list(TIMELINE_COLUMNS)].astype({"chunks": int, "chars_end": int, "attempt": int})
+    frame["chars_end"] = frame["chars_end"].astype(int)
+    offsets = stage_offsets(frame["stage"], frame["chars_end"])
+    frame["generation_chars"] = frame["chars_end"] + frame["stage"].map(offsets)
+    return frame[list(TIMELINE_COLUMNS)].astype(
+        {"chunks": int, "generation_chars": int, "attempt": int}
+    )
+
+
+def stage_offsets(stages: pd.Series, chars_end: pd.Series) -> dict[str, int]:
+    """Characters streamed before each stage began, the stages in the order they appear."""
+    reached = chars_end.astype(int).groupby(stages, sort=False).max()
+    before = reached.cumsum().shift(fill_value=0)
+    return {str(stage): int(value) for stage, value in before.items()}
 
 
 def attempts_table(db: Database, generation_id: uuid.UUID) -> pd.DataFrame:
@@ -127,13 +152,16 @@ def fault_markers(attempts: pd.DataFrame) -> pd.DataFrame:
     failed = attempts[attempts["error_type"].notna()] if not attempts.empty else attempts
     if failed.empty:
         return pd.DataFrame(columns=list(MARKER_COLUMNS))
+    offsets = stage_offsets(attempts["stage"], attempts["resume_from_char"] + attempts["chars"])
+    chars_end = (failed["resume_from_char"] + failed["chars"]).astype(int)
     markers = pd.DataFrame(
         {
             "attempt": failed["number"].astype(int),
             "stage": failed["stage"],
             "kind": failed["kind"],
             "t_s": failed["end_s"].fillna(failed["start_s"]),
-            "chars_end": (failed["resume_from_char"] + failed["chars"]).astype(int),
+            "chars_end": chars_end,
+            "generation_chars": chars_end + failed["stage"].map(offsets).astype(int),
             "error_type": failed["error_type"],
             "error_message": failed["error_message"].fillna(""),
         }

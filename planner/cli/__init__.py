@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerGroup
+from planner.cli.dashboard import dashboard
 from planner.cli.db import db_group
 from planner.cli.experiment import experiment
 from planner.cli.export import export
@@ -17,6 +18,7 @@ from planner.cli.replay import replay
 from planner.cli.serve import serve
 from planner.cli.sim import sim
 from planner.cli.users import token, users_group
+from planner.cli.worker import worker
 from planner.logging import configure_logging
 
 
@@ -41,9 +43,11 @@ for command in (
     generate,
     resume,
     serve,
+    dashboard,
     experiment,
     replay,
     export,
+    worker,
 ):
     main.add_command(command)
 

@@ -5,15 +5,36 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerCommand, database, stop
+from planner.contenders import CONTENDER, INSTALL_HINT, REGISTRY, RUN_CHOICES
 
 
-@click.command("experiment", cls=PlannerCommand)
+def _choices_epilog() -> str:
+    """Every name --strategies takes, with its one line (click keeps `\b` blocks as they are)."""
+    width = max(map(len, RUN_CHOICES))
+    lines = ["\b", "Strategies and contenders (--strategies):"]
+    for kind, title in (("strategy", "planner's strategies"), (CONTENDER, "contenders")):
+        lines.append(f"  {title}:")
+        lines += [
+            f"    {c.name:<{width}}  {c.description}"
+            for c in RUN_CHOICES.values()
+            if c.kind == kind
+        ]
+    extra = [entry.name for entry in REGISTRY.values() if entry.needs]
+    lines.append(f"  {', '.join(extra)} need the optional extra: {INSTALL_HINT}")
+    return "\n".join(lines)
+
+
+@click.command("experiment", cls=PlannerCommand, epilog=_choices_epilog())
 @click.option(
     "--faults",
     default="",
     help="Comma-separated fault specs: profile names (drop-at-90, flaky, ...) or JSON lists.",
 )
-@click.option("--strategies", required=True, help="Comma-separated: none, hybrid, restart, resume.")
+@click.option(
+    "--strategies",
+    required=True,
+    help="Comma-separated strategies and contenders (listed below), e.g. resume,sdk,oracle.",
+)
 @click.option("--repeats", default=1, show_default=True, type=int, help="Runs per cell.")
 @click.option(
     "--concurrency", default=1, show_default=True, type=int, help="Generations at a time."
@@ -46,6 +67,7 @@ from planner.cli.base import PlannerCommand, database, stop
     "--from-generation source's).",
 )
 @click.option("--name", default="", help="A name to find the experiment by.")
+@click.option("--model", default=None, help="Model every run asks for (default: PLANNER_MODEL's).")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the experiment id and summary as JSON on stdout."
 )
@@ -59,16 +81,21 @@ def experiment(
     from_generation: str | None,
     description: str | None,
     name: str,
+    model: str | None,
     as_json: bool,
 ) -> None:
-    """Run a failure-mode experiment: every fault x strategy, REPEATS times.
+    """Run a failure-mode experiment: every fault x strategy or contender, REPEATS times.
 
-    Each run is a real generation against the simulator with a seed derived from --seed
-    and the repeat number (shared by every cell, so strategies face the same plans), plus
-    a fault-free baseline run per strategy and seed. Results are stored (experiments,
-    experiment_runs) and summarised per strategy x fault: success rate, median and p95
-    time / fault-free time (the wall time of the model calls, against the fault-free
-    runs of the same seed), output tokens / final tokens, and how the runs ended (tiers).
+    A strategy's run is a real generation against the simulator; a contender's run asks
+    the generation's same two requests through another library's documented recovery
+    path. Every run uses a seed derived from --seed and the repeat number (shared by every
+    cell, so all face the same plans and fault draws), plus a fault-free baseline run per
+    strategy and seed. A run succeeds only when its final text equals the fault-free
+    answer (a text returned as complete but cut short is a failure: silently truncated).
+    Results are stored (experiments, experiment_runs, with each run's configuration and
+    library versions) and summarised per strategy x fault: success rate with its 95%
+    interval, median and p95 time / fault-free time, output tokens / final tokens, the
+    distance to the oracle (when `oracle` is among the strategies) and how runs ended.
     """
     import json
     import uuid
@@ -101,6 +128,7 @@ def experiment(
         description=description,
         from_generation_id=source,
         name=name,
+        model=model,
     )
     err = Console(stderr=True, highlight=False)
     db = database()
@@ -126,5 +154,5 @@ def experiment(
         return
     out = Console(highlight=False)
     if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
-        out = Console(highlight=False, width=160)
+        out = Console(highlight=False, width=240)
     out.print(summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})"))

@@ -34,6 +34,31 @@ from planner.errors import InputError
     help="Simulator clock factor (100 = a hundred times faster, 0 = unlimited).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Simulator seed.")
+@click.option(
+    "--thinking",
+    default=None,
+    help="model, off, adaptive or budget:N, for both stages or as "
+    "discovery=VALUE,masterplan=VALUE (default: discovery thinks, the MasterPlan does not "
+    "where the model allows).",
+)
+@click.option(
+    "--effort",
+    default=None,
+    help="low, medium, high, xhigh or max, for both stages or per stage as --thinking.",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json-schema"]),
+    default="text",
+    show_default=True,
+    help="The answer as text planner validates, or constrained by the plan's JSON schema.",
+)
+@click.option(
+    "--output-budget",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Output tokens the whole generation may spend across attempts (default: no cap).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result object on stdout.")
 def generate(
     description: str,
@@ -42,6 +67,10 @@ def generate(
     faults: str,
     speed: float,
     seed: int,
+    thinking: str | None,
+    effort: str | None,
+    output_format: str,
+    output_budget: int | None,
     as_json: bool,
 ) -> None:
     """Generate one MasterPlan from DESCRIPTION, with a progress bar on stderr.
@@ -52,19 +81,30 @@ def generate(
     import uuid
 
     from planner import auth, plan
+    from planner.catalog import lookup
+    from planner.config import get_settings
     from planner.plan import runner
+    from planner.plan.settings import settings_from_options
     from planner.store import GenerationStore
 
+    chosen = settings_from_options(
+        lookup(get_settings().model),
+        thinking=thinking,
+        effort=effort,
+        output_format=output_format,
+        output_budget_tokens=output_budget,
+    )
     plan.GenerationRequest(
-        description, uuid.UUID(int=0), strategy, faults, speed, seed=seed
+        description, uuid.UUID(int=0), strategy, faults, speed, seed=seed, settings=chosen
     ).validated()
     db = database()
     store = GenerationStore(db)
     store.prepare()
     user = auth.get_user(db, username) if username else auth.get_or_create_local_user(db)
-    spec = runner.create(
-        store, plan.GenerationRequest(description, user.id, strategy, faults, speed, seed=seed)
+    request = plan.GenerationRequest(
+        description, user.id, strategy, faults, speed, seed=seed, settings=chosen
     )
+    spec = runner.create(store, request)
     finish_generation(lambda bus: runner.execute(store, spec, bus=bus), spec.generation_id, as_json)
 
 
@@ -103,16 +143,22 @@ def finish_generation(run, generation_id, as_json: bool) -> None:  # noqa: ANN00
     import json
 
     from planner.events import default_bus
+    from planner.plan.sweep import Sweeper
     from planner.plan.terminal import TerminalProgress
     from planner.realtime import publishing
 
     bus = default_bus()
+    # While it runs, this process also finds other generations whose runner died; it
+    # resumes none itself (it exits when its own generation ends).
+    sweeper = Sweeper(database(), bus=bus, resume=None).start()
     try:
         # With PLANNER_REDIS_URL, every Socket.IO node sees this generation.
         with publishing(bus), TerminalProgress(bus, generation_id):
             outcome = run(bus)
     except KeyboardInterrupt:
         stop(f"interrupted; continue with `planner resume {generation_id}`", 130)
+    finally:
+        sweeper.stop()
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2))
     if not outcome.completed:

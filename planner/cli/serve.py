@@ -25,6 +25,7 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
     Clients connect with auth={"token": ACCESS_JWT} (see `planner token NAME`), then
     start_generation, join_generation, leave_generation and request_catch_up.
     """
+    from planner import jobs
     from planner.plan import GenerationService
     from planner.realtime import RedisTarget, serve_forever
 
@@ -36,7 +37,9 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
             raise ConfigError(str(exc)) from None
     db = database()
     db.ensure_schema()
-    service = GenerationService(db)
+    # PostgreSQL: starts are jobs for `planner worker`s; DuckDB: threads of this process.
+    enqueue = jobs.enqueuer(db) if jobs.uses_jobs(db) else None
+    service = GenerationService(db, sweep=True, enqueue=enqueue)
     try:
         serve_forever(
             host,

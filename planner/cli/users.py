@@ -27,14 +27,54 @@ def users_add(name: str, password_stdin: bool) -> None:
     from planner import auth
 
     auth.validate_username(name)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif not sys.stdin.isatty():
-        raise InputError("no terminal to ask for the password on; use --password-stdin")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    user = auth.create_user(database(), name, password)
+    user = auth.create_user(database(), name, _read_password(password_stdin))
     click.echo(f"created user {user.username!r}", err=True)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InputError("no terminal to ask for the password on; use --password-stdin")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Print every user: name, created (UTC), and whether it can log in."""
+    from planner import auth
+
+    for user in auth.list_users(database()):
+        login = "can log in" if user.can_login else "cannot log in (built-in)"
+        click.echo(f"{user.username}\t{user.created_at:%Y-%m-%d %H:%M}\t{login}")
+
+
+@users_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def users_delete(name: str, yes: bool) -> None:
+    """Delete user NAME with every generation, plan and experiment they own; their tokens
+    stop working at once."""
+    from planner import auth
+
+    user = auth.get_user(database(), name)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("no terminal to confirm on; add --yes")
+        click.confirm(f"Delete {user.username!r} and everything they own?", abort=True, err=True)
+    auth.delete_user(database(), user.username)
+    click.echo(f"deleted user {user.username!r}", err=True)
+
+
+@users_group.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_passwd(name: str, password_stdin: bool) -> None:
+    """Set a new password for user NAME (from --password-stdin or a hidden prompt)."""
+    from planner import auth
+
+    user = auth.change_password(database(), name, _read_password(password_stdin))
+    click.echo(f"changed the password of {user.username!r}", err=True)
 
 
 @click.command("token", cls=PlannerCommand)

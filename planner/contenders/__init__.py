@@ -28,20 +28,29 @@ from planner.contenders.errors import (
 from planner.contenders.judge import Outcome, judge
 from planner.contenders.planner_strategy import PlannerStrategy
 from planner.contenders.registry import (
+    CONTENDER,
     CONTENDERS,
     INSTALL_HINT,
     REGISTRY,
+    RUN_CHOICES,
+    STRATEGY,
+    RunChoice,
     describe,
     get_contender,
     installed,
+    kind_of,
+    require_installed,
 )
 from planner.contenders.runner import Row, compare
 from planner.contenders.summary import CellSummary, summarize
 
 __all__ = [
+    "CONTENDER",
     "CONTENDERS",
     "INSTALL_HINT",
     "REGISTRY",
+    "RUN_CHOICES",
+    "STRATEGY",
     "BadComparison",
     "BaselineFailed",
     "CellSummary",
@@ -52,6 +61,7 @@ __all__ = [
     "Outcome",
     "PlannerStrategy",
     "Row",
+    "RunChoice",
     "UnknownContender",
     "UnsupportedRequest",
     "compare",
@@ -59,5 +69,7 @@ __all__ = [
     "get_contender",
     "installed",
     "judge",
+    "kind_of",
+    "require_installed",
     "summarize",
 ]

@@ -6,6 +6,10 @@ LiteLLM alone takes seconds to import, and most contenders need the optional ext
 when it is asked for; a library that is missing becomes one line saying which extra to
 install (`ContenderUnavailable`), never a traceback. This is the one place that import is
 deferred, and for that reason only: the modules import nothing of each other.
+
+An experiment's `--strategies` takes planner's own strategies and contenders from one list
+(`RUN_CHOICES`, `kind_of`): planner's strategies first (`planner.llm.REGISTRY`), then the
+contenders, every name with its one line; the two sets of names never overlap.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from types import MappingProxyType
 
 from planner.contenders.base import Contender
 from planner.contenders.errors import ContenderUnavailable, UnknownContender
+from planner.llm import REGISTRY as STRATEGY_REGISTRY
 
 EXTRA = "contenders"
 INSTALL_HINT = f"pip install 'planner[{EXTRA}]'"
@@ -122,13 +127,64 @@ def installed(name: str) -> bool:
     return all(_importable(module) for module, _ in REGISTRY[name].needs)
 
 
+STRATEGY = "strategy"
+CONTENDER = "contender"
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """One name `--strategies` accepts: planner's strategy, or a contender."""
+
+    name: str
+    kind: str
+    description: str
+
+
+RUN_CHOICES: Mapping[str, RunChoice] = MappingProxyType(
+    {
+        **{
+            entry.name: RunChoice(entry.name, STRATEGY, entry.description)
+            for entry in STRATEGY_REGISTRY.values()
+        },
+        **{entry.name: RunChoice(entry.name, CONTENDER, entry.description) for entry in _ENTRIES},
+    }
+)
+
+
+def kind_of(name: str) -> str:
+    """`strategy` or `contender`; an unknown name is refused with every known one listed."""
+    choice = RUN_CHOICES.get(name)
+    if choice is None:
+        raise UnknownContender(
+            f"unknown strategy or contender {name!r}; choose from {', '.join(RUN_CHOICES)}"
+        )
+    return choice.kind
+
+
+def require_installed(name: str) -> None:
+    """Refuse a contender whose library is missing, with the extra that brings it."""
+    entry = REGISTRY.get(name)
+    if entry is None or installed(name):
+        return
+    missing = [dist for module, dist in entry.needs if not _importable(module)]
+    raise ContenderUnavailable(
+        f"contender {name!r} needs {', '.join(missing)}, which is not installed: {INSTALL_HINT}"
+    )
+
+
 __all__ = [
+    "CONTENDER",
     "CONTENDERS",
     "EXTRA",
     "INSTALL_HINT",
     "REGISTRY",
+    "RUN_CHOICES",
+    "STRATEGY",
     "RegisteredContender",
+    "RunChoice",
     "describe",
     "get_contender",
     "installed",
+    "kind_of",
+    "require_installed",
 ]

@@ -9,6 +9,9 @@ spread and n, and every claim carries a 95% interval:
   1 - 2 * P(Binomial(n, 1/2) < k) at least the confidence). No random resampling, so the
   same data give the same interval; below 6 values no pair of ranks reaches 95%, and there
   is no interval rather than a flattering one.
+- `quantile_interval(values, q)`: the same for any quantile (a p99 latency): ranks l < u
+  with P(l <= Binomial(n, q) < u) at least the confidence; none when n is too small for
+  the upper rank to exist (a p99 from 100 values has no interval).
 - `wilson_interval(successes, n)`: the Wilson score interval of a proportion, which stays
   inside [0, 1] and is honest at 0/n and n/n, where the normal approximation collapses.
 - `met(interval, target)`: a cost target (lower is better) is met only when the interval's
@@ -90,6 +93,36 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     return Interval(ordered[best - 1], ordered[n - best], confidence)
 
 
+def _binomial_cdf(n: int, p: float) -> list[float]:
+    """P(Binomial(n, p) <= k) for k = 0..n, in log space (no underflow at large n)."""
+    log_p, log_q = math.log(p), math.log1p(-p)
+    log_n = math.lgamma(n + 1)
+    cdf, total = [], 0.0
+    for k in range(n + 1):
+        log_pmf = log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p
+        total += math.exp(log_pmf + (n - k) * log_q)
+        cdf.append(min(total, 1.0))
+    return cdf
+
+
+def quantile_interval(
+    values: Sequence[float], q: float, confidence: float = CONFIDENCE
+) -> Interval | None:
+    """The order-statistic interval of the q-quantile with at least `confidence` coverage."""
+    n = len(values)
+    if n == 0 or not 0 < q < 1:
+        return None
+    ordered = sorted(values)
+    cdf = _binomial_cdf(n, q)
+    tail = (1 - confidence) / 2
+    # ranks are 1-based: P(X_(l) <= quantile < X_(u)) = P(l <= B <= u - 1) = F(u-1) - F(l-1)
+    lows = [rank for rank in range(1, n + 1) if cdf[rank - 1] <= tail]
+    highs = [rank for rank in range(1, n + 1) if 1 - cdf[rank - 1] <= tail]
+    if not lows or not highs:
+        return None
+    return Interval(ordered[lows[-1] - 1], ordered[highs[0] - 1], confidence)
+
+
 def _z(confidence: float) -> float:
     return statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
 
@@ -123,6 +156,7 @@ __all__ = [
     "describe",
     "median_interval",
     "met",
+    "quantile_interval",
     "rate",
     "wilson_interval",
 ]

@@ -13,6 +13,6 @@ import streamlit as st
 
 from planner.dashboard import cookie
 
-SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+SCRIPT = Path(__file__).resolve().parent / "app.py"
 
 app = st.App(str(SCRIPT), routes=cookie.routes())

@@ -30,7 +30,7 @@ def chunk_timeline(
             x=alt.X(
                 "t_s:Q", title="seconds since the generation started", scale=alt.Scale(domainMin=0)
             ),
-            y=alt.Y("chars_end:Q", title="characters received (per stage)"),
+            y=alt.Y("generation_chars:Q", title="characters received (whole generation)"),
             color=alt.Color(
                 "attempt_label:N",
                 title="attempt · stage",
@@ -41,7 +41,7 @@ def chunk_timeline(
                 alt.Tooltip("attempt:N"),
                 alt.Tooltip("stage:N"),
                 alt.Tooltip("t_s:Q", title="seconds", format=".2f"),
-                alt.Tooltip("chars_end:Q", title="characters", format=","),
+                alt.Tooltip("chars_end:Q", title="characters in its stage", format=","),
                 alt.Tooltip("chunks:Q", title="chunks in point", format=","),
             ],
         )
@@ -60,12 +60,12 @@ def chunk_timeline(
             )
             .encode(
                 x="t_s:Q",
-                y="chars_end:Q",
+                y="generation_chars:Q",
                 tooltip=[
                     alt.Tooltip("attempt:N", title="failed attempt"),
                     alt.Tooltip("error_type:N", title="fault"),
                     alt.Tooltip("error_message:N", title="message"),
-                    alt.Tooltip("chars_end:Q", title="at character", format=","),
+                    alt.Tooltip("chars_end:Q", title="at character of its stage", format=","),
                     alt.Tooltip("t_s:Q", title="at second", format=".2f"),
                 ],
             )

@@ -12,6 +12,7 @@ from planner import analysis
 from planner.analysis.progress import NOISY_EVENTS
 from planner.dashboard import nav, plan_view, session, widgets
 from planner.dashboard.resources import database
+from planner.dashboard.text import literal
 from planner.store import LIVE_STATUSES
 
 EVENTS_SHOWN = 5000
@@ -35,12 +36,16 @@ def render() -> None:
         else None
     )
     if tables is not None:
-        title.title(tables.plan["project_name"])
-    st.caption(plan_view.escape(row["description"]))
+        title.title(literal(tables.plan["project_name"]))
+    st.caption(literal(row["description"]))
     st.markdown(widgets.settings_line(row))
+    st.caption(
+        f"Strategy: {literal(analysis.describe_strategy(row['strategy']))}.  \n"
+        f"Faults: {literal(analysis.describe_faults(row['fault_spec']))}."
+    )
     _figures(row)
     if row["error"]:
-        st.error(f"**Error:** {row['error']}", icon=":material/error:")
+        st.error(f"**Error:** {literal(row['error'])}", icon=":material/error:")
     if row["status"] in LIVE_STATUSES:
         st.info(
             "This generation is still running: follow it live on the Generate page.",
@@ -110,12 +115,12 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
     try:
         return uuid.UUID(choice)
     except ValueError:
-        st.error(f"{choice!r} is not a generation id.")
+        st.error(f"{literal(repr(choice))} is not a generation id.")
         return None
 
 
 def _figures(row: dict[str, Any]) -> None:
-    columns = st.columns(6)
+    columns = [*st.columns(3), *st.columns(3)]  # two rows: readable at 900 px too
     duration = row["duration_s"]
     columns[0].metric("Duration", f"{duration:,.1f} s" if duration is not None else "—")
     columns[1].metric("Attempts", row["attempts"])
@@ -135,16 +140,25 @@ def _events(generation_id: uuid.UUID) -> None:
         return
     if len(frame) == EVENTS_SHOWN:
         st.caption(f"The first {EVENTS_SHOWN:,} events; the Downloads tab has the timeline.")
+    payloads = dict(zip(frame["seq"], frame["payload"], strict=True))
     frame["payload"] = frame["payload"].map(lambda p: json.dumps(p, ensure_ascii=False))
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         column_config={
+            "seq": st.column_config.NumberColumn("#"),
+            "name": st.column_config.TextColumn("event"),
             "created_at": st.column_config.DatetimeColumn("time (UTC)", format="HH:mm:ss.SSS"),
             "payload": st.column_config.TextColumn("payload", width="large"),
         },
     )
+    with st.expander("One event in full"):
+        names = dict(zip(frame["seq"], frame["name"], strict=True))
+        seq = st.selectbox(
+            "Event", list(payloads), format_func=lambda s: f"#{s} {names[s]}", key="event_full"
+        )
+        st.json(payloads[seq])
 
 
 def _downloads(generation_id: uuid.UUID, tables: analysis.PlanTables | None) -> None:

@@ -11,6 +11,7 @@ import streamlit as st
 from planner import analysis
 from planner.dashboard import charts, experiment_jobs, nav, session
 from planner.dashboard.resources import database
+from planner.dashboard.text import literal
 from planner.experiments import DEFAULT_DESCRIPTION, ExperimentConfig, ExperimentError
 from planner.llm import STRATEGIES
 from planner.sim import PROFILES
@@ -80,6 +81,17 @@ def _form(user_id: uuid.UUID) -> None:
     description = st.text_area("Project description", DEFAULT_DESCRIPTION, key="exp_description")
     name = st.text_input("Name (optional)", key="exp_name")
     all_faults = [*faults, *([extra.strip()] if extra.strip() else [])]
+    with st.expander("What the chosen faults and strategies do"):
+        st.markdown(
+            "\n".join(
+                [f"- **{literal(f)}**: {literal(analysis.describe_faults(f))}" for f in all_faults]
+                + [
+                    f"- **{literal(s)}**: {literal(analysis.describe_strategy(s))}"
+                    for s in strategies
+                ]
+            )
+            or "Nothing chosen yet."
+        )
     cells = (len(set(all_faults) | {"none"})) * len(strategies) * int(repeats)
     st.caption(f"{cells} generations, including the fault-free baselines.")
     if not st.button(
@@ -99,7 +111,7 @@ def _form(user_id: uuid.UUID) -> None:
     try:
         experiment_id = experiment_jobs.start(database(), config, user_id)
     except ExperimentError as exc:
-        st.error(f"The experiment cannot run: {exc}", icon=":material/error:")
+        st.error(f"The experiment cannot run: {literal(exc)}", icon=":material/error:")
         return
     st.session_state[SELECTED_KEY] = str(experiment_id)
     st.rerun()
@@ -121,7 +133,7 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
             icon=":material/info:",
         )
     if job is not None and job.error:
-        st.error(f"The experiment stopped with an error: {job.error}")
+        st.error(f"The experiment stopped with an error: {literal(job.error)}")
     _results(
         analysis.experiment_runs(database(), experiment_id), final=row["status"] == "completed"
     )
@@ -177,7 +189,8 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
     if not ranking.empty:
         best = ranking.iloc[0]
         st.success(
-            f"Best under faults: **{best['strategy']}**, {best['success_rate']:.0%} success"
+            f"Best under faults: **{literal(best['strategy'])}**, "
+            f"{best['success_rate']:.0%} success"
             + (
                 f", median slowdown ×{best['median_slowdown']:.2f}"
                 if pd.notna(best["median_slowdown"])
@@ -216,15 +229,15 @@ def _results(runs: pd.DataFrame, *, final: bool) -> None:
     )
     with st.expander("Every run"):
         st.dataframe(
-            runs.drop(columns=["experiment_id", "fault_spec"]),
+            every_run_table(runs),
             hide_index=True,
             width="stretch",
-            column_config={"generation_id": st.column_config.TextColumn("generation")},
-        )
-        st.page_link(
-            nav.page("history"),
-            label="Open a run's generation from History",
-            icon=":material/history:",
+            column_config={
+                "run_id": st.column_config.TextColumn("run"),
+                "generation": st.column_config.LinkColumn(
+                    "generation", display_text=r"detail\?id=(.{8})", help="Open its detail"
+                ),
+            },
         )
     st.caption(
         "Slowdown: model time ÷ the fault-free run's with the same seed (1.00 = no cost). "
@@ -251,3 +264,18 @@ def _slowdown_chart(summary: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=alt.Step(16))
     )
+
+
+def every_run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with ids as text (a UUID column otherwise shows as a byte array) and a
+    link from each run to its generation's detail page."""
+    table = runs.drop(columns=["experiment_id", "fault_spec"]).copy()
+    table["run_id"] = table["run_id"].map(lambda v: "" if v is None else str(v))
+    table.insert(
+        0,
+        "generation",
+        table.pop("generation_id").map(
+            lambda v: f"{nav.PAGES['detail'].url_path}?id={v}" if pd.notna(v) else None
+        ),
+    )
+    return table

@@ -1,8 +1,12 @@
 """Generate: describe a project, choose how to survive failures, watch it stream.
 
 Starting hands the request to the generation service and returns at once. The page then
-follows the generation from the database (see `live`), and so does any other tab or a
-refreshed page: it finds the user's running generation there.
+follows the generation from the database (see `live`). The run a tab follows is in its
+address (`?run=<id>`), so a refresh keeps following that run and no other, even when the
+same user runs another in a second browser. A new tab without one re-attaches to the
+user's running generation on its first run only: a tab already showing the form keeps
+what was typed in it. A running generation whose process is gone is marked
+`interrupted` (the store's own sweep) instead of being shown as live.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ import streamlit as st
 from planner import analysis
 from planner.config import get_settings
 from planner.dashboard import live, nav, session, widgets
-from planner.dashboard.plan_view import escape
 from planner.dashboard.resources import database, service
+from planner.dashboard.text import code, literal
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan import GenerationRequest, GenerationRequestError
 from planner.plan.request import MAX_SPEED
@@ -25,15 +29,10 @@ from planner.sim import PROFILES
 from planner.store import LIVE_STATUSES
 
 FOLLOWING_KEY = "following_generation"
+RUN_PARAM = "run"
+ATTACHED_KEY = "gen_attached_once"
 RECENT = 5
 CUSTOM_FAULTS = "custom JSON spec…"
-STRATEGY_HELP = {
-    "none": "plain stream; any failure fails the generation",
-    "hybrid": "the original system: keep a partial answer over 100 chars, else one "
-    "non-streaming retry",
-    "restart": "retry the whole stream from scratch with backoff",
-    "resume": "continue from the text already received (the default)",
-}
 EXAMPLE_SPEC = '[{"type": "reset", "toxicity": 1.0, "on_requests": [1], "at_fraction": 0.9}]'
 
 
@@ -41,6 +40,9 @@ def render() -> None:
     user = session.require_user()
     st.title("Generate a MasterPlan")
     followed = _followed_generation(user.user_id)
+    if followed is not None and analysis.seems_dead(followed):
+        service().store.mark_interrupted()
+        followed = analysis.get_generation(database(), followed["id"], user.user_id)
     if followed is not None:
         if followed["status"] in LIVE_STATUSES:
             live.render_running(followed["id"], user.user_id)
@@ -54,24 +56,33 @@ def render() -> None:
 
 
 def _followed_generation(user_id: uuid.UUID) -> dict | None:
-    """The generation this tab follows, else the user's running one (re-attach)."""
-    chosen = st.session_state.get(FOLLOWING_KEY)
-    generation_id = (
-        uuid.UUID(chosen) if chosen else analysis.running_generation(database(), user_id)
-    )
-    if generation_id is None:
-        return None
-    row = analysis.get_generation(database(), generation_id, user_id)
+    """The run in this tab's address, else (first run of a new tab only) the running one."""
+    first_run = not st.session_state.get(ATTACHED_KEY)
+    st.session_state[ATTACHED_KEY] = True
+    chosen = st.query_params.get(RUN_PARAM) or st.session_state.get(FOLLOWING_KEY)
+    try:
+        generation_id = uuid.UUID(chosen) if chosen else None
+    except ValueError:
+        generation_id = None
+    if generation_id is None and first_run:
+        generation_id = analysis.running_generation(database(), user_id)
+    row = analysis.get_generation(database(), generation_id, user_id) if generation_id else None
     if row is None:
-        st.session_state.pop(FOLLOWING_KEY, None)
+        _stop_following()
         return None
     st.session_state[FOLLOWING_KEY] = str(generation_id)
+    st.query_params[RUN_PARAM] = str(generation_id)
     return row
+
+
+def _stop_following() -> None:
+    st.session_state.pop(FOLLOWING_KEY, None)
+    st.query_params.pop(RUN_PARAM, None)
 
 
 def _new_generation_button() -> None:
     if st.button("Start a new generation", type="primary", icon=":material/add:", key="gen_new"):
-        st.session_state.pop(FOLLOWING_KEY, None)
+        _stop_following()
         st.rerun()
 
 
@@ -99,8 +110,8 @@ def _recent(user_id: uuid.UUID) -> None:
             nav.page("detail"),
             query_params={"id": str(row.id)},
             icon=widgets.STATUS_BADGE.get(row.status, ("gray", ":material/help:"))[1],
-            label=f"{escape(row.title[:70])} · {row.strategy}/{escape(row.fault_spec[:30])} · "
-            f"{row.status}{duration}",
+            label=f"{literal(row.title, limit=70)} · {literal(row.strategy)}/"
+            f"{literal(row.fault_spec, limit=30)} · {literal(row.status)}{duration}",
         )
 
 
@@ -121,7 +132,9 @@ def _form(user_id: uuid.UUID) -> None:
             STRATEGIES,
             index=list(STRATEGIES).index(DEFAULT_STRATEGY),
             key="gen_strategy",
-            help="\n".join(f"- **{name}**: {text}" for name, text in STRATEGY_HELP.items()),
+            help="\n".join(
+                f"- **{name}**: {literal(analysis.describe_strategy(name))}" for name in STRATEGIES
+            ),
         )
         profile = fault_column.selectbox(
             "Fault profile",
@@ -142,9 +155,16 @@ def _form(user_id: uuid.UUID) -> None:
         )
         model = model_column.text_input("Model", value=settings.model, key="gen_model")
         spec_text = ""
+        st.caption(
+            f"**{literal(strategy)}**: {literal(analysis.describe_strategy(strategy))}",
+            help="The strategy's own description (planner.llm.strategies.REGISTRY).",
+        )
         if profile != CUSTOM_FAULTS:
             faults_json = json.dumps(PROFILES[profile]) if PROFILES[profile] else "no faults"
-            st.caption(f"`{profile}` injects: `{faults_json}`")
+            st.caption(
+                f"**{literal(profile)}** injects: {literal(analysis.describe_faults(profile))}",
+                help=f"As JSON: {code(faults_json)}",
+            )
         else:
             spec_text = st.text_area(
                 "Fault spec (JSON list of faults)",
@@ -196,9 +216,10 @@ def _form(user_id: uuid.UUID) -> None:
             problems = exc.problems
     if problems:
         st.error(
-            "The generation cannot start:\n" + "\n".join(f"- {p}" for p in problems),
+            "The generation cannot start:\n" + "\n".join(f"- {literal(p)}" for p in problems),
             icon=":material/error:",
         )
         return
     st.session_state[FOLLOWING_KEY] = str(generation_id)
+    st.query_params[RUN_PARAM] = str(generation_id)
     st.rerun()

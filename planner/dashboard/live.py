@@ -17,6 +17,7 @@ import streamlit as st
 from planner import analysis
 from planner.dashboard import nav, plan_view, widgets
 from planner.dashboard.resources import database
+from planner.dashboard.text import code, literal
 from planner.db import utcnow
 from planner.store import LIVE_STATUSES
 
@@ -32,8 +33,8 @@ def render_running(generation_id: uuid.UUID, user_id: uuid.UUID) -> None:
     def poll() -> None:
         with database().held():
             row = analysis.get_generation(database(), generation_id, user_id)
-            if row is None or row["status"] not in LIVE_STATUSES:
-                st.rerun()
+            if row is None or row["status"] not in LIVE_STATUSES or analysis.seems_dead(row):
+                st.rerun()  # the page shows the outcome (a dead run is marked interrupted)
             _live_panel(row)
 
     poll()
@@ -49,6 +50,7 @@ def _live_panel(row: dict[str, Any]) -> None:
     attempt = int(progress.get("attempt", max(1, row["attempts"])))
     tier = recoveries["tier"].iloc[-1] if not recoveries.empty else "stream"
 
+    st.markdown(run_heading(row))
     st.markdown(widgets.settings_line(row))
     if row["status"] == "queued":
         st.info(
@@ -56,7 +58,9 @@ def _live_panel(row: dict[str, Any]) -> None:
             icon=":material/schedule:",
         )
     phase = progress.get("current_phase") or ""
-    label = f"{percentage:.0f}% · {row['stage']} stage" + (f" · {phase}" if phase else "")
+    label = f"{percentage:.0f}% · {literal(row['stage'])} stage" + (
+        f" · {literal(phase)}" if phase else ""
+    )
     st.progress(min(1.0, percentage / 100.0), text=label)
     columns = st.columns(5)
     columns[0].metric(
@@ -79,6 +83,14 @@ def _live_panel(row: dict[str, Any]) -> None:
         st.code(
             text or "waiting for the first chunk…", language="json", wrap_lines=True, height=300
         )
+
+
+def run_heading(row: dict[str, Any]) -> str:
+    """Which run this is: its description and id, so two runs are never confused."""
+    return (
+        f"**{literal(row['description'], limit=90)}** · run {code(str(row['id'])[:8])} · "
+        f"started {row['started_at']:%H:%M:%S} UTC"
+    )
 
 
 def _announce(generation_id: uuid.UUID, recoveries: Any) -> None:
@@ -108,19 +120,20 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[]
     if row["status"] == "completed" and tables is not None:
         plan = tables.plan
         st.success(
-            f"**{plan['project_name']}** is ready: {plan['total_phases']} phases, "
+            f"**{literal(plan['project_name'])}** is ready: {plan['total_phases']} phases, "
             f"{plan['total_milestones']} milestones, {plan['total_tasks']} tasks, "
             f"{plan['total_subtasks']} subtasks in {row['duration_s'] or 0:,.1f} s "
-            f"(tier `{row['tier']}`, {row['attempts']} attempts).",
+            f"(tier {code(row['tier'])}, {row['attempts']} attempts).",
             icon=":material/check_circle:",
         )
     else:
         st.error(
-            f"The generation {row['status']}"
-            + (f" (tier `{row['tier']}`)" if row["tier"] else "")
-            + f": {row['error'] or 'no error message was recorded'}",
+            f"The generation {literal(row['status'])}"
+            + (f" (tier {code(row['tier'])})" if row["tier"] else "")
+            + f": {literal(row['error'] or 'no error message was recorded')}",
             icon=":material/error:",
         )
+    st.markdown(run_heading(row))
     st.markdown(widgets.settings_line(row))
     link, buttons = st.columns([2, 3], vertical_alignment="center")
     link.page_link(
@@ -135,6 +148,6 @@ def render_outcome(row: dict[str, Any], user_id: uuid.UUID, actions: Callable[[]
         st.warning(widgets.recovery_message(recovery), icon=":material/autorenew:")
     widgets.timeline(generation_id, key="outcome_timeline", height=260)
     if tables is not None:
-        st.subheader(tables.plan["project_name"])
+        st.subheader(literal(tables.plan["project_name"]))
         plan_view.render_summary(tables)
         plan_view.render_tree(tables)

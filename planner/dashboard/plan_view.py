@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from planner.analysis import PlanTables, task_table
+from planner.dashboard.text import literal
 
 COMPLEXITY_BADGE = {"low": "green", "medium": "blue", "high": "orange", "critical": "red"}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~$:])")
-
-
-def escape(text: object) -> str:
-    """Model-written text shown literally (no accidental markdown, links or colour tags)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text or "")).replace("\n", " ")
 
 
 def render_summary(tables: PlanTables) -> None:
@@ -28,16 +21,16 @@ def render_summary(tables: PlanTables) -> None:
     columns[4].metric("Estimated hours", f"{plan['estimated_total_hours']:,.0f}")
     details = []
     if plan.get("architecture_style"):
-        details.append(f"**Architecture:** {escape(plan['architecture_style'])}")
+        details.append(f"**Architecture:** {literal(plan['architecture_style'])}")
     stack = plan.get("tech_stack") or {}
     if stack:
         parts = [
-            f"{escape(k)}: {escape(', '.join(map(str, v)) if isinstance(v, list) else v)}"
+            f"{literal(k)}: {literal(', '.join(map(str, v)) if isinstance(v, list) else v)}"
             for k, v in stack.items()
         ]
         details.append("**Tech stack:** " + " · ".join(parts))
     if plan.get("description"):
-        details.append(escape(plan["description"]))
+        details.append(literal(plan["description"]))
     if details:
         st.markdown("  \n".join(details))
 
@@ -55,18 +48,18 @@ def render_tree(tables: PlanTables) -> None:
         milestones = tables.milestones[tables.milestones["phase_id"] == phase.id]
         phase_tasks = tables.tasks[tables.tasks["phase_id"] == phase.id]
         label = (
-            f"Phase {phase.phase_number} · {phase.name} — {len(milestones)} milestones, "
+            f"Phase {phase.phase_number} · {literal(phase.name)} — {len(milestones)} milestones, "
             f"{len(phase_tasks)} tasks"
         )
         with st.expander(label, expanded=index == 0):
             if phase.description:
-                st.caption(phase.description)
+                st.caption(literal(phase.description))
             for milestone in milestones.itertuples():
                 st.markdown(
-                    f":material/flag: **M{milestone.milestone_number} · {escape(milestone.name)}**"
+                    f":material/flag: **M{milestone.milestone_number} · {literal(milestone.name)}**"
                 )
                 if milestone.description:
-                    st.caption(milestone.description)
+                    st.caption(literal(milestone.description))
                 tasks = phase_tasks[phase_tasks["milestone_id"] == milestone.id]
                 st.markdown(_tasks_markdown(tasks, subtasks_by_task))
 
@@ -78,13 +71,13 @@ def _tasks_markdown(tasks: pd.DataFrame, subtasks_by_task: dict[object, pd.DataF
         depends = ", ".join(f"T{n}" for n in (task.depends_on_numbers or []))
         after = f" · after {depends}" if depends else ""
         lines.append(
-            f"- **T{task.task_number} · {escape(task.name)}** "
-            f":{colour}-badge[{task.complexity}] "
+            f"- **T{task.task_number} · {literal(task.name)}** "
+            f":{colour}-badge[{literal(task.complexity)}] "
             f":gray-badge[{task.estimated_hours:g} h]{after}"
         )
         for subtask in subtasks_by_task.get(task.id, pd.DataFrame()).itertuples():
             number = f"{task.task_number}.{subtask.subtask_number}"
-            lines.append(f"    - {number} {escape(subtask.name)}")
+            lines.append(f"    - {number} {literal(subtask.name)}")
     return "\n".join(lines) if lines else "_No tasks._"
 
 

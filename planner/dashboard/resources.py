@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from planner import jobs
 from planner.config import get_settings
 from planner.db import Database
 from planner.events import default_bus
@@ -25,7 +26,10 @@ def _database(url: str) -> Database:
 
 @st.cache_resource(show_spinner=False)
 def _service(url: str) -> GenerationService:
-    return GenerationService(_database(url), bus=default_bus())
+    db = _database(url)
+    # PostgreSQL: the Generate page enqueues jobs for `planner worker`s.
+    enqueue = jobs.enqueuer(db) if jobs.uses_jobs(db) else None
+    return GenerationService(db, bus=default_bus(), sweep=True, enqueue=enqueue)
 
 
 def database() -> Database:

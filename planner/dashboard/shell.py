@@ -9,6 +9,7 @@ from planner.config import get_settings
 from planner.dashboard import session
 from planner.dashboard.resources import database, service
 from planner.dashboard.session import SessionUser
+from planner.dashboard.text import code, literal
 from planner.errors import DatabaseError
 from planner.realtime import RealtimeStartError, attach_publisher, start_realtime_in_thread
 
@@ -31,7 +32,10 @@ def prepare() -> str | None:
         db.ensure_schema()
         service().store.prepare()  # generations of dead processes: `interrupted`, once
     except (DatabaseError, SQLAlchemyError) as exc:
-        st.error(f"planner cannot use its database `{db.safe_url}`: {exc}", icon=":material/error:")
+        st.error(
+            f"planner cannot use its database {code(db.safe_url)}: {literal(exc)}",
+            icon=":material/error:",
+        )
         st.stop()
     try:
         _publish_generations()
@@ -44,8 +48,7 @@ def prepare() -> str | None:
 def sidebar(user: SessionUser, warning: str | None) -> None:
     settings = get_settings()
     with st.sidebar:
-        st.markdown(f"Signed in as **{user.username}**")
-        st.caption(f"Session valid until {user.expires_at:%H:%M} UTC")
+        st.markdown(f"Signed in as **{literal(user.username)}**")
         if st.button("Log out", icon=":material/logout:", key="logout"):
             session.log_out()
             st.rerun()
@@ -55,8 +58,8 @@ def sidebar(user: SessionUser, warning: str | None) -> None:
             if settings.uses_embedded_simulator
             else settings.anthropic_base_url or "Anthropic API"
         )
-        st.caption(f"Model endpoint: {endpoint}  \nModel: `{settings.model}`")
+        st.caption(f"Model endpoint: {literal(endpoint)}  \nModel: {code(settings.model)}")
         if settings.socketio_port:
             st.caption(f"Socket.IO: port {settings.socketio_port}")
         if warning:
-            st.warning(warning, icon=":material/warning:")
+            st.warning(literal(warning), icon=":material/warning:")

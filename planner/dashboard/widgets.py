@@ -10,8 +10,8 @@ import streamlit as st
 
 from planner import analysis
 from planner.dashboard import charts
-from planner.dashboard.plan_view import escape
 from planner.dashboard.resources import database
+from planner.dashboard.text import code, literal
 
 STATUS_BADGE = {
     "queued": ("violet", ":material/schedule:"),
@@ -25,14 +25,14 @@ STATUS_BADGE = {
 
 def status_badge(status: str) -> str:
     colour, icon = STATUS_BADGE.get(status, ("gray", ":material/help:"))
-    return f":{colour}-badge[{icon} {status}]"
+    return f":{colour}-badge[{icon} {literal(status)}]"
 
 
 def settings_line(row: dict[str, Any]) -> str:
     """strategy · faults · model · speed, as badges and code."""
     return (
-        f"{status_badge(row['status'])} strategy `{row['strategy']}` · faults "
-        f"`{row['fault_spec']}` · model `{row['model']}` · speed ×{row['speed']:g} · "
+        f"{status_badge(row['status'])} strategy {code(row['strategy'])} · faults "
+        f"{code(row['fault_spec'])} · model {code(row['model'])} · speed ×{row['speed']:g} · "
         f"seed {row['seed']}"
     )
 
@@ -48,7 +48,7 @@ def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.Dat
     st.altair_chart(charts.chunk_timeline(frame, markers, height=height), key=key, width="stretch")
     if not markers.empty:
         faults = ", ".join(
-            f"attempt {m.attempt}: {m.error_type} at char {m.chars_end:,} ({m.t_s:.1f} s)"
+            f"attempt {m.attempt}: {literal(m.error_type)} at char {m.chars_end:,} ({m.t_s:.1f} s)"
             for m in markers.itertuples()
         )
         st.caption(f"✕ marks where a fault hit — {faults}")
@@ -58,30 +58,61 @@ def timeline(generation_id: uuid.UUID, *, key: str, height: int = 320) -> pd.Dat
 def recovery_message(row: Any, *, short: bool = False) -> str:
     """A `masterplan_recovery` event in words; its `attempt` is the one that failed."""
     failed = int(row.attempt)
-    kind, _, detail = str(row.reason).partition(": ")
+    kind, detail = analysis.split_reason(row.reason)
+    kind, tier = literal(kind), literal(row.tier)
     if short:
-        return f"Attempt {failed} failed ({kind}). Recovering with {row.tier}."
+        return f"Attempt {failed} failed ({kind}). Recovering with {tier}."
     where = f" from character {int(row.resume_from_char):,}" if row.tier == "resume" else ""
-    said = f" — {escape(detail)}" if detail else ""
+    said = f"  \n:small[The failure said: {literal(detail)}]" if detail else ""
     return (
-        f"Attempt {failed} failed ({kind}). Recovering with **{row.tier}** as attempt "
-        f"{failed + 1}{where}.  \n:small[{kind}{said}]"
+        f"Attempt {failed} failed ({kind}). Recovering with **{tier}** as attempt "
+        f"{failed + 1}{where}.{said}"
     )
 
 
+TEXT_COLUMNS = ("stop_reason", "error_type", "error_message", "request_id")
+
+
 def attempts_dataframe(attempts: pd.DataFrame) -> None:
+    """Every attempt with its own tier and why it happened; failures in full below."""
+    table = analysis.explain_attempts(attempts)
+    for column in TEXT_COLUMNS:  # a missing value is blank, never the word "None"
+        table[column] = table[column].astype(object).where(table[column].notna(), "")
     st.dataframe(
-        attempts,
+        table,
         hide_index=True,
         width="stretch",
+        column_order=[
+            "number",
+            "stage",
+            "tier",
+            "why",
+            "start_s",
+            "duration_s",
+            "resume_from_char",
+            "chars",
+            "output_tokens",
+            "stop_reason",
+            "error_type",
+            "request_id",
+        ],
         column_config={
             "number": st.column_config.NumberColumn("#"),
+            "stage": st.column_config.TextColumn("stage"),
+            "tier": st.column_config.TextColumn("tier", help="the tier this attempt ran as"),
+            "why": st.column_config.TextColumn("why", width="large"),
+            "stop_reason": st.column_config.TextColumn("stop reason"),
+            "error_type": st.column_config.TextColumn("failure"),
+            "request_id": st.column_config.TextColumn("request id"),
             "start_s": st.column_config.NumberColumn("start", format="%.2f s"),
             "end_s": st.column_config.NumberColumn("end", format="%.2f s"),
             "duration_s": st.column_config.NumberColumn("duration", format="%.2f s"),
             "resume_from_char": st.column_config.NumberColumn("resumed from", format="localized"),
             "chars": st.column_config.NumberColumn("chars", format="localized"),
             "output_tokens": st.column_config.NumberColumn("output tokens", format="localized"),
-            "error_message": st.column_config.TextColumn("error", width="large"),
         },
     )
+    for attempt in table[table["error_type"] != ""].itertuples():
+        with st.expander(f"Attempt {attempt.number}: {literal(attempt.error_type)} (in full)"):
+            st.text(attempt.why)
+            st.code(attempt.error_message or "no message", language=None, wrap_lines=True)

@@ -28,6 +28,7 @@ from planner.db.models import (
     GenerationCheckpoint,
     GenerationChunk,
     GenerationEvent,
+    GenerationLease,
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
@@ -72,6 +73,7 @@ def _generation_and_plan_levels(
     levels[0] += [
         delete(GenerationChunk).where(GenerationChunk.generation_id.in_(generations)),
         delete(GenerationCheckpoint).where(GenerationCheckpoint.generation_id.in_(generations)),
+        delete(GenerationLease).where(GenerationLease.generation_id.in_(generations)),
         delete(GenerationEvent).where(GenerationEvent.generation_id.in_(generations)),
         delete(GenerationAttempt).where(GenerationAttempt.generation_id.in_(generations)),
         # Experiment figures outlive the generations they measured.

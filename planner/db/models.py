@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -97,6 +98,7 @@ class Generation(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False)
     strategy: Mapped[str] = mapped_column(String(32), nullable=False)
     fault_spec: Mapped[str] = mapped_column(Text, default="none", nullable=False)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
     seed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     speed: Mapped[float] = mapped_column(Float, default=1.0, nullable=False)
@@ -150,6 +152,15 @@ class GenerationAttempt(Base):
     error_type: Mapped[str | None] = mapped_column(Text)
     error_message: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(Text)
+    # What the client reports per attempt (migration 0009): of output_tokens, those spent
+    # thinking; the HTTP status; the anthropic-ratelimit-* headers; the max_tokens sent;
+    # what the strategy decided after a failure.
+    # nullable: DuckDB cannot add a NOT NULL column to an indexed table (migration 0009)
+    thinking_tokens: Mapped[int | None] = mapped_column(Integer)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("generation_id", "number"),)
 
@@ -179,6 +190,23 @@ class GenerationCheckpoint(Base):
     stage: Mapped[str] = mapped_column(String(16), nullable=False)
     from_char: Mapped[int] = mapped_column(Integer, nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class GenerationLease(Base):
+    """Who may write a generation now: each claim takes a new `epoch`, and every write of a
+    runner is accepted only under its own (migration 0005). The runner renews `expires_at`
+    with each write; the sweep interrupts a generation whose lease expired. A cancel asked
+    from any process is `cancel_requested`, read by the runner at its next write. No
+    foreign key, like the chunks: the store writes it with the generation's row."""
+
+    __tablename__ = "generation_leases"
+    generation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class GenerationEvent(Base):
@@ -356,3 +384,9 @@ class ExperimentRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created()
+    # Migration 0007: contenders beside strategies, every run judged by its final text.
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    answers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    delivered_chars: Mapped[int | None] = mapped_column(Integer)

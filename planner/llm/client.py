@@ -11,6 +11,17 @@ instead (`http_client=`, e.g. an `httpx2.Client` on a `MockTransport` serving ha
 SSE bodies), or a whole SDK client (`sdk=`), which is used through a copy with planner's
 retries and timeouts. Which endpoint to talk to is the caller's business
 (`planner.plan.endpoint`): the client knows nothing of the simulator or the settings.
+
+Budget: a generation may spend `output_budget_tokens` output tokens over all its attempts,
+thinking included (default `DEFAULT_BUDGET_FACTOR` x the request's `max_tokens`); every
+attempt is sent with `max_tokens` at most what is left, and a generation that has spent it
+fails with `OutputBudgetSpent` instead of asking for more.
+
+What `on_chunk` delivers is never taken back while the generation goes on: a resume keeps
+every delivered character (a prefill leaves out trailing whitespace and drops the model's
+repeat of it; a continuation drops its repeat of the kept text). The one exception is a
+refusal: the docs say to discard its partial answer, so the result's text is "" and the
+recovery notice says `discard`; a consumer drops what it showed for that generation.
 """
 
 from __future__ import annotations
@@ -24,11 +35,12 @@ import anthropic
 import httpx2
 
 from planner.llm.attempt import AttemptOutcome, run_nonstream, run_stream
-from planner.llm.errors import PlannerLLMError
+from planner.llm.capabilities import PROCESS_CAPABILITIES, ModelCapabilities
+from planner.llm.errors import OutputBudgetSpent, PlannerLLMError, PrefillRefused, Refused
 from planner.llm.ledger import Ledger
 from planner.llm.state import AttemptState
 from planner.llm.steps import Finish, NextAttempt, NextStep, continue_from_text
-from planner.llm.stitching import SeamJoiner
+from planner.llm.stitching import SeamJoiner, WhitespaceJoiner, resent_segments
 from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
 from planner.llm.types import (
@@ -41,12 +53,16 @@ from planner.llm.types import (
     Tier,
 )
 
+DEFAULT_BUDGET_FACTOR = 3
+"""Without an explicit budget, a generation may spend this many times its max_tokens."""
+
 
 class ResilientClient:
     """Generations through one SDK client, recovering as the named strategy says.
 
     `sleep`, `clock` and `rng` are injected so tests wait for nothing; the SDK or its HTTP
-    client may be injected too (see the module docstring).
+    client may be injected too (see the module docstring), and what the process learned
+    about models (`capabilities`).
     """
 
     def __init__(
@@ -57,19 +73,27 @@ class ResilientClient:
         strategy: str = DEFAULT_STRATEGY,
         read_timeout_s: float = 60.0,
         connect_timeout_s: float = 10.0,
-        nonstream_timeout_s: float = 600.0,
         checkpoint_every_chars: int = 500,
         progress_every_chunks: int = 50,
         max_attempts: int = Limits.max_attempts,
         deadline_s: float = Limits.deadline_s,
+        max_total_attempts: int = Limits.max_total_attempts,
+        output_budget_tokens: int | None = None,
+        cache_ttl: str | None = None,
         default_headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         sdk: anthropic.Anthropic | None = None,
         http_client: httpx2.Client | None = None,
+        capabilities: ModelCapabilities = PROCESS_CAPABILITIES,
     ) -> None:
-        self.strategy = build_strategy(strategy, max_attempts=max_attempts, deadline_s=deadline_s)
+        self.strategy = build_strategy(
+            strategy,
+            max_attempts=max_attempts,
+            deadline_s=deadline_s,
+            max_total_attempts=max_total_attempts,
+        )
         timeout = httpx2.Timeout(read_timeout_s, connect=connect_timeout_s)
         if sdk is None:
             self.sdk = anthropic.Anthropic(
@@ -84,14 +108,19 @@ class ResilientClient:
         else:
             # A copy sharing the caller's connection pool, with planner's retries and timeouts.
             self.sdk = sdk.with_options(max_retries=0, timeout=timeout)
+        # Non-streaming calls go through the SDK's default timeout, so its long-request
+        # guard applies as it did to the original system (no 600 s override).
+        self.nonstream_sdk = self.sdk.with_options(timeout=anthropic.DEFAULT_TIMEOUT)
         self._owns_sdk = sdk is None
-        self.nonstream_timeout = httpx2.Timeout(nonstream_timeout_s, connect=connect_timeout_s)
         self.checkpoint_every_chars = checkpoint_every_chars
         self.progress_every_chunks = progress_every_chunks
+        self.output_budget_tokens = output_budget_tokens
+        self.cache_ttl = cache_ttl
         self.default_headers = dict(default_headers or {})
         self.sleep = sleep
         self.clock = clock
         self.rng = rng if rng is not None else random.Random()
+        self.capabilities = capabilities
 
     def close(self) -> None:
         """Close the SDK client this client built (with it an injected `http_client`, as
@@ -111,6 +140,7 @@ class ResilientClient:
         *,
         resume_from: str | None = None,
         extra_headers: dict[str, str] | None = None,
+        output_budget_tokens: int | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
@@ -120,16 +150,21 @@ class ResilientClient:
         """Stream `request` (kwargs of `messages.stream`) to a complete answer if possible.
 
         `resume_from` is text of this answer received earlier (a stored checkpoint): the
-        generation continues after it. Failures are returned, not raised: the result's
+        generation continues after it. `output_budget_tokens` overrides the client's
+        budget for this generation. Failures are returned, not raised: the result's
         `complete` is True only for an answer that ended with end_turn / stop_sequence.
         """
         headers = {**self.default_headers, **(extra_headers or {})}
+        budget = output_budget_tokens or self.output_budget_tokens
         state = AttemptState(
             request=request,
             clock=self.clock,
             rng=self.rng,
             started_at=self.clock(),
             text=resume_from or "",
+            prefill_allowed=self.capabilities.prefill_allowed(request),
+            output_budget_tokens=budget or DEFAULT_BUDGET_FACTOR * int(request["max_tokens"]),
+            cache_ttl=self.cache_ttl,
         )
         timeline = Timeline(
             clock=self.clock,
@@ -142,21 +177,40 @@ class ResilientClient:
         step = continue_from_text()(state) if resume_from and resume_from.strip() else None
         if not isinstance(step, NextAttempt):
             step = NextAttempt("stream", request, "", "retry", "stream")
-        ledger = Ledger()
+        ledger = Ledger(str(request.get("model", "")))
         while True:
             outcome = self._attempt(step, state, timeline, ledger, headers)
-            if on_attempt is not None:
-                on_attempt(state.attempts[-1])
             error = outcome.error
             if error is None:
+                _report(on_attempt, state)
                 return self._result(state, timeline.text, step.tier, ledger, outcome)
+            if isinstance(error, PrefillRefused) and step.kind == "resume":
+                self.capabilities.learn_prefill_refused(str(request.get("model", "")))
             decision = self.strategy.decide(state)
             next_step = decision.step
+            if isinstance(error, Refused):
+                timeline.discard()
+                state.text = ""
+            state.attempts[-1].decision = (
+                "discard" if isinstance(error, Refused) else next_step.decision
+            )
+            _report(on_attempt, state)
             if on_recovery is not None:
                 on_recovery(_notice(state, error, next_step))
             if isinstance(next_step, Finish):
-                message = _give_up_message(state, error) if decision.stopped else error.message
+                if next_step.error is not None:
+                    outcome.error = next_step.error
+                    message = next_step.error.message
+                elif decision.stopped and state.budget_left == 0:
+                    outcome.error = OutputBudgetSpent(_budget_message(state, error))
+                    message = outcome.error.message
+                else:
+                    message = _give_up_message(state, error) if decision.stopped else error.message
                 return self._result(state, timeline.text, next_step.tier, ledger, outcome, message)
+            if next_step.adjusted_request is not None:
+                state.request = next_step.adjusted_request
+                if next_step.adjustment:
+                    state.adjustments.append(next_step.adjustment)
             if state.upcoming_wait_s > 0:
                 self.sleep(state.upcoming_wait_s)
             step = next_step
@@ -172,28 +226,44 @@ class ResilientClient:
         """Run one attempt and record it in the state, the timeline and the ledger."""
         state.attempt += 1
         state.kind = step.kind
+        request = _within_budget(step.request, state.budget_left)
         record = AttemptRecord(
             number=state.attempt,
             kind=step.kind,
             start_ms=state.elapsed_ms,
             resume_from_char=len(step.kept_text),
+            max_tokens=int(request["max_tokens"]),
         )
         # A non-streaming answer replaces the text only once it has arrived.
         nonstream = step.kind == "nonstream"
         timeline.start_attempt(state.attempt, timeline.text if nonstream else step.kept_text)
-        outcome = self._run(step, headers, timeline)
+        probe = step.kind == "resume" and state.accepted
+        outcome = self._run(step, request, headers, timeline, probe)
         state.text = timeline.text
         received = "".join(outcome.received)
         added = len(received) if nonstream else len(state.text) - len(step.kept_text)
         start_char = len(state.text) - added if nonstream else len(step.kept_text)
-        record.output_tokens = ledger.add(
-            start_char, added, received, outcome.usage, outcome.usage_reported
+        record.output_tokens, record.thinking_tokens = ledger.add(
+            start_char,
+            added,
+            received,
+            outcome.usage,
+            outcome.usage_reported,
+            thinking="".join(outcome.thinking),
+            thinking_reported=outcome.thinking_reported,
         )
+        state.output_tokens_spent += record.output_tokens
+        state.accepted |= outcome.http_status == 200
+        state.last_attempt_thought = outcome.thought
+        if step.kind in ("resume", "continue"):
+            state.resent_segments = resent_segments(step.request)
         record.end_ms = state.elapsed_ms
         record.chars = added
         record.input_tokens = outcome.usage.input_tokens
         record.stop_reason = outcome.stop_reason
         record.request_id = outcome.request_id
+        record.http_status = outcome.http_status
+        record.rate_limit = outcome.rate_limit
         if outcome.error is not None:
             record.error_type = outcome.error.kind
             record.error_message = outcome.error.message
@@ -204,22 +274,36 @@ class ResilientClient:
         return outcome
 
     def _run(
-        self, step: NextAttempt, headers: dict[str, str], timeline: Timeline
+        self,
+        step: NextAttempt,
+        request: dict[str, Any],
+        headers: dict[str, str],
+        timeline: Timeline,
+        probe: bool,
     ) -> AttemptOutcome:
         if step.kind == "nonstream":
-            outcome = run_nonstream(self.sdk, step.request, headers, self.nonstream_timeout)
+            outcome = run_nonstream(self.nonstream_sdk, request, headers)
             if outcome.received:
                 timeline.replace("".join(outcome.received))
             return outcome
+        think = timeline.think
+        if step.resent_whitespace:
+            spaces = WhitespaceJoiner(step.resent_whitespace)
+
+            def rejoin(delta: str) -> None:
+                for piece in spaces.feed(delta):
+                    timeline.append(piece)
+
+            return run_stream(self.sdk, request, headers, rejoin, think, prefill_probe=probe)
         if not step.join_seam:
-            return run_stream(self.sdk, step.request, headers, timeline.append)
+            return run_stream(self.sdk, request, headers, timeline.append, think)
         seam = SeamJoiner(step.kept_text)
 
         def join(delta: str) -> None:
             for piece in seam.feed(delta) or ():
                 timeline.append(piece)
 
-        outcome = run_stream(self.sdk, step.request, headers, join)
+        outcome = run_stream(self.sdk, request, headers, join, think)
         if outcome.error is None:
             # Held-back text of a broken continuation may be a half-finished repeat; it is
             # only released when the answer really ended.
@@ -237,21 +321,41 @@ class ResilientClient:
         message: str | None = None,
     ) -> GenerationResult:
         error = last.error
+        waste = ledger.waste(text)
         return GenerationResult(
             text=text,
             tier=tier,
             complete=error is None,
             attempts=state.attempts,
             usage=ledger.usage,
-            wasted_output_tokens=ledger.wasted_tokens(text),
+            wasted_output_tokens=waste.output_tokens,
             duration_s=state.elapsed_s,
             stop_reason=last.stop_reason,
             error=message if message is not None else (error.message if error else None),
             error_type=error.kind if error is not None else None,
+            wasted_thinking_tokens=waste.thinking_tokens,
+            output_budget_tokens=state.output_budget_tokens,
+            adjustments=list(state.adjustments),
+            estimated_cost_usd=ledger.estimated_cost_usd(),
+            estimated_saving_usd=ledger.estimated_saving_usd(),
         )
 
 
+def _report(on_attempt: Callable[[AttemptRecord], None] | None, state: AttemptState) -> None:
+    if on_attempt is not None:
+        on_attempt(state.attempts[-1])
+
+
+def _within_budget(request: dict[str, Any], budget_left: int | None) -> dict[str, Any]:
+    """The request with max_tokens no more than the budget left."""
+    if budget_left is None or budget_left >= int(request["max_tokens"]):
+        return request
+    return {**request, "max_tokens": max(1, budget_left)}
+
+
 def _notice(state: AttemptState, error: PlannerLLMError, step: NextStep) -> RecoveryNotice:
+    if isinstance(error, Refused):
+        return RecoveryNotice(state.attempt, error.kind, error.message, "discard", "failed", 0, 0.0)
     if isinstance(step, NextAttempt):
         return RecoveryNotice(
             state.attempt,
@@ -267,8 +371,16 @@ def _notice(state: AttemptState, error: PlannerLLMError, step: NextStep) -> Reco
     )
 
 
+def _budget_message(state: AttemptState, error: PlannerLLMError) -> str:
+    return (
+        f"the output budget of {state.output_budget_tokens} tokens is spent after "
+        f"{state.attempt} attempt(s) ({state.output_tokens_spent} output tokens, thinking "
+        f"included); the answer is incomplete: {error.message}"
+    )
+
+
 def _give_up_message(state: AttemptState, error: PlannerLLMError) -> str:
     return (
-        f"gave up after {state.attempt} attempt(s) in {state.elapsed_s:.1f} s "
-        f"(attempt or time limit): {error.message}"
+        f"gave up after {state.attempt} attempt(s), {state.attempts_without_progress} of them "
+        f"without progress, in {state.elapsed_s:.1f} s (attempt or time limit): {error.message}"
     )

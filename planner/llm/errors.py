@@ -8,18 +8,29 @@ so a front end that catches `PlannerError` catches these too::
     LLMError (planner.errors)
     └── PlannerLLMError
         ├── NonRetryableError        fail at once: retrying cannot help
-        │   ├── InvalidRequestError  400 invalid_request_error (and 413, 422, ...)
+        │   ├── InvalidRequestError  400 invalid_request_error (and 422, ...)
+        │   │   └── RequestTooLarge  413 request_too_large (also a non-JSON body from an edge)
         │   ├── AuthenticationFailed 401 / 403
+        │   ├── BillingFailed        402 billing_error
+        │   ├── SpendLimitReached    429 enforced_spend_limit_reached (no retry-after): the
+        │   │                        organisation's own cap; waiting 30 minutes cannot help
+        │   ├── RetryDeclined        the server said `x-should-retry: false`
         │   ├── ModelNotFound        404
-        │   ├── Refused              stop_reason "refusal"
-        │   └── UnexpectedStop       tool_use, pause_turn, ...: not a text answer
+        │   ├── StreamingRequired    the SDK's long-request guard refused a non-streaming call
+        │   ├── Refused              stop_reason "refusal" (.category, .explanation)
+        │   ├── UnexpectedStop       tool_use, pause_turn, ...: not a text answer
+        │   └── LimitReached         planner's own limits, not the API's
+        │       ├── OutputBudgetSpent  the generation's output budget is used up
+        │       └── ThinkingExhausted  max_tokens ran out while thinking; nothing left to try
         ├── PrefillRefused           400: this model does not accept an assistant prefill
-        ├── MaxTokensReached         the answer stopped at max_tokens (only continuing helps)
+        ├── MaxTokensReached         the answer stopped at max_tokens (.while_thinking)
         └── TransientError           worth another attempt
             ├── RequestFailed        HTTP error before the stream started (.retry_after_s)
             │   ├── RateLimited      429
             │   ├── Overloaded       529
-            │   └── ServerError      500, 502, 503, 504, 408, 409, ...
+            │   └── ServerError      500, 502, 503, 408, ... and `x-should-retry: true`
+            │       ├── GatewayTimeout 504 timeout_error
+            │       └── Conflict       409 conflict_error (the SDK retries it too)
             ├── ConnectFailed        no response at all (refused, DNS, connect/read timeout)
             └── StreamInterrupted    the response started (or was awaited), then broke
                 ├── ConnectionDropped  raw httpx2 RemoteProtocolError / ReadError mid-stream,
@@ -30,7 +41,10 @@ so a front end that catches `PlannerError` catches these too::
                 └── StreamTruncated    ended without message_stop / stop_reason
 
 Each failure has a short stable `kind` (recorded as the attempt's error type) and a message
-a person can act on.
+a person can act on. Decisions read what the SDK exposes as data (`status_code`, `type`,
+`error_code` = `error.details.error_code`, the `x-should-retry` header), never the wording
+of a message alone: the one wording check left (a refused prefill) is backed by the request
+shape (see `classify`'s `prefill_probe`).
 """
 
 from __future__ import annotations
@@ -42,113 +56,39 @@ import time
 import anthropic
 import httpx2
 
-from planner.errors import LLMError
-
-
-class PlannerLLMError(LLMError):
-    kind = "error"
-
-    def __init__(self, message: str, *, request_id: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.request_id = request_id
-
-
-class NonRetryableError(PlannerLLMError):
-    kind = "non_retryable"
-
-
-class InvalidRequestError(NonRetryableError):
-    kind = "invalid_request"
-
-
-class AuthenticationFailed(NonRetryableError):
-    kind = "authentication"
-
-
-class ModelNotFound(NonRetryableError):
-    kind = "not_found"
-
-
-class Refused(NonRetryableError):
-    kind = "refusal"
-
-
-class UnexpectedStop(NonRetryableError):
-    kind = "unexpected_stop"
-
-
-class PrefillRefused(PlannerLLMError):
-    kind = "prefill_refused"
-
-
-class MaxTokensReached(PlannerLLMError):
-    kind = "max_tokens"
-
-
-class TransientError(PlannerLLMError):
-    kind = "transient"
-
-
-class RequestFailed(TransientError):
-    kind = "http_error"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        retry_after_s: float | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, request_id=request_id)
-        self.status_code = status_code
-        self.retry_after_s = retry_after_s
-
-
-class RateLimited(RequestFailed):
-    kind = "rate_limited"
-
-
-class Overloaded(RequestFailed):
-    kind = "overloaded"
-
-
-class ServerError(RequestFailed):
-    kind = "server_error"
-
-
-class ConnectFailed(TransientError):
-    kind = "connect_failed"
-
-
-class StreamInterrupted(TransientError):
-    kind = "interrupted"
-
-
-class ConnectionDropped(StreamInterrupted):
-    kind = "connection_dropped"
-
-
-class StreamStalled(StreamInterrupted):
-    kind = "stalled"
-
-
-class StreamErrorEvent(StreamInterrupted):
-    kind = "sse_error"
-
-    def __init__(self, message: str, *, error_type: str, request_id: str | None = None) -> None:
-        super().__init__(message, request_id=request_id)
-        self.error_type = error_type
-
-
-class StreamCorrupted(StreamInterrupted):
-    kind = "corrupted"
-
-
-class StreamTruncated(StreamInterrupted):
-    kind = "truncated"
-
+from planner.llm.error_types import (
+    AuthenticationFailed,
+    BillingFailed,
+    Conflict,
+    ConnectFailed,
+    ConnectionDropped,
+    GatewayTimeout,
+    InvalidRequestError,
+    LimitReached,
+    MaxTokensReached,
+    ModelNotFound,
+    NonRetryableError,
+    OutputBudgetSpent,
+    Overloaded,
+    PlannerLLMError,
+    PrefillRefused,
+    RateLimited,
+    Refused,
+    RequestFailed,
+    RequestTooLarge,
+    RetryDeclined,
+    ServerError,
+    SpendLimitReached,
+    StreamCorrupted,
+    StreamErrorEvent,
+    StreamingRequired,
+    StreamInterrupted,
+    StreamStalled,
+    StreamTruncated,
+    ThinkingExhausted,
+    TransientError,
+    UnexpectedStop,
+)
 
 # SSE error event types that say "this request was wrong", not "the server had a moment".
 _NON_RETRYABLE_EVENT_TYPES = {
@@ -192,7 +132,32 @@ def _api_message(exc: anthropic.APIStatusError) -> str:
     return str(body or exc.message)[:500]
 
 
-def _from_status_error(exc: anthropic.APIStatusError) -> PlannerLLMError:
+_SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_limit_reached"})
+
+
+def _should_retry(exc: anthropic.APIStatusError) -> bool | None:
+    """The server's own verdict (`x-should-retry`), as the SDK reads it; None when silent."""
+    value = exc.response.headers.get("x-should-retry")
+    return {"true": True, "false": False}.get(value) if value is not None else None
+
+
+def _is_prefill_refusal(exc: anthropic.APIStatusError, detail: str, prefill_probe: bool) -> bool:
+    """A 400 that refuses the trailing assistant message.
+
+    The SDK exposes no error code for it (none in `anthropic._error_classes` as of 2.15), so
+    the type must be `invalid_request_error` and either the request was a *probe* (it
+    differs from one the API already accepted only by planner's prefill, so nothing else in
+    it can be at fault) or a code or the wording names the prefill.
+    """
+    if exc.status_code != 400 or exc.type not in (None, "invalid_request_error"):
+        return False
+    if prefill_probe:
+        return True
+    code = exc.error_code or ""
+    return "prefill" in code or any(word in detail.lower() for word in _PREFILL_WORDS)
+
+
+def _from_status_error(exc: anthropic.APIStatusError, prefill_probe: bool) -> PlannerLLMError:
     status = exc.status_code
     error_type = exc.type or "unknown_error"
     detail = _api_message(exc)
@@ -209,26 +174,55 @@ def _from_status_error(exc: anthropic.APIStatusError) -> PlannerLLMError:
             error_type=error_type,
             request_id=request_id,
         )
-    if status == 400 and any(word in detail.lower() for word in _PREFILL_WORDS):
+    if _is_prefill_refusal(exc, detail, prefill_probe):
         return PrefillRefused(
             f"the model does not accept an assistant prefill (400): {detail}", request_id=request_id
         )
+    if exc.error_code in _SPEND_LIMIT_CODES:
+        return SpendLimitReached(
+            f"the organisation's spend limit is reached ({status} {exc.error_code}): no request "
+            "will succeed until the limit is raised in the Console or the period resets; "
+            f"not retried. {detail}",
+            request_id=request_id,
+        )
+    failure = _by_status(exc, status, error_type, detail)
+    should_retry = _should_retry(exc)
+    if should_retry is False and isinstance(failure, TransientError):
+        return RetryDeclined(
+            f"{failure.message} (the server sent x-should-retry: false; not retried)",
+            status_code=status,
+            request_id=request_id,
+        )
+    if should_retry is True and isinstance(failure, NonRetryableError):
+        return ServerError(
+            f"{failure.message} (the server sent x-should-retry: true; retried)",
+            status_code=status,
+            retry_after_s=parse_retry_after(exc.response.headers),
+            request_id=request_id,
+        )
+    return failure
+
+
+def _by_status(
+    exc: anthropic.APIStatusError, status: int, error_type: str, detail: str
+) -> PlannerLLMError:
+    request_id = exc.request_id
     retry_after = parse_retry_after(exc.response.headers)
-    if status == 429:
-        return RateLimited(
-            f"rate limited (429 {error_type}): {detail}",
+    transient: dict[int, tuple[type[RequestFailed], str]] = {
+        429: (RateLimited, "rate limited"),
+        529: (Overloaded, "the API is overloaded"),
+        504: (GatewayTimeout, "the API timed out processing the request (stream long answers)"),
+        409: (Conflict, "the request conflicted with the state of a resource"),
+    }
+    if status in transient or error_type == "overloaded_error":
+        cls, what = transient.get(status, (Overloaded, "the API is overloaded"))
+        return cls(
+            f"{what} ({status} {error_type}): {detail}",
             status_code=status,
             retry_after_s=retry_after,
             request_id=request_id,
         )
-    if status == 529 or error_type == "overloaded_error":
-        return Overloaded(
-            f"the API is overloaded ({status} {error_type}): {detail}",
-            status_code=status,
-            retry_after_s=retry_after,
-            request_id=request_id,
-        )
-    if status >= 500 or status in (408, 409):
+    if status >= 500 or status == 408:
         return ServerError(
             f"server error ({status} {error_type}): {detail}",
             status_code=status,
@@ -241,10 +235,22 @@ def _from_status_error(exc: anthropic.APIStatusError) -> PlannerLLMError:
             "Check ANTHROPIC_API_KEY; not retried.",
             request_id=request_id,
         )
+    if status == 402:
+        return BillingFailed(
+            f"the API refused payment ({status} {error_type}): {detail}. "
+            "Check the billing details in the Console; not retried.",
+            request_id=request_id,
+        )
     if status == 404:
         return ModelNotFound(
             f"not found (404 {error_type}): {detail}. "
             "Check the model name and the base URL; not retried.",
+            request_id=request_id,
+        )
+    if status == 413:
+        return RequestTooLarge(
+            f"the request is too large for the API (413 {error_type}): {detail}. "
+            "Shorten the prompt; not retried.",
             request_id=request_id,
         )
     return InvalidRequestError(
@@ -253,17 +259,21 @@ def _from_status_error(exc: anthropic.APIStatusError) -> PlannerLLMError:
     )
 
 
-def classify(exc: BaseException, *, request_id: str | None = None) -> PlannerLLMError | None:
+def classify(
+    exc: BaseException, *, request_id: str | None = None, prefill_probe: bool = False
+) -> PlannerLLMError | None:
     """The planner failure for anything raised while requesting or reading a response.
 
     `request_id` is the id of the response being read, when one had started; errors that
-    carry their own id keep it. Exceptions that are not about the API (programming errors)
-    give None: the caller lets them propagate.
+    carry their own id keep it. `prefill_probe`: the request differs from one the API
+    already accepted only by planner's own assistant prefill (a 400 can then only be about
+    the prefill). Exceptions that are not about the API (programming errors) give None:
+    the caller lets them propagate.
     """
     if isinstance(exc, PlannerLLMError):
         return exc
     if isinstance(exc, anthropic.APIStatusError):
-        return _from_status_error(exc)
+        return _from_status_error(exc, prefill_probe)
     if isinstance(exc, anthropic.APITimeoutError):
         return ConnectFailed(
             "no response within the timeout before the stream started", request_id=request_id
@@ -303,13 +313,73 @@ def truncated(request_id: str | None, saw_message_stop: bool) -> StreamTruncated
     )
 
 
-def for_stop_reason(stop_reason: str, request_id: str | None) -> PlannerLLMError:
+def for_stop_reason(
+    stop_reason: str,
+    request_id: str | None,
+    *,
+    while_thinking: bool = False,
+    stop_details: dict[str, str | None] | None = None,
+) -> PlannerLLMError:
     """The failure for an answer that ended normally but is not a complete text answer."""
     if stop_reason == "max_tokens":
-        return MaxTokensReached("the answer stopped at max_tokens", request_id=request_id)
+        where = " while the model was still thinking" if while_thinking else ""
+        return MaxTokensReached(
+            f"the answer stopped at max_tokens{where}",
+            while_thinking=while_thinking,
+            request_id=request_id,
+        )
     if stop_reason == "refusal":
-        return Refused("the model refused to answer (stop_reason refusal)", request_id=request_id)
+        details = stop_details or {}
+        category, explanation = details.get("category"), details.get("explanation")
+        why = f" [{category}]" if category else ""
+        said = f": {explanation}" if explanation else ""
+        return Refused(
+            f"the model declined to answer (stop_reason refusal{why}){said}; not retried, "
+            "and the partial answer is discarded",
+            category=category,
+            explanation=explanation,
+            request_id=request_id,
+        )
     return UnexpectedStop(
         f"the answer ended with stop_reason {stop_reason!r}, not a finished text",
         request_id=request_id,
     )
+
+
+__all__ = [
+    "AuthenticationFailed",
+    "BillingFailed",
+    "Conflict",
+    "ConnectFailed",
+    "ConnectionDropped",
+    "GatewayTimeout",
+    "InvalidRequestError",
+    "LimitReached",
+    "MaxTokensReached",
+    "ModelNotFound",
+    "NonRetryableError",
+    "OutputBudgetSpent",
+    "Overloaded",
+    "PlannerLLMError",
+    "PrefillRefused",
+    "RateLimited",
+    "Refused",
+    "RequestFailed",
+    "RequestTooLarge",
+    "RetryDeclined",
+    "ServerError",
+    "SpendLimitReached",
+    "StreamCorrupted",
+    "StreamErrorEvent",
+    "StreamInterrupted",
+    "StreamStalled",
+    "StreamTruncated",
+    "StreamingRequired",
+    "ThinkingExhausted",
+    "TransientError",
+    "UnexpectedStop",
+    "classify",
+    "for_stop_reason",
+    "parse_retry_after",
+    "truncated",
+]

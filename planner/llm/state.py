@@ -30,12 +30,36 @@ class AttemptState:
     last_error: PlannerLLMError | None = None
     failures: int = 0
     consecutive_failures: int = 0
-    """Failures since an attempt last delivered text; drives the backoff."""
+    """Failures in a row that delivered no text; drives the backoff (0 after progress: a
+    connection that dropped after bringing text is reconnected at once)."""
+    attempts_without_progress: int = 0
+    """Failed attempts that added no text: what `max_attempts` counts."""
     last_attempt_chars: int = 0
     prefill_allowed: bool = True
-    """False once the model refused an assistant prefill: continue with a user turn."""
+    """False when an assistant prefill is known to be refused (the catalogue, thinking,
+    structured outputs, or a refusal learned): continue with a user turn."""
+    accepted: bool = False
+    """The API accepted a request of this generation (a response started)."""
+    output_budget_tokens: int | None = None
+    """Output tokens the whole generation may spend, thinking included (None: no limit)."""
+    output_tokens_spent: int = 0
+    last_attempt_thought: bool = False
+    """The attempt that ran last streamed thinking."""
     upcoming_wait_s: float = 0.0
+    cache_ttl: str | None = None
+    """`"1h"` to cache the text re-sent on a resume for an hour; None: the default 5 min."""
+    resent_segments: tuple[str, ...] = ()
+    """The text blocks in which the last resume re-sent the answer (cached then): the next
+    resume sends them again unchanged, so their cache entry is read, not written again."""
+    adjustments: list[str] = field(default_factory=list)
+    """Changes made to the request on the way (more max_tokens, lower effort), in words."""
     attempts: list[AttemptRecord] = field(default_factory=list)
+
+    @property
+    def budget_left(self) -> int | None:
+        if self.output_budget_tokens is None:
+            return None
+        return max(0, self.output_budget_tokens - self.output_tokens_spent)
 
     @property
     def elapsed_s(self) -> float:
@@ -49,6 +73,10 @@ class AttemptState:
         self.last_error = error
         self.failures += 1
         self.last_attempt_chars = chars_delivered
-        self.consecutive_failures = 1 if chars_delivered else self.consecutive_failures + 1
+        if chars_delivered:
+            self.consecutive_failures = 0
+        else:
+            self.consecutive_failures += 1
+            self.attempts_without_progress += 1
         if isinstance(error, PrefillRefused):
             self.prefill_allowed = False

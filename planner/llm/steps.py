@@ -13,9 +13,15 @@ import abc
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from planner import catalog
+from planner.llm.errors import MaxTokensReached, PlannerLLMError, ThinkingExhausted
 from planner.llm.state import AttemptState
 from planner.llm.stitching import continuation_request, prefill_request
 from planner.llm.types import AttemptKind, Tier
+
+EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
+Adjustment = Literal["raise_max_tokens", "lower_effort"]
+MIN_THINKING_BUDGET_TOKENS = 1024
 
 HYBRID_PARTIAL_MIN_CHARS = 100
 
@@ -27,11 +33,21 @@ class NextAttempt:
     kind: AttemptKind
     request: dict[str, Any]
     kept_text: str
-    decision: Literal["retry", "resume", "continue", "nonstream"]
+    decision: Literal[
+        "retry", "resume", "continue", "nonstream", "raise_max_tokens", "lower_effort"
+    ]
     tier: Tier
     """The tier the generation ends with if this attempt completes it."""
     join_seam: bool = False
     """The continuation may repeat the end of the kept text: cut the overlap."""
+    resent_whitespace: str = ""
+    """Trailing whitespace of the kept text left out of a prefill (the API refuses it);
+    the model writes it again, and that repeat is dropped, so nothing delivered is taken
+    back."""
+    adjusted_request: dict[str, Any] | None = None
+    """The generation's request from now on (more max_tokens, lower effort)."""
+    adjustment: str | None = None
+    """That change in words, for the attempt timeline."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,8 @@ class Finish:
 
     decision: Literal["partial", "give_up"]
     tier: Tier
+    error: PlannerLLMError | None = None
+    """Why, when it is not the last attempt's own failure."""
 
 
 NextStep = NextAttempt | Finish
@@ -64,25 +82,103 @@ class start_over(step_base):
         return NextAttempt("stream", state.request, "", "retry", "restart")
 
 
+def _resume_from(
+    state: AttemptState, request: dict[str, Any], tier: Tier = "resume"
+) -> NextAttempt:
+    """Prefill where allowed, else a continuation turn, from all the text kept so far."""
+    kept = state.text
+    if not kept.strip():
+        return NextAttempt("stream", request, "", "retry", tier)
+    ttl = state.cache_ttl
+    if state.prefill_allowed:
+        prefill = kept.rstrip()
+        return NextAttempt(
+            "resume",
+            prefill_request(request, prefill, cache_ttl=ttl, cached=state.resent_segments),
+            kept,
+            "resume",
+            tier,
+            resent_whitespace=kept[len(prefill) :],
+        )
+    return NextAttempt(
+        "continue",
+        continuation_request(request, kept, cache_ttl=ttl, cached=state.resent_segments),
+        kept,
+        "continue",
+        tier,
+        join_seam=True,
+    )
+
+
+def _more_room_to_think(state: AttemptState, error: MaxTokensReached) -> NextStep:
+    """max_tokens ran out while the model was still thinking: the identical request would
+    end the same way. More max_tokens (doubled, within the model's output cap and the
+    budget left), else lower effort (one level, or half the manual thinking budget), else
+    fail; whichever is chosen is recorded."""
+    request = state.request
+    max_tokens = int(request["max_tokens"])
+    spec = catalog.lookup(str(request.get("model", "")))
+    cap = spec.max_output_tokens if spec is not None and spec.max_output_tokens else max_tokens
+    left = state.budget_left
+    raised = min(cap, max_tokens * 2, left if left is not None else cap)
+    if raised > max_tokens:
+        adjusted = {**request, "max_tokens": raised}
+        return _adjusted(
+            state, adjusted, "raise_max_tokens", f"max_tokens {max_tokens} -> {raised}"
+        )
+    config = request.get("output_config")
+    effort = config.get("effort") if isinstance(config, dict) else None
+    if effort in EFFORT_LEVELS[1:]:
+        lower = EFFORT_LEVELS[EFFORT_LEVELS.index(effort) - 1]
+        adjusted = {**request, "output_config": {**config, "effort": lower}}
+        return _adjusted(state, adjusted, "lower_effort", f"effort {effort} -> {lower}")
+    thinking = request.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if isinstance(budget, int) and budget > MIN_THINKING_BUDGET_TOKENS:
+        halved = max(MIN_THINKING_BUDGET_TOKENS, budget // 2)
+        adjusted = {**request, "thinking": {**thinking, "budget_tokens": halved}}
+        return _adjusted(
+            state, adjusted, "lower_effort", f"thinking budget_tokens {budget} -> {halved}"
+        )
+    return Finish(
+        "give_up",
+        "failed",
+        ThinkingExhausted(
+            f"max_tokens ({max_tokens}) ran out while the model was still thinking, and "
+            "nothing is left to change (output cap or budget reached, effort and thinking "
+            "budget at their lowest); give the generation a larger output budget or "
+            "ask for less thinking",
+            request_id=error.request_id,
+        ),
+    )
+
+
+def _adjusted(
+    state: AttemptState, adjusted: dict[str, Any], decision: Adjustment, adjustment: str
+) -> NextAttempt:
+    step = _resume_from(state, adjusted)
+    return NextAttempt(
+        step.kind,
+        step.request,
+        step.kept_text,
+        decision,
+        step.tier,
+        join_seam=step.join_seam,
+        resent_whitespace=step.resent_whitespace,
+        adjusted_request=adjusted,
+        adjustment=adjustment,
+    )
+
+
 class continue_from_text(step_base):
-    """Prefill while the model accepts it, else a follow-up user turn and seam joining."""
+    """Prefill while the model accepts it, else a follow-up user turn and seam joining;
+    after max_tokens ran out while thinking, a changed request (`_more_room_to_think`)."""
 
     def __call__(self, state: AttemptState) -> NextStep:
-        kept = state.text.rstrip()
-        if not kept:
-            return NextAttempt("stream", state.request, "", "retry", "resume")
-        if state.prefill_allowed:
-            return NextAttempt(
-                "resume", prefill_request(state.request, kept), kept, "resume", "resume"
-            )
-        return NextAttempt(
-            "continue",
-            continuation_request(state.request, kept),
-            kept,
-            "continue",
-            "resume",
-            join_seam=True,
-        )
+        error = state.last_error
+        if isinstance(error, MaxTokensReached) and error.while_thinking:
+            return _more_room_to_think(state, error)
+        return _resume_from(state, state.request)
 
 
 class partial_or_nonstream(step_base):

@@ -19,6 +19,14 @@ CONTINUE_PROMPT = (
     "remaining text, starting with the very next character, without repeating anything, "
     "without any preamble or commentary."
 )
+CONTINUE_UNDER_SCHEMA = (
+    " The whole answer, your previous text followed by this continuation, must be one JSON "
+    "document matching the schema you were given; output only its remaining characters."
+)
+
+
+MAX_CACHE_BREAKPOINTS = 4
+"""The API allows at most four `cache_control` blocks in a request."""
 
 
 def _as_text(content: Any) -> str:
@@ -35,23 +43,105 @@ def _split_caller_prefill(request: dict[str, Any]) -> tuple[list[dict[str, Any]]
     return messages, ""
 
 
-def prefill_request(request: dict[str, Any], kept_text: str) -> dict[str, Any]:
-    """The request again, with the kept text as the start of the assistant's answer."""
+def _breakpoints(value: Any) -> int:
+    if isinstance(value, dict):
+        own = 1 if "cache_control" in value else 0
+        return own + sum(_breakpoints(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_breakpoints(item) for item in value)
+    return 0
+
+
+def resent_content(
+    request: dict[str, Any], text: str, cache_ttl: str | None, cached: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The answer text re-sent on a resume as text blocks, with cache breakpoints.
+
+    A drop that happens again re-sends this text again, longer: with a breakpoint at its
+    end, the next resume reads it from cache instead of paying full input for it each time.
+    The blocks the previous resume sent (`cached`) are sent again unchanged, the new text
+    as one more block, so the cached prefix is byte for byte the same; the breakpoints sit
+    on the last two blocks (the previous resume's end, read now, and this one's, written),
+    within the four the API allows.
+    """
+    previous = "".join(cached)
+    if cached and text == previous:
+        segments = list(cached)
+    elif cached and text.startswith(previous):
+        segments = [*cached, text[len(previous) :]]
+    else:
+        segments = [text]
+    free = min(2, MAX_CACHE_BREAKPOINTS - _breakpoints(request))
+    control: dict[str, str] = {"type": "ephemeral"}
+    if cache_ttl is not None:
+        control["ttl"] = cache_ttl
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": segment} for segment in segments]
+    for block in blocks[len(blocks) - free :] if free > 0 else ():
+        block["cache_control"] = control
+    return blocks
+
+
+def resent_segments(request: dict[str, Any]) -> tuple[str, ...]:
+    """The text blocks of a resume request's re-sent answer (its last assistant turn)."""
+    for message in reversed(request["messages"]):
+        if message.get("role") == "assistant":
+            content = message["content"]
+            if isinstance(content, str):
+                return (content,)
+            return tuple(block.get("text", "") for block in content)
+    return ()
+
+
+def prefill_request(
+    request: dict[str, Any],
+    kept_text: str,
+    *,
+    cache_ttl: str | None = None,
+    cached: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The request again, with the kept text as the start of the assistant's answer
+    (without trailing whitespace, which the API refuses in a prefill)."""
     messages, caller_prefill = _split_caller_prefill(request)
     prefill = (caller_prefill + kept_text).rstrip()
-    return {**request, "messages": [*messages, {"role": "assistant", "content": prefill}]}
+    content = resent_content(request, prefill, cache_ttl, cached)
+    return {**request, "messages": [*messages, {"role": "assistant", "content": content}]}
 
 
-def continuation_request(request: dict[str, Any], kept_text: str) -> dict[str, Any]:
-    """The request again, with the partial answer as a past turn and a request to go on."""
+def continuation_request(
+    request: dict[str, Any],
+    kept_text: str,
+    *,
+    cache_ttl: str | None = None,
+    cached: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The request again, with the partial answer as a past turn and a request to go on.
+
+    The partial answer is sent as it is (an assistant turn that is not the last may end in
+    whitespace); thinking blocks of the broken attempt are not sent back: the docs let a
+    client omit the thinking of earlier turns (the API drops it from non-tool turns
+    anyway), and an unfinished one has no signature to send. Structured outputs are not
+    asked of the continuation: a schema constrains a whole answer, and the continuation is
+    the rest of one, so the schema goes into the user turn as words and the joined answer
+    is checked by whoever parses it (see `CONTINUE_UNDER_SCHEMA`).
+    """
     messages, caller_prefill = _split_caller_prefill(request)
-    partial = (caller_prefill + kept_text).rstrip()
+    partial = caller_prefill + kept_text
+    content = resent_content(request, partial, cache_ttl, cached)
+    ask = CONTINUE_PROMPT
+    follow_up = {**request}
+    config = request.get("output_config")
+    if isinstance(config, dict) and config.get("format") is not None:
+        ask = CONTINUE_PROMPT + CONTINUE_UNDER_SCHEMA
+        rest = {key: value for key, value in config.items() if key != "format"}
+        follow_up.pop("output_config")
+        if rest:
+            follow_up["output_config"] = rest
     return {
-        **request,
+        **follow_up,
         "messages": [
             *messages,
-            {"role": "assistant", "content": partial},
-            {"role": "user", "content": CONTINUE_PROMPT},
+            {"role": "assistant", "content": content},
+            {"role": "user", "content": ask},
         ],
     }
 
@@ -134,3 +224,32 @@ class SeamJoiner:
             skip = 0
         self._held = []
         return released
+
+
+class WhitespaceJoiner:
+    """Drops the whitespace a prefill resume left out and the model writes again.
+
+    The kept text (already delivered) ends in `resent`, which the prefill could not carry;
+    the continuation starts by writing whitespace there again. The part of it equal to
+    `resent` is dropped; what differs is kept as the model wrote it (whitespace it writes
+    beyond `resent` is appended), so no delivered character is ever taken back.
+    """
+
+    def __init__(self, resent: str) -> None:
+        self._resent = resent
+        self._matched = 0
+        self.decided = not resent
+
+    def feed(self, delta: str) -> list[str]:
+        if self.decided:
+            return [delta]
+        resent, matched = self._resent, self._matched
+        index = 0
+        while index < len(delta) and matched < len(resent) and delta[index] == resent[matched]:
+            index += 1
+            matched += 1
+        self._matched = matched
+        if index < len(delta) or matched == len(resent):
+            self.decided = True
+        rest = delta[index:]
+        return [rest] if rest else []

@@ -62,6 +62,29 @@ class stop_after_attempt(stop_base):
         return state.attempt >= self.max_attempts
 
 
+class stop_after_attempts_without_progress(stop_base):
+    """Stop once `max_attempts` failed attempts brought no text.
+
+    Attempts that advanced the answer are not counted: ten drops that each moved it
+    forward are a generation getting there, not one that should give up.
+    """
+
+    def __init__(self, max_attempts: int) -> None:
+        self.max_attempts = max_attempts
+
+    def __call__(self, state: AttemptState) -> bool:
+        return state.attempts_without_progress >= self.max_attempts
+
+
+class stop_when_budget_spent(stop_base):
+    """Stop when the generation's output budget is used up (nothing left for another
+    attempt)."""
+
+    def __call__(self, state: AttemptState) -> bool:
+        left = state.budget_left
+        return left is not None and left <= 0
+
+
 class stop_before_deadline(stop_base):
     """Stop if waiting for the next attempt would already pass the overall deadline."""
 

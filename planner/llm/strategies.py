@@ -31,7 +31,14 @@ from planner.llm.steps import (
     start_over,
     step_base,
 )
-from planner.llm.stop import stop_after_attempt, stop_base, stop_before_deadline, stop_never
+from planner.llm.stop import (
+    stop_after_attempt,
+    stop_after_attempts_without_progress,
+    stop_base,
+    stop_before_deadline,
+    stop_never,
+    stop_when_budget_spent,
+)
 from planner.llm.wait import wait_base, wait_exponential_jitter, wait_none, wait_retry_after_or
 
 GIVE_UP = Finish("give_up", "failed")
@@ -73,7 +80,10 @@ class Limits:
     """How long a generation may keep trying."""
 
     max_attempts: int = 10
+    """Failed attempts that brought no text (restart: every attempt, as it keeps nothing)."""
     deadline_s: float = 1800.0
+    max_total_attempts: int = 100
+    """Every attempt, progress or not: a backstop against an answer that never ends."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,9 @@ def _restart(limits: Limits) -> Strategy:
         retry_if_error(TransientError),
         start_over(),
         _backoff(),
-        stop_after_attempt(limits.max_attempts) | stop_before_deadline(limits.deadline_s),
+        stop_after_attempt(limits.max_attempts)
+        | stop_before_deadline(limits.deadline_s)
+        | stop_when_budget_spent(),
     )
 
 
@@ -131,7 +143,10 @@ def _resume(limits: Limits) -> Strategy:
         | (retry_if_error(PrefillRefused) & retry_if_attempt_kind("resume")),
         continue_from_text(),
         _backoff(),
-        stop_after_attempt(limits.max_attempts) | stop_before_deadline(limits.deadline_s),
+        stop_after_attempts_without_progress(limits.max_attempts)
+        | stop_after_attempt(limits.max_total_attempts)
+        | stop_before_deadline(limits.deadline_s)
+        | stop_when_budget_spent(),
     )
 
 
@@ -168,9 +183,10 @@ def build_strategy(
     *,
     max_attempts: int = Limits.max_attempts,
     deadline_s: float = Limits.deadline_s,
+    max_total_attempts: int = Limits.max_total_attempts,
 ) -> Strategy:
     """The named strategy with these limits (hybrid keeps the original's single retry)."""
     entry = REGISTRY.get(name)
     if entry is None:
         raise UnknownStrategy(name)
-    return entry.factory(Limits(max_attempts, deadline_s))
+    return entry.factory(Limits(max_attempts, deadline_s, max_total_attempts))

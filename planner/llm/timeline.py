@@ -4,6 +4,8 @@
 attempt writes on), numbers the chunks, and fires the chunk, checkpoint and progress
 callbacks. It is cheap per chunk: text is kept as a list of pieces and only joined for a
 checkpoint, and tokens are counted only for the text added since the last progress report.
+While the model thinks, progress reports say so (`phase="thinking"`, with the thinking
+tokens so far), so a front end never shows a dead 0% through a long think.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from planner.llm.types import Checkpoint, Chunk, Progress, new_chunk
+from planner.llm.types import Checkpoint, Chunk, Phase, Progress, new_chunk
 from planner.tokens import count_tokens
 
 
@@ -48,6 +50,9 @@ class Timeline:
         self._tokens_counted = count_tokens(initial_text)
         self._tokens_counted_to = self.length
         self._chunks_since_progress = 0
+        self.phase: Phase = "waiting"
+        self._thinking_tokens = 0
+        self._thinking_tokens_base = 0
 
     @property
     def text(self) -> str:
@@ -61,6 +66,9 @@ class Timeline:
     def start_attempt(self, attempt: int, kept_text: str) -> None:
         """A new attempt writes on after `kept_text` (a prefix of the text so far, or "")."""
         self.attempt = attempt
+        self.phase = "waiting"
+        self._thinking_tokens_base = self.thinking_tokens()
+        self._thinking_tokens = 0
         if kept_text != self.text:
             self._parts = [kept_text] if kept_text else []
             self.length = len(kept_text)
@@ -69,10 +77,29 @@ class Timeline:
             self._next_checkpoint_at = self.length + self._checkpoint_every_chars
         self.progress()
 
+    def thinking_tokens(self) -> int:
+        """Thinking tokens of all attempts so far (this attempt's estimated from its text)."""
+        return self._thinking_tokens_base + self._thinking_tokens
+
+    def think(self, delta: str) -> None:
+        """A thinking delta ("" when a thinking block starts; omitted thinking has none)."""
+        first = self.phase != "thinking"
+        self.phase = "thinking"
+        if delta:
+            self._thinking_tokens += count_tokens(delta)
+        self._chunks_since_progress += 1
+        if first or self._chunks_since_progress >= self._progress_every_chunks:
+            self.progress()
+
     def append(self, delta: str) -> None:
         # Runs once per delta (thousands per answer): locals, no helper calls on the way.
         if not delta:
             return
+        if self.phase != "text":
+            if self.phase == "thinking":
+                # The first text after a think: say so at once (the thinking phase is over).
+                self._chunks_since_progress = self._progress_every_chunks - 1
+            self.phase = "text"
         length = self.length
         chars = len(delta)
         if self._on_chunk is not None:
@@ -86,6 +113,13 @@ class Timeline:
         self._chunks_since_progress += 1
         if self._chunks_since_progress >= self._progress_every_chunks:
             self.progress()
+
+    def discard(self) -> None:
+        """Drop all the text (a refusal's partial answer must not be used): the checkpoint
+        says so at once, so a resumed generation does not continue from it."""
+        self.start_attempt(self.attempt, "")
+        self._last_checkpoint_length = -1
+        self.checkpoint()
 
     def replace(self, text: str) -> None:
         """A whole answer that arrived at once (a non-streaming call)."""
@@ -112,5 +146,13 @@ class Timeline:
         if self._callbacks.on_progress is None:
             return
         self._callbacks.on_progress(
-            Progress(self.attempt, self.seq, self.length, self.output_tokens(), self.elapsed_ms())
+            Progress(
+                self.attempt,
+                self.seq,
+                self.length,
+                self.output_tokens(),
+                self.elapsed_ms(),
+                self.phase,
+                self.thinking_tokens(),
+            )
         )

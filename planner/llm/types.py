@@ -66,13 +66,22 @@ class Checkpoint:
         return len(self.text)
 
 
+Phase = Literal["waiting", "thinking", "text"]
+
+
 @dataclass(frozen=True)
 class Progress:
+    """How far the answer is. `phase` says what the model is doing now: `waiting` for the
+    first event, `thinking` (no text yet, `thinking_tokens` growing: a front end shows a
+    thinking phase, not 0%), or writing `text`."""
+
     attempt: int
     chunks: int
     chars: int
     output_tokens: int
     elapsed_ms: int
+    phase: Phase = "text"
+    thinking_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,17 @@ class RecoveryNotice:
     attempt: int
     failure: str
     message: str
-    decision: Literal["retry", "resume", "continue", "nonstream", "partial", "give_up"]
+    decision: Literal[
+        "retry",
+        "resume",
+        "continue",
+        "nonstream",
+        "partial",
+        "give_up",
+        "raise_max_tokens",
+        "lower_effort",
+        "discard",
+    ]
     tier: Tier
     resume_from_char: int
     wait_s: float
@@ -92,8 +111,14 @@ class RecoveryNotice:
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
+    """All output tokens, thinking included (what is billed)."""
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    thinking_tokens: int = 0
+    """The part of `output_tokens` spent thinking (`output_tokens_details.thinking_tokens`;
+    estimated from the thinking text when the attempt died before the server said)."""
+    cache_creation_1h_input_tokens: int = 0
+    """The part of `cache_creation_input_tokens` written with the 1-hour TTL."""
 
 
 @dataclass
@@ -110,6 +135,16 @@ class AttemptRecord:
     error_type: str | None = None
     error_message: str | None = None
     request_id: str | None = None
+    thinking_tokens: int = 0
+    """Of `output_tokens`, those spent thinking."""
+    http_status: int | None = None
+    """The HTTP status the attempt got (200 for a stream that started; None: no response)."""
+    rate_limit: dict[str, str] = field(default_factory=dict)
+    """The response's `anthropic-ratelimit-*` headers (and `retry-after`), as sent."""
+    max_tokens: int | None = None
+    """The `max_tokens` this attempt was sent with (the budget left may lower it)."""
+    decision: str | None = None
+    """What the strategy decided after this attempt failed (`RecoveryNotice.decision`)."""
 
 
 @dataclass
@@ -125,3 +160,13 @@ class GenerationResult:
     error: str | None = None
     error_type: str | None = None
     """The `kind` of the planner.llm.errors failure that ended an incomplete generation."""
+    wasted_thinking_tokens: int = 0
+    """Of `wasted_output_tokens`, thinking that no kept text came from."""
+    output_budget_tokens: int | None = None
+    adjustments: list[str] = field(default_factory=list)
+    """Changes made to the request on the way (e.g. more max_tokens after the model ran
+    out while thinking), in words."""
+    estimated_cost_usd: float | None = None
+    """What the usage costs on the catalogued model (None: model or prices unknown)."""
+    estimated_saving_usd: float | None = None
+    """What prompt caching saved against sending the same prompts uncached."""

@@ -1,67 +1,91 @@
-"""The prompt cache ledger: what caching the system prompts saved a generation.
+"""The generation's cost ledger: what its requests cost and what prompt caching saved.
 
 planner's system prompts are long and identical across requests, so they are marked with
-`cache_control`. Anthropic bills a cache write at 1.25x the base input price and a cache
-read at 0.1x; without caching every one of those tokens would have cost 1x. The ledger
-adds up the usage of every request of a generation and estimates the saving against
-sending the same prompts uncached.
+`cache_control`. The ledger adds up the usage of every request of a generation and prices
+it from the model catalogue (`planner.catalog`): `estimated_cost_usd` is what the tokens
+cost (uncached input, output including wasted attempts, cache writes and reads), and
+`estimated_saving_usd` is the difference from sending the same prompts uncached. A model
+the catalogue does not know, or knows without prices, has no price: both figures are None,
+never a neighbour's price.
+
+Cache writes are priced at the 5-minute rate: that is the TTL planner's prompts ask for.
+A price band chosen by prompt size (Haiku 5.5 above 100,000 tokens) applies per request:
+the ledger remembers the largest prompt it recorded; a ledger rebuilt from stored totals
+(`largest_prompt_tokens=0`) prices at the base band, which is where planner's requests,
+all far below that size, are billed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
+from planner.catalog import Usage as PricedUsage
+from planner.catalog import cost_usd, lookup
 from planner.llm.types import Usage
 
-CACHE_WRITE_FACTOR = 1.25
-CACHE_READ_FACTOR = 0.10
-
-# Base input price in USD per million tokens, by model family (first match wins).
-_INPUT_PRICE_PER_MTOK: tuple[tuple[str, float], ...] = (
-    ("opus-4-5", 5.0),
-    ("opus", 15.0),
-    ("haiku-4", 1.0),
-    ("haiku", 0.8),
-    ("sonnet", 3.0),
-)
-DEFAULT_INPUT_PRICE_PER_MTOK = 3.0
-
-
-def input_price_per_mtok(model: str) -> float:
-    name = model.lower()
-    return next(
-        (price for key, price in _INPUT_PRICE_PER_MTOK if key in name), DEFAULT_INPUT_PRICE_PER_MTOK
-    )
+_ROUND = Decimal("0.000001")
 
 
 @dataclass
 class PromptCacheLedger:
-    """Cache creation/read tokens of one generation and the estimated saving."""
+    """Token counts of one generation's requests and their estimated price."""
 
     model: str
     input_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    output_tokens: int = 0
+    largest_prompt_tokens: int = 0
 
     def record(self, usage: Usage) -> None:
+        prompt = usage.input_tokens + usage.cache_creation_input_tokens
+        self.largest_prompt_tokens = max(
+            self.largest_prompt_tokens, prompt + usage.cache_read_input_tokens
+        )
         self.input_tokens += usage.input_tokens
         self.cache_creation_input_tokens += usage.cache_creation_input_tokens
         self.cache_read_input_tokens += usage.cache_read_input_tokens
+        self.output_tokens += usage.output_tokens
+
+    def _cost(self, *, cached: bool) -> Decimal | None:
+        spec = lookup(self.model)
+        if spec is None:
+            return None
+        if cached:
+            usage = PricedUsage(
+                input_tokens=self.input_tokens,
+                output_tokens=self.output_tokens,
+                cache_write_5m_tokens=self.cache_creation_input_tokens,
+                cache_read_tokens=self.cache_read_input_tokens,
+            )
+        else:
+            usage = PricedUsage(
+                input_tokens=self.input_tokens
+                + self.cache_creation_input_tokens
+                + self.cache_read_input_tokens,
+                output_tokens=self.output_tokens,
+            )
+        return cost_usd(spec, usage, band_prompt_tokens=self.largest_prompt_tokens)
 
     @property
-    def saved_input_token_equivalents(self) -> float:
-        """Tokens' worth of base-price input that caching saved (negative: it cost more)."""
-        return self.cache_read_input_tokens * (
-            1 - CACHE_READ_FACTOR
-        ) - self.cache_creation_input_tokens * (CACHE_WRITE_FACTOR - 1)
+    def estimated_cost_usd(self) -> float | None:
+        """What the generation's tokens cost on its model; None when it has no price."""
+        cost = self._cost(cached=True)
+        return None if cost is None else float(cost.quantize(_ROUND))
 
     @property
-    def estimated_saving_usd(self) -> float:
-        return round(self.saved_input_token_equivalents * input_price_per_mtok(self.model) / 1e6, 6)
+    def estimated_saving_usd(self) -> float | None:
+        """What caching saved against sending every prompt uncached (negative: it cost)."""
+        cached, uncached = self._cost(cached=True), self._cost(cached=False)
+        if cached is None or uncached is None:
+            return None
+        return float((uncached - cached).quantize(_ROUND))
 
-    def to_json(self) -> dict[str, float | int]:
+    def to_json(self) -> dict[str, float | int | None]:
         return {
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
             "estimated_saving_usd": self.estimated_saving_usd,
+            "estimated_cost_usd": self.estimated_cost_usd,
         }

@@ -26,6 +26,7 @@ from planner.events import (
     Event,
     GenerationComplete,
     GenerationError,
+    GenerationResumed,
     GenerationStart,
     ParsingComplete,
     Recovery,
@@ -44,11 +45,13 @@ from planner.plan.prompts import (
 )
 from planner.plan.request import GenerationOutcome
 from planner.plan.schema import Discovery, MasterPlan
+from planner.plan.settings import GenerationSettings
 from planner.plan.spec import CANCELLED_MESSAGE, GenerationCancelled, GenerationFailed
 from planner.plan.stage import StageRunner
 from planner.store import (
     GenerationSpec,
     GenerationStatus,
+    LeaseLost,
     Recording,
     RecordingError,
     ResumePoint,
@@ -76,6 +79,7 @@ class GenerationRun:
         now: Callable[[], datetime],
     ) -> None:
         self.spec = spec
+        self.settings = GenerationSettings.from_json(spec.settings)
         self.recording = recording
         self.cancel = cancel or threading.Event()
         self._now = now
@@ -96,13 +100,15 @@ class GenerationRun:
             self.endpoint, strategy=self.spec.strategy, speed=self.spec.speed
         )
         status, error, plan, masterplan_id = GenerationStatus.FAILED, None, None, None
-        save_plan = None
+        save_plan, lost = None, None
         try:
             self._announce(resume)
             discovery, discovery_id = self._discovery(client, resume)
             plan = self._masterplan(client, discovery, resume)
             masterplan_id, save_plan = self._save(plan, discovery_id)
             status = GenerationStatus.COMPLETED
+        except LeaseLost as exc:
+            lost = exc  # another runner owns the generation now: write nothing more
         except GenerationFailed as exc:
             error = exc.message
             self.stages.tiers.append(exc.tier or "failed")
@@ -119,6 +125,9 @@ class GenerationRun:
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             client.close()
+            if lost is not None or self.recording.lost is not None:
+                self.recording.abandon()
+                raise lost or self.recording.lost
             terminal = None
             if status != GenerationStatus.INTERRUPTED:
                 terminal = self._terminal_event(status, plan, masterplan_id, error)
@@ -127,7 +136,9 @@ class GenerationRun:
         return outcome
 
     def _announce(self, resume: ResumePoint | None) -> None:
-        if resume is None:
+        # A resumed generation whose first process died before its first write has no
+        # start event stored: it gets one now (issue 17.9).
+        if resume is None or resume.positions.next_event_seq == 1:
             self.recording.emit(
                 GenerationStart(
                     description=self.spec.description,
@@ -137,7 +148,14 @@ class GenerationRun:
                     stage="discovery",
                 )
             )
+        if resume is None:
             return
+        resume_from_char = len(resume.stage_text or "")
+        self.recording.emit(
+            GenerationResumed(
+                resume_from_char=resume_from_char, attempt=self.stages.current_attempt
+            )
+        )
         self.recording.emit(
             Recovery(
                 attempt=self.stages.current_attempt,
@@ -156,7 +174,7 @@ class GenerationRun:
             self.stages.progress.start_stage("discovery")
             self.stages.progress.add(0, discovery.model_dump_json())
             return discovery, resume.discovery_id
-        request = discovery_request(self.spec.description, self.spec.model)
+        request = discovery_request(self.spec.description, self.spec.model, self.settings)
         resume_text = resume.stage_text if resume is not None else None
         result = self.stages.run(client, "discovery", request, resume_from=resume_text)
         discovery = self._parse_with_repair(client, "discovery", request, result, parse_discovery)
@@ -184,7 +202,9 @@ class GenerationRun:
         self, client: Any, discovery: Discovery, resume: ResumePoint | None
     ) -> MasterPlan:
         task_count = task_count_for(discovery)
-        request = masterplan_request(self.spec.description, discovery, task_count, self.spec.model)
+        request = masterplan_request(
+            self.spec.description, discovery, task_count, self.spec.model, self.settings
+        )
         resume_text = None
         if resume is not None and resume.discovery_json is not None:
             resume_text = resume.stage_text
@@ -328,6 +348,7 @@ class GenerationRun:
             subtasks=counts["subtasks"],
             error=error,
             prompt_cache=self.stages.ledger.to_json(),
+            settings=self.settings.to_json(),
         )
 
     def _close_record(

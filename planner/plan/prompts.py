@@ -14,8 +14,10 @@ import json
 import math
 from typing import Any
 
+from planner.catalog import lookup
 from planner.plan.handbook import HANDBOOK
-from planner.plan.schema import Discovery
+from planner.plan.schema import Discovery, MasterPlan
+from planner.plan.settings import GenerationSettings, request_params
 
 DISCOVERY_ROLE = "You are the discovery analyst of planner."
 MASTERPLAN_ROLE = "You are the MasterPlan architect of planner."
@@ -23,6 +25,9 @@ REPAIR_OPENING = "The JSON you returned is invalid."
 
 DISCOVERY_MAX_TOKENS = 4096
 MASTERPLAN_MAX_TOKENS = 32000
+# Thinking counts toward max_tokens: a stage that thinks gets this much more room, so its
+# answer is not cut short by its own thinking.
+THINKING_HEADROOM_TOKENS = 8192
 MIN_TASKS = 8
 MAX_TASKS = 120
 
@@ -80,10 +85,19 @@ def _system(text: str) -> list[dict[str, Any]]:
     ]
 
 
-def discovery_request(description: str, model: str) -> dict[str, Any]:
+def _max_tokens(settings: GenerationSettings, stage: str, answer_tokens: int) -> int:
+    thinks = settings.stage(stage).thinking not in ("model", "off")
+    return answer_tokens + (THINKING_HEADROOM_TOKENS if thinks else 0)
+
+
+def discovery_request(
+    description: str, model: str, settings: GenerationSettings | None = None
+) -> dict[str, Any]:
+    settings = settings or GenerationSettings()
+    max_tokens = _max_tokens(settings, "discovery", DISCOVERY_MAX_TOKENS)
     return {
         "model": model,
-        "max_tokens": DISCOVERY_MAX_TOKENS,
+        "max_tokens": max_tokens,
         "system": _system(DISCOVERY_SYSTEM),
         "messages": [
             {
@@ -91,6 +105,9 @@ def discovery_request(description: str, model: str) -> dict[str, Any]:
                 "content": f"<project_description>\n{description}\n</project_description>",
             }
         ],
+        **request_params(
+            settings, "discovery", Discovery, max_tokens=max_tokens, spec=lookup(model)
+        ),
     }
 
 
@@ -107,8 +124,14 @@ def task_count_for(
 
 
 def masterplan_request(
-    description: str, discovery: Discovery, task_count: int, model: str
+    description: str,
+    discovery: Discovery,
+    task_count: int,
+    model: str,
+    settings: GenerationSettings | None = None,
 ) -> dict[str, Any]:
+    settings = settings or GenerationSettings()
+    max_tokens = _max_tokens(settings, "masterplan", MASTERPLAN_MAX_TOKENS)
     content = (
         f"<project_description>\n{description}\n</project_description>\n"
         f"<discovery>\n{json.dumps(discovery.model_dump(mode='json'), indent=1)}\n</discovery>\n"
@@ -116,9 +139,12 @@ def masterplan_request(
     )
     return {
         "model": model,
-        "max_tokens": MASTERPLAN_MAX_TOKENS,
+        "max_tokens": max_tokens,
         "system": _system(MASTERPLAN_SYSTEM),
         "messages": [{"role": "user", "content": content}],
+        **request_params(
+            settings, "masterplan", MasterPlan, max_tokens=max_tokens, spec=lookup(model)
+        ),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from planner.errors import InputError
 from planner.llm import DEFAULT_STRATEGY, STRATEGIES
 from planner.plan.cache import PromptCacheLedger
+from planner.plan.settings import GenerationSettings
 from planner.sim import FaultSpec, FaultSpecError, parse_fault_spec
 from planner.store import GenerationStatus, StoredGeneration
 
@@ -55,6 +56,8 @@ class GenerationRequest:
     speed: float = 1.0
     model: str | None = None
     seed: int = 0
+    settings: GenerationSettings | None = None
+    """Thinking, effort, format and budget per stage; None: planner's defaults for the model."""
 
     def fault_spec(self) -> FaultSpec:
         """The parsed fault spec (FaultSpecError names what is wrong with it)."""
@@ -116,7 +119,7 @@ class GenerationRequest:
 
 @dataclass
 class GenerationOutcome:
-    """The result object of DESIGN.md, plus the prompt cache figures."""
+    """The result object of DESIGN.md, plus the prompt cache and cost figures."""
 
     generation_id: uuid.UUID
     masterplan_id: uuid.UUID | None
@@ -133,6 +136,7 @@ class GenerationOutcome:
     subtasks: int
     error: str | None
     prompt_cache: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_stored(cls, stored: StoredGeneration) -> GenerationOutcome:
@@ -153,11 +157,13 @@ class GenerationOutcome:
             tasks=counts["tasks"],
             subtasks=counts["subtasks"],
             error=stored.error,
+            settings=GenerationSettings.from_json(stored.spec.settings).to_json(),
             prompt_cache=PromptCacheLedger(
                 stored.spec.model,
                 input_tokens=stored.input_tokens,
                 cache_creation_input_tokens=stored.cache_creation_input_tokens,
                 cache_read_input_tokens=stored.cache_read_input_tokens,
+                output_tokens=stored.output_tokens,
             ).to_json(),
         )
 
@@ -182,4 +188,5 @@ class GenerationOutcome:
             "subtasks": self.subtasks,
             "error": self.error,
             "prompt_cache": self.prompt_cache,
+            "settings": self.settings,
         }

@@ -15,22 +15,27 @@ from __future__ import annotations
 import threading
 import uuid
 
+from planner.catalog import RetiredModelError
 from planner.config import get_settings
 from planner.db import Database, utcnow
 from planner.events import EventBus, default_bus
 from planner.plan.endpoint import EndpointError, endpoint_for
 from planner.plan.generator import GenerationRun
+from planner.plan.model_check import ModelNotServed, verify_model
 from planner.plan.request import (
     GenerationOutcome,
     GenerationRequest,
     GenerationRequestError,
     model_problem,
 )
+from planner.plan.settings import GenerationSettings, SettingsError
 from planner.store import (
     GenerationSpec,
     GenerationStatus,
     GenerationStore,
+    Lease,
     ResumePoint,
+    RowWrite,
     claim,
     release,
 )
@@ -46,8 +51,12 @@ def create(
     request: GenerationRequest,
     *,
     status: GenerationStatus = GenerationStatus.RUNNING,
+    also: RowWrite | None = None,
+    owned: bool = True,
+    generation_id: uuid.UUID | None = None,
 ) -> GenerationSpec:
-    """Validate the request and write the generation's row; nothing runs yet."""
+    """Validate the request and write the generation's row (and `also(conn)` in the same
+    transaction: its job, when a worker runs it); nothing runs yet."""
     request = request.validated()
     settings = get_settings()
     model = request.model or settings.model
@@ -56,8 +65,10 @@ def create(
             [f"PLANNER_MODEL: {problem}" if not request.model else problem]
         )
     try:
-        endpoint_for(settings, faults=request.faults)
-    except EndpointError as exc:
+        known = verify_model(endpoint_for(settings, faults=request.faults), model).spec
+        chosen = request.settings or GenerationSettings.planner_defaults(known)
+        chosen = chosen.checked(known)
+    except (EndpointError, RetiredModelError, ModelNotServed, SettingsError) as exc:
         raise GenerationRequestError([str(exc)]) from None
     with store.db.held():
         store.prepare()
@@ -69,9 +80,13 @@ def create(
             strategy=request.strategy,
             fault_spec=request.faults,
             model=model,
+            settings=chosen.to_json(),
             seed=request.seed,
             speed=request.speed,
             status=status,
+            also=also,
+            owned=owned,
+            generation_id=generation_id,
         )
 
 
@@ -82,12 +97,20 @@ def execute(
     bus: EventBus | None = None,
     cancel: threading.Event | None = None,
     resume: ResumePoint | None = None,
+    lease: Lease | None = None,
 ) -> GenerationOutcome:
-    """Run a created (or reopened) generation to its end in this thread."""
+    """Run a created (or reopened, with the `lease` `reopen` took) generation to its end
+    in this thread. LeaseLost if another claim took it meanwhile: this runner stopped
+    and wrote nothing more."""
     bus = bus or default_bus()
+    cancel = cancel or threading.Event()
     claim(spec.generation_id)
     try:
-        recording = store.recording(spec, resume=resume, publish=bus.publish)
+        if lease is None:
+            lease = store.start(spec.generation_id)
+        recording = store.recording(
+            spec, lease=lease, resume=resume, publish=bus.publish, on_cancel=cancel.set
+        )
         recording.update(status=GenerationStatus.RUNNING)
         run = GenerationRun(spec, recording=recording, cancel=cancel, now=utcnow)
         return run.execute(resume)
@@ -119,6 +142,7 @@ def resume_generation(
     *,
     bus: EventBus | None = None,
     cancel: threading.Event | None = None,
+    job_id: int | None = None,
 ) -> GenerationOutcome:
     """Finish an interrupted generation from its last checkpoint.
 
@@ -134,5 +158,5 @@ def resume_generation(
     if stored.status == GenerationStatus.INTERRUPTED and stored.masterplan_id is not None:
         store.finish_saved(gid)
         return outcome_of(db, gid)
-    spec, resume = store.reopen(gid)
-    return execute(store, spec, bus=bus, cancel=cancel, resume=resume)
+    spec, resume, lease = store.reopen(gid, job_id=job_id)
+    return execute(store, spec, bus=bus, cancel=cancel, resume=resume, lease=lease)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from planner.errors import ConflictError, InputError
 from planner.events import EventBus, default_bus
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
 from planner.plan.runner import create, execute, resume_generation
+from planner.plan.sweep import Sweeper
 from planner.store import GenerationSpec, GenerationStatus, GenerationStore
 
 DEFAULT_MAX_CONCURRENT = 4
@@ -63,6 +65,8 @@ class GenerationService:
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         bus: EventBus | None = None,
         max_active_per_user: int | None = None,
+        sweep: bool = False,
+        enqueue: Callable[[GenerationRequest], uuid.UUID] | None = None,
     ) -> None:
         if max_concurrent < 1:
             raise InputError(f"max_concurrent must be at least 1, not {max_concurrent}")
@@ -76,13 +80,21 @@ class GenerationService:
         self.db = db
         self.store = GenerationStore(db)
         self._pool = ThreadPoolExecutor(max_concurrent, thread_name_prefix="generation")
+        # With PostgreSQL the front end hands over `enqueue` (planner.jobs): a start
+        # becomes a durable job any worker runs, not a thread of this process.
+        self._enqueue = enqueue
         self._jobs: dict[uuid.UUID, _Job] = {}
         self._lock = threading.Lock()
         self._starting: dict[uuid.UUID, int] = {}  # starts between the check and the submit
+        # A long-lived front end sweeps: dead runners are found while it runs, and
+        # (auto-resume) their generations continue here.
+        self.sweeper = Sweeper(db, bus=self.bus, resume=self.resume).start() if sweep else None
 
     def start(self, request: GenerationRequest) -> uuid.UUID:
         """Store the generation and queue it; GenerationRequestError for bad input,
-        TooManyGenerations when the user is at their cap."""
+        TooManyGenerations when the user is at their cap (of this service's runs)."""
+        if self._enqueue is not None:
+            return self._enqueue(request)
         user_id = request.user_id
         with self._lock:
             active = self._starting.get(user_id, 0) + sum(
@@ -136,7 +148,9 @@ class GenerationService:
             raise TimeoutError(f"generation {generation_id} is still running") from None
 
     def cancel(self, generation_id: uuid.UUID) -> bool:
-        """Ask a queued or running generation to stop; False if it is not running here."""
+        """Ask a queued or running generation to stop, wherever it runs: here at once, in
+        another process at its runner's next write. False if it is not running here."""
+        self.store.request_cancel(generation_id)
         with self._lock:
             job = self._jobs.get(generation_id)
         if job is None or job.future.done():
@@ -150,6 +164,8 @@ class GenerationService:
             return [gid for gid, job in self._jobs.items() if not job.future.done()]
 
     def shutdown(self, *, cancel: bool = False) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop()
         if cancel:
             for generation_id in self.active():
                 self.cancel(generation_id)

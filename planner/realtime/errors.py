@@ -14,7 +14,8 @@ operator (`planner serve`, the dashboard's sidebar)::
     ├── InvalidPayload  (InputError)      code "invalid_payload"
     ├── NoSuchGeneration  (NotFoundError) code "not_found": unknown and foreign ids alike
     ├── RateLimited  (ConflictError)      code "rate_limited": over the connection's bucket
-    └── TooManyGenerationsRefused (ConflictError) code "too_many_generations": user's cap
+    ├── TooManyGenerationsRefused (ConflictError) code "too_many_generations": user's cap
+    └── NotNow  (ConflictError)           code "conflict": not resumable / nothing to cancel
 """
 
 from __future__ import annotations
@@ -67,3 +68,7 @@ class RateLimited(RequestRefused, ConflictError):
 
 class TooManyGenerationsRefused(RequestRefused, ConflictError):
     code = "too_many_generations"
+
+
+class NotNow(RequestRefused, ConflictError):
+    code = "conflict"

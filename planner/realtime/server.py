@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from planner.db import Database
 from planner.events import EventBus, default_bus
+from planner.jobs import control
 from planner.plan.request import GenerationRequest, GenerationRequestError
 from planner.plan.service import GenerationService, TooManyGenerations
 from planner.realtime import auth as rt_auth
@@ -39,6 +40,7 @@ from planner.realtime import store
 from planner.realtime.errors import (
     InvalidPayload,
     NoSuchGeneration,
+    NotNow,
     RateLimited,
     RequestRefused,
     TokenNoLongerValid,
@@ -56,6 +58,7 @@ from planner.realtime.publisher import (
     room_for,
 )
 from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
+from planner.store import GenerationNotFound, GenerationNotResumable
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +152,18 @@ class RealtimeServer:
             await self._relay.close()
         self._db_pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _in_db_pool(self, work: Callable[..., Any], *args: Any) -> Any:
+    async def _in_db_pool(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`work(*args)` on the endpoint's own bounded pool of database threads, inside a
         hold of the database: a burst of events shares one open DuckDB file instead of
         opening it for every token check and read."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db_pool, functools.partial(self._held, work, *args))
+        return await loop.run_in_executor(
+            self._db_pool, functools.partial(self._held, work, *args, **kwargs)
+        )
 
-    def _held(self, work: Callable[..., Any], *args: Any) -> Any:
+    def _held(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.db.held():
-            return work(*args)
+            return work(*args, **kwargs)
 
     # ---- handlers -------------------------------------------------------------------
 
@@ -169,6 +174,8 @@ class RealtimeServer:
         self._on("join_generation", GenerationRef, self._join)
         self._on("leave_generation", GenerationRef, self._leave)
         self._on("request_catch_up", CatchUp, self._catch_up)
+        self._on("resume_generation", GenerationRef, self._resume)
+        self._on("cancel_generation", GenerationRef, self._cancel)
         self.sio.on("*", self._unknown_event)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -284,7 +291,10 @@ class RealtimeServer:
             return await self._refuse_rate(sid, event, refused)
         except TokenNoLongerValid as gone:
             return {"error": gone.error}
-        known = "start_generation, join_generation, leave_generation, request_catch_up"
+        known = (
+            "start_generation, join_generation, leave_generation, request_catch_up, "
+            "resume_generation, cancel_generation"
+        )
         return await self._refuse(
             sid, event, "unknown_event", f"there is no event {event!r}; known: {known}"
         )
@@ -306,6 +316,41 @@ class RealtimeServer:
         info = await self._owned(user_id, payload.generation_id)
         await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
         return {"generation_id": str(info.generation_id), "status": info.status}
+
+    async def _resume(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        """Owner only, refused like a join; the resume runs on a worker or this node."""
+        info = await self._owned(user_id, payload.generation_id)
+        try:
+            await self._in_db_pool(
+                control.resume_generation,
+                self.db,
+                info.generation_id,
+                user_id,
+                service=self.service,
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+        except GenerationNotResumable as exc:
+            raise NotNow(str(exc)) from None
+        await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
+        return {"generation_id": str(info.generation_id), "resumed": True}
+
+    async def _cancel(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
+        """Owner only; stops it whichever process or machine runs it."""
+        info = await self._owned(user_id, payload.generation_id)
+        try:
+            asked = await self._in_db_pool(
+                control.cancel_generation,
+                self.db,
+                info.generation_id,
+                user_id,
+                service=self.service,
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+        if not asked:
+            raise NotNow(f"generation {info.generation_id} has already ended")
+        return {"generation_id": str(info.generation_id), "cancelling": True}
 
     async def _leave(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
         await self.sio.leave_room(sid, room_for(payload.generation_id), namespace=NAMESPACE)

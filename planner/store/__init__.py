@@ -8,8 +8,9 @@ process died. Statuses are `GenerationStatus`.
 
 from planner.store.errors import GenerationNotFound, GenerationNotResumable
 from planner.store.generations import GenerationStore
+from planner.store.lease import Lease, LeaseLost
 from planner.store.liveness import claim, release, running_here
-from planner.store.pending import Positions
+from planner.store.pending import Positions, RowWrite
 from planner.store.recording import Recording, RecordingError
 from planner.store.spec import GenerationSpec, ResumePoint, StoredGeneration
 from planner.store.status import FINISHED_STATUSES, LIVE_STATUSES, GenerationStatus
@@ -22,10 +23,13 @@ __all__ = [
     "GenerationSpec",
     "GenerationStatus",
     "GenerationStore",
+    "Lease",
+    "LeaseLost",
     "Positions",
     "Recording",
     "RecordingError",
     "ResumePoint",
+    "RowWrite",
     "StoredGeneration",
     "claim",
     "release",

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection
 
 from planner.db import Generation, GenerationAttempt, utcnow
+from planner.store.lease import RENEW_POSTGRESQL, Lease, renew
 
 CHUNK_COLUMNS = ("seq", "attempt", "stage", "char_offset", "chars", "t_ms")
 ChunkRow = tuple[int, int, str, int, int, int]
@@ -145,7 +146,7 @@ _CHECKPOINT_DUCKDB = (
 )
 _CHECKPOINT_POSTGRESQL = (
     "INSERT INTO generation_checkpoints (generation_id, seq, stage, from_char, text) "
-    "VALUES (%s::uuid, %s, %s, %s, %s)"
+    "SELECT %s::uuid, %s, %s, %s, %s"
 )
 
 
@@ -159,7 +160,9 @@ def store_batch(
     stored_attempts: Collection[int],
     values: dict[str, Any],
     checkpoints: Sequence[CheckpointRow] = (),
-) -> None:
+    lease: Lease | None = None,
+    now: datetime | None = None,
+) -> bool:
     """One recording batch in `conn`'s transaction: chunks, events and checkpoint segments
     inserted, attempts inserted or updated (by `number`; `stored_attempts` are already in
     the database) and `values` set on the generation row.
@@ -169,31 +172,56 @@ def store_batch(
     builds no SQLAlchemy statement and is atomic even in autocommit mode (the recording
     relies on that). DuckDB has no data-modifying WITH and runs them one
     by one.
+
+    With a `lease`, everything is written only under it (`planner.store.lease`): DuckDB
+    renews it first; on PostgreSQL its renewal is the statement's first clause and every
+    other clause writes only if it matched. LeaseLost (and nothing written) if the lease
+    is no longer current; otherwise returns whether a cancel was asked.
     """
     if _is_duckdb(conn):
+        cancel = renew(conn, lease, now or utcnow()) if lease is not None else False
         _store_duckdb(conn, generation_id, chunks, events, attempts, stored_attempts, values)
         for row in checkpoints:
             conn.exec_driver_sql(_CHECKPOINT_DUCKDB, (str(generation_id), *row))
-        return
+        return cancel
     clauses: list[str] = []
     params: tuple[Any, ...] = ()
+    gate = ""
+    if lease is not None:
+        clauses.append(f"lease AS ({RENEW_POSTGRESQL})")
+        moment = now or utcnow()
+        params += (moment, lease.expiry(moment), str(generation_id), lease.epoch)
+        gate = " WHERE EXISTS (SELECT 1 FROM lease)"
     for number, run in enumerate(run for run in chunks if run.offsets):
         sql, more = _chunk_statement(False, generation_id, run)
-        clauses.append(f"chunks_{number} AS ({sql})")
+        clauses.append(f"chunks_{number} AS ({sql}{gate})")
         params += more
     if events:
         sql, more = _event_statement(False, generation_id, events)
-        clauses.append(f"events AS ({sql})")
+        clauses.append(f"events AS ({sql}{gate})")
         params += more
     for number, row in enumerate(checkpoints):
-        clauses.append(f"checkpoint_{number} AS ({_CHECKPOINT_POSTGRESQL})")
+        clauses.append(f"checkpoint_{number} AS ({_CHECKPOINT_POSTGRESQL}{gate})")
         params += (str(generation_id), *row)
-    for number, (sql, more) in enumerate(_attempt_upserts(generation_id, attempts)):
+    for number, (sql, more) in enumerate(_attempt_upserts(generation_id, attempts, gate)):
         clauses.append(f"attempts_{number} AS ({sql})")
         params += more
-    sql, more = _generation_update(generation_id, values) if values else ("SELECT 1", ())
+    if values:
+        sql, more = _generation_update(generation_id, values)
+        if lease is not None:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM lease) RETURNING (SELECT cancel_requested FROM lease)"
+            )
+    else:
+        sql, more = ("SELECT cancel_requested FROM lease", ()) if lease else ("SELECT 1", ())
     prefix = f"WITH {', '.join(clauses)} " if clauses else ""
-    conn.exec_driver_sql(prefix + sql, params + more)
+    result = conn.exec_driver_sql(prefix + sql, params + more)
+    if lease is None:
+        return False
+    row = result.first()
+    if row is None:
+        raise lease.lost()
+    return bool(row[0])
 
 
 def _store_duckdb(
@@ -246,7 +274,7 @@ def _check_columns(names: Collection[str], columns: Any, table: str) -> None:
 
 
 def _attempt_upserts(
-    generation_id: uuid.UUID, attempts: Sequence[dict[str, Any]]
+    generation_id: uuid.UUID, attempts: Sequence[dict[str, Any]], gate: str = ""
 ) -> list[tuple[str, tuple[Any, ...]]]:
     """PostgreSQL: INSERT ... ON CONFLICT (generation_id, number) DO UPDATE, one per set
     of columns given (normally one). The rows go as one JSON document, typed by the
@@ -270,7 +298,7 @@ def _attempt_upserts(
         upserts.append(
             (
                 f"INSERT INTO generation_attempts ({inserted}) SELECT {inserted} FROM "
-                "json_populate_recordset(NULL::generation_attempts, %s::json) "
+                f"json_populate_recordset(NULL::generation_attempts, %s::json){gate} "
                 f"ON CONFLICT (generation_id, number) DO UPDATE SET {updated}",
                 (document,),
             )

@@ -1,11 +1,18 @@
-"""Which running generations lost their process, and marking them `interrupted`.
+"""Which running generations lost their runner, and marking them `interrupted`.
 
-Every recording generation keeps `heartbeat_at` fresh and names its owner (pid and
-host). On start, the CLI, the service and the dashboard scan (`GenerationStore.
-mark_interrupted`): a `running` (or `queued`) generation is interrupted when its owner
-process is gone from this host, or, whatever its host, when its heartbeat is older than
-`stale_after_s`. Generations this process is running itself (`claim`ed, a process-wide
-set whichever Database they use) are never touched.
+A runner renews its lease (`planner.store.lease`) with every write and at least every
+heartbeat. The sweep (`mark_interrupted`, run periodically by workers and long-lived
+processes, and once on start by the CLI) interrupts a `running` generation when its lease
+expired (whatever its host), when its owner process is gone from this host, or, for a
+generation that never held a lease, when its heartbeat is older than `stale_after_s`. A
+`queued` one is interrupted only when the process whose in-process queue held it is gone;
+a generation queued as a job has no owner process and waits for a worker.
+
+Interrupting is one transaction per generation: a new lease epoch (so the old runner, if
+it was only paused, writes nothing more), the status, and the stored
+`masterplan_generation_interrupted` event with the next seq; the event is published after
+the commit. Generations this process is running itself (`claim`ed, a process-wide set
+whichever Database they use) are never touched.
 """
 
 from __future__ import annotations
@@ -14,16 +21,24 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from planner.db import Database, Generation, utcnow
+from planner.db import Database, Generation, GenerationEvent, GenerationLease, utcnow
+from planner.events import Event, EventMessage, GenerationError, GenerationInterrupted
+from planner.store.lease import fence
 from planner.store.status import LIVE_STATUSES, GenerationStatus
 
 STALE_AFTER_S = 60.0
 INTERRUPTED_MESSAGE = "the process running it stopped; continue with `planner resume {id}`"
+SWEEPER = "sweep"
+INTERRUPTED_REASON = "the process running it stopped"
+# The generator's own words for a cancel (planner.plan.spec.CANCELLED_MESSAGE).
+CANCELLED = "cancelled before it finished"
 
 _local_lock = threading.Lock()
 _local: set[uuid.UUID] = set()
@@ -70,38 +85,117 @@ def owner_gone(owner_pid: int | None, owner_host: str | None, generation_id: uui
     return not process_alive(owner_pid)
 
 
-def mark_interrupted(db: Database, *, stale_after_s: float = STALE_AFTER_S) -> list[uuid.UUID]:
-    """Mark every abandoned generation `interrupted`; returns their ids."""
-    stale_before = utcnow() - timedelta(seconds=stale_after_s)
+def _abandoned(row: Any, now: Any, stale_before: Any) -> bool:
+    if row.id in running_here():
+        return False
+    if owner_gone(row.owner_pid, row.owner_host, row.id):
+        return True
+    if row.status != GenerationStatus.RUNNING:
+        return False
+    if row.expires_at is not None:
+        return row.expires_at < now
+    return row.heartbeat_at < stale_before
 
-    def scan(conn: Connection) -> list[uuid.UUID]:
-        rows = conn.execute(
+
+def _store_event(conn: Connection, generation_id: uuid.UUID, event: Event) -> EventMessage:
+    """Store `event` with the generation's next seq (in `conn`'s transaction)."""
+    seq = (
+        conn.scalar(
+            select(func.max(GenerationEvent.seq)).where(
+                GenerationEvent.generation_id == generation_id
+            )
+        )
+        or 0
+    ) + 1
+    conn.execute(
+        insert(GenerationEvent),
+        [
+            {
+                "generation_id": generation_id,
+                "seq": seq,
+                "name": event.name,
+                "payload": event.payload(),
+                "created_at": utcnow(),
+            }
+        ],
+    )
+    return EventMessage(generation_id, seq, event.name, event.payload())
+
+
+def cancel_unclaimed(conn: Connection, generation_id: uuid.UUID) -> bool:
+    """A queued generation no runner ever claimed (epoch 0) ends `failed`, cancelled."""
+    claimed = conn.scalar(
+        select(GenerationLease.epoch).where(GenerationLease.generation_id == generation_id)
+    )
+    if claimed:
+        return False
+    ended = conn.execute(
+        update(Generation)
+        .where(Generation.id == generation_id)
+        .where(Generation.status == GenerationStatus.QUEUED)
+        .values(status=GenerationStatus.FAILED, error=CANCELLED, finished_at=utcnow())
+    ).rowcount
+    if ended != 1:
+        return False
+    fence(conn, generation_id, 0, owner="cancel")
+    _store_event(conn, generation_id, GenerationError(message=CANCELLED, tier=""))
+    return True
+
+
+def _interrupt(
+    conn: Connection, generation_id: uuid.UUID, epoch: int | None
+) -> EventMessage | None:
+    """Fence the lease, mark the row, store the event; None if its runner is alive after all."""
+    if epoch is not None and not fence(conn, generation_id, epoch, owner=SWEEPER):
+        return None
+    marked = conn.execute(
+        update(Generation)
+        .where(Generation.id == generation_id)
+        .where(Generation.status.in_(LIVE_STATUSES))
+        .values(
+            status=GenerationStatus.INTERRUPTED,
+            error=INTERRUPTED_MESSAGE.format(id=generation_id),
+            finished_at=utcnow(),
+        )
+    ).rowcount
+    if marked != 1:
+        return None
+    return _store_event(conn, generation_id, GenerationInterrupted(reason=INTERRUPTED_REASON))
+
+
+def mark_interrupted(
+    db: Database,
+    *,
+    stale_after_s: float = STALE_AFTER_S,
+    publish: Callable[[EventMessage], None] | None = None,
+) -> list[uuid.UUID]:
+    """Mark every abandoned generation `interrupted`; returns their ids (only those this
+    call marked: of two sweepers, one wins each generation)."""
+    now = utcnow()
+    stale_before = now - timedelta(seconds=stale_after_s)
+    rows = db.read(
+        lambda conn: conn.execute(
             select(
                 Generation.id,
+                Generation.status,
                 Generation.owner_pid,
                 Generation.owner_host,
                 Generation.heartbeat_at,
-            ).where(Generation.status.in_(LIVE_STATUSES))
+                GenerationLease.epoch,
+                GenerationLease.expires_at,
+            )
+            .outerjoin(GenerationLease, GenerationLease.generation_id == Generation.id)
+            .where(Generation.status.in_(LIVE_STATUSES))
         ).all()
-        abandoned = [
-            row.id
-            for row in rows
-            if row.id not in running_here()
-            and (
-                owner_gone(row.owner_pid, row.owner_host, row.id) or row.heartbeat_at < stale_before
-            )
-        ]
-        for generation_id in abandoned:
-            conn.execute(
-                update(Generation)
-                .where(Generation.id == generation_id)
-                .where(Generation.status.in_(LIVE_STATUSES))
-                .values(
-                    status=GenerationStatus.INTERRUPTED,
-                    error=INTERRUPTED_MESSAGE.format(id=generation_id),
-                    finished_at=utcnow(),
-                )
-            )
-        return abandoned
-
-    return db.transaction(scan)
+    )
+    marked = []
+    for row in rows:
+        if not _abandoned(row, now, stale_before):
+            continue
+        message = db.transaction(lambda conn, row=row: _interrupt(conn, row.id, row.epoch))
+        if message is None:
+            continue
+        marked.append(row.id)
+        if publish is not None:
+            publish(message)
+    return marked

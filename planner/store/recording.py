@@ -9,9 +9,17 @@ its rows and is retried on the next round, so nothing is lost; `flush()` waits u
 everything handed over so far is stored.
 
 Events come straight from the generator (`emit`): the recording numbers them gap-free
-(continuing after the stored ones on a resume), queues them for the next batch and
-publishes them on the event bus. `_publish` is the one place an event leaves; issue 15
-moves it to after the batch that stores the event.
+(continuing after the stored ones on a resume) and queues them for the next batch; they
+are published on the event bus only once that batch is stored (`_publish`, the one place
+an event leaves), so a client never sees a seq that a resume could number again.
+
+Every batch is written under the runner's lease (`planner.store.lease`): a runner whose
+generation was claimed by another (it was paused, or presumed dead) gets LeaseLost at its
+next write and from then on at every hand-over: it writes nothing more. Each write renews
+the lease; when there is nothing to write, a heartbeat batch renews it every
+`heartbeat_interval_s`. A cancel asked from any process comes back with a renewal
+(`on_cancel`). On PostgreSQL each batch takes a pooled connection for its statement only:
+no connection is held for a generation's life.
 
 `close()` stops the writer and stores the rest in the caller's thread, in one
 transaction with the final row values (and, for a completed generation, the saved plan):
@@ -24,6 +32,7 @@ notebooks all record through it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -35,13 +44,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from planner.db import Database, utcnow
+from planner.db import Database, GenerationAttempt, utcnow
 from planner.errors import DatabaseError
 from planner.events import Event, EventMessage
 from planner.llm.types import AttemptRecord
 from planner.store.batch import store_batch
 from planner.store.checkpoints import CheckpointState, segment_between
 from planner.store.chunkqueue import ChunkQueue
+from planner.store.lease import Lease, LeaseLost
 from planner.store.pending import Batch, Positions, RowWrite
 
 log = logging.getLogger(__name__)
@@ -52,6 +62,9 @@ FLUSH_INTERVAL_S = 0.5
 DUCKDB_FLUSH_INTERVAL_S = 2.0
 HEARTBEAT_INTERVAL_S = 2.0
 FLUSH_TIMEOUT_S = 60.0
+
+
+_ATTEMPT_COLUMN_NAMES = frozenset(GenerationAttempt.__table__.c.keys())
 
 
 class RecordingError(DatabaseError):
@@ -68,6 +81,8 @@ class Recording:
         *,
         positions: Positions | None = None,
         publish: Callable[[EventMessage], None] | None = None,
+        lease: Lease | None = None,
+        on_cancel: Callable[[], None] | None = None,
         chunk_batch: int = CHUNK_BATCH,
         flush_interval_s: float | None = None,
         heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
@@ -84,13 +99,15 @@ class Recording:
         self.flush_interval_s = flush_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
         self._publish_to = publish
+        self.lease = lease
+        self._on_cancel = on_cancel
+        self._lost: LeaseLost | None = None
         self._clock = clock
         self._now = now
         # PostgreSQL stores a batch in one statement (see batch.store_batch), atomic on its
         # own: the writer sends it on a connection of its own in autocommit mode, one
         # round trip instead of four (checkout ping, BEGIN, the batch, COMMIT).
         self._one_statement = not db.is_duckdb
-        self._autocommit: Connection | None = None
         self._cond = threading.Condition()
         self._pending = Batch()
         self._chunks = ChunkQueue(positions.next_chunk_seq)
@@ -133,6 +150,8 @@ class Recording:
         from one thread at a time, the generation's: see ChunkQueue). The writer is woken
         only at the batch threshold.
         """
+        if self._lost is not None:
+            raise self._lost
         chunks = self._chunks
         seq = chunks.add(attempt, stage, char_offset, chars, t_ms)
         if len(chunks) >= self.chunk_batch:
@@ -140,26 +159,41 @@ class Recording:
                 self._cond.notify_all()
         return seq
 
+    @property
+    def lost(self) -> LeaseLost | None:
+        """Why this runner must stop (its lease was taken), or None."""
+        return self._lost
+
     def emit(self, event: Event) -> EventMessage:
-        """Number the event (gap-free per generation), queue it for storing, publish it."""
+        """Number the event (gap-free per generation) and queue it; it is published once
+        stored."""
+        if self._lost is not None:
+            raise self._lost
         with self._cond:
             seq = self._next_event_seq
             self._next_event_seq = seq + 1
             message = EventMessage(self.generation_id, seq, event.name, event.payload())
             self._pending.events.append((seq, message.name, message.payload, self._now()))
-            self._publish(message)
         return message
 
-    def _publish(self, message: EventMessage) -> None:
-        """The one place an event leaves the recording (today: as soon as it is numbered)."""
-        if self._publish_to is not None:
-            self._publish_to(message)
+    def _publish(self, batch: Batch) -> None:
+        """The one place events leave the recording: after the batch storing them."""
+        if self._publish_to is None:
+            return
+        for seq, name, payload, _ in batch.events:
+            self._publish_to(EventMessage(self.generation_id, seq, name, payload))
 
     def record_attempt(
         self, record: AttemptRecord, *, number: int, stage: str, start_ms: int, end_ms: int | None
     ) -> None:
-        """Insert or update attempt `number` (the generation-wide number)."""
-        values = asdict(record)
+        """Insert or update attempt `number` (the generation-wide number).
+
+        Only the fields `generation_attempts` has columns for are stored: the client may
+        report more per attempt (issue 14: `http_status`, `rate_limit`, `thinking_tokens`,
+        `max_tokens`, `decision`) than the schema holds yet."""
+        values = {
+            name: value for name, value in asdict(record).items() if name in _ATTEMPT_COLUMN_NAMES
+        }
         values.update(number=number, stage=stage, start_ms=start_ms, end_ms=end_ms)
         values["ended_at"] = self._now() if end_ms is not None else None
         with self._cond:
@@ -222,6 +256,8 @@ class Recording:
             finished = self._cond.wait_for(
                 lambda: self._written >= target or not self._thread.is_alive(), timeout_s
             )
+            if self._lost is not None:
+                raise self._lost
             if self._written < target:
                 reason = self._last_error or ("timed out" if not finished else "writer stopped")
                 raise RecordingError(
@@ -257,6 +293,8 @@ class Recording:
         if self._closed:
             raise RecordingError(f"generation {self.generation_id}: the recording is closed")
         self._stop_writer(timeout_s)
+        if self._lost is not None:
+            raise self._lost
         for event in events:
             self.emit(event)
         with self._cond:
@@ -266,16 +304,25 @@ class Recording:
             batch = self._take()
         try:
             self._write(batch, last=write)
+        except LeaseLost as exc:
+            self._lost = exc
+            self._closed = True
+            raise
         except Exception as exc:
             with self._cond:
                 self._give_back(batch)
             raise RecordingError(
                 f"generation {self.generation_id}: recording could not be stored: {exc}"
             ) from exc
-        finally:
-            if self._autocommit is not None:
-                self._autocommit.close()
-                self._autocommit = None
+        self._closed = True
+
+    def abandon(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+        """Stop the writer and write nothing more (the runner lost its lease)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
         self._closed = True
 
     def _stop_writer(self, timeout_s: float) -> None:
@@ -300,10 +347,11 @@ class Recording:
         )
 
     def _run(self) -> None:
+        wait_s = min(self.flush_interval_s, self.heartbeat_interval_s)
         while True:
             with self._cond:
-                self._cond.wait_for(self._due, self.flush_interval_s)
-                if self._stopping:
+                self._cond.wait_for(self._due, wait_s)
+                if self._stopping or self._lost is not None:
                     return
                 target = self._requested
                 batch = self._take()
@@ -321,6 +369,12 @@ class Recording:
             return True
         try:
             self._write(batch)
+        except LeaseLost as exc:
+            log.warning("%s", exc)
+            with self._cond:
+                self._lost = exc
+                self._cond.notify_all()
+            return False
         except Exception as exc:
             log.exception("generation %s: recording write failed", self.generation_id)
             with self._cond:
@@ -358,10 +412,13 @@ class Recording:
         rows = [*batch.rows, last] if last is not None else batch.rows
         segment = segment_between(self._stored_checkpoint, batch.checkpoint)
         checkpoints = [(self._next_checkpoint_seq, *segment)] if segment is not None else []
-        values = {**batch.values, "heartbeat_at": self._now()}
+        moment = self._now()
+        values = {**batch.values, "heartbeat_at": moment}
+        cancel = False
 
         def store(conn: Connection) -> None:
-            store_batch(
+            nonlocal cancel
+            cancel = store_batch(
                 conn,
                 self.generation_id,
                 chunks=taken.runs if taken is not None else [],
@@ -370,11 +427,15 @@ class Recording:
                 stored_attempts=self._stored_attempts,
                 checkpoints=checkpoints,
                 values=values,
+                lease=self.lease,
+                now=moment,
             )
 
         def write() -> None:
             if self._one_statement and not rows:
-                self._store_autocommitted(store)
+                # One statement, atomic alone: autocommit on a connection for this batch.
+                with contextlib.closing(self.db.autocommit()) as conn:
+                    store(conn)
                 return
             with self.db.begin() as conn:
                 store(conn)
@@ -393,14 +454,6 @@ class Recording:
         if taken is not None:
             self._chunks.stored(taken)
             self.chunks_written += taken.count
-
-    def _store_autocommitted(self, store: Callable[[Connection], None]) -> None:
-        if self._autocommit is None:
-            self._autocommit = self.db.autocommit()
-        try:
-            store(self._autocommit)
-        except BaseException:
-            # Whatever went wrong, the next batch starts on a fresh connection.
-            self._autocommit.close()
-            self._autocommit = None
-            raise
+        self._publish(batch)
+        if cancel and self._on_cancel is not None:
+            self._on_cancel()

@@ -1,7 +1,8 @@
 """Reopening an interrupted generation for a resume, inside one transaction.
 
 The claim is atomic (only one process can win it: the row moves from `interrupted` to
-`running` under a conditional UPDATE). The attempt a process death cut short gets a row
+`running` under a conditional UPDATE) and takes a new lease epoch, so whatever runner
+had the generation before can write nothing more. The attempt a process death cut short gets a row
 of its own (its chunks are stored, the attempt record never was). The answer says where
 the generation continues: the discovery if it was finished, the stage's checkpoint text
 rebuilt from its stored segments, and where every numbering continues.
@@ -27,6 +28,7 @@ from planner.db import (
 )
 from planner.store.checkpoints import CheckpointState, rebuild
 from planner.store.errors import GenerationNotFound, GenerationNotResumable
+from planner.store.lease import Lease, take
 from planner.store.pending import Positions
 from planner.store.spec import GenerationSpec, ResumePoint, spec_of
 from planner.store.status import LIVE_STATUSES, GenerationStatus
@@ -122,7 +124,9 @@ def _next(conn: Connection, column: Any, generation_column: Any, generation_id: 
     ) + 1
 
 
-def claim(conn: Connection, generation_id: uuid.UUID) -> tuple[GenerationSpec, ResumePoint]:
+def claim(
+    conn: Connection, generation_id: uuid.UUID, *, ttl_s: float, job_id: int | None = None
+) -> tuple[GenerationSpec, ResumePoint, Lease]:
     """In `conn`'s transaction: claim the generation for this process, say where it goes on."""
     row = conn.execute(select(Generation).where(Generation.id == generation_id)).first()
     if row is None:
@@ -144,6 +148,7 @@ def claim(conn: Connection, generation_id: uuid.UUID) -> tuple[GenerationSpec, R
     ).rowcount
     if claimed != 1:
         raise GenerationNotResumable(f"generation {generation_id} was resumed elsewhere")
+    lease = take(conn, generation_id, ttl_s=ttl_s, now=utcnow(), job_id=job_id)
     checkpoint = _checkpoint(conn, row)
     lost, lost_wasted = _lost_attempts(conn, row, checkpoint)
     if lost:
@@ -172,13 +177,17 @@ def claim(conn: Connection, generation_id: uuid.UUID) -> tuple[GenerationSpec, R
     )
     stage = "discovery" if row.discovery_json is None else "masterplan"
     stage_text = checkpoint.text if checkpoint is not None and checkpoint.stage == stage else None
-    return spec_of(row), ResumePoint(
-        discovery_json=row.discovery_json,
-        discovery_id=discovery_id,
-        stage_text=stage_text or None,
-        previous_attempts=len(attempts),
-        previous_input_tokens=sum(int(tokens) for _, tokens, _ in attempts),
-        previous_output_tokens=sum(int(tokens) for _, _, tokens in attempts),
-        previous_wasted_tokens=lost_wasted,
-        positions=positions,
+    return (
+        spec_of(row),
+        ResumePoint(
+            discovery_json=row.discovery_json,
+            discovery_id=discovery_id,
+            stage_text=stage_text or None,
+            previous_attempts=len(attempts),
+            previous_input_tokens=sum(int(tokens) for _, tokens, _ in attempts),
+            previous_output_tokens=sum(int(tokens) for _, _, tokens in attempts),
+            previous_wasted_tokens=lost_wasted,
+            positions=positions,
+        ),
+        lease,
     )

@@ -24,6 +24,8 @@ class GenerationSpec:
     seed: int
     speed: float
     started_at: datetime
+    settings: dict[str, Any] | None = None
+    """The request settings (planner.plan.settings), as stored; None: the model's defaults."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def spec_of(row: Any) -> GenerationSpec:
         seed=row.seed,
         speed=row.speed,
         started_at=row.started_at,
+        settings=row.settings,
     )
 
 

@@ -28,7 +28,10 @@ def _on_duckdb() -> bool:
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
     # duckdb-engine reflects neither indexes nor unique constraints: comparing them on
-    # DuckDB reports drift that is not there. PostgreSQL checks them.
+    # DuckDB reports drift that is not there. PostgreSQL checks them. Procrastinate's
+    # tables (PostgreSQL, migration 0005) are its own schema, not planner's models.
+    if type_ == "table" and reflected and name.startswith("procrastinate_"):
+        return False
     return not (type_ in {"index", "unique_constraint"} and _on_duckdb())
 
 

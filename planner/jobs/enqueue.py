@@ -1,0 +1,159 @@
+"""Enqueuing generations and experiments as jobs, in the transaction that writes them.
+
+`enqueue_generation` writes the generation's row (`queued`, owned by no process) and
+defers its job on the same connection, in one transaction; `enqueue_experiment` does
+the same for an experiment, its runs, each run's generation and each run's job. Each
+job carries a queueing lock (one waiting job per generation), so a resume asked twice
+queues once. `cancel_job` asks Procrastinate to abort the job that runs a generation;
+the generation's own cancel flag (`GenerationStore.request_cancel`) is what the runner
+obeys at its next write, whichever process it is in.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from procrastinate import App
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import Connection, select, update
+
+from planner.contenders import CONTENDER, kind_of
+from planner.db import Database, ExperimentRun, GenerationLease
+from planner.experiments import (
+    ExperimentConfig,
+    ExperimentError,
+    create_rows,
+    plan_runs,
+    run_request,
+)
+from planner.jobs.queues import RUN_EXPERIMENT_RUN, RUN_GENERATION, TASK_QUEUES
+from planner.plan.request import GenerationRequest
+from planner.plan.runner import create
+from planner.store import GenerationStatus, GenerationStore
+from planner.store.lease import set_job
+
+log = logging.getLogger(__name__)
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The psycopg connection under a SQLAlchemy one (to defer in its transaction)."""
+    return conn.connection.driver_connection
+
+
+def _lock(generation_id: uuid.UUID) -> str:
+    return f"generation:{generation_id}"
+
+
+def _defer(app: App, conn: Connection, task: str, lock: str, **arguments: str) -> int | None:
+    """Defer `task` in `conn`'s transaction; None if a job with `lock` is already waiting."""
+    try:
+        return app.configure_task(
+            name=task,
+            queue=TASK_QUEUES[task],
+            connection=driver_connection(conn),
+            queueing_lock=lock,
+        ).defer(**arguments)
+    except AlreadyEnqueued:
+        return None
+
+
+def enqueue_generation(db: Database, app: App, request: GenerationRequest) -> uuid.UUID:
+    """Store the generation `queued` and its job, together; GenerationRequestError for
+    bad input. Any worker runs it."""
+    generation_id = uuid.uuid4()
+
+    def with_job(conn: Connection) -> None:
+        job_id = _defer(
+            app, conn, RUN_GENERATION, _lock(generation_id), generation_id=str(generation_id)
+        )
+        if job_id is not None:
+            set_job(conn, generation_id, job_id)
+
+    create(
+        GenerationStore(db),
+        request,
+        status=GenerationStatus.QUEUED,
+        also=with_job,
+        owned=False,
+        generation_id=generation_id,
+    )
+    return generation_id
+
+
+def resume_job(db: Database, app: App, generation_id: uuid.UUID) -> None:
+    """Enqueue the resume of an interrupted generation: its experiment run's job if it
+    belongs to one (so the run's outcome is stored), else a generation job."""
+
+    def write(conn: Connection) -> None:
+        run_id = conn.scalar(
+            select(ExperimentRun.id).where(ExperimentRun.generation_id == generation_id)
+        )
+        if run_id is not None:
+            job_id = _defer(app, conn, RUN_EXPERIMENT_RUN, _lock(generation_id), run_id=str(run_id))
+        else:
+            job_id = _defer(
+                app, conn, RUN_GENERATION, _lock(generation_id), generation_id=str(generation_id)
+            )
+        if job_id is not None:
+            set_job(conn, generation_id, job_id)
+
+    db.transaction(write)
+
+
+def enqueue_experiment(
+    db: Database, app: App, config: ExperimentConfig, user_id: uuid.UUID
+) -> tuple[uuid.UUID, int]:
+    """Store the experiment, its runs, their generations (`queued`) and one job per run,
+    in one transaction after the experiment's rows; returns (experiment id, runs).
+
+    Only planner's strategies run as jobs: a contender's run is two requests made by
+    another library in the process that judges them, with no generation row to claim, so
+    an experiment with contenders is refused here (run it in one process)."""
+    config = config.validated(db)
+    contenders = [name for name in config.strategies if kind_of(name) == CONTENDER]
+    if contenders:
+        raise ExperimentError(
+            f"contenders ({', '.join(contenders)}) run in the submitting process, not on "
+            "workers: run this experiment in one process, or leave them out"
+        )
+    runs = plan_runs(config)
+    experiment_id = create_rows(db, config, runs, user_id)
+    store = GenerationStore(db)
+    for run in runs:
+        gid = uuid.uuid4()
+
+        def with_job(
+            conn: Connection, run_id: uuid.UUID = run.run_id, gid: uuid.UUID = gid
+        ) -> None:
+            conn.execute(
+                update(ExperimentRun)
+                .where(ExperimentRun.id == run_id)
+                .values(generation_id=gid, status="running")
+            )
+            job_id = _defer(app, conn, RUN_EXPERIMENT_RUN, _lock(gid), run_id=str(run_id))
+            if job_id is not None:
+                set_job(conn, gid, job_id)
+
+        create(
+            store,
+            run_request(config, run, user_id),
+            status=GenerationStatus.QUEUED,
+            also=with_job,
+            owned=False,
+            generation_id=gid,
+        )
+    return experiment_id, len(runs)
+
+
+def cancel_job(db: Database, app: App, generation_id: uuid.UUID) -> bool:
+    """Ask Procrastinate to abort (or, if waiting, cancel) the generation's job."""
+    job_id = db.read(
+        lambda conn: conn.scalar(
+            select(GenerationLease.job_id).where(GenerationLease.generation_id == generation_id)
+        )
+    )
+    if job_id is None:
+        return False
+    return app.job_manager.cancel_job_by_id(job_id, abort=True)

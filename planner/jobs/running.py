@@ -1,0 +1,104 @@
+"""What a job does, as library functions: run a stored generation, run an experiment's
+run, sweep.
+
+A job runs whatever its generation needs now: a `queued` one starts, an `interrupted`
+one resumes from its checkpoint; one that is running elsewhere or finished is left to
+its runner (a duplicate job is harmless). The sweep interrupts dead runners' generations
+and, with auto-resume on, enqueues a new job for each: the resume runs on whichever
+worker takes it. A new job per claim (rather than retrying the dead worker's stalled
+job) keeps each job tied to one runner, so a paused worker that wakes up can only finish
+its own job, never the one that replaced it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from procrastinate import App
+from sqlalchemy import func, select
+
+from planner.config import get_settings
+from planner.db import Database, ExperimentRun
+from planner.events import EventBus
+from planner.experiments import PlannedRun, finish_experiment, run_outcome, store_outcome
+from planner.jobs import enqueue
+from planner.plan.request import GenerationOutcome
+from planner.plan.runner import execute, resume_generation
+from planner.store import GenerationNotResumable, GenerationStatus, GenerationStore, LeaseLost
+
+log = logging.getLogger(__name__)
+
+FINISHED_RUNS = ("completed", "failed", "error", "cancelled", "interrupted")
+
+
+def run_stored(
+    db: Database,
+    generation_id: uuid.UUID,
+    *,
+    bus: EventBus,
+    cancel: threading.Event,
+    job_id: int | None = None,
+) -> GenerationOutcome | None:
+    """Start or resume the generation here; None if another runner has it (or took it)."""
+    store = GenerationStore(db)
+    stored = store.load(generation_id)
+    try:
+        if stored.status == GenerationStatus.QUEUED:
+            lease = store.start(generation_id, job_id=job_id)
+            return execute(store, stored.spec, bus=bus, cancel=cancel, lease=lease)
+        if stored.status == GenerationStatus.INTERRUPTED:
+            return resume_generation(db, generation_id, bus=bus, cancel=cancel, job_id=job_id)
+    except (LeaseLost, GenerationNotResumable) as exc:
+        log.warning("generation %s: left to its current runner: %s", generation_id, exc)
+        return None
+    if stored.status == GenerationStatus.RUNNING:
+        log.info("generation %s is running elsewhere; this job leaves it", generation_id)
+        return None
+    return GenerationOutcome.from_stored(stored)
+
+
+def run_experiment_run(
+    db: Database,
+    run_id: uuid.UUID,
+    *,
+    bus: EventBus,
+    cancel: threading.Event,
+    job_id: int | None = None,
+) -> None:
+    """Run one experiment run's generation and store its outcome (once: a run already
+    finished is left as it is); the last run to finish closes the experiment."""
+    run = db.read(
+        lambda conn: conn.execute(select(ExperimentRun).where(ExperimentRun.id == run_id)).one()
+    )
+    if run.status in FINISHED_RUNS or run.generation_id is None:
+        return
+    outcome = run_stored(db, run.generation_id, bus=bus, cancel=cancel, job_id=job_id)
+    if outcome is None or outcome.status not in (
+        GenerationStatus.COMPLETED,
+        GenerationStatus.FAILED,
+    ):
+        return
+    planned = PlannedRun(run.id, run.fault, run.strategy, run.repeat_index, run.seed)
+    store_outcome(db, run_outcome(planned, outcome))
+    unfinished = db.read(
+        lambda conn: conn.scalar(
+            select(func.count())
+            .select_from(ExperimentRun)
+            .where(ExperimentRun.experiment_id == run.experiment_id)
+            .where(ExperimentRun.status.not_in(FINISHED_RUNS))
+        )
+    )
+    if unfinished == 0:
+        finish_experiment(db, run.experiment_id, "completed")
+
+
+def sweep(db: Database, app: App, *, bus: EventBus) -> list[uuid.UUID]:
+    """Interrupt the generations of dead runners (event stored and published) and, with
+    auto-resume on, enqueue their resumes; returns the interrupted ids."""
+    interrupted = GenerationStore(db).mark_interrupted(publish=bus.publish)
+    if get_settings().auto_resume:
+        for generation_id in interrupted:
+            enqueue.resume_job(db, app, generation_id)
+    return interrupted
