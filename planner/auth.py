@@ -39,7 +39,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -274,8 +274,24 @@ def change_password(db: Database, username: str, password: str) -> User:
         raise InvalidUsername(f"the user {user.username!r} cannot log in; it has no password")
     validate_password(password, username=user.username)
     _store_hash(db, user.id, hash_password(password))
-    # issue 17.2 (sessions): ending the user's other sessions belongs here, beside delete_user.
+    end_user_sessions(db, user.id, reason="password")  # every token of the old password
     return user
+
+
+def end_user_sessions(db: Database, user_id: uuid.UUID, *, reason: str) -> int:
+    """End every session of the user (`planner.sessions`); how many were still on."""
+    db.ensure_schema()
+
+    def revoke(session: Session) -> int:
+        result = session.execute(
+            update(SessionFamily)
+            .where(SessionFamily.user_id == user_id, SessionFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+    return db.in_session(revoke)
 
 
 def get_or_create_local_user(db: Database) -> User:

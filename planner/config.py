@@ -22,13 +22,13 @@ from planner.private_files import FOLDER_MODE, narrow, private_folder
 DEFAULT_MODEL = default_model().name
 DEFAULT_SOCKETIO_PORT = 8765
 MIN_JWT_SECRET_BYTES = 32
+DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan.service)
 # A runner renews its lease with every write, at least every heartbeat; a lease not renewed
 # for `lease_ttl_s` is expired and the sweep (every `sweep_interval_s`) interrupts the
 # generation: detection within lease_ttl_s + sweep_interval_s of a runner's death.
 DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_LEASE_TTL_S = 10.0
 DEFAULT_SWEEP_INTERVAL_S = 2.0
-DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan.service)
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,11 @@ class Settings:
     redis_url: str | None = None
     jwt_secret_env: str | None = field(default=None, repr=False)
     signup_enabled: bool = True
+    max_active_generations: int = DEFAULT_MAX_ACTIVE_GENERATIONS
     heartbeat_s: float = DEFAULT_HEARTBEAT_S
     lease_ttl_s: float = DEFAULT_LEASE_TTL_S
     sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S
     auto_resume: bool = True
-    max_active_generations: int = DEFAULT_MAX_ACTIVE_GENERATIONS
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -86,12 +86,12 @@ class Settings:
             socketio_port=socketio_port,
             redis_url=env.get("PLANNER_REDIS_URL") or None,
             jwt_secret_env=secret,
+            max_active_generations=max_active,
             signup_enabled=_flag(env, "PLANNER_SIGNUP"),
             heartbeat_s=_seconds(env, "PLANNER_HEARTBEAT_S", DEFAULT_HEARTBEAT_S),
             lease_ttl_s=_seconds(env, "PLANNER_LEASE_TTL_S", DEFAULT_LEASE_TTL_S),
             sweep_interval_s=_seconds(env, "PLANNER_SWEEP_INTERVAL_S", DEFAULT_SWEEP_INTERVAL_S),
             auto_resume=_flag(env, "PLANNER_AUTO_RESUME"),
-            max_active_generations=max_active,
         )
 
     @property

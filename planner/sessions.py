@@ -18,7 +18,8 @@ the newest is valid. The server keeps the newest token's id, never the token:
   deletion) end families; every refresh and access token issued under them is refused
   from then on (`planner.auth` checks the family on each verification).
 
-`change_password` stores a new password and ends every session of the user.
+`planner.auth.change_password` (`planner users passwd`) ends every session of the user;
+deleting the user (`planner users delete`) removes them with the user.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def end_session(db: Database, family_id: uuid.UUID, *, reason: str = "logout") -
 def end_sessions(db: Database, user: User | str, *, reason: str = "admin") -> int:
     """End every session of `user` (a User or a username); returns how many were on."""
     target = auth.get_user(db, user) if isinstance(user, str) else user
-    return _revoke(db, SessionFamily.user_id == target.id, reason)
+    return auth.end_user_sessions(db, target.id, reason=reason)
 
 
 def _revoke(db: Database, which, reason: str) -> int:  # noqa: ANN001
@@ -178,20 +179,3 @@ def active_sessions(db: Database, user: User) -> list[SessionFamily]:
         return list(rows)
 
     return db.in_session(read)
-
-
-def change_password(db: Database, username: str, password: str) -> int:
-    """Store a new password for `username` and end all their sessions; returns how many."""
-    user = auth.get_user(db, username)
-    if not user.can_login:
-        raise auth.InvalidCredentials(f"the user {user.username!r} cannot log in")
-    auth.validate_password(password, username=user.username)
-    password_hash = auth.hash_password(password)
-
-    def store(session: Session) -> None:
-        row = session.get(User, user.id)
-        if row is not None:
-            row.password_hash = password_hash
-
-    db.in_session(store)
-    return end_sessions(db, user, reason="password")

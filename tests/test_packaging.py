@@ -136,6 +136,7 @@ def test_the_wheel_carries_the_pages_theme_favicon_and_migrations(installed: Pat
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (
         "planner/dashboard/app.py",
+        "planner/dashboard/asgi.py",  # the ASGI app with the HttpOnly cookie route
         "planner/dashboard/pages/generate.py",
         "planner/dashboard/.streamlit/config.toml",
         "planner/dashboard/favicon.png",

@@ -90,7 +90,8 @@ def test_a_password_change_ends_every_session_and_script_token_of_the_user(
     browsers = [sessions.start_session(db, alice) for _ in range(2)]
     script = sessions.start_session(db, alice, kind=sessions.SCRIPT)
     bobs = sessions.start_session(db, bob)
-    assert sessions.change_password(db, "alice", "a brand new passphrase") == 3
+    auth.change_password(db, "alice", "a brand new passphrase")
+    assert sessions.active_sessions(db, alice) == []
     for tokens in browsers:
         with pytest.raises(auth.TokenRevoked, match="the password was changed"):
             sessions.refresh_session(db, tokens.refresh_token)
@@ -102,7 +103,7 @@ def test_a_password_change_ends_every_session_and_script_token_of_the_user(
         auth.authenticate(db, "alice", PASSWORD)
     assert auth.authenticate(db, "alice", "a brand new passphrase").id == alice.id
     with pytest.raises(auth.InvalidPassword):
-        sessions.change_password(db, "alice", "short")
+        auth.change_password(db, "alice", "short")
 
 
 def test_end_sessions_by_name_and_deleting_the_user_leave_no_token_alive(
@@ -200,3 +201,20 @@ async def test_socketio_refuses_and_drops_tokens_of_an_ended_session(
     with pytest.raises(Exception):  # noqa: B017  (socketio's ConnectionError)
         await late.connect(endpoint.url, live.access_token)
     assert late.connect_errors[-1]["data"]["code"] == "token_revoked"
+
+
+def test_planner_users_passwd_and_delete_end_the_users_sessions(
+    home_db: Database,
+    run_cli,  # noqa: ANN001
+) -> None:
+    alice = auth.create_user(home_db, "alice", PASSWORD)
+    browser = sessions.start_session(home_db, alice)
+    changed = run_cli("users", "passwd", "alice", "--password-stdin", input="another passphrase\n")
+    assert changed.returncode == 0, changed.stderr
+    with pytest.raises(auth.TokenRevoked, match="the password was changed"):
+        sessions.refresh_session(home_db, browser.refresh_token)
+    again = sessions.start_session(home_db, alice)
+    deleted = run_cli("users", "delete", "alice", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    with pytest.raises(auth.TokenUserGone):
+        auth.verify_access_token(home_db, again.access_token)

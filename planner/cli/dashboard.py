@@ -1,9 +1,9 @@
 """`planner dashboard`: the Streamlit dashboard from the installed package, local by default.
 
 It runs the package's own ASGI app (planner/dashboard/asgi.py: the dashboard script
-planner/dashboard/app.py, whose `.streamlit/config.toml` beside it holds the theme, plus the
-route that sets the HttpOnly refresh cookie), so it works from any directory, not only
-from a checkout. It
+planner/dashboard/app.py, whose `.streamlit/config.toml` beside it holds the theme, plus
+the route that sets the HttpOnly refresh cookie), so it works from any directory, not
+only from a checkout. It
 binds 127.0.0.1 unless told otherwise: with sign-up on, anyone who can reach the port can
 make an account and spend the configured model's tokens.
 """

@@ -1,9 +1,8 @@
 """The dashboard as an ASGI app: Streamlit's own, plus planner's cookie route.
 
-`planner dashboard` (and `make run`) run this file with Streamlit, which finds `app` and
-serves the package's dashboard script (planner/dashboard/app.py) with the route that sets
-the HttpOnly refresh cookie (`cookie`). Plain `streamlit run app.py` still works, without a
-saved login across refreshes.
+`streamlit run planner/dashboard/asgi.py` finds `app` and serves the dashboard script
+(app.py) with the route that sets the HttpOnly refresh cookie (`cookie`). Plain
+`streamlit run app.py` still works, without a saved login across refreshes.
 """
 
 from __future__ import annotations
@@ -14,6 +13,6 @@ import streamlit as st
 
 from planner.dashboard import cookie
 
-SCRIPT = Path(__file__).resolve().with_name("app.py")
+SCRIPT = Path(__file__).resolve().parent / "app.py"
 
 app = st.App(str(SCRIPT), routes=cookie.routes())

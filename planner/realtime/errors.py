@@ -13,9 +13,9 @@ operator (`planner serve`, the dashboard's sidebar)::
     RequestRefused                    a client request the endpoint refuses; `code` on the wire
     ├── InvalidPayload  (InputError)      code "invalid_payload"
     ├── NoSuchGeneration  (NotFoundError) code "not_found": unknown and foreign ids alike
-    ├── NotNow  (ConflictError)           code "conflict": not resumable / nothing to cancel
     ├── RateLimited  (ConflictError)      code "rate_limited": over the connection's bucket
-    └── TooManyGenerationsRefused (ConflictError) code "too_many_generations": user's cap
+    ├── TooManyGenerationsRefused (ConflictError) code "too_many_generations": user's cap
+    └── NotNow  (ConflictError)           code "conflict": not resumable / nothing to cancel
 """
 
 from __future__ import annotations
@@ -62,13 +62,13 @@ class NoSuchGeneration(RequestRefused, NotFoundError):
     code = "not_found"
 
 
-class NotNow(RequestRefused, ConflictError):
-    code = "conflict"
-
-
 class RateLimited(RequestRefused, ConflictError):
     code = "rate_limited"
 
 
 class TooManyGenerationsRefused(RequestRefused, ConflictError):
     code = "too_many_generations"
+
+
+class NotNow(RequestRefused, ConflictError):
+    code = "conflict"

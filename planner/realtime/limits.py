@@ -9,9 +9,9 @@ default thread pool, which the flood filled. Now:
   time to wait, before any token check or database read, so a flood costs the server a
   little CPU and nothing else. Every refused event gets its acknowledgement; only the
   first of a run of refusals also gets the `error` event (a flood is not answered with a
-  flood of events). A connection that goes on regardless (`disconnect_after` refusals in
-  a row, 200 by default) is disconnected after an `error` event saying so: the rest of
-  its flood is dropped by Socket.IO itself, unread;
+  flood of events). A connection that goes on regardless (`disconnect_after` refusals
+  without ever letting its bucket fill up again, 200 by default) is disconnected after
+  an `error` event saying so: the rest of its flood is dropped by Socket.IO, unread;
 - the endpoint's database work (token checks, reads, starts) runs on a bounded executor
   of its own (`db_threads`), never the loop's shared default one;
 - the generation service caps each user's queued and running generations
@@ -96,13 +96,15 @@ class ConnectionLimits:
             bucket = TokenBucket(self.limits.burst, self.limits.per_second, self.clock)
             self._buckets[sid] = bucket
         if bucket.take():
-            self._refused_in_a_row[sid] = 0
+            if bucket.tokens >= bucket.capacity - 1:  # it had rested to a full bucket
+                self._refused_in_a_row[sid] = 0
             return None
         self._refused_in_a_row[sid] = self._refused_in_a_row.get(sid, 0) + 1
         return bucket.wait_s()
 
     def refused_in_a_row(self, sid: str) -> int:
-        """How many events of `sid` were refused since its last allowed one."""
+        """How many events of `sid` were refused since its bucket was last full (a flooder
+        that keeps the bucket empty never starts afresh, even if a trickle gets through)."""
         return self._refused_in_a_row.get(sid, 0)
 
     def forget(self, sid: str) -> None:

@@ -152,16 +152,18 @@ class RealtimeServer:
             await self._relay.close()
         self._db_pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _in_db_pool(self, work: Callable[..., Any], *args: Any) -> Any:
+    async def _in_db_pool(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`work(*args)` on the endpoint's own bounded pool of database threads, inside a
         hold of the database: a burst of events shares one open DuckDB file instead of
         opening it for every token check and read."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db_pool, functools.partial(self._held, work, *args))
+        return await loop.run_in_executor(
+            self._db_pool, functools.partial(self._held, work, *args, **kwargs)
+        )
 
-    def _held(self, work: Callable[..., Any], *args: Any) -> Any:
+    def _held(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.db.held():
-            return work(*args)
+            return work(*args, **kwargs)
 
     # ---- handlers -------------------------------------------------------------------
 
@@ -320,10 +322,11 @@ class RealtimeServer:
         info = await self._owned(user_id, payload.generation_id)
         try:
             await self._in_db_pool(
-                functools.partial(control.resume_generation, service=self.service),
+                control.resume_generation,
                 self.db,
                 info.generation_id,
                 user_id,
+                service=self.service,
             )
         except GenerationNotFound as exc:
             raise NoSuchGeneration(str(exc)) from None
@@ -337,10 +340,11 @@ class RealtimeServer:
         info = await self._owned(user_id, payload.generation_id)
         try:
             asked = await self._in_db_pool(
-                functools.partial(control.cancel_generation, service=self.service),
+                control.cancel_generation,
                 self.db,
                 info.generation_id,
                 user_id,
+                service=self.service,
             )
         except GenerationNotFound as exc:
             raise NoSuchGeneration(str(exc)) from None
