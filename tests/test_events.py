@@ -86,7 +86,7 @@ def test_progress_is_real_and_the_text_deltas_rebuild_the_answer(
     outcome, seen = run_watched(db, user_id)
     progress = [m.payload for m in seen if m.name == "masterplan_tokens_progress"]
     percentages = [p["percentage"] for p in progress]
-    assert len(progress) > 20
+    assert len(progress) > 10  # many real updates (deltas are coalesced per batch), not a timer
     assert percentages == sorted(percentages) and percentages[-1] == 100.0
     assert progress[-1]["tokens_received"] == progress[-1]["estimated_total"]
     assert (

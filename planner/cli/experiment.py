@@ -150,6 +150,8 @@ def experiment(
     err = Console(stderr=True, highlight=False)
     db = database()
     db.ensure_schema()
+    if follow_id is None:  # bad input is one line, before any progress display starts
+        config = config.validated(db)
     on_workers = jobs.uses_jobs(db) and not any(
         kind_of(name) == CONTENDER for name in config.strategies
     )
@@ -166,14 +168,14 @@ def experiment(
                 else:
                     user = get_or_create_local_user(db)
                     experiment_id, _ = jobs.enqueue_experiment(
-                        db, jobs.make_app(db), config.validated(db), user.id
+                        db, jobs.make_app(db), config, user.id
                     )
                 result = follow_experiment(
                     db, experiment_id, on_start=progress.on_start, on_run=progress.on_run
                 )
             else:
                 result = run_experiment(
-                    db, config.validated(db), on_start=progress.on_start, on_run=progress.on_run
+                    db, config, on_start=progress.on_start, on_run=progress.on_run
                 )
     except KeyboardInterrupt:
         if follow_id is not None or on_workers:
