@@ -12,6 +12,7 @@ interrupt), so a generation is resumed once.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import uuid
@@ -64,6 +65,10 @@ class Sweeper:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
             self._thread.start()
+            # A daemon thread inside DuckDB when the interpreter finalises aborts the process
+            # ("terminate called after throwing an instance of ''", exit 134): a process
+            # that never stopped its sweeper (a Streamlit resource, a test) stops it at exit.
+            atexit.register(self.stop)
         return self
 
     def _run(self) -> None:
@@ -74,6 +79,7 @@ class Sweeper:
                 log.exception("the liveness sweep failed; trying again")
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
