@@ -14,6 +14,7 @@ from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
 from planner.db import Database
 from planner.plan import GenerationService
+from planner.plan.sweep import stop_all as stop_all_sweepers
 from planner.store import GenerationStore
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -48,6 +49,9 @@ def planner_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("PLANNER_HOME", str(home))
     reset_settings()
     yield home
+    # A sweeper a test left running (a cached dashboard service) would sweep a deleted
+    # database and log into the next test's output.
+    stop_all_sweepers()
     reset_settings()
 
 

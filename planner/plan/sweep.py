@@ -16,6 +16,7 @@ import atexit
 import logging
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 
 from planner.config import get_settings
@@ -26,6 +27,15 @@ from planner.store import GenerationStore
 log = logging.getLogger(__name__)
 
 Resume = Callable[[uuid.UUID], object]
+
+
+_running: weakref.WeakSet[Sweeper] = weakref.WeakSet()
+
+
+def stop_all() -> None:
+    """Stop every sweeper of this process (a test's, a cached dashboard service's)."""
+    for sweeper in list(_running):
+        sweeper.stop()
 
 
 class Sweeper:
@@ -69,6 +79,7 @@ class Sweeper:
             # ("terminate called after throwing an instance of ''", exit 134): a process
             # that never stopped its sweeper (a Streamlit resource, a test) stops it at exit.
             atexit.register(self.stop)
+            _running.add(self)
         return self
 
     def _run(self) -> None:
@@ -80,6 +91,7 @@ class Sweeper:
 
     def stop(self) -> None:
         atexit.unregister(self.stop)
+        _running.discard(self)
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
