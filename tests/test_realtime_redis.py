@@ -325,6 +325,11 @@ async def test_a_generation_started_through_one_server_process_is_watched_throug
 ) -> None:
     _, token = make_user(postgres, "alice")
     servers = [ServeProcess(redis_url, shared_database) for _ in range(2)]
+    # On PostgreSQL a start is a job: a worker runs it and publishes through the same Redis.
+    worker = PlannerProcess(
+        "worker", "--concurrency", "2", env={**shared_database, "PLANNER_REDIS_URL": redis_url}
+    )
+    servers.append(worker)
     try:
         starter, watcher = Client(), Client()
         clients += [starter, watcher]
