@@ -10,7 +10,7 @@ import streamlit as st
 
 from planner import analysis
 from planner.analysis.progress import NOISY_EVENTS
-from planner.dashboard import nav, plan_view, session, widgets
+from planner.dashboard import actions, nav, plan_view, session, widgets
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
 from planner.store import LIVE_STATUSES
@@ -44,6 +44,7 @@ def render() -> None:
         f"Faults: {literal(analysis.describe_faults(row['fault_spec']))}."
     )
     _figures(row)
+    actions.render(row, user.user_id)
     if row["error"]:
         st.error(f"**Error:** {literal(row['error'])}", icon=":material/error:")
     if row["status"] in LIVE_STATUSES:
