@@ -47,6 +47,10 @@ def planner_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "planner-home"
     monkeypatch.setenv("PLANNER_HOME", str(home))
+    # The dashboard's Socket.IO endpoint is process-wide: a test that renders the app must
+    # not leave it on the fixed default port for the rest of its worker process. A test of
+    # the endpoint sets the port it wants.
+    monkeypatch.setenv("PLANNER_SOCKETIO_PORT", "0")
     reset_settings()
     yield home
     # A sweeper a test left running (a cached dashboard service) would sweep a deleted

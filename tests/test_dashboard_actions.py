@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from planner.db import Database, Generation
 from tests.rows import generation
 from tests.test_dashboard_apptest import logged_in, page, texts
-
-
-@pytest.fixture(autouse=True)
-def no_socketio(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dashboard's own Socket.IO endpoint stays off: the port is not this test's."""
-    monkeypatch.setenv("PLANNER_SOCKETIO_PORT", "0")
 
 
 def _open_detail(home_db: Database, status: str, username: str = "alice"):  # noqa: ANN202

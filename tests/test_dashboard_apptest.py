@@ -34,12 +34,6 @@ def page(name: str) -> str:
     return f"planner/dashboard/pages/{name}.py"
 
 
-@pytest.fixture(autouse=True)
-def no_socketio(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PLANNER_SOCKETIO_PORT", "0")
-    reset_settings()
-
-
 def app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=60)
 

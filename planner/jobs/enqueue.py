@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from procrastinate import App
@@ -20,7 +21,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Connection, select, update
 
 from planner.contenders import CONTENDER, kind_of
-from planner.db import Database, ExperimentRun, GenerationLease
+from planner.db import Database, ExperimentRun, Generation, GenerationLease, utcnow
 from planner.experiments import (
     ExperimentConfig,
     ExperimentError,
@@ -82,11 +83,12 @@ def enqueue_generation(db: Database, app: App, request: GenerationRequest) -> uu
     return generation_id
 
 
-def resume_job(db: Database, app: App, generation_id: uuid.UUID) -> None:
-    """Enqueue the resume of an interrupted generation: its experiment run's job if it
+def resume_job(db: Database, app: App, generation_id: uuid.UUID) -> bool:
+    """Enqueue the job that runs whatever the generation needs now (a resume of an
+    interrupted one, the start of a stranded queued one): its experiment run's job if it
     belongs to one (so the run's outcome is stored), else a generation job."""
 
-    def write(conn: Connection) -> None:
+    def write(conn: Connection) -> bool:
         run_id = conn.scalar(
             select(ExperimentRun.id).where(ExperimentRun.generation_id == generation_id)
         )
@@ -98,8 +100,31 @@ def resume_job(db: Database, app: App, generation_id: uuid.UUID) -> None:
             )
         if job_id is not None:
             set_job(conn, generation_id, job_id)
+        return job_id is not None
 
-    db.transaction(write)
+    return db.transaction(write)
+
+
+def requeue_stranded(db: Database, app: App, *, older_than_s: float) -> list[uuid.UUID]:
+    """Give a new job to every generation still `queued` after `older_than_s`: a worker
+    that died (or froze) between fetching its job and claiming the generation leaves the
+    job `doing` and the generation queued with nothing to find it. A generation whose job
+    still waits is left alone (its job holds the queueing lock, so no second one is
+    deferred); one whose job was only slow to claim gets a harmless duplicate, which finds
+    it running and leaves it. Returns the generations given a job."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    queued = db.read(
+        lambda conn: conn.scalars(
+            select(Generation.id).where(
+                Generation.status == GenerationStatus.QUEUED, Generation.created_at < cutoff
+            )
+        ).all()
+    )
+    requeued = []
+    for generation_id in queued:
+        if resume_job(db, app, generation_id):
+            requeued.append(generation_id)
+    return requeued
 
 
 def enqueue_experiment(

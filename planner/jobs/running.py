@@ -96,9 +96,13 @@ def run_experiment_run(
 
 def sweep(db: Database, app: App, *, bus: EventBus) -> list[uuid.UUID]:
     """Interrupt the generations of dead runners (event stored and published) and, with
-    auto-resume on, enqueue their resumes; returns the interrupted ids."""
+    auto-resume on, enqueue their resumes; give a new job to generations left queued by a
+    worker that died before claiming them; returns the interrupted ids."""
+    settings = get_settings()
     interrupted = GenerationStore(db).mark_interrupted(publish=bus.publish)
-    if get_settings().auto_resume:
+    if settings.auto_resume:
         for generation_id in interrupted:
             enqueue.resume_job(db, app, generation_id)
+    for generation_id in enqueue.requeue_stranded(db, app, older_than_s=settings.lease_ttl_s):
+        log.warning("generation %s: queued with no live job; given a new one", generation_id)
     return interrupted

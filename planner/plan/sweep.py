@@ -49,6 +49,7 @@ class Sweeper:
         resume: Resume | None = None,
         interval_s: float | None = None,
         auto_resume: bool | None = None,
+        also: Callable[[], object] | None = None,
     ) -> None:
         settings = get_settings()
         self.store = GenerationStore(db)
@@ -56,6 +57,7 @@ class Sweeper:
         self.auto_resume = settings.auto_resume if auto_resume is None else auto_resume
         self.resume = resume if self.auto_resume else None
         self.interval_s = settings.sweep_interval_s if interval_s is None else interval_s
+        self.also = also  # more work each round (a worker's requeue of stranded jobs)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -69,6 +71,8 @@ class Sweeper:
                     self.resume(generation_id)
                 except Exception:
                     log.exception("generation %s: could not be resumed", generation_id)
+        if self.also is not None:
+            self.also()
         return interrupted
 
     def start(self) -> Sweeper:
