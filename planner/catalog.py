@@ -47,6 +47,7 @@ disagree, the SDK wins):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -308,6 +309,24 @@ def cost_usd(
     return total / MILLION
 
 
+def uncached(usage: Usage) -> Usage:
+    """The same request with every prompt token billed as plain input: no cache at all."""
+    return Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.output_tokens)
+
+
+def requests_cost_usd(
+    spec: ModelSpec, requests: Iterable[Usage], *, band_prompt_tokens: int | None = None
+) -> Decimal | None:
+    """What these requests cost together on `spec`; None when it has no prices for one."""
+    total = Decimal(0)
+    for usage in requests:
+        cost = cost_usd(spec, usage, band_prompt_tokens=band_prompt_tokens)
+        if cost is None:
+            return None
+        total += cost
+    return total
+
+
 __all__ = [
     "MODELS",
     "Lifecycle",
@@ -323,4 +342,6 @@ __all__ = [
     "cost_usd",
     "default_model",
     "lookup",
+    "requests_cost_usd",
+    "uncached",
 ]

@@ -51,10 +51,6 @@ def _catalog_usage(usage: Usage) -> catalog.Usage:
     )
 
 
-def _uncached(usage: catalog.Usage) -> catalog.Usage:
-    return catalog.Usage(input_tokens=usage.prompt_tokens, output_tokens=usage.output_tokens)
-
-
 @dataclass
 class Ledger:
     model: str = ""
@@ -135,15 +131,7 @@ class Ledger:
 
     def _priced(self, requests: list[catalog.Usage]) -> Decimal | None:
         spec = catalog.lookup(self.model)
-        if spec is None:
-            return None
-        total = Decimal(0)
-        for usage in requests:
-            cost = catalog.cost_usd(spec, usage)
-            if cost is None:
-                return None
-            total += cost
-        return total
+        return None if spec is None else catalog.requests_cost_usd(spec, requests)
 
     def estimated_cost_usd(self) -> float | None:
         """What the generation's requests cost on the catalogued model."""
@@ -154,7 +142,7 @@ class Ledger:
         """What caching saved against the same requests sent uncached (negative: writes
         that were never read cost more than they saved)."""
         cost = self._priced(self.requests)
-        uncached = self._priced([_uncached(usage) for usage in self.requests])
+        uncached = self._priced([catalog.uncached(usage) for usage in self.requests])
         if cost is None or uncached is None:
             return None
         return round(float(uncached - cost), 6)

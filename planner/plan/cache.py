@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from planner.catalog import Usage as PricedUsage
-from planner.catalog import cost_usd, lookup
+from planner.catalog import lookup, requests_cost_usd, uncached
 from planner.llm.types import Usage
 
 _ROUND = Decimal("0.000001")
@@ -52,21 +52,17 @@ class PromptCacheLedger:
         spec = lookup(self.model)
         if spec is None:
             return None
-        if cached:
-            usage = PricedUsage(
-                input_tokens=self.input_tokens,
-                output_tokens=self.output_tokens,
-                cache_write_5m_tokens=self.cache_creation_input_tokens,
-                cache_read_tokens=self.cache_read_input_tokens,
-            )
-        else:
-            usage = PricedUsage(
-                input_tokens=self.input_tokens
-                + self.cache_creation_input_tokens
-                + self.cache_read_input_tokens,
-                output_tokens=self.output_tokens,
-            )
-        return cost_usd(spec, usage, band_prompt_tokens=self.largest_prompt_tokens)
+        usage = PricedUsage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_write_5m_tokens=self.cache_creation_input_tokens,
+            cache_read_tokens=self.cache_read_input_tokens,
+        )
+        return requests_cost_usd(
+            spec,
+            [usage if cached else uncached(usage)],
+            band_prompt_tokens=self.largest_prompt_tokens,
+        )
 
     @property
     def estimated_cost_usd(self) -> float | None:
