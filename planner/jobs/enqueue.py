@@ -123,6 +123,7 @@ def requeue_stranded(db: Database, app: App, *, older_than_s: float) -> list[uui
     requeued = []
     for generation_id in queued:
         if resume_job(db, app, generation_id):
+            log.warning("generation %s: queued with no live job; given a new one", generation_id)
             requeued.append(generation_id)
     return requeued
 

@@ -26,6 +26,7 @@ from planner.experiments import PlannedRun, finish_experiment, run_outcome, stor
 from planner.jobs import enqueue
 from planner.plan.request import GenerationOutcome
 from planner.plan.runner import execute, resume_generation
+from planner.plan.sweep import Sweeper
 from planner.store import GenerationNotResumable, GenerationStatus, GenerationStore, LeaseLost
 
 log = logging.getLogger(__name__)
@@ -94,15 +95,19 @@ def run_experiment_run(
         finish_experiment(db, run.experiment_id, "completed")
 
 
+def sweeper(db: Database, app: App, *, bus: EventBus) -> Sweeper:
+    """A worker's sweep: dead runners' generations interrupted (event stored and published)
+    and, with auto-resume on, resumed as jobs; generations left queued by a worker that died
+    before claiming them given a new job."""
+    lease_ttl_s = get_settings().lease_ttl_s
+    return Sweeper(
+        db,
+        bus=bus,
+        resume=lambda generation_id: enqueue.resume_job(db, app, generation_id),
+        also=lambda: enqueue.requeue_stranded(db, app, older_than_s=lease_ttl_s),
+    )
+
+
 def sweep(db: Database, app: App, *, bus: EventBus) -> list[uuid.UUID]:
-    """Interrupt the generations of dead runners (event stored and published) and, with
-    auto-resume on, enqueue their resumes; give a new job to generations left queued by a
-    worker that died before claiming them; returns the interrupted ids."""
-    settings = get_settings()
-    interrupted = GenerationStore(db).mark_interrupted(publish=bus.publish)
-    if settings.auto_resume:
-        for generation_id in interrupted:
-            enqueue.resume_job(db, app, generation_id)
-    for generation_id in enqueue.requeue_stranded(db, app, older_than_s=settings.lease_ttl_s):
-        log.warning("generation %s: queued with no live job; given a new one", generation_id)
-    return interrupted
+    """One round of the worker's sweep (the periodic task); returns the interrupted ids."""
+    return sweeper(db, app, bus=bus).sweep()

@@ -20,10 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from planner.config import get_settings
 from planner.db import Database
 from planner.events import EventBus
+from planner.jobs import running
 from planner.jobs.app import make_app
-from planner.jobs.enqueue import requeue_stranded, resume_job
 from planner.jobs.queues import QUEUES
-from planner.plan.sweep import Sweeper
 
 # Threads beyond the jobs' own: the sweep and Procrastinate's synchronous helpers.
 SPARE_THREADS = 4
@@ -42,12 +41,7 @@ def run_worker(
     db.ensure_schema()
     app = make_app(db)
     deferring = make_app(db)
-    sweeper = Sweeper(
-        db,
-        bus=bus,
-        resume=lambda gid: resume_job(db, deferring, gid),
-        also=lambda: requeue_stranded(db, deferring, older_than_s=settings.lease_ttl_s),
-    )
+    sweeper = running.sweeper(db, deferring, bus=bus)
 
     async def main() -> None:
         asyncio.get_running_loop().set_default_executor(
