@@ -3,16 +3,14 @@
 Every fact comes from `planner.catalog`, the one model catalogue the client side reads
 too: a name the catalogue lacks is unknown and a retired model is no longer served (both
 a 404 `not_found_error`, as on the API). Output cap, context window, prefill, thinking
-default and cache minimum are the catalogue's figures.
+default, which thinking types are taken (manual budgets up to the 4.6 generation, adaptive
+from it: `ModelSpec.budget_thinking`, `adaptive_thinking`) and cache minimum are the
+catalogue's figures.
 
-What the catalogue does not hold, the rules of the thinking and effort parameters, is
-derived here from the release generation, as the documentation states it (read
-2026-12-01; where the SDK says otherwise, the SDK's types win):
+What the catalogue does not hold, the rules of the effort parameter and of the thinking
+display, is derived here from the release generation, as the documentation states it
+(read 2026-12-01; where the SDK says otherwise, the SDK's types win):
 
-- `thinking: {type: "enabled", budget_tokens}` is deprecated and refused with a 400 by
-  Claude Opus 4.7 and every later model ("Extended thinking" page);
-- `thinking: {type: "adaptive"}` exists from the 4.6 generation on (Opus 4.6, Sonnet 4.6)
-  and is refused by 4.5 and earlier ("Adaptive thinking");
 - `output_config.effort` is accepted from Opus 4.5 on; `xhigh` from Opus 4.7 on (the SDK's
   `EffortCapability.xhigh` is optional: not every model has it);
 - thinking is shown `summarized` by default up to the 4.6 generation and `omitted` from
@@ -33,8 +31,7 @@ from datetime import date
 from planner.catalog import ModelSpec, ThinkingDefault, lookup
 
 OPUS_4_5_RELEASED = date(2025, 11, 24)  # effort from here on
-OPUS_4_6_RELEASED = date(2026, 2, 5)  # adaptive thinking from here on
-OPUS_4_7_RELEASED = date(2026, 4, 16)  # no budget_tokens, thinking omitted by default, xhigh
+OPUS_4_7_RELEASED = date(2026, 4, 16)  # thinking omitted by default, xhigh
 
 _PACE = {  # line -> (time to first token, output tokens per second)
     "haiku": (0.6, 260.0),
@@ -82,11 +79,11 @@ class ModelProfile:
 
     @property
     def accepts_budget_thinking(self) -> bool:
-        return not self._released_on_or_after(OPUS_4_7_RELEASED)
+        return self.spec.budget_thinking
 
     @property
     def accepts_adaptive_thinking(self) -> bool:
-        return self._released_on_or_after(OPUS_4_6_RELEASED)
+        return self.spec.adaptive_thinking
 
     @property
     def accepts_disabled_thinking(self) -> bool:
