@@ -51,6 +51,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_serving(
+    url: str, process: subprocess.Popen, log_path: Path, timeout_s: float = 90
+) -> None:
+    """Poll the dashboard's health endpoint until it answers (a condition, with a deadline);
+    fail with the end of its log if the process exits or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the dashboard did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+
 def chromium_path() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
@@ -93,15 +109,7 @@ def dashboard(planner_home: Path, socketio_port: int) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
+        wait_until_serving(url, process, log_path)
         yield url
     finally:
         process.terminate()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -26,7 +24,13 @@ from planner.dashboard.text import WORD_JOINER
 from planner.db import Database
 from tests import rows
 from tests.conftest import REPO_ROOT, cli_env, skip_or_fail
-from tests.test_dashboard_browser import CHROMIUM_ARGS, PASSWORD, chromium_path, free_port
+from tests.test_dashboard_browser import (
+    CHROMIUM_ARGS,
+    PASSWORD,
+    chromium_path,
+    free_port,
+    wait_until_serving,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -79,15 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the dashboard did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)  # waiting for a condition, with a deadline
+        wait_until_serving(url, server, log_path)
         yield Site(url, str(generation_id))
     finally:
         server.terminate()
