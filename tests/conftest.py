@@ -3,6 +3,7 @@ and the `Database` handle a test passes to the library (`db`, on both databases)
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -214,6 +215,24 @@ def invoke():  # noqa: ANN201
             reset_settings()
 
     return run
+
+
+def planner_stderr(result) -> list[str]:  # noqa: ANN001 (click's Result)
+    """The lines an in-process `invoke` wrote to stderr, less the JSON log records of
+    loggers outside planner: the CLI's log handler is the process's, so a record from an
+    earlier test's leftovers (asyncio logging a garbage-collected task) can land there."""
+    lines = []
+    for line in result.stderr.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and not str(record.get("logger", "planner")).startswith(
+            "planner"
+        ):
+            continue
+        lines.append(line)
+    return lines
 
 
 @pytest.fixture

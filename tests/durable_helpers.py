@@ -18,10 +18,14 @@ T = TypeVar("T")
 
 
 def wait_for(
-    condition: Callable[[], T | None], *, timeout_s: float = 90, what: str = "a condition"
+    condition: Callable[[], T | None],
+    *,
+    timeout_s: float = 90,
+    what: str = "a condition",
+    explain: Callable[[], str] | None = None,
 ) -> T:
     """Poll `condition` until it returns something truthy (the deadline is generous; the
-    test passes as soon as the condition holds)."""
+    test passes as soon as the condition holds); `explain` adds what the failure needs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -31,7 +35,8 @@ def wait_for(
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    detail = f"\n{explain()}" if explain is not None else ""
+    raise AssertionError(f"timed out waiting for {what}{detail}")
 
 
 def masterplan_checkpoint(db: Database, minimum_chars: int) -> uuid.UUID | None:

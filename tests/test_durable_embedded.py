@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,7 @@ DESCRIPTION = "A lending library for a neighbourhood tool shed with reservations
 
 
 def test_a_killed_cli_generation_is_found_and_resumed_while_a_dashboard_runs(
-    home_db: Database, monkeypatch: pytest.MonkeyPatch
+    home_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PLANNER_MODEL", PREFILL_MODEL)
     monkeypatch.setenv("PLANNER_SWEEP_INTERVAL_S", "0.2")
@@ -43,16 +44,20 @@ def test_a_killed_cli_generation_is_found_and_resumed_while_a_dashboard_runs(
     bus = EventBus()
     heard = Heard(bus)
     service = GenerationService(home_db, bus=bus, sweep=True)  # the dashboard's
-    child = subprocess.Popen(
-        [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--json", "--speed", "7"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=cli_env(PLANNER_MODEL=PREFILL_MODEL),
-        cwd=REPO_ROOT,
-    )
+    child_log = tmp_path / "child.log"
+    with child_log.open("w") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "planner", "generate", DESCRIPTION, "--json", "--speed", "3"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=cli_env(PLANNER_MODEL=PREFILL_MODEL),
+            cwd=REPO_ROOT,
+        )
     try:
         gid = wait_for(
-            lambda: masterplan_checkpoint(home_db, 1000), what="the MasterPlan to stream"
+            lambda: masterplan_checkpoint(home_db, 1000),
+            what="the MasterPlan to stream",
+            explain=lambda: f"the CLI (exit {child.poll()}) said:\n{child_log.read_text()[-3000:]}",
         )
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

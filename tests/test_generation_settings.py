@@ -22,6 +22,7 @@ from planner.plan.settings import (
     StageSettings,
     settings_from_options,
 )
+from tests.conftest import planner_stderr
 
 
 def test_planner_thinks_for_discovery_and_not_for_the_masterplan_where_the_model_allows() -> None:
@@ -136,7 +137,7 @@ def test_the_cli_stores_the_settings_with_the_generation_and_reports_them(
 def test_the_cli_refuses_settings_the_model_cannot_take_in_one_line(invoke) -> None:
     result = invoke("generate", "A shop", "--thinking", "off", PLANNER_MODEL="claude-opus-5-5")
     assert result.exit_code == 2
-    [line] = result.stderr.splitlines()
+    [line] = planner_stderr(result)
     assert "claude-opus-5-5 always thinks" in line
 
 

@@ -15,6 +15,7 @@ from planner.errors import ServiceUnavailable
 from planner.plan import model_check
 from planner.plan.endpoint import Endpoint
 from planner.plan.model_check import ModelNotServed, verify_model
+from tests.conftest import planner_stderr
 
 REAL_API = Endpoint(None, "sk-ant-test", simulated=False)
 
@@ -56,7 +57,7 @@ def test_a_retired_model_is_refused_from_the_cli_before_any_row_is_written(
 ) -> None:
     result = invoke("generate", "A bakery's ordering site", PLANNER_MODEL="claude-sonnet-4-5")
     assert result.exit_code == 2, result.output
-    [line] = result.stderr.splitlines()
+    [line] = planner_stderr(result)
     assert "claude-sonnet-4-5 reached end of life on 2026-11-30" in line
     assert "use claude-sonnet-5-5 instead" in line
     home_db.ensure_schema()

@@ -13,6 +13,7 @@ from planner import auth
 from planner.cli import main
 from planner.config import reset_settings
 from planner.db import Database, head_revision
+from tests.conftest import planner_stderr
 
 
 def test_db_upgrade_creates_the_schema_and_is_repeatable(
@@ -126,7 +127,7 @@ def test_a_database_that_is_down_or_misnamed_is_one_line_and_exit_6(
     reset_settings()
     result = CliRunner().invoke(main, ["db", "upgrade"])
     assert result.exit_code == 6, result.output
-    [line] = result.stderr.splitlines()
+    [line] = planner_stderr(result)
     assert line.startswith("planner: db upgrade: cannot use the database ") and reason in line
     assert result.stdout == ""
 
