@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,25 +72,114 @@ def _pg_admin():  # noqa: ANN202
         skip_or_fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database for this test, dropped afterwards."""
-    name = f"planner_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+class _Dropper:
+    """Drops the tests' PostgreSQL databases on a thread of its own: a DROP DATABASE takes
+    the server most of a second, time the next test need not wait for. Whatever is still
+    queued when the session ends is dropped then."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def drop(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="pg-dropper", daemon=True)
+            self._thread.start()
+        self._queue.put(name)
+
+    def _run(self) -> None:
+        while (name := self._queue.get()) is not None:
+            with _pg_admin() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def finish(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+_dropper = _Dropper()
+
+
+def _pg_url_of(name: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """Made once per test process: a DuckDB file and a PostgreSQL database migrated to
+    head, which the `db`, `duckdb` and `postgres` fixtures copy instead of migrating each
+    test's database anew (the migrations themselves are tested from empty databases)."""
+    made: dict[str, object] = {}
+    yield made
+    if "postgresql" in made:
+        _dropper.drop(str(made["postgresql"]))
+    _dropper.finish()
+
+
+def _duckdb_template(
+    templates: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    if "duckdb" not in templates:
+        path = tmp_path_factory.mktemp("template") / "migrated.duckdb"
+        with Database(f"duckdb:///{path}") as handle:
+            handle.ensure_schema()
+        templates["duckdb"] = path
+    return templates["duckdb"]  # type: ignore[return-value]
+
+
+def _pg_template(templates: dict[str, object]) -> str:
+    if "postgresql" not in templates:
+        name = f"planner_tpl_{uuid.uuid4().hex[:12]}"
         with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        with Database(_pg_url_of(name)) as handle:  # closed: a template has no sessions
+            handle.ensure_schema()
+        templates["postgresql"] = name
+    return str(templates["postgresql"])
+
+
+def _wants_migrated(request: pytest.FixtureRequest) -> bool:
+    names = request.node.fixturenames
+    return "empty_db" not in names and any(n in names for n in ("db", "duckdb", "postgres"))
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new PostgreSQL database for this test, dropped afterwards: migrated to head (a
+    copy of the session's template) when the test uses `db` or `postgres`, else empty."""
+    name = f"planner_t_{uuid.uuid4().hex[:12]}"
+    template = ""
+    if _wants_migrated(request):
+        template = f' TEMPLATE "{_pg_template(request.getfixturevalue("migrated_templates"))}"'
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{template}')
+    try:
+        yield _pg_url_of(name)
+    finally:
+        _dropper.drop(name)
+
+
+def _duckdb_url(request: pytest.FixtureRequest, path: Path) -> str:
+    """A DuckDB file for this test: a copy of the migrated template when the test uses a
+    migrated database (`db`, `duckdb`), else no file at all."""
+    if _wants_migrated(request) and not path.exists():
+        template = _duckdb_template(
+            request.getfixturevalue("migrated_templates"),
+            request.getfixturevalue("tmp_path_factory"),
+        )
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.copy2(template, path)  # with its mode: planner's files are private
+    return f"duckdb:///{path}"
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def database_url(request: pytest.FixtureRequest, planner_home: Path) -> str:
     """Each test using this runs once on a DuckDB file and once on PostgreSQL."""
     if request.param == "duckdb":
-        return f"duckdb:///{planner_home / 'test.duckdb'}"
+        return _duckdb_url(request, planner_home / "test.duckdb")
     return request.getfixturevalue("pg_url")
 
 
@@ -123,9 +215,9 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def duckdb(planner_home: Path) -> Iterator[Database]:
+def duckdb(planner_home: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
     """A migrated DuckDB Database, for tests of what only DuckDB does."""
-    with Database(f"duckdb:///{planner_home / 'test.duckdb'}") as handle:
+    with Database(_duckdb_url(request, planner_home / "test.duckdb")) as handle:
         handle.ensure_schema()
         yield handle
 

@@ -44,8 +44,8 @@ from tests.realtime_support import Client, connected, make_user
 
 DESCRIPTION = "A booking system for a climbing gym with classes and memberships"
 FAST_LIVENESS = {
-    "PLANNER_HEARTBEAT_S": "0.3",
-    "PLANNER_LEASE_TTL_S": "1.5",
+    "PLANNER_HEARTBEAT_S": "0.5",
+    "PLANNER_LEASE_TTL_S": "3",
     "PLANNER_SWEEP_INTERVAL_S": "1",
 }
 
