@@ -60,9 +60,17 @@ def test_notebook_is_stored_without_outputs(name: str) -> None:
             assert cell.execution_count is None, f"{name}: strip execution counts"
 
 
-def _execute(name: str, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
+def _execute(
+    name: str, monkeypatch: pytest.MonkeyPatch, **parameters: object
+) -> nbformat.NotebookNode:
+    """Run a notebook, with `parameters` set after its parameters cell (papermill's way)."""
     monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if parameters:
+        first = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+        assert notebook.cells[first].source.startswith("# Parameters"), "no parameters cell"
+        lines = "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
+        notebook.cells.insert(first + 1, nbformat.v4.new_code_cell(lines))
     client = NotebookClient(
         notebook,
         kernel_name="python3",
@@ -88,7 +96,8 @@ def test_replay_generation_notebook_runs(
 
 
 def test_failure_modes_notebook_runs(monkeypatch: pytest.MonkeyPatch, planner_home: Path) -> None:
-    notebook = _execute("failure_modes.ipynb", monkeypatch)
+    # Far faster than real: the test checks the notebook's workings, not its timings.
+    notebook = _execute("failure_modes.ipynb", monkeypatch, SPEED=1000.0)
     conclusion = _outputs_text(notebook.cells[-1])
     assert " won: " in conclusion, conclusion
     best = conclusion.split("Best contender per fault")[1]
