@@ -336,7 +336,7 @@ async def test_a_generation_started_through_one_server_process_is_watched_throug
         await starter.connect(servers[0].url, token)
         await watcher.connect(servers[1].url, token)
         started = await starter.call(
-            "start_generation", {"description": DESCRIPTION, "faults": "drop-at-90", "speed": 5}
+            "start_generation", {"description": DESCRIPTION, "faults": "drop-at-90", "speed": 15}
         )
         generation_id = started["generation_id"]
         joined = await watcher.call("join_generation", {"generation_id": generation_id})
@@ -366,7 +366,7 @@ async def test_a_cli_generation_reaches_clients_of_a_server_process(
         "--faults",
         "drop-at-90",
         "--speed",
-        "5",
+        "15",
         env={"PLANNER_REDIS_URL": redis_url, **shared_database},
     )
     try:
