@@ -45,6 +45,25 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def cheap_password_hashing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """In this process, passwords are hashed with argon2-cffi's `CHEAPEST` profile (its
+    documentation: "only use for tests"): a hash or a check costs microseconds instead of
+    0.16 s, and hundreds of logins add up. A test of the production parameters is marked
+    `real_password_hashing`; planner processes a test starts hash as planner does."""
+    from argon2 import PasswordHasher, profiles
+
+    from planner import auth
+
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(auth, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    auth._dummy_hash.cache_clear()  # made with whichever hasher is in use from now on
+    yield
+    auth._dummy_hash.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def planner_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own data folder; the developer's own data is never touched."""
     for name in _PLANNER_VARS:

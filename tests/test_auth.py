@@ -49,6 +49,7 @@ def alice(db: Database) -> User:
     return auth.create_user(db, "alice", PASSWORD)
 
 
+@pytest.mark.real_password_hashing
 def test_password_is_stored_as_an_argon2id_hash(db: Database, alice: User) -> None:
     [(name, stored)] = _user_rows(db)
     assert name == "alice"
