@@ -18,6 +18,12 @@ configuration failure (a wrong model name, a refused key: no fault involved) are
 apart, never as failures of a strategy. Each rate has its n and a 95% Wilson interval
 (`planner.contenders.stats`), and a cell whose fault never fired in any of its runs (no
 failed attempt, no repair round) is flagged: its rate says nothing about recovery.
+
+Contender runs (other libraries' recovery paths and the oracle, in experiments) have no
+generation; their rows are read from `experiment_runs` (`planner.analysis.contender_outcomes`)
+and rated by the same rule, one row per contender × fault profile with `kind` = `contender`
+(planner's strategies: `strategy`), after the strategies' rows. The tier, overhead and
+wasted-token figures stay the generations' own.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import pandas as pd
 from sqlalchemy import Integer, case, func, select
 
 from planner.analysis._query import read_frame
+from planner.analysis.contender_outcomes import contender_run_outcomes
 from planner.contenders.stats import wilson_interval
 from planner.db import Database, ExperimentRun, Generation, GenerationAttempt
 from planner.plan.spec import CANCELLED_MESSAGE
@@ -211,6 +218,7 @@ def histogram(
 CONFIGURATION_KINDS = ("invalid_request", "authentication", "not_found")
 RATE_COLUMNS = (
     "strategy",
+    "kind",
     "fault_spec",
     "n",
     "successes",
@@ -323,20 +331,7 @@ def run_outcomes(
     return frame[columns]
 
 
-def fault_success_rates(
-    db: Database, user_id: uuid.UUID, filters: StatsFilter | None = None
-) -> pd.DataFrame:
-    """Success per strategy × fault spec over the runs that ran to an outcome.
-
-    Columns: strategy, fault_spec, n (runs that completed or failed under the fault),
-    successes, success_rate (NaN when n is 0), ci_low and ci_high (95% Wilson), fired
-    (runs in which the fault fired), never_fired (a fault other than `none` that fired
-    in none of its runs), and the runs counted apart: cancelled, interrupted,
-    configuration.
-    """
-    runs = run_outcomes(db, user_id, filters)
-    if runs.empty:
-        return pd.DataFrame(columns=list(RATE_COLUMNS))
+def _rows(runs: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
     rows = []
     for (strategy, fault_spec), group in runs.groupby(["strategy", "fault_spec"], sort=True):
         counted = group[group["outcome"].isin(["completed", "failed"])]
@@ -344,9 +339,11 @@ def fault_success_rates(
         successes = int((counted["outcome"] == "completed").sum())
         interval = wilson_interval(successes, n)
         fired = int(counted["fired"].sum())
+        known = bool(counted["fired_known"].all()) if "fired_known" in counted else True
         rows.append(
             {
                 "strategy": strategy,
+                "kind": kind,
                 "fault_spec": fault_spec,
                 "n": n,
                 "successes": successes,
@@ -354,13 +351,36 @@ def fault_success_rates(
                 "ci_low": interval.low if n else float("nan"),
                 "ci_high": interval.high if n else float("nan"),
                 "fired": fired,
-                "never_fired": fault_spec != "none" and n > 0 and fired == 0,
+                "never_fired": fault_spec != "none" and n > 0 and fired == 0 and known,
                 "cancelled": int((group["outcome"] == "cancelled").sum()),
                 "interrupted": int((group["outcome"] == "interrupted").sum()),
                 "configuration": int((group["outcome"] == "configuration").sum()),
             }
         )
+    return rows
+
+
+def fault_success_rates(
+    db: Database, user_id: uuid.UUID, filters: StatsFilter | None = None
+) -> pd.DataFrame:
+    """Success per strategy (or contender) × fault spec over the runs that ran to an outcome.
+
+    Columns: strategy (a contender's name in a contender's row), kind (`strategy` or
+    `contender`), fault_spec, n (runs that completed or failed under the fault),
+    successes, success_rate (NaN when n is 0), ci_low and ci_high (95% Wilson), fired
+    (runs in which the fault fired), never_fired (a fault other than `none` that fired
+    in none of its runs; a contender's cell only when each run says whether it fired),
+    and the runs counted apart: cancelled, interrupted, configuration.
+    """
+    rows = _rows(run_outcomes(db, user_id, filters), "strategy")
+    rows += _rows(contender_run_outcomes(db, user_id, filters), "contender")
     return pd.DataFrame(rows, columns=list(RATE_COLUMNS))
+
+
+def rate_label(row: Any) -> str:
+    """The name a rate's row is shown under: a contender's says so (`sdk (contender)`)."""
+    kind = getattr(row, "kind", "strategy")
+    return f"{row.strategy} (contender)" if kind == "contender" else str(row.strategy)
 
 
 def format_rate(row: Any) -> str:

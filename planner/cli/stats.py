@@ -36,10 +36,12 @@ def stats(
     """Success rate per strategy × fault over the runs that ran to an outcome.
 
     Cancelled, interrupted and configuration failures are counted apart; a fault that
-    never fired in a cell is flagged.
+    never fired in a cell is flagged. Experiments' contender runs (other libraries'
+    recovery paths, the oracle) follow the strategies, marked "(contender)"; --json says
+    which in "kind".
     """
     from planner import analysis, auth
-    from planner.analysis.stats import StatsFilter, format_rate
+    from planner.analysis.stats import StatsFilter, format_rate, rate_label
 
     try:
         experiment = uuid.UUID(experiment_id) if experiment_id else None
@@ -60,8 +62,10 @@ def stats(
     if rates.empty:
         click.echo("no finished generations match", err=True)
         return
-    for row in rates.itertuples():
+    names = [rate_label(row) for row in rates.itertuples()]
+    width = max(10, *(len(name) for name in names))
+    for name, row in zip(names, rates.itertuples(), strict=True):
         apart = f"cancelled {row.cancelled}, interrupted {row.interrupted}, "
         apart += f"configuration {row.configuration}"
         flag = "  (fault never fired)" if row.never_fired else ""
-        click.echo(f"{row.strategy:<10} {row.fault_spec:<16} {format_rate(row):<34} {apart}{flag}")
+        click.echo(f"{name:<{width}} {row.fault_spec:<16} {format_rate(row):<34} {apart}{flag}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from planner.analysis.stats import rate_label
+
 FAULT_COLOUR = "#d62839"
 X_SHAPE = "M-1,-1L1,1M-1,1L1,-1"  # an ✕ (Vega's "cross" is a plus)
 TIER_ORDER = ["stream", "resume", "restart", "partial", "nonstream", "failed", "unknown"]
@@ -117,15 +119,17 @@ def success_heatmap(rates: pd.DataFrame) -> alt.Chart:
     """Success rate per strategy × fault, with n in each cell (`fault_success_rates`).
 
     Every fault column keeps its label (no overlap thinning), a cell whose fault never
-    fired says so instead of a rate, and one without a counted run is left grey.
+    fired says so instead of a rate, and one without a counted run is left grey. A
+    contender's row is named so (`sdk (contender)`).
     """
     matrix = rates.assign(
+        strategy=[rate_label(row) for row in rates.itertuples()],
         label=[
             "not fired"
             if row.never_fired
             else ("no runs" if not row.n else f"{row.success_rate:.0%} n={row.n}")
             for row in rates.itertuples()
-        ]
+        ],
     )
     base = alt.Chart(matrix).encode(
         x=alt.X(

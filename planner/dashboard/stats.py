@@ -2,7 +2,9 @@
 
 Success rates come from `analysis.fault_success_rates`, the function `planner stats` and
 the notebooks call too, so the three agree to the digit; the filters (experiment, dates,
-model, speed) narrow every chart and table of the page alike.
+model, speed) narrow every chart and table of the page alike. Experiments' contender runs
+(other libraries' recovery paths, the oracle) have no generation: they are rows of the
+success table and heatmap only, named "(contender)".
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import pandas as pd
 import streamlit as st
 
 from planner import analysis
-from planner.analysis.stats import StatsFilter, format_rate, run_outcomes
+from planner.analysis.contender_outcomes import contender_run_outcomes
+from planner.analysis.stats import StatsFilter, format_rate, rate_label, run_outcomes
 from planner.dashboard import charts, nav, session
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
@@ -38,7 +41,8 @@ def render() -> None:
     user = session.require_user()
     st.title("Fallback statistics")
     outcomes = analysis.outcomes(database(), user.user_id)
-    if outcomes.empty:
+    contenders = contender_run_outcomes(database(), user.user_id)
+    if outcomes.empty and contenders.empty:
         st.info(
             "No finished generations yet. Run a few on the Generate page (for instance "
             "`drop-at-90` with each strategy, and one with faults `none` as the baseline), "
@@ -47,17 +51,22 @@ def render() -> None:
         )
         st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
         return
-    filters = _filters(user.user_id, outcomes)
+    filters = _filters(user.user_id, outcomes, contenders)
     chosen = set(run_outcomes(database(), user.user_id, filters)["id"])
     outcomes = outcomes[outcomes["id"].isin(chosen)]
-    if outcomes.empty:
+    rates = analysis.fault_success_rates(database(), user.user_id, filters)
+    if outcomes.empty and rates.empty:
         st.info("No finished generation matches these filters.", icon=":material/filter_alt_off:")
         return
-    _headline(outcomes)
-    st.subheader("How generations ended (tier)")
-    _tiers(_tier_counts(outcomes))
+    if not outcomes.empty:
+        _headline(outcomes)
+        st.subheader("How generations ended (tier)")
+        _tiers(_tier_counts(outcomes))
     st.subheader("Success rate by strategy × fault profile")
-    _success(analysis.fault_success_rates(database(), user.user_id, filters))
+    _success(rates)
+    if outcomes.empty:
+        st.caption("No generation matches these filters: only contender runs do.")
+        return
     st.subheader("Time overhead against the fault-free baseline")
     _overhead(outcomes)
     st.subheader("Wasted output tokens")
@@ -77,7 +86,7 @@ def _headline(outcomes: pd.DataFrame) -> None:
     columns[3].metric("Wasted output tokens", f"{int(outcomes['wasted_output_tokens'].sum()):,}")
 
 
-def _filters(user_id: uuid.UUID, outcomes: pd.DataFrame) -> StatsFilter:
+def _filters(user_id: uuid.UUID, outcomes: pd.DataFrame, contenders: pd.DataFrame) -> StatsFilter:
     experiments = analysis.list_experiments(database(), user_id=user_id)
     labels = {"": "all generations"} | {
         str(r.experiment_id): f"{r.created_at:%Y-%m-%d %H:%M} · {r.name or 'experiment'}"
@@ -89,9 +98,10 @@ def _filters(user_id: uuid.UUID, outcomes: pd.DataFrame) -> StatsFilter:
     )
     picked = dates.date_input("Started between", value=(), key="stats_dates", format="YYYY-MM-DD")
     days = [d for d in (picked if isinstance(picked, tuple | list) else [picked]) if d]
-    model = models.multiselect("Model", sorted(outcomes["model"].unique()), key="stats_models")
+    known_models = {*outcomes["model"], *contenders["model"].dropna()}
+    model = models.multiselect("Model", sorted(known_models), key="stats_models")
     speed = speeds.multiselect(
-        "Simulator speed", sorted(outcomes["speed"].unique()), key="stats_speeds"
+        "Simulator speed", sorted({*outcomes["speed"], *contenders["speed"]}), key="stats_speeds"
     )
     return StatsFilter(
         experiment_id=uuid.UUID(experiment) if experiment else None,
@@ -125,7 +135,10 @@ def _success(rates: pd.DataFrame) -> None:
         "of the runs, so the rate says nothing about recovery."
     )
     st.altair_chart(charts.success_heatmap(rates), key="success_chart", width="stretch")
-    table = rates.assign(rate=[format_rate(row) for row in rates.itertuples()])
+    table = rates.assign(
+        strategy=[rate_label(row) for row in rates.itertuples()],
+        rate=[format_rate(row) for row in rates.itertuples()],
+    )
     st.dataframe(
         table,
         hide_index=True,
@@ -149,7 +162,7 @@ def _success(rates: pd.DataFrame) -> None:
     unfired = rates[rates["never_fired"]]
     if not unfired.empty:
         cells = ", ".join(
-            f"{literal(r.strategy)} × {literal(r.fault_spec)}" for r in unfired.itertuples()
+            f"{literal(rate_label(r))} × {literal(r.fault_spec)}" for r in unfired.itertuples()
         )
         st.warning(f"The fault never fired in: {cells}.", icon=":material/warning:")
 
