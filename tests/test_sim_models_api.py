@@ -29,6 +29,8 @@ def test_retrieve_gives_the_catalogue_facts_as_model_info(sim: Simulator) -> Non
     assert info.created_at.date().isoformat() == "2026-09-28"
     thinking = info.capabilities.thinking.types
     assert thinking.adaptive.supported and not thinking.enabled.supported
+    # it is turned off with `between_tools`, and `disabled` is refused
+    assert thinking.between_tools.supported and not thinking.disabled.supported
 
 
 def test_an_alias_resolves_to_its_model(sim: Simulator) -> None:

@@ -15,6 +15,7 @@ from tests.sim_helpers import PREFILL_MODEL, client, plain_request
 
 SONNET_55 = "claude-sonnet-5-5"  # thinking on by default, shown "omitted"
 OPUS_55 = "claude-opus-5-5"  # always thinks
+SONNET_5 = "claude-sonnet-5"  # thinking on by default, turned off with `disabled`
 SONNET_46 = "claude-sonnet-4-6"  # thinks only when asked; shows it summarized
 
 
@@ -74,8 +75,14 @@ def test_a_budget_is_honoured_on_a_model_that_takes_one(sim: Simulator) -> None:
     assert 0 < message.usage.output_tokens_details.thinking_tokens <= 1500
 
 
-def test_thinking_can_be_turned_off_where_the_model_allows_it(sim: Simulator) -> None:
-    _, message = streamed(sim, model=SONNET_55, thinking={"type": "disabled"})
+@pytest.mark.parametrize(
+    ("model", "off"),
+    [(SONNET_55, "between_tools"), (SONNET_5, "disabled"), (SONNET_46, "disabled")],
+)
+def test_thinking_can_be_turned_off_where_the_model_allows_it(
+    sim: Simulator, model: str, off: str
+) -> None:
+    _, message = streamed(sim, model=model, thinking={"type": off})
     assert [block.type for block in message.content] == ["text"]
     assert message.usage.output_tokens_details.thinking_tokens == 0
 
@@ -121,6 +128,24 @@ def test_a_whole_message_carries_its_thinking_block(sim: Simulator) -> None:
             "thinking.type.enabled is not supported for this model",
         ),
         ({"model": OPUS_55, "thinking": {"type": "disabled"}}, "thinking cannot be disabled"),
+        ({"model": OPUS_55, "thinking": {"type": "between_tools"}}, "thinking cannot be disabled"),
+        # Sonnet 5.5 takes `between_tools` instead of `disabled`, and only up to "high"
+        (
+            {"model": SONNET_55, "thinking": {"type": "disabled"}},
+            'Use thinking.type "between_tools"',
+        ),
+        (
+            {
+                "model": SONNET_55,
+                "thinking": {"type": "between_tools"},
+                "output_config": {"effort": "xhigh"},
+            },
+            '"between_tools" is supported at output_config.effort "low", "medium" and "high"',
+        ),
+        (
+            {"model": SONNET_5, "thinking": {"type": "between_tools"}},
+            'thinking.type "between_tools" is not supported for this model',
+        ),
         ({"model": PREFILL_MODEL, "thinking": {"type": "adaptive"}}, '"adaptive" is not supported'),
         (
             {"model": PREFILL_MODEL, "output_config": {"effort": "low"}},

@@ -9,6 +9,7 @@ import anthropic
 import httpx2
 import pytest
 
+from planner import catalog
 from planner.sim import Simulator
 from planner.sim.validation import PREFILL_REFUSED, TRAILING_WHITESPACE
 from tests.sim_helpers import MODEL, PREFILL_MODEL, client, plain_request, stream_text
@@ -69,7 +70,8 @@ def test_bad_max_tokens(sim: Simulator) -> None:
     ("model", "cap"), [("claude-sonnet-5-5", 128_000), (PREFILL_MODEL, 64_000)]
 )
 def test_each_model_has_its_catalogued_output_cap(sim: Simulator, model: str, cap: int) -> None:
-    request = {**plain_request(max_tokens=cap), "model": model, "thinking": {"type": "disabled"}}
+    off = catalog.lookup(model).thinking_off_type  # no thinking: the cap is all text
+    request = {**plain_request(max_tokens=cap), "model": model, "thinking": {"type": off}}
     assert post(sim, request).status_code == 200
     with pytest.raises(anthropic.BadRequestError) as caught:
         stream_text(client(sim.base_url), {**request, "max_tokens": cap + 1})

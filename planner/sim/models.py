@@ -86,8 +86,10 @@ class ModelProfile:
         return self.spec.adaptive_thinking
 
     @property
-    def accepts_disabled_thinking(self) -> bool:
-        return self.thinking_default != "always"
+    def thinking_off_type(self) -> str | None:
+        """The one `thinking.type` that turns thinking off here (`disabled`, or
+        `between_tools` on the model that takes it instead); None: it always thinks."""
+        return self.spec.thinking_off_type
 
     @property
     def effort_levels(self) -> tuple[str, ...]:

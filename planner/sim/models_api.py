@@ -70,8 +70,8 @@ def capabilities(spec: ModelSpec) -> dict[str, Any]:
             "supported": thinks,
             "types": {
                 "adaptive": _support(profile.accepts_adaptive_thinking),
-                "between_tools": _support(profile.accepts_disabled_thinking),
-                "disabled": _support(profile.accepts_disabled_thinking),
+                "between_tools": _support(profile.thinking_off_type == "between_tools"),
+                "disabled": _support(profile.thinking_off_type == "disabled"),
                 "enabled": _support(profile.accepts_budget_thinking),
             },
         },

@@ -57,6 +57,15 @@ DISABLED_THINKING_REFUSED = (
     "thinking cannot be disabled for this model: it always thinks. Use "
     "output_config.effort to control how much."
 )
+DISABLED_USE_BETWEEN_TOOLS = (
+    'thinking.type "disabled" is not supported for this model. Use thinking.type '
+    '"between_tools" to turn off up-front thinking.'
+)
+BETWEEN_TOOLS_REFUSED = 'thinking.type "between_tools" is not supported for this model.'
+BETWEEN_TOOLS_EFFORT_REFUSED = (
+    'thinking.type "between_tools" is supported at output_config.effort "low", "medium" '
+    'and "high" only. Use thinking.type "adaptive" to run at "xhigh" or "max".'
+)
 EFFORT_REFUSED = "output_config.effort: this model does not support the effort parameter."
 
 
@@ -139,8 +148,17 @@ def resolve_thinking(body: dict[str, Any], profile: ModelProfile) -> ThinkingPla
             f"expected tags: {expected}"
         )
     if kind in ("disabled", "between_tools"):
-        if not profile.accepts_disabled_thinking:
+        # Each model takes one way to turn thinking off (the troubleshooting page's table):
+        # `between_tools` only on the model that takes it instead of `disabled`.
+        off = profile.thinking_off_type
+        if off is None:
             raise ThinkingRefused(DISABLED_THINKING_REFUSED)
+        if kind != off:
+            raise ThinkingRefused(
+                DISABLED_USE_BETWEEN_TOOLS if kind == "disabled" else BETWEEN_TOOLS_REFUSED
+            )
+        if kind == "between_tools" and effort in ("xhigh", "max"):
+            raise ThinkingRefused(BETWEEN_TOOLS_EFFORT_REFUSED)
         return ThinkingPlan(effort=effort)
     if kind == "adaptive":
         if not profile.accepts_adaptive_thinking:
