@@ -74,6 +74,9 @@ class Recovery(Event):
     tier: str = ""
     reason: str = ""
     resume_from_char: int = 0
+    # What the client does next (planner.llm.types RecoveryNotice.decision): `resume`,
+    # `retry`, ...; `discard` (a refusal): drop the text shown so far for this stage.
+    decision: str = ""
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ class GenerationRun:
                 tier="resume",
                 reason="process_interrupted: the generation continues in a new process",
                 resume_from_char=len(resume.stage_text or ""),
+                decision="resume",
             )
         )
 

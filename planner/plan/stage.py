@@ -122,6 +122,7 @@ class StageRunner:
                     tier=notice.tier,
                     reason=f"{notice.failure}: {notice.message} ({notice.decision})",
                     resume_from_char=notice.resume_from_char,
+                    decision=notice.decision,
                 )
             )
 
