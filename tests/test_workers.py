@@ -157,6 +157,27 @@ async def test_a_killed_workers_generation_completes_on_another_with_the_same_pl
     heard = [e["name"] for e in live if e["name"] in expected]
     assert heard == expected
     assert all((e["seq"], e["name"]) in set(events) for e in live)  # only stored events
+    # The dead worker's job does not stay `doing` for ever: it ends as failed (the one that
+    # finished the generation succeeded, and successful jobs are deleted).
+    wait_for(
+        lambda: generation_job_statuses(jobs_db, gid) == ["failed"],
+        what="the dead worker's job to end",
+        explain=lambda: f"the generation's jobs: {generation_job_statuses(jobs_db, gid)}",
+    )
+
+
+def generation_job_statuses(db: Database, generation_id: uuid.UUID) -> list[str]:
+    """The statuses of the jobs left for one generation, oldest first."""
+    return db.read(
+        lambda conn: conn.scalars(
+            text(
+                "SELECT status::text FROM procrastinate_jobs"
+                " WHERE task_name = 'planner:run_generation' AND args->>'generation_id' = :gid"
+                " ORDER BY id"
+            ),
+            {"gid": str(generation_id)},
+        ).all()
+    )
 
 
 def procrastinate_job_ids(db: Database) -> set[int]:

@@ -16,7 +16,7 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.errors import ConfigError
 from planner.jobs.queues import SWEEP_QUEUE
-from planner.jobs.tasks import blueprint, sweep
+from planner.jobs.tasks import blueprint, finish_stalled_jobs, sweep
 
 
 class JobsUnavailable(ConfigError):
@@ -47,5 +47,10 @@ def make_app(db: Database) -> App:
     seconds = max(1, round(get_settings().sweep_interval_s))
     app.periodic(cron=f"* * * * * */{seconds}", periodic_id="sweep")(
         app.task(name="planner:sweep", queue=SWEEP_QUEUE, pass_context=True)(sweep)
+    )
+    app.periodic(cron=f"* * * * * */{seconds}", periodic_id="finish_stalled_jobs")(
+        app.task(name="planner:finish_stalled_jobs", queue=SWEEP_QUEUE, pass_context=True)(
+            finish_stalled_jobs
+        )
     )
     return app

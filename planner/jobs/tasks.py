@@ -1,4 +1,5 @@
-"""Planner's Procrastinate tasks: a generation, an experiment run, and the sweep.
+"""Planner's Procrastinate tasks: a generation, an experiment run, the sweep, and the
+end of stalled jobs.
 
 Each task is thin: it takes the worker's Database and event bus from the job context
 (`additional_context`, set by `planner.jobs.worker`), maps a Procrastinate abort onto the
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from procrastinate import Blueprint, JobContext
+from procrastinate.jobs import Status
 
+from planner.config import get_settings
 from planner.db import Database
 from planner.events import EventBus
 from planner.jobs import running
@@ -85,3 +88,15 @@ def sweep(context: JobContext, timestamp: int) -> None:
     """The periodic sweep (registered by `planner.jobs.app.make_app`)."""
     db, bus = _environment(context)
     running.sweep(db, context.additional_context["deferring"], bus=bus)
+
+
+async def finish_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    """Jobs whose worker stopped heartbeating (it died) end as `failed` instead of staying
+    `doing` for ever (Procrastinate's stalled-jobs recipe, finishing where it retries):
+    the sweep has already given each one's generation a new job, or will at its next
+    round, so a retry would only run a duplicate. The stalled timeout is the one the
+    workers prune each other by (`stalled_worker_timeout`, the lease TTL)."""
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=get_settings().lease_ttl_s)
+    for job in stalled:
+        await manager.finish_job(job, Status.FAILED, delete_job=False)
