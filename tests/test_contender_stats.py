@@ -13,14 +13,13 @@ import io
 import uuid
 
 import pandas as pd
-from streamlit.testing.v1 import AppTest
 
 from planner import analysis, auth
 from planner.analysis.stats import StatsFilter, format_rate, rate_label
 from planner.dashboard import charts
-from planner.dashboard.session import TOKEN_KEY
 from planner.db import Database, ExperimentRun
 from planner.experiments import ExperimentConfig, run_experiment
+from tests.dashboard_helpers import statistics_page
 
 DESCRIPTION = "A todo list: tasks, due dates and reminders."
 
@@ -74,11 +73,7 @@ def test_contender_runs_are_rated_beside_strategies_in_library_cli_and_page(
         rates[["kind", "strategy", "n", "successes"]].values.tolist()
     )
 
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.session_state[TOKEN_KEY] = auth.issue_access_token(alice)
-    at.switch_page("planner/dashboard/pages/statistics.py").run()
-    assert not at.exception, at.exception
-    shown = next(d.value for d in at.dataframe if "rate" in d.value.columns)
+    at, shown = statistics_page(alice)
     assert shown["rate"].tolist() == expected
     assert shown["strategy"].tolist() == [rate_label(row) for row in rates.itertuples()]
     assert "oracle (contender)" in shown["strategy"].tolist()

@@ -13,7 +13,6 @@ from datetime import date
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from streamlit.testing.v1 import AppTest
 
 from planner import analysis, auth
 from planner.analysis.stats import StatsFilter, format_rate
@@ -21,9 +20,9 @@ from planner.cli import main
 from planner.config import reset_settings
 from planner.contenders.stats import wilson_interval
 from planner.dashboard import charts
-from planner.dashboard.session import TOKEN_KEY
 from planner.db import Database, GenerationAttempt
 from planner.plan.spec import CANCELLED_MESSAGE
+from tests.dashboard_helpers import statistics_page
 from tests.rows import T0, generation
 
 
@@ -101,11 +100,7 @@ def test_dashboard_cli_and_library_agree_to_the_digit(
 
     user = auth.create_user(home_db, "alice", "correct horse battery")
     _rows(home_db, user.id)
-    at = AppTest.from_file("../app.py", default_timeout=60)
-    at.session_state[TOKEN_KEY] = auth.issue_access_token(user)
-    at.switch_page("planner/dashboard/pages/statistics.py").run()
-    assert not at.exception, at.exception
-    shown = next(d.value for d in at.dataframe if "rate" in d.value.columns)
+    at, shown = statistics_page(user)
     assert shown["rate"].tolist() == expected
     assert any("never fired in: none × flaky" in w.value for w in at.warning)
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -125,13 +124,7 @@ def contender_run_outcomes(
 def _narrowed(statement: Any, filters: StatsFilter) -> Any:
     if filters.experiment_id is not None:
         statement = statement.where(ExperimentRun.experiment_id == filters.experiment_id)
-    if filters.since is not None:
-        statement = statement.where(
-            ExperimentRun.created_at >= datetime.combine(filters.since, time())
-        )
-    if filters.until is not None:
-        end = datetime.combine(filters.until + timedelta(days=1), time())
-        statement = statement.where(ExperimentRun.created_at < end)
+    statement = statement.where(*filters.within_dates(ExperimentRun.created_at))
     if filters.speeds:
         statement = statement.where(Experiment.speed.in_(filters.speeds))
     return statement

@@ -243,6 +243,15 @@ class StatsFilter:
     models: tuple[str, ...] = ()
     speeds: tuple[float, ...] = ()
 
+    def within_dates(self, column: Any) -> list[Any]:
+        """Conditions keeping `column` (a timestamp) inside since..until, both days whole."""
+        conditions = []
+        if self.since is not None:
+            conditions.append(column >= datetime.combine(self.since, time()))
+        if self.until is not None:
+            conditions.append(column < datetime.combine(self.until + timedelta(days=1), time()))
+        return conditions
+
 
 def _filtered(statement: Any, user_id: uuid.UUID, filters: StatsFilter) -> Any:
     statement = statement.where(_finished(user_id))
@@ -251,13 +260,7 @@ def _filtered(statement: Any, user_id: uuid.UUID, filters: StatsFilter) -> Any:
             ExperimentRun.experiment_id == filters.experiment_id
         )
         statement = statement.where(Generation.id.in_(runs))
-    if filters.since is not None:
-        statement = statement.where(
-            Generation.created_at >= datetime.combine(filters.since, time())
-        )
-    if filters.until is not None:
-        end = datetime.combine(filters.until + timedelta(days=1), time())
-        statement = statement.where(Generation.created_at < end)
+    statement = statement.where(*filters.within_dates(Generation.created_at))
     if filters.models:
         statement = statement.where(Generation.model.in_(filters.models))
     if filters.speeds:
