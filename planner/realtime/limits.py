@@ -13,7 +13,10 @@ default thread pool, which the flood filled. Now:
   without ever letting its bucket fill up again, 200 by default) is disconnected after
   an `error` event saying so: the rest of its flood is dropped by Socket.IO, unread;
 - the endpoint's database work (token checks, reads, starts) runs on a bounded executor
-  of its own (`db_threads`), never the loop's shared default one;
+  of its own (`db_threads`), never the loop's shared default one, and each connection
+  has at most `db_per_connection` pieces of it in that executor at once (1 by default):
+  the events within a flooder's burst wait their turn on the event loop instead of
+  filling every thread, so another connection's read finds a thread free;
 - the generation service caps each user's queued and running generations
   (`planner.plan.service`), so one user cannot fill the queue either.
 
@@ -31,6 +34,7 @@ DEFAULT_EVENTS_PER_S = 20.0
 DEFAULT_EVENT_BURST = 40
 DEFAULT_DB_THREADS = 4
 DEFAULT_DISCONNECT_AFTER = 200  # refused events in a row
+DEFAULT_DB_PER_CONNECTION = 1
 
 
 @dataclass(frozen=True)
@@ -41,14 +45,18 @@ class EventLimits:
     burst: int = DEFAULT_EVENT_BURST
     db_threads: int = DEFAULT_DB_THREADS
     disconnect_after: int = DEFAULT_DISCONNECT_AFTER  # 0: never
+    db_per_connection: int = DEFAULT_DB_PER_CONNECTION  # database tasks in flight at once
 
     def __post_init__(self) -> None:
         if not (self.per_second > 0 and math.isfinite(self.per_second)):
             raise ValueError(f"events per second must be above 0, not {self.per_second!r}")
         if self.disconnect_after < 0:
             raise ValueError("disconnect_after must be 0 (never) or more")
-        if self.burst < 1 or self.db_threads < 1:
-            raise ValueError("the event burst and the database threads must be at least 1")
+        if self.burst < 1 or self.db_threads < 1 or self.db_per_connection < 1:
+            raise ValueError(
+                "the event burst, the database threads and the database tasks per connection "
+                "must be at least 1"
+            )
 
 
 class TokenBucket:

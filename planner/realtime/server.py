@@ -18,6 +18,7 @@ without sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import time
@@ -61,6 +62,10 @@ from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
 from planner.store import GenerationNotFound, GenerationNotResumable
 
 log = logging.getLogger(__name__)
+
+# The connection whose event the current task handles (each event runs in a task of its
+# own), so the database work it does waits for that connection's turn.
+_handling: contextvars.ContextVar[str | None] = contextvars.ContextVar("handling", default=None)
 
 P = TypeVar("P", bound=BaseModel)
 Reply = dict[str, Any]
@@ -111,6 +116,7 @@ class RealtimeServer:
         self._buckets = ConnectionLimits(self.limits, limit_clock)
         # The endpoint's database work, off the loop's shared default pool (see limits).
         self._db_pool = ThreadPoolExecutor(self.limits.db_threads, thread_name_prefix="realtime-db")
+        self._db_turns: dict[str, asyncio.Semaphore] = {}  # per connection (see limits)
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=FanoutManager(),
@@ -155,11 +161,18 @@ class RealtimeServer:
     async def _in_db_pool(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`work(*args)` on the endpoint's own bounded pool of database threads, inside a
         hold of the database: a burst of events shares one open DuckDB file instead of
-        opening it for every token check and read."""
+        opening it for every token check and read. Within an event's handling it waits for
+        its connection's turn first (`EventLimits.db_per_connection`)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._db_pool, functools.partial(self._held, work, *args, **kwargs)
-        )
+        call = functools.partial(self._held, work, *args, **kwargs)
+        sid = _handling.get()
+        if sid is None:
+            return await loop.run_in_executor(self._db_pool, call)
+        turn = self._db_turns.get(sid)
+        if turn is None:
+            turn = self._db_turns[sid] = asyncio.Semaphore(self.limits.db_per_connection)
+        async with turn:
+            return await loop.run_in_executor(self._db_pool, call)
 
     def _held(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.db.held():
@@ -188,6 +201,7 @@ class RealtimeServer:
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
         self._buckets.forget(sid)
+        self._db_turns.pop(sid, None)  # a waiting event keeps its own reference
 
     def _on(
         self, event: str, model: type[P], work: Callable[[str, uuid.UUID, P], Awaitable[Reply]]
@@ -198,6 +212,20 @@ class RealtimeServer:
         self.sio.on(event, handler)
 
     async def _guarded(
+        self,
+        sid: str,
+        event: str,
+        model: type[P],
+        data: Any,
+        work: Callable[[str, uuid.UUID, P], Awaitable[Reply]],
+    ) -> Reply:
+        handling = _handling.set(sid)  # its database work takes this connection's turn
+        try:
+            return await self._handle(sid, event, model, data, work)
+        finally:
+            _handling.reset(handling)
+
+    async def _handle(
         self,
         sid: str,
         event: str,
