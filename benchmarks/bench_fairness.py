@@ -4,7 +4,8 @@ Issue 17: 5 x 2,000 events from one client made another user wait 5.5-7.9 s for 
 answer (70 ms idle). Here a server process hosts the endpoint (as `planner serve` does);
 a flooder process sends 5 bursts of 2,000 `request_catch_up` events on one connection
 without waiting for answers; an observer process (another user) meanwhile calls
-`join_generation` on its own generation every 20 ms and notes each answer's time. Three
+`join_generation` on its own generation every 60 ms (within its own connection's 20 events
+a second) and notes each answer's time. Three
 runs: no flood; the flood under the default per-connection limits; the flood with the
 limits lifted (the bucket huge, no disconnect; the endpoint's own database pool kept; an
 observer call unanswered for 30 s counts as 30 s). Printed: median
@@ -27,12 +28,15 @@ from typing import Any
 
 import socketio
 
+from planner.contenders.stats import met, quantile_interval
+
 TARGET_P99_MS = 200.0
 QUICK = os.environ.get("PLANNER_BENCH_QUICK") == "1"
 BURSTS = 2 if QUICK else 5
 EVENTS_PER_BURST = 2000
-OBSERVER_CALLS = 100 if QUICK else 250
-OBSERVER_EVERY_S = 0.02
+# 400: enough calls for a 95% interval of the p99 (its upper end is then the slowest call)
+OBSERVER_CALLS = 100 if QUICK else 400
+OBSERVER_EVERY_S = 0.06  # 16.7 events/s: the observer stays within the default limits
 
 
 def _server_main(conn: Connection, env: dict[str, str], unlimited: bool) -> None:
@@ -155,16 +159,25 @@ def _run(label: str, *, flood: bool, unlimited: bool) -> None:
         server.join(60)
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    interval = quantile_interval(times, 0.99)
+    bounds = (
+        f" [95% {interval.low:.1f}-{interval.high:.1f}]"
+        if interval is not None
+        else " [too few calls for an interval]"
+    )
     flood_note = ""
     if flood:
         flood_note = f", {refused:,} of {BURSTS * EVENTS_PER_BURST:,} flood events refused"
         flood_note += ", flooder disconnected" if dropped else ""
     verdict = ""
     if flood and not unlimited:
-        verdict = "  (target p99 < 200 ms: " + ("met)" if p99 < TARGET_P99_MS else "MISSED)")
+        # met only when the whole interval is under the target (none: not shown to be met)
+        verdict = "  (target p99 < 200 ms: " + (
+            "met)" if met(interval, TARGET_P99_MS) else "not met)"
+        )
     print(
         f"{label:<34} n={len(times)}  median {statistics.median(times):7.1f} ms  "
-        f"p99 {p99:7.1f} ms{flood_note}{verdict}",
+        f"p99 {p99:7.1f} ms{bounds}{flood_note}{verdict}",
         flush=True,
     )
 
