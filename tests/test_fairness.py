@@ -57,6 +57,31 @@ class CountedReads:
         return rt_store.stored_events_after(self.db, generation_id, after_seq, limit)
 
 
+class GatedReads(CountedReads):
+    """Reads of one generation (`gated`, none by default) wait for `gate`; how many run at
+    once is noted."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.gated: uuid.UUID | None = None
+        self.gate = threading.Event()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def generation_info(self, generation_id: uuid.UUID) -> rt_store.GenerationInfo | None:
+        if generation_id != self.gated:
+            return super().generation_info(generation_id)
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self.gate.wait(60)
+            return super().generation_info(generation_id)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
 def test_a_bucket_gives_its_burst_then_its_rate() -> None:
     clock = StillClock()
     bucket = TokenBucket(capacity=3, rate=2.0, clock=clock)
@@ -76,8 +101,8 @@ def limit_clock() -> StillClock:
 
 
 @pytest.fixture
-def reads(home_db: Database) -> CountedReads:
-    return CountedReads(home_db)
+def reads(home_db: Database) -> GatedReads:
+    return GatedReads(home_db)
 
 
 @pytest.fixture
@@ -162,46 +187,11 @@ async def test_a_flood_of_2000_events_reaches_the_database_only_as_far_as_the_bu
     assert len(reads.threads) <= 5 * 3 + 1
 
 
-class GatedReads(CountedReads):
-    """Reads of one generation wait for `gate`; how many run at once is noted."""
-
-    def __init__(self, db: Database) -> None:
-        super().__init__(db)
-        self.gated: uuid.UUID | None = None
-        self.gate = threading.Event()
-        self.in_flight = 0
-        self.most_in_flight = 0
-
-    def generation_info(self, generation_id: uuid.UUID) -> rt_store.GenerationInfo | None:
-        if generation_id != self.gated:
-            return super().generation_info(generation_id)
-        with self.lock:
-            self.in_flight += 1
-            self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        try:
-            self.gate.wait(60)
-            return super().generation_info(generation_id)
-        finally:
-            with self.lock:
-                self.in_flight -= 1
-
-
 async def test_a_burst_from_one_connection_leaves_database_threads_for_the_others(
-    home_db: Database, service: GenerationService, clients: list[Client]
+    home_db: Database, endpoint: RealtimeHandle, reads: GatedReads, clients: list[Client]
 ) -> None:
     """5 events within one connection's burst whose reads are held: they take one database
     thread at a time, so another user's join is answered while all five are still held."""
-    reads = GatedReads(home_db)
-    endpoint = start_in_thread(
-        "127.0.0.1",
-        0,
-        db=home_db,
-        service=service,
-        bus=EventBus(),
-        reads=reads,
-        limits=EventLimits(per_second=1, burst=5, db_threads=2),
-        limit_clock=StillClock(),
-    )
     try:
         flooder, token = make_user(home_db, "flood")
         other_user, other_token = make_user(home_db, "other")
@@ -228,7 +218,6 @@ async def test_a_burst_from_one_connection_leaves_database_threads_for_the_other
         assert reads.most_in_flight == 1, "one connection's reads ran one at a time"
     finally:
         reads.gate.set()
-        endpoint.stop()
 
 
 # ---- the per-user cap ------------------------------------------------------------------

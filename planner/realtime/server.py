@@ -207,25 +207,15 @@ class RealtimeServer:
         self, event: str, model: type[P], work: Callable[[str, uuid.UUID, P], Awaitable[Reply]]
     ) -> None:
         async def handler(sid: str, data: Any = None) -> Reply:
-            return await self._guarded(sid, event, model, data, work)
+            handling = _handling.set(sid)  # its database work takes this connection's turn
+            try:
+                return await self._guarded(sid, event, model, data, work)
+            finally:
+                _handling.reset(handling)
 
         self.sio.on(event, handler)
 
     async def _guarded(
-        self,
-        sid: str,
-        event: str,
-        model: type[P],
-        data: Any,
-        work: Callable[[str, uuid.UUID, P], Awaitable[Reply]],
-    ) -> Reply:
-        handling = _handling.set(sid)  # its database work takes this connection's turn
-        try:
-            return await self._handle(sid, event, model, data, work)
-        finally:
-            _handling.reset(handling)
-
-    async def _handle(
         self,
         sid: str,
         event: str,
