@@ -58,6 +58,7 @@ from planner.errors import ConfigError
 Lifecycle = Literal["active", "deprecated", "retired"]
 ModelLine = Literal["haiku", "sonnet", "opus", "fable", "mythos"]
 ThinkingDefault = Literal["off", "on", "always"]
+BETWEEN_TOOLS_EFFORTS = ("low", "medium", "high")  # the efforts `between_tools` runs at
 
 MILLION = Decimal(1_000_000)
 
@@ -133,6 +134,13 @@ class ModelSpec:
         if self.thinking_default == "always":
             return None
         return "between_tools" if self.off_with_between_tools else "disabled"
+
+    def turns_thinking_off_at(self, effort: str | None) -> bool:
+        """Whether thinking can be turned off at this effort (None: the API's default):
+        `between_tools` runs at low, medium and high effort only."""
+        if self.thinking_off_type is None:
+            return False
+        return self.thinking_off_type != "between_tools" or effort in (None, *BETWEEN_TOOLS_EFFORTS)
 
     def lifecycle(self, today: date | None = None) -> Lifecycle:
         if self.end_of_life is None:
@@ -328,6 +336,7 @@ def requests_cost_usd(
 
 
 __all__ = [
+    "BETWEEN_TOOLS_EFFORTS",
     "MODELS",
     "Lifecycle",
     "LongPromptPrices",

@@ -166,8 +166,8 @@ def _check_against_model(stage: StageSettings, name: str, spec: ModelSpec) -> No
         )
     if (
         stage.thinking == "off"
-        and spec.thinking_off_type == "between_tools"
-        and stage.effort in ("xhigh", "max")
+        and spec.thinking_off_type is not None
+        and not spec.turns_thinking_off_at(stage.effort)
     ):
         raise SettingsError(
             f"{spec.name} turns thinking off only at low, medium or high effort, not {stage.effort}"

@@ -157,7 +157,7 @@ def resolve_thinking(body: dict[str, Any], profile: ModelProfile) -> ThinkingPla
             raise ThinkingRefused(
                 DISABLED_USE_BETWEEN_TOOLS if kind == "disabled" else BETWEEN_TOOLS_REFUSED
             )
-        if kind == "between_tools" and effort in ("xhigh", "max"):
+        if not profile.spec.turns_thinking_off_at(effort):
             raise ThinkingRefused(BETWEEN_TOOLS_EFFORT_REFUSED)
         return ThinkingPlan(effort=effort)
     if kind == "adaptive":
