@@ -46,6 +46,8 @@ class ContenderRun:
     config: dict[str, Any]
     versions: dict[str, str]
     error: str | None = None
+    http_status: int | None = None
+    """The status of the error the library raised in its last stage, when it had one."""
     tokens_estimated: bool = field(default=False)
 
 
@@ -102,6 +104,7 @@ def run_contender(
         config={**contender.config(), "kind": "contender", "model": model},
         versions=contender.versions(),
         error=error,
+        http_status=None if last.claimed_success else last.http_status,
         tokens_estimated=any(r.tokens_estimated for r in results.values()),
     )
 

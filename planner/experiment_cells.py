@@ -52,6 +52,7 @@ class RunOutcome:
     versions: dict[str, str] | None = None
     answers: dict[str, str] | None = None
     delivered_chars: int | None = None
+    http_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def _execute_contender(context: RunContext, run: PlannedRun) -> RunOutcome:
         versions=done.versions,
         answers=done.answers,
         delivered_chars=done.delivered_chars,
+        http_status=done.http_status,
     )
 
 
@@ -163,6 +165,7 @@ def store_outcome(db: Database, outcome: RunOutcome) -> None:
                 versions=outcome.versions,
                 answers=outcome.answers,
                 delivered_chars=outcome.delivered_chars,
+                http_status=outcome.http_status,
             )
         )
 

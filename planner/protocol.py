@@ -45,6 +45,11 @@ RUN_KEY_SEPARATOR = ":"
 # reached (429), failing (500, 503), timing out (504) or overloaded (529): the statuses
 # an `http_error` fault may inject, so the ones a replayed failure can be given.
 HTTP_ERROR_STATUSES = (402, 409, 413, 429, 500, 503, 504, 529)
+# What the API answers a request it refuses as such: malformed or over a limit (400),
+# unauthenticated (401), forbidden (403), naming an unknown or retired model (404) or
+# unprocessable (422). No fault injects these, so a run that met one could not have run
+# whatever the network did: experiments count it as a configuration error, not a failure.
+REQUEST_REFUSED_STATUSES = (400, 401, 403, 404, 422)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ __all__ = [
     "FAULTS_HEADER",
     "HTTP_ERROR_STATUSES",
     "PLANNER_HEADERS",
+    "REQUEST_REFUSED_STATUSES",
     "RUN_HEADER",
     "RUN_KEY_SEPARATOR",
     "SEED_HEADER",

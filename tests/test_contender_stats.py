@@ -13,15 +13,27 @@ import io
 import uuid
 
 import pandas as pd
+import pytest
+from contender_helpers import DROP_AT_90, NO_PREFILL_MODEL, endpoint, request_for
 
 from planner import analysis, auth
 from planner.analysis.stats import StatsFilter, format_rate, rate_label
+from planner.contenders import describe, get_contender
 from planner.dashboard import charts
 from planner.db import Database, ExperimentRun
 from planner.experiments import ExperimentConfig, run_experiment
+from planner.plan.model import PLANNING_MODEL
+from planner.protocol import REQUEST_REFUSED_STATUSES
+from planner.sim import Simulator
 from tests.dashboard_helpers import statistics_page
 
 DESCRIPTION = "A todo list: tasks, due dates and reminders."
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with Simulator(speed=0, model=PLANNING_MODEL) as running:
+        yield running
 
 
 def _experiment(db: Database, user_id: uuid.UUID) -> uuid.UUID:
@@ -99,7 +111,9 @@ def test_a_contender_run_is_counted_apart_or_left_out_as_a_generation_would_be(
     def rewrite(session) -> None:  # noqa: ANN001
         runs = {(r.strategy, r.fault): r for r in session.query(ExperimentRun)}
         runs[("sdk", "none")].status = "error"
-        runs[("sdk", "eof")].error = "masterplan: anthropic.NotFoundError: model: nope"
+        # the status its library's error carried is what counts, not the error's wording
+        runs[("sdk", "eof")].http_status = 404
+        runs[("sdk", "eof")].error = "masterplan: failed_raised: the library raised (…)"
         runs[("oracle", "none")].status = "cancelled"
         runs[("oracle", "eof")].outcome = None
 
@@ -112,3 +126,21 @@ def test_a_contender_run_is_counted_apart_or_left_out_as_a_generation_would_be(
         ("sdk", "eof"): {"n": 0, "cancelled": 0, "interrupted": 0, "configuration": 1},
         ("sdk", "none"): {"n": 0, "cancelled": 0, "interrupted": 0, "configuration": 1},
     }
+
+
+@pytest.mark.parametrize("name", sorted(describe()))
+def test_every_contender_keeps_the_status_of_a_request_the_api_refused(sim, name: str) -> None:
+    """A made-up model gets the API's 404 from the simulator; each library's error carries
+    it (or wraps one that does), and the run keeps it as data for the statistics."""
+    result = get_contender(name).run(request_for("claude-made-up-9"), endpoint(sim.base_url))
+    assert not result.claimed_success
+    assert result.http_status == 404, (result.error_type, result.error_message)
+    assert result.http_status in REQUEST_REFUSED_STATUSES
+
+
+def test_a_transport_error_has_no_status(sim) -> None:
+    result = get_contender("sdk").run(
+        request_for(NO_PREFILL_MODEL), endpoint(sim.base_url, DROP_AT_90)
+    )
+    assert result.error_type == "httpx2.RemoteProtocolError"
+    assert result.http_status is None

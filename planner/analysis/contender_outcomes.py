@@ -13,7 +13,8 @@ generations in `planner.analysis.stats.fault_success_rates`, judged by the same 
   library's word is not believed;
 - counted apart: `cancelled` (the experiment stopped before it ran), `interrupted`, and
   `configuration`: the run could not run at all (status `error`), or its library raised
-  an error a fault does not cause (a request the API refuses: 400, 401, 404, 422).
+  an error a fault does not cause: a request the API refuses as such, by the HTTP status
+  stored with the run (`planner.protocol.REQUEST_REFUSED_STATUSES`).
 
 Whether the fault fired is read from what the run kept: a run that did not complete met
 it, and one that completed fired it when it took more requests than the stages it
@@ -30,7 +31,6 @@ leaves it out.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -40,18 +40,13 @@ from sqlalchemy import select
 from planner.analysis._query import read_frame
 from planner.contenders import CONTENDER, UnknownContender, kind_of
 from planner.db import Database, Experiment, ExperimentRun
+from planner.protocol import REQUEST_REFUSED_STATUSES
 
 if TYPE_CHECKING:
     from planner.analysis.stats import StatsFilter
 
 COLUMNS = ["id", "strategy", "fault_spec", "outcome", "fired", "fired_known", "model", "speed"]
 LIVE = ("pending", "running")
-# The library's exception for a request the API refuses as such: no fault causes it. The
-# stored error reads `<stage>: <package>.<Class>: <message>` (`planner.contender_runs`).
-CONFIGURATION_ERROR = re.compile(
-    r"^\w+: [\w.]*\b(BadRequestError|AuthenticationError|NotFoundError|"
-    r"UnprocessableEntityError): "
-)
 
 
 def _is_contender(name: str) -> bool:
@@ -80,7 +75,7 @@ def contender_run_outcomes(
             ExperimentRun.fault.label("fault_spec"),
             ExperimentRun.status,
             ExperimentRun.outcome.label("verdict"),
-            ExperimentRun.error,
+            ExperimentRun.http_status,
             ExperimentRun.attempts,
             ExperimentRun.delivered_chars,
             ExperimentRun.answers,
@@ -134,8 +129,8 @@ def _outcome(run: Any) -> str | None:
     """completed, failed, one counted apart, or None (not judged yet: left out)."""
     if run.status in ("cancelled", "interrupted"):
         return str(run.status)
-    error = "" if run.error is None else str(run.error)
-    if run.status == "error" or (run.status == "failed" and CONFIGURATION_ERROR.match(error)):
+    refused = not pd.isna(run.http_status) and int(run.http_status) in REQUEST_REFUSED_STATUSES
+    if run.status == "error" or (run.status == "failed" and refused):
         return "configuration"
     if run.verdict == "complete":
         return "completed"

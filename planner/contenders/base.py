@@ -65,6 +65,8 @@ class ContenderResult:
     versions: Mapping[str, str]
     error_type: str | None = None
     error_message: str | None = None
+    http_status: int | None = None
+    """The HTTP status the library's error carried, when it carried one (`status_code`)."""
 
     @property
     def redelivered(self) -> bool:
@@ -102,6 +104,17 @@ def error_name(exc: BaseException) -> str:
     """`package.Class` of an exception, e.g. `httpx2.RemoteProtocolError`."""
     package = type(exc).__module__.split(".")[0]
     return f"{package}.{type(exc).__qualname__}"
+
+
+def http_status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a library's error: its public `status_code` (the `anthropic` SDK's
+    `APIStatusError`, LiteLLM's exceptions), or that of the error it was raised from (a
+    wrapper's `raise ... from`); None for a transport error, which has none."""
+    for error in (exc, exc.__cause__):
+        status = getattr(error, "status_code", None)
+        if isinstance(status, int):
+            return status
+    return None
 
 
 def one_line(text: str, limit: int = 500) -> str:
@@ -195,6 +208,7 @@ class RunRecorder:
             versions=self.contender.versions(),
             error_type=None if error is None else error_name(error),
             error_message=None if error is None else one_line(str(error)),
+            http_status=None if error is None else http_status_of(error),
         )
 
 
@@ -217,6 +231,7 @@ __all__ = [
     "SimulatorCount",
     "TransportCount",
     "error_name",
+    "http_status_of",
     "installed_versions",
     "request_text_params",
 ]

@@ -391,3 +391,5 @@ class ExperimentRun(Base):
     outcome: Mapped[str | None] = mapped_column(String(24))
     answers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     delivered_chars: Mapped[int | None] = mapped_column(Integer)
+    # Migration 0011: the HTTP status of the error a contender's library raised, if any.
+    http_status: Mapped[int | None] = mapped_column(Integer)
