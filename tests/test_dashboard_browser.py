@@ -131,9 +131,13 @@ def sign_up(page, username: str) -> None:  # noqa: ANN001
 
 
 def settled(page) -> None:  # noqa: ANN001
-    """Wait until Streamlit has drawn every element (no loading skeleton left)."""
-    page.wait_for_function("!document.querySelector('[data-testid=\"stSkeleton\"]')")
-    page.wait_for_timeout(500)
+    """Wait until Streamlit finished the script run and drew every element (its script
+    state, as Streamlit's own browser tests wait, and no loading skeleton left)."""
+    page.wait_for_function(
+        "document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
+    )
 
 
 def log_in(page, username: str) -> None:  # noqa: ANN001

@@ -29,6 +29,7 @@ from tests.test_dashboard_browser import (
     PASSWORD,
     chromium_path,
     free_port,
+    settled,
     wait_until_serving,
 )
 
@@ -110,7 +111,7 @@ def page(site: Site):  # noqa: ANN201
             tab = context.new_page()
             tab.goto(site.url)
             tab.get_by_role("button", name="Log in").wait_for()
-            idle(tab)
+            settled(tab)
             ARTIFACTS.mkdir(exist_ok=True)
             for width in WIDTHS:
                 tab.set_viewport_size({"width": width, "height": 1000})
@@ -124,20 +125,11 @@ def page(site: Site):  # noqa: ANN201
             browser.close()
 
 
-def idle(tab) -> None:  # noqa: ANN001
-    """Streamlit finished the script run and drew every element (its own test's wait)."""
-    tab.wait_for_function(
-        "document.querySelector('[data-testid=\"stApp\"]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'"
-        " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
-    )
-
-
 def open_page(tab, site: Site, name: str) -> str:  # noqa: ANN001
     query = f"?id={site.generation_id}" if name == "detail" else ""
     tab.goto(f"{site.url}/{name}{query}")
     tab.get_by_test_id("stSidebarNav").wait_for()
-    idle(tab)
+    settled(tab)
     return tab.get_by_test_id("stMain").inner_text().replace(WORD_JOINER, "")
 
 
@@ -157,7 +149,7 @@ def test_hostile_plan_text_shows_as_text_on_the_detail_page(page, site: Site) ->
         assert text.count(shown) >= 3, shown  # title, description, plan fields, settings ...
     page.get_by_role("tab", name="Attempts").click()
     page.get_by_role("tab", name="Events").click()
-    idle(page)
+    settled(page)
     main = page.get_by_test_id("stMain")
     assert main.locator(f"img[src*='{OUTSIDE}'], a[href*='{OUTSIDE}']").count() == 0
     assert main.locator("[data-testid='stHeadingWithActionElements'] strong").count() == 0
@@ -179,7 +171,7 @@ def test_every_page_fetches_nothing_outside_and_is_screenshotted_at_two_widths(
     assert main.locator(f"img[src*='{OUTSIDE}'], a[href*='{OUTSIDE}']").count() == 0
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 1000})
-        idle(page)
+        settled(page)
         page.screenshot(path=str(ARTIFACTS / f"page-{name}-{width}.png"), full_page=True)
     favicon = page.locator("link[rel~='icon']").first.get_attribute("href") or ""
     assert urlsplit(favicon).path.startswith("/media/"), favicon  # served by the dashboard
