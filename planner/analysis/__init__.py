@@ -7,7 +7,12 @@ runs, summaries and strategy rankings). Every query takes the caller's `Database
 """
 
 from planner.analysis.attempts import explain_attempts, split_reason
-from planner.analysis.compare import Comparison, compare_generations
+from planner.analysis.compare import (
+    Comparison,
+    ExperimentComparison,
+    compare_experiments,
+    compare_generations,
+)
 from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
@@ -60,6 +65,8 @@ __all__ = [
     "assemble_tail",
     "attempts_table",
     "Comparison",
+    "ExperimentComparison",
+    "compare_experiments",
     "compare_generations",
     "chunk_rows",
     "chunk_timeline",
