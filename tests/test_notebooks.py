@@ -7,13 +7,19 @@ fails the test.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from planner import analysis, auth
+from planner.analysis.stats import StatsFilter, format_rate
+from planner.db import Database
+from planner.experiments import ExperimentConfig, run_experiment
 from tests.conftest import REPO_ROOT
+from tests.dashboard_helpers import statistics_page
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 NAMES = ("replay_generation.ipynb", "failure_modes.ipynb")
@@ -125,3 +131,40 @@ def test_notebooks_default_to_the_dashboards_data_and_never_create_it(
     scratch = scratch_database()
     assert scratch.current_revision() is not None
     assert str(tmp_path) not in scratch.url
+
+
+def test_the_notebook_prints_the_rates_the_dashboard_and_the_cli_print(
+    monkeypatch: pytest.MonkeyPatch, home_db: Database, invoke
+) -> None:
+    """On the same stored experiment (a dashboard user's), the notebook's success rates, the
+    statistics page's and `planner stats`' are the library's, to the digit."""
+    alice = auth.create_user(home_db, "alice", "correct horse battery")
+    matrix = {"FAULTS": ["drop-at-90"], "STRATEGIES": ["none", "resume"], "CONTENDERS": ["sdk"]}
+    config = ExperimentConfig(
+        faults=tuple(matrix["FAULTS"]),
+        strategies=(*matrix["STRATEGIES"], *matrix["CONTENDERS"]),
+        repeats=2,
+        speed=1000.0,
+        name="failure_modes notebook",  # the name the notebook loads a stored experiment by
+    )
+    experiment = run_experiment(home_db, config, user_id=alice.id)
+    rates = analysis.fault_success_rates(
+        home_db, alice.id, StatsFilter(experiment_id=experiment.experiment_id)
+    )
+    expected = [format_rate(row) for row in rates.itertuples()]
+    assert len(expected) == 6 and "0% (0/2, 95% CI 0–66%)" in expected
+
+    notebook = _execute("failure_modes.ipynb", monkeypatch, USER="alice", **matrix)
+    text = "\n".join(_outputs_text(c) for c in notebook.cells if c.cell_type == "code")
+    assert f"loaded experiment {experiment.experiment_id} from the dashboard's data" in text
+    cell = next(c for c in notebook.cells if c.source.startswith("owner = "))
+    html = next(o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {}))
+    assert re.findall(r"<td>([^<]*95% CI[^<]*)</td>", html) == expected
+
+    printed = invoke("stats", "--user", "alice", "--experiment", str(experiment.experiment_id))
+    assert printed.exit_code == 0, printed.stderr
+    assert [next(e for e in expected if e in line) for line in printed.stdout.splitlines()] == (
+        expected
+    )
+    _, shown = statistics_page(alice)
+    assert shown["rate"].tolist() == expected
