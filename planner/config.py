@@ -29,6 +29,10 @@ DEFAULT_MAX_ACTIVE_GENERATIONS = 3  # per user, queued and running (planner.plan
 DEFAULT_HEARTBEAT_S = 2.0
 DEFAULT_LEASE_TTL_S = 10.0
 DEFAULT_SWEEP_INTERVAL_S = 2.0
+# A worker asked to stop (SIGTERM, Ctrl-C) lets its generations run this long, then hands
+# each one still running to the other workers: interrupted and, with auto-resume, resumed
+# there from its checkpoint (planner.jobs.tasks). 0: at once.
+DEFAULT_SHUTDOWN_GRACE_S = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Settings:
     lease_ttl_s: float = DEFAULT_LEASE_TTL_S
     sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S
     auto_resume: bool = True
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -92,6 +97,9 @@ class Settings:
             lease_ttl_s=_seconds(env, "PLANNER_LEASE_TTL_S", DEFAULT_LEASE_TTL_S),
             sweep_interval_s=_seconds(env, "PLANNER_SWEEP_INTERVAL_S", DEFAULT_SWEEP_INTERVAL_S),
             auto_resume=_flag(env, "PLANNER_AUTO_RESUME"),
+            shutdown_grace_s=_seconds(
+                env, "PLANNER_SHUTDOWN_GRACE_S", DEFAULT_SHUTDOWN_GRACE_S, minimum=0.0
+            ),
         )
 
     @property
@@ -126,7 +134,9 @@ def _flag(env: os._Environ[str] | dict[str, str], name: str) -> bool:
     return env.get(name, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
-def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+def _seconds(
+    env: os._Environ[str] | dict[str, str], name: str, default: float, *, minimum: float = 0.01
+) -> float:
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -134,8 +144,8 @@ def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) 
         value = float(text)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, not {text!r}") from None
-    if not 0.01 <= value <= 3600:
-        raise ConfigError(f"{name} must be between 0.01 and 3600 seconds, not {value}")
+    if not minimum <= value <= 3600:
+        raise ConfigError(f"{name} must be between {minimum:g} and 3600 seconds, not {value}")
     return value
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from planner.analysis.experiments import experiment_runs
 from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
-from planner.db import Database, Experiment, ExperimentRun, GenerationLease
+from planner.db import Database, Experiment, ExperimentRun, GenerationEvent, GenerationLease
 from planner.events import EventBus
 from planner.experiments import ExperimentConfig, run_experiment
 from planner.jobs import cancel_generation, enqueue_experiment, enqueue_generation, make_app
@@ -164,6 +164,43 @@ async def test_a_killed_workers_generation_completes_on_another_with_the_same_pl
         what="the dead worker's job to end",
         explain=lambda: f"the generation's jobs: {generation_job_statuses(jobs_db, gid)}",
     )
+
+
+def test_a_worker_asked_to_stop_hands_its_generation_to_another_without_waiting_for_it(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    """SIGTERM (a deploy, `docker stop`): the worker stops taking jobs, hands its running
+    generation to the others at once (interrupted, then resumed from its checkpoint by the
+    other worker) and exits cleanly; the plan is the uninterrupted one."""
+    user = get_or_create_local_user(jobs_db)
+    reference = run_generation(jobs_db, GenerationRequest(DESCRIPTION, user.id, speed=0))
+    stopping = start_worker(jobs_db, concurrency=1)
+    workers.append(stopping)
+    gid = enqueue_generation(
+        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=7)
+    )
+    wait_for(lambda: masterplan_checkpoint(jobs_db, 1000) == gid, what="the MasterPlan")
+    assert owner_pid(jobs_db, gid) == stopping.pid
+    workers.append(start_worker(jobs_db))
+    stopping.send_signal(signal.SIGTERM)
+    assert stopping.wait(timeout=60) == 0, "a clean exit"
+    wait_for(lambda: status_of(jobs_db, gid) == "completed", timeout_s=120, what="the resume")
+    assert owner_pid(jobs_db, gid) == workers[1].pid
+    assert plans_of(jobs_db, gid) == plans_of(jobs_db, reference.generation_id)
+    assert_gap_free(chunk_seqs(jobs_db, gid))
+    events = stored_events(jobs_db, gid)
+    assert_gap_free([seq for seq, _ in events])
+    lifecycle = [f"masterplan_generation_{n}" for n in ("interrupted", "resumed", "complete")]
+    assert [name for _, name in events if name in lifecycle] == lifecycle
+    reason = jobs_db.read(
+        lambda conn: conn.scalar(
+            select(GenerationEvent.payload["reason"].as_string()).where(
+                GenerationEvent.generation_id == gid,
+                GenerationEvent.name == "masterplan_generation_interrupted",
+            )
+        )
+    )
+    assert reason == "the worker running it is shutting down"  # handed off, not found dead
 
 
 def generation_job_statuses(db: Database, generation_id: uuid.UUID) -> list[str]:

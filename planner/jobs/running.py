@@ -60,6 +60,15 @@ def run_stored(
     return GenerationOutcome.from_stored(stored)
 
 
+def generation_of_run(db: Database, run_id: uuid.UUID) -> uuid.UUID | None:
+    """The generation an experiment run made when it was enqueued."""
+    return db.read(
+        lambda conn: conn.scalar(
+            select(ExperimentRun.generation_id).where(ExperimentRun.id == run_id)
+        )
+    )
+
+
 def run_experiment_run(
     db: Database,
     run_id: uuid.UUID,

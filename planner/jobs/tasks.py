@@ -3,19 +3,26 @@ end of stalled jobs.
 
 Each task is thin: it takes the worker's Database and event bus from the job context
 (`additional_context`, set by `planner.jobs.worker`), maps a Procrastinate abort onto the
-generation's cancel, and calls the library (`planner.jobs.running`). A job that finds its
-generation already claimed elsewhere, or loses its lease while running, ends without
-writing anything more: the generation's record belongs to its current runner.
+generation, and calls the library (`planner.jobs.running`). An abort a user asked for
+(`cancel_job_by_id(abort=True)`) cancels the generation; the abort of a worker shutting
+down (SIGTERM, Ctrl-C, after PLANNER_SHUTDOWN_GRACE_S) hands the generation to the other
+workers instead: interrupted now and, with auto-resume, resumed from its checkpoint by
+whichever worker takes the new job, so stopping a worker never waits for its generations
+to finish nor loses one. A job that finds its generation already claimed elsewhere, or
+loses its lease while running (a hand-off is one), ends without writing anything more:
+the generation's record belongs to its current runner.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from procrastinate import Blueprint, JobContext
+from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Status
 
 from planner.config import get_settings
@@ -23,6 +30,8 @@ from planner.db import Database
 from planner.events import EventBus
 from planner.jobs import running
 from planner.jobs.queues import EXPERIMENTS_QUEUE, GENERATIONS_QUEUE
+
+log = logging.getLogger(__name__)
 
 ABORT_POLL_S = 0.5
 
@@ -33,16 +42,24 @@ def _environment(context: JobContext) -> tuple[Database, EventBus]:
 
 
 @contextmanager
-def _cancel_on_abort(context: JobContext) -> Iterator[threading.Event]:
-    """A cancel event set when the job is asked to abort (`cancel_job_by_id(abort=True)`)."""
+def _stop_on_abort(
+    context: JobContext, generation_id: Callable[[], uuid.UUID | None]
+) -> Iterator[threading.Event]:
+    """A cancel event set when a user asks the job to abort; when the worker shuts down,
+    `generation_id()`'s generation is handed off instead (the cancel stays unset)."""
     cancel = threading.Event()
     done = threading.Event()
 
     def watch() -> None:
         while not done.wait(ABORT_POLL_S):
-            if context.should_abort():
+            reason = context.abort_reason()
+            if reason is None:
+                continue
+            if reason == AbortReason.SHUTDOWN:
+                _hand_off(context, generation_id())
+            else:
                 cancel.set()
-                return
+            return
 
     watcher = threading.Thread(target=watch, name="abort-watch", daemon=True)
     watcher.start()
@@ -53,23 +70,30 @@ def _cancel_on_abort(context: JobContext) -> Iterator[threading.Event]:
         watcher.join()
 
 
+def _hand_off(context: JobContext, generation_id: uuid.UUID | None) -> None:
+    if generation_id is None:
+        return
+    try:
+        context.additional_context["sweeper"].hand_off(generation_id)
+    except Exception:  # the sweep finds it once this process is gone
+        log.exception("generation %s: could not be handed off", generation_id)
+
+
 def run_generation(context: JobContext, generation_id: str) -> None:
     """Run a queued generation, or resume an interrupted one, to its end."""
     db, bus = _environment(context)
-    with _cancel_on_abort(context) as cancel:
-        running.run_stored(
-            db, uuid.UUID(generation_id), bus=bus, cancel=cancel, job_id=context.job.id
-        )
+    gid = uuid.UUID(generation_id)
+    with _stop_on_abort(context, lambda: gid) as cancel:
+        running.run_stored(db, gid, bus=bus, cancel=cancel, job_id=context.job.id)
 
 
 def run_experiment_run(context: JobContext, run_id: str) -> None:
     """One run of an experiment: its generation (made when it was enqueued), then its
     outcome stored on the run."""
     db, bus = _environment(context)
-    with _cancel_on_abort(context) as cancel:
-        running.run_experiment_run(
-            db, uuid.UUID(run_id), bus=bus, cancel=cancel, job_id=context.job.id
-        )
+    rid = uuid.UUID(run_id)
+    with _stop_on_abort(context, lambda: running.generation_of_run(db, rid)) as cancel:
+        running.run_experiment_run(db, rid, bus=bus, cancel=cancel, job_id=context.job.id)
 
 
 def blueprint() -> Blueprint:

@@ -36,7 +36,9 @@ def run_worker(
     queues: Sequence[str] | None = None,
     name: str | None = None,
 ) -> None:
-    """Run jobs until SIGINT/SIGTERM (Procrastinate's graceful shutdown)."""
+    """Run jobs until SIGINT/SIGTERM: Procrastinate's graceful shutdown, which stops taking
+    jobs and gives running ones PLANNER_SHUTDOWN_GRACE_S (default 0) before their
+    generations are handed to the other workers."""
     settings = get_settings()
     db.ensure_schema()
     app = make_app(db)
@@ -55,10 +57,18 @@ def run_worker(
                 # The open app defers on its own pool; deferring on a caller's connection
                 # (the sweep's resumes, in the transaction that reads the run) needs an
                 # app whose connector is synchronous: one not opened.
-                additional_context={"db": db, "bus": bus, "deferring": deferring},
+                additional_context={
+                    "db": db,
+                    "bus": bus,
+                    "deferring": deferring,
+                    "sweeper": sweeper,
+                },
                 update_heartbeat_interval=settings.heartbeat_s,
                 stalled_worker_timeout=settings.lease_ttl_s,
                 delete_jobs="successful",
+                # then its running jobs are aborted for shutdown: their generations are
+                # handed to the other workers (planner.jobs.tasks), not waited for
+                shutdown_graceful_timeout=settings.shutdown_grace_s,
             )
 
     sweeper.start()

@@ -75,6 +75,17 @@ class Sweeper:
             self.also()
         return interrupted
 
+    def hand_off(self, generation_id: uuid.UUID) -> bool:
+        """Give a generation this process runs to the others now (its worker shuts down):
+        interrupted, published and, with auto-resume on, resumed elsewhere as a dead
+        runner's would be. False when it had already ended or moved."""
+        if not self.store.hand_off(generation_id, publish=self.bus.publish):
+            return False
+        log.warning("generation %s: handed off as its worker shuts down", generation_id)
+        if self.resume is not None:
+            self.resume(generation_id)
+        return True
+
     def start(self) -> Sweeper:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)

@@ -60,6 +60,12 @@ class GenerationStore:
         given to `publish`); returns their ids."""
         return liveness.mark_interrupted(self.db, stale_after_s=stale_after_s, publish=publish)
 
+    def hand_off(
+        self, generation_id: uuid.UUID, *, publish: Callable[[EventMessage], None] | None = None
+    ) -> bool:
+        """Interrupt a generation this process runs, at once (its worker shuts down)."""
+        return liveness.hand_off(self.db, generation_id, publish=publish)
+
     # -- creating -----------------------------------------------------------------------
     def user_exists(self, user_id: uuid.UUID) -> bool:
         return self.db.read(

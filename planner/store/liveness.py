@@ -37,6 +37,7 @@ STALE_AFTER_S = 60.0
 INTERRUPTED_MESSAGE = "the process running it stopped; continue with `planner resume {id}`"
 SWEEPER = "sweep"
 INTERRUPTED_REASON = "the process running it stopped"
+HANDED_OFF_REASON = "the worker running it is shutting down"
 # The generator's own words for a cancel (planner.plan.spec.CANCELLED_MESSAGE).
 CANCELLED = "cancelled before it finished"
 
@@ -143,7 +144,10 @@ def cancel_unclaimed(conn: Connection, generation_id: uuid.UUID) -> bool:
 
 
 def _interrupt(
-    conn: Connection, generation_id: uuid.UUID, epoch: int | None
+    conn: Connection,
+    generation_id: uuid.UUID,
+    epoch: int | None,
+    reason: str = INTERRUPTED_REASON,
 ) -> EventMessage | None:
     """Fence the lease, mark the row, store the event; None if its runner is alive after all."""
     if epoch is not None and not fence(conn, generation_id, epoch, owner=SWEEPER):
@@ -160,7 +164,32 @@ def _interrupt(
     ).rowcount
     if marked != 1:
         return None
-    return _store_event(conn, generation_id, GenerationInterrupted(reason=INTERRUPTED_REASON))
+    return _store_event(conn, generation_id, GenerationInterrupted(reason=reason))
+
+
+def hand_off(
+    db: Database,
+    generation_id: uuid.UUID,
+    *,
+    publish: Callable[[EventMessage], None] | None = None,
+) -> bool:
+    """Take a generation from its runner in this process, which is shutting down: fence its
+    lease, mark it `interrupted` and store the event, as the sweep does for a dead runner,
+    but at once. The runner stops at its next write (LeaseLost) and writes nothing more.
+    False when it was no longer live (it finished first, or another claim took it)."""
+    epoch = db.read(
+        lambda conn: conn.scalar(
+            select(GenerationLease.epoch).where(GenerationLease.generation_id == generation_id)
+        )
+    )
+    message = db.transaction(
+        lambda conn: _interrupt(conn, generation_id, epoch, reason=HANDED_OFF_REASON)
+    )
+    if message is None:
+        return False
+    if publish is not None:
+        publish(message)
+    return True
 
 
 def mark_interrupted(
