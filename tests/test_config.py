@@ -130,3 +130,23 @@ def test_settings_are_cached_until_reset(monkeypatch: pytest.MonkeyPatch) -> Non
     assert get_settings() is first
     reset_settings()
     assert get_settings().model == "another-model"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PLANNER_LEASE_TTL_S", "soon", "PLANNER_LEASE_TTL_S must be a number of seconds"),
+        ("PLANNER_SWEEP_INTERVAL_S", "0", "between 0.01 and 3600 seconds, not 0.0"),
+        ("PLANNER_SHUTDOWN_GRACE_S", "-1", "between 0 and 3600 seconds, not -1.0"),
+        ("PLANNER_SHUTDOWN_GRACE_S", "4000", "between 0 and 3600 seconds, not 4000.0"),
+    ],
+)
+def test_bad_durations_are_refused_by_name(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({name: value})
+
+
+def test_a_stopping_worker_hands_off_at_once_unless_given_a_grace() -> None:
+    assert Settings.from_env({}).shutdown_grace_s == 0.0
+    assert Settings.from_env({"PLANNER_SHUTDOWN_GRACE_S": "0"}).shutdown_grace_s == 0.0
+    assert Settings.from_env({"PLANNER_SHUTDOWN_GRACE_S": "30"}).shutdown_grace_s == 30.0
