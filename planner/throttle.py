@@ -10,10 +10,16 @@ Guessing passwords must cost the guesser time. Two limits, each a sliding window
 Once either window is full the attempt is refused before the password is even checked
 (which also keeps a flood from burning argon2 time), with `TooManyAttempts` saying when
 to try again: "Too many attempts; try again in N s". A successful login clears its
-account's window. The windows live in the memory of the process that serves logins (the
-dashboard, one per server process): a restart forgets them, and several dashboard
-processes each keep their own, which multiplies the limits by their number. The clock is
-injected, so tests move time instead of waiting.
+account's window. Sign-ups have a window of their own per client (`SignupThrottle`):
+creating accounts costs an argon2 hash each and must not be free either.
+
+Given a Database, the windows live in it (`StoredWindow`, table `login_attempts`), so
+every dashboard process on one database counts the same attempts and a restart forgets
+none; keys are stored as SHA-256 digests, never as the name or address typed. Without
+one they live in the process's memory (`SlidingWindow`). Between processes the check and
+the count are two statements, not one: attempts racing at the same instant in several
+processes can pass a full window by at most one each. The clock is injected, so tests
+move time instead of waiting.
 
 The per-account limit lets anyone hold an account's logins back for one window by
 failing on purpose; the window is short (5 minutes) so that costs the owner minutes,
@@ -22,19 +28,25 @@ never the account.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy import delete, insert, select
 
 from planner import auth
-from planner.db import Database, User
+from planner.db import Database, LoginAttempt, User
 from planner.errors import AuthError
 
 ACCOUNT_FAILURES = 5
 CLIENT_FAILURES = 20
 WINDOW_S = 300.0
+SIGNUPS_PER_CLIENT = 5
+SIGNUP_WINDOW_S = 3600.0
 MAX_KEYS = 100_000  # beyond this many tracked keys, expired ones are dropped
 
 
@@ -46,12 +58,26 @@ class TooManyAttempts(AuthError):
         super().__init__(f"Too many attempts; try again in {self.retry_after_s} s")
 
 
+class Window(Protocol):
+    limit: int
+    window_s: float
+
+    def retry_after(self, key: str, now: float) -> float | None: ...
+    def add(self, key: str, now: float) -> None: ...
+    def clear(self, key: str) -> None: ...
+    def discard(self, key: str, stamp: float) -> None: ...
+
+
+def _check_window(limit: int, window_s: float) -> None:
+    if limit < 1 or window_s <= 0:
+        raise ValueError("a sliding window needs a limit of at least 1 and a positive length")
+
+
 class SlidingWindow:
-    """At most `limit` events per key in any `window_s` seconds."""
+    """At most `limit` events per key in any `window_s` seconds, in this process's memory."""
 
     def __init__(self, limit: int, window_s: float) -> None:
-        if limit < 1 or window_s <= 0:
-            raise ValueError("a sliding window needs a limit of at least 1 and a positive length")
+        _check_window(limit, window_s)
         self.limit = limit
         self.window_s = window_s
         self._events: dict[str, deque[float]] = {}
@@ -89,20 +115,80 @@ class SlidingWindow:
             events.remove(stamp)
 
 
+def _digest(key: object) -> str:
+    return hashlib.sha256(str(key).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class StoredWindow:
+    """A `SlidingWindow` kept in the database (`login_attempts`), shared by every process
+    on it; `kind` names the window (several share the table). Stamps are epoch seconds."""
+
+    def __init__(self, db: Database, kind: str, limit: int, window_s: float) -> None:
+        _check_window(limit, window_s)
+        self.db = db
+        self.kind = kind
+        self.limit = limit
+        self.window_s = window_s
+
+    def _mine(self, key: str) -> tuple:
+        return (LoginAttempt.kind == self.kind, LoginAttempt.key == _digest(key))
+
+    def retry_after(self, key: str, now: float) -> float | None:
+        stamps = self.db.read(
+            lambda conn: conn.scalars(
+                select(LoginAttempt.at_s)
+                .where(*self._mine(key), LoginAttempt.at_s > now - self.window_s)
+                .order_by(LoginAttempt.at_s)
+            ).all()
+        )
+        if len(stamps) < self.limit:
+            return None
+        return stamps[-self.limit] + self.window_s - now
+
+    def add(self, key: str, now: float) -> None:
+        def write(conn) -> None:  # noqa: ANN001
+            conn.execute(
+                delete(LoginAttempt).where(
+                    LoginAttempt.kind == self.kind, LoginAttempt.at_s <= now - self.window_s
+                )
+            )
+            conn.execute(insert(LoginAttempt).values(kind=self.kind, key=_digest(key), at_s=now))
+
+        self.db.transaction(write)
+
+    def clear(self, key: str) -> None:
+        self.db.transaction(lambda conn: conn.execute(delete(LoginAttempt).where(*self._mine(key))))
+
+    def discard(self, key: str, stamp: float) -> None:
+        """Undo one event of `key` made at `stamp`."""
+        self.db.transaction(
+            lambda conn: conn.execute(
+                delete(LoginAttempt).where(*self._mine(key), LoginAttempt.at_s == stamp)
+            )
+        )
+
+
+def _window(db: Database | None, kind: str, limit: int, window_s: float) -> Window:
+    return SlidingWindow(limit, window_s) if db is None else StoredWindow(db, kind, limit, window_s)
+
+
 class LoginThrottle:
-    """The per-account and per-client limits of one process's logins."""
+    """The per-account and per-client limits of logins: in `db` (every process on it
+    shares them) or, without one, in this process's memory."""
 
     def __init__(
         self,
+        db: Database | None = None,
         *,
         account_failures: int = ACCOUNT_FAILURES,
         client_failures: int = CLIENT_FAILURES,
         window_s: float = WINDOW_S,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        self.accounts = SlidingWindow(account_failures, window_s)
-        self.clients = SlidingWindow(client_failures, window_s)
-        self.clock = clock
+        self.accounts = _window(db, "account", account_failures, window_s)
+        self.clients = _window(db, "client", client_failures, window_s)
+        # Stored stamps are compared across processes: wall-clock epoch seconds.
+        self.clock = clock or (time.monotonic if db is None else time.time)
         self._lock = threading.Lock()
 
     def begin(self, username: str, client: str) -> float:
@@ -140,6 +226,33 @@ class LoginThrottle:
         user = auth.authenticate(db, username, password)  # raises: the attempt stays counted
         self.succeeded(username, client, stamp)
         return user
+
+
+class SignupThrottle:
+    """At most `limit` sign-ups per client in `window_s` (every attempt that reaches the
+    password hash counts: a refused name too, or probing names would be free)."""
+
+    def __init__(
+        self,
+        db: Database | None = None,
+        *,
+        limit: int = SIGNUPS_PER_CLIENT,
+        window_s: float = SIGNUP_WINDOW_S,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.clients = _window(db, "signup", limit, window_s)
+        self.clock = clock or (time.monotonic if db is None else time.time)
+        self._lock = threading.Lock()
+
+    def create_user(self, db: Database, username: str, password: str, *, client: str) -> User:
+        """`planner.auth.create_user` under the client's limit; TooManyAttempts when over."""
+        with self._lock:
+            now = self.clock()
+            wait = self.clients.retry_after(client, now)
+            if wait is not None:
+                raise TooManyAttempts(wait)
+            self.clients.add(client, now)
+        return auth.create_user(db, username, password)
 
 
 def _account(username: str) -> str:

@@ -34,6 +34,7 @@ from planner.db import (
     GenerationChunk,
     GenerationEvent,
     GenerationLease,
+    LoginAttempt,
     MasterPlanRow,
     MilestoneRow,
     PhaseRow,
@@ -454,10 +455,11 @@ def add_tree(
     checkpoints: bool = True,
     lease: bool = True,
     sessions: bool = True,
+    throttle: bool = True,
 ) -> Tree:
     """A generation with attempts, chunks, events, checkpoint segments, a lease, a
-    discovery, a full plan, an experiment run and a login session (checkpoints, the lease
-    and the session unless the schema predates them)."""
+    discovery, a full plan, an experiment run, a login session and a counted login attempt
+    (checkpoints, the lease, the session and the attempt unless the schema predates them)."""
     row = Generation(
         user_id=user_id,
         description=f"plan {tag}",
@@ -548,6 +550,8 @@ def add_tree(
                 expires_at=datetime(2099, 1, 1),
             )
         )
+    if throttle:
+        session.add(LoginAttempt(kind="account", key="0" * 64, at_s=1.0))
     session.flush()
     return Tree(user_id, row.id, discovery.id, row.masterplan_id, experiment.id)
 

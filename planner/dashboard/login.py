@@ -1,21 +1,17 @@
 """Log in / sign up: planner's own users, argon2id passwords, a JWT for the session.
 
-Logins go through the process's `LoginThrottle` (per account and per client).
+Logins go through the `LoginThrottle` (per account and per client) and sign-ups through
+the `SignupThrottle` (per client), both kept in the database every dashboard shares.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from planner.auth import (
-    PASSWORD_MIN,
-    AuthError,
-    InvalidCredentials,
-    create_user,
-)
+from planner.auth import PASSWORD_MIN, AuthError, InvalidCredentials
 from planner.config import get_settings
 from planner.dashboard import session
-from planner.dashboard.resources import database, login_throttle
+from planner.dashboard.resources import database, login_throttle, signup_throttle
 from planner.throttle import TooManyAttempts
 
 
@@ -73,7 +69,8 @@ def _client() -> str:
     Behind a reverse proxy that is the proxy's address, and the per-client limit then
     applies to everyone behind it together.
     """
-    return st.context.ip_address or "unknown"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "unknown"
 
 
 def _signup_form() -> None:
@@ -104,7 +101,9 @@ def _signup_form() -> None:
         st.error("The two passwords differ. Type the same password twice.")
         return
     try:
-        user = create_user(database(), username.strip(), password)
+        user = signup_throttle().create_user(
+            database(), username.strip(), password, client=_client()
+        )
     except AuthError as exc:
         st.error(f"Could not create the account: {exc}.")
         return

@@ -16,7 +16,7 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.events import default_bus
 from planner.plan import GenerationService
-from planner.throttle import LoginThrottle
+from planner.throttle import LoginThrottle, SignupThrottle
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,6 +43,21 @@ def service() -> GenerationService:
 
 
 @st.cache_resource(show_spinner=False)
+def _login_throttle(url: str) -> LoginThrottle:
+    return LoginThrottle(_database(url))
+
+
+@st.cache_resource(show_spinner=False)
+def _signup_throttle(url: str) -> SignupThrottle:
+    return SignupThrottle(_database(url))
+
+
 def login_throttle() -> LoginThrottle:
-    """The process's login limits (per account and per client), shared by every session."""
-    return LoginThrottle()
+    """The login limits (per account and per client), kept in the database: shared by every
+    session and every dashboard process on it."""
+    return _login_throttle(get_settings().database_url)
+
+
+def signup_throttle() -> SignupThrottle:
+    """The sign-up limit per client, kept in the database like the login limits."""
+    return _signup_throttle(get_settings().database_url)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -89,6 +90,20 @@ class SessionFamily(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class LoginAttempt(Base):
+    """One counted attempt in a throttle window (`planner.throttle`), shared by every
+    process that serves logins. `key` is a SHA-256 of the account name or client address,
+    never the text itself; rows older than the window are pruned as new ones come."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "kind", "key", "at_s"),)
+    id: Mapped[uuid.UUID] = _id()
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    key: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Epoch seconds: a DOUBLE, as SQLAlchemy's Float is DuckDB's 4-byte FLOAT.
+    at_s: Mapped[float] = mapped_column(Double, nullable=False)
 
 
 class Generation(Base):

@@ -40,9 +40,11 @@ _TEXTUAL = (sa.String, sa.Text, sa.JSON)
 
 
 def compare_type(ctx, inspected_column, metadata_column, inspected_type, metadata_type):  # noqa: ANN001
-    # DuckDB reflects TEXT and JSON columns as VARCHAR; any other difference is real.
+    # DuckDB reflects TEXT and JSON columns as VARCHAR, and DOUBLE as FLOAT (duckdb-engine
+    # 0.17); PostgreSQL tells them apart and checks them. Any other difference is real.
     both_textual = isinstance(inspected_type, _TEXTUAL) and isinstance(metadata_type, _TEXTUAL)
-    if both_textual and _on_duckdb():
+    both_float = isinstance(inspected_type, sa.Float) and isinstance(metadata_type, sa.Float)
+    if (both_textual or both_float) and _on_duckdb():
         return False
     return None
 
