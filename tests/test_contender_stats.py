@@ -128,6 +128,31 @@ def test_a_contender_run_is_counted_apart_or_left_out_as_a_generation_would_be(
     }
 
 
+def test_a_strategys_generation_is_judged_by_its_text_as_a_contender_run_is(
+    db: Database,
+) -> None:
+    """A generation that completed but whose plan text the experiment's judge found wrong
+    fails in the rates, as a contender's silently truncated text does."""
+    local = auth.get_or_create_local_user(db)
+    _experiment(db, local.id)
+
+    def strategy_cells() -> dict[tuple[str, str], tuple[int, int]]:
+        rates = analysis.fault_success_rates(db, local.id)
+        mine = rates[rates["kind"] == "strategy"]
+        return {(r.strategy, r.fault_spec): (r.n, r.successes) for r in mine.itertuples()}
+
+    assert strategy_cells() == {("resume", "eof"): (1, 1), ("resume", "none"): (1, 1)}
+
+    def judged_corrupted(session) -> None:  # noqa: ANN001
+        run = next(
+            r for r in session.query(ExperimentRun) if (r.strategy, r.fault) == ("resume", "eof")
+        )
+        run.outcome = "corrupted"
+
+    db.in_session(judged_corrupted)
+    assert strategy_cells() == {("resume", "eof"): (1, 0), ("resume", "none"): (1, 1)}
+
+
 @pytest.mark.parametrize("name", sorted(describe()))
 def test_every_contender_keeps_the_status_of_a_request_the_api_refused(sim, name: str) -> None:
     """A made-up model gets the API's 404 from the simulator; each library's error carries

@@ -24,6 +24,11 @@ generation; their rows are read from `experiment_runs` (`planner.analysis.conten
 and rated by the same rule, one row per contender × fault profile with `kind` = `contender`
 (planner's strategies: `strategy`), after the strategies' rows. The tier, overhead and
 wasted-token figures stay the generations' own.
+
+One rule for both: a strategy's generation that an experiment judged (its run's
+`outcome`, `planner.experiment_judging`) succeeded only when the judge found its plan text
+equal to the fault-free answer, as a contender's run does; a generation outside an
+experiment has no fault-free answer to compare with, and its completion is its success.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from sqlalchemy import Integer, case, func, select
 
 from planner.analysis._query import read_frame
 from planner.analysis.contender_outcomes import contender_run_outcomes
+from planner.contenders import Outcome
 from planner.contenders.stats import wilson_interval
 from planner.db import Database, ExperimentRun, Generation, GenerationAttempt
 from planner.plan.spec import CANCELLED_MESSAGE
@@ -302,7 +308,10 @@ def run_outcomes(
             func.coalesce(attempts.c.failed_attempts, 0).label("failed_attempts"),
             func.coalesce(attempts.c.configuration_errors, 0).label("configuration_errors"),
             func.coalesce(attempts.c.repair_attempts, 0).label("repair_attempts"),
-        ).outerjoin(attempts, attempts.c.generation_id == Generation.id),
+            ExperimentRun.outcome.label("verdict"),
+        )
+        .outerjoin(attempts, attempts.c.generation_id == Generation.id)
+        .outerjoin(ExperimentRun, ExperimentRun.generation_id == Generation.id),
         user_id,
         filters or StatsFilter(),
     ).order_by(Generation.created_at)
@@ -318,9 +327,11 @@ def run_outcomes(
         & ~cancelled
         & ((frame["configuration_errors"] > 0) | (frame["attempts"].fillna(0) == 0))
     )
+    # completed, unless the experiment's judge found its text differs from the answer
+    judged_wrong = frame["verdict"].notna() & (frame["verdict"] != Outcome.COMPLETE.value)
     frame["outcome"] = np.select(
         [
-            frame["status"] == GenerationStatus.COMPLETED,
+            (frame["status"] == GenerationStatus.COMPLETED) & ~judged_wrong,
             frame["status"] == GenerationStatus.INTERRUPTED,
             cancelled,
             configuration,
