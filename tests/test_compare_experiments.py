@@ -98,6 +98,9 @@ def test_each_cell_shows_both_experiments_own_figures_in_the_library_and_on_the_
     assert shown["success A"].to_dict() == expected["success A"].to_dict()
     assert shown["success B"].to_dict() == expected["success B"].to_dict()
     assert shown["differs"].to_dict() == expected["differs"].to_dict()
+    assert shown.loc[("restart", "drop-at-90"), "median slowdown A"] == "—"  # never "None"
+    assert shown.loc[("resume", "drop-at-90"), "success change"] == "+0 pts"
+    assert "None" not in shown.to_string() and "nan" not in shown.to_string()
     assert any("differ in success beyond their 95% intervals" in c.value for c in at.caption)
 
     at.query_params["what"] = "generations"

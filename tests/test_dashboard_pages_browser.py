@@ -21,7 +21,8 @@ import pytest
 
 from planner import auth
 from planner.dashboard.text import WORD_JOINER
-from planner.db import Database
+from planner.db import Database, utcnow
+from planner.experiments import ExperimentConfig, run_experiment
 from tests import rows
 from tests.conftest import REPO_ROOT, cli_env, skip_or_fail
 from tests.test_dashboard_browser import (
@@ -49,7 +50,15 @@ SHOWN = [
     f"<img src=http://{OUTSIDE}",
     ":material/warning:",
 ]
-PAGES = ["generate", "history", "detail", "compare", "statistics", "experiments"]
+PAGES = [
+    "generate",
+    "history",
+    "detail",
+    "compare",
+    "compare-experiments",
+    "statistics",
+    "experiments",
+]
 WIDTHS = (1440, 900)
 TIMEOUT_MS = 90_000
 
@@ -68,10 +77,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with Database(f"duckdb:///{home / 'planner.duckdb'}") as db:
         db.ensure_schema()
         user_id = auth.create_user(db, "mallory", PASSWORD).id
+        for strategies in (("resume",), ("resume", "restart")):  # two to compare
+            config = ExperimentConfig(
+                faults=("drop-at-90",), strategies=strategies, speed=1000.0, name=HOSTILE
+            )
+            assert run_experiment(db, config, user_id=user_id).status == "completed"
+        # newer than the experiments' generations, so Generate lists them among the recent
         generation_id = rows.generation(
-            db, user_id, fail_at_char=400, with_plan=True, hostile=HOSTILE, status="completed"
+            db,
+            user_id,
+            fail_at_char=400,
+            with_plan=True,
+            hostile=HOSTILE,
+            status="completed",
+            created_at=utcnow(),
         )
-        rows.generation(db, user_id, fault_spec="none", description="a clean baseline")
+        rows.generation(
+            db, user_id, fault_spec="none", description="a clean baseline", created_at=utcnow()
+        )
     port = free_port()
     log_path = home.parent / "dashboard.log"
     with log_path.open("w") as log:
@@ -126,8 +149,12 @@ def page(site: Site):  # noqa: ANN201
 
 
 def open_page(tab, site: Site, name: str) -> str:  # noqa: ANN001
-    query = f"?id={site.generation_id}" if name == "detail" else ""
-    tab.goto(f"{site.url}/{name}{query}")
+    path, query = name, ""
+    if name == "detail":
+        query = f"?id={site.generation_id}"
+    elif name == "compare-experiments":
+        path, query = "compare", "?what=experiments"
+    tab.goto(f"{site.url}/{path}{query}")
     tab.get_by_test_id("stSidebarNav").wait_for()
     settled(tab)
     return tab.get_by_test_id("stMain").inner_text().replace(WORD_JOINER, "")
@@ -167,6 +194,8 @@ def test_every_page_fetches_nothing_outside_and_is_screenshotted_at_two_widths(
     assert "Traceback" not in text
     if name in ("generate", "detail"):
         assert SHOWN[0] in text  # the hostile title or fault spec, as text
+    if name == "compare-experiments":  # two experiments named with the hostile text
+        assert "Compare two experiments" in text and "beyond their 95% intervals" in text
     main = page.get_by_test_id("stMain")
     assert main.locator(f"img[src*='{OUTSIDE}'], a[href*='{OUTSIDE}']").count() == 0
     for width in WIDTHS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 
+import pandas as pd
 import streamlit as st
 
 from planner import analysis
@@ -87,30 +88,44 @@ def _experiments(user_id: uuid.UUID) -> None:
         "seed; tokens: output ÷ final tokens (1.00 = nothing generated twice)."
     )
     st.dataframe(
-        cells,
+        _shown_cells(cells),
         hide_index=True,
         width="stretch",
         column_config={
-            **{
-                f"median_slowdown {side}": st.column_config.NumberColumn(
-                    f"median slowdown {side}", format="×%.2f"
-                )
-                for side in SIDES
-            },
-            **{
-                f"token_ratio {side}": st.column_config.NumberColumn(
-                    f"tokens ÷ final {side}", format="%.2f"
-                )
-                for side in SIDES
-            },
-            "success change": st.column_config.NumberColumn(
-                "success B − A", format="percent", help="In points of success rate"
+            # kept in view while a narrow window scrolls the figures
+            "strategy": st.column_config.TextColumn("strategy", pinned=True),
+            "fault": st.column_config.TextColumn("fault", pinned=True),
+            "success change": st.column_config.TextColumn(
+                "success B − A", help="in points of success rate"
             ),
             "differs": st.column_config.TextColumn(
                 "differs", help="yes: the two success intervals do not overlap"
             ),
         },
     )
+
+
+def _text(value: object, template: str) -> str:
+    """A figure as text, a missing one as a dash (never the word None)."""
+    return "—" if value is None or pd.isna(value) else template.format(value)
+
+
+def _shown_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells as the page shows them: n is in each success text, figures as text."""
+    shown = cells[["strategy", "fault"]].copy()
+    for side in SIDES:
+        shown[f"success {side}"] = cells[f"success {side}"]
+    for side in SIDES:
+        shown[f"median slowdown {side}"] = cells[f"median_slowdown {side}"].map(
+            lambda v: _text(v, "×{:.2f}")
+        )
+    for side in SIDES:
+        shown[f"tokens ÷ final {side}"] = cells[f"token_ratio {side}"].map(
+            lambda v: _text(v, "{:.2f}")
+        )
+    shown["success change"] = cells["success change"].map(lambda v: _text(100 * v, "{:+.0f} pts"))
+    shown["differs"] = cells["differs"]
+    return shown
 
 
 def _generations(user: session.SessionUser) -> None:
