@@ -18,7 +18,8 @@ from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
 from planner import analysis, auth
-from planner.analysis.compare import format_success, intervals_apart
+from planner.analysis.compare import intervals_apart
+from planner.analysis.experiments import format_success
 from planner.contenders.stats import wilson_interval
 from planner.dashboard.session import TOKEN_KEY
 from planner.db import Database, ExperimentRun

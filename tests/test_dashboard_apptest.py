@@ -434,6 +434,14 @@ def test_experiments_page_runs_a_matrix_and_shows_its_results(home_db: Database)
         ("resume", "none"),
         ("hybrid", "none"),
     }
+    # words for names and every figure as text, the library's own digits, no "None"
+    from planner.analysis import experiment_summary, shown_summary
+
+    expected = shown_summary(experiment_summary(home_db, experiment_id))
+    assert list(summary.columns) == list(expected.columns)
+    assert summary["success"].tolist() == expected["success"].tolist()
+    assert summary["success"].str.contains(r"\(\d+/\d+, 95% CI ").all()
+    assert "None" not in summary.to_string() and "nan" not in summary.to_string()
 
     bob = create_user(home_db, "bob", PASSWORD)
     at_bob = app()

@@ -25,7 +25,7 @@ import pandas as pd
 
 from planner import catalog
 from planner.analysis.attempts import explain_attempts
-from planner.analysis.experiments import experiment_summary, list_experiments
+from planner.analysis.experiments import experiment_summary, format_success, list_experiments
 from planner.analysis.history import get_generation
 from planner.analysis.plans import PlanTables, load_plan, task_table
 from planner.analysis.timelines import attempts_table, chunk_timeline
@@ -125,16 +125,6 @@ def compare_generations(
         for side in SIDES
     }
     return Comparison(rows, figures, timelines, attempts, plan_diff(plans["A"], plans["B"]))
-
-
-def format_success(row: Any) -> str:
-    """A summary row's success as every front end prints a rate: `67% (2/3, 95% CI 21–94%)`."""
-    if not row.runs:
-        return "no runs"
-    return (
-        f"{row.success_rate:.0%} ({row.completed}/{row.runs}, "
-        f"95% CI {100 * row.success_low:.0f}–{row.success_high:.0%})"
-    )
 
 
 def _side(summary: pd.DataFrame, side: str) -> pd.DataFrame:

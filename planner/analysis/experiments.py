@@ -287,6 +287,69 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["fault", "strategy"], key=_baseline_last).reset_index(drop=True)
 
 
+def format_success(row: Any) -> str:
+    """A summary row's success as every front end prints a rate: `67% (2/3, 95% CI 21–94%)`."""
+    if not row.runs:
+        return "no runs"
+    return (
+        f"{row.success_rate:.0%} ({row.completed}/{row.runs}, "
+        f"95% CI {100 * row.success_low:.0f}–{row.success_high:.0%})"
+    )
+
+
+def _figure(value: Any, template: str) -> str:
+    """A figure as text; a missing one is a dash, never the word None or nan."""
+    return "—" if value is None or pd.isna(value) else template.format(value)
+
+
+def _versus(median: Any, low: Any, high: Any) -> str:
+    if median is None or pd.isna(median):
+        return "—"
+    bounds = "" if low is None or pd.isna(low) else f" [{low:.3f}–{high:.3f}]"
+    return f"×{median:.3f}{bounds}"
+
+
+SHOWN_SUMMARY_COLUMNS = (
+    "strategy",
+    "fault",
+    "success",
+    "outcomes",
+    "median slowdown",
+    "p95 slowdown",
+    "output ÷ final tokens",
+    "attempts",
+    "tiers",
+    "vs oracle time",
+    "vs oracle tokens",
+)
+
+
+def shown_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as a page shows it: words for column names, every figure as text (n and
+    the 95% interval inside the success, the distance to the oracle with its interval)."""
+    rows = [
+        {
+            "strategy": row.strategy,
+            "fault": row.fault,
+            "success": format_success(row),
+            "outcomes": row.outcomes or "",
+            "median slowdown": _figure(row.median_slowdown, "×{:.2f}"),
+            "p95 slowdown": _figure(row.p95_slowdown, "×{:.2f}"),
+            "output ÷ final tokens": _figure(row.token_ratio, "{:.2f}"),
+            "attempts": _figure(row.mean_attempts, "{:.1f}"),
+            "tiers": row.tiers or "",
+            "vs oracle time": _versus(
+                row.oracle_time_ratio, row.oracle_time_low, row.oracle_time_high
+            ),
+            "vs oracle tokens": _versus(
+                row.oracle_tokens_ratio, row.oracle_tokens_low, row.oracle_tokens_high
+            ),
+        }
+        for row in summary.itertuples(index=False)
+    ]
+    return pd.DataFrame(rows, columns=list(SHOWN_SUMMARY_COLUMNS))
+
+
 def _outcomes(group: pd.DataFrame) -> str:
     """How the runs that did not succeed ended, as the judge says (`raised 2, silently
     truncated 1`); a run that was never judged (it broke) counts by its status."""

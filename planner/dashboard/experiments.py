@@ -208,7 +208,8 @@ def _results(runs: pd.DataFrame, rates: pd.DataFrame, *, final: bool) -> None:
             ),
             icon=":material/emoji_events:",
         )
-    heat, slow = st.columns(2)
+    # one above the other: side by side, a 900 px window clipped both charts' labels
+    heat, slow = st.container(), st.container()
     heat.markdown("**Success rate** (n: runs that ran to an outcome under the fault)")
     heat.altair_chart(charts.success_heatmap(rates), key="exp_success", width="stretch")
     slow.markdown("**Median slowdown (× fault-free time)**")
@@ -220,17 +221,22 @@ def _results(runs: pd.DataFrame, rates: pd.DataFrame, *, final: bool) -> None:
             "with the same seed."
         )
     st.dataframe(
-        summary,
+        analysis.shown_summary(summary),
         hide_index=True,
         width="stretch",
         column_config={
-            "success_rate": st.column_config.ProgressColumn(
-                "success", format="percent", min_value=0.0, max_value=1.0
+            # kept in view while a narrow window scrolls the figures
+            "strategy": st.column_config.TextColumn("strategy", pinned=True),
+            "fault": st.column_config.TextColumn("fault", pinned=True),
+            "success": st.column_config.TextColumn(
+                "success", help="runs whose final text equals the fault-free answer"
             ),
-            "median_slowdown": st.column_config.NumberColumn("median slowdown", format="×%.2f"),
-            "p95_slowdown": st.column_config.NumberColumn("p95 slowdown", format="×%.2f"),
-            "token_ratio": st.column_config.NumberColumn("output ÷ final tokens", format="%.2f"),
-            "mean_attempts": st.column_config.NumberColumn("attempts", format="%.1f"),
+            "vs oracle time": st.column_config.TextColumn(
+                "vs oracle time", help="median ÷ the oracle's run of the same draw [95%]"
+            ),
+            "vs oracle tokens": st.column_config.TextColumn(
+                "vs oracle tokens", help="median ÷ the oracle's run of the same draw [95%]"
+            ),
         },
     )
     with st.expander("Every run"):
