@@ -274,7 +274,9 @@ def _slowdown_chart(summary: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("p95_slowdown:Q", format=".2f"),
             ],
         )
-        .properties(height=alt.Step(16))
+        # a faceted chart cannot take the container's width: a fixed one that fits a
+        # 900 px window beside the row labels
+        .properties(height=alt.Step(16), width=300)
     )
 
 
