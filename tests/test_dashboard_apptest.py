@@ -258,6 +258,8 @@ def test_detail_page_shows_the_plan_and_refuses_other_users_ids(home_db: Databas
     assert list(attempts["kind"]) == ["stream", "resume"]
     assert list(attempts["tier"]) == ["stream", "resume"]  # each attempt's own tier
     assert "None" not in attempts[["stop_reason", "error_type", "request_id"]].to_string()
+    # attempts stored without a thinking count say `unknown`, never 0, None or <NA>
+    assert list(attempts["thinking_tokens"]) == ["unknown", "unknown"]
     assert "Attempt 1: RemoteProtocolError (in full)" in [e.label for e in at.expander]
     assert [b.label for b in at.get("download_button")] == [
         "Download plan JSON",

@@ -44,6 +44,7 @@ ATTEMPT_COLUMNS = (
     "resume_from_char",
     "chars",
     "output_tokens",
+    "thinking_tokens",
     "stop_reason",
     "error_type",
     "error_message",
@@ -130,6 +131,7 @@ def attempts_table(db: Database, generation_id: uuid.UUID) -> pd.DataFrame:
             GenerationAttempt.resume_from_char,
             GenerationAttempt.chars,
             GenerationAttempt.output_tokens,
+            GenerationAttempt.thinking_tokens,
             GenerationAttempt.stop_reason,
             GenerationAttempt.error_type,
             GenerationAttempt.error_message,
@@ -144,6 +146,9 @@ def attempts_table(db: Database, generation_id: uuid.UUID) -> pd.DataFrame:
     frame["start_s"] = frame.pop("start_ms").astype(float) / 1000.0
     frame["end_s"] = pd.to_numeric(frame.pop("end_ms"), errors="coerce") / 1000.0
     frame["duration_s"] = frame["end_s"] - frame["start_s"]
+    # Of its output tokens, the thinking ones; missing (NA) where not known: the attempt
+    # thought with its thinking omitted and died before the server said how much.
+    frame["thinking_tokens"] = pd.to_numeric(frame["thinking_tokens"]).astype("Int64")
     return frame[list(ATTEMPT_COLUMNS)]
 
 

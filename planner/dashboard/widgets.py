@@ -78,6 +78,9 @@ def attempts_dataframe(attempts: pd.DataFrame) -> None:
     table = analysis.explain_attempts(attempts)
     for column in TEXT_COLUMNS:  # a missing value is blank, never the word "None"
         table[column] = table[column].astype(object).where(table[column].notna(), "")
+    table["thinking_tokens"] = table["thinking_tokens"].map(
+        lambda v: "unknown" if pd.isna(v) else f"{int(v):,}"
+    )
     st.dataframe(
         table,
         hide_index=True,
@@ -92,6 +95,7 @@ def attempts_dataframe(attempts: pd.DataFrame) -> None:
             "resume_from_char",
             "chars",
             "output_tokens",
+            "thinking_tokens",
             "stop_reason",
             "error_type",
             "request_id",
@@ -110,6 +114,11 @@ def attempts_dataframe(attempts: pd.DataFrame) -> None:
             "resume_from_char": st.column_config.NumberColumn("resumed from", format="localized"),
             "chars": st.column_config.NumberColumn("chars", format="localized"),
             "output_tokens": st.column_config.NumberColumn("output tokens", format="localized"),
+            "thinking_tokens": st.column_config.TextColumn(
+                "of which thinking",
+                help="unknown: the thinking was omitted and the attempt died before the "
+                "server said how much",
+            ),
         },
     )
     for attempt in table[table["error_type"] != ""].itertuples():

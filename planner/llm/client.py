@@ -280,6 +280,8 @@ class ResilientClient:
             thinking="".join(outcome.thinking),
             thinking_reported=outcome.thinking_reported,
         )
+        if outcome.thought and not outcome.thinking_reported and not outcome.thinking:
+            record.thinking_tokens = None  # omitted, and no usage came: not known
         state.output_tokens_spent += record.output_tokens
         state.accepted |= outcome.http_status == 200
         state.last_attempt_thought = outcome.thought

@@ -139,8 +139,10 @@ class AttemptRecord:
     error_type: str | None = None
     error_message: str | None = None
     request_id: str | None = None
-    thinking_tokens: int = 0
-    """Of `output_tokens`, those spent thinking."""
+    thinking_tokens: int | None = 0
+    """Of `output_tokens`, those spent thinking, as the server reported them or counted
+    from the thinking text received; None when not known: the attempt thought with its
+    thinking omitted (`display: omitted`) and died before the server said how much."""
     http_status: int | None = None
     """The HTTP status the attempt got (200 for a stream that started; None: no response)."""
     rate_limit: dict[str, str] = field(default_factory=dict)
