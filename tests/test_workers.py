@@ -176,8 +176,10 @@ def test_a_worker_asked_to_stop_hands_its_generation_to_another_without_waiting_
     reference = run_generation(jobs_db, GenerationRequest(DESCRIPTION, user.id, speed=0))
     stopping = start_worker(jobs_db, concurrency=1)
     workers.append(stopping)
+    # Speed 5: the MasterPlan streams for several seconds after the first 1,000 characters,
+    # room for the SIGTERM to reach the worker on a loaded machine before it would finish.
     gid = enqueue_generation(
-        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=7)
+        jobs_db, make_app(jobs_db), GenerationRequest(DESCRIPTION, user.id, speed=5)
     )
     wait_for(lambda: masterplan_checkpoint(jobs_db, 1000) == gid, what="the MasterPlan")
     assert owner_pid(jobs_db, gid) == stopping.pid
