@@ -229,8 +229,8 @@ class LoginThrottle:
 
 
 class SignupThrottle:
-    """At most `limit` sign-ups per client in `window_s` (every attempt that reaches the
-    password hash counts: a refused name too, or probing names would be free)."""
+    """At most `limit` sign-up attempts per client in `window_s`: every attempt counts, a
+    refused one too (a taken or invalid name), or probing names would be free."""
 
     def __init__(
         self,
