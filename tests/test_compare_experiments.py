@@ -2,7 +2,8 @@
 with each experiment's own summary figures, in the library and on the Compare page.
 
 Two real experiments run against the embedded simulator: A tries `none` and `resume`
-under `drop-at-90`, B `resume` and `restart`, with the same seeds. What the comparison
+under `drop-at-90`, B `resume`, `restart` and the bare SDK (a contender, issue 18: shown
+like any run), with the same seeds. What the comparison
 shows of a cell must be what each experiment's summary says of it (the experiments page
 and `planner experiment` print that summary), a cell only one experiment ran says so, and
 two success rates differ only when their 95% intervals do not overlap.
@@ -45,7 +46,7 @@ def _experiment(db: Database, user_id: uuid.UUID, strategies: tuple[str, ...]) -
 def two(home_db: Database) -> tuple[auth.User, uuid.UUID, uuid.UUID]:
     alice = auth.create_user(home_db, "alice", "correct horse battery")
     first = _experiment(home_db, alice.id, ("none", "resume"))
-    second = _experiment(home_db, alice.id, ("resume", "restart"))
+    second = _experiment(home_db, alice.id, ("resume", "restart", "sdk"))  # and a contender
     return alice, first, second
 
 
@@ -64,7 +65,9 @@ def test_each_cell_shows_both_experiments_own_figures_in_the_library_and_on_the_
     cells = _cells(comparison)
     drop = "drop-at-90"
     assert set(cells.index) == {
-        (strategy, fault) for strategy in ("none", "resume", "restart") for fault in (drop, "none")
+        (strategy, fault)
+        for strategy in ("none", "resume", "restart", "sdk")
+        for fault in (drop, "none")
     }
     for side, experiment_id in (("A", first), ("B", second)):
         summary = analysis.experiment_summary(home_db, experiment_id)
@@ -81,6 +84,8 @@ def test_each_cell_shows_both_experiments_own_figures_in_the_library_and_on_the_
     assert cells.loc[("none", drop), "runs B"] == 0
     assert cells.loc[("none", drop), "differs"] == "—"  # only one experiment ran it
     assert cells.loc[("restart", drop), "success A"] == "not in this experiment"
+    # the bare SDK raises at the drop: a contender's cell, judged by the same rule
+    assert cells.loc[("sdk", drop), "success B"] == "0% (0/2, 95% CI 0–66%)"
     both = cells.loc[("resume", drop)]
     assert both["success A"] == both["success B"] == "100% (2/2, 95% CI 34–100%)"
     assert both["success change"] == 0 and both["differs"] == "no"
