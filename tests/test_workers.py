@@ -205,6 +205,26 @@ def test_a_worker_asked_to_stop_hands_its_generation_to_another_without_waiting_
     assert reason == "the worker running it is shutting down"  # handed off, not found dead
 
 
+def unfinished_state(db: Database, experiment_id: uuid.UUID) -> str:
+    """For a timed-out wait: each unfinished run with its generation's status and lease,
+    and the jobs left for it (what a stuck experiment needs to be understood)."""
+    rows = db.read(
+        lambda conn: conn.execute(
+            text(
+                "SELECT r.id, r.status, g.status, l.epoch, l.owner, l.expires_at,"
+                " (SELECT string_agg(j.status::text || ':' || j.task_name, ',' ORDER BY j.id)"
+                "  FROM procrastinate_jobs j WHERE j.args->>'run_id' = r.id::text"
+                "  OR j.args->>'generation_id' = r.generation_id::text)"
+                " FROM experiment_runs r JOIN generations g ON g.id = r.generation_id"
+                " LEFT JOIN generation_leases l ON l.generation_id = g.id"
+                " WHERE r.experiment_id = :eid AND r.status NOT IN ('completed', 'failed')"
+            ),
+            {"eid": experiment_id},
+        ).all()
+    )
+    return "\n".join(" | ".join(str(v) for v in row) for row in rows) or "every run finished"
+
+
 def generation_job_statuses(db: Database, generation_id: uuid.UUID) -> list[str]:
     """The statuses of the jobs left for one generation, oldest first."""
     return db.read(
@@ -310,6 +330,7 @@ def test_an_experiment_over_two_workers_one_killed_ends_every_run_exactly_once(
         ),
         timeout_s=240,
         what="the experiment to close",
+        explain=lambda: unfinished_state(jobs_db, experiment_id),
     )
     runs = experiment_runs(jobs_db, experiment_id)
     assert len(runs) == 40 and set(runs["status"]) <= {"completed", "failed"}
