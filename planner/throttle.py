@@ -168,6 +168,12 @@ class StoredWindow:
         )
 
 
+def _clock(db: Database | None, clock: Callable[[], float] | None) -> Callable[[], float]:
+    """The given clock, else: stored stamps are compared across processes, so wall-clock
+    epoch seconds; stamps in memory stay in one process, so monotonic ones."""
+    return clock or (time.monotonic if db is None else time.time)
+
+
 def _window(db: Database | None, kind: str, limit: int, window_s: float) -> Window:
     return SlidingWindow(limit, window_s) if db is None else StoredWindow(db, kind, limit, window_s)
 
@@ -187,8 +193,7 @@ class LoginThrottle:
     ) -> None:
         self.accounts = _window(db, "account", account_failures, window_s)
         self.clients = _window(db, "client", client_failures, window_s)
-        # Stored stamps are compared across processes: wall-clock epoch seconds.
-        self.clock = clock or (time.monotonic if db is None else time.time)
+        self.clock = _clock(db, clock)
         self._lock = threading.Lock()
 
     def begin(self, username: str, client: str) -> float:
@@ -241,7 +246,7 @@ class SignupThrottle:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.clients = _window(db, "signup", limit, window_s)
-        self.clock = clock or (time.monotonic if db is None else time.time)
+        self.clock = _clock(db, clock)
         self._lock = threading.Lock()
 
     def create_user(self, db: Database, username: str, password: str, *, client: str) -> User:

@@ -141,14 +141,7 @@ def test_chunks_lose_their_foreign_key_and_keep_their_rows(db: Database) -> None
     """0003 rebuilds the chunk table on DuckDB: no row may be lost either way."""
     db.upgrade("0002")
     with db.session() as session:
-        tree = add_tree(
-            session,
-            add_user(session, "ann"),
-            checkpoints=False,
-            lease=False,
-            sessions=False,
-            throttle=False,
-        )
+        tree = _early_tree(session)
 
     def chunks() -> list[tuple]:
         with db.engine.begin() as connection:
@@ -182,14 +175,7 @@ def test_checkpoint_segments_come_and_go_without_touching_other_rows(db: Databas
     """0004 adds generation_checkpoints only: down and up again, everything else stays."""
     db.upgrade("0003")
     with db.session() as session:
-        tree = add_tree(
-            session,
-            add_user(session, "ann"),
-            checkpoints=False,
-            lease=False,
-            sessions=False,
-            throttle=False,
-        )
+        tree = _early_tree(session)
         before = row_counts_of(session, MODEL_TABLES - LATER_TABLES)
     db.upgrade()
     with db.session() as session:
@@ -209,6 +195,18 @@ def test_checkpoint_segments_come_and_go_without_touching_other_rows(db: Databas
         assert delete_generation(session, tree.generation_id)
     db.downgrade()
     assert _tables(db) == set()
+
+
+def _early_tree(session):  # noqa: ANN001, ANN202
+    """`add_tree` for a schema of revision 0003 or older: none of LATER_TABLES' rows."""
+    return add_tree(
+        session,
+        add_user(session, "ann"),
+        checkpoints=False,
+        lease=False,
+        sessions=False,
+        throttle=False,
+    )
 
 
 def row_counts_of(session, tables: set[str]) -> dict[str, int]:  # noqa: ANN001

@@ -12,6 +12,7 @@ from planner.analysis.compare import (
     ExperimentComparison,
     compare_experiments,
     compare_generations,
+    shown_cells,
 )
 from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
@@ -100,6 +101,7 @@ __all__ = [
     "seems_dead",
     "split_reason",
     "success_matrix",
+    "shown_cells",
     "shown_summary",
     "summarize",
     "summary_by",

@@ -25,7 +25,12 @@ import pandas as pd
 
 from planner import catalog
 from planner.analysis.attempts import explain_attempts
-from planner.analysis.experiments import experiment_summary, format_success, list_experiments
+from planner.analysis.experiments import (
+    experiment_summary,
+    figure_text,
+    format_success,
+    list_experiments,
+)
 from planner.analysis.history import get_generation
 from planner.analysis.plans import PlanTables, load_plan, task_table
 from planner.analysis.timelines import attempts_table, chunk_timeline
@@ -175,3 +180,24 @@ def compare_experiments(
         cells[f"success {side}"] = cells[f"success {side}"].fillna("not in this experiment")
     cells = cells.reset_index().rename(columns={"level_0": "strategy", "level_1": "fault"})
     return ExperimentComparison(experiments, cells[list(EXPERIMENT_CELL_COLUMNS)])
+
+
+def shown_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """`ExperimentComparison.cells` as a page shows them: n is inside each success, the
+    figures are text (a dash where a cell has none), the change in points."""
+    shown = cells[["strategy", "fault"]].copy()
+    for side in SIDES:
+        shown[f"success {side}"] = cells[f"success {side}"]
+    for side in SIDES:
+        shown[f"median slowdown {side}"] = cells[f"median_slowdown {side}"].map(
+            lambda v: figure_text(v, "×{:.2f}")
+        )
+    for side in SIDES:
+        shown[f"tokens ÷ final {side}"] = cells[f"token_ratio {side}"].map(
+            lambda v: figure_text(v, "{:.2f}")
+        )
+    shown["success change"] = cells["success change"].map(
+        lambda v: figure_text(100 * v, "{:+.0f} pts")
+    )
+    shown["differs"] = cells["differs"]
+    return shown

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from sqlalchemy import func, select
 
 from planner.analysis._query import read_frame
 from planner.analysis.contenders import ORACLE, distance_to_oracle, oracle_runs
+from planner.analysis.stats import format_rate
 from planner.contenders import Outcome
 from planner.contenders.stats import wilson_interval
 from planner.db import Database, Experiment, ExperimentRun, Generation, GenerationAttempt
@@ -288,16 +290,20 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_success(row: Any) -> str:
-    """A summary row's success as every front end prints a rate: `67% (2/3, 95% CI 21–94%)`."""
-    if not row.runs:
-        return "no runs"
-    return (
-        f"{row.success_rate:.0%} ({row.completed}/{row.runs}, "
-        f"95% CI {100 * row.success_low:.0f}–{row.success_high:.0%})"
+    """A summary row's success as every front end prints a rate (`stats.format_rate`):
+    `67% (2/3, 95% CI 21–94%)`."""
+    return format_rate(
+        SimpleNamespace(
+            n=row.runs,
+            successes=row.completed,
+            success_rate=row.success_rate,
+            ci_low=row.success_low,
+            ci_high=row.success_high,
+        )
     )
 
 
-def _figure(value: Any, template: str) -> str:
+def figure_text(value: Any, template: str) -> str:
     """A figure as text; a missing one is a dash, never the word None or nan."""
     return "—" if value is None or pd.isna(value) else template.format(value)
 
@@ -333,10 +339,10 @@ def shown_summary(summary: pd.DataFrame) -> pd.DataFrame:
             "fault": row.fault,
             "success": format_success(row),
             "outcomes": row.outcomes or "",
-            "median slowdown": _figure(row.median_slowdown, "×{:.2f}"),
-            "p95 slowdown": _figure(row.p95_slowdown, "×{:.2f}"),
-            "output ÷ final tokens": _figure(row.token_ratio, "{:.2f}"),
-            "attempts": _figure(row.mean_attempts, "{:.1f}"),
+            "median slowdown": figure_text(row.median_slowdown, "×{:.2f}"),
+            "p95 slowdown": figure_text(row.p95_slowdown, "×{:.2f}"),
+            "output ÷ final tokens": figure_text(row.token_ratio, "{:.2f}"),
+            "attempts": figure_text(row.mean_attempts, "{:.1f}"),
             "tiers": row.tiers or "",
             "vs oracle time": _versus(
                 row.oracle_time_ratio, row.oracle_time_low, row.oracle_time_high

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import uuid
 
-import pandas as pd
 import streamlit as st
 
 from planner import analysis
 from planner.analysis.compare import SIDES
 from planner.analysis.experiments import fault_label
-from planner.dashboard import charts, nav, session, widgets
+from planner.dashboard import charts, session, widgets
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
 
@@ -59,12 +58,11 @@ def _experiments(user_id: uuid.UUID) -> None:
     st.title("Compare two experiments")
     owned = analysis.list_experiments(database(), user_id=user_id)
     if len(owned) < 2:
-        st.info(
+        widgets.empty_state(
             "Two experiments are needed: run another one (for instance the same matrix at "
             "another speed or with more repeats).",
-            icon=":material/hourglass_empty:",
+            go_to="experiments",
         )
-        st.page_link(nav.page("experiments"), label="Go to Experiments", icon=":material/science:")
         return
     labels = {
         str(r.experiment_id): f"{r.created_at:%Y-%m-%d %H:%M} · {r.status} · "
@@ -88,13 +86,11 @@ def _experiments(user_id: uuid.UUID) -> None:
         "seed; tokens: output ÷ final tokens (1.00 = nothing generated twice)."
     )
     st.dataframe(
-        _shown_cells(cells),
+        analysis.shown_cells(cells),
         hide_index=True,
         width="stretch",
         column_config={
-            # kept in view while a narrow window scrolls the figures
-            "strategy": st.column_config.TextColumn("strategy", pinned=True),
-            "fault": st.column_config.TextColumn("fault", pinned=True),
+            **widgets.pinned_cell_columns(),
             "success change": st.column_config.TextColumn(
                 "success B − A", help="in points of success rate"
             ),
@@ -105,45 +101,17 @@ def _experiments(user_id: uuid.UUID) -> None:
     )
 
 
-def _text(value: object, template: str) -> str:
-    """A figure as text, a missing one as a dash (never the word None)."""
-    return "—" if value is None or pd.isna(value) else template.format(value)
-
-
-def _shown_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells as the page shows them: n is in each success text, figures as text."""
-    shown = cells[["strategy", "fault"]].copy()
-    for side in SIDES:
-        shown[f"success {side}"] = cells[f"success {side}"]
-    for side in SIDES:
-        shown[f"median slowdown {side}"] = cells[f"median_slowdown {side}"].map(
-            lambda v: _text(v, "×{:.2f}")
-        )
-    for side in SIDES:
-        shown[f"tokens ÷ final {side}"] = cells[f"token_ratio {side}"].map(
-            lambda v: _text(v, "{:.2f}")
-        )
-    shown["success change"] = cells["success change"].map(lambda v: _text(100 * v, "{:+.0f} pts"))
-    shown["differs"] = cells["differs"]
-    return shown
-
-
 def _generations(user: session.SessionUser) -> None:
     st.title("Compare two generations")
     recent = analysis.history_page(database(), user.user_id, page_size=50)
     if len(recent) < 2:
-        st.info(
+        widgets.empty_state(
             "Two generations are needed: run another one (for instance the same description "
             "with another strategy or fault profile).",
-            icon=":material/hourglass_empty:",
+            go_to="generate",
         )
-        st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
         return
-    labels = {
-        str(r.id): f"{r.created_at:%Y-%m-%d %H:%M} · {r.status} · {r.strategy}/{r.fault_spec} · "
-        f"{r.title[:50]}"
-        for r in recent.itertuples()
-    }
+    labels = {str(r.id): widgets.generation_label(r, title_chars=50) for r in recent.itertuples()}
     chosen = _pick(list(labels), labels, "Generation", "")
     comparison = analysis.compare_generations(database(), *chosen, user.user_id)
     if comparison is None:

@@ -90,18 +90,13 @@ def _chosen_generation(user_id: uuid.UUID) -> uuid.UUID | None:
     recent = analysis.history_page(database(), user_id, page_size=25)
     current = st.query_params.get("id")
     if recent.empty and not current:
-        st.info(
+        widgets.empty_state(
             "No generations yet. Start one on the Generate page; its plan, timeline and "
             "events will be here.",
-            icon=":material/hourglass_empty:",
+            go_to="generate",
         )
-        st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
         return None
-    labels = {
-        str(r.id): f"{r.created_at:%Y-%m-%d %H:%M} · {r.status} · {r.strategy}/{r.fault_spec} · "
-        f"{r.title[:60]}"
-        for r in recent.itertuples()
-    }
+    labels = {str(r.id): widgets.generation_label(r, title_chars=60) for r in recent.itertuples()}
     if current and current not in labels:
         labels = {current: "the generation in the address", **labels}
     options = list(labels)

@@ -11,7 +11,7 @@ import streamlit as st
 from planner import analysis
 from planner.analysis.stats import StatsFilter
 from planner.contenders import RUN_CHOICES, STRATEGY, installed
-from planner.dashboard import charts, experiment_jobs, nav, session
+from planner.dashboard import charts, experiment_jobs, nav, session, widgets
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
 from planner.experiments import DEFAULT_DESCRIPTION, ExperimentConfig, ExperimentError
@@ -225,9 +225,7 @@ def _results(runs: pd.DataFrame, rates: pd.DataFrame, *, final: bool) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            # kept in view while a narrow window scrolls the figures
-            "strategy": st.column_config.TextColumn("strategy", pinned=True),
-            "fault": st.column_config.TextColumn("fault", pinned=True),
+            **widgets.pinned_cell_columns(),
             "success": st.column_config.TextColumn(
                 "success", help="runs whose final text equals the fault-free answer"
             ),

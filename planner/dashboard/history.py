@@ -8,7 +8,7 @@ from datetime import date
 import streamlit as st
 
 from planner import analysis
-from planner.dashboard import nav, session
+from planner.dashboard import nav, session, widgets
 from planner.dashboard.resources import database
 
 PAGE_SIZES = (25, 50, 100)
@@ -19,12 +19,11 @@ def render() -> None:
     st.title("History")
     options = analysis.history_options(database(), user.user_id)
     if not options["statuses"]:
-        st.info(
+        widgets.empty_state(
             "No generations yet. Start one on the Generate page: try the fault profile "
             "`drop-at-90` with the `resume` strategy to see a recovery.",
-            icon=":material/hourglass_empty:",
+            go_to="generate",
         )
-        st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
         return
 
     filters = _filters(options)

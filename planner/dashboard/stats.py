@@ -19,7 +19,7 @@ import streamlit as st
 from planner import analysis
 from planner.analysis.contender_outcomes import contender_run_outcomes
 from planner.analysis.stats import StatsFilter, format_rate, rate_label, run_outcomes
-from planner.dashboard import charts, nav, session
+from planner.dashboard import charts, session, widgets
 from planner.dashboard.resources import database
 from planner.dashboard.text import literal
 
@@ -43,13 +43,12 @@ def render() -> None:
     outcomes = analysis.outcomes(database(), user.user_id)
     contenders = contender_run_outcomes(database(), user.user_id)
     if outcomes.empty and contenders.empty:
-        st.info(
+        widgets.empty_state(
             "No finished generations yet. Run a few on the Generate page (for instance "
             "`drop-at-90` with each strategy, and one with faults `none` as the baseline), "
             "or run an experiment; the statistics appear here.",
-            icon=":material/hourglass_empty:",
+            go_to="generate",
         )
-        st.page_link(nav.page("generate"), label="Go to Generate", icon=":material/play_circle:")
         return
     filters = _filters(user.user_id, outcomes, contenders)
     chosen = set(run_outcomes(database(), user.user_id, filters)["id"])

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from planner import analysis
-from planner.dashboard import charts
+from planner.dashboard import charts, nav
 from planner.dashboard.resources import database
 from planner.dashboard.text import code, literal
 
@@ -21,6 +21,31 @@ STATUS_BADGE = {
     "interrupted": ("orange", ":material/pause_circle:"),
     "cancelled": ("gray", ":material/cancel:"),
 }
+
+
+def empty_state(message: str, *, go_to: str) -> None:
+    """What a page shows while it has nothing to show: why, and a link to the page that
+    makes some (`go_to`: a `nav.PAGES` key)."""
+    st.info(message, icon=":material/hourglass_empty:")
+    spec = nav.PAGES[go_to]
+    st.page_link(nav.page(go_to), label=f"Go to {spec.title}", icon=spec.icon)
+
+
+def pinned_cell_columns() -> dict[str, Any]:
+    """Column settings of a strategy × fault table: the cell's two names stay in view while
+    a narrow window scrolls the figures."""
+    return {
+        "strategy": st.column_config.TextColumn("strategy", pinned=True),
+        "fault": st.column_config.TextColumn("fault", pinned=True),
+    }
+
+
+def generation_label(row: Any, *, title_chars: int) -> str:
+    """How a generation is named in a picker: when, how it ended, what ran, its title."""
+    return (
+        f"{row.created_at:%Y-%m-%d %H:%M} · {row.status} · {row.strategy}/{row.fault_spec} · "
+        f"{row.title[:title_chars]}"
+    )
 
 
 def status_badge(status: str) -> str:

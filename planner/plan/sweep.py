@@ -66,11 +66,7 @@ class Sweeper:
         interrupted = self.store.mark_interrupted(publish=self.bus.publish)
         for generation_id in interrupted:
             log.warning("generation %s: its runner stopped; marked interrupted", generation_id)
-            if self.resume is not None:
-                try:
-                    self.resume(generation_id)
-                except Exception:
-                    log.exception("generation %s: could not be resumed", generation_id)
+            self._resume(generation_id)
         if self.also is not None:
             self.also()
         return interrupted
@@ -82,9 +78,18 @@ class Sweeper:
         if not self.store.hand_off(generation_id, publish=self.bus.publish):
             return False
         log.warning("generation %s: handed off as its worker shuts down", generation_id)
-        if self.resume is not None:
-            self.resume(generation_id)
+        self._resume(generation_id)
         return True
+
+    def _resume(self, generation_id: uuid.UUID) -> None:
+        """With auto-resume on, resume an interrupted generation (a failure is logged: the
+        generation stays interrupted, for `planner resume`)."""
+        if self.resume is None:
+            return
+        try:
+            self.resume(generation_id)
+        except Exception:
+            log.exception("generation %s: could not be resumed", generation_id)
 
     def start(self) -> Sweeper:
         if self._thread is None:
