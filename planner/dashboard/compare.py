@@ -85,18 +85,11 @@ def _experiments(user_id: uuid.UUID) -> None:
         "their 95% intervals. Slowdown: model time ÷ the fault-free run's with the same "
         "seed; tokens: output ÷ final tokens (1.00 = nothing generated twice)."
     )
-    st.dataframe(
+    widgets.cells_table(
         analysis.shown_cells(cells),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            **widgets.pinned_cell_columns(),
-            "success change": st.column_config.TextColumn(
-                "success B − A", help="in points of success rate"
-            ),
-            "differs": st.column_config.TextColumn(
-                "differs", help="yes: the two success intervals do not overlap"
-            ),
+        {
+            "success change": ("success B − A", "in points of success rate"),
+            "differs": ("differs", "yes: the two success intervals do not overlap"),
         },
     )
 

@@ -220,21 +220,13 @@ def _results(runs: pd.DataFrame, rates: pd.DataFrame, *, final: bool) -> None:
             "No slowdown yet: it needs a completed run and its fault-free baseline "
             "with the same seed."
         )
-    st.dataframe(
+    oracle = "median ÷ the oracle's run of the same draw [95%]"
+    widgets.cells_table(
         analysis.shown_summary(summary),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            **widgets.pinned_cell_columns(),
-            "success": st.column_config.TextColumn(
-                "success", help="runs whose final text equals the fault-free answer"
-            ),
-            "vs oracle time": st.column_config.TextColumn(
-                "vs oracle time", help="median ÷ the oracle's run of the same draw [95%]"
-            ),
-            "vs oracle tokens": st.column_config.TextColumn(
-                "vs oracle tokens", help="median ÷ the oracle's run of the same draw [95%]"
-            ),
+        {
+            "success": ("success", "runs whose final text equals the fault-free answer"),
+            "vs oracle time": ("vs oracle time", oracle),
+            "vs oracle tokens": ("vs oracle tokens", oracle),
         },
     )
     with st.expander("Every run"):

@@ -31,13 +31,22 @@ def empty_state(message: str, *, go_to: str) -> None:
     st.page_link(nav.page(go_to), label=f"Go to {spec.title}", icon=spec.icon)
 
 
-def pinned_cell_columns() -> dict[str, Any]:
-    """Column settings of a strategy × fault table: the cell's two names stay in view while
-    a narrow window scrolls the figures."""
-    return {
-        "strategy": st.column_config.TextColumn("strategy", pinned=True),
-        "fault": st.column_config.TextColumn("fault", pinned=True),
-    }
+def cells_table(table: pd.DataFrame, notes: dict[str, tuple[str, str]]) -> None:
+    """A strategy × fault table of text figures: the cell's two names stay in view while a
+    narrow window scrolls the figures; `notes` gives columns a label and a help line."""
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "strategy": st.column_config.TextColumn("strategy", pinned=True),
+            "fault": st.column_config.TextColumn("fault", pinned=True),
+            **{
+                name: st.column_config.TextColumn(label, help=note)
+                for name, (label, note) in notes.items()
+            },
+        },
+    )
 
 
 def generation_label(row: Any, *, title_chars: int) -> str:
