@@ -167,9 +167,16 @@ def test_attempt_limit(sim, baseline, strategy) -> None:
         assert "gave up after 3 attempt(s)" in (result.error or "")
     else:
         # Attempts that each added half the rest do not count; only the last three,
-        # when the rest was too short to cut before any text, do.
-        without_progress = [a for a in result.attempts if a.chars == 0]
-        assert len(without_progress) == 3 < len(result.attempts)
+        # when the rest was too short to cut before any new text, do. An attempt's reach
+        # is where its reply ended in the answer: a prefill that gave back its trailing
+        # whitespace begins before the kept text's end, so a reply of only that
+        # whitespace has characters but no progress.
+        reach, without_progress = 0, 0
+        for attempt in result.attempts:
+            end = (attempt.resume_from_char or 0) + attempt.chars
+            without_progress += end <= reach
+            reach = max(reach, end)
+        assert without_progress == 3 < len(result.attempts)
         assert "3 of them without progress" in (result.error or "")
         assert len(result.text) > 0.95 * len(baseline[SONNET_45])
 
