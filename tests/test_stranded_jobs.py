@@ -1,14 +1,20 @@
-"""A generation left `queued` by a worker that died between fetching its job and claiming
-it gets a new job from the sweep; one whose job still waits gets none."""
+"""Work a dead worker leaves with nothing to find it gets a new job from the sweep: a
+generation left `queued` by a worker that died between fetching its job and claiming it,
+and an experiment run whose generation ended before its worker stored the outcome; one
+whose job still waits gets none."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+
+from sqlalchemy import select, text
 
 from planner.auth import get_or_create_local_user
-from planner.db import Database, GenerationLease
-from planner.jobs import enqueue_generation, make_app
-from planner.jobs.enqueue import driver_connection, requeue_stranded
+from planner.db import Database, Experiment, ExperimentRun, GenerationLease
+from planner.events import EventBus
+from planner.experiments import ExperimentConfig
+from planner.jobs import enqueue_experiment, enqueue_generation, make_app, running
+from planner.jobs.enqueue import driver_connection, requeue_stranded, requeue_unrecorded_runs
 from planner.plan import GenerationRequest
 
 
@@ -38,3 +44,67 @@ def test_a_queued_generation_whose_job_no_longer_waits_gets_a_new_one(postgres: 
     assert requeue_stranded(postgres, app, older_than_s=0) == [gid]
     assert _job_of(postgres, gid) not in (None, first_job)
     assert requeue_stranded(postgres, app, older_than_s=0) == []  # the new one waits
+
+
+def test_an_experiment_run_whose_worker_died_after_its_generation_ended_is_recorded(
+    postgres: Database,
+) -> None:
+    """The worker finished the generation and died before storing the run's outcome (its
+    job then ends `failed`, as stalled): the generation holds no lease to expire, so only
+    this finds the run, and the experiment still closes."""
+    postgres.ensure_schema()
+    app = make_app(postgres)
+    user = get_or_create_local_user(postgres)
+    config = ExperimentConfig(faults=("none",), strategies=("resume",), repeats=1, speed=1000)
+    experiment_id, total = enqueue_experiment(postgres, app, config, user.id)
+    assert total == 1
+    run_id, gid = postgres.read(
+        lambda conn: conn.execute(
+            select(ExperimentRun.id, ExperimentRun.generation_id).where(
+                ExperimentRun.experiment_id == experiment_id
+            )
+        ).one()
+    )
+    first_job = _job_of(postgres, gid)
+    assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == []  # nothing ended yet
+
+    outcome = running.run_stored(postgres, gid, bus=EventBus(), cancel=threading.Event())
+    assert outcome is not None and outcome.status == "completed"
+    postgres.transaction(
+        lambda conn: app.job_manager.cancel_job_by_id(first_job, connection=driver_connection(conn))
+    )
+    assert _run_status(postgres, run_id) == "running"
+
+    assert requeue_unrecorded_runs(postgres, app, older_than_s=3600) == []  # not old enough
+    assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == [gid]
+    assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == []  # the new one waits
+    new_job = _job_of(postgres, gid)
+    assert new_job not in (None, first_job)
+    task, arguments = postgres.read(
+        lambda conn: conn.execute(
+            text("SELECT task_name, args FROM procrastinate_jobs WHERE id = :id"), {"id": new_job}
+        ).one()
+    )
+    assert (task, arguments) == ("planner:run_experiment_run", {"run_id": str(run_id)})
+
+    # What that job runs: the generation is found finished, its outcome stored, the
+    # experiment closed.
+    running.run_experiment_run(
+        postgres, run_id, bus=EventBus(), cancel=threading.Event(), job_id=new_job
+    )
+    assert _run_status(postgres, run_id) == "completed"
+    assert (
+        postgres.read(
+            lambda conn: conn.scalar(
+                select(Experiment.status).where(Experiment.id == experiment_id)
+            )
+        )
+        == "completed"
+    )
+    assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == []
+
+
+def _run_status(db: Database, run_id) -> str:  # noqa: ANN001
+    return db.read(
+        lambda conn: conn.scalar(select(ExperimentRun.status).where(ExperimentRun.id == run_id))
+    )

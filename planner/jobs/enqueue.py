@@ -128,6 +128,36 @@ def requeue_stranded(db: Database, app: App, *, older_than_s: float) -> list[uui
     return requeued
 
 
+def requeue_unrecorded_runs(db: Database, app: App, *, older_than_s: float) -> list[uuid.UUID]:
+    """Give a new job to every experiment run still `running` whose generation ended
+    (completed or failed) more than `older_than_s` ago: a worker that died between
+    finishing the generation and storing the run's outcome leaves nothing to find the
+    run, since its generation holds no lease to expire, and the experiment would never
+    close. The new job finds the generation finished, stores the run's outcome and, for
+    the last run, closes the experiment. Returns the generations given a job."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    ended = db.read(
+        lambda conn: conn.scalars(
+            select(Generation.id)
+            .join(ExperimentRun, ExperimentRun.generation_id == Generation.id)
+            .where(
+                ExperimentRun.status == "running",
+                Generation.status.in_((GenerationStatus.COMPLETED, GenerationStatus.FAILED)),
+                Generation.finished_at < cutoff,
+            )
+        ).all()
+    )
+    requeued = []
+    for generation_id in ended:
+        if resume_job(db, app, generation_id):
+            log.warning(
+                "generation %s: ended with its experiment run unrecorded; given a new job",
+                generation_id,
+            )
+            requeued.append(generation_id)
+    return requeued
+
+
 def enqueue_experiment(
     db: Database, app: App, config: ExperimentConfig, user_id: uuid.UUID
 ) -> tuple[uuid.UUID, int]:

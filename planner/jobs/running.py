@@ -107,13 +107,17 @@ def run_experiment_run(
 def sweeper(db: Database, app: App, *, bus: EventBus) -> Sweeper:
     """A worker's sweep: dead runners' generations interrupted (event stored and published)
     and, with auto-resume on, resumed as jobs; generations left queued by a worker that died
-    before claiming them given a new job."""
+    before claiming them given a new job, and experiment runs whose worker died after
+    their generation ended but before storing the outcome given a new job."""
     lease_ttl_s = get_settings().lease_ttl_s
     return Sweeper(
         db,
         bus=bus,
         resume=lambda generation_id: enqueue.resume_job(db, app, generation_id),
-        also=lambda: enqueue.requeue_stranded(db, app, older_than_s=lease_ttl_s),
+        also=lambda: (
+            enqueue.requeue_stranded(db, app, older_than_s=lease_ttl_s),
+            enqueue.requeue_unrecorded_runs(db, app, older_than_s=lease_ttl_s),
+        ),
     )
 
 
