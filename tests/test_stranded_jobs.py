@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from planner.auth import get_or_create_local_user
 from planner.db import Database, Experiment, ExperimentRun, GenerationLease
 from planner.events import EventBus
-from planner.experiments import ExperimentConfig
+from planner.experiments import ExperimentConfig, PlannedRun, run_outcome, store_outcome
 from planner.jobs import enqueue_experiment, enqueue_generation, make_app, running
 from planner.jobs.enqueue import driver_connection, requeue_stranded, requeue_unrecorded_runs
 from planner.plan import GenerationRequest
@@ -107,4 +107,41 @@ def test_an_experiment_run_whose_worker_died_after_its_generation_ended_is_recor
 def _run_status(db: Database, run_id) -> str:  # noqa: ANN001
     return db.read(
         lambda conn: conn.scalar(select(ExperimentRun.status).where(ExperimentRun.id == run_id))
+    )
+
+
+def test_an_experiment_whose_last_runs_worker_died_before_closing_it_is_closed(
+    postgres: Database,
+) -> None:
+    postgres.ensure_schema()
+    app = make_app(postgres)
+    user = get_or_create_local_user(postgres)
+    config = ExperimentConfig(faults=("none",), strategies=("resume",), repeats=1, speed=1000)
+    experiment_id, _ = enqueue_experiment(postgres, app, config, user.id)
+    run = postgres.read(
+        lambda conn: conn.execute(
+            select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
+        ).one()
+    )
+    assert running.close_finished_experiments(postgres, older_than_s=0) == []  # a run waits
+
+    # The last run's worker stored its outcome and died before closing the experiment.
+    outcome = running.run_stored(
+        postgres, run.generation_id, bus=EventBus(), cancel=threading.Event()
+    )
+    assert outcome is not None
+    planned = PlannedRun(run.id, run.fault, run.strategy, run.repeat_index, run.seed)
+    store_outcome(postgres, run_outcome(planned, outcome))
+    assert _experiment_status(postgres, experiment_id) == "running"
+
+    assert running.close_finished_experiments(postgres, older_than_s=3600) == []
+    assert running.close_finished_experiments(postgres, older_than_s=0) == [experiment_id]
+    assert _experiment_status(postgres, experiment_id) == "completed"
+    assert _run_status(postgres, run.id) == "completed"
+    assert running.close_finished_experiments(postgres, older_than_s=0) == []
+
+
+def _experiment_status(db: Database, experiment_id) -> str:  # noqa: ANN001
+    return db.read(
+        lambda conn: conn.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
     )

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import timedelta
 
 from procrastinate import App
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from planner.config import get_settings
-from planner.db import Database, ExperimentRun
+from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.events import EventBus
 from planner.experiments import PlannedRun, finish_experiment, run_outcome, store_outcome
 from planner.jobs import enqueue
@@ -104,6 +105,43 @@ def run_experiment_run(
         finish_experiment(db, run.experiment_id, "completed")
 
 
+def close_finished_experiments(db: Database, *, older_than_s: float) -> list[uuid.UUID]:
+    """Close every experiment on workers still `running` whose runs have all finished,
+    the last more than `older_than_s` ago: the worker that stored the last outcome died
+    before closing it. (An experiment run in one process has runs with no generation or
+    not yet finished until its own process closes it.)"""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    unfinished_or_recent = (
+        select(ExperimentRun.id)
+        .outerjoin(Generation, Generation.id == ExperimentRun.generation_id)
+        .where(ExperimentRun.experiment_id == Experiment.id)
+        .where(
+            or_(
+                ExperimentRun.status.not_in(FINISHED_RUNS),
+                Generation.id.is_(None),
+                Generation.finished_at.is_(None),
+                Generation.finished_at >= cutoff,
+            )
+        )
+    )
+    any_run = select(ExperimentRun.id).where(ExperimentRun.experiment_id == Experiment.id)
+    stuck = db.read(
+        lambda conn: conn.scalars(
+            select(Experiment.id).where(
+                and_(
+                    Experiment.status == "running",
+                    exists(any_run),
+                    ~exists(unfinished_or_recent),
+                )
+            )
+        ).all()
+    )
+    for experiment_id in stuck:
+        log.warning("experiment %s: every run finished but it was left open; closed", experiment_id)
+        finish_experiment(db, experiment_id, "completed")
+    return list(stuck)
+
+
 def sweeper(db: Database, app: App, *, bus: EventBus) -> Sweeper:
     """A worker's sweep: dead runners' generations interrupted (event stored and published)
     and, with auto-resume on, resumed as jobs; generations left queued by a worker that died
@@ -117,6 +155,7 @@ def sweeper(db: Database, app: App, *, bus: EventBus) -> Sweeper:
         also=lambda: (
             enqueue.requeue_stranded(db, app, older_than_s=lease_ttl_s),
             enqueue.requeue_unrecorded_runs(db, app, older_than_s=lease_ttl_s),
+            close_finished_experiments(db, older_than_s=lease_ttl_s),
         ),
     )
 
