@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import httpx2
 
 from planner.contenders.errors import UnsupportedRequest
+from planner.llm.tls import shared_ssl_context
 from planner.tokens import count_tokens
 
 _ADMIN_STATS_TIMEOUT_S = 5.0
@@ -146,7 +147,9 @@ class SimulatorCount:
 
     def _read(self) -> int | None:
         try:
-            response = httpx2.get(self.url, timeout=_ADMIN_STATS_TIMEOUT_S)
+            response = httpx2.get(
+                self.url, timeout=_ADMIN_STATS_TIMEOUT_S, verify=shared_ssl_context()
+            )
             return int(response.json()["requests"]) if response.status_code == 200 else None
         except (httpx2.HTTPError, ValueError, KeyError, TypeError):
             return None

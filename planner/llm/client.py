@@ -49,6 +49,7 @@ from planner.llm.steps import Finish, NextAttempt, continue_from_text
 from planner.llm.stitching import WhitespaceJoiner, resent_segments
 from planner.llm.strategies import DEFAULT_STRATEGY, Limits, build_strategy
 from planner.llm.timeline import Callbacks, Timeline
+from planner.llm.tls import sdk_http_client
 from planner.llm.types import (
     AttemptRecord,
     Checkpoint,
@@ -107,7 +108,7 @@ class ResilientClient:
                 base_url=base_url,
                 max_retries=0,
                 timeout=timeout,
-                http_client=http_client,
+                http_client=http_client if http_client is not None else sdk_http_client(),
             )
         elif api_key is not None or base_url is not None or http_client is not None:
             raise TypeError("give either sdk= or api_key / base_url / http_client, not both")
