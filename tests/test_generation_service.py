@@ -6,12 +6,21 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from planner.auth import get_or_create_local_user
-from planner.db import Database, Generation, GenerationEvent, MasterPlanRow
+from planner.db import Database, Generation, GenerationChunk, GenerationEvent, MasterPlanRow
 from planner.events import EventBus, EventMessage
-from planner.plan import GenerationRequest, GenerationRequestError, GenerationService, prepare
+from planner.plan import (
+    GenerationRequest,
+    GenerationRequestError,
+    GenerationService,
+    prepare,
+    resume_generation,
+)
+from planner.plan.service import SHUTDOWN_REASON
+from planner.store import GenerationStore
+from tests.durable_helpers import wait_for
 
 
 @pytest.fixture
@@ -112,3 +121,50 @@ def test_bad_input_is_refused_at_start_and_nothing_is_stored(
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Generation)) == 0
     service.shutdown()
+
+
+def test_a_service_stopped_with_hand_off_leaves_its_generations_resumable(
+    db: Database, user_id: uuid.UUID
+) -> None:
+    """`planner serve` stopping (Ctrl-C, SIGTERM) used to cancel the generations it ran:
+    they ended failed and could only start again from nothing."""
+    service = GenerationService(db, max_concurrent=1, bus=EventBus())
+    # A real-time plan takes minutes: the stop must not wait for it.
+    slow = service.start(GenerationRequest("A slow real-time plan for a library", user_id, speed=1))
+    queued = service.start(GenerationRequest("A plan that waits its turn", user_id, speed=1))
+    wait_for(lambda: _chunk_count(db, slow) > 0, what="the first chunks to be stored")
+    service.shutdown(hand_off=True)
+    assert service.active() == []
+    chunks_at_stop = _chunk_count(db, slow)
+    assert chunks_at_stop > 0
+    for gid in (slow, queued):
+        row = GenerationStore(db).load(gid)
+        assert row.status == "interrupted" and f"planner resume {gid}" in (row.error or "")
+        last = db.read(
+            lambda conn, gid=gid: conn.execute(
+                select(GenerationEvent.name, GenerationEvent.payload)
+                .where(GenerationEvent.generation_id == gid)
+                .order_by(GenerationEvent.seq.desc())
+                .limit(1)
+            ).one()
+        )
+        assert last.name == "masterplan_generation_interrupted"
+        assert last.payload["reason"] == SHUTDOWN_REASON
+    assert _chunk_count(db, slow) == chunks_at_stop, "the stopped runner wrote nothing more"
+    # What resumes is the checkpoint, not the pace: the rest at full speed.
+    db.transaction(
+        lambda conn: conn.execute(update(Generation).where(Generation.id == slow).values(speed=0))
+    )
+    resumed = resume_generation(db, slow)
+    assert resumed.status == "completed"
+    assert _chunk_count(db, slow) > chunks_at_stop
+
+
+def _chunk_count(db: Database, generation_id: uuid.UUID) -> int:
+    return db.read(
+        lambda conn: conn.scalar(
+            select(func.count())
+            .select_from(GenerationChunk)
+            .where(GenerationChunk.generation_id == generation_id)
+        )
+    )

@@ -20,7 +20,8 @@ from planner.errors import ConfigError
     "redis://HOST:PORT/DB[?channel=NAME].",
 )
 def serve(port: int, host: str, redis_url: str | None) -> None:
-    """Run the Socket.IO progress endpoint alone (Ctrl-C stops it).
+    """Run the Socket.IO progress endpoint alone (Ctrl-C stops it; with DuckDB the
+    generations it runs are left interrupted, for `planner resume ID`).
 
     Clients connect with auth={"token": ACCESS_JWT} (see `planner token NAME`), then
     start_generation, join_generation, leave_generation and request_catch_up.
@@ -50,4 +51,5 @@ def serve(port: int, host: str, redis_url: str | None) -> None:
             announce=lambda text: click.echo(text, err=True),
         )
     finally:
-        service.shutdown(cancel=True)
+        # Its generations (DuckDB: they run here) stay resumable, not cancelled.
+        service.shutdown(hand_off=True)

@@ -17,6 +17,7 @@ for its endpoint) on the Database it made.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,9 @@ from planner.plan.sweep import Sweeper
 from planner.store import GenerationSpec, GenerationStatus, GenerationStore
 
 DEFAULT_MAX_CONCURRENT = 4
+SHUTDOWN_REASON = "the process running it is shutting down"
+
+log = logging.getLogger(__name__)
 
 
 class TooManyGenerations(GenerationRequestError, ConflictError):
@@ -170,10 +174,34 @@ class GenerationService:
         with self._lock:
             return [gid for gid, job in self._jobs.items() if not job.future.done()]
 
-    def shutdown(self, *, cancel: bool = False) -> None:
+    def shutdown(self, *, cancel: bool = False, hand_off: bool = False) -> None:
+        """Stop: wait for this service's generations to end (the default), cancel them
+        (`cancel`: they end `failed`), or leave them resumable without waiting (`hand_off`,
+        what a server stopped by Ctrl-C or SIGTERM does): queued ones never start, and each
+        is marked `interrupted` with its event, as the sweep would mark it after this
+        process died, so `planner resume` or the dashboard's Resume continues it from its
+        checkpoint. A running one stops at once, and its fenced lease lets it write nothing
+        more."""
         if self.sweeper is not None:
             self.sweeper.stop()
-        if cancel:
+        if hand_off:
+            active = self.active()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for generation_id in active:
+                handed = self.store.hand_off(
+                    generation_id, publish=self.bus.publish, reason=SHUTDOWN_REASON
+                )
+                with self._lock:
+                    job = self._jobs.get(generation_id)
+                if job is not None:
+                    # Stop now, not at the next write: fenced, it writes nothing more (and
+                    # the stored row is not asked to cancel).
+                    job.cancel.set()
+                if handed:
+                    log.warning(
+                        "generation %s: left interrupted as this process stops", generation_id
+                    )
+        elif cancel:
             for generation_id in self.active():
                 self.cancel(generation_id)
         self._pool.shutdown(wait=True)

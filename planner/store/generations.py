@@ -61,10 +61,14 @@ class GenerationStore:
         return liveness.mark_interrupted(self.db, stale_after_s=stale_after_s, publish=publish)
 
     def hand_off(
-        self, generation_id: uuid.UUID, *, publish: Callable[[EventMessage], None] | None = None
+        self,
+        generation_id: uuid.UUID,
+        *,
+        publish: Callable[[EventMessage], None] | None = None,
+        reason: str = liveness.HANDED_OFF_REASON,
     ) -> bool:
-        """Interrupt a generation this process runs, at once (its worker shuts down)."""
-        return liveness.hand_off(self.db, generation_id, publish=publish)
+        """Interrupt a generation this process runs, at once (its process shuts down)."""
+        return liveness.hand_off(self.db, generation_id, publish=publish, reason=reason)
 
     # -- creating -----------------------------------------------------------------------
     def user_exists(self, user_id: uuid.UUID) -> bool:

@@ -172,6 +172,7 @@ def hand_off(
     generation_id: uuid.UUID,
     *,
     publish: Callable[[EventMessage], None] | None = None,
+    reason: str = HANDED_OFF_REASON,
 ) -> bool:
     """Take a generation from its runner in this process, which is shutting down: fence its
     lease, mark it `interrupted` and store the event, as the sweep does for a dead runner,
@@ -182,9 +183,7 @@ def hand_off(
             select(GenerationLease.epoch).where(GenerationLease.generation_id == generation_id)
         )
     )
-    message = db.transaction(
-        lambda conn: _interrupt(conn, generation_id, epoch, reason=HANDED_OFF_REASON)
-    )
+    message = db.transaction(lambda conn: _interrupt(conn, generation_id, epoch, reason=reason))
     if message is None:
         return False
     if publish is not None:
