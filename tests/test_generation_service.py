@@ -18,8 +18,8 @@ from planner.plan import (
     prepare,
     resume_generation,
 )
-from planner.plan.service import SHUTDOWN_REASON
 from planner.store import GenerationStore
+from planner.store.liveness import SHUTDOWN_REASON
 from tests.durable_helpers import wait_for
 
 

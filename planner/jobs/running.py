@@ -145,8 +145,9 @@ def close_finished_experiments(db: Database, *, older_than_s: float) -> list[uui
 def sweeper(db: Database, app: App, *, bus: EventBus) -> Sweeper:
     """A worker's sweep: dead runners' generations interrupted (event stored and published)
     and, with auto-resume on, resumed as jobs; generations left queued by a worker that died
-    before claiming them given a new job, and experiment runs whose worker died after
-    their generation ended but before storing the outcome given a new job."""
+    before claiming them given a new job, experiment runs whose worker died after their
+    generation ended but before storing the outcome given a new job, and experiments whose
+    last run's worker died before closing them closed."""
     lease_ttl_s = get_settings().lease_ttl_s
     return Sweeper(
         db,

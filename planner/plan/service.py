@@ -33,9 +33,9 @@ from planner.plan.request import GenerationOutcome, GenerationRequest, Generatio
 from planner.plan.runner import create, execute, resume_generation
 from planner.plan.sweep import Sweeper
 from planner.store import GenerationSpec, GenerationStatus, GenerationStore
+from planner.store.liveness import SHUTDOWN_REASON
 
 DEFAULT_MAX_CONCURRENT = 4
-SHUTDOWN_REASON = "the process running it is shutting down"
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ INTERRUPTED_MESSAGE = "the process running it stopped; continue with `planner re
 SWEEPER = "sweep"
 INTERRUPTED_REASON = "the process running it stopped"
 HANDED_OFF_REASON = "the worker running it is shutting down"
+SHUTDOWN_REASON = "the process running it is shutting down"  # a server's own generations
 # The generator's own words for a cancel (planner.plan.spec.CANCELLED_MESSAGE).
 CANCELLED = "cancelled before it finished"
 
