@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import socketio
+import uvicorn
 
 from planner import auth
 from planner.db import Database
 from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
 from planner.plan import GenerationService
-from planner.realtime import RealtimeHandle, start_in_thread
+from planner.realtime import RealtimeHandle, RealtimeServer, start_in_thread
+from planner.realtime.hosting import bind
 from tests.realtime_support import (
     Client,
     Follower,
@@ -351,3 +355,39 @@ async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
     ok = await client.call("join_generation", {"generation_id": str(generation_id)})
     assert ok == {"generation_id": str(generation_id), "status": "running"}
     assert client.sio.connected
+
+
+async def test_events_and_connections_while_the_server_stops_get_shutting_down(
+    home_db: Database, bus: EventBus, alice: tuple[auth.TokenClaims, str]
+) -> None:
+    """Stopping shuts the endpoint's database pool before the last connections close: an
+    event then crashed its handler ("cannot schedule new futures after shutdown")."""
+    claims, token = alice
+    service = GenerationService(home_db, bus=bus)
+    server = RealtimeServer(db=home_db, service=service, bus=bus)
+    runner = uvicorn.Server(uvicorn.Config(server.app, lifespan="on", log_level="warning"))
+    sock = bind("127.0.0.1", 0)
+    serving = asyncio.create_task(runner.serve(sockets=[sock]))
+    url = "http://{}:{}".format(*sock.getsockname()[:2])
+    client = Client()
+    try:
+        while not runner.started:
+            await asyncio.sleep(0.01)
+        await client.connect(url, token)
+        generation_id = make_generation(home_db, claims.user_id)
+        joined = await client.call("join_generation", {"generation_id": str(generation_id)})
+        assert joined["status"] == "running"
+
+        await server.shutdown()  # what the server's lifespan does as it stops
+        reply = await client.call("join_generation", {"generation_id": str(generation_id)})
+        assert reply["error"]["code"] == "shutting_down"
+        assert "shutting down" in reply["error"]["message"]
+        late = Client()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await late.connect(url, token)
+        assert late.connect_errors[-1]["data"]["code"] == "shutting_down"
+    finally:
+        await client.close()
+        runner.should_exit = True
+        await serving
+        service.shutdown(cancel=True)

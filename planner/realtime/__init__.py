@@ -16,7 +16,8 @@ as its acknowledgement (sent before the server disconnects a refused token). Ser
 events carry `generation_id` and a gap-free `seq`. Fair sharing (`limits`): a connection
 over its event bucket gets `rate_limited` in every acknowledgement but one `error` event
 per run, and is disconnected after 200 in a row; a user over their cap of queued and
-running generations gets `too_many_generations`; an ended session gets `token_revoked`.
+running generations gets `too_many_generations`; an ended session gets `token_revoked`;
+an event or a connection that arrives while the server stops gets `shutting_down`.
 
 The client rule that makes following a generation exact (nothing missed, nothing twice):
 keep `last_seen` (0 at first). Join the room, then catch up from `last_seen`; apply

@@ -72,3 +72,9 @@ class TooManyGenerationsRefused(RequestRefused, ConflictError):
 
 class NotNow(RequestRefused, ConflictError):
     code = "conflict"
+
+
+class ShuttingDown(RequestRefused):
+    """The endpoint is stopping: its database pool takes no more work."""
+
+    code = "shutting_down"

@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import socketio
 from pydantic import BaseModel, ValidationError
+from socketio.exceptions import ConnectionRefusedError as SocketIORefusal
 
 from planner.db import Database
 from planner.events import EventBus, default_bus
@@ -44,6 +45,7 @@ from planner.realtime.errors import (
     NotNow,
     RateLimited,
     RequestRefused,
+    ShuttingDown,
     TokenNoLongerValid,
     TooManyGenerationsRefused,
 )
@@ -117,6 +119,7 @@ class RealtimeServer:
         # The endpoint's database work, off the loop's shared default pool (see limits).
         self._db_pool = ThreadPoolExecutor(self.limits.db_threads, thread_name_prefix="realtime-db")
         self._db_turns: dict[str, asyncio.Semaphore] = {}  # per connection (see limits)
+        self._closing = False
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=FanoutManager(),
@@ -156,6 +159,7 @@ class RealtimeServer:
             await asyncio.to_thread(detach_publisher, publisher)
         if self._relay is not None:
             await self._relay.close()
+        self._closing = True  # events still arriving get `shutting_down`, not a crash
         self._db_pool.shutdown(wait=False, cancel_futures=True)
 
     async def _in_db_pool(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -163,6 +167,8 @@ class RealtimeServer:
         hold of the database: a burst of events shares one open DuckDB file instead of
         opening it for every token check and read. Within an event's handling it waits for
         its connection's turn first (`EventLimits.db_per_connection`)."""
+        if self._closing:
+            raise ShuttingDown("the server is shutting down; connect again in a moment")
         loop = asyncio.get_running_loop()
         call = functools.partial(self._held, work, *args, **kwargs)
         sid = _handling.get()
@@ -197,6 +203,8 @@ class RealtimeServer:
             claims = await self._in_db_pool(rt_auth.verify, self.db, token, self.clock())
         except rt_auth.NotAuthenticated as refused:
             raise refused.as_refusal() from None
+        except ShuttingDown as closing:
+            raise SocketIORefusal(closing.message, {"code": closing.code}) from None
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
