@@ -12,7 +12,15 @@ from sqlalchemy import select, text
 from planner.auth import get_or_create_local_user
 from planner.db import Database, Experiment, ExperimentRun, GenerationLease
 from planner.events import EventBus
-from planner.experiments import ExperimentConfig, PlannedRun, run_outcome, store_outcome
+from planner.experiment_cells import RunOutcome
+from planner.experiments import (
+    ExperimentConfig,
+    PlannedRun,
+    create_rows,
+    plan_runs,
+    run_outcome,
+    store_outcome,
+)
 from planner.jobs import enqueue_experiment, enqueue_generation, make_app, running
 from planner.jobs.enqueue import driver_connection, requeue_stranded, requeue_unrecorded_runs
 from planner.plan import GenerationRequest
@@ -145,3 +153,20 @@ def _experiment_status(db: Database, experiment_id) -> str:  # noqa: ANN001
     return db.read(
         lambda conn: conn.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
     )
+
+
+def test_an_experiment_its_own_process_runs_is_left_for_that_process_to_close(
+    postgres: Database,
+) -> None:
+    """A contender's run has no generation: the experiment is the submitting process's,
+    which closes it when its last run is judged, even when all are stored already."""
+    postgres.ensure_schema()
+    user = get_or_create_local_user(postgres)
+    config = ExperimentConfig(faults=("none",), strategies=("oracle",), repeats=1, speed=1000)
+    runs = plan_runs(config)
+    experiment_id = create_rows(postgres, config, runs, user.id)
+    for run in runs:
+        store_outcome(postgres, RunOutcome(run, None, "completed", None, 2, 1.0, 10, 0, 0, None))
+    assert {_run_status(postgres, run.run_id) for run in runs} == {"completed"}
+    assert running.close_finished_experiments(postgres, older_than_s=0) == []
+    assert _experiment_status(postgres, experiment_id) == "running"
