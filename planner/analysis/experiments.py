@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,7 @@ from sqlalchemy import func, select
 
 from planner.analysis._query import read_frame
 from planner.analysis.contenders import ORACLE, distance_to_oracle, oracle_runs
-from planner.analysis.stats import format_rate
+from planner.analysis.stats import rate_text
 from planner.contenders import Outcome
 from planner.contenders.stats import wilson_interval
 from planner.db import Database, Experiment, ExperimentRun, Generation, GenerationAttempt
@@ -292,15 +291,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
 def format_success(row: Any) -> str:
     """A summary row's success as every front end prints a rate (`stats.format_rate`):
     `67% (2/3, 95% CI 21–94%)`."""
-    return format_rate(
-        SimpleNamespace(
-            n=row.runs,
-            successes=row.completed,
-            success_rate=row.success_rate,
-            ci_low=row.success_low,
-            ci_high=row.success_high,
-        )
-    )
+    return rate_text(row.completed, row.runs, row.success_rate, row.success_low, row.success_high)
 
 
 def figure_text(value: Any, template: str) -> str:

@@ -399,9 +399,11 @@ def rate_label(row: Any) -> str:
 
 def format_rate(row: Any) -> str:
     """A rate as every front end prints it: `67% (2/3, 95% CI 21–94%)`, or `no runs`."""
-    if not row.n:
+    return rate_text(row.successes, row.n, row.success_rate, row.ci_low, row.ci_high)
+
+
+def rate_text(successes: int, n: int, rate: float, low: float, high: float) -> str:
+    """`format_rate` from its figures."""
+    if not n:
         return "no runs"
-    return (
-        f"{row.success_rate:.0%} ({row.successes}/{row.n}, "
-        f"95% CI {100 * row.ci_low:.0f}–{row.ci_high:.0%})"
-    )
+    return f"{rate:.0%} ({successes}/{n}, 95% CI {100 * low:.0f}–{high:.0%})"

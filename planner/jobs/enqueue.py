@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -120,12 +121,19 @@ def requeue_stranded(db: Database, app: App, *, older_than_s: float) -> list[uui
             )
         ).all()
     )
-    requeued = []
-    for generation_id in queued:
+    return _give_jobs(db, app, queued, "queued with no live job")
+
+
+def _give_jobs(
+    db: Database, app: App, generation_ids: Sequence[uuid.UUID], why: str
+) -> list[uuid.UUID]:
+    """A new job for each generation (`resume_job`); the ones actually given one."""
+    given = []
+    for generation_id in generation_ids:
         if resume_job(db, app, generation_id):
-            log.warning("generation %s: queued with no live job; given a new one", generation_id)
-            requeued.append(generation_id)
-    return requeued
+            log.warning("generation %s: %s; given a new job", generation_id, why)
+            given.append(generation_id)
+    return given
 
 
 def requeue_unrecorded_runs(db: Database, app: App, *, older_than_s: float) -> list[uuid.UUID]:
@@ -147,15 +155,7 @@ def requeue_unrecorded_runs(db: Database, app: App, *, older_than_s: float) -> l
             )
         ).all()
     )
-    requeued = []
-    for generation_id in ended:
-        if resume_job(db, app, generation_id):
-            log.warning(
-                "generation %s: ended with its experiment run unrecorded; given a new job",
-                generation_id,
-            )
-            requeued.append(generation_id)
-    return requeued
+    return _give_jobs(db, app, ended, "ended with its experiment run unrecorded")
 
 
 def enqueue_experiment(

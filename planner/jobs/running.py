@@ -118,8 +118,7 @@ def close_finished_experiments(db: Database, *, older_than_s: float) -> list[uui
         .where(
             or_(
                 ExperimentRun.status.not_in(FINISHED_RUNS),
-                Generation.id.is_(None),
-                Generation.finished_at.is_(None),
+                Generation.finished_at.is_(None),  # also a run with no generation (a contender's)
                 Generation.finished_at >= cutoff,
             )
         )
