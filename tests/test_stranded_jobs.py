@@ -6,7 +6,10 @@ whose job still waits gets none."""
 from __future__ import annotations
 
 import threading
+import uuid
+from typing import Any
 
+from procrastinate import App
 from sqlalchemy import select, text
 
 from planner.auth import get_or_create_local_user
@@ -60,19 +63,9 @@ def test_an_experiment_run_whose_worker_died_after_its_generation_ended_is_recor
     """The worker finished the generation and died before storing the run's outcome (its
     job then ends `failed`, as stalled): the generation holds no lease to expire, so only
     this finds the run, and the experiment still closes."""
-    postgres.ensure_schema()
     app = make_app(postgres)
-    user = get_or_create_local_user(postgres)
-    config = ExperimentConfig(faults=("none",), strategies=("resume",), repeats=1, speed=1000)
-    experiment_id, total = enqueue_experiment(postgres, app, config, user.id)
-    assert total == 1
-    run_id, gid = postgres.read(
-        lambda conn: conn.execute(
-            select(ExperimentRun.id, ExperimentRun.generation_id).where(
-                ExperimentRun.experiment_id == experiment_id
-            )
-        ).one()
-    )
+    experiment_id, run = _one_run_experiment_on_workers(postgres, app)
+    run_id, gid = run.id, run.generation_id
     first_job = _job_of(postgres, gid)
     assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == []  # nothing ended yet
 
@@ -112,6 +105,21 @@ def test_an_experiment_run_whose_worker_died_after_its_generation_ended_is_recor
     assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == []
 
 
+def _one_run_experiment_on_workers(db: Database, app: App) -> tuple[uuid.UUID, Any]:
+    """An experiment of one fault-free `resume` run, enqueued as a job: (its id, its run)."""
+    db.ensure_schema()
+    user = get_or_create_local_user(db)
+    config = ExperimentConfig(faults=("none",), strategies=("resume",), repeats=1, speed=1000)
+    experiment_id, total = enqueue_experiment(db, app, config, user.id)
+    assert total == 1
+    run = db.read(
+        lambda conn: conn.execute(
+            select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
+        ).one()
+    )
+    return experiment_id, run
+
+
 def _run_status(db: Database, run_id) -> str:  # noqa: ANN001
     return db.read(
         lambda conn: conn.scalar(select(ExperimentRun.status).where(ExperimentRun.id == run_id))
@@ -121,16 +129,7 @@ def _run_status(db: Database, run_id) -> str:  # noqa: ANN001
 def test_an_experiment_whose_last_runs_worker_died_before_closing_it_is_closed(
     postgres: Database,
 ) -> None:
-    postgres.ensure_schema()
-    app = make_app(postgres)
-    user = get_or_create_local_user(postgres)
-    config = ExperimentConfig(faults=("none",), strategies=("resume",), repeats=1, speed=1000)
-    experiment_id, _ = enqueue_experiment(postgres, app, config, user.id)
-    run = postgres.read(
-        lambda conn: conn.execute(
-            select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
-        ).one()
-    )
+    experiment_id, run = _one_run_experiment_on_workers(postgres, make_app(postgres))
     assert running.close_finished_experiments(postgres, older_than_s=0) == []  # a run waits
 
     # The last run's worker stored its outcome and died before closing the experiment.
