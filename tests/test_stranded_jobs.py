@@ -94,14 +94,7 @@ def test_an_experiment_run_whose_worker_died_after_its_generation_ended_is_recor
         postgres, run_id, bus=EventBus(), cancel=threading.Event(), job_id=new_job
     )
     assert _run_status(postgres, run_id) == "completed"
-    assert (
-        postgres.read(
-            lambda conn: conn.scalar(
-                select(Experiment.status).where(Experiment.id == experiment_id)
-            )
-        )
-        == "completed"
-    )
+    assert _experiment_status(postgres, experiment_id) == "completed"
     assert requeue_unrecorded_runs(postgres, app, older_than_s=0) == []
 
 
