@@ -181,3 +181,39 @@ def test_the_sweep_interrupts_an_expired_lease_with_a_stored_event_and_fences_it
     _, resume, lease = store.reopen(gid)
     assert resume.positions.next_event_seq == 3  # the seq clients saw goes on
     assert lease.epoch == 3  # runner 1, the sweep 2, the resume 3
+
+
+def test_a_hand_off_that_meets_a_finished_generation_leaves_its_runners_lease_alone(
+    db: Database,
+) -> None:
+    """The runner finished between the hand-off's (or the sweep's) read and its fence: the
+    generation stays completed and its lease still names the runner that finished it."""
+    gid = stored_generation(db)
+    store = GenerationStore(db)
+    finished_by = store.start(gid)
+    db.transaction(
+        lambda conn: conn.execute(
+            update(Generation)
+            .where(Generation.id == gid)
+            .values(status=GenerationStatus.COMPLETED, finished_at=utcnow())
+        )
+    )
+    before = db.read(
+        lambda conn: conn.execute(
+            select(GenerationLease.epoch, GenerationLease.owner).where(
+                GenerationLease.generation_id == gid
+            )
+        ).one()
+    )
+    published = []
+    assert store.hand_off(gid, publish=published.append) is False
+    after = db.read(
+        lambda conn: conn.execute(
+            select(GenerationLease.epoch, GenerationLease.owner).where(
+                GenerationLease.generation_id == gid
+            )
+        ).one()
+    )
+    assert tuple(after) == tuple(before) == (finished_by.epoch, leases.this_runner())
+    assert published == [] and _count(db, GenerationEvent, gid) == 0
+    assert store.load(gid).status == GenerationStatus.COMPLETED

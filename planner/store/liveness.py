@@ -150,7 +150,9 @@ def _interrupt(
     epoch: int | None,
     reason: str = INTERRUPTED_REASON,
 ) -> EventMessage | None:
-    """Fence the lease, mark the row, store the event; None if its runner is alive after all."""
+    """Fence the lease, mark the row, store the event; None if its runner is alive after
+    all, or if the generation ended meanwhile (then the fence is rolled back with the
+    transaction: a finished generation keeps the lease of the runner that finished it)."""
     if epoch is not None and not fence(conn, generation_id, epoch, owner=SWEEPER):
         return None
     marked = conn.execute(
@@ -164,8 +166,21 @@ def _interrupt(
         )
     ).rowcount
     if marked != 1:
-        return None
+        raise _NoLongerLive
     return _store_event(conn, generation_id, GenerationInterrupted(reason=reason))
+
+
+class _NoLongerLive(Exception):
+    """The generation ended between the scan (or the hand-off's read) and the fence."""
+
+
+def _interrupt_in_transaction(
+    db: Database, generation_id: uuid.UUID, epoch: int | None, reason: str = INTERRUPTED_REASON
+) -> EventMessage | None:
+    try:
+        return db.transaction(lambda conn: _interrupt(conn, generation_id, epoch, reason=reason))
+    except _NoLongerLive:
+        return None
 
 
 def hand_off(
@@ -184,7 +199,7 @@ def hand_off(
             select(GenerationLease.epoch).where(GenerationLease.generation_id == generation_id)
         )
     )
-    message = db.transaction(lambda conn: _interrupt(conn, generation_id, epoch, reason=reason))
+    message = _interrupt_in_transaction(db, generation_id, epoch, reason=reason)
     if message is None:
         return False
     if publish is not None:
@@ -221,7 +236,7 @@ def mark_interrupted(
     for row in rows:
         if not _abandoned(row, now, stale_before):
             continue
-        message = db.transaction(lambda conn, row=row: _interrupt(conn, row.id, row.epoch))
+        message = _interrupt_in_transaction(db, row.id, row.epoch)
         if message is None:
             continue
         marked.append(row.id)
