@@ -43,6 +43,18 @@ def _count(db: Database, model: type, generation_id: uuid.UUID) -> int:
     )
 
 
+def _lease_of(db: Database, generation_id: uuid.UUID) -> tuple[int, str | None]:
+    """The lease's (epoch, owner)."""
+    row = db.read(
+        lambda conn: conn.execute(
+            select(GenerationLease.epoch, GenerationLease.owner).where(
+                GenerationLease.generation_id == generation_id
+            )
+        ).one()
+    )
+    return row.epoch, row.owner
+
+
 def _claim_elsewhere(db: Database, generation_id: uuid.UUID) -> leases.Lease:
     return db.transaction(
         lambda conn: leases.take(conn, generation_id, ttl_s=30, now=utcnow(), owner="other")
@@ -198,22 +210,10 @@ def test_a_hand_off_that_meets_a_finished_generation_leaves_its_runners_lease_al
             .values(status=GenerationStatus.COMPLETED, finished_at=utcnow())
         )
     )
-    before = db.read(
-        lambda conn: conn.execute(
-            select(GenerationLease.epoch, GenerationLease.owner).where(
-                GenerationLease.generation_id == gid
-            )
-        ).one()
-    )
+    before = _lease_of(db, gid)
     published = []
     assert store.hand_off(gid, publish=published.append) is False
-    after = db.read(
-        lambda conn: conn.execute(
-            select(GenerationLease.epoch, GenerationLease.owner).where(
-                GenerationLease.generation_id == gid
-            )
-        ).one()
-    )
-    assert tuple(after) == tuple(before) == (finished_by.epoch, leases.this_runner())
+    after = _lease_of(db, gid)
+    assert after == before == (finished_by.epoch, leases.this_runner())
     assert published == [] and _count(db, GenerationEvent, gid) == 0
     assert store.load(gid).status == GenerationStatus.COMPLETED

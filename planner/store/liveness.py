@@ -144,42 +144,41 @@ def cancel_unclaimed(conn: Connection, generation_id: uuid.UUID) -> bool:
     return True
 
 
+class _NotInterrupted(Exception):
+    """Its runner is alive after all, or the generation ended meanwhile."""
+
+
 def _interrupt(
-    conn: Connection,
+    db: Database,
     generation_id: uuid.UUID,
     epoch: int | None,
     reason: str = INTERRUPTED_REASON,
 ) -> EventMessage | None:
-    """Fence the lease, mark the row, store the event; None if its runner is alive after
-    all, or if the generation ended meanwhile (then the fence is rolled back with the
-    transaction: a finished generation keeps the lease of the runner that finished it)."""
-    if epoch is not None and not fence(conn, generation_id, epoch, owner=SWEEPER):
-        return None
-    marked = conn.execute(
-        update(Generation)
-        .where(Generation.id == generation_id)
-        .where(Generation.status.in_(LIVE_STATUSES))
-        .values(
-            status=GenerationStatus.INTERRUPTED,
-            error=INTERRUPTED_MESSAGE.format(id=generation_id),
-            finished_at=utcnow(),
-        )
-    ).rowcount
-    if marked != 1:
-        raise _NoLongerLive
-    return _store_event(conn, generation_id, GenerationInterrupted(reason=reason))
+    """Fence the lease, mark the row, store the event, in one transaction. None, with
+    nothing written, if its runner is alive after all or the generation ended between the
+    caller's read and the fence: a finished generation keeps the lease of the runner that
+    finished it."""
 
+    def fence_and_mark(conn: Connection) -> EventMessage:
+        if epoch is not None and not fence(conn, generation_id, epoch, owner=SWEEPER):
+            raise _NotInterrupted
+        marked = conn.execute(
+            update(Generation)
+            .where(Generation.id == generation_id)
+            .where(Generation.status.in_(LIVE_STATUSES))
+            .values(
+                status=GenerationStatus.INTERRUPTED,
+                error=INTERRUPTED_MESSAGE.format(id=generation_id),
+                finished_at=utcnow(),
+            )
+        ).rowcount
+        if marked != 1:
+            raise _NotInterrupted  # rolls the fence back
+        return _store_event(conn, generation_id, GenerationInterrupted(reason=reason))
 
-class _NoLongerLive(Exception):
-    """The generation ended between the scan (or the hand-off's read) and the fence."""
-
-
-def _interrupt_in_transaction(
-    db: Database, generation_id: uuid.UUID, epoch: int | None, reason: str = INTERRUPTED_REASON
-) -> EventMessage | None:
     try:
-        return db.transaction(lambda conn: _interrupt(conn, generation_id, epoch, reason=reason))
-    except _NoLongerLive:
+        return db.transaction(fence_and_mark)
+    except _NotInterrupted:
         return None
 
 
@@ -199,7 +198,7 @@ def hand_off(
             select(GenerationLease.epoch).where(GenerationLease.generation_id == generation_id)
         )
     )
-    message = _interrupt_in_transaction(db, generation_id, epoch, reason=reason)
+    message = _interrupt(db, generation_id, epoch, reason=reason)
     if message is None:
         return False
     if publish is not None:
@@ -236,7 +235,7 @@ def mark_interrupted(
     for row in rows:
         if not _abandoned(row, now, stale_before):
             continue
-        message = _interrupt_in_transaction(db, row.id, row.epoch)
+        message = _interrupt(db, row.id, row.epoch)
         if message is None:
             continue
         marked.append(row.id)
