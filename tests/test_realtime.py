@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -14,12 +15,13 @@ from planner import auth
 from planner.db import Database
 from planner.events import EventBus, GenerationEvents, Recovery, TextDelta, TokensProgress
 from planner.plan import GenerationService
-from planner.realtime import RealtimeHandle, RealtimeServer, start_in_thread
+from planner.realtime import RealtimeHandle, RealtimeServer, start_in_thread, store
 from planner.realtime.hosting import bind
 from tests.realtime_support import (
     Client,
     Follower,
     Recorder,
+    WatchedReads,
     connected,
     make_generation,
     make_user,
@@ -387,6 +389,61 @@ async def test_events_and_connections_while_the_server_stops_get_shutting_down(
             await late.connect(url, token)
         assert late.connect_errors[-1]["data"]["code"] == "shutting_down"
     finally:
+        await client.close()
+        runner.should_exit = True
+        await serving
+        service.shutdown(cancel=True)
+
+
+class HeldReads(WatchedReads):
+    """Reads whose `generation_info` waits for `gate` (set to let them go)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, lambda page: None)
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def generation_info(self, generation_id: uuid.UUID) -> store.GenerationInfo | None:
+        self.waiting.set()
+        self.gate.wait(60)
+        return super().generation_info(generation_id)
+
+
+async def test_events_waiting_for_their_turn_when_the_server_stops_get_shutting_down(
+    home_db: Database, bus: EventBus, alice: tuple[auth.TokenClaims, str]
+) -> None:
+    """An event waiting for its connection's database turn while the pool shut down
+    crashed its handler ("cannot schedule new futures after shutdown", seen in the
+    fairness benchmark): it gets `shutting_down` like any event after the stop."""
+    claims, token = alice
+    service = GenerationService(home_db, bus=bus)
+    reads = HeldReads(home_db)
+    server = RealtimeServer(db=home_db, service=service, bus=bus, reads=reads)
+    runner = uvicorn.Server(uvicorn.Config(server.app, lifespan="on", log_level="warning"))
+    sock = bind("127.0.0.1", 0)
+    serving = asyncio.create_task(runner.serve(sockets=[sock]))
+    url = "http://{}:{}".format(*sock.getsockname()[:2])
+    client = Client()
+    try:
+        while not runner.started:
+            await asyncio.sleep(0.01)
+        await client.connect(url, token)
+        ref = {"generation_id": str(make_generation(home_db, claims.user_id))}
+        answers: list[dict] = []
+        for _ in range(3):  # the first holds the connection's turn; two wait for it
+            await client.sio.emit("join_generation", ref, callback=answers.append)
+        async with asyncio.timeout(30):
+            while not reads.waiting.is_set():
+                await asyncio.sleep(0.01)
+        await server.shutdown()
+        reads.gate.set()
+        async with asyncio.timeout(30):
+            while len(answers) < 3:
+                await asyncio.sleep(0.01)
+        assert answers[0]["status"] == "running"  # it was already reading
+        assert [a["error"]["code"] for a in answers[1:]] == ["shutting_down"] * 2
+    finally:
+        reads.gate.set()
         await client.close()
         runner.should_exit = True
         await serving

@@ -173,12 +173,18 @@ class RealtimeServer:
         call = functools.partial(self._held, work, *args, **kwargs)
         sid = _handling.get()
         if sid is None:
-            return await loop.run_in_executor(self._db_pool, call)
+            return await self._on_db_thread(loop, call)
         turn = self._db_turns.get(sid)
         if turn is None:
             turn = self._db_turns[sid] = asyncio.Semaphore(self.limits.db_per_connection)
         async with turn:
-            return await loop.run_in_executor(self._db_pool, call)
+            return await self._on_db_thread(loop, call)
+
+    async def _on_db_thread(self, loop: asyncio.AbstractEventLoop, call: Callable[[], Any]) -> Any:
+        # The pool may have shut down while this event waited for its turn.
+        if self._closing:
+            raise ShuttingDown("the server is shutting down; connect again in a moment")
+        return await loop.run_in_executor(self._db_pool, call)
 
     def _held(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with self.db.held():
