@@ -25,6 +25,7 @@ most of its 400 calls measured a server the flood had already left.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing as mp
 import os
 import statistics
@@ -54,6 +55,8 @@ OBSERVER_EVERY_S = 0.06  # 16.7 events/s: the observer stays within the default 
 
 def _server_main(conn: Connection, env: dict[str, str], unlimited: bool) -> None:
     os.environ.update(env)
+    # One warning per walled connection would bury the figures; their count is printed.
+    logging.getLogger("planner.realtime.wall").setLevel(logging.ERROR)
     from planner import auth
     from planner.db import Database
     from planner.events import EventBus
@@ -86,6 +89,7 @@ def _server_main(conn: Connection, env: dict[str, str], unlimited: bool) -> None
     handle = start_in_thread("127.0.0.1", 0, db=db, service=service, bus=EventBus(), limits=limits)
     conn.send((handle.url, tokens, generations))
     conn.recv()  # told to stop
+    conn.send(handle.server.wall.counts.walled)
     handle.stop()
     service.shutdown(cancel=True)
     db.close()
@@ -188,6 +192,7 @@ def _run(label: str, *, pause_s: float | None, unlimited: bool, calls: int) -> N
         if flooder is not None:
             flooder.join(60)
         bench_end.send("stop")
+        walled = bench_end.recv()
         server.join(60)
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -201,6 +206,7 @@ def _run(label: str, *, pause_s: float | None, unlimited: bool, calls: int) -> N
     if pause_s is not None:
         flood_note = (
             f", {refused:,} of {sent:,} flood events refused over {connections} connection(s)"
+            f" ({walled} stopped at the transport's wall)"
         )
     verdict = ""
     if pause_s == FLOOD_PAUSE_S and not unlimited:

@@ -9,11 +9,16 @@ benchmarks/bench_fairness.py, not asserted here.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
+import websockets.asyncio.client
+import websockets.exceptions
+import websockets.frames
 
 from planner.db import Database
 from planner.events import EventBus
@@ -116,7 +121,8 @@ def endpoint(
         service=service,
         bus=EventBus(),
         reads=reads,
-        limits=EventLimits(per_second=1, burst=5, db_threads=2),
+        # The wall's own close waits a minute: here the event buckets always disconnect first.
+        limits=EventLimits(per_second=1, burst=5, db_threads=2, wall_grace_s=60),
         limit_clock=limit_clock,
     )
     yield handle
@@ -185,6 +191,10 @@ async def test_a_flood_of_2000_events_reaches_the_database_only_as_far_as_the_bu
     assert answer["error"]["code"] == "not_found", "answered, not rate-limited"
     # 5 catch-ups read ownership, events and the status again; the refused ones nothing.
     assert len(reads.threads) <= 5 * 3 + 1
+    # Engine.IO saw at most the wall's frames (the connect packet and events; the rest of
+    # the flood, if it arrived before the disconnect, was dropped unread).
+    counts = endpoint.server.wall.counts
+    assert counts.passed_frames <= endpoint.server.limits.frame_burst + 3, counts
 
 
 async def test_a_burst_from_one_connection_leaves_database_threads_for_the_others(
@@ -218,6 +228,99 @@ async def test_a_burst_from_one_connection_leaves_database_threads_for_the_other
         assert reads.most_in_flight == 1, "one connection's reads ran one at a time"
     finally:
         reads.gate.set()
+
+
+# ---- the transport's wall -------------------------------------------------------------
+
+
+@pytest.fixture
+def walled(
+    home_db: Database, service: GenerationService, limit_clock: StillClock
+) -> Iterator[RealtimeHandle]:
+    """An endpoint whose event buckets never disconnect (so only the wall can) and whose
+    wall closes at once: burst 5, so 10 frames pass."""
+    handle = start_in_thread(
+        "127.0.0.1",
+        0,
+        db=home_db,
+        service=service,
+        bus=EventBus(),
+        limits=EventLimits(per_second=1, burst=5, disconnect_after=0, wall_grace_s=0),
+        limit_clock=limit_clock,
+    )
+    yield handle
+    handle.stop()
+
+
+async def _close_of(ws: websockets.asyncio.client.ClientConnection) -> websockets.frames.Close:
+    """Read until the server closes `ws`; its close frame."""
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                await ws.recv()
+    except websockets.exceptions.ConnectionClosed as closed:
+        assert closed.rcvd is not None, "the server closed without a close frame"
+        return closed.rcvd
+
+
+async def test_frames_past_the_wall_never_reach_engineio_and_the_wall_closes_the_connection(
+    walled: RealtimeHandle,
+) -> None:
+    """1,000 pongs carry no event the buckets could refuse: 10 reach Engine.IO, the rest
+    are never read, and the wall closes the connection with 1008 and a reason."""
+    url = f"ws://127.0.0.1:{walled.port}/socket.io/?EIO=4&transport=websocket"
+    async with websockets.asyncio.client.connect(url) as ws:
+        opened = await ws.recv()
+        assert str(opened).startswith("0{"), opened  # Engine.IO's open packet
+        for _ in range(1000):
+            await ws.send("3")
+        close = await _close_of(ws)
+    assert (close.code, close.reason) == (1008, "too many frames: this connection was closed")
+    counts = walled.server.wall.counts
+    assert counts.passed_frames == 10 and counts.walled == counts.closed_by_wall == 1, counts
+
+
+async def test_an_event_flood_the_buckets_never_disconnect_is_ended_by_the_wall(
+    home_db: Database, walled: RealtimeHandle, clients: list[Client]
+) -> None:
+    flooder, token = make_user(home_db, "flood")
+    _, other_token = make_user(home_db, "other")
+    generation_id = str(make_generation(home_db, flooder.id))
+    client = await connected(clients, walled, token)
+    answers: list[dict] = []
+    for _ in range(2000):
+        if not client.sio.connected:
+            break
+        await client.sio.emit(
+            "request_catch_up",
+            {"generation_id": generation_id, "after_seq": 0},
+            callback=answers.append,
+        )
+    await asyncio.wait_for(client.disconnected.wait(), 60)
+    # The connect packet and 9 events passed; of those, 5 were within the event burst.
+    assert len(answers) <= 9
+    assert [a for a in answers if "error" not in a][5:] == []
+    assert walled.server.wall.counts.passed_frames == 10
+    other = await connected(clients, walled, other_token)
+    answer = await other.call("join_generation", {"generation_id": generation_id})
+    assert answer["error"]["code"] == "not_found", "another connection is not walled"
+
+
+async def test_a_polling_post_with_more_packets_than_the_wall_is_refused_before_engineio(
+    walled: RealtimeHandle,
+) -> None:
+    base = f"http://127.0.0.1:{walled.port}/socket.io/?EIO=4&transport=polling"
+    async with httpx.AsyncClient(timeout=30) as http:
+        opened = await http.get(base)
+        assert opened.text.startswith("0{"), opened.text
+        sid = json.loads(opened.text[1:])["sid"]
+        session = f"{base}&sid={sid}"
+        small = await http.post(session, content="\x1e".join(["3"] * 4))  # 4 pongs
+        assert (small.status_code, small.text) == (200, "OK")
+        flood = await http.post(session, content="\x1e".join(["3"] * 11))  # 6 left, not 11
+        assert flood.status_code == 429
+        assert flood.text == "too many packets: this session sent more than the endpoint allows"
+    assert walled.server.wall.counts.walled == 1
 
 
 # ---- the per-user cap ------------------------------------------------------------------

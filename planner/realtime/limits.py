@@ -17,6 +17,9 @@ default thread pool, which the flood filled. Now:
   has at most `db_per_connection` pieces of it in that executor at once (1 by default):
   the events within a flooder's burst wait their turn on the event loop instead of
   filling every thread, so another connection's read finds a thread free;
+- beneath both, the transport's own wall (`planner.realtime.wall`): frames past twice
+  what the event buckets allow are dropped before Engine.IO decodes them, so a flood of
+  thousands of events costs the node a few hundred handled frames, not a task each;
 - the generation service caps each user's queued and running generations
   (`planner.plan.service`), so one user cannot fill the queue either.
 
@@ -35,6 +38,7 @@ DEFAULT_EVENT_BURST = 40
 DEFAULT_DB_THREADS = 4
 DEFAULT_DISCONNECT_AFTER = 200  # refused events in a row
 DEFAULT_DB_PER_CONNECTION = 1
+DEFAULT_WALL_GRACE_S = 2.0  # a walled connection Engine.IO has not closed, then closed
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,25 @@ class EventLimits:
     db_threads: int = DEFAULT_DB_THREADS
     disconnect_after: int = DEFAULT_DISCONNECT_AFTER  # 0: never
     db_per_connection: int = DEFAULT_DB_PER_CONNECTION  # database tasks in flight at once
+    wall_grace_s: float = DEFAULT_WALL_GRACE_S  # see planner.realtime.wall
+
+    @property
+    def frame_burst(self) -> int:
+        """The frames one connection may send at once before the transport drops the rest
+        (`planner.realtime.wall`): twice the events it may send before the event buckets
+        disconnect it (twice its burst if they never do)."""
+        return 2 * (self.burst + self.disconnect_after)
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames a second past the burst: twice the events (pongs, binary attachments)."""
+        return 2 * self.per_second
 
     def __post_init__(self) -> None:
         if not (self.per_second > 0 and math.isfinite(self.per_second)):
             raise ValueError(f"events per second must be above 0, not {self.per_second!r}")
+        if not (self.wall_grace_s >= 0 and math.isfinite(self.wall_grace_s)):
+            raise ValueError(f"the wall's grace must be 0 s or more, not {self.wall_grace_s!r}")
         if self.disconnect_after < 0:
             raise ValueError("disconnect_after must be 0 (never) or more")
         if self.burst < 1 or self.db_threads < 1 or self.db_per_connection < 1:
@@ -74,13 +93,18 @@ class TokenBucket:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    def take(self) -> bool:
-        """Whether an event may go ahead now (and if so, it used a token)."""
+    def take(self, count: int = 1) -> bool:
+        """Whether `count` events may go ahead now (and if so, they used their tokens)."""
         self._refill()
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= count:
+            self.tokens -= count
             return True
         return False
+
+    def level(self) -> float:
+        """The tokens in the bucket now."""
+        self._refill()
+        return self.tokens
 
     def wait_s(self) -> float:
         """Seconds until the next token."""

@@ -61,6 +61,7 @@ from planner.realtime.publisher import (
     room_for,
 )
 from planner.realtime.relay import HighWater, LocalRelay, RedisRelay
+from planner.realtime.wall import FrameWall
 from planner.store import GenerationNotFound, GenerationNotResumable
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,12 @@ class RealtimeServer:
             logger=False,
             engineio_logger=False,
         )
-        self.app = socketio.ASGIApp(self.sio, on_startup=self.startup, on_shutdown=self.shutdown)
+        self.wall = FrameWall(
+            socketio.ASGIApp(self.sio, on_startup=self.startup, on_shutdown=self.shutdown),
+            self.limits,
+            limit_clock,
+        )
+        self.app = self.wall
         self.startup_error: Exception | None = None
         self._relay: LocalRelay | RedisRelay | None = None
         self._publisher: RedisPublisher | None = None
