@@ -103,14 +103,19 @@ async def _connect(url: str, token: str) -> socketio.AsyncClient:
 
 async def _flood(
     url: str, token: str, generation_id: str, ready: Any, done: Any, pause_s: float
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """The issue's flood (BURSTS x EVENTS_PER_BURST on one connection, without waiting for
     answers) again and again until `done`, on a new connection each time (the server drops
-    a flooding one), `pause_s` apart; returns (events sent, events refused, connections)."""
+    a flooding one), `pause_s` apart (a refused connection is tried again at once);
+    returns (events sent, events refused, connections, connections refused)."""
     payload = {"generation_id": generation_id, "after_seq": 0}
-    sent = refused = connections = 0
+    sent = refused = connections = refused_connects = 0
     while not done.is_set():
-        client = await _connect(url, token)
+        try:
+            client = await _connect(url, token)
+        except socketio.exceptions.ConnectionError:  # too many connections: at once again
+            refused_connects += 1
+            continue
         connections += 1
         answers: list[Any] = []
 
@@ -137,7 +142,7 @@ async def _flood(
             await client.disconnect()
         if pause_s and not done.is_set():
             await asyncio.sleep(pause_s)
-    return sent, refused, connections
+    return sent, refused, connections, refused_connects
 
 
 def _flooder_main(
@@ -188,7 +193,9 @@ def _run(label: str, *, pause_s: float | None, unlimited: bool, calls: int) -> N
             ready.wait(30)
         times = asyncio.run(_observe(url, tokens[1], generations[1], calls))
         done.set()
-        sent, refused, connections = result_in.recv() if flooder is not None else (0, 0, 0)
+        sent, refused, connections, refused_connects = (
+            result_in.recv() if flooder is not None else (0, 0, 0, 0)
+        )
         if flooder is not None:
             flooder.join(60)
         bench_end.send("stop")
@@ -205,8 +212,9 @@ def _run(label: str, *, pause_s: float | None, unlimited: bool, calls: int) -> N
     flood_note = ""
     if pause_s is not None:
         flood_note = (
-            f", {refused:,} of {sent:,} flood events refused over {connections} connection(s)"
-            f" ({walled} stopped at the transport's wall)"
+            f", {refused:,} of {sent:,} flood events emitted were refused over "
+            f"{connections} connection(s)"
+            f" ({walled} stopped at the transport's wall, {refused_connects:,} refused)"
         )
     verdict = ""
     if pause_s == FLOOD_PAUSE_S and not unlimited:

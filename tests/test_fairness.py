@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import socketio
 import websockets.asyncio.client
 import websockets.exceptions
 import websockets.frames
@@ -25,7 +26,7 @@ from planner.events import EventBus
 from planner.plan import GenerationRequest, GenerationService, TooManyGenerations
 from planner.realtime import RealtimeHandle, start_in_thread
 from planner.realtime import store as rt_store
-from planner.realtime.limits import EventLimits, TokenBucket
+from planner.realtime.limits import ConnectionLimits, EventLimits, NotConnected, TokenBucket
 from tests.realtime_support import Client, connected, make_generation, make_user
 
 pytestmark = pytest.mark.anyio
@@ -228,6 +229,85 @@ async def test_a_burst_from_one_connection_leaves_database_threads_for_the_other
         assert reads.most_in_flight == 1, "one connection's reads ran one at a time"
     finally:
         reads.gate.set()
+
+
+# ---- a user's connections together ----------------------------------------------------
+
+
+def test_a_users_connections_share_a_bucket_and_a_gone_connection_makes_none() -> None:
+    clock = StillClock()
+    limits = ConnectionLimits(
+        EventLimits(per_second=1, burst=5, user_burst=8, user_per_second=1, connect_burst=2),
+        clock,
+    )
+    assert limits.open("a1", "alice") is None and limits.open("a2", "alice") is None
+    assert limits.open("b1", "bob") is None
+    assert [limits.allow("a1") is None for _ in range(6)] == [True] * 5 + [False]
+    assert not limits.user_limited("a1"), "a1's own bucket is empty"
+    # a2's own bucket is full, but alice has 3 of her 8 left
+    assert [limits.allow("a2") is None for _ in range(4)] == [True] * 3 + [False]
+    assert limits.user_limited("a2") and limits.allow("a2") == pytest.approx(1.0)
+    assert limits.allow("b1") is None, "another user has buckets of their own"
+    # Opening connections: 2 at once, then one every 2 s (the default rate).
+    assert limits.open("a3", "alice") == pytest.approx(2.0)
+    clock.now += 2.0
+    assert limits.open("a3", "alice") is None
+    # A connection that has gone: its queued events make no new bucket.
+    limits.forget("a1")
+    with pytest.raises(NotConnected):
+        limits.allow("a1")
+
+
+@pytest.fixture
+def per_user(
+    home_db: Database, service: GenerationService, limit_clock: StillClock
+) -> Iterator[RealtimeHandle]:
+    handle = start_in_thread(
+        "127.0.0.1",
+        0,
+        db=home_db,
+        service=service,
+        bus=EventBus(),
+        limits=EventLimits(per_second=1, burst=5, user_burst=8, user_per_second=1, connect_burst=3),
+        limit_clock=limit_clock,
+    )
+    yield handle
+    handle.stop()
+
+
+async def test_a_new_connection_brings_no_new_budget_and_connections_are_limited_too(
+    home_db: Database, per_user: RealtimeHandle, limit_clock: StillClock, clients: list[Client]
+) -> None:
+    alice, token = make_user(home_db, "alice")
+    _, bob_token = make_user(home_db, "bobby")
+    generation_id = str(make_generation(home_db, alice.id))
+    ref = {"generation_id": generation_id}
+    first = await connected(clients, per_user, token)
+    assert ["error" in await first.call("join_generation", ref) for _ in range(5)] == [False] * 5
+    second = await connected(clients, per_user, token)
+    replies = [await second.call("join_generation", ref) for _ in range(4)]
+    assert ["error" in r for r in replies] == [False, False, False, True]
+    assert replies[3]["error"]["code"] == "rate_limited"
+    assert replies[3]["error"]["message"] == (
+        "too many events: your connections together may send 8 at once and 1 per second; "
+        "try again in 1.00 s"
+    )
+    bob = await connected(clients, per_user, bob_token)
+    assert (await bob.call("join_generation", ref))["error"]["code"] == "not_found"
+    # A third connection is allowed; a fourth, at once, is refused with its own code.
+    await connected(clients, per_user, token)
+    fourth = Client()
+    clients.append(fourth)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await fourth.connect(per_user.url, token)
+    refusal = fourth.connect_errors[-1]
+    assert refusal["data"]["code"] == "too_many_connections"
+    assert refusal["message"] == (
+        "too many connections: you may open 3 at once and one every 2 s; try again in 2.0 s"
+    )
+    limit_clock.now += 2
+    await fourth.connect(per_user.url, token)
+    assert fourth.sio.connected
 
 
 # ---- the transport's wall -------------------------------------------------------------

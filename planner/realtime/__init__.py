@@ -15,7 +15,9 @@ A refused request gets an `error` event `{event, code, message}` and `{"error": 
 as its acknowledgement (sent before the server disconnects a refused token). Server
 events carry `generation_id` and a gap-free `seq`. Fair sharing (`limits`): a connection
 over its event bucket gets `rate_limited` in every acknowledgement but one `error` event
-per run, and is disconnected after 200 in a row; a user over their cap of queued and
+per run, and is disconnected after 200 in a row (a user's connections together have
+twice one connection's budget, and a user opening connections too fast is refused at
+connect with `too_many_connections`); a user over their cap of queued and
 running generations gets `too_many_generations`; an ended session gets `token_revoked`;
 an event or a connection that arrives while the server stops gets `shutting_down`.
 

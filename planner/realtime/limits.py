@@ -12,6 +12,11 @@ default thread pool, which the flood filled. Now:
   flood of events). A connection that goes on regardless (`disconnect_after` refusals
   without ever letting its bucket fill up again, 200 by default) is disconnected after
   an `error` event saying so: the rest of its flood is dropped by Socket.IO, unread;
+- a user's connections together have a bucket too (`user_burst`, `user_per_second`:
+  twice one connection's), so a client that opens a new connection for every flood gets
+  no new budget with it (`rate_limited`, saying so); and opening connections takes from
+  a bucket per user (`connect_burst` at once, then `connects_per_second`): one over it
+  is refused at connect with code `too_many_connections` and the time to wait;
 - the endpoint's database work (token checks, reads, starts) runs on a bounded executor
   of its own (`db_threads`), never the loop's shared default one, and each connection
   has at most `db_per_connection` pieces of it in that executor at once (1 by default):
@@ -38,6 +43,11 @@ DEFAULT_EVENT_BURST = 40
 DEFAULT_DB_THREADS = 4
 DEFAULT_DISCONNECT_AFTER = 200  # refused events in a row
 DEFAULT_DB_PER_CONNECTION = 1
+DEFAULT_USER_EVENT_BURST = 2 * DEFAULT_EVENT_BURST  # across all of one user's connections
+DEFAULT_USER_EVENTS_PER_S = 2 * DEFAULT_EVENTS_PER_S
+DEFAULT_CONNECT_BURST = 10  # connections one user may open at once
+DEFAULT_CONNECTS_PER_S = 0.5  # and then one every 2 s
+KEPT_USER_BUCKETS = 1024  # past this many, buckets that rested full are forgotten
 DEFAULT_WALL_GRACE_S = 2.0  # a walled connection Engine.IO has not closed, then closed
 
 
@@ -51,6 +61,10 @@ class EventLimits:
     disconnect_after: int = DEFAULT_DISCONNECT_AFTER  # 0: never
     db_per_connection: int = DEFAULT_DB_PER_CONNECTION  # database tasks in flight at once
     wall_grace_s: float = DEFAULT_WALL_GRACE_S  # see planner.realtime.wall
+    user_burst: int = DEFAULT_USER_EVENT_BURST
+    user_per_second: float = DEFAULT_USER_EVENTS_PER_S
+    connect_burst: int = DEFAULT_CONNECT_BURST
+    connects_per_second: float = DEFAULT_CONNECTS_PER_S
 
     @property
     def frame_burst(self) -> int:
@@ -65,8 +79,12 @@ class EventLimits:
         return 2 * self.per_second
 
     def __post_init__(self) -> None:
-        if not (self.per_second > 0 and math.isfinite(self.per_second)):
-            raise ValueError(f"events per second must be above 0, not {self.per_second!r}")
+        for name in ("per_second", "user_per_second", "connects_per_second"):
+            rate = getattr(self, name)
+            if not (rate > 0 and math.isfinite(rate)):
+                raise ValueError(f"{name.replace('_', ' ')} must be above 0, not {rate!r}")
+        if self.user_burst < 1 or self.connect_burst < 1:
+            raise ValueError("a user's event burst and connection burst must be at least 1")
         if not (self.wall_grace_s >= 0 and math.isfinite(self.wall_grace_s)):
             raise ValueError(f"the wall's grace must be 0 s or more, not {self.wall_grace_s!r}")
         if self.disconnect_after < 0:
@@ -112,27 +130,73 @@ class TokenBucket:
         return max(0.0, (1 - self.tokens) / self.rate)
 
 
+class NotConnected(KeyError):
+    """An event of a connection the limits no longer know: it has disconnected."""
+
+
 class ConnectionLimits:
-    """The buckets of one node's connections, by sid."""
+    """The buckets of one node's connections (by sid) and of their users.
+
+    A connection has a bucket of its own, and its user one for all of their connections
+    (`user_burst`, `user_per_second`): an event needs a token from both, so a user who
+    opens a new connection for every flood gets no new budget with it. Opening connections
+    takes from a third bucket per user (`connect_burst`, `connects_per_second`). A user's
+    buckets that have rested full are forgotten once there are many (a full bucket is the
+    same as a new one), and a connection's when it disconnects: an event of a disconnected
+    connection that was still queued is `NotConnected`, and makes no new bucket.
+    """
 
     def __init__(self, limits: EventLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
         self.clock = clock
         self._buckets: dict[str, TokenBucket] = {}
+        self._user_of: dict[str, object] = {}
+        self._users: dict[object, TokenBucket] = {}
+        self._connects: dict[object, TokenBucket] = {}
         self._refused_in_a_row: dict[str, int] = {}
 
+    def open(self, sid: str, user: object) -> float | None:
+        """None if `user` may open connection `sid` now (its buckets are made), else the
+        seconds until they may."""
+        connects = _bucket_of(
+            self._connects,
+            user,
+            self.limits.connect_burst,
+            self.limits.connects_per_second,
+            self.clock,
+        )
+        if not connects.take():
+            return connects.wait_s()
+        self._buckets[sid] = TokenBucket(self.limits.burst, self.limits.per_second, self.clock)
+        self._user_of[sid] = user
+        return None
+
     def allow(self, sid: str) -> float | None:
-        """None if `sid` may send this event now, else the seconds to wait."""
+        """None if `sid` may send this event now, else the seconds to wait; NotConnected
+        if `sid` has disconnected."""
         bucket = self._buckets.get(sid)
         if bucket is None:
-            bucket = TokenBucket(self.limits.burst, self.limits.per_second, self.clock)
-            self._buckets[sid] = bucket
-        if bucket.take():
+            raise NotConnected(sid)
+        users = _bucket_of(
+            self._users,
+            self._user_of[sid],
+            self.limits.user_burst,
+            self.limits.user_per_second,
+            self.clock,
+        )
+        if bucket.level() >= 1 and users.level() >= 1:
+            bucket.take()
+            users.take()
             if bucket.tokens >= bucket.capacity - 1:  # it had rested to a full bucket
                 self._refused_in_a_row[sid] = 0
             return None
         self._refused_in_a_row[sid] = self._refused_in_a_row.get(sid, 0) + 1
-        return bucket.wait_s()
+        return max(bucket.wait_s(), users.wait_s())
+
+    def user_limited(self, sid: str) -> bool:
+        """Whether the user's bucket, not the connection's, refused `sid`'s last event."""
+        bucket = self._buckets.get(sid)
+        return bucket is not None and bucket.level() >= 1
 
     def refused_in_a_row(self, sid: str) -> int:
         """How many events of `sid` were refused since its bucket was last full (a flooder
@@ -141,4 +205,21 @@ class ConnectionLimits:
 
     def forget(self, sid: str) -> None:
         self._buckets.pop(sid, None)
+        self._user_of.pop(sid, None)
         self._refused_in_a_row.pop(sid, None)
+
+
+def _bucket_of(
+    buckets: dict[object, TokenBucket],
+    key: object,
+    capacity: int,
+    rate: float,
+    clock: Callable[[], float],
+) -> TokenBucket:
+    bucket = buckets.get(key)
+    if bucket is None:
+        if len(buckets) >= KEPT_USER_BUCKETS:
+            for old in [k for k, b in buckets.items() if b.level() >= b.capacity]:
+                del buckets[old]
+        bucket = buckets[key] = TokenBucket(capacity, rate, clock)
+    return bucket

@@ -50,7 +50,7 @@ from planner.realtime.errors import (
     TooManyGenerationsRefused,
 )
 from planner.realtime.fanout import FanoutManager
-from planner.realtime.limits import ConnectionLimits, EventLimits
+from planner.realtime.limits import ConnectionLimits, EventLimits, NotConnected
 from planner.realtime.payloads import CatchUp, GenerationRef, StartGeneration, describe
 from planner.realtime.publisher import (
     NAMESPACE,
@@ -217,6 +217,13 @@ class RealtimeServer:
             raise refused.as_refusal() from None
         except ShuttingDown as closing:
             raise SocketIORefusal(closing.message, {"code": closing.code}) from None
+        wait_s = self._buckets.open(sid, claims.user_id)
+        if wait_s is not None:
+            raise SocketIORefusal(
+                f"too many connections: you may open {self.limits.connect_burst} at once and "
+                f"one every {1 / self.limits.connects_per_second:g} s; try again in {wait_s:.1f} s",
+                {"code": "too_many_connections"},
+            )
         await self.sio.save_session(sid, {"token": token, "user_id": claims.user_id})
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
@@ -244,7 +251,7 @@ class RealtimeServer:
         work: Callable[[str, uuid.UUID, P], Awaitable[Reply]],
     ) -> Reply:
         try:
-            self._within_rate(sid)
+            self._within_rate(sid, event)
             user_id = await self._still_authenticated(sid, event)
             try:
                 payload = model.model_validate(data)
@@ -261,14 +268,26 @@ class RealtimeServer:
             log.exception("the %s handler failed", event)
             return await self._refuse(sid, event, "internal", "the server could not do that")
 
-    def _within_rate(self, sid: str) -> None:
-        """RateLimited if this connection has used up its bucket (checked before any work)."""
-        wait_s = self._buckets.allow(sid)
-        if wait_s is not None:
+    def _within_rate(self, sid: str, event: str) -> None:
+        """RateLimited if this connection or its user has used up its bucket (checked
+        before any work); TokenNoLongerValid if the connection has gone meanwhile."""
+        try:
+            wait_s = self._buckets.allow(sid)
+        except NotConnected:  # disconnected while this event waited (e.g. after a flood)
+            gone = {"event": event, "code": "disconnected", "message": "the connection closed"}
+            raise TokenNoLongerValid(gone) from None
+        if wait_s is None:
+            return
+        if self._buckets.user_limited(sid):
             raise RateLimited(
-                f"too many events: this connection may send {self.limits.burst} at once and "
-                f"{self.limits.per_second:g} per second; try again in {wait_s:.2f} s"
+                f"too many events: your connections together may send {self.limits.user_burst} "
+                f"at once and {self.limits.user_per_second:g} per second; "
+                f"try again in {wait_s:.2f} s"
             )
+        raise RateLimited(
+            f"too many events: this connection may send {self.limits.burst} at once and "
+            f"{self.limits.per_second:g} per second; try again in {wait_s:.2f} s"
+        )
 
     async def _still_authenticated(self, sid: str, event: str) -> uuid.UUID:
         """The user on this connection; else an error event, disconnect, TokenNoLongerValid."""
@@ -323,7 +342,7 @@ class RealtimeServer:
 
     async def _unknown_event(self, event: str, sid: str, *_: Any) -> Reply:
         try:
-            self._within_rate(sid)
+            self._within_rate(sid, event)
             await self._still_authenticated(sid, event)
         except RateLimited as refused:
             return await self._refuse_rate(sid, event, refused)
