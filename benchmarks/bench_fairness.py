@@ -83,7 +83,17 @@ def _server_main(conn: Connection, env: dict[str, str], unlimited: bool) -> None
         )
         generations.append(str(spec.generation_id))
     limits = (
-        EventLimits(per_second=1e9, burst=10**9, disconnect_after=0) if unlimited else EventLimits()
+        EventLimits(
+            per_second=1e9,
+            burst=10**9,
+            disconnect_after=0,
+            user_per_second=1e9,
+            user_burst=10**9,
+            connects_per_second=1e9,
+            connect_burst=10**9,
+        )
+        if unlimited
+        else EventLimits()
     )
     service = GenerationService(db)
     handle = start_in_thread("127.0.0.1", 0, db=db, service=service, bus=EventBus(), limits=limits)

@@ -111,6 +111,35 @@ def test_unsupported_schema_features_are_refused(
     assert message in caught.value.api_message
 
 
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        (
+            {**SUMMARY, "properties": {**SUMMARY["properties"], "domain": {"type": "strng"}}},
+            "output_config.format.schema.properties.domain.type: not a valid JSON Schema: "
+            "'strng' is not valid under any of the given schemas",
+        ),
+        (
+            {**SUMMARY, "required": "domain"},
+            "output_config.format.schema.required: not a valid JSON Schema: "
+            "'domain' is not of type 'array'",
+        ),
+        (
+            {**SUMMARY, "properties": ["domain"]},
+            "output_config.format.schema.properties: not a valid JSON Schema: "
+            "['domain'] is not of type 'object'",
+        ),
+    ],
+)
+def test_a_schema_that_is_not_json_schema_is_refused_with_where(
+    sim: Simulator, schema: dict, message: str
+) -> None:
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client(sim.base_url).messages.create(**with_schema(plain_request(max_tokens=50), schema))
+    assert caught.value.status_code == 400
+    assert caught.value.api_message == message
+
+
 def test_a_format_other_than_json_schema_is_refused(sim: Simulator) -> None:
     request = {**plain_request(max_tokens=50), "output_config": {"format": {"type": "json"}}}
     with pytest.raises(anthropic.BadRequestError) as caught:

@@ -1,7 +1,8 @@
 """Structured outputs: `output_config.format: {type: "json_schema", schema}` as the API takes it.
 
 What is refused (400), from the structured-outputs documentation (read 2026-12-01):
-a format other than `json_schema`, a schema that is not an object, an assistant prefill
+a format other than `json_schema`, a schema that is not an object or not a valid JSON
+Schema (checked against its draft's meta-schema with `jsonschema`), an assistant prefill
 with a schema, and the schema features constrained decoding does not support: recursive
 `$ref`s and references outside the schema, numeric constraints (`minimum`, `maximum`,
 `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`), string length constraints
@@ -54,8 +55,26 @@ def output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     schema = fmt.get("schema")
     if not isinstance(schema, dict):
         raise SchemaRefused("output_config.format.schema: Input should be a valid dictionary")
+    _check_against_meta_schema(schema)
     _check(schema, schema, "schema", (), 0)
     return schema
+
+
+def _check_against_meta_schema(schema: dict[str, Any]) -> None:
+    """SchemaRefused if `schema` is not a JSON Schema at all (a misspelt type, `required`
+    that is not a list of names, ...), judged by its `$schema` draft (2020-12 without one)."""
+    # Imported here: jsonschema takes about a second to import in this environment (its
+    # format checker loads rfc3987-syntax), paid only by a process that sends a schema.
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import Draft202012Validator, validator_for
+
+    try:
+        validator_for(schema, default=Draft202012Validator).check_schema(schema)
+    except SchemaError as exc:
+        where = "".join(f".{part}" for part in exc.absolute_path)
+        raise SchemaRefused(
+            f"output_config.format.schema{where}: not a valid JSON Schema: {exc.message}"
+        ) from None
 
 
 def _resolve(root: dict[str, Any], ref: str, path: str) -> dict[str, Any]:
