@@ -16,46 +16,10 @@ from hypothesis import strategies as st
 from planner.cli import main
 from planner.errors import PlannerError
 from planner.protocol import FAULTS_HEADER
-from planner.sim import FAULT_TYPES, FaultSpecError, Simulator, parse_fault_spec
+from planner.sim import FaultSpecError, Simulator, parse_fault_spec
 from planner.sim.spec import MAX_SPEC_CHARS
+from tests.fuzz_support import FUZZ, one_line, specs
 from tests.sim_helpers import client, plain_request
-
-NAMES = sorted(
-    {name for cls in FAULT_TYPES.values() for name in cls.__dataclass_fields__} - {"type"}
-)
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**20), max_value=10**20)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
-fault_like = st.fixed_dictionaries(
-    {"type": st.sampled_from(sorted(FAULT_TYPES)) | st.text(max_size=8)},
-    optional={name: json_values for name in NAMES},
-)
-specs = st.one_of(
-    json_values.map(json.dumps),
-    st.lists(fault_like, max_size=4).map(json.dumps),
-    fault_like.map(json.dumps),
-    st.integers(min_value=1, max_value=3000).map(lambda depth: "[" * depth + "]" * depth),
-    st.integers(min_value=10, max_value=3000).map(
-        lambda count: json.dumps([{"type": "reset", "on_scope": "s" * 150}] * (count // 10))
-    ),
-    st.text(max_size=60),
-)
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-def one_line(message: str) -> bool:
-    return bool(message.strip()) and "\n" not in message.strip() and "Traceback" not in message
 
 
 @FUZZ
