@@ -44,7 +44,13 @@ from sqlalchemy.orm import Session
 from planner.analysis.experiments import BASELINE_FAULT, experiment_runs, summarize
 from planner.auth import get_or_create_local_user
 from planner.config import get_settings
-from planner.contenders import RUN_CHOICES, UnknownContender, kind_of, require_installed
+from planner.contenders import (
+    ORACLE,
+    RUN_CHOICES,
+    UnknownContender,
+    kind_of,
+    require_installed,
+)
 from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.errors import InputError
 from planner.experiment_cells import (
@@ -89,6 +95,7 @@ __all__ = [
     "run_request",
     "split_faults",
     "store_outcome",
+    "with_the_oracle",
 ]
 
 
@@ -205,6 +212,15 @@ class ExperimentConfig:
             model=self.model or get_settings().model,
             checked=True,
         )
+
+
+def with_the_oracle(config: ExperimentConfig) -> ExperimentConfig:
+    """`config` with the oracle among its strategies (last), unless it is there already:
+    every summary then shows each strategy's distance to the floor. Apply it before
+    `validated` (which adds a source generation's fault)."""
+    if ORACLE in config.strategies:
+        return config
+    return replace(config, strategies=(*config.strategies, ORACLE), checked=False)
 
 
 @dataclass

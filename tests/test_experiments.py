@@ -427,10 +427,28 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
     assert cells[("resume", "drop-at-90")]["tiers"] == "resume 1"
     assert cells[("resume", "none")]["median_slowdown"] == pytest.approx(1.0)
     assert "experiment " in result.stderr
+    # The oracle was added, unasked: each strategy's distance to the floor is in the summary.
+    assert cells[("oracle", "drop-at-90")]["success_rate"] == 1.0
+    assert cells[("resume", "drop-at-90")]["oracle_pairs"] == 1
+    assert cells[("resume", "drop-at-90")]["oracle_time_ratio"] > 0
 
     table = invoke("experiment", "--faults", "eof", "--strategies", "none,resume", "--speed", "400")
     assert table.exit_code == 0, table.stderr
     assert "none (baseline)" in table.stdout and "eof" in table.stdout
+    alone = invoke(
+        "experiment",
+        "--faults",
+        "eof",
+        "--strategies",
+        "resume",
+        "--speed",
+        "400",
+        "--no-oracle",
+        "--json",
+    )
+    assert alone.exit_code == 0, alone.stderr
+    strategies = {row["strategy"] for row in json.loads(alone.stdout)["summary"]}
+    assert strategies == {"resume"}, "--no-oracle leaves it out"
 
     for args, message in [
         (["--faults", "nope", "--strategies", "resume"], "unknown fault profile 'nope'"),
@@ -439,6 +457,22 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
         bad = invoke("experiment", *args)
         assert bad.exit_code == 2, (args, bad.stderr)  # bad input
         assert message in bad.stderr and bad.stderr.startswith("planner: experiment: ")
+
+
+def test_the_oracle_is_added_in_this_process_and_only_named_on_workers() -> None:
+    from planner.cli.experiment import ORACLE_ON_WORKERS, oracle_decision
+
+    assert oracle_decision(("resume",), add_oracle=True, on_workers=False) == (True, None)
+    assert oracle_decision(("resume", "oracle"), add_oracle=True, on_workers=False) == (
+        False,
+        None,
+    )
+    assert oracle_decision(("resume",), add_oracle=False, on_workers=False) == (False, None)
+    assert oracle_decision(("resume",), add_oracle=True, on_workers=True) == (
+        False,
+        ORACLE_ON_WORKERS,
+    )
+    assert "name it in --strategies" in ORACLE_ON_WORKERS
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.contenders import Outcome
+from planner.contenders import ORACLE, Outcome
 from planner.contenders.stats import describe, median_interval, wilson_interval
 from planner.experiment_judging import BASELINE_FAULT
 
-ORACLE = "oracle"
 UNFINISHED = ("pending", "running", "cancelled")
 
 _PAIR = ["fault_spec", "seed", "repeat_index"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerCommand, database, stop
-from planner.contenders import CONTENDER, INSTALL_HINT, REGISTRY, RUN_CHOICES
+from planner.contenders import CONTENDER, INSTALL_HINT, ORACLE, REGISTRY, RUN_CHOICES
 
 
 def _choices_epilog() -> str:
@@ -22,6 +22,24 @@ def _choices_epilog() -> str:
     extra = [entry.name for entry in REGISTRY.values() if entry.needs]
     lines.append(f"  {', '.join(extra)} need the optional extra: {INSTALL_HINT}")
     return "\n".join(lines)
+
+
+ORACLE_ON_WORKERS = (
+    "the oracle runs in this process only, so it is not added to an experiment on "
+    "workers: name it in --strategies to measure each strategy's distance to it (the "
+    "experiment then runs here)"
+)
+
+
+def oracle_decision(
+    strategies: tuple[str, ...], *, add_oracle: bool, on_workers: bool
+) -> tuple[bool, str | None]:
+    """Whether to add the oracle to these strategies, and what to say about it."""
+    if not add_oracle or ORACLE in strategies:
+        return False, None
+    if on_workers:
+        return False, ORACLE_ON_WORKERS
+    return True, None
 
 
 @click.command("experiment", cls=PlannerCommand, epilog=_choices_epilog())
@@ -72,6 +90,14 @@ def _choices_epilog() -> str:
     "--json", "as_json", is_flag=True, help="Print the experiment id and summary as JSON on stdout."
 )
 @click.option(
+    "--oracle/--no-oracle",
+    "add_oracle",
+    default=True,
+    show_default=True,
+    help="Add the oracle, the floor every strategy's distance is measured to, when the "
+    "experiment runs in this process (on workers only if --strategies names it).",
+)
+@click.option(
     "--follow",
     "follow_id",
     default=None,
@@ -89,6 +115,7 @@ def experiment(
     name: str,
     model: str | None,
     as_json: bool,
+    add_oracle: bool,
     follow_id: str | None,
 ) -> None:
     """Run a failure-mode experiment: every fault x strategy or contender, REPEATS times.
@@ -102,7 +129,8 @@ def experiment(
     Results are stored (experiments, experiment_runs, with each run's configuration and
     library versions) and summarised per strategy x fault: success rate with its 95%
     interval, median and p95 time / fault-free time, output tokens / final tokens, the
-    distance to the oracle (when `oracle` is among the strategies) and how runs ended.
+    distance to the oracle and how runs ended. The oracle is added unless --no-oracle
+    (or the runs go to workers and --strategies does not name it).
 
     With PostgreSQL every run of planner's strategies is a job that `planner worker`s
     share (--concurrency is then theirs); this command enqueues them and follows them, and
@@ -125,6 +153,7 @@ def experiment(
         ExperimentError,
         run_experiment,
         split_faults,
+        with_the_oracle,
     )
     from planner.jobs.follow import follow_experiment
     from planner.realtime import publishing
@@ -150,11 +179,18 @@ def experiment(
     err = Console(stderr=True, highlight=False)
     db = database()
     db.ensure_schema()
+    on_workers = False
     if follow_id is None:  # bad input is one line, before any progress display starts
-        config = config.validated(db)
-    on_workers = jobs.uses_jobs(db) and not any(
-        kind_of(name) == CONTENDER for name in config.strategies
-    )
+        asked = config
+        config = asked.validated(db)
+        on_workers = jobs.uses_jobs(db) and not any(
+            kind_of(name) == CONTENDER for name in config.strategies
+        )
+        add, note = oracle_decision(config.strategies, add_oracle=add_oracle, on_workers=on_workers)
+        if note:
+            err.print(note)
+        if add:
+            config = with_the_oracle(asked).validated(db)
     try:
         with publishing(default_bus()), ExperimentProgress(err) as progress:
             if follow_id is not None or on_workers:

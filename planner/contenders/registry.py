@@ -129,6 +129,7 @@ def installed(name: str) -> bool:
 
 STRATEGY = "strategy"
 CONTENDER = "contender"
+ORACLE = "oracle"  # the reference contender: the floor every summary measures against
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ def _form(user_id: uuid.UUID) -> None:
     strategies = right.multiselect(
         "Strategies and contenders",
         choices,
-        default=list(STRATEGIES),
+        # the oracle too: every summary then shows each strategy's distance to the floor
+        default=[*STRATEGIES, "oracle"],
         key="exp_strategies",
         format_func=lambda name: f"{name}: {RUN_CHOICES[name].description}",
     )
