@@ -33,6 +33,31 @@ def test_health_and_stats_count_requests_and_faults() -> None:
     assert stats["answers"] == {"plain": 3}
 
 
+def test_stats_count_each_run_keys_requests_and_a_contender_counts_only_its_own() -> None:
+    """Two runs sharing one simulator, as on a worker: each key's count is its own, and
+    `SimulatorCount` (libraries that take no HTTP client) reads only its run's."""
+    from planner.contenders.base import Endpoint, SimulatorCount
+    from planner.protocol import RUN_HEADER
+
+    with Simulator(speed=0) as sim:
+        messages = f"{sim.base_url}/v1/messages"
+
+        def ask(run: str) -> None:
+            reply = httpx2.post(messages, json=plain_request(), headers={RUN_HEADER: run})
+            assert reply.status_code == 200
+
+        mine = SimulatorCount(Endpoint(sim.base_url, headers={RUN_HEADER: "run-a:discovery"}))
+        everything = SimulatorCount(Endpoint(sim.base_url))
+        for run in ("run-a:discovery", "run-b:discovery", "run-b:discovery", "run-a:discovery"):
+            ask(run)
+        assert mine.requests == 2 and everything.requests == 4
+        stats = httpx2.get(f"{sim.base_url}/admin/stats", params={"run": "run-b:discovery"})
+        assert stats.json()["run_requests"] == 2 and stats.json()["requests"] == 4
+        unseen = httpx2.get(f"{sim.base_url}/admin/stats", params={"run": "nobody:masterplan"})
+        assert unseen.json()["run_requests"] == 0
+        assert "run_requests" not in httpx2.get(f"{sim.base_url}/admin/stats").json()
+
+
 def test_faults_change_at_runtime_over_http() -> None:
     with Simulator(speed=0) as sim:
         admin = f"{sim.base_url}/admin/faults"

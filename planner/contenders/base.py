@@ -35,6 +35,7 @@ import httpx2
 
 from planner.contenders.errors import UnsupportedRequest
 from planner.llm.tls import shared_ssl_context
+from planner.protocol import RUN_HEADER
 from planner.tokens import count_tokens
 
 _ADMIN_STATS_TIMEOUT_S = 5.0
@@ -136,21 +137,27 @@ class TransportCount:
 class SimulatorCount:
     """Requests read off the simulator's `GET /admin/stats`, for libraries that take no client.
 
-    The count is the difference between the simulator's totals before and after the run,
-    so it is exact only while no other run uses the same simulator (the runner runs one
-    at a time); against an endpoint without admin stats it is None.
+    The count is the difference between the simulator's counts before and after the run:
+    of the run's own key (the endpoint's `x-planner-run` header; exact however many runs
+    share the simulator, as they do on a worker), else of all its requests (exact only
+    while no other run uses it). Against an endpoint without admin stats it is None.
     """
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.url = endpoint.base_url.rstrip("/") + "/admin/stats"
+        self.run = endpoint.headers.get(RUN_HEADER)
+        self.field = "requests" if self.run is None else "run_requests"
         self.start = self._read()
 
     def _read(self) -> int | None:
         try:
             response = httpx2.get(
-                self.url, timeout=_ADMIN_STATS_TIMEOUT_S, verify=shared_ssl_context()
+                self.url,
+                params=None if self.run is None else {"run": self.run},
+                timeout=_ADMIN_STATS_TIMEOUT_S,
+                verify=shared_ssl_context(),
             )
-            return int(response.json()["requests"]) if response.status_code == 200 else None
+            return int(response.json()[self.field]) if response.status_code == 200 else None
         except (httpx2.HTTPError, ValueError, KeyError, TypeError):
             return None
 

@@ -1,5 +1,9 @@
 """Admin endpoints: `/admin/health`, `/admin/stats`, `/admin/faults` (GET, and PUT/POST to change).
 
+`GET /admin/stats?run=<run id>:<scope>` adds `run_requests`, the requests made under that
+run key (the `x-planner-run` header), so a client can count its own run's requests while
+others share the simulator.
+
 PUT/POST `/admin/faults` takes the spec as the raw body (a profile name or a JSON list)
 or as `{"faults": SPEC}`; a bad spec is a 400 whose message names the problem.
 """
@@ -10,6 +14,7 @@ import json
 
 from aiohttp import web
 
+from planner.protocol import RunKey
 from planner.sim.errors import FaultSpecError
 from planner.sim.spec import MAX_NESTING, PROFILES, load_json, parse_fault_spec
 from planner.sim.state import SimState
@@ -37,7 +42,8 @@ def add_routes(app: web.Application, key: web.AppKey[SimState]) -> None:
         return web.json_response({"status": "ok"})
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(request.app[key].stats())
+        run = request.query.get("run")  # ?run=<run id>:<scope>: that run's requests too
+        return web.json_response(request.app[key].stats(None if run is None else RunKey.parse(run)))
 
     async def get_faults(request: web.Request) -> web.Response:
         spec = request.app[key].spec

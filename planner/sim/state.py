@@ -78,9 +78,13 @@ class SimState:
             for fault in fired:
                 self._faults_fired[fault.type] += 1
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, run: RunKey | None = None) -> dict[str, Any]:
+        """The totals; with `run`, also that run key's requests (`run_requests`: 0 for a
+        key never seen), exact however many other runs share the simulator."""
         with self._lock:
+            per_run = {} if run is None else {"run_requests": self._request_numbers[run]}
             return {
+                **per_run,
                 "requests": self._counters["requests"],
                 "messages": self._counters["messages"],
                 "streams": self._counters["streams"],
