@@ -46,7 +46,7 @@ def summary_table(summary: pd.DataFrame, *, title: str = "") -> Table:
             "interval; time x = model time / fault-free model time (same seed, same speed; "
             "median and p95 of completed runs); tokens x = output / final tokens; vs oracle = "
             "median time and tokens / the oracle's run of the same fault, seed and repeat, "
-            "[95% interval] from 6 pairs (empty without the oracle: --no-oracle, or on workers)"
+            "[95% interval] from 6 pairs (empty with --no-oracle)"
         ),
     )
     for name, justify in (

@@ -459,22 +459,6 @@ def test_cli_runs_an_experiment_and_refuses_bad_input(invoke) -> None:  # noqa: 
         assert message in bad.stderr and bad.stderr.startswith("planner: experiment: ")
 
 
-def test_the_oracle_is_added_in_this_process_and_only_named_on_workers() -> None:
-    from planner.cli.experiment import ORACLE_ON_WORKERS, oracle_decision
-
-    assert oracle_decision(("resume",), add_oracle=True, on_workers=False) == (True, None)
-    assert oracle_decision(("resume", "oracle"), add_oracle=True, on_workers=False) == (
-        False,
-        None,
-    )
-    assert oracle_decision(("resume",), add_oracle=False, on_workers=False) == (False, None)
-    assert oracle_decision(("resume",), add_oracle=True, on_workers=True) == (
-        False,
-        ORACLE_ON_WORKERS,
-    )
-    assert "name it in --strategies" in ORACLE_ON_WORKERS
-
-
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

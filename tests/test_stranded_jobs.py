@@ -162,3 +162,50 @@ def test_an_experiment_its_own_process_runs_is_left_for_that_process_to_close(
     assert {_run_status(postgres, run.run_id) for run in runs} == {"completed"}
     assert running.close_finished_experiments(postgres, older_than_s=0) == []
     assert _experiment_status(postgres, experiment_id) == "running"
+
+
+def _runs_of(db: Database, experiment_id) -> list[ExperimentRun]:  # noqa: ANN001
+    return db.read(
+        lambda conn: conn.execute(
+            select(ExperimentRun).where(ExperimentRun.experiment_id == experiment_id)
+        ).all()
+    )
+
+
+def test_a_contender_run_whose_worker_died_is_an_error_and_the_experiment_closes(
+    postgres: Database,
+) -> None:
+    """A contender's run on a worker has no generation for the sweep to find: when its job
+    stalls, the run is recorded as an error saying why and, being the last, closes the
+    experiment."""
+    user = get_or_create_local_user(postgres)
+    config = ExperimentConfig(faults=("none",), strategies=("oracle",), repeats=1, speed=1000)
+    experiment_id, total = enqueue_experiment(postgres, make_app(postgres), config, user.id)
+    assert total == 1
+    (run,) = _runs_of(postgres, experiment_id)
+    assert run.status == "running" and run.generation_id is None
+
+    running.end_stalled_run_job(postgres, run.id, contender=True)
+    (ended,) = _runs_of(postgres, experiment_id)
+    assert (ended.status, ended.error) == ("error", running.STALLED_CONTENDER_RUN)
+    assert _experiment_status(postgres, experiment_id) == "completed"
+    # A duplicate notice changes nothing.
+    running.end_stalled_run_job(postgres, run.id, contender=True)
+    assert _runs_of(postgres, experiment_id)[0].error == running.STALLED_CONTENDER_RUN
+
+
+def test_a_stalled_job_whose_worker_stored_the_last_outcome_closes_the_experiment(
+    postgres: Database,
+) -> None:
+    """The sweep cannot date a contender's run, so it leaves an experiment with contenders
+    open; a dead worker's last job closes it instead, whatever it ran."""
+    user = get_or_create_local_user(postgres)
+    config = ExperimentConfig(faults=("none",), strategies=("oracle",), repeats=1, speed=1000)
+    experiment_id, _ = enqueue_experiment(postgres, make_app(postgres), config, user.id)
+    (run,) = _runs_of(postgres, experiment_id)
+    planned = PlannedRun(run.id, run.fault, run.strategy, run.repeat_index, run.seed)
+    store_outcome(postgres, RunOutcome(planned, None, "completed", None, 2, 1.0, 10, 0, 0, None))
+    assert running.close_finished_experiments(postgres, older_than_s=0) == []
+    running.end_stalled_run_job(postgres, run.id, contender=True)
+    assert _runs_of(postgres, experiment_id)[0].status == "completed", "a stored run stays"
+    assert _experiment_status(postgres, experiment_id) == "completed"

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from planner.analysis.experiments import experiment_runs
 from planner.auth import get_or_create_local_user
 from planner.config import reset_settings
+from planner.contenders import Outcome
 from planner.db import Database, Experiment, ExperimentRun, GenerationEvent, GenerationLease
 from planner.events import EventBus
 from planner.experiments import ExperimentConfig, run_experiment
@@ -409,3 +410,37 @@ def test_an_experiment_on_workers_ends_like_a_single_process_run_with_the_same_s
 
     assert cells(shared) == cells(alone)
     assert len(cells(shared)) == 4
+
+
+def test_contenders_run_on_workers_as_they_do_in_one_process(
+    jobs_db: Database, workers: list[subprocess.Popen]
+) -> None:
+    """A contender's run is a worker job like a strategy's: the same outcomes, judged the
+    same, and the same request counts, though four runs share the worker's simulator at
+    once (LangChain's are read off the simulator, per run key)."""
+    user = get_or_create_local_user(jobs_db)
+    config = ExperimentConfig(
+        faults=("drop-at-90",),
+        strategies=("resume", "langchain", "oracle"),
+        repeats=1,
+        speed=1000,
+        seed=7,
+    )
+    alone = run_experiment(jobs_db, config, user_id=user.id)
+    workers.append(start_worker(jobs_db, concurrency=4))
+    experiment_id, total = enqueue_experiment(jobs_db, make_app(jobs_db), config, user.id)
+    assert total == 6
+    shared = follow_experiment(jobs_db, experiment_id, poll_s=0.1)
+    assert shared.status == "completed"
+
+    def cells(result) -> list[tuple]:  # noqa: ANN001
+        runs = experiment_runs(jobs_db, result.experiment_id)
+        columns = ["fault_spec", "strategy", "status", "outcome", "attempts"]
+        return sorted(map(tuple, runs[columns].itertuples(index=False)))
+
+    assert cells(shared) == cells(alone)
+    by_cell = {(c[0], c[1]): c for c in cells(shared)}
+    # LangChain never retries a stream; the oracle finishes it
+    assert by_cell[("drop-at-90", "langchain")][3] == Outcome.FAILED_RAISED
+    assert by_cell[("drop-at-90", "oracle")][2:4] == ("completed", Outcome.COMPLETE)
+    assert by_cell[("drop-at-90", "langchain")][4] == 1, "one request: its count is its own"

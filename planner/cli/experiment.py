@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.base import PlannerCommand, database, stop
-from planner.contenders import CONTENDER, INSTALL_HINT, ORACLE, REGISTRY, RUN_CHOICES
+from planner.contenders import CONTENDER, INSTALL_HINT, REGISTRY, RUN_CHOICES
 
 
 def _choices_epilog() -> str:
@@ -22,24 +22,6 @@ def _choices_epilog() -> str:
     extra = [entry.name for entry in REGISTRY.values() if entry.needs]
     lines.append(f"  {', '.join(extra)} need the optional extra: {INSTALL_HINT}")
     return "\n".join(lines)
-
-
-ORACLE_ON_WORKERS = (
-    "the oracle runs in this process only, so it is not added to an experiment on "
-    "workers: name it in --strategies to measure each strategy's distance to it (the "
-    "experiment then runs here)"
-)
-
-
-def oracle_decision(
-    strategies: tuple[str, ...], *, add_oracle: bool, on_workers: bool
-) -> tuple[bool, str | None]:
-    """Whether to add the oracle to these strategies, and what to say about it."""
-    if not add_oracle or ORACLE in strategies:
-        return False, None
-    if on_workers:
-        return False, ORACLE_ON_WORKERS
-    return True, None
 
 
 @click.command("experiment", cls=PlannerCommand, epilog=_choices_epilog())
@@ -94,8 +76,7 @@ def oracle_decision(
     "add_oracle",
     default=True,
     show_default=True,
-    help="Add the oracle, the floor every strategy's distance is measured to, when the "
-    "experiment runs in this process (on workers only if --strategies names it).",
+    help="Add the oracle to the strategies: the floor every strategy's distance is measured to.",
 )
 @click.option(
     "--follow",
@@ -129,14 +110,12 @@ def experiment(
     Results are stored (experiments, experiment_runs, with each run's configuration and
     library versions) and summarised per strategy x fault: success rate with its 95%
     interval, median and p95 time / fault-free time, output tokens / final tokens, the
-    distance to the oracle and how runs ended. The oracle is added unless --no-oracle
-    (or the runs go to workers and --strategies does not name it).
+    distance to the oracle and how runs ended. The oracle is added unless --no-oracle.
 
-    With PostgreSQL every run of planner's strategies is a job that `planner worker`s
-    share (--concurrency is then theirs); this command enqueues them and follows them, and
-    if it is killed the runs go on: `planner experiment --follow ID` follows it again from
-    anywhere. An experiment with contenders runs in this process (a contender's run is
-    another library's requests, judged where they are made).
+    With PostgreSQL every run, a strategy's or a contender's, is a job that `planner
+    worker`s share (--concurrency is then theirs); this command enqueues them and follows
+    them, and if it is killed the runs go on: `planner experiment --follow ID` follows it
+    again from anywhere.
     """
     import json
     import uuid
@@ -145,7 +124,6 @@ def experiment(
 
     from planner import jobs
     from planner.auth import get_or_create_local_user
-    from planner.contenders import CONTENDER, kind_of
     from planner.events import default_bus
     from planner.experiment_report import ExperimentProgress, summary_table
     from planner.experiments import (
@@ -179,18 +157,9 @@ def experiment(
     err = Console(stderr=True, highlight=False)
     db = database()
     db.ensure_schema()
-    on_workers = False
     if follow_id is None:  # bad input is one line, before any progress display starts
-        asked = config
-        config = asked.validated(db)
-        on_workers = jobs.uses_jobs(db) and not any(
-            kind_of(name) == CONTENDER for name in config.strategies
-        )
-        add, note = oracle_decision(config.strategies, add_oracle=add_oracle, on_workers=on_workers)
-        if note:
-            err.print(note)
-        if add:
-            config = with_the_oracle(asked).validated(db)
+        config = (with_the_oracle(config) if add_oracle else config).validated(db)
+    on_workers = jobs.uses_jobs(db)
     try:
         with publishing(default_bus()), ExperimentProgress(err) as progress:
             if follow_id is not None or on_workers:

@@ -2,7 +2,8 @@
 
 `enqueue_generation` writes the generation's row (`queued`, owned by no process) and
 defers its job on the same connection, in one transaction; `enqueue_experiment` does
-the same for an experiment, its runs, each run's generation and each run's job. Each
+the same for an experiment, its runs, each run's generation and each run's job (a
+contender's run has no generation: its job carries its request). Each
 job carries a queueing lock (one waiting job per generation), so a resume asked twice
 queues once. `cancel_job` asks Procrastinate to abort the job that runs a generation;
 the generation's own cancel flag (`GenerationStore.request_cancel`) is what the runner
@@ -25,12 +26,17 @@ from planner.contenders import CONTENDER, kind_of
 from planner.db import Database, ExperimentRun, Generation, GenerationLease, utcnow
 from planner.experiments import (
     ExperimentConfig,
-    ExperimentError,
+    contender_request,
     create_rows,
     plan_runs,
     run_request,
 )
-from planner.jobs.queues import RUN_EXPERIMENT_RUN, RUN_GENERATION, TASK_QUEUES
+from planner.jobs.queues import (
+    RUN_CONTENDER_RUN,
+    RUN_EXPERIMENT_RUN,
+    RUN_GENERATION,
+    TASK_QUEUES,
+)
 from planner.plan.request import GenerationRequest
 from planner.plan.runner import create
 from planner.store import GenerationStatus, GenerationStore
@@ -48,7 +54,9 @@ def _lock(generation_id: uuid.UUID) -> str:
     return f"generation:{generation_id}"
 
 
-def _defer(app: App, conn: Connection, task: str, lock: str, **arguments: str) -> int | None:
+def _defer(
+    app: App, conn: Connection, task: str, lock: str, **arguments: str | float
+) -> int | None:
     """Defer `task` in `conn`'s transaction; None if a job with `lock` is already waiting."""
     try:
         return app.configure_task(
@@ -164,20 +172,27 @@ def enqueue_experiment(
     """Store the experiment, its runs, their generations (`queued`) and one job per run,
     in one transaction after the experiment's rows; returns (experiment id, runs).
 
-    Only planner's strategies run as jobs: a contender's run is two requests made by
-    another library in the process that judges them, with no generation row to claim, so
-    an experiment with contenders is refused here (run it in one process)."""
+    A strategy's run is a generation, run by its job like any other. A contender's run has
+    no generation: its job carries what the run asks (description, model, speed) and runs
+    the contender's two requests on the worker (`planner.jobs.running.run_contender_run`);
+    the simulator counts each run's requests under its own run key, so runs sharing a
+    worker's simulator do not mix their counts."""
     config = config.validated(db)
-    contenders = [name for name in config.strategies if kind_of(name) == CONTENDER]
-    if contenders:
-        raise ExperimentError(
-            f"contenders ({', '.join(contenders)}) run in the submitting process, not on "
-            "workers: run this experiment in one process, or leave them out"
-        )
     runs = plan_runs(config)
     experiment_id = create_rows(db, config, runs, user_id)
     store = GenerationStore(db)
+    asked = contender_request(config)
     for run in runs:
+        if kind_of(run.strategy) == CONTENDER:
+
+            def contender_job(conn: Connection, run_id: uuid.UUID = run.run_id) -> None:
+                conn.execute(
+                    update(ExperimentRun).where(ExperimentRun.id == run_id).values(status="running")
+                )
+                _defer(app, conn, RUN_CONTENDER_RUN, f"run:{run_id}", run_id=str(run_id), **asked)
+
+            db.transaction(contender_job)
+            continue
         gid = uuid.uuid4()
 
         def with_job(

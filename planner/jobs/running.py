@@ -18,12 +18,18 @@ import uuid
 from datetime import timedelta
 
 from procrastinate import App
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from planner.config import get_settings
 from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.events import EventBus
-from planner.experiments import PlannedRun, finish_experiment, run_outcome, store_outcome
+from planner.experiments import (
+    PlannedRun,
+    finish_experiment,
+    run_contender,
+    run_outcome,
+    store_outcome,
+)
 from planner.jobs import enqueue
 from planner.plan.request import GenerationOutcome
 from planner.plan.runner import execute, resume_generation
@@ -33,6 +39,7 @@ from planner.store import GenerationNotResumable, GenerationStatus, GenerationSt
 log = logging.getLogger(__name__)
 
 FINISHED_RUNS = ("completed", "failed", "error", "cancelled", "interrupted")
+STALLED_CONTENDER_RUN = "the worker running this contender's run stopped before it ended"
 
 
 def run_stored(
@@ -93,23 +100,68 @@ def run_experiment_run(
         return
     planned = PlannedRun(run.id, run.fault, run.strategy, run.repeat_index, run.seed)
     store_outcome(db, run_outcome(planned, outcome))
+    close_if_last(db, run.experiment_id)
+
+
+def run_contender_run(
+    db: Database, run_id: uuid.UUID, *, description: str, model: str, speed: float
+) -> None:
+    """Run one contender's run of an experiment here and store its outcome (once: a run
+    already finished is left as it is); the last run to finish closes the experiment."""
+    if run_contender(db, run_id, description=description, model=model, speed=speed) is None:
+        return
+    experiment_id = db.read(
+        lambda conn: conn.scalar(
+            select(ExperimentRun.experiment_id).where(ExperimentRun.id == run_id)
+        )
+    )
+    close_if_last(db, experiment_id)
+
+
+def end_stalled_run_job(db: Database, run_id: uuid.UUID, *, contender: bool) -> None:
+    """After an experiment run's job stalled (its worker died): a contender's run not yet
+    finished is recorded as an `error` saying so (its two requests are not resumable, and
+    run again they would not meet the same fault draws; a strategy's run is resumed by the
+    sweep instead), and the experiment closed if no run is left (the dead worker may have
+    stored the last outcome without closing it)."""
+
+    def write(conn: Connection) -> uuid.UUID | None:
+        if contender:
+            ended = conn.scalar(
+                update(ExperimentRun)
+                .where(ExperimentRun.id == run_id, ExperimentRun.status.in_(("pending", "running")))
+                .values(status="error", error=STALLED_CONTENDER_RUN)
+                .returning(ExperimentRun.id)
+            )
+            if ended is not None:
+                log.warning("contender run %s: its worker stopped; recorded as an error", run_id)
+        return conn.scalar(select(ExperimentRun.experiment_id).where(ExperimentRun.id == run_id))
+
+    experiment_id = db.transaction(write)
+    if experiment_id is not None:
+        close_if_last(db, experiment_id)
+
+
+def close_if_last(db: Database, experiment_id: uuid.UUID) -> None:
+    """Close the experiment (judging every run) once none of its runs is left to finish."""
     unfinished = db.read(
         lambda conn: conn.scalar(
             select(func.count())
             .select_from(ExperimentRun)
-            .where(ExperimentRun.experiment_id == run.experiment_id)
+            .where(ExperimentRun.experiment_id == experiment_id)
             .where(ExperimentRun.status.not_in(FINISHED_RUNS))
         )
     )
     if unfinished == 0:
-        finish_experiment(db, run.experiment_id, "completed")
+        finish_experiment(db, experiment_id, "completed")
 
 
 def close_finished_experiments(db: Database, *, older_than_s: float) -> list[uuid.UUID]:
     """Close every experiment on workers still `running` whose runs have all finished,
     the last more than `older_than_s` ago: the worker that stored the last outcome died
-    before closing it. (An experiment run in one process has runs with no generation or
-    not yet finished until its own process closes it.)"""
+    before closing it. (An experiment with contenders is left alone: it may be one its own
+    process runs, and a contender's run has no generation to date its end by. On workers
+    its last job closes it, or `end_stalled_run_job` if that job's worker died.)"""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
     unfinished_or_recent = (
         select(ExperimentRun.id)

@@ -1,5 +1,5 @@
-"""Planner's Procrastinate tasks: a generation, an experiment run, the sweep, and the
-end of stalled jobs.
+"""Planner's Procrastinate tasks: a generation, an experiment run (a strategy's, or a
+contender's), the sweep, and the end of stalled jobs.
 
 Each task is thin: it takes the worker's Database and event bus from the job context
 (`additional_context`, set by `planner.jobs.worker`), maps a Procrastinate abort onto the
@@ -15,6 +15,7 @@ the generation's record belongs to its current runner.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import uuid
@@ -29,7 +30,12 @@ from planner.config import get_settings
 from planner.db import Database
 from planner.events import EventBus
 from planner.jobs import running
-from planner.jobs.queues import EXPERIMENTS_QUEUE, GENERATIONS_QUEUE
+from planner.jobs.queues import (
+    EXPERIMENTS_QUEUE,
+    GENERATIONS_QUEUE,
+    RUN_CONTENDER_RUN,
+    RUN_EXPERIMENT_RUN,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,16 @@ def run_experiment_run(context: JobContext, run_id: str) -> None:
         running.run_experiment_run(db, rid, bus=bus, cancel=cancel, job_id=context.job.id)
 
 
+def run_contender_run(
+    context: JobContext, run_id: str, description: str, model: str, speed: float
+) -> None:
+    """One contender's run of an experiment: its two requests, its outcome stored."""
+    db, _ = _environment(context)
+    running.run_contender_run(
+        db, uuid.UUID(run_id), description=description, model=model, speed=speed
+    )
+
+
 def blueprint() -> Blueprint:
     """The tasks, on a blueprint of their own for each app: adding a blueprint to an app
     renames its tasks into the app's namespace, so one shared blueprint would be renamed
@@ -104,6 +120,9 @@ def blueprint() -> Blueprint:
     made.task(name="run_generation", queue=GENERATIONS_QUEUE, pass_context=True)(run_generation)
     made.task(name="run_experiment_run", queue=EXPERIMENTS_QUEUE, pass_context=True)(
         run_experiment_run
+    )
+    made.task(name="run_contender_run", queue=EXPERIMENTS_QUEUE, pass_context=True)(
+        run_contender_run
     )
     return made
 
@@ -118,9 +137,17 @@ async def finish_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs whose worker stopped heartbeating (it died) end as `failed` instead of staying
     `doing` for ever (Procrastinate's stalled-jobs recipe, finishing where it retries):
     the sweep has already given each one's generation a new job, or will at its next
-    round, so a retry would only run a duplicate. The stalled timeout is the one the
+    round, so a retry would only run a duplicate. A contender's run has no generation:
+    it is recorded as an error here, and an experiment job's experiment is closed if the
+    dead worker stored its last outcome (`running.end_stalled_run_job`). The stalled
+    timeout is the one the
     workers prune each other by (`stalled_worker_timeout`, the lease TTL)."""
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=get_settings().lease_ttl_s)
     for job in stalled:
         await manager.finish_job(job, Status.FAILED, delete_job=False)
+        if job.task_name in (RUN_CONTENDER_RUN, RUN_EXPERIMENT_RUN):
+            db, _ = _environment(context)
+            run_id = uuid.UUID(str(job.task_kwargs["run_id"]))
+            contender = job.task_name == RUN_CONTENDER_RUN
+            await asyncio.to_thread(running.end_stalled_run_job, db, run_id, contender=contender)
