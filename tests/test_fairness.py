@@ -115,16 +115,28 @@ def reads(home_db: Database) -> GatedReads:
 def endpoint(
     home_db: Database, service: GenerationService, limit_clock: StillClock, reads: CountedReads
 ) -> Iterator[RealtimeHandle]:
+    # The wall's own close waits a minute: here the event buckets always disconnect first.
+    limits = EventLimits(per_second=1, burst=5, db_threads=2, wall_grace_s=60)
+    yield from serving(home_db, service, limits, limit_clock, reads=reads)
+
+
+def serving(
+    db: Database,
+    service: GenerationService,
+    limits: EventLimits,
+    clock: StillClock,
+    reads: CountedReads | None = None,
+) -> Iterator[RealtimeHandle]:
+    """An endpoint with these limits and this clock, for a fixture to yield."""
     handle = start_in_thread(
         "127.0.0.1",
         0,
-        db=home_db,
+        db=db,
         service=service,
         bus=EventBus(),
         reads=reads,
-        # The wall's own close waits a minute: here the event buckets always disconnect first.
-        limits=EventLimits(per_second=1, burst=5, db_threads=2, wall_grace_s=60),
-        limit_clock=limit_clock,
+        limits=limits,
+        limit_clock=clock,
     )
     yield handle
     handle.stop()
@@ -262,17 +274,8 @@ def test_a_users_connections_share_a_bucket_and_a_gone_connection_makes_none() -
 def per_user(
     home_db: Database, service: GenerationService, limit_clock: StillClock
 ) -> Iterator[RealtimeHandle]:
-    handle = start_in_thread(
-        "127.0.0.1",
-        0,
-        db=home_db,
-        service=service,
-        bus=EventBus(),
-        limits=EventLimits(per_second=1, burst=5, user_burst=8, user_per_second=1, connect_burst=3),
-        limit_clock=limit_clock,
-    )
-    yield handle
-    handle.stop()
+    limits = EventLimits(per_second=1, burst=5, user_burst=8, user_per_second=1, connect_burst=3)
+    yield from serving(home_db, service, limits, limit_clock)
 
 
 async def test_a_new_connection_brings_no_new_budget_and_connections_are_limited_too(
@@ -319,17 +322,8 @@ def walled(
 ) -> Iterator[RealtimeHandle]:
     """An endpoint whose event buckets never disconnect (so only the wall can) and whose
     wall closes at once: burst 5, so 10 frames pass."""
-    handle = start_in_thread(
-        "127.0.0.1",
-        0,
-        db=home_db,
-        service=service,
-        bus=EventBus(),
-        limits=EventLimits(per_second=1, burst=5, disconnect_after=0, wall_grace_s=0),
-        limit_clock=limit_clock,
-    )
-    yield handle
-    handle.stop()
+    limits = EventLimits(per_second=1, burst=5, disconnect_after=0, wall_grace_s=0)
+    yield from serving(home_db, service, limits, limit_clock)
 
 
 async def _close_of(ws: websockets.asyncio.client.ClientConnection) -> websockets.frames.Close:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import socketio
@@ -359,6 +360,23 @@ async def test_malformed_payloads_get_an_error_and_the_server_keeps_serving(
     assert client.sio.connected
 
 
+@contextlib.asynccontextmanager
+async def serving_here(server: RealtimeServer, service: GenerationService) -> AsyncIterator[str]:
+    """`server` on uvicorn in this test's own loop, so the test can call its lifespan's
+    shutdown itself; yields its URL, and stops it and `service` after."""
+    runner = uvicorn.Server(uvicorn.Config(server.app, lifespan="on", log_level="warning"))
+    sock = bind("127.0.0.1", 0)
+    serving = asyncio.create_task(runner.serve(sockets=[sock]))
+    try:
+        while not runner.started:
+            await asyncio.sleep(0.01)
+        yield "http://{}:{}".format(*sock.getsockname()[:2])
+    finally:
+        runner.should_exit = True
+        await serving
+        service.shutdown(cancel=True)
+
+
 async def test_events_and_connections_while_the_server_stops_get_shutting_down(
     home_db: Database, bus: EventBus, alice: tuple[auth.TokenClaims, str]
 ) -> None:
@@ -367,32 +385,24 @@ async def test_events_and_connections_while_the_server_stops_get_shutting_down(
     claims, token = alice
     service = GenerationService(home_db, bus=bus)
     server = RealtimeServer(db=home_db, service=service, bus=bus)
-    runner = uvicorn.Server(uvicorn.Config(server.app, lifespan="on", log_level="warning"))
-    sock = bind("127.0.0.1", 0)
-    serving = asyncio.create_task(runner.serve(sockets=[sock]))
-    url = "http://{}:{}".format(*sock.getsockname()[:2])
     client = Client()
-    try:
-        while not runner.started:
-            await asyncio.sleep(0.01)
-        await client.connect(url, token)
-        generation_id = make_generation(home_db, claims.user_id)
-        joined = await client.call("join_generation", {"generation_id": str(generation_id)})
-        assert joined["status"] == "running"
+    async with serving_here(server, service) as url:
+        try:
+            await client.connect(url, token)
+            generation_id = make_generation(home_db, claims.user_id)
+            joined = await client.call("join_generation", {"generation_id": str(generation_id)})
+            assert joined["status"] == "running"
 
-        await server.shutdown()  # what the server's lifespan does as it stops
-        reply = await client.call("join_generation", {"generation_id": str(generation_id)})
-        assert reply["error"]["code"] == "shutting_down"
-        assert "shutting down" in reply["error"]["message"]
-        late = Client()
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            await late.connect(url, token)
-        assert late.connect_errors[-1]["data"]["code"] == "shutting_down"
-    finally:
-        await client.close()
-        runner.should_exit = True
-        await serving
-        service.shutdown(cancel=True)
+            await server.shutdown()  # what the server's lifespan does as it stops
+            reply = await client.call("join_generation", {"generation_id": str(generation_id)})
+            assert reply["error"]["code"] == "shutting_down"
+            assert "shutting down" in reply["error"]["message"]
+            late = Client()
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await late.connect(url, token)
+            assert late.connect_errors[-1]["data"]["code"] == "shutting_down"
+        finally:
+            await client.close()
 
 
 class HeldReads(WatchedReads):
@@ -419,32 +429,24 @@ async def test_events_waiting_for_their_turn_when_the_server_stops_get_shutting_
     service = GenerationService(home_db, bus=bus)
     reads = HeldReads(home_db)
     server = RealtimeServer(db=home_db, service=service, bus=bus, reads=reads)
-    runner = uvicorn.Server(uvicorn.Config(server.app, lifespan="on", log_level="warning"))
-    sock = bind("127.0.0.1", 0)
-    serving = asyncio.create_task(runner.serve(sockets=[sock]))
-    url = "http://{}:{}".format(*sock.getsockname()[:2])
     client = Client()
-    try:
-        while not runner.started:
-            await asyncio.sleep(0.01)
-        await client.connect(url, token)
-        ref = {"generation_id": str(make_generation(home_db, claims.user_id))}
-        answers: list[dict] = []
-        for _ in range(3):  # the first holds the connection's turn; two wait for it
-            await client.sio.emit("join_generation", ref, callback=answers.append)
-        async with asyncio.timeout(30):
-            while not reads.waiting.is_set():
-                await asyncio.sleep(0.01)
-        await server.shutdown()
-        reads.gate.set()
-        async with asyncio.timeout(30):
-            while len(answers) < 3:
-                await asyncio.sleep(0.01)
-        assert answers[0]["status"] == "running"  # it was already reading
-        assert [a["error"]["code"] for a in answers[1:]] == ["shutting_down"] * 2
-    finally:
-        reads.gate.set()
-        await client.close()
-        runner.should_exit = True
-        await serving
-        service.shutdown(cancel=True)
+    async with serving_here(server, service) as url:
+        try:
+            await client.connect(url, token)
+            ref = {"generation_id": str(make_generation(home_db, claims.user_id))}
+            answers: list[dict] = []
+            for _ in range(3):  # the first holds the connection's turn; two wait for it
+                await client.sio.emit("join_generation", ref, callback=answers.append)
+            async with asyncio.timeout(30):
+                while not reads.waiting.is_set():
+                    await asyncio.sleep(0.01)
+            await server.shutdown()
+            reads.gate.set()
+            async with asyncio.timeout(30):
+                while len(answers) < 3:
+                    await asyncio.sleep(0.01)
+            assert answers[0]["status"] == "running"  # it was already reading
+            assert [a["error"]["code"] for a in answers[1:]] == ["shutting_down"] * 2
+        finally:
+            reads.gate.set()
+            await client.close()
