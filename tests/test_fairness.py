@@ -176,6 +176,24 @@ async def test_events_over_a_connections_bucket_are_refused_before_any_work(
     ] == [False, False, True]
 
 
+async def flood(
+    client: Client, generation_id: str, events: int, *, stop_when_disconnected: bool
+) -> list[dict]:
+    """`events` catch-ups sent without waiting for answers; the answers that came before
+    the server disconnected the client (which this waits for)."""
+    answers: list[dict] = []
+    for _ in range(events):
+        if stop_when_disconnected and not client.sio.connected:
+            break
+        await client.sio.emit(
+            "request_catch_up",
+            {"generation_id": generation_id, "after_seq": 0},
+            callback=answers.append,
+        )
+    await asyncio.wait_for(client.disconnected.wait(), 60)
+    return answers
+
+
 async def test_a_flood_of_2000_events_reaches_the_database_only_as_far_as_the_burst(
     home_db: Database, endpoint: RealtimeHandle, reads: CountedReads, clients: list[Client]
 ) -> None:
@@ -183,14 +201,7 @@ async def test_a_flood_of_2000_events_reaches_the_database_only_as_far_as_the_bu
     _, other_token = make_user(home_db, "other")
     generation_id = str(make_generation(home_db, flooder.id))
     client = await connected(clients, endpoint, token)
-    answers: list[dict] = []
-    for _ in range(2000):
-        await client.sio.emit(
-            "request_catch_up",
-            {"generation_id": generation_id, "after_seq": 0},
-            callback=answers.append,
-        )
-    await asyncio.wait_for(client.disconnected.wait(), 60)
+    answers = await flood(client, generation_id, 2000, stop_when_disconnected=False)
     codes = [a["error"]["code"] if "error" in a else "answered" for a in answers]
     # The 5 within the burst may still be reading when the connection is dropped.
     assert codes.count("answered") <= 5 and set(codes) <= {"answered", "rate_limited"}
@@ -361,16 +372,7 @@ async def test_an_event_flood_the_buckets_never_disconnect_is_ended_by_the_wall(
     _, other_token = make_user(home_db, "other")
     generation_id = str(make_generation(home_db, flooder.id))
     client = await connected(clients, walled, token)
-    answers: list[dict] = []
-    for _ in range(2000):
-        if not client.sio.connected:
-            break
-        await client.sio.emit(
-            "request_catch_up",
-            {"generation_id": generation_id, "after_seq": 0},
-            callback=answers.append,
-        )
-    await asyncio.wait_for(client.disconnected.wait(), 60)
+    answers = await flood(client, generation_id, 2000, stop_when_disconnected=True)
     # The connect packet and 9 events passed; of those, 5 were within the event burst.
     assert len(answers) <= 9
     assert [a for a in answers if "error" not in a][5:] == []
