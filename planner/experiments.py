@@ -296,13 +296,14 @@ def create_rows(
     return experiment_id
 
 
+def _asked(config: ExperimentConfig) -> tuple[str, str]:
+    """The description and model every run of the experiment asks for."""
+    return config.description or DEFAULT_DESCRIPTION, config.model or get_settings().model
+
+
 def _context(config: ExperimentConfig, user_id: uuid.UUID) -> RunContext:
-    return RunContext(
-        description=config.description or DEFAULT_DESCRIPTION,
-        model=config.model or get_settings().model,
-        speed=config.speed,
-        user_id=user_id,
-    )
+    description, model = _asked(config)
+    return RunContext(description=description, model=model, speed=config.speed, user_id=user_id)
 
 
 def _execute(
@@ -313,8 +314,8 @@ def _execute(
 
 def contender_request(config: ExperimentConfig) -> dict[str, str | float]:
     """What a contender's run on a worker asks, as its job's arguments (`run_contender`)."""
-    context = _context(config, uuid.UUID(int=0))
-    return {"description": context.description, "model": context.model, "speed": context.speed}
+    description, model = _asked(config)
+    return {"description": description, "model": model, "speed": config.speed}
 
 
 def run_contender(
