@@ -1,7 +1,9 @@
 """The Socket.IO endpoint: authenticated connections, owner-only rooms, catch-up.
 
-Every handler runs through `_guarded`: take a token from the connection's bucket (a flood
-is refused with `rate_limited` before any other work, see `limits`), re-verify the
+In front of it all, `wall.FrameWall` stops a flooding connection's frames before Engine.IO
+decodes them. Every handler runs through `_guarded`: take a token from the connection's
+bucket and its user's (a flood is refused with `rate_limited` before any other work, see
+`limits`; a user opening connections too fast is refused at connect), re-verify the
 connection's token (an expired token or a deleted user gets an `error` event and is
 disconnected), validate the payload with pydantic, then do the work; the database work
 runs on the endpoint's own bounded thread pool. A refused request gets an `error` event
