@@ -37,6 +37,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_EVENTS_PER_S = 20.0
 DEFAULT_EVENT_BURST = 40
@@ -47,7 +48,7 @@ DEFAULT_USER_EVENT_BURST = 2 * DEFAULT_EVENT_BURST  # across all of one user's c
 DEFAULT_USER_EVENTS_PER_S = 2 * DEFAULT_EVENTS_PER_S
 DEFAULT_CONNECT_BURST = 10  # connections one user may open at once
 DEFAULT_CONNECTS_PER_S = 0.5  # and then one every 2 s
-KEPT_USER_BUCKETS = 1024  # past this many, buckets that rested full are forgotten
+KEPT_BUCKETS = 1024  # past this many in one table, buckets that rested full are forgotten
 DEFAULT_WALL_GRACE_S = 2.0  # a walled connection Engine.IO has not closed, then closed
 
 
@@ -158,7 +159,7 @@ class ConnectionLimits:
     def open(self, sid: str, user: object) -> float | None:
         """None if `user` may open connection `sid` now (its buckets are made), else the
         seconds until they may."""
-        connects = _bucket_of(
+        connects = bucket_of(
             self._connects,
             user,
             self.limits.connect_burst,
@@ -177,7 +178,7 @@ class ConnectionLimits:
         bucket = self._buckets.get(sid)
         if bucket is None:
             raise NotConnected(sid)
-        users = _bucket_of(
+        users = bucket_of(
             self._users,
             self._user_of[sid],
             self.limits.user_burst,
@@ -209,16 +210,19 @@ class ConnectionLimits:
         self._refused_in_a_row.pop(sid, None)
 
 
-def _bucket_of(
-    buckets: dict[object, TokenBucket],
+def bucket_of(
+    buckets: dict[Any, TokenBucket],
     key: object,
     capacity: int,
     rate: float,
     clock: Callable[[], float],
 ) -> TokenBucket:
+    """`key`'s bucket in a table of them, made full if it has none. Once the table holds
+    KEPT_BUCKETS, buckets that have rested full are dropped first: a full bucket is the
+    same as a new one, so a table of users or polling sessions cannot grow for ever."""
     bucket = buckets.get(key)
     if bucket is None:
-        if len(buckets) >= KEPT_USER_BUCKETS:
+        if len(buckets) >= KEPT_BUCKETS:
             for old in [k for k, b in buckets.items() if b.level() >= b.capacity]:
                 del buckets[old]
         bucket = buckets[key] = TokenBucket(capacity, rate, clock)

@@ -276,8 +276,7 @@ class RealtimeServer:
         try:
             wait_s = self._buckets.allow(sid)
         except NotConnected:  # disconnected while this event waited (e.g. after a flood)
-            gone = {"event": event, "code": "disconnected", "message": "the connection closed"}
-            raise TokenNoLongerValid(gone) from None
+            raise _gone(event) from None
         if wait_s is None:
             return
         if self._buckets.user_limited(sid):
@@ -296,8 +295,7 @@ class RealtimeServer:
         try:
             session = await self.sio.get_session(sid)
         except KeyError:  # disconnected while this event waited (e.g. after a flood)
-            gone = {"event": event, "code": "disconnected", "message": "the connection closed"}
-            raise TokenNoLongerValid(gone) from None
+            raise _gone(event) from None
         try:
             claims = await self._in_db_pool(rt_auth.verify, self.db, session["token"], self.clock())
         except rt_auth.NotAuthenticated as exc:
@@ -444,6 +442,13 @@ class RealtimeServer:
             if page.has_more or stored >= needed or loop.time() >= deadline:
                 return page
             await asyncio.sleep(CATCH_UP_POLL_S)
+
+
+def _gone(event: str) -> TokenNoLongerValid:
+    """What an event of a connection that has disconnected meanwhile ends with."""
+    return TokenNoLongerValid(
+        {"event": event, "code": "disconnected", "message": "the connection closed"}
+    )
 
 
 def _start(service: GenerationService, user_id: uuid.UUID, payload: StartGeneration) -> uuid.UUID:

@@ -35,12 +35,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from planner.realtime.limits import EventLimits, TokenBucket
+from planner.realtime.limits import EventLimits, TokenBucket, bucket_of
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,6 @@ POLICY_VIOLATION = 1008  # RFC 6455: the peer broke the endpoint's policy
 # endpoint's only one; a client left with no namespace closes its connection).
 CLOSING_PACKETS = frozenset({"1", "41"})
 PACKET_SEPARATOR = b"\x1e"  # Engine.IO v4 joins a polling payload's packets with it
-# A polling session's bucket is forgotten once it has rested full again (a full bucket is
-# the same as a new one), when there are more than this many
-POLLING_BUCKETS_KEPT = 1024
 
 
 @dataclass
@@ -116,9 +113,6 @@ class FrameWall:
         self._polling: dict[str, TokenBucket] = {}
         self._pending: set[asyncio.Task[None]] = set()
 
-    def _bucket(self) -> TokenBucket:
-        return TokenBucket(self.limits.frame_burst, self.limits.frame_rate, self.clock)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
@@ -130,7 +124,8 @@ class FrameWall:
     # ---- WebSocket ----------------------------------------------------------------
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        connection = _Connection(self._bucket())
+        limits = self.limits
+        connection = _Connection(TokenBucket(limits.frame_burst, limits.frame_rate, self.clock))
 
         async def walled_receive() -> Message:
             if not connection.reading:
@@ -175,24 +170,18 @@ class FrameWall:
             connection.closed_by_wall = True
             connection.closing.set()
             self.counts.closed_by_wall += 1
-            await send(
-                {
-                    "type": "websocket.close",
-                    "code": POLICY_VIOLATION,
-                    "reason": "too many frames: this connection was closed",
-                }
-            )
-
-        self._in_background(close(), "closing a walled connection")
-
-    def _in_background(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        async def run() -> None:
             try:
-                await work
+                await send(
+                    {
+                        "type": "websocket.close",
+                        "code": POLICY_VIOLATION,
+                        "reason": "too many frames: this connection was closed",
+                    }
+                )
             except Exception as exc:  # the client went away first
-                log.debug("%s: %s", what, exc)
+                log.debug("closing a walled connection: %s", exc)
 
-        task = asyncio.create_task(run())
+        task = asyncio.create_task(close())
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -223,17 +212,10 @@ class FrameWall:
         await self.app(scope, replayed, send)
 
     def _polling_allows(self, sid: str, packets: int) -> bool:
-        bucket = self._polling.get(sid)
-        if bucket is None:
-            if len(self._polling) >= POLLING_BUCKETS_KEPT:
-                self._forget_rested()
-            bucket = self._polling[sid] = self._bucket()
+        bucket = bucket_of(
+            self._polling, sid, self.limits.frame_burst, self.limits.frame_rate, self.clock
+        )
         return bucket.take(packets)
-
-    def _forget_rested(self) -> None:
-        for sid, bucket in list(self._polling.items()):
-            if bucket.level() >= bucket.capacity:
-                del self._polling[sid]
 
 
 async def _too_many(send: Send) -> None:
