@@ -91,7 +91,6 @@ __all__ = [
     "finish_experiment",
     "fault_spec_from_generation",
     "plan_runs",
-    "run_contender",
     "run_experiment",
     "run_outcome",
     "run_request",
@@ -313,35 +312,10 @@ def _execute(
 
 
 def contender_request(config: ExperimentConfig) -> dict[str, str | float]:
-    """What a contender's run on a worker asks, as its job's arguments (`run_contender`)."""
+    """What a contender's run on a worker asks, as its job's arguments
+    (`planner.jobs.running.run_contender_run`)."""
     description, model = _asked(config)
     return {"description": description, "model": model, "speed": config.speed}
-
-
-def run_contender(
-    db: Database, run_id: uuid.UUID, *, description: str, model: str, speed: float
-) -> RunOutcome | None:
-    """A contender's run as a worker job runs it: its two requests, its outcome stored
-    (judged with the rest when the experiment closes); None if the run had already
-    finished (a duplicate job)."""
-
-    def read(session: Session) -> tuple[ExperimentRun, uuid.UUID] | None:
-        found = session.execute(
-            select(ExperimentRun, Experiment.user_id)
-            .join(Experiment, Experiment.id == ExperimentRun.experiment_id)
-            .where(ExperimentRun.id == run_id)
-        ).first()
-        return None if found is None else (found[0], found[1])
-
-    found = db.in_session(read)
-    if found is None or found[0].status not in ("pending", "running"):
-        return None
-    row, user_id = found
-    planned = PlannedRun(row.id, row.fault, row.strategy, row.repeat_index, row.seed)
-    context = RunContext(description=description, model=model, speed=speed, user_id=user_id)
-    outcome = execute_run(GenerationStore(db), context, planned)
-    store_outcome(db, outcome)
-    return outcome
 
 
 def run_request(config: ExperimentConfig, run: PlannedRun, user_id: uuid.UUID) -> GenerationRequest:

@@ -16,6 +16,7 @@ import logging
 import threading
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from procrastinate import App
 from sqlalchemy import Connection, and_, exists, func, or_, select, update
@@ -23,13 +24,8 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 from planner.config import get_settings
 from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
 from planner.events import EventBus
-from planner.experiments import (
-    PlannedRun,
-    finish_experiment,
-    run_contender,
-    run_outcome,
-    store_outcome,
-)
+from planner.experiment_cells import RunContext, execute_run
+from planner.experiments import PlannedRun, finish_experiment, run_outcome, store_outcome
 from planner.jobs import enqueue
 from planner.plan.request import GenerationOutcome
 from planner.plan.runner import execute, resume_generation
@@ -98,24 +94,33 @@ def run_experiment_run(
         GenerationStatus.FAILED,
     ):
         return
-    planned = PlannedRun(run.id, run.fault, run.strategy, run.repeat_index, run.seed)
-    store_outcome(db, run_outcome(planned, outcome))
+    store_outcome(db, run_outcome(_planned(run), outcome))
     close_if_last(db, run.experiment_id)
 
 
 def run_contender_run(
     db: Database, run_id: uuid.UUID, *, description: str, model: str, speed: float
 ) -> None:
-    """Run one contender's run of an experiment here and store its outcome (once: a run
-    already finished is left as it is); the last run to finish closes the experiment."""
-    if run_contender(db, run_id, description=description, model=model, speed=speed) is None:
-        return
-    experiment_id = db.read(
-        lambda conn: conn.scalar(
-            select(ExperimentRun.experiment_id).where(ExperimentRun.id == run_id)
-        )
+    """Run one contender's run of an experiment here (its two requests) and store its
+    outcome, judged with the rest when the experiment closes (once: a run already finished
+    is left as it is); the last run to finish closes the experiment."""
+    run = db.read(
+        lambda conn: conn.execute(
+            select(ExperimentRun, Experiment.user_id)
+            .join(Experiment, Experiment.id == ExperimentRun.experiment_id)
+            .where(ExperimentRun.id == run_id)
+        ).first()
     )
-    close_if_last(db, experiment_id)
+    if run is None or run.status in FINISHED_RUNS:
+        return
+    context = RunContext(description=description, model=model, speed=speed, user_id=run.user_id)
+    store_outcome(db, execute_run(GenerationStore(db), context, _planned(run)))
+    close_if_last(db, run.experiment_id)
+
+
+def _planned(run: Any) -> PlannedRun:
+    """The run an `experiment_runs` row plans."""
+    return PlannedRun(run.id, run.fault, run.strategy, run.repeat_index, run.seed)
 
 
 def end_stalled_run_job(db: Database, run_id: uuid.UUID, *, contender: bool) -> None:
@@ -129,7 +134,7 @@ def end_stalled_run_job(db: Database, run_id: uuid.UUID, *, contender: bool) -> 
         if contender:
             ended = conn.scalar(
                 update(ExperimentRun)
-                .where(ExperimentRun.id == run_id, ExperimentRun.status.in_(("pending", "running")))
+                .where(ExperimentRun.id == run_id, ExperimentRun.status.not_in(FINISHED_RUNS))
                 .values(status="error", error=STALLED_CONTENDER_RUN)
                 .returning(ExperimentRun.id)
             )

@@ -140,8 +140,8 @@ async def finish_stalled_jobs(context: JobContext, timestamp: int) -> None:
     round, so a retry would only run a duplicate. A contender's run has no generation:
     it is recorded as an error here, and an experiment job's experiment is closed if the
     dead worker stored its last outcome (`running.end_stalled_run_job`). The stalled
-    timeout is the one the
-    workers prune each other by (`stalled_worker_timeout`, the lease TTL)."""
+    timeout is the one the workers prune each other by (`stalled_worker_timeout`, the
+    lease TTL)."""
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=get_settings().lease_ttl_s)
     for job in stalled:
