@@ -28,7 +28,7 @@ from planner.store.lease import Lease
 from planner.store.pending import RowWrite
 from planner.store.recording import Recording
 from planner.store.spec import GenerationSpec, ResumePoint, StoredGeneration, stored_generation
-from planner.store.status import LIVE_STATUSES, GenerationStatus
+from planner.store.status import LIVE_STATUSES, GenerationStatus, move
 
 
 class GenerationStore:
@@ -154,18 +154,15 @@ class GenerationStore:
         ttl_s = get_settings().lease_ttl_s
 
         def claim(conn: Connection) -> Lease:
-            started = conn.execute(
-                update(Generation)
-                .where(Generation.id == generation_id)
-                .where(Generation.status.in_(LIVE_STATUSES))
-                .values(
-                    status=GenerationStatus.RUNNING,
-                    heartbeat_at=utcnow(),
-                    owner_pid=os.getpid(),
-                    owner_host=socket.gethostname(),
-                )
-            ).rowcount
-            if started != 1:
+            if not move(
+                conn,
+                generation_id,
+                LIVE_STATUSES,
+                status=GenerationStatus.RUNNING,
+                heartbeat_at=utcnow(),
+                owner_pid=os.getpid(),
+                owner_host=socket.gethostname(),
+            ):
                 status = conn.scalar(
                     select(Generation.status).where(Generation.id == generation_id)
                 )

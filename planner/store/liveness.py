@@ -26,12 +26,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 
 from planner.db import Database, Generation, GenerationEvent, GenerationLease, utcnow
 from planner.events import Event, EventMessage, GenerationError, GenerationInterrupted
 from planner.store.lease import fence
-from planner.store.status import LIVE_STATUSES, GenerationStatus
+from planner.store.status import LIVE_STATUSES, GenerationStatus, move
 
 STALE_AFTER_S = 60.0
 INTERRUPTED_MESSAGE = "the process running it stopped; continue with `planner resume {id}`"
@@ -131,13 +131,14 @@ def cancel_unclaimed(conn: Connection, generation_id: uuid.UUID) -> bool:
     )
     if claimed:
         return False
-    ended = conn.execute(
-        update(Generation)
-        .where(Generation.id == generation_id)
-        .where(Generation.status == GenerationStatus.QUEUED)
-        .values(status=GenerationStatus.FAILED, error=CANCELLED, finished_at=utcnow())
-    ).rowcount
-    if ended != 1:
+    if not move(
+        conn,
+        generation_id,
+        (GenerationStatus.QUEUED,),
+        status=GenerationStatus.FAILED,
+        error=CANCELLED,
+        finished_at=utcnow(),
+    ):
         return False
     fence(conn, generation_id, 0, owner="cancel")
     _store_event(conn, generation_id, GenerationError(message=CANCELLED, tier=""))
@@ -162,17 +163,14 @@ def _interrupt(
     def fence_and_mark(conn: Connection) -> EventMessage:
         if epoch is not None and not fence(conn, generation_id, epoch, owner=SWEEPER):
             raise _NotInterrupted
-        marked = conn.execute(
-            update(Generation)
-            .where(Generation.id == generation_id)
-            .where(Generation.status.in_(LIVE_STATUSES))
-            .values(
-                status=GenerationStatus.INTERRUPTED,
-                error=INTERRUPTED_MESSAGE.format(id=generation_id),
-                finished_at=utcnow(),
-            )
-        ).rowcount
-        if marked != 1:
+        if not move(
+            conn,
+            generation_id,
+            LIVE_STATUSES,
+            status=GenerationStatus.INTERRUPTED,
+            error=INTERRUPTED_MESSAGE.format(id=generation_id),
+            finished_at=utcnow(),
+        ):
             raise _NotInterrupted  # rolls the fence back
         return _store_event(conn, generation_id, GenerationInterrupted(reason=reason))
 

@@ -15,7 +15,7 @@ import socket
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 
 from planner.db import (
     DiscoveryDocument,
@@ -31,7 +31,7 @@ from planner.store.errors import GenerationNotFound, GenerationNotResumable
 from planner.store.lease import Lease, take
 from planner.store.pending import Positions
 from planner.store.spec import GenerationSpec, ResumePoint, spec_of
-from planner.store.status import LIVE_STATUSES, GenerationStatus
+from planner.store.status import LIVE_STATUSES, GenerationStatus, move
 from planner.tokens import count_tokens
 
 LOST_ATTEMPT_ERROR = "process_interrupted"
@@ -133,20 +133,17 @@ def claim(
         raise GenerationNotFound(f"no generation {generation_id}")
     if (reason := refusal(row)) is not None:
         raise GenerationNotResumable(reason)
-    claimed = conn.execute(
-        update(Generation)
-        .where(Generation.id == generation_id)
-        .where(Generation.status == GenerationStatus.INTERRUPTED)
-        .values(
-            status=GenerationStatus.RUNNING,
-            error=None,
-            finished_at=None,
-            heartbeat_at=utcnow(),
-            owner_pid=os.getpid(),
-            owner_host=socket.gethostname(),
-        )
-    ).rowcount
-    if claimed != 1:
+    if not move(
+        conn,
+        generation_id,
+        (GenerationStatus.INTERRUPTED,),
+        status=GenerationStatus.RUNNING,
+        error=None,
+        finished_at=None,
+        heartbeat_at=utcnow(),
+        owner_pid=os.getpid(),
+        owner_host=socket.gethostname(),
+    ):
         raise GenerationNotResumable(f"generation {generation_id} was resumed elsewhere")
     lease = take(conn, generation_id, ttl_s=ttl_s, now=utcnow(), job_id=job_id)
     checkpoint = _checkpoint(conn, row)

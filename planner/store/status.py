@@ -8,7 +8,14 @@ process stopped; `planner resume` continues it from its checkpoint). Statuses ar
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, update
+
+from planner.db import Generation
 
 
 class GenerationStatus(StrEnum):
@@ -28,4 +35,18 @@ FINISHED_STATUSES = (
     GenerationStatus.INTERRUPTED,
 )
 
-__all__ = ["FINISHED_STATUSES", "LIVE_STATUSES", "GenerationStatus"]
+
+def move(conn: Connection, generation_id: uuid.UUID, from_: Iterable[str], **values: Any) -> bool:
+    """Write `values` to the generation if its status is still one of `from_`; whether it
+    did. The status check and the write are one statement, so of two processes racing to
+    move a generation (two sweepers, a sweep and the runner, two resumes) one wins."""
+    moved = conn.execute(
+        update(Generation)
+        .where(Generation.id == generation_id)
+        .where(Generation.status.in_(tuple(from_)))
+        .values(**values)
+    ).rowcount
+    return moved == 1
+
+
+__all__ = ["FINISHED_STATUSES", "LIVE_STATUSES", "GenerationStatus", "move"]
