@@ -168,3 +168,37 @@ def _chunk_count(db: Database, generation_id: uuid.UUID) -> int:
             .where(GenerationChunk.generation_id == generation_id)
         )
     )
+
+
+def test_the_services_own_sweep_leaves_its_queued_and_running_generations_alone(
+    db: Database, user_id: uuid.UUID
+) -> None:
+    """A generation waiting its turn in this process's pool names this process as its
+    owner; this process's own sweep once took it for a dead process's and interrupted it
+    (and the dashboard's resume then raced the run it had just claimed)."""
+    service = GenerationService(db, max_concurrent=1, bus=EventBus())
+    running = service.start(GenerationRequest("A real-time plan for a library", user_id, speed=1))
+    waiting = service.start(GenerationRequest("A plan that waits its turn", user_id, speed=1))
+    wait_for(lambda: _chunk_count(db, running) > 0, what="the first chunks to be stored")
+    try:
+        assert GenerationStore(db).mark_interrupted(stale_after_s=0) == []
+        statuses = {gid: GenerationStore(db).load(gid).status for gid in (running, waiting)}
+        assert statuses == {running: "running", waiting: "queued"}
+    finally:
+        service.shutdown(cancel=True)
+    # Once it stopped, nothing here holds them any more: a sweep would see them as any other.
+    assert GenerationStore(db).load(waiting).status == "failed"
+    from planner.store import running_here
+
+    assert not {running, waiting} & running_here()
+
+
+def test_held_here_nests_a_resume_inside_a_jobs_run() -> None:
+    from planner.store import held_here, running_here
+
+    gid = uuid.uuid4()
+    with held_here(gid):
+        with held_here(gid):
+            assert gid in running_here()
+        assert gid in running_here(), "the inner hold's end does not end the outer one"
+    assert gid not in running_here()

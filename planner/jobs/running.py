@@ -30,7 +30,13 @@ from planner.jobs import enqueue
 from planner.plan.request import GenerationOutcome
 from planner.plan.runner import execute, resume_generation
 from planner.plan.sweep import Sweeper
-from planner.store import GenerationNotResumable, GenerationStatus, GenerationStore, LeaseLost
+from planner.store import (
+    GenerationNotResumable,
+    GenerationStatus,
+    GenerationStore,
+    LeaseLost,
+    held_here,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +57,9 @@ def run_stored(
     stored = store.load(generation_id)
     try:
         if stored.status == GenerationStatus.QUEUED:
-            lease = store.start(generation_id, job_id=job_id)
-            return execute(store, stored.spec, bus=bus, cancel=cancel, lease=lease)
+            with held_here(generation_id):  # before the lease names this process
+                lease = store.start(generation_id, job_id=job_id)
+                return execute(store, stored.spec, bus=bus, cancel=cancel, lease=lease)
         if stored.status == GenerationStatus.INTERRUPTED:
             return resume_generation(db, generation_id, bus=bus, cancel=cancel, job_id=job_id)
     except (LeaseLost, GenerationNotResumable) as exc:

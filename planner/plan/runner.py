@@ -36,8 +36,7 @@ from planner.store import (
     Lease,
     ResumePoint,
     RowWrite,
-    claim,
-    release,
+    held_here,
 )
 
 
@@ -104,8 +103,7 @@ def execute(
     and wrote nothing more."""
     bus = bus or default_bus()
     cancel = cancel or threading.Event()
-    claim(spec.generation_id)
-    try:
+    with held_here(spec.generation_id):
         if lease is None:
             lease = store.start(spec.generation_id)
         recording = store.recording(
@@ -114,8 +112,6 @@ def execute(
         recording.update(status=GenerationStatus.RUNNING)
         run = GenerationRun(spec, recording=recording, cancel=cancel, now=utcnow)
         return run.execute(resume)
-    finally:
-        release(spec.generation_id)
 
 
 def run_generation(
@@ -158,5 +154,6 @@ def resume_generation(
     if stored.status == GenerationStatus.INTERRUPTED and stored.masterplan_id is not None:
         store.finish_saved(gid)
         return outcome_of(db, gid)
-    spec, resume, lease = store.reopen(gid, job_id=job_id)
-    return execute(store, spec, bus=bus, cancel=cancel, resume=resume, lease=lease)
+    with held_here(gid):  # from the claim on: this process's own sweep leaves it alone
+        spec, resume, lease = store.reopen(gid, job_id=job_id)
+        return execute(store, spec, bus=bus, cancel=cancel, resume=resume, lease=lease)

@@ -32,7 +32,14 @@ from planner.events import EventBus, default_bus
 from planner.plan.request import GenerationOutcome, GenerationRequest, GenerationRequestError
 from planner.plan.runner import create, execute, resume_generation
 from planner.plan.sweep import Sweeper
-from planner.store import GenerationSpec, GenerationStatus, GenerationStore
+from planner.store import (
+    GenerationSpec,
+    GenerationStatus,
+    GenerationStore,
+    claim,
+    held_here,
+    release,
+)
 from planner.store.liveness import SHUTDOWN_REASON
 
 DEFAULT_MAX_CONCURRENT = 4
@@ -115,10 +122,16 @@ class GenerationService:
         try:
             if self._enqueue is not None:
                 return self._enqueue(request)
-            spec = create(self.store, request, status=GenerationStatus.QUEUED)
-            return self._submit(
-                spec.generation_id, lambda cancel: self._run(spec, cancel), user_id=user_id
-            )
+            # Held here from before its row names this process as its owner until its run
+            # ends: while it waits its turn, this process's own sweep must not take it for
+            # a dead process's queued generation.
+            with held_here(generation_id := uuid.uuid4()):
+                spec = create(
+                    self.store, request, status=GenerationStatus.QUEUED, generation_id=generation_id
+                )
+                return self._submit(
+                    generation_id, lambda cancel: self._run(spec, cancel), user_id=user_id
+                )
         finally:
             with self._lock:
                 self._starting[user_id] -= 1
@@ -140,6 +153,8 @@ class GenerationService:
         with self._lock:
             future = self._pool.submit(work, cancel)
             self._jobs[generation_id] = _Job(future, cancel, user_id)
+        claim(generation_id)  # released when the run ends, or its turn is cancelled
+        future.add_done_callback(lambda _: release(generation_id))
         return generation_id
 
     def _run(self, spec: GenerationSpec, cancel: threading.Event) -> GenerationOutcome:

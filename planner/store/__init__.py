@@ -9,7 +9,7 @@ process died. Statuses are `GenerationStatus`.
 from planner.store.errors import GenerationNotFound, GenerationNotResumable
 from planner.store.generations import GenerationStore
 from planner.store.lease import Lease, LeaseLost
-from planner.store.liveness import claim, release, running_here
+from planner.store.liveness import claim, held_here, release, running_here
 from planner.store.pending import Positions, RowWrite
 from planner.store.recording import Recording, RecordingError
 from planner.store.spec import GenerationSpec, ResumePoint, StoredGeneration
@@ -32,6 +32,7 @@ __all__ = [
     "RowWrite",
     "StoredGeneration",
     "claim",
+    "held_here",
     "release",
     "running_here",
 ]

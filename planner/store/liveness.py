@@ -21,7 +21,9 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,18 +45,32 @@ SHUTDOWN_REASON = "the process running it is shutting down"  # a server's own ge
 CANCELLED = "cancelled before it finished"
 
 _local_lock = threading.Lock()
-_local: set[uuid.UUID] = set()
+_local: Counter[uuid.UUID] = Counter()  # nested holds (a resume inside a job's run) count
 
 
 def claim(generation_id: uuid.UUID) -> None:
     """This process is running the generation now."""
     with _local_lock:
-        _local.add(generation_id)
+        _local[generation_id] += 1
 
 
 def release(generation_id: uuid.UUID) -> None:
     with _local_lock:
-        _local.discard(generation_id)
+        _local[generation_id] -= 1
+        if _local[generation_id] <= 0:
+            del _local[generation_id]
+
+
+@contextmanager
+def held_here(generation_id: uuid.UUID) -> Iterator[None]:
+    """Mark the generation as this process's *before* its lease is taken in the database:
+    the lease names this process as its owner, and a sweep of this same process that saw
+    that owner with the generation not yet marked here would take it for a dead runner's."""
+    claim(generation_id)
+    try:
+        yield
+    finally:
+        release(generation_id)
 
 
 def running_here() -> set[uuid.UUID]:
