@@ -52,7 +52,7 @@ from planner.contenders import (
     require_installed,
 )
 from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
-from planner.errors import InputError
+from planner.errors import InputError, NotFoundError
 from planner.experiment_cells import (
     PlannedRun,
     RunContext,
@@ -83,6 +83,7 @@ __all__ = [
     "DEFAULT_DESCRIPTION",
     "ExperimentConfig",
     "ExperimentError",
+    "ExperimentNotFound",
     "ExperimentResult",
     "RunOutcome",
     "contender_request",
@@ -102,6 +103,10 @@ __all__ = [
 
 class ExperimentError(InputError, ValueError):
     """An experiment that cannot run as asked; the message says what to change."""
+
+
+class ExperimentNotFound(NotFoundError, LookupError):
+    """No such experiment of this user's (the same answer for a foreign id)."""
 
 
 def derive_seed(experiment_seed: int, repeat_index: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 
 from planner.db import Database, Generation
@@ -60,3 +62,57 @@ def test_resume_is_offered_only_for_an_interrupted_generation_and_queues_it(
 
     service().cancel(gid)  # the dashboard's service runs it: stop it with the test
     assert service().wait(gid, timeout=120).status in {"failed", "completed", "interrupted"}
+
+
+def test_on_postgresql_the_experiments_page_enqueues_its_runs_and_stops_them_from_here(
+    postgres: Database,
+    planner_home,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    """With PostgreSQL an experiment from the dashboard is jobs for the workers, as from
+    the CLI (no thread of the dashboard runs it); its Stop cancels the runs no worker has
+    begun, whichever process runs the rest (here no worker runs: all are cancelled)."""
+    from sqlalchemy import text
+
+    from planner import analysis
+    from planner.config import reset_settings
+    from planner.dashboard import experiment_jobs
+
+    monkeypatch.setenv("PLANNER_DATABASE_URL", postgres.url)
+    reset_settings()
+    at, alice = logged_in(postgres, "alice")
+    at.switch_page(page("experiments")).run()
+    at.multiselect(key="exp_faults").set_value(["drop-at-90"])
+    at.multiselect(key="exp_strategies").set_value(["resume", "oracle"])
+    at.button(key="exp_start").click().run()
+    assert not at.exception, at.exception
+    experiment_id = at.session_state["experiment_selected"]
+    assert experiment_jobs.job_for(uuid.UUID(experiment_id), alice.id) is None
+    jobs = postgres.read(
+        lambda conn: conn.execute(
+            text(
+                "SELECT j.status::text, count(*) FROM procrastinate_jobs j JOIN experiment_runs r"
+                " ON j.args->>'run_id' = r.id::text WHERE r.experiment_id = :eid GROUP BY 1"
+            ),
+            {"eid": experiment_id},
+        ).all()
+    )
+    assert dict(jobs) == {"todo": 4}  # resume's two generations, the oracle's two runs
+    assert "any `planner worker` runs them" in texts(at)
+    at.button(key="exp_stop").click().run()
+    assert not at.exception, at.exception
+    status = postgres.read(
+        lambda conn: (
+            conn.execute(
+                text("SELECT status FROM experiment_runs WHERE experiment_id = :eid"),
+                {"eid": experiment_id},
+            )
+            .scalars()
+            .all()
+        )
+    )
+    assert status == ["cancelled"] * 4
+    assert analysis.experiment_status(postgres, uuid.UUID(experiment_id)) == "interrupted"
+    at.run()
+    assert not at.exception, at.exception
+    assert "exp_stop" not in [b.key for b in at.button]

@@ -183,7 +183,7 @@ def test_a_contender_run_whose_worker_died_is_an_error_and_the_experiment_closes
     experiment_id, total = enqueue_experiment(postgres, make_app(postgres), config, user.id)
     assert total == 1
     (run,) = _runs_of(postgres, experiment_id)
-    assert run.status == "running" and run.generation_id is None
+    assert run.status == "pending" and run.generation_id is None  # until its job starts it
 
     running.end_stalled_run_job(postgres, run.id, contender=True)
     (ended,) = _runs_of(postgres, experiment_id)

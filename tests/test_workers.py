@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -451,3 +452,58 @@ def test_contenders_run_on_workers_as_they_do_in_one_process(
     assert by_cell[("drop-at-90", "langchain")][3] == Outcome.FAILED_RAISED
     assert by_cell[("drop-at-90", "oracle")][2:4] == ("completed", Outcome.COMPLETE)
     assert by_cell[("drop-at-90", "langchain")][4] == 1, "one request: its count is its own"
+
+
+def test_an_experiment_stopped_from_another_process_starts_no_new_run_and_ends_each_once(
+    jobs_db: Database, workers: list[subprocess.Popen], invoke
+) -> None:
+    """`planner experiment --stop` (here, not in the worker): the runs no worker has begun,
+    a strategy's and a contender's, are cancelled; the one under way finishes and closes
+    the experiment `interrupted`."""
+    user = get_or_create_local_user(jobs_db)
+    config = ExperimentConfig(
+        faults=("drop-at-90",), strategies=("resume", "oracle"), repeats=2, speed=20, seed=3
+    )
+    workers.append(start_worker(jobs_db, concurrency=1))
+    experiment_id, total = enqueue_experiment(jobs_db, make_app(jobs_db), config, user.id)
+    assert total == 8
+
+    def generation_statuses() -> list[str]:
+        return jobs_db.read(
+            lambda conn: conn.scalars(
+                text(
+                    "SELECT g.status FROM experiment_runs r JOIN generations g"
+                    " ON g.id = r.generation_id WHERE r.experiment_id = :eid"
+                ),
+                {"eid": experiment_id},
+            ).all()
+        )
+
+    wait_for(lambda: "running" in generation_statuses(), what="the worker to begin a run")
+    result = invoke("experiment", "--stop", str(experiment_id))
+    assert result.exit_code == 0, result.output
+    cancelled = int(re.search(r": (\d+) runs cancelled", result.stderr).group(1))
+    assert total - 2 <= cancelled < total  # the run under way (and at most one starting)
+    ended = follow_experiment(jobs_db, experiment_id, poll_s=0.1)
+    assert ended.status == "interrupted"
+    runs = experiment_runs(jobs_db, experiment_id)
+    assert len(runs) == total and runs["status"].isin(("completed", "cancelled")).all()
+    assert int((runs["status"] == "cancelled").sum()) == cancelled
+    assert set(runs.loc[runs["status"] == "cancelled", "strategy"]) == {"resume", "oracle"}
+    assert "queued" not in generation_statuses() and "running" not in generation_statuses()
+    left = jobs_db.read(
+        lambda conn: conn.scalar(
+            text(
+                "SELECT count(*) FROM procrastinate_jobs j JOIN experiment_runs r"
+                " ON j.args->>'run_id' = r.id::text"
+                " WHERE r.experiment_id = :eid AND r.status = 'cancelled'"
+                " AND j.status IN ('todo', 'doing')"
+            ),
+            {"eid": experiment_id},
+        )
+    )
+    assert left == 0, "no job of a cancelled run is left waiting"
+    again = invoke("experiment", "--stop", str(experiment_id))
+    assert again.exit_code == 0 and ": 0 runs cancelled" in again.stderr
+    foreign = invoke("experiment", "--stop", str(uuid.uuid4()))
+    assert foreign.exit_code == 3 and "you have no experiment" in foreign.stderr

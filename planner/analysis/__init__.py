@@ -17,6 +17,7 @@ from planner.analysis.compare import (
 from planner.analysis.describe import describe_faults, describe_strategy
 from planner.analysis.experiments import (
     experiment_runs,
+    experiment_status,
     experiment_summary,
     failure_table,
     format_success,
@@ -79,6 +80,7 @@ __all__ = [
     "events_log",
     "explain_attempts",
     "experiment_runs",
+    "experiment_status",
     "experiment_summary",
     "failure_table",
     "format_success",

@@ -148,6 +148,13 @@ def list_experiments(db: Database, *, user_id: uuid.UUID | None = None) -> pd.Da
     return read_frame(db, statement)
 
 
+def experiment_status(db: Database, experiment_id: uuid.UUID) -> str | None:
+    """The experiment's status (`running` until it is closed); None if there is none."""
+    return db.read(
+        lambda conn: conn.scalar(select(Experiment.status).where(Experiment.id == experiment_id))
+    )
+
+
 def _model_times(experiment_id: uuid.UUID) -> Any:
     """Per generation of the experiment: the summed first-request-to-last-byte stage spans."""
     spans = (

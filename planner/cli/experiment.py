@@ -84,6 +84,13 @@ def _choices_epilog() -> str:
     default=None,
     help="Follow an experiment already running (PostgreSQL: its runs are jobs) to its end.",
 )
+@click.option(
+    "--stop",
+    "stop_id",
+    default=None,
+    help="Stop an experiment on workers from anywhere: runs not yet begun are cancelled, "
+    "those under way finish; it ends `interrupted`.",
+)
 def experiment(
     faults: str,
     strategies: str,
@@ -98,6 +105,7 @@ def experiment(
     as_json: bool,
     add_oracle: bool,
     follow_id: str | None,
+    stop_id: str | None,
 ) -> None:
     """Run a failure-mode experiment: every fault x strategy or contender, REPEATS times.
 
@@ -136,6 +144,9 @@ def experiment(
     from planner.jobs.follow import follow_experiment
     from planner.realtime import publishing
 
+    if stop_id is not None:
+        _stop_experiment(stop_id)
+        return
     try:
         source = uuid.UUID(from_generation) if from_generation else None
     except ValueError:
@@ -203,3 +214,25 @@ def experiment(
     if not out.is_terminal:  # a file or pipe: no wrapping to 80 columns
         out = Console(highlight=False, width=240)
     out.print(summary_table(summary, title=f"experiment {result.experiment_id} ({result.status})"))
+
+
+def _stop_experiment(stop_id: str) -> None:
+    import uuid
+
+    from planner import jobs
+    from planner.analysis import experiment_runs
+    from planner.auth import get_or_create_local_user
+    from planner.experiments import ExperimentError
+    from planner.jobs.running import FINISHED_RUNS
+
+    try:
+        experiment_id = uuid.UUID(stop_id)
+    except ValueError:
+        raise ExperimentError(f"--stop {stop_id!r} is not an experiment id") from None
+    db = database()
+    db.ensure_schema()
+    cancelled = jobs.stop_experiment(db, experiment_id, get_or_create_local_user(db).id)
+    runs = experiment_runs(db, experiment_id)
+    under_way = int((~runs["status"].isin(FINISHED_RUNS)).sum())
+    tail = f"; {under_way} under way finish (--follow {experiment_id})" if under_way else ""
+    click.echo(f"experiment {experiment_id}: {cancelled} runs cancelled{tail}", err=True)

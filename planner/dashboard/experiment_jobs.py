@@ -1,9 +1,12 @@
-"""Experiments started from the dashboard run on a background thread of this process.
+"""Experiments started from the dashboard: jobs for the workers, or a thread of this process.
 
-`planner.experiments.run_experiment` is synchronous and stores every run as it ends; a
-job thread runs it, and the page follows it from the database like a generation. The
-thread never touches Streamlit. `start` returns once the experiment's rows exist (its
-id is real), or raises with the reason it could not start.
+With PostgreSQL an experiment's runs are jobs any `planner worker` runs (as with `planner
+experiment`): `start` enqueues them, and `stop` cancels the runs no worker has begun,
+whichever process asks. With DuckDB (one machine) `planner.experiments.run_experiment`
+runs on a background thread of this process; it stores every run as it ends, and `stop`
+asks it to start no more. Either way the page follows the experiment from the database,
+like a generation; the thread never touches Streamlit. `start` returns once the
+experiment's rows exist (its id is real), or raises with the reason it could not start.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 
 from planner.db import Database
 from planner.experiments import ExperimentConfig, ExperimentError, run_experiment
+from planner.jobs import enqueue_experiment, make_app, stop_experiment, uses_jobs
 
 START_TIMEOUT_S = 60.0
 
@@ -38,8 +42,12 @@ _lock = threading.Lock()
 
 
 def start(db: Database, config: ExperimentConfig, user_id: uuid.UUID) -> uuid.UUID:
-    """Validate, create the experiment's rows and run it in the background."""
+    """Validate, create the experiment's rows and run it: on the workers (PostgreSQL) or
+    in the background here."""
     checked = config.validated(db)  # ExperimentError here, in the caller's thread
+    if uses_jobs(db):
+        experiment_id, _ = enqueue_experiment(db, make_app(db), checked, user_id)
+        return experiment_id
     job = ExperimentJob(user_id)
 
     def on_start(experiment_id: uuid.UUID, total_runs: int) -> None:
@@ -71,8 +79,17 @@ def job_for(experiment_id: uuid.UUID, user_id: uuid.UUID) -> ExperimentJob | Non
     return job if job is not None and job.user_id == user_id else None
 
 
-def stop(experiment_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    """Ask the experiment to start no more runs (those under way finish and are kept)."""
+def on_workers(db: Database) -> bool:
+    """Whether experiments here run as worker jobs (followed and stopped from anywhere)."""
+    return uses_jobs(db)
+
+
+def stop(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    """Ask the experiment to start no more runs (those under way finish and are kept);
+    False when nothing here can stop it (DuckDB: another process runs it, or none)."""
+    if uses_jobs(db):
+        stop_experiment(db, experiment_id, user_id)
+        return True
     job = job_for(experiment_id, user_id)
     if job is None or not job.alive:
         return False

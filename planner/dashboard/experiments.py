@@ -129,11 +129,17 @@ def _form(user_id: uuid.UUID) -> None:
 def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) -> None:
     job = experiment_jobs.job_for(experiment_id, user_id)
     if row["status"] not in FINISHED:
-        if job is not None and job.alive:
+        on_workers = experiment_jobs.on_workers(database())
+        if on_workers or (job is not None and job.alive):
+            if on_workers:
+                st.caption("Its runs are jobs: any `planner worker` runs them.")
             _running(experiment_id, user_id)
-            if st.button("Stop after the runs under way", icon=":material/stop_circle:"):
-                experiment_jobs.stop(experiment_id, user_id)
+            if st.button(
+                "Stop after the runs under way", icon=":material/stop_circle:", key="exp_stop"
+            ):
+                experiment_jobs.stop(database(), experiment_id, user_id)
                 st.toast("Stopping: no new runs start; those under way finish.")
+                st.rerun()
             return
         st.info(
             "This experiment is still marked running but is not running in this "
@@ -153,9 +159,13 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
 def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
     @st.fragment(run_every=POLL_S)
     def poll() -> None:
-        job = experiment_jobs.job_for(experiment_id, user_id)
-        if job is None or not job.alive:
-            st.rerun()
+        if experiment_jobs.on_workers(database()):
+            if analysis.experiment_status(database(), experiment_id) in FINISHED:
+                st.rerun()
+        else:
+            job = experiment_jobs.job_for(experiment_id, user_id)
+            if job is None or not job.alive:
+                st.rerun()
         with database().held():
             runs = analysis.experiment_runs(database(), experiment_id)
         done = int(runs["status"].isin(FINISHED).sum())

@@ -7,6 +7,11 @@ it: the cancel flag in the database (the runner reads it at its next write or
 heartbeat), the caller's own service at once if it runs there, and Procrastinate's
 abort for its job; a job still waiting is cancelled and its generation ends `failed` at
 once. Unknown and foreign ids get the same GenerationNotFound.
+
+`stop_experiment(db, id, user)` stops an experiment on workers from any process: every
+run no worker has begun is cancelled in the database (a job that starts later finds its
+run ended and does nothing), those under way finish and are kept, and the last to end
+closes the experiment `interrupted`.
 """
 
 from __future__ import annotations
@@ -14,9 +19,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from planner.db import Database
+from sqlalchemy import Connection, select, update
+
+from planner.db import Database, Experiment, ExperimentRun, GenerationLease
+from planner.experiments import ExperimentNotFound
 from planner.jobs.app import JobsUnavailable, make_app, uses_jobs
-from planner.jobs.enqueue import cancel_job, enqueue_generation, resume_job
+from planner.jobs.enqueue import (
+    cancel_job,
+    contender_lock,
+    driver_connection,
+    enqueue_generation,
+    resume_job,
+)
+from planner.jobs.running import FINISHED_RUNS, close_if_last
 from planner.plan.request import GenerationRequest
 from planner.plan.service import GenerationService
 from planner.store import (
@@ -27,6 +42,9 @@ from planner.store import (
     GenerationStore,
     StoredGeneration,
 )
+from planner.store.liveness import cancel_unclaimed
+
+STOPPED_RUN = "cancelled: the experiment was stopped before this run started"
 
 
 def enqueuer(db: Database) -> Callable[[GenerationRequest], uuid.UUID]:
@@ -96,3 +114,66 @@ def cancel_generation(
         cancel_job(db, app, generation_id)
         store.cancel_queued(generation_id)
     return True
+
+
+def stop_experiment(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    """Start none of the user's experiment's runs that no worker has begun; returns how
+    many were cancelled. The runs under way finish and are kept; the last of them closes
+    the experiment (`interrupted`), or this call does when none is under way.
+    ExperimentNotFound for unknown and foreign ids alike; JobsUnavailable with DuckDB,
+    where the experiment runs in the one process that started it (stop it there)."""
+    owner = db.read(
+        lambda conn: conn.scalar(select(Experiment.user_id).where(Experiment.id == experiment_id))
+    )
+    if owner is None or owner != user_id:
+        raise ExperimentNotFound(f"you have no experiment {experiment_id}")
+    if not uses_jobs(db):
+        raise JobsUnavailable(
+            "with DuckDB an experiment runs in the process that started it: stop it there "
+            "(Ctrl-C in `planner experiment`, or Stop on the dashboard that started it)"
+        )
+    app = make_app(db)
+
+    def cancel_unstarted(conn: Connection) -> dict[uuid.UUID, bool]:
+        """The runs cancelled, each with whether it is a contender's."""
+        cancelled: dict[uuid.UUID, bool] = {}
+        runs = conn.execute(
+            select(ExperimentRun.id, ExperimentRun.generation_id, GenerationLease.job_id)
+            .outerjoin(
+                GenerationLease, GenerationLease.generation_id == ExperimentRun.generation_id
+            )
+            .where(ExperimentRun.experiment_id == experiment_id)
+            .where(ExperimentRun.status.not_in(FINISHED_RUNS))
+        ).all()
+        for run in runs:
+            if run.generation_id is not None:
+                # A strategy's run: its generation, if no worker claimed it yet (the claim
+                # and this cancel are the same guarded move: one of them wins).
+                if not cancel_unclaimed(conn, run.generation_id):
+                    continue
+                if run.job_id is not None:
+                    app.job_manager.cancel_job_by_id(run.job_id, connection=driver_connection(conn))
+                started = ("pending", "running")
+            else:
+                started = ("pending",)  # a contender's job moves it to `running` as it starts
+            ended = conn.scalar(
+                update(ExperimentRun)
+                .where(ExperimentRun.id == run.id, ExperimentRun.status.in_(started))
+                .values(status="cancelled", error=STOPPED_RUN)
+                .returning(ExperimentRun.id)
+            )
+            if ended is not None:
+                cancelled[run.id] = run.generation_id is None
+        return cancelled
+
+    cancelled = db.transaction(cancel_unstarted)
+    contenders = [run_id for run_id, contender in cancelled.items() if contender]
+    if contenders:  # their jobs would find their runs ended; none is left waiting either
+        with app.open():
+            for run_id in contenders:
+                for job in app.job_manager.list_jobs(
+                    queueing_lock=contender_lock(run_id), status="todo"
+                ):
+                    app.job_manager.cancel_job_by_id(job.id)
+    close_if_last(db, experiment_id)
+    return len(cancelled)

@@ -54,6 +54,11 @@ def _lock(generation_id: uuid.UUID) -> str:
     return f"generation:{generation_id}"
 
 
+def contender_lock(run_id: uuid.UUID) -> str:
+    """The queueing lock of a contender run's job (one waiting job per run)."""
+    return f"run:{run_id}"
+
+
 def _defer(
     app: App, conn: Connection, task: str, lock: str, **arguments: str | float
 ) -> int | None:
@@ -184,12 +189,11 @@ def enqueue_experiment(
     asked = contender_request(config)
     for run in runs:
         if kind_of(run.strategy) == CONTENDER:
-
+            # The run stays `pending` until its job starts it (`run_contender_run`), so a
+            # stop can tell the runs no worker has begun.
             def contender_job(conn: Connection, run_id: uuid.UUID = run.run_id) -> None:
-                conn.execute(
-                    update(ExperimentRun).where(ExperimentRun.id == run_id).values(status="running")
-                )
-                _defer(app, conn, RUN_CONTENDER_RUN, f"run:{run_id}", run_id=str(run_id), **asked)
+                lock = contender_lock(run_id)
+                _defer(app, conn, RUN_CONTENDER_RUN, lock, run_id=str(run_id), **asked)
 
             db.transaction(contender_job)
             continue

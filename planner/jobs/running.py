@@ -120,6 +120,16 @@ def run_contender_run(
     )
     if run is None or run.status in FINISHED_RUNS:
         return
+    claimed = db.transaction(  # from `pending`, once: a stopped experiment's run is not
+        lambda conn: conn.scalar(
+            update(ExperimentRun)
+            .where(ExperimentRun.id == run_id, ExperimentRun.status == "pending")
+            .values(status="running")
+            .returning(ExperimentRun.id)
+        )
+    )
+    if claimed is None:
+        return
     context = RunContext(description=description, model=model, speed=speed, user_id=run.user_id)
     store_outcome(db, execute_run(GenerationStore(db), context, _planned(run)))
     close_if_last(db, run.experiment_id)
@@ -165,7 +175,15 @@ def close_if_last(db: Database, experiment_id: uuid.UUID) -> None:
         )
     )
     if unfinished == 0:
-        finish_experiment(db, experiment_id, "completed")
+        stopped = db.read(  # a run cancelled by `stop_experiment`: stopped, not completed
+            lambda conn: conn.scalar(
+                select(func.count())
+                .select_from(ExperimentRun)
+                .where(ExperimentRun.experiment_id == experiment_id)
+                .where(ExperimentRun.status == "cancelled")
+            )
+        )
+        finish_experiment(db, experiment_id, "interrupted" if stopped else "completed")
 
 
 def close_finished_experiments(db: Database, *, older_than_s: float) -> list[uuid.UUID]:
