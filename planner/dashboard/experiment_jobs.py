@@ -95,3 +95,11 @@ def stop(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) -> bool:
         return False
     job.stop.set()
     return True
+
+
+def stop_all() -> None:
+    """This process stops: every experiment running here starts no more runs."""
+    with _lock:
+        running = list(_jobs.values())
+    for job in running:
+        job.stop.set()

@@ -1,15 +1,19 @@
 """What every session of one dashboard process shares: its Database, generation service
 and login throttle.
 
-Streamlit keeps them with `st.cache_resource`, keyed by the database URL, so every page of
-every session passes the same `Database` to the library, and generations started in any
-session run on one bounded pool whose events go out on the process's bus (where
-`shell.prepare` attaches the Socket.IO publisher: the core attaches no front end).
+One of each per database URL and process, made on first use: every page of every session
+passes the same `Database` to the library, and generations started in any session run on
+one bounded pool whose events go out on the process's bus (where `process.start` attaches
+the Socket.IO publisher: the core attaches no front end). They are plain process-wide
+objects, not `st.cache_resource` ones, because the process's own start and stop
+(`planner.dashboard.process`, outside any script run) use them too.
 """
 
 from __future__ import annotations
 
-import streamlit as st
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from planner import jobs
 from planner.config import get_settings
@@ -18,15 +22,22 @@ from planner.events import default_bus
 from planner.plan import GenerationService
 from planner.throttle import LoginThrottle, SignupThrottle
 
+T = TypeVar("T")
 
-@st.cache_resource(show_spinner=False)
-def _database(url: str) -> Database:
-    return Database(url)
+_lock = threading.RLock()  # re-entrant: a service is made with its database
+_made: dict[tuple[str, str], Any] = {}
 
 
-@st.cache_resource(show_spinner=False)
+def _shared(kind: str, make: Callable[[str], T]) -> T:
+    url = get_settings().database_url
+    with _lock:
+        if (kind, url) not in _made:
+            _made[(kind, url)] = make(url)
+        return _made[(kind, url)]
+
+
 def _service(url: str) -> GenerationService:
-    db = _database(url)
+    db = _shared("database", Database)
     # PostgreSQL: the Generate page enqueues jobs for `planner worker`s.
     enqueue = jobs.enqueuer(db) if jobs.uses_jobs(db) else None
     return GenerationService(db, bus=default_bus(), sweep=True, enqueue=enqueue)
@@ -34,30 +45,26 @@ def _service(url: str) -> GenerationService:
 
 def database() -> Database:
     """The configured database, one handle per process and URL."""
-    return _database(get_settings().database_url)
+    return _shared("database", Database)
 
 
 def service() -> GenerationService:
     """The process's generation service on the configured database."""
-    return _service(get_settings().database_url)
+    return _shared("service", _service)
 
 
-@st.cache_resource(show_spinner=False)
-def _login_throttle(url: str) -> LoginThrottle:
-    return LoginThrottle(_database(url))
-
-
-@st.cache_resource(show_spinner=False)
-def _signup_throttle(url: str) -> SignupThrottle:
-    return SignupThrottle(_database(url))
+def services() -> list[GenerationService]:
+    """Every generation service this process made (one per database URL it served)."""
+    with _lock:
+        return [made for (kind, _), made in _made.items() if kind == "service"]
 
 
 def login_throttle() -> LoginThrottle:
     """The login limits (per account and per client), kept in the database: shared by every
     session and every dashboard process on it."""
-    return _login_throttle(get_settings().database_url)
+    return _shared("login", lambda _: LoginThrottle(database()))
 
 
 def signup_throttle() -> SignupThrottle:
     """The sign-up limit per client, kept in the database like the login limits."""
-    return _signup_throttle(get_settings().database_url)
+    return _shared("signup", lambda _: SignupThrottle(database()))

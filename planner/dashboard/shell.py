@@ -7,17 +7,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from planner.config import get_settings
 from planner.dashboard import session
+from planner.dashboard.process import publish_generations
 from planner.dashboard.resources import database, service
 from planner.dashboard.session import SessionUser
 from planner.dashboard.text import code, literal
 from planner.errors import DatabaseError
-from planner.realtime import RealtimeStartError, attach_publisher, start_realtime_in_thread
-
-
-@st.cache_resource
-def _publish_generations() -> None:
-    """With PLANNER_REDIS_URL, this process's generations reach every Socket.IO node."""
-    attach_publisher()
+from planner.realtime import RealtimeStartError, start_realtime_in_thread
 
 
 def prepare() -> str | None:
@@ -38,7 +33,7 @@ def prepare() -> str | None:
         )
         st.stop()
     try:
-        _publish_generations()
+        publish_generations()
         start_realtime_in_thread(db=db, service=service())
     except (ValueError, RealtimeStartError) as exc:  # ValueError: not a Redis URL
         return f"Socket.IO endpoint not running: {exc}"
