@@ -23,6 +23,10 @@ SCRIPT = Path(__file__).resolve().parent / "app.py"
 
 @asynccontextmanager
 async def lifespan(_: st.App) -> AsyncIterator[None]:
+    # Before the first answer (the health check answers once the database is migrated),
+    # on a thread so the loop stays free; not in the background: the first page's script
+    # would import planner's modules beside it, and two threads importing them at once
+    # can each find the other's half-imported.
     await asyncio.to_thread(process.start)
     yield
     await asyncio.to_thread(process.stop)
