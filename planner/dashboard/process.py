@@ -1,14 +1,15 @@
 """The dashboard process's own start and stop, around every session's script runs.
 
-`planner/dashboard/asgi.py` runs `start` (on a thread of its own) as its app starts and `stop`
-as it stops (Streamlit's ASGI lifespan, on Ctrl-C or SIGTERM). Starting migrates the database, marks
-the generations of processes that died `interrupted`, attaches the publisher and hosts
-the Socket.IO endpoint, so clients can connect before anyone opens a page; every script
-run's `shell.prepare` does the same (once each) and shows on the page what failed.
-Stopping is `planner serve`'s hand-off: each generation this process runs is left
-`interrupted` ("the process running it is shutting down") with its event, resumable from
-its checkpoint by `planner resume` or any dashboard's Resume, instead of being cut off
-mid-write as the process exits; an experiment running here starts no more runs.
+`planner/dashboard/asgi.py` runs `start` as its app starts, before its first answer, and
+`stop` as it stops (Streamlit's ASGI lifespan, on Ctrl-C or SIGTERM). Starting migrates
+the database, marks the generations of processes that died `interrupted`, attaches the
+publisher and hosts the Socket.IO endpoint, so clients can connect before anyone opens a
+page; every script run's `shell.prepare` does the same (once each) and shows on the page
+what failed. Stopping is `planner serve`'s hand-off: each generation this process runs
+is left `interrupted` ("the process running it is shutting down") with its event,
+resumable from its checkpoint by `planner resume` or any dashboard's Resume, instead of
+being cut off mid-write as the process exits; an experiment running here starts no more
+runs.
 """
 
 from __future__ import annotations
