@@ -35,7 +35,6 @@ from planner.store import (
     GenerationStatus,
     GenerationStore,
     LeaseLost,
-    held_here,
 )
 
 log = logging.getLogger(__name__)
@@ -57,9 +56,7 @@ def run_stored(
     stored = store.load(generation_id)
     try:
         if stored.status == GenerationStatus.QUEUED:
-            with held_here(generation_id):  # before the lease names this process
-                lease = store.start(generation_id, job_id=job_id)
-                return execute(store, stored.spec, bus=bus, cancel=cancel, lease=lease)
+            return execute(store, stored.spec, bus=bus, cancel=cancel, job_id=job_id)
         if stored.status == GenerationStatus.INTERRUPTED:
             return resume_generation(db, generation_id, bus=bus, cancel=cancel, job_id=job_id)
     except (LeaseLost, GenerationNotResumable) as exc:

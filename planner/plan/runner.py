@@ -97,15 +97,17 @@ def execute(
     cancel: threading.Event | None = None,
     resume: ResumePoint | None = None,
     lease: Lease | None = None,
+    job_id: int | None = None,
 ) -> GenerationOutcome:
     """Run a created (or reopened, with the `lease` `reopen` took) generation to its end
-    in this thread. LeaseLost if another claim took it meanwhile: this runner stopped
-    and wrote nothing more."""
+    in this thread (a new one's lease names `job_id`, the worker job running it).
+    LeaseLost if another claim took it meanwhile: this runner stopped and wrote nothing
+    more."""
     bus = bus or default_bus()
     cancel = cancel or threading.Event()
     with held_here(spec.generation_id):
         if lease is None:
-            lease = store.start(spec.generation_id)
+            lease = store.start(spec.generation_id, job_id=job_id)
         recording = store.recording(
             spec, lease=lease, resume=resume, publish=bus.publish, on_cancel=cancel.set
         )
