@@ -220,10 +220,8 @@ def _stop_experiment(stop_id: str) -> None:
     import uuid
 
     from planner import jobs
-    from planner.analysis import experiment_runs
     from planner.auth import get_or_create_local_user
     from planner.experiments import ExperimentError
-    from planner.jobs.running import FINISHED_RUNS
 
     try:
         experiment_id = uuid.UUID(stop_id)
@@ -231,8 +229,10 @@ def _stop_experiment(stop_id: str) -> None:
         raise ExperimentError(f"--stop {stop_id!r} is not an experiment id") from None
     db = database()
     db.ensure_schema()
-    cancelled = jobs.stop_experiment(db, experiment_id, get_or_create_local_user(db).id)
-    runs = experiment_runs(db, experiment_id)
-    under_way = int((~runs["status"].isin(FINISHED_RUNS)).sum())
-    tail = f"; {under_way} under way finish (--follow {experiment_id})" if under_way else ""
-    click.echo(f"experiment {experiment_id}: {cancelled} runs cancelled{tail}", err=True)
+    stopped = jobs.stop_experiment(db, experiment_id, get_or_create_local_user(db).id)
+    tail = (
+        f"; {stopped.under_way} under way finish (--follow {experiment_id})"
+        if stopped.under_way
+        else ""
+    )
+    click.echo(f"experiment {experiment_id}: {stopped.cancelled} runs cancelled{tail}", err=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import NamedTuple
 
 from sqlalchemy import Connection, select, update
 
@@ -116,10 +117,17 @@ def cancel_generation(
     return True
 
 
-def stop_experiment(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) -> int:
-    """Start none of the user's experiment's runs that no worker has begun; returns how
-    many were cancelled. The runs under way finish and are kept; the last of them closes
-    the experiment (`interrupted`), or this call does when none is under way.
+class StoppedExperiment(NamedTuple):
+    cancelled: int  # runs no worker had begun
+    under_way: int  # runs that finish and are kept
+
+
+def stop_experiment(
+    db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID
+) -> StoppedExperiment:
+    """Start none of the user's experiment's runs that no worker has begun. The runs under
+    way finish and are kept; the last of them closes the experiment (`interrupted`), or
+    this call does when none is under way.
     ExperimentNotFound for unknown and foreign ids alike; JobsUnavailable with DuckDB,
     where the experiment runs in the one process that started it (stop it there)."""
     owner = db.read(
@@ -134,8 +142,8 @@ def stop_experiment(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) 
         )
     app = make_app(db)
 
-    def cancel_unstarted(conn: Connection) -> dict[uuid.UUID, bool]:
-        """The runs cancelled, each with whether it is a contender's."""
+    def cancel_unstarted(conn: Connection) -> tuple[dict[uuid.UUID, bool], int]:
+        """The runs cancelled, each with whether it is a contender's; the runs left."""
         cancelled: dict[uuid.UUID, bool] = {}
         runs = conn.execute(
             select(ExperimentRun.id, ExperimentRun.generation_id, GenerationLease.job_id)
@@ -164,9 +172,9 @@ def stop_experiment(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) 
             )
             if ended is not None:
                 cancelled[run.id] = run.generation_id is None
-        return cancelled
+        return cancelled, len(runs) - len(cancelled)
 
-    cancelled = db.transaction(cancel_unstarted)
+    cancelled, under_way = db.transaction(cancel_unstarted)
     contenders = [run_id for run_id, contender in cancelled.items() if contender]
     if contenders:  # their jobs would find their runs ended; none is left waiting either
         with app.open():
@@ -176,4 +184,4 @@ def stop_experiment(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) 
                 ):
                     app.job_manager.cancel_job_by_id(job.id)
     close_if_last(db, experiment_id)
-    return len(cancelled)
+    return StoppedExperiment(len(cancelled), under_way)

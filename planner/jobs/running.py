@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from procrastinate import App
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from planner.config import get_settings
 from planner.db import Database, Experiment, ExperimentRun, Generation, utcnow
@@ -162,24 +162,19 @@ def end_stalled_run_job(db: Database, run_id: uuid.UUID, *, contender: bool) -> 
 
 
 def close_if_last(db: Database, experiment_id: uuid.UUID) -> None:
-    """Close the experiment (judging every run) once none of its runs is left to finish."""
-    unfinished = db.read(
-        lambda conn: conn.scalar(
-            select(func.count())
-            .select_from(ExperimentRun)
-            .where(ExperimentRun.experiment_id == experiment_id)
-            .where(ExperimentRun.status.not_in(FINISHED_RUNS))
+    """Close the experiment (judging every run) once none of its runs is left to finish:
+    `interrupted` if `stop_experiment` cancelled some, else `completed`."""
+    statuses = set(
+        db.read(
+            lambda conn: conn.scalars(
+                select(ExperimentRun.status)
+                .where(ExperimentRun.experiment_id == experiment_id)
+                .distinct()
+            ).all()
         )
     )
-    if unfinished == 0:
-        stopped = db.read(  # a run cancelled by `stop_experiment`: stopped, not completed
-            lambda conn: conn.scalar(
-                select(func.count())
-                .select_from(ExperimentRun)
-                .where(ExperimentRun.experiment_id == experiment_id)
-                .where(ExperimentRun.status == "cancelled")
-            )
-        )
+    if statuses <= set(FINISHED_RUNS):
+        stopped = "cancelled" in statuses
         finish_experiment(db, experiment_id, "interrupted" if stopped else "completed")
 
 
