@@ -79,11 +79,6 @@ def job_for(experiment_id: uuid.UUID, user_id: uuid.UUID) -> ExperimentJob | Non
     return job if job is not None and job.user_id == user_id else None
 
 
-def on_workers(db: Database) -> bool:
-    """Whether experiments here run as worker jobs (followed and stopped from anywhere)."""
-    return uses_jobs(db)
-
-
 def stop(db: Database, experiment_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     """Ask the experiment to start no more runs (those under way finish and are kept);
     False when nothing here can stop it (DuckDB: another process runs it, or none)."""

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from planner import analysis
+from planner import analysis, jobs
 from planner.analysis.stats import StatsFilter
 from planner.contenders import RUN_CHOICES, STRATEGY, installed
 from planner.dashboard import charts, experiment_jobs, nav, session, widgets
@@ -129,7 +129,7 @@ def _form(user_id: uuid.UUID) -> None:
 def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) -> None:
     job = experiment_jobs.job_for(experiment_id, user_id)
     if row["status"] not in FINISHED:
-        on_workers = experiment_jobs.on_workers(database())
+        on_workers = jobs.uses_jobs(database())
         if on_workers or (job is not None and job.alive):
             if on_workers:
                 st.caption("Its runs are jobs: any `planner worker` runs them.")
@@ -159,7 +159,7 @@ def _experiment(experiment_id: uuid.UUID, row: pd.Series, user_id: uuid.UUID) ->
 def _running(experiment_id: uuid.UUID, user_id: uuid.UUID) -> None:
     @st.fragment(run_every=POLL_S)
     def poll() -> None:
-        if experiment_jobs.on_workers(database()):
+        if jobs.uses_jobs(database()):
             if analysis.experiment_status(database(), experiment_id) in FINISHED:
                 st.rerun()
         else:

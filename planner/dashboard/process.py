@@ -23,16 +23,17 @@ from planner.realtime import attach_publisher, start_realtime_in_thread
 
 log = logging.getLogger(__name__)
 
-_published = threading.Event()
+_published = False
 _publish_lock = threading.Lock()
 
 
 def publish_generations() -> None:
     """With PLANNER_REDIS_URL, this process's generations reach every Socket.IO node (once)."""
+    global _published
     with _publish_lock:
-        if not _published.is_set():
+        if not _published:
             attach_publisher()
-            _published.set()
+            _published = True
 
 
 def start() -> None:

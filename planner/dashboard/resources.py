@@ -37,7 +37,7 @@ def _shared(kind: str, make: Callable[[str], T]) -> T:
 
 
 def _service(url: str) -> GenerationService:
-    db = _shared("database", Database)
+    db = database()
     # PostgreSQL: the Generate page enqueues jobs for `planner worker`s.
     enqueue = jobs.enqueuer(db) if jobs.uses_jobs(db) else None
     return GenerationService(db, bus=default_bus(), sweep=True, enqueue=enqueue)
