@@ -26,7 +26,7 @@ endpoint's time passes, so waits a library lets planner hand it run in the simul
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Protocol
@@ -171,7 +171,8 @@ class RunRecorder:
     """What one run gathered: text handed to the consumer, tokens, requests, time.
 
     A contender calls `deliver` for every piece of text its library hands the consumer,
-    `add_tokens` / `estimate_tokens` for each attempt's output, and `result` once at the end.
+    `add_tokens` / `estimate_tokens` for each attempt's output, and `result` once at the end
+    (`streamed`: both of the last, for a library that streams one answer).
     """
 
     def __init__(
@@ -199,6 +200,23 @@ class RunRecorder:
         """Output of an attempt the library reported no usage for: counted from its text."""
         self.output_tokens += count_tokens(text)
         self.tokens_estimated = True
+
+    def streamed(
+        self,
+        pieces: Sequence[str],
+        output_tokens: int | None = None,
+        *,
+        error: BaseException | None = None,
+    ) -> ContenderResult:
+        """The result of a run whose library streamed `pieces` to the consumer. Its tokens
+        are the usage the library reported (`output_tokens`), else counted from the text;
+        a run that raised (`error`) has no final text, and its tokens are counted."""
+        text = "".join(pieces)
+        if error is not None or output_tokens is None:
+            self.estimate_tokens(text)
+        else:
+            self.add_tokens(output_tokens)
+        return self.result("" if error is not None else text, error=error)
 
     def result(
         self, text: str, *, error: BaseException | None = None, claimed_success: bool | None = None

@@ -83,14 +83,8 @@ class LangChainRetry:
                 if chunk.usage_metadata and chunk.usage_metadata.get("output_tokens"):
                     output_tokens = chunk.usage_metadata["output_tokens"]
         except Exception as exc:  # the library's failure is the run's result
-            recorder.estimate_tokens("".join(pieces))
-            return recorder.result("", error=exc)
-        text = "".join(pieces)
-        if output_tokens is None:
-            recorder.estimate_tokens(text)
-        else:
-            recorder.add_tokens(output_tokens)
-        return recorder.result(text)
+            return recorder.streamed(pieces, error=exc)
+        return recorder.streamed(pieces, output_tokens)
 
 
 __all__ = ["LangChainRetry", "langchain_messages"]

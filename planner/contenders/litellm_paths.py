@@ -121,14 +121,8 @@ class LiteLLMCompletion:
                 recorder.deliver(piece)
                 output_tokens = _chunk_output_tokens(chunk) or output_tokens
         except Exception as exc:  # the library's failure is the run's result
-            recorder.estimate_tokens("".join(pieces))
-            return recorder.result("", error=exc)
-        text = "".join(pieces)
-        if output_tokens is None:
-            recorder.estimate_tokens(text)
-        else:
-            recorder.add_tokens(output_tokens)
-        return recorder.result(text)
+            return recorder.streamed(pieces, error=exc)
+        return recorder.streamed(pieces, output_tokens)
 
 
 class LiteLLMRouter:
@@ -189,11 +183,8 @@ class LiteLLMRouter:
         try:
             run_coroutine(stream())
         except Exception as exc:  # the library's failure is the run's result
-            recorder.estimate_tokens("".join(pieces))
-            return recorder.result("", error=exc)
-        text = "".join(pieces)
-        recorder.estimate_tokens(text)
-        return recorder.result(text)
+            return recorder.streamed(pieces, error=exc)
+        return recorder.streamed(pieces)
 
 
 __all__ = ["LiteLLMCompletion", "LiteLLMRouter", "openai_messages", "run_coroutine"]
