@@ -362,6 +362,18 @@ class RealtimeServer:
             raise NoSuchGeneration(f"you have no generation {generation_id}")
         return info
 
+    async def _control(
+        self, act: Callable[..., Any], info: store.GenerationInfo, user_id: uuid.UUID
+    ) -> Any:
+        """`act` (a `planner.jobs.control` call) on an owned generation, in the database
+        pool; one that is gone meanwhile is refused as one never owned is."""
+        try:
+            return await self._in_db_pool(
+                act, self.db, info.generation_id, user_id, service=self.service
+            )
+        except GenerationNotFound as exc:
+            raise NoSuchGeneration(str(exc)) from None
+
     async def _start_generation(
         self, sid: str, user_id: uuid.UUID, payload: StartGeneration
     ) -> Reply:
@@ -378,15 +390,7 @@ class RealtimeServer:
         """Owner only, refused like a join; the resume runs on a worker or this node."""
         info = await self._owned(user_id, payload.generation_id)
         try:
-            await self._in_db_pool(
-                control.resume_generation,
-                self.db,
-                info.generation_id,
-                user_id,
-                service=self.service,
-            )
-        except GenerationNotFound as exc:
-            raise NoSuchGeneration(str(exc)) from None
+            await self._control(control.resume_generation, info, user_id)
         except GenerationNotResumable as exc:
             raise NotNow(str(exc)) from None
         await self.sio.enter_room(sid, room_for(info.generation_id), namespace=NAMESPACE)
@@ -395,17 +399,7 @@ class RealtimeServer:
     async def _cancel(self, sid: str, user_id: uuid.UUID, payload: GenerationRef) -> Reply:
         """Owner only; stops it whichever process or machine runs it."""
         info = await self._owned(user_id, payload.generation_id)
-        try:
-            asked = await self._in_db_pool(
-                control.cancel_generation,
-                self.db,
-                info.generation_id,
-                user_id,
-                service=self.service,
-            )
-        except GenerationNotFound as exc:
-            raise NoSuchGeneration(str(exc)) from None
-        if not asked:
+        if not await self._control(control.cancel_generation, info, user_id):
             raise NotNow(f"generation {info.generation_id} has already ended")
         return {"generation_id": str(info.generation_id), "cancelling": True}
 
