@@ -171,8 +171,9 @@ class RunRecorder:
     """What one run gathered: text handed to the consumer, tokens, requests, time.
 
     A contender calls `deliver` for every piece of text its library hands the consumer,
-    `add_tokens` / `estimate_tokens` for each attempt's output, and `result` once at the end
-    (`streamed`: both of the last, for a library that streams one answer).
+    `attempt_tokens` (or `add_tokens` / `estimate_tokens`) for each attempt's output, and
+    `result` once at the end (`streamed`: both of the last, for a library that streams one
+    answer).
     """
 
     def __init__(
@@ -201,6 +202,14 @@ class RunRecorder:
         self.output_tokens += count_tokens(text)
         self.tokens_estimated = True
 
+    def attempt_tokens(self, text: str, reported: int | None) -> None:
+        """An attempt's output tokens: what the library's usage `reported`, else (None: it
+        reported none, or the attempt did not finish) counted from the attempt's text."""
+        if reported is None:
+            self.estimate_tokens(text)
+        else:
+            self.add_tokens(reported)
+
     def streamed(
         self,
         pieces: Sequence[str],
@@ -212,10 +221,7 @@ class RunRecorder:
         are the usage the library reported (`output_tokens`), else counted from the text;
         a run that raised (`error`) has no final text, and its tokens are counted."""
         text = "".join(pieces)
-        if error is not None or output_tokens is None:
-            self.estimate_tokens(text)
-        else:
-            self.add_tokens(output_tokens)
+        self.attempt_tokens(text, None if error is not None else output_tokens)
         return self.result("" if error is not None else text, error=error)
 
     def result(

@@ -69,10 +69,7 @@ def stream_once(
         raise
     text = "".join(pieces)
     finished = final.stop_reason is not None
-    if finished:
-        recorder.add_tokens(final.usage.output_tokens)
-    else:
-        recorder.estimate_tokens(text)
+    recorder.attempt_tokens(text, final.usage.output_tokens if finished else None)
     return text, finished
 
 
