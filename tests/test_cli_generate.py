@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import select
 
 from planner.db import Database, Generation, GenerationAttempt, MasterPlanRow
 from tests.conftest import PREFILL_MODEL, REPO_ROOT, cli_env
+from tests.durable_helpers import masterplan_checkpoint, wait_for
 
 DESCRIPTION = "A volunteer scheduling app for a city marathon with shifts and check-in"
 
@@ -163,27 +163,15 @@ def _start_generation(url: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_masterplan_checkpoint(
-    url: str, minimum_chars: int, timeout_s: float = 120
-) -> uuid.UUID:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            rows = read(
-                url,
-                lambda s: s.execute(
-                    select(
-                        Generation.id, Generation.checkpoint_stage, Generation.checkpoint_offset
-                    ).where(Generation.status == "running")
-                ).all(),
-            )
-        except Exception:  # the table is not there until the child migrated
-            rows = []
-        for gid, stage, offset in rows:
-            if stage == "masterplan" and offset >= minimum_chars:
-                return gid
-        time.sleep(0.2)
-    raise AssertionError("the generation never reached the MasterPlan stage")
+def _wait_for_masterplan_checkpoint(url: str, minimum_chars: int) -> uuid.UUID:
+    """The child's running generation once its MasterPlan checkpoint has `minimum_chars`
+    (the tables are not there until the child migrated: `wait_for` polls through that)."""
+    with Database(url) as db:
+        return wait_for(
+            lambda: masterplan_checkpoint(db, minimum_chars),
+            timeout_s=120,
+            what="the generation to reach the MasterPlan stage",
+        )
 
 
 def test_a_killed_generation_is_marked_interrupted_and_resume_completes_the_same_plan(
